@@ -1,0 +1,11 @@
+/**
+ * Publish/subscribe over MQTT-style topics, for internal publishers and subscribers (the change
+ * feed relay, gRPC WatchDevices). Locally the embedded broker in-process; in the cloud the IoT
+ * data plane (publish) and MQTT over WSS with SigV4 (subscribe).
+ */
+export interface MessageBus {
+  /** Publishes one message; resolves once the bus accepted it (QoS 1: delivered to the broker). */
+  publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 }): Promise<void>;
+  /** Subscribes to an MQTT topic filter (`+`, `#`); resolves to an unsubscribe function. */
+  subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
+}
