@@ -1,0 +1,38 @@
+/**
+ * Batching of the ingest Lambda's Kinesis event source, shared by the CDK construct (as
+ * context defaults) and the local batcher (same semantics: a batch closes when it holds
+ * `batchSize` records or when `batchWindowSeconds` passed since its first record).
+ *
+ * Why these numbers (see bench/ingest.ts): coalescing writes one device-state item per device
+ * per batch, so the saving grows with how many messages of one device a batch holds. At
+ * 1 message / 10 s per device a 60 s window gives up to 6 per device; 10,000 records stays
+ * under Lambda's 6 MB event limit for ~400-byte records.
+ */
+export interface IngestSettings {
+  /** Records per invocation (Kinesis event source: 1..10,000). */
+  readonly batchSize: number;
+  /** Maximum batching window (0..300 s). */
+  readonly batchWindowSeconds: number;
+}
+
+/** Defaults; override with CDK context `ingestBatchSize` / `ingestBatchWindowSeconds`. */
+export const DEFAULT_INGEST_SETTINGS: IngestSettings = Object.freeze({ batchSize: 10_000, batchWindowSeconds: 60 });
+
+/** CDK context keys for the settings. */
+export const INGEST_SETTINGS_CONTEXT = { batchSize: 'ingestBatchSize', batchWindowSeconds: 'ingestBatchWindowSeconds' } as const;
+
+/** Validates settings from context or flags; throws with the offending name. */
+export function ingestSettings(overrides: { batchSize?: unknown; batchWindowSeconds?: unknown } = {}): IngestSettings {
+  const batchSize = toInt(overrides.batchSize, DEFAULT_INGEST_SETTINGS.batchSize, 'batchSize', 1, 10_000);
+  const batchWindowSeconds = toInt(overrides.batchWindowSeconds, DEFAULT_INGEST_SETTINGS.batchWindowSeconds, 'batchWindowSeconds', 0, 300);
+  return { batchSize, batchWindowSeconds };
+}
+
+function toInt(value: unknown, fallback: number, name: string, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

@@ -1,0 +1,238 @@
+/**
+ * The telemetry message a device publishes (schema version 1), and its validator.
+ * The contract is documented in docs/device-contract.md; the validator is the only place
+ * that decides whether a payload is acceptable, for the cloud ingest Lambda and the local
+ * rules runner alike. It never throws on device input: it returns a parsed message or a
+ * precise, machine-readable reason that travels to the dead-letter queue.
+ */
+import type { ReadingValue } from '../domain/device.js';
+
+/** The schema version this code accepts. */
+export const TELEMETRY_SCHEMA_VERSION = 1;
+
+/** Limits a telemetry message must respect; all overridable for tests and tuning. */
+export interface TelemetryLimits {
+  /** IoT Core's own payload limit: 128 KB. */
+  readonly maxPayloadBytes: number;
+  /**
+   * Nesting depth of the JSON document. A v1 message is depth 2 (object → metrics); a little
+   * more is allowed so that a nested metric value gets the precise WRONG_TYPE reason, while
+   * pathological nesting is refused as TOO_DEEP before any field is looked at.
+   */
+  readonly maxDepth: number;
+  readonly maxMetrics: number;
+  readonly maxMetricNameLength: number;
+  /** Longest string metric value (characters). */
+  readonly maxStringLength: number;
+  /** How far before the receive time `ts` may be (devices buffer while offline). */
+  readonly maxPastMs: number;
+  /** How far after the receive time `ts` may be (clock skew). */
+  readonly maxFutureMs: number;
+}
+
+/** Defaults; maxPastMs must stay within the Timestream memory-store retention set in lib/ingest-pipeline.ts. */
+export const DEFAULT_TELEMETRY_LIMITS: TelemetryLimits = Object.freeze({
+  maxPayloadBytes: 128 * 1024,
+  maxDepth: 4,
+  maxMetrics: 100,
+  maxMetricNameLength: 64,
+  maxStringLength: 1024,
+  maxPastMs: 7 * 24 * 3600 * 1000,
+  maxFutureMs: 5 * 60 * 1000,
+});
+
+/** Publishes per second a device may send (IoT Core's per-connection limit); enforced by the broker, documented here. */
+export const MAX_MESSAGES_PER_SECOND = 100;
+
+/** A valid telemetry message, normalised: `ts` is epoch milliseconds whatever form the device sent. */
+export interface TelemetryMessage {
+  readonly v: typeof TELEMETRY_SCHEMA_VERSION;
+  /** Epoch milliseconds of the measurement. */
+  readonly ts: number;
+  /** Per-device sequence number (non-negative safe integer); (device, seq) identifies a reading. */
+  readonly seq: number;
+  readonly metrics: Readonly<Record<string, ReadingValue>>;
+}
+
+/** Every reason a message can be refused; stable strings, used as the DLQ `reason`. */
+export const REJECT_REASONS = [
+  'PAYLOAD_TOO_LARGE',
+  'EMPTY_PAYLOAD',
+  'INVALID_UTF8',
+  'INVALID_JSON',
+  'NOT_AN_OBJECT',
+  'TOO_DEEP',
+  'UNSUPPORTED_VERSION',
+  'MISSING_FIELD',
+  'UNKNOWN_FIELD',
+  'WRONG_TYPE',
+  'NON_FINITE_NUMBER',
+  'INVALID_TIMESTAMP',
+  'TIMESTAMP_TOO_OLD',
+  'TIMESTAMP_IN_FUTURE',
+  'INVALID_SEQUENCE',
+  'NO_METRICS',
+  'TOO_MANY_METRICS',
+  'INVALID_METRIC_NAME',
+  'STRING_TOO_LONG',
+  // Decided by the ingest handler rather than the validator:
+  'INVALID_ENVELOPE',
+  'UNKNOWN_DEVICE',
+  'DUPLICATE_SEQUENCE',
+  'STORE_REJECTED',
+] as const;
+
+/** Why a message was refused. */
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** The validator's answer. */
+export type TelemetryValidation =
+  | { readonly ok: true; readonly message: TelemetryMessage }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+
+/** Metric names: a letter, then letters, digits, `_`, `-` or `.` (safe as Timestream measure and DynamoDB names). */
+const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+/** ISO-8601 with a zone (Z or ±hh:mm); a zone-less time would be read in the receiver's zone. */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const FIELDS = new Set(['v', 'ts', 'seq', 'metrics']);
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+const reject = (reason: RejectReason, detail: string): TelemetryValidation => ({ ok: false, reason, detail });
+
+/**
+ * Validates a raw payload received at `receivedAt` (epoch ms) and returns the parsed message
+ * or the first rule it breaks. Never throws.
+ */
+export function parseTelemetry(
+  payload: Uint8Array,
+  receivedAt: number,
+  limits: TelemetryLimits = DEFAULT_TELEMETRY_LIMITS,
+): TelemetryValidation {
+  if (payload.byteLength > limits.maxPayloadBytes) {
+    return reject('PAYLOAD_TOO_LARGE', `payload is ${payload.byteLength} bytes; the limit is ${limits.maxPayloadBytes}`);
+  }
+  if (payload.byteLength === 0) return reject('EMPTY_PAYLOAD', 'payload is empty');
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return reject('INVALID_UTF8', 'payload is not valid UTF-8');
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    return reject('INVALID_JSON', `payload is not JSON: ${(error as Error).message}`);
+  }
+  return validateTelemetry(document, receivedAt, limits);
+}
+
+/** Validates an already parsed document (the rules of {@link parseTelemetry} after JSON parsing). */
+export function validateTelemetry(
+  document: unknown,
+  receivedAt: number,
+  limits: TelemetryLimits = DEFAULT_TELEMETRY_LIMITS,
+): TelemetryValidation {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    return reject('NOT_AN_OBJECT', `payload must be a JSON object, got ${describe(document)}`);
+  }
+  const depth = depthExceeding(document, limits.maxDepth);
+  if (depth !== undefined) return reject('TOO_DEEP', `nesting deeper than ${limits.maxDepth} levels`);
+  const body = document as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (!FIELDS.has(key)) return reject('UNKNOWN_FIELD', `unknown field "${truncate(key)}" (allowed: v, ts, seq, metrics)`);
+  }
+  for (const field of ['v', 'ts', 'seq', 'metrics']) {
+    if (!(field in body) || body[field] === null) return reject('MISSING_FIELD', `field "${field}" is required`);
+  }
+  if (typeof body.v !== 'number') return reject('WRONG_TYPE', `"v" must be a number, got ${describe(body.v)}`);
+  if (body.v !== TELEMETRY_SCHEMA_VERSION) {
+    return reject('UNSUPPORTED_VERSION', `schema version ${String(body.v)} is not supported (expected ${TELEMETRY_SCHEMA_VERSION})`);
+  }
+
+  const ts = parseTimestamp(body.ts);
+  if (typeof ts !== 'number') return ts;
+  if (ts < receivedAt - limits.maxPastMs) {
+    return reject('TIMESTAMP_TOO_OLD', `ts ${new Date(ts).toISOString()} is more than ${limits.maxPastMs} ms before receipt`);
+  }
+  if (ts > receivedAt + limits.maxFutureMs) {
+    return reject('TIMESTAMP_IN_FUTURE', `ts ${new Date(ts).toISOString()} is more than ${limits.maxFutureMs} ms after receipt`);
+  }
+
+  const seq = body.seq;
+  if (typeof seq !== 'number') return reject('WRONG_TYPE', `"seq" must be a number, got ${describe(seq)}`);
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    return reject('INVALID_SEQUENCE', `"seq" must be a non-negative integer below 2^53, got ${String(seq)}`);
+  }
+
+  const metrics = body.metrics;
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
+    return reject('WRONG_TYPE', `"metrics" must be an object, got ${describe(metrics)}`);
+  }
+  const names = Object.keys(metrics);
+  if (names.length === 0) return reject('NO_METRICS', '"metrics" is empty');
+  if (names.length > limits.maxMetrics) {
+    return reject('TOO_MANY_METRICS', `${names.length} metrics; the limit is ${limits.maxMetrics}`);
+  }
+  for (const name of names) {
+    if (name.length > limits.maxMetricNameLength || !METRIC_NAME.test(name)) {
+      return reject(
+        'INVALID_METRIC_NAME',
+        `metric name "${truncate(name)}" must match ${METRIC_NAME.source} and be at most ${limits.maxMetricNameLength} characters`,
+      );
+    }
+    const value = (metrics as Record<string, unknown>)[name];
+    if (typeof value === 'number') {
+      // JSON.parse cannot produce NaN/Infinity, but 1e999 parses to Infinity.
+      if (!Number.isFinite(value)) return reject('NON_FINITE_NUMBER', `metric "${name}" is not a finite number`);
+    } else if (typeof value === 'string') {
+      if (value.length > limits.maxStringLength) {
+        return reject('STRING_TOO_LONG', `metric "${name}" is ${value.length} characters; the limit is ${limits.maxStringLength}`);
+      }
+    } else if (typeof value !== 'boolean') {
+      return reject('WRONG_TYPE', `metric "${name}" must be a number, boolean or string, got ${describe(value)}`);
+    }
+  }
+  return { ok: true, message: { v: TELEMETRY_SCHEMA_VERSION, ts, seq, metrics: metrics as Record<string, ReadingValue> } };
+}
+
+/** `ts` as epoch ms: an integer number of milliseconds or an ISO-8601 string with a zone. */
+function parseTimestamp(value: unknown): number | TelemetryValidation {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return reject('NON_FINITE_NUMBER', '"ts" is not a finite number');
+    if (!Number.isSafeInteger(value) || value < 0) {
+      return reject('INVALID_TIMESTAMP', `"ts" must be whole epoch milliseconds, got ${String(value)}`);
+    }
+    return value;
+  }
+  if (typeof value === 'string') {
+    const ms = ISO_TIMESTAMP.test(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) return reject('INVALID_TIMESTAMP', `"ts" is not an ISO-8601 time with a zone: "${truncate(value)}"`);
+    return ms;
+  }
+  return reject('WRONG_TYPE', `"ts" must be epoch milliseconds or an ISO-8601 string, got ${describe(value)}`);
+}
+
+/** Returns a depth beyond `max` if the document nests deeper, else undefined; stops early. */
+function depthExceeding(root: object, max: number): number | undefined {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) return depth;
+    const children = Array.isArray(node) ? node : Object.values(node as object);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function truncate(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
