@@ -1,0 +1,94 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PlatformFunction } from './platform-function.js';
+import type { Storage } from './storage.js';
+
+/** Props of {@link ChangeFeed}. */
+export interface ChangeFeedProps {
+  /** The tables: the Devices stream feeds the function, which keeps the Stats counters. */
+  readonly storage: Storage;
+  /**
+   * Stream records per invocation.
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * Retries of a failing batch (halved each time by bisection) before its records go to the DLQ.
+   * @default 5
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this go to the DLQ instead of being retried (streams keep 24 h).
+   * @default Duration.hours(6)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Concurrent batches per shard. 1 keeps each device's changes in order, which subscribers
+   * (`deviceUpdated`, WatchDevices) rely on.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * Handler source, relative to the repository root.
+   * @default 'lambdas/events/index.ts'
+   */
+  readonly entry?: string;
+}
+
+/**
+ * The change feed: DynamoDB Streams of the Devices table → the events Lambda
+ * (`lambdas/events/index.ts`), which keeps the stats counters exact and publishes each change to
+ * the subscribers other constructs configure on `fn`. Records that still fail after retries go
+ * to an encrypted SQS dead-letter queue.
+ */
+export class ChangeFeed extends Construct {
+  /** The events function; publishers add their environment variables and grants to it. */
+  public readonly fn: PlatformFunction;
+  /** Where the stream event source sends the metadata of batches it gave up on. */
+  public readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ChangeFeedProps) {
+    super(scope, id);
+    const { storage } = props;
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Undelivered changes are state: keep them for a replay even if the stack goes away.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the change feed; a DLQ of a DLQ would only move the same records again.',
+    });
+
+    this.fn = new PlatformFunction(this, 'EventsFunction', {
+      entry: props.entry ?? 'lambdas/events/index.ts',
+      serviceName: 'change-feed',
+      description: 'Devices stream → stats counters and change publishers',
+    });
+    storage.grantStatsReadWrite(this.fn);
+
+    this.fn.addEventSource(
+      new DynamoEventSource(storage.devicesTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: props.batchSize ?? 100,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: props.retryAttempts ?? 5,
+        maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+        parallelizationFactor: props.parallelizationFactor ?? 1,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+      }),
+    );
+    // The event source grants dynamodb:ListStreams, which has no resource-level permissions.
+    Validations.of(this.fn.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams (granted by the DynamoDB stream event source) supports only Resource "*".',
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, CfnFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** Absolute path of the repository root (the folder holding package.json and package-lock.json). */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * ESM bundles have no `require`; some dependencies (inside the AWS SDK and Powertools) still
+ * call it for Node built-ins, so the bundle recreates it from `import.meta.url`.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __platformCreateRequire } from 'node:module'; const require = __platformCreateRequire(import.meta.url);";
+
+/** Props of a {@link PlatformFunction}. */
+export interface PlatformFunctionProps {
+  /** Handler source file; a relative path is resolved from the repository root (e.g. `lambdas/events/index.ts`). */
+  readonly entry: string;
+  /** Value of POWERTOOLS_SERVICE_NAME: names the service in every log line, metric and trace. */
+  readonly serviceName: string;
+  /**
+   * Exported handler function name.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  /** @default - none */
+  readonly description?: string;
+  /**
+   * Memory in MB. 256 MB on arm64 gives the SDK enough CPU for JSON-heavy batches at low cost.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Extra environment variables (table names are added by the constructs that grant access).
+   * @default - only the Powertools variables
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How long the function's log events are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the log group when the function is removed. RETAIN keeps the logs of a
+   * replaced or destroyed function for an incident review; the retention period still empties
+   * the group, so a retained group costs next to nothing.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Emit source maps (external `.map` file, without sources) and enable them at run time, so
+   * stack traces point at TypeScript lines. The map lives beside the bundle, so the code file
+   * that Lambda loads stays minified and small.
+   * @default true
+   */
+  readonly sourceMaps?: boolean;
+  /**
+   * CloudWatch namespace for Powertools metrics.
+   * @default 'IotPlatform'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Reserved concurrency.
+   * @default - unreserved
+   */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The platform's Lambda function: nodejs24.x on arm64, a minified ESM bundle built by the
+ * local esbuild with the AWS SDK inside it, an explicit log group with retention, active X-Ray
+ * tracing and Powertools settings. Every Lambda of the platform uses it.
+ */
+export class PlatformFunction extends NodejsFunction {
+  /** The execution role; it can write only to this function's own log group (`logGroup`, created explicitly beside the function). */
+  public readonly executionRole: Role;
+
+  constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
+    const sourceMaps = props.sourceMaps ?? true;
+    // Created beside the function (not inside it) because the function needs both at construction.
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to
+    // every log group in the account.
+    const role = new Role(scope, `${id}ServiceRole`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: isAbsolute(props.entry) ? props.entry : join(PROJECT_ROOT, props.entry),
+      handler: props.handler ?? 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'IotPlatform',
+        ...(sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        banner: ESM_REQUIRE_BANNER,
+        // ESM entry points first, so esbuild can tree-shake the SDK.
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: sourceMaps,
+        sourceMapMode: sourceMaps ? SourceMapMode.DEFAULT : undefined,
+        sourcesContent: false,
+        // The pinned SDK in the bundle, not whatever version the runtime ships: same code tested
+        // locally and run in Lambda, and tree-shaking keeps it small.
+        bundleAwsSDK: true,
+        externalModules: [],
+        // Never fall back to Docker: the machines that synth have none.
+        forceDockerBundling: false,
+      },
+    });
+    this.executionRole = role;
+    this.enableTracing();
+  }
+
+  /**
+   * Turns on active X-Ray tracing with its permissions in a separate policy. The two X-Ray
+   * actions support no resource-level permissions (`*` only); keeping them out of the role's
+   * default policy means a wildcard granted there later is still reported by cdk-nag.
+   */
+  private enableTracing(): void {
+    (this.node.defaultChild as CfnFunction).tracingConfig = { mode: 'Active' };
+    const tracing = new Policy(this, 'TracingPolicy', {
+      statements: [
+        new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+      ],
+    });
+    tracing.attachToRole(this.executionRole);
+    // Lambda checks the role's X-Ray permission when tracing is turned on.
+    this.node.addDependency(tracing);
+    Validations.of(tracing).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; this policy holds nothing else.',
+    });
+  }
+}

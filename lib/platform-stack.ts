@@ -1,0 +1,62 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ChangeFeed } from './change-feed.js';
+import { Storage } from './storage.js';
+
+/** Where telemetry points are stored (context flag `telemetryStore`). */
+export type TelemetryStore = 'timestream' | 'dynamodb';
+
+/** Accepted values of the `telemetryStore` context flag. */
+export const TELEMETRY_STORES: readonly TelemetryStore[] = ['dynamodb', 'timestream'];
+
+/**
+ * Reads and validates the `telemetryStore` context flag (`-c telemetryStore=...`).
+ * @default 'dynamodb' when the flag is absent: it works in every account, Timestream
+ *   LiveAnalytics is closed to new customers.
+ */
+export function telemetryStoreFromContext(scope: Construct): TelemetryStore {
+  const value: unknown = scope.node.tryGetContext('telemetryStore') ?? 'dynamodb';
+  if (typeof value !== 'string' || !(TELEMETRY_STORES as readonly string[]).includes(value)) {
+    throw new Error(
+      `Invalid context flag telemetryStore=${JSON.stringify(value)}: use -c telemetryStore=dynamodb or -c telemetryStore=timestream`,
+    );
+  }
+  return value as TelemetryStore;
+}
+
+/** Props of {@link PlatformStack}. */
+export interface PlatformStackProps extends StackProps {
+  /**
+   * Telemetry store.
+   * @default - the `telemetryStore` context flag, else 'dynamodb'
+   */
+  readonly telemetryStore?: TelemetryStore;
+}
+
+/**
+ * The whole platform in one environment-agnostic stack: storage and the change feed, then the
+ * device pipeline, the GraphQL API and the gRPC service, each added as one construct.
+ */
+export class PlatformStack extends Stack {
+  /** The selected telemetry store. */
+  public readonly telemetryStore: TelemetryStore;
+  /** The DynamoDB tables. */
+  public readonly storage: Storage;
+  /** Devices stream → events Lambda (stats + publishers). */
+  public readonly changeFeed: ChangeFeed;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
+    super(scope, id, props);
+    this.telemetryStore = props.telemetryStore ?? telemetryStoreFromContext(this);
+
+    this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage });
+
+    new CfnOutput(this, 'DevicesTableName', { value: this.storage.devicesTable.tableName });
+    new CfnOutput(this, 'StatsTableName', { value: this.storage.statsTable.tableName });
+    if (this.storage.telemetryTable) {
+      new CfnOutput(this, 'TelemetryTableName', { value: this.storage.telemetryTable.tableName });
+    }
+    new CfnOutput(this, 'ChangeFeedDeadLetterQueueUrl', { value: this.changeFeed.deadLetterQueue.queueUrl });
+  }
+}

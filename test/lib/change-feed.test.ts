@@ -1,0 +1,98 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ChangeFeed } from '../../lib/change-feed.js';
+import { Storage } from '../../lib/storage.js';
+import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
+
+function build(props: Partial<ConstructorParameters<typeof ChangeFeed>[2]> = {}) {
+  const stack = testStack();
+  const storage = new Storage(stack, 'Storage');
+  const feed = new ChangeFeed(stack, 'ChangeFeed', { storage, entry: FIXTURE_HANDLER, ...props });
+  return { stack, storage, feed, template: Template.fromStack(stack) };
+}
+
+describe('ChangeFeed', () => {
+  it('reads the Devices stream with partial batch failures, bisection, bounded retries and an SQS DLQ', () => {
+    // Prepare / Act
+    const { stack, storage, feed, template } = build();
+
+    // Assess
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: stack.resolve(storage.devicesTable.tableStreamArn),
+      FunctionName: stack.resolve(feed.fn.functionName),
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(feed.deadLetterQueue.queueArn) } },
+    });
+  });
+
+  it('takes the stream settings from its props', () => {
+    // Prepare / Act
+    const { template } = build({ batchSize: 10, retryAttempts: 2, maxRecordAge: Duration.hours(1), parallelizationFactor: 2 });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      MaximumRetryAttempts: 2,
+      MaximumRecordAgeInSeconds: 3600,
+      ParallelizationFactor: 2,
+    });
+  });
+
+  it('keeps an encrypted, TLS-only, retained dead-letter queue', () => {
+    // Prepare / Act
+    const { stack, feed, template } = build();
+
+    // Assess
+    template.hasResource('AWS::SQS::Queue', {
+      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [stack.resolve(feed.deadLetterQueue.queueUrl)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('runs the events function on the platform function settings and names the Stats table', () => {
+    // Prepare / Act
+    const { stack, storage, template } = build();
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'change-feed', STATS_TABLE_NAME: stack.resolve(storage.statsTable.tableName) }),
+      },
+    });
+  });
+
+  it('may write the Stats table and the DLQ but never write the Devices table', () => {
+    // Prepare / Act
+    const { stack, storage, feed, template } = build();
+
+    // Assess
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const on = (resource: unknown) => statements.filter((s) => JSON.stringify(s.Resource).includes(JSON.stringify(stack.resolve(resource))));
+    const actions = (resource: unknown) => on(resource).flatMap((s) => [s.Action].flat());
+    expect(actions(storage.statsTable.tableArn)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem']));
+    expect(actions(feed.deadLetterQueue.queueArn)).toContain('sqs:SendMessage');
+    expect(actions(storage.devicesTable.tableArn).filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+    expect(actions(storage.devicesTable.tableStreamArn)).toEqual(expect.arrayContaining(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']));
+  });
+});

@@ -1,0 +1,150 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ESM_REQUIRE_BANNER, PlatformFunction, PROJECT_ROOT } from '../../lib/platform-function.js';
+import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
+
+function build(props: Partial<ConstructorParameters<typeof PlatformFunction>[2]> = {}) {
+  const stack = testStack();
+  const fn = new PlatformFunction(stack, 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'test-service', ...props });
+  return { stack, fn, template: Template.fromStack(stack) };
+}
+
+describe('PlatformFunction', () => {
+  it('runs nodejs24.x on arm64 with active tracing', () => {
+    // Prepare / Act
+    const { template } = build();
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: 256,
+      Timeout: 30,
+    });
+  });
+
+  it('sets the Powertools variables and source-map support', () => {
+    // Prepare / Act
+    const { template } = build({ environment: { EXTRA: 'yes' } });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'test-service',
+          POWERTOOLS_METRICS_NAMESPACE: 'IotPlatform',
+          NODE_OPTIONS: '--enable-source-maps',
+          EXTRA: 'yes',
+        },
+      },
+    });
+  });
+
+  it('leaves source-map support out when source maps are off', () => {
+    // Prepare / Act
+    const { template } = build({ sourceMaps: false });
+
+    // Assess
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fn!.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+  });
+
+  it('logs as JSON to an explicit log group with retention, retained by default', () => {
+    // Prepare / Act
+    const { stack, fn, template } = build();
+
+    // Assess
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: stack.resolve(fn.logGroup.logGroupName) },
+    });
+  });
+
+  it('honours the log retention and removal props', () => {
+    // Prepare / Act
+    const { template } = build({ logRetention: RetentionDays.ONE_WEEK, logRemovalPolicy: RemovalPolicy.DESTROY, memorySize: 512, timeout: Duration.seconds(5) });
+
+    // Assess
+    template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 7 }, DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Timeout: 5 });
+  });
+
+  it('uses an own role that writes only to its log group, without managed policies', () => {
+    // Prepare / Act
+    const { stack, fn, template } = build();
+
+    // Assess
+    const [role] = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(role!.Properties.ManagedPolicyArns).toBeUndefined();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: stack.resolve(fn.logGroup.logGroupArn) }],
+      },
+      Roles: [stack.resolve(fn.executionRole.roleName)],
+    });
+  });
+
+  it('keeps the X-Ray wildcard in a policy of its own that the function waits for', () => {
+    // Prepare / Act
+    const { template } = build();
+
+    // Assess
+    const tracing = template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyDocument: { Statement: [Match.objectLike({ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' })] } },
+    });
+    const tracingIds = Object.keys(tracing);
+    expect(tracingIds).toHaveLength(1);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fn!.DependsOn).toContain(tracingIds[0]);
+  });
+
+  it('resolves a relative entry from the repository root', () => {
+    // Prepare / Act / Assess
+    expect(() => build({ entry: 'test/lib/fixtures/missing-handler.ts' })).toThrow(/missing-handler\.ts/);
+    expect(() => build({ entry: join(PROJECT_ROOT, FIXTURE_HANDLER) })).not.toThrow();
+  });
+
+  describe('bundling (local esbuild, no Docker)', () => {
+    let outdir: string | undefined;
+    afterEach(() => {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+    });
+
+    it('produces a minified ESM bundle with the require banner, the SDK inside and an external source map', () => {
+      // Prepare
+      process.env.CDK_VALIDATION = 'false';
+      outdir = mkdtempSync(join(tmpdir(), 'platform-function-'));
+      const app = new App({ outdir });
+      new PlatformFunction(new Stack(app, 'BundleStack'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'bundle-test' });
+
+      // Act
+      app.synth();
+
+      // Assess
+      const assetDir = readdirSync(outdir).find((name) => name.startsWith('asset.'));
+      expect(assetDir).toBeDefined();
+      const files = readdirSync(join(outdir, assetDir!)).sort();
+      expect(files).toEqual(['index.mjs', 'index.mjs.map']);
+      const code = readFileSync(join(outdir, assetDir!, 'index.mjs'), 'utf8');
+      expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code).toContain('DynamoDB');
+      // Minified: a few very long lines, no indentation.
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      expect(statSync(join(outdir, assetDir!, 'index.mjs')).size).toBeLessThan(1_000_000);
+      const map = JSON.parse(readFileSync(join(outdir, assetDir!, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown };
+      expect(map.sourcesContent).toBeUndefined();
+    });
+  });
+});
