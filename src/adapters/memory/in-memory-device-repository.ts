@@ -1,3 +1,4 @@
+import { padSequence } from '../../domain/change-sequence.js';
 import type { Device } from '../../domain/device.js';
 import type { ChangeType, DeviceChange } from '../../domain/device-change.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
@@ -11,9 +12,6 @@ export interface InMemoryDeviceRepositoryOptions {
    */
   readonly onChange?: (change: DeviceChange) => void | Promise<void>;
 }
-
-/** Width of the synthetic sequence numbers, as in the stream records. */
-const SEQUENCE_WIDTH = 48;
 
 /**
  * The device repository in memory, with the DynamoDB one's semantics: creation order
@@ -101,7 +99,7 @@ export class InMemoryDeviceRepository implements DeviceRepository {
       device: structuredClone(device),
       ...(previous && { previous: structuredClone(previous) }),
       changedAt: device.updatedAt,
-      sequence: this.sequence.toString().padStart(SEQUENCE_WIDTH, '0'),
+      sequence: padSequence(this.sequence),
     });
   }
 }

@@ -1,0 +1,94 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbStatsStore, STATS_SHARD_COUNT, statsShardKey, statsShardOf } from '../../../src/adapters/dynamodb/stats-store.js';
+import { padSequence } from '../../../src/domain/change-sequence.js';
+import type { Device } from '../../../src/domain/device.js';
+import type { DeviceChange } from '../../../src/domain/device-change.js';
+import { startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
+
+const device = (id: string, overrides: Partial<Device> = {}): Device => ({
+  id,
+  name: 'd',
+  type: 'sensor',
+  status: 'OFFLINE',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  metadata: {},
+  version: 1,
+  readings: {},
+  ...overrides,
+});
+const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+describe('DynamoDbStatsStore on dynalite', () => {
+  let fixture: DynamoFixture;
+
+  beforeAll(async () => {
+    fixture = await startDynamoFixture();
+  });
+  afterAll(async () => {
+    await fixture.stop();
+  });
+
+  it('counts every change once when every change is applied twice', async () => {
+    // Prepare
+    const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
+    const changes: DeviceChange[] = [];
+    for (let i = 0; i < 20; i++) {
+      const id = uuid(i);
+      changes.push({ changeType: 'CREATED', device: device(id), changedAt: 'x', sequence: padSequence(1000 + i * 10) });
+      const online = device(id, { status: 'ONLINE', type: 'gateway', version: 2 });
+      if (i % 2) changes.push({ changeType: 'UPDATED', device: online, previous: device(id), changedAt: 'x', sequence: padSequence(1001 + i * 10) });
+      if (i % 5 === 0) changes.push({ changeType: 'DELETED', device: i % 2 ? online : device(id), changedAt: 'x', sequence: padSequence(1002 + i * 10) });
+    }
+
+    // Act
+    for (const change of changes) await store.apply(change);
+    for (const change of changes) await store.apply(change);
+    const stats = await store.read();
+
+    // Assess: 20 created, 4 deleted (0, 5, 10, 15; 5 and 15 were ONLINE gateways), 10 became ONLINE gateways.
+    expect(stats.total).toBe(16);
+    expect(stats.byStatus).toEqual({ UNKNOWN: 0, ONLINE: 8, OFFLINE: 8, ERROR: 0, MAINTENANCE: 0 });
+    expect(stats.byType).toEqual({ gateway: 8, sensor: 8 });
+  });
+
+  it('writes nothing for a change that only touches telemetry', async () => {
+    // Prepare
+    const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
+    const id = uuid(999);
+    await store.apply({ changeType: 'CREATED', device: device(id), changedAt: 'x', sequence: padSequence(5) });
+    const shardKey = statsShardKey(statsShardOf(id));
+    const before = (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk: shardKey } }))).Item;
+
+    // Act
+    await store.apply({
+      changeType: 'UPDATED',
+      device: device(id, { lastSeen: '2026-01-02T00:00:00.000Z', readings: { t: 21 } }),
+      previous: device(id),
+      changedAt: 'x',
+      sequence: padSequence(6),
+    });
+
+    // Assess
+    const after = (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk: shardKey } }))).Item;
+    expect(after).toEqual(before);
+    expect(after?.[`seq_${id}`]).toBe(padSequence(5));
+  });
+
+  it('spreads devices over every shard', () => {
+    // Act
+    const shards = new Set(Array.from({ length: 1000 }, (_, i) => statsShardOf(uuid(i))));
+
+    // Assess
+    expect(shards.size).toBe(STATS_SHARD_COUNT);
+  });
+
+  it('refuses a change whose sequence is not padded', async () => {
+    // Prepare
+    const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
+
+    // Act / Assess
+    await expect(store.apply({ changeType: 'CREATED', device: device(uuid(1)), changedAt: 'x', sequence: '12' })).rejects.toThrow(/unpadded/);
+  });
+});
