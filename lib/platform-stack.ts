@@ -1,4 +1,5 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ChangeFeed } from './change-feed.js';
 import { Storage } from './storage.js';
@@ -22,6 +23,14 @@ export function telemetryStoreFromContext(scope: Construct): TelemetryStore {
     );
   }
   return value as TelemetryStore;
+}
+
+/**
+ * The compliance gate: cdk-nag AwsSolutions runs on every synth of the app, and any finding not
+ * acknowledged on its resource (`Validations.of(construct).acknowledge({ id, reason })`) fails it.
+ */
+export function addComplianceChecks(app: Stage): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
 
 /** Props of {@link PlatformStack}. */

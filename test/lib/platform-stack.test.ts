@@ -1,0 +1,119 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { addComplianceChecks, PlatformStack, telemetryStoreFromContext } from '../../lib/platform-stack.js';
+import { buildPlatformStack, testApp } from './stack-helper.js';
+
+describe('PlatformStack', () => {
+  it('is environment-agnostic', () => {
+    // Prepare / Act
+    const { stack } = buildPlatformStack();
+
+    // Assess
+    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
+  });
+
+  it('stores telemetry in DynamoDB by default', () => {
+    // Prepare / Act
+    const { stack, template } = buildPlatformStack();
+
+    // Assess
+    expect(stack.telemetryStore).toBe('dynamodb');
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.hasOutput('TelemetryTableName', { Value: stack.resolve(stack.storage.telemetryTable!.tableName) });
+  });
+
+  it('has no Telemetry table with -c telemetryStore=timestream', () => {
+    // Prepare / Act
+    const { stack, template } = buildPlatformStack({ context: { telemetryStore: 'timestream' } });
+
+    // Assess
+    expect(stack.telemetryStore).toBe('timestream');
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    expect(template.findOutputs('TelemetryTableName')).toEqual({});
+  });
+
+  it.each([['dynamo'], ['TIMESTREAM'], [''], [42]])('rejects telemetryStore=%j naming the flag', (value) => {
+    // Prepare
+    const app = testApp({ telemetryStore: value });
+
+    // Act / Assess
+    expect(() => telemetryStoreFromContext(app)).toThrow(/telemetryStore.*-c telemetryStore=dynamodb or -c telemetryStore=timestream/);
+    expect(() => new PlatformStack(app, 'Bad')).toThrow(/Invalid context flag telemetryStore/);
+  });
+
+  it('outputs the table names and the change-feed DLQ', () => {
+    // Prepare / Act
+    const { stack, template } = buildPlatformStack();
+
+    // Assess
+    template.hasOutput('DevicesTableName', { Value: stack.resolve(stack.storage.devicesTable.tableName) });
+    template.hasOutput('StatsTableName', { Value: stack.resolve(stack.storage.statsTable.tableName) });
+    template.hasOutput('ChangeFeedDeadLetterQueueUrl', { Value: stack.resolve(stack.changeFeed.deadLetterQueue.queueUrl) });
+  });
+
+  it('feeds the Devices stream to the events function', () => {
+    // Prepare / Act
+    const { stack, template } = buildPlatformStack();
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: stack.resolve(stack.storage.devicesTable.tableStreamArn),
+      FunctionName: stack.resolve(stack.changeFeed.fn.functionName),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions gate', () => {
+  it('finds nothing unacknowledged in the platform stack', () => {
+    // Prepare
+    const { stack } = buildPlatformStack();
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('finds nothing unacknowledged with the Timestream telemetry store either', () => {
+    // Prepare
+    const { stack } = buildPlatformStack({ context: { telemetryStore: 'timestream' } });
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    expect(report.violations).toEqual([]);
+  });
+
+  it('reports a non-compliant resource added to the stack', () => {
+    // Prepare
+    const { stack } = buildPlatformStack();
+    new Queue(stack, 'BareQueue');
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    const rules = report.violations.map((v) => v.ruleName);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4']));
+    expect(report.violations.flatMap((v) => v.violatingResources.map((r) => r.constructPath))).toContain('IotPlatform/BareQueue/Resource');
+    expect(report.success).toBe(false);
+  });
+
+  it('fails the synth of an app with an unacknowledged finding', () => {
+    // Prepare
+    const app = testApp();
+    const stack = new PlatformStack(app, 'IotPlatform');
+    new Queue(stack, 'BareQueue');
+    addComplianceChecks(app);
+
+    // Act / Assess
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+});
