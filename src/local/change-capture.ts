@@ -61,9 +61,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-conn
 const LOCAL_ACCOUNT = '000000000000';
 
 /**
- * Strictly increasing stream sequence numbers as decimal strings. They start from the wall
- * clock (microseconds x 1000) so that they keep increasing across restarts of a persistent
- * local platform: consumers drop records whose sequence they have already seen.
+ * Strictly increasing stream sequence numbers as decimal strings (22 digits today; AWS's have
+ * 21-40). They start from the wall clock (milliseconds x 10^9) so that they keep increasing
+ * across restarts of a persistent local platform: consumers drop records whose sequence they
+ * have already seen.
  */
 export class SequenceClock {
   private last = 0n;
@@ -71,7 +72,7 @@ export class SequenceClock {
   constructor(private readonly now: () => number = Date.now) {}
 
   next(): string {
-    const fromClock = BigInt(Math.floor(this.now())) * 1_000_000n;
+    const fromClock = BigInt(Math.floor(this.now())) * 1_000_000_000n;
     this.last = fromClock > this.last ? fromClock : this.last + 1n;
     return this.last.toString();
   }

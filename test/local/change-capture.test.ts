@@ -74,6 +74,7 @@ describe('change capture proxy', () => {
     expect(remove!.dynamodb!.NewImage).toBeUndefined();
     const sequences = records.map((r) => BigInt(r.dynamodb!.SequenceNumber!));
     expect(sequences[0]! < sequences[1]! && sequences[1]! < sequences[2]!).toBe(true);
+    expect(insert!.dynamodb!.SequenceNumber).toMatch(/^[1-9][0-9]{20,39}$/);
     expect(new Set(records.map((r) => r.eventID)).size).toBe(3);
   });
 
@@ -182,6 +183,6 @@ describe('SequenceClock', () => {
     const values = [clock.next(), clock.next(), clock.next(), clock.next()].map(BigInt);
 
     // Assess
-    expect(values).toEqual([5_000_000n, 5_000_001n, 5_000_002n, 6_000_000n]);
+    expect(values).toEqual([5_000_000_000n, 5_000_000_001n, 5_000_000_002n, 6_000_000_000n]);
   });
 });
