@@ -1,0 +1,43 @@
+/** The local stand-in for the SQS dead-letter queue: one JSON object per line in a file under `.local/`. */
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UnavailableError } from '../../domain/errors.js';
+import type { DeadLetter, DeadLetterQueue } from '../../ports/dead-letter.js';
+
+/** Appends dead letters to a JSON-lines file (one write per call, so a batch is not interleaved). */
+export class JsonLinesDeadLetterQueue implements DeadLetterQueue {
+  private count = 0;
+
+  constructor(readonly path: string) {}
+
+  /** Letters written by this instance. */
+  get written(): number {
+    return this.count;
+  }
+
+  async send(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      await appendFile(this.path, letters.map((l) => `${JSON.stringify(l)}\n`).join(''), 'utf8');
+      this.count += letters.length;
+    } catch (error) {
+      throw new UnavailableError(`cannot write dead letters to ${this.path}`, { cause: error });
+    }
+  }
+
+  /** Every letter in the file (for `iotctl` and tests). */
+  async readAll(): Promise<DeadLetter[]> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as DeadLetter);
+  }
+}

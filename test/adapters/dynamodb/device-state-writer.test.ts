@@ -1,0 +1,179 @@
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
+import { DEVICES_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { toPresenceUpdate } from '../../../src/devices/presence-handler.js';
+import type { PresenceUpdate } from '../../../src/devices/device-state.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { presenceEvent, seedDevice } from '../../devices/ingest-helpers.js';
+
+let dynamo: LocalDynamo;
+let doc: DynamoDBDocumentClient;
+let table: string;
+let writer: DynamoDbDeviceStateWriter;
+const NOW = new Date('2026-11-26T12:00:00.000Z');
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  const names = localTableNames('state-');
+  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE]);
+  table = names[DEVICES_TABLE.id]!;
+  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  writer = new DynamoDbDeviceStateWriter(doc, table, { clock: () => NOW });
+});
+
+afterAll(async () => {
+  doc.destroy();
+  await dynamo.stop();
+});
+
+const read = async (id: string) => (await doc.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item;
+
+describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
+  it('sets lastSeen and creates the readings map on the first write', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table);
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 20.5, on: true } });
+
+    // Assess
+    expect(outcome).toBe('applied');
+    expect(await read(id)).toMatchObject({ lastSeen: NOW.toISOString(), readings: { t: 20.5, on: true }, version: 1 });
+  });
+
+  it('merges readings metric by metric into an existing map', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { readings: { t: 1, mode: 'eco' } });
+
+    // Act
+    await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 2, rpm: 900 } });
+
+    // Assess
+    expect((await read(id))?.readings).toEqual({ t: 2, mode: 'eco', rpm: 900 });
+  });
+
+  it('never moves lastSeen backwards and keeps the newer readings', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table);
+    await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 30 } });
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime() - 60_000, readings: { t: 10 } });
+
+    // Assess
+    expect(outcome).toBe('stale');
+    expect(await read(id)).toMatchObject({ lastSeen: NOW.toISOString(), readings: { t: 30 } });
+  });
+
+  it('reports an unknown device and creates no item', async () => {
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: 'no-such-thing', lastSeen: NOW.getTime(), readings: { t: 1 } });
+
+    // Assess
+    expect(outcome).toBe('unknown');
+    expect(await read('no-such-thing')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbDeviceStateWriter.recordPresence', () => {
+  const update = (id: string, status: 'ONLINE' | 'OFFLINE', at: number, version: number): PresenceUpdate =>
+    status === 'ONLINE' ? { deviceId: id, status, at, version } : { deviceId: id, status, at, version, disconnectReason: 'CONNECTION_LOST' };
+
+  it('turns a device ONLINE, bumps version and sets updatedAt', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table);
+
+    // Act
+    const outcome = await writer.recordPresence(update(id, 'ONLINE', 1000, 1));
+
+    // Assess
+    expect(outcome).toBe('applied');
+    expect(await read(id)).toMatchObject({ status: 'ONLINE', version: 2, presenceAt: 1000, presenceVersion: 1, updatedAt: NOW.toISOString() });
+  });
+
+  it('ignores a repeated event and an older one', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table);
+    await writer.recordPresence(update(id, 'OFFLINE', 2000, 2));
+
+    // Act
+    const repeated = await writer.recordPresence(update(id, 'OFFLINE', 2000, 2));
+    const older = await writer.recordPresence(update(id, 'ONLINE', 1000, 1));
+
+    // Assess
+    expect([repeated, older]).toEqual(['stale', 'stale']);
+    expect(await read(id)).toMatchObject({ status: 'OFFLINE', presenceAt: 2000, disconnectReason: 'CONNECTION_LOST' });
+  });
+
+  it('orders events with equal timestamps by versionNumber', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { status: 'ONLINE' });
+    await writer.recordPresence(update(id, 'OFFLINE', 5000, 8));
+
+    // Act
+    const outcome = await writer.recordPresence(update(id, 'ONLINE', 5000, 7));
+
+    // Assess
+    expect(outcome).toBe('stale');
+    expect((await read(id))?.status).toBe('OFFLINE');
+  });
+
+  it('never overwrites MAINTENANCE but records the event and its disconnect reason', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { status: 'MAINTENANCE', version: 4 });
+
+    // Act
+    const connected = await writer.recordPresence(update(id, 'ONLINE', 1000, 1));
+    const disconnected = await writer.recordPresence({ deviceId: id, status: 'OFFLINE', at: 2000, version: 2, disconnectReason: 'AUTH_ERROR' });
+
+    // Assess
+    expect([connected, disconnected]).toEqual(['recorded', 'recorded']);
+    expect(await read(id)).toMatchObject({ status: 'MAINTENANCE', version: 4, presenceAt: 2000, disconnectReason: 'AUTH_ERROR' });
+  });
+
+  it('reports an unknown device and creates no item', async () => {
+    expect(await writer.recordPresence(update('ghost', 'ONLINE', 1, 1))).toBe('unknown');
+    expect(await read('ghost')).toBeUndefined();
+  });
+
+  it('ends in the state of the latest event for any shuffled or repeated sequence of events', async () => {
+    // Prepare: a session history connected/disconnected alternating, versions increasing, some equal timestamps.
+    const history = fc
+      .array(fc.record({ gap: fc.integer({ min: 0, max: 3 }), reason: fc.constantFrom('CONNECTION_LOST', 'AUTH_ERROR', 'MQTT_KEEP_ALIVE_TIMEOUT') }), {
+        minLength: 1,
+        maxLength: 8,
+      })
+      .map((steps) => {
+        let at = 1_000;
+        return steps.map((step, index) => {
+          at += step.gap;
+          return presenceEvent('x', index % 2 === 0 ? 'connected' : 'disconnected', at, index + 1, step.reason);
+        });
+      });
+    const arrival = history.chain((events) =>
+      fc
+        .array(fc.integer({ min: 0, max: events.length - 1 }), { maxLength: 6 })
+        .chain((repeats) => fc.shuffledSubarray([...events, ...repeats.map((i) => events[i]!)], { minLength: events.length + repeats.length }))
+        .map((order) => ({ events, order })),
+    );
+
+    await fc.assert(
+      fc.asyncProperty(arrival, async ({ events, order }) => {
+        const id = await seedDevice(doc, table, { status: 'UNKNOWN' });
+        // Act
+        for (const event of order) await writer.recordPresence(toPresenceUpdate({ ...event, clientId: id }) as PresenceUpdate);
+        // Assess
+        const latest = events[events.length - 1]!;
+        const item = await read(id);
+        expect(item?.status).toBe(latest.eventType === 'connected' ? 'ONLINE' : 'OFFLINE');
+        expect(item?.presenceAt).toBe(latest.timestamp);
+        expect(item?.presenceVersion).toBe(latest.versionNumber);
+        expect(item?.disconnectReason).toBe(latest.eventType === 'disconnected' ? latest.disconnectReason : undefined);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
