@@ -1,7 +1,8 @@
 /**
  * Local stand-in for the Lambda event source mapping on a DynamoDB stream: hands captured
- * records to a stream handler in batches, and retries what the handler reports as failed
- * (ReportBatchItemFailures) while keeping each item's records in order.
+ * records to a stream handler in batches and, like Lambda with ReportBatchItemFailures,
+ * retries a shard from its first failed record on (records after it in the batch come again,
+ * so consumers must be idempotent, as in AWS). The local stream has one shard per table.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -46,7 +47,7 @@ export class StreamPoller {
   private readonly retryBaseDelayMs: number;
   private pending: Entry[] = [];
   private readonly unsettled = new Set<Entry>();
-  /** Items waiting out a retry delay: no record of theirs is delivered before then. */
+  /** Shards waiting out a retry delay: no record of theirs is delivered before then. */
   private readonly backoffUntil = new Map<string, number>();
   private arrivals = 0;
   private inFlight = false;
@@ -64,7 +65,7 @@ export class StreamPoller {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? STREAM_RETRY_BASE_DELAY_MS;
   }
 
-  /** Queues a record; records with the same `orderKey` (the item) are delivered in push order. */
+  /** Queues a record; records with the same `orderKey` (the shard) are delivered in push order. */
   push(record: DynamoDBRecord, orderKey: string = recordOrderKey(record)): void {
     if (this.stopped) return;
     let settle!: () => void;
@@ -159,8 +160,8 @@ export class StreamPoller {
   }
 
   /**
-   * Per item, the first failed record and every later record of that item go back to the
-   * queue (Lambda likewise retries from the failed sequence number); the rest are done.
+   * Per shard, the first failed record and every later record of that shard go back to the
+   * queue (Lambda retries from the lowest failed sequence number); the records before it are done.
    */
   private settleBatch(batch: Entry[], failed: Set<string> | 'all'): void {
     const retryFrom = new Set<string>();
@@ -184,7 +185,7 @@ export class StreamPoller {
         this.done(entry);
       }
     }
-    // A held item is never in a batch, so an item delivered without failure has no backoff left.
+    // A held shard is never in a batch, so a shard delivered without failure has no backoff left.
     for (const entry of batch) if (!retryFrom.has(entry.orderKey)) this.backoffUntil.delete(entry.orderKey);
     if (requeue.length > 0) this.pending = [...requeue, ...this.pending].sort((a, b) => a.arrival - b.arrival);
   }
@@ -201,9 +202,13 @@ export class StreamPoller {
   }
 }
 
-/** The ordering key of a stream record: its table (stream) and item key. */
+/**
+ * The ordering key of a stream record: its stream (one shard per table locally). The events
+ * handler stops a shard at its first failure without reporting the later records, so retries
+ * must cover the whole shard, not just the failed item.
+ */
 export function recordOrderKey(record: DynamoDBRecord): string {
-  return `${record.eventSourceARN ?? ''}\u0000${JSON.stringify(record.dynamodb?.Keys ?? {})}`;
+  return record.eventSourceARN ?? '';
 }
 
 /**

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { StreamPoller } from '../../src/local/stream-poller.js';
 
 let sequence = 0;
-function record(id: string): DynamoDBRecord {
+function record(id: string, table = 'T'): DynamoDBRecord {
   sequence += 1;
   return {
     eventName: 'MODIFY',
-    eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/x',
+    eventSourceARN: `arn:aws:dynamodb:us-east-1:000000000000:table/${table}/stream/x`,
     dynamodb: { Keys: { id: { S: id } }, SequenceNumber: String(sequence) },
   };
 }
@@ -36,31 +36,32 @@ describe('StreamPoller', () => {
     await poller.stop();
   });
 
-  it('retries from the failed record of an item, keeps its order and lets other items through', async () => {
+  it('retries a shard from its failed record on, in order, and lets other shards through', async () => {
     // Prepare
     const batches: string[][] = [];
     let failuresLeft = 2;
     const a1 = record('a');
-    const a2 = record('a');
     const b1 = record('b');
+    const a2 = record('a');
+    const c1 = record('c', 'Other');
     const poller = new StreamPoller(
       async (event): Promise<DynamoDBBatchResponse> => {
-        const failed = event.Records.filter((r) => r === a1 && failuresLeft-- > 0);
         batches.push(event.Records.map(label));
+        const failed = event.Records.filter((r) => r === b1 && failuresLeft-- > 0);
         return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) };
       },
       { batchingWindowMs: 1, retryBaseDelayMs: 1 },
     );
 
     // Act
-    for (const r of [a1, a2, b1]) poller.push(r);
+    for (const r of [a1, b1, a2, c1]) poller.push(r);
     await poller.flush();
 
-    // Assess: a2 comes again after a1 each time, b1 (done) does not
+    // Assess: a1 (before the failure) and c1 (another shard) are not delivered again
     expect(batches).toEqual([
-      [label(a1), label(a2), label(b1)],
-      [label(a1), label(a2)],
-      [label(a1), label(a2)],
+      [label(a1), label(b1), label(a2), label(c1)],
+      [label(b1), label(a2)],
+      [label(b1), label(a2)],
     ]);
     await poller.stop();
   });
