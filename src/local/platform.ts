@@ -1,0 +1,182 @@
+/**
+ * The local platform (`npm start` / `iotctl local`): the whole platform in one process, no AWS.
+ * This is the local runtime's composition root.
+ *
+ * startLocalPlatform runs its start steps in order; each step registers how it stops, and
+ * stop() (or a failing later step) runs those in reverse. A later part (broker, GraphQL, gRPC)
+ * adds one step: start its server with `listenOrExplain`, `stops.push(...)`, and set its
+ * `endpoints` entry.
+ */
+import { resolve } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../adapters/dynamodb/client.js';
+import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
+import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
+import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
+import { DeviceRegistry } from '../domain/device-registry.js';
+import { createPageTokenCodec } from '../domain/page-token.js';
+import { capturedTables, startChangeCapture } from './change-capture.js';
+import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynalite.js';
+import { LocalChangeFeed } from './local-change-feed.js';
+import { listenOrExplain } from './startup-errors.js';
+
+/** Default ports of `iotctl local`; 0 picks any free port (tests). */
+export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
+
+/** Which port each listener uses, and the `iotctl local` flag that changes it. */
+export type LocalPorts = { [name in keyof typeof DEFAULT_PORTS]?: number };
+
+/** The `iotctl local` flag that sets each port (named in port-in-use errors). */
+export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = {
+  dynamodb: '--port-dynamodb',
+  mqtt: '--port-mqtt',
+  graphql: '--port-graphql',
+  grpc: '--port-grpc',
+};
+
+/** Prefix of the local physical table names (`iot-Devices`, ...). */
+export const LOCAL_TABLE_PREFIX = 'iot-';
+
+/** Options for {@link startLocalPlatform}. */
+export interface LocalPlatformOptions {
+  /** Where data persists across restarts. @default '.local' */
+  dataDir?: string;
+  /** Keep everything in memory and use no data directory. @default false */
+  ephemeral?: boolean;
+  /** Interface every listener binds to. @default '127.0.0.1' */
+  host?: string;
+  /** @default DEFAULT_PORTS; 0 = any free port */
+  ports?: LocalPorts;
+  /** Receives one line per thing started or stopped. @default no logging */
+  log?: (line: string) => void;
+}
+
+/** A running local platform. */
+export interface LocalPlatform {
+  /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
+  readonly dynamodbEndpoint: string;
+  readonly tables: { devices: string; stats: string; telemetry: string };
+  /** Document client through the capture proxy. */
+  readonly doc: DynamoDBDocumentClient;
+  readonly registry: DeviceRegistry;
+  readonly changeFeed: LocalChangeFeed;
+  /** What runs where (name → URL or address), printed by `iotctl local`. */
+  readonly endpoints: Record<string, string>;
+  /** Absolute data directory, or undefined when ephemeral. */
+  readonly dataDir: string | undefined;
+  /** Stops everything in reverse start order; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+interface StopStep {
+  readonly name: string;
+  readonly stop: () => Promise<unknown> | unknown;
+}
+
+/** Starts dynalite, the change capture and feed, the registry (and later the servers). */
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const ports = { ...DEFAULT_PORTS, ...definedOnly(options.ports ?? {}) };
+  const ephemeral = options.ephemeral ?? false;
+  const dataDir = ephemeral ? undefined : resolve(options.dataDir ?? '.local');
+  const stops: StopStep[] = [];
+  const endpoints: Record<string, string> = {};
+
+  const stopAll = async () => {
+    for (const step of stops.splice(0).reverse()) {
+      try {
+        await step.stop();
+        log(`stopped ${step.name}`);
+      } catch (error) {
+        log(`failed to stop ${step.name}: ${(error as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    // 1. Data directory: one platform at a time; the page-token secret survives restarts so
+    //    that tokens handed out before a restart still work.
+    let secret: string;
+    if (dataDir) {
+      const lock = lockDataDir(dataDir);
+      stops.push({ name: 'data directory lock', stop: () => lock.release() });
+      secret = dataDirSecret(dataDir);
+      log(`data directory ${dataDir}`);
+    } else {
+      secret = randomSecret();
+      log('ephemeral run: data is kept in memory only');
+    }
+
+    // 2. dynalite, on a private loopback port: clients reach it only through the capture proxy.
+    const dynalite = await startDynalite({ ...(dataDir && { path: resolve(dataDir, 'dynamodb') }), port: 0 });
+    stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
+    const names = localTableNames(LOCAL_TABLE_PREFIX);
+    await ensureTables(dynalite.endpoint, names);
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+
+    // 3. DynamoDB Streams stand-in: the proxy every client uses, feeding the change feed.
+    let changeFeed: LocalChangeFeed | undefined;
+    const capture = await listenOrExplain({ name: 'DynamoDB endpoint', host, port: ports.dynamodb, flag: PORT_FLAGS.dynamodb }, () =>
+      startChangeCapture({
+        upstream: dynalite.endpoint,
+        tables: capturedTables(ALL_TABLES, names),
+        host,
+        port: ports.dynamodb,
+        onRecord: (record) => changeFeed?.capture(record),
+        onError: (error) => log(`change capture: ${error.message}`),
+      }),
+    );
+    stops.push({ name: 'DynamoDB endpoint', stop: () => capture.stop() });
+    endpoints.dynamodb = capture.endpoint;
+    const doc = createDocumentClient({ endpoint: capture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stops.push({ name: 'DynamoDB client', stop: () => doc.destroy() });
+
+    // 4. Change feed: the events handler the Lambda runs, over the same stats store.
+    const statsStore = new DynamoDbStatsStore(doc, tables.stats);
+    changeFeed = new LocalChangeFeed({
+      stats: statsStore,
+      poller: { onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`) },
+      onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
+    });
+    const feed = changeFeed;
+    stops.push({
+      name: 'change feed',
+      stop: async () => {
+        const left = await feed.stop();
+        if (left > 0) log(`change feed stopped with ${left} undelivered change(s)`);
+      },
+    });
+
+    // 5. Registry: the domain core every door calls.
+    const registry = new DeviceRegistry({
+      repository: new DynamoDbDeviceRepository(doc, tables.devices),
+      stats: statsStore,
+      pageTokens: createPageTokenCodec(secret),
+    });
+
+    // Later parts add their start step here (broker on ports.mqtt, GraphQL on ports.graphql,
+    // gRPC on ports.grpc): listenOrExplain(...), stops.push(...), endpoints.<name> = ...
+
+    for (const [name, endpoint] of Object.entries(endpoints)) log(`${name} listening on ${endpoint}`);
+    let stopping: Promise<void> | undefined;
+    return {
+      dynamodbEndpoint: capture.endpoint,
+      tables,
+      doc,
+      registry,
+      changeFeed: feed,
+      endpoints,
+      dataDir,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

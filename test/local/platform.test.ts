@@ -1,0 +1,125 @@
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceChange } from '../../src/domain/device-change.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
+import { DataDirLockedError, PortInUseError } from '../../src/local/startup-errors.js';
+
+const ANY_PORTS = { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 };
+
+describe('startLocalPlatform', () => {
+  const running: LocalPlatform[] = [];
+  const dirs: string[] = [];
+  const start = async (options: Parameters<typeof startLocalPlatform>[0]) => {
+    const platform = await startLocalPlatform({ ports: ANY_PORTS, ...options });
+    running.push(platform);
+    return platform;
+  };
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iot-local-'));
+    dirs.push(dir);
+    return dir;
+  };
+
+  afterEach(async () => {
+    for (const platform of running.splice(0)) await platform.stop();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts a device created through the registry in stats once the change feed is flushed', async () => {
+    // Prepare
+    const platform = await start({ ephemeral: true });
+    const changes: DeviceChange[] = [];
+    platform.changeFeed.subscribe((change) => changes.push(change));
+
+    // Act
+    const device = await platform.registry.create({ name: 'pump 1', type: 'pump', status: 'ONLINE' });
+    await platform.changeFeed.flush();
+
+    // Assess
+    const stats = await platform.registry.stats();
+    expect(stats.total).toBe(1);
+    expect(stats.byStatus.ONLINE).toBe(1);
+    expect(stats.byType).toEqual({ pump: 1 });
+    expect(changes.map((c) => [c.changeType, c.device.id])).toEqual([['CREATED', device.id]]);
+    expect(platform.dataDir).toBeUndefined();
+  });
+
+  it('serves every table through its DynamoDB endpoint and names it in endpoints', async () => {
+    // Prepare
+    const platform = await start({ ephemeral: true });
+
+    // Act
+    const listed = await platform.doc.send(new ListTablesCommand({}));
+
+    // Assess
+    expect(platform.endpoints.dynamodb).toBe(platform.dynamodbEndpoint);
+    expect(platform.dynamodbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(listed.TableNames).toEqual(expect.arrayContaining(Object.values(platform.tables)));
+  });
+
+  it('keeps devices and counters across a stop and start with a data directory', async () => {
+    // Prepare
+    const dataDir = tempDir();
+    const first = await start({ dataDir });
+    const device = await first.registry.create({ name: 'valve', type: 'valve', status: 'ONLINE' });
+    await first.registry.create({ name: 'valve 2', type: 'valve' });
+    const page = await first.registry.list({ limit: 1 });
+    await first.changeFeed.flush();
+    await first.stop();
+
+    // Act
+    const second = await start({ dataDir });
+    const again = await second.registry.get(device.id);
+    await second.registry.update({ id: device.id, status: 'OFFLINE' });
+    await second.changeFeed.flush();
+
+    // Assess: the counters keep counting after the restart (sequences keep increasing),
+    // and a page token handed out before the restart still works (the secret is kept)
+    expect(page.nextPageToken).toBeDefined();
+    expect(again).toEqual(device);
+    const stats = await second.registry.stats();
+    expect(stats.total).toBe(2);
+    expect(stats.byStatus.ONLINE).toBe(0);
+    expect(stats.byStatus.OFFLINE).toBe(1);
+    const nextPage = await second.registry.list({ limit: 1, pageToken: page.nextPageToken! });
+    expect(nextPage.items.map((d) => d.name)).toEqual(['valve 2']);
+  });
+
+  it('refuses a second platform on a data directory in use', async () => {
+    // Prepare
+    const dataDir = tempDir();
+    await start({ dataDir });
+
+    // Act
+    const second = startLocalPlatform({ dataDir, ports: ANY_PORTS });
+
+    // Assess
+    await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
+    await expect(second).rejects.toThrow(/--data-dir/);
+  });
+
+  it('names the port and its flag when the DynamoDB port is taken, and leaves nothing running', async () => {
+    // Prepare
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const dataDir = tempDir();
+
+    try {
+      // Act
+      const attempt = startLocalPlatform({ dataDir, ports: { ...ANY_PORTS, dynamodb: port } });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(PortInUseError);
+      await expect(attempt).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}.*--port-dynamodb`));
+      const retry = await start({ dataDir }); // the lock was released on the failed start
+      expect(retry.dataDir).toBe(dataDir);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
