@@ -1,0 +1,33 @@
+/**
+ * Events Lambda: the composition root of the change feed in the cloud. DynamoDB stream of the
+ * Devices table → stats counters (always) → change publishers (when configured).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
+import { createEventsHandler } from '../../src/change-feed/events-handler.js';
+import type { ChangePublisher } from '../../src/ports/change-feed.js';
+import { readEventsConfig } from './config.js';
+
+const logger = new Logger();
+const config = readEventsConfig();
+const doc = createDocumentClient();
+
+const publishers: ChangePublisher[] = [];
+// ---- Change publishers: each owner adds its one line here, guarded by its config flag. ----
+// AppSync (GRAPHQL): if (config.appSyncGraphqlUrl) publishers.push(new AppSyncChangePublisher(...));
+// IoT topic (GRPC):  if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(...));
+// ---- end of change publishers ----
+logger.info('Events handler configured', {
+  statsTable: config.statsTableName,
+  publishers: publishers.length,
+  appSync: config.appSyncGraphqlUrl !== undefined,
+  changeTopic: config.changeTopicEnabled,
+});
+
+/** Lambda entry point (ReportBatchItemFailures). */
+export const handler = createEventsHandler({
+  stats: new DynamoDbStatsStore(doc, config.statsTableName),
+  publishers,
+  logger,
+});
