@@ -86,7 +86,7 @@ export class ChangeFeed extends Construct {
       }),
     );
     // The event source grants dynamodb:ListStreams, which has no resource-level permissions.
-    Validations.of(this.fn.executionRole).acknowledge({
+    Validations.of(this.fn.executionRole.node.findChild('DefaultPolicy')).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'dynamodb:ListStreams (granted by the DynamoDB stream event source) supports only Resource "*".',
     });

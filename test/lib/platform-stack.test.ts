@@ -1,3 +1,4 @@
+import { Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -89,6 +90,28 @@ describe('cdk-nag AwsSolutions gate', () => {
 
     // Assess
     expect(report.violations).toEqual([]);
+  });
+
+  it('acknowledges findings one by one, on resources below the stack, each with a reason', () => {
+    // Prepare
+    const { stack } = buildPlatformStack();
+
+    // Act
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id, reason }))),
+      );
+
+    // Assess
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { path, id, reason } of acknowledgements) {
+      expect(path.split('/').length, `${id} on ${path}`).toBeGreaterThan(2);
+      expect(id).toMatch(/^(Annotation::)?AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
+      expect(reason.length, `${id} on ${path}`).toBeGreaterThan(40);
+    }
   });
 
   it('reports a non-compliant resource added to the stack', () => {
