@@ -125,7 +125,7 @@ export async function startChangeCapture(options: ChangeCaptureOptions): Promise
 
   const getItem = async (tableName: string, key: WireItem): Promise<WireItem | undefined> => {
     const response = await postJson(upstream, agent, 'GetItem', { TableName: tableName, Key: key, ConsistentRead: true });
-    if (response.status !== 200) throw new Error(`GetItem on ${tableName} failed with ${response.status}: ${response.text}`);
+    if (response.status !== 200) throw new GetItemError(tableName, response.status, response.text);
     return (JSON.parse(response.text) as { Item?: WireItem }).Item;
   };
 
@@ -136,6 +136,9 @@ export async function startChangeCapture(options: ChangeCaptureOptions): Promise
       try {
         before = await Promise.all(targets.map((t) => getItem(t.table.tableName, t.key)));
       } catch (error) {
+        // A key the read rejects (wrong type, unknown table) makes the write fail the same way:
+        // let dynalite give the client its own typed error; nothing can change, nothing to capture.
+        if (error instanceof GetItemError && error.status >= 400 && error.status < 500) return await passThrough(req, res, body);
         // Nothing was written yet: fail the call so the SDK retries, rather than lose a record.
         return sendError(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', `change capture: ${(error as Error).message}`);
       }
@@ -181,15 +184,19 @@ export async function startChangeCapture(options: ChangeCaptureOptions): Promise
     };
   };
 
+  const passThrough = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const response = await forward(req, body);
+    res.writeHead(response.statusCode ?? 500, withoutHopByHop(response.headers));
+    response.pipe(res);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
     const targets = WRITE_OPERATIONS.has(operation) ? writeTargets(operation, body, tables) : [];
     if (targets.length > 0) return captureWrite(req, res, body, targets);
-    const response = await forward(req, body);
-    res.writeHead(response.statusCode ?? 500, withoutHopByHop(response.headers));
-    response.pipe(res);
+    return passThrough(req, res, body);
   };
 
   const server = createServer((req, res) => {
@@ -218,6 +225,18 @@ export async function startChangeCapture(options: ChangeCaptureOptions): Promise
         agent.destroy();
       }),
   };
+}
+
+/** dynalite refused one of our own reads. */
+class GetItemError extends Error {
+  constructor(
+    tableName: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(`GetItem on ${tableName} failed with ${status}: ${body}`);
+    this.name = 'GetItemError';
+  }
 }
 
 interface WriteTarget {

@@ -163,6 +163,17 @@ describe('change capture proxy', () => {
     expect(sequences.every((s, i) => i === 0 || s > sequences[i - 1]!)).toBe(true);
   });
 
+  it('passes dynalite\'s own validation error through for a write with a key of the wrong type', async () => {
+    // Act
+    const put = doc.send(new PutCommand({ TableName: devices, Item: { id: 42, name: 'numeric id' } }));
+    const batch = doc.send(new BatchWriteCommand({ RequestItems: { [devices]: [{ DeleteRequest: { Key: { id: 7 } } }] } }));
+
+    // Assess
+    await expect(put).rejects.toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    await expect(batch).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(records).toEqual([]);
+  });
+
   it('forwards reads and errors of other operations untouched', async () => {
     // Act
     const put = doc.send(new PutCommand({ TableName: 'no-such-table', Item: { id: 'x' } }));
