@@ -1,0 +1,59 @@
+/**
+ * Ingest Lambda: the cloud composition root of the telemetry pipeline. Kinesis batches of
+ * telemetry rule outputs → createIngestHandler with the DynamoDB device-state writer, the
+ * telemetry store chosen by TELEMETRY_STORE, and the SQS dead-letter queue.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
+import { SqsDeadLetterQueue } from '../../src/adapters/sqs/sqs-dead-letter-queue.js';
+import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
+import { TimestreamTelemetryStore } from '../../src/adapters/telemetry/timestream-telemetry-store.js';
+import { createIngestHandler } from '../../src/devices/ingest-handler.js';
+import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
+import { readIngestConfig } from './config.js';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const config = readIngestConfig();
+const doc = createDocumentClient();
+
+const telemetry: TelemetryWriter =
+  config.telemetryStore === 'dynamodb'
+    ? new DynamoDbTelemetryStore(doc, config.telemetryTableName, { retentionDays: config.retentionDays })
+    : new TimestreamTelemetryStore(new TimestreamWriteClient({}), {
+        databaseName: config.timestreamDatabaseName,
+        tableName: config.timestreamTableName,
+      });
+
+const ingest = createIngestHandler({
+  devices: new DynamoDbDeviceStateWriter(doc, config.devicesTableName),
+  telemetry,
+  deadLetters: new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl),
+  observer: {
+    batch: (summary) => {
+      metrics.addMetric('RecordsReceived', MetricUnit.Count, summary.records);
+      metrics.addMetric('PointsStored', MetricUnit.Count, summary.stored);
+      metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
+      metrics.addMetric('DeviceStateWrites', MetricUnit.Count, summary.stateApplied);
+      metrics.addMetric('RecordsFailed', MetricUnit.Count, summary.failed);
+      if (summary.deadLettered > 0) logger.warn('Records dead-lettered', { reasons: summary.reasons });
+      logger.info('Batch processed', { ...summary });
+    },
+    failure: (stage, error, records) => logger.error('Infrastructure failure; records will be retried', { stage, records, error: error as Error }),
+  },
+});
+logger.info('Ingest handler configured', { telemetryStore: config.telemetryStore });
+
+/** Lambda entry point (Kinesis event source with ReportBatchItemFailures). */
+export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+  try {
+    return await ingest(event);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
