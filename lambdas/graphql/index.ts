@@ -1,0 +1,58 @@
+/**
+ * GraphQL resolver Lambda: the composition root of the AppSync door. AppSync invokes it as a
+ * direct Lambda resolver for every Query and Mutation field except the NONE-backed ones.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
+import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
+import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
+import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { UnavailableError } from '../../src/domain/errors.js';
+import { createPageTokenCodec } from '../../src/domain/page-token.js';
+import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
+import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
+import { readGraphqlConfig } from './config.js';
+
+const logger = new Logger();
+const config = readGraphqlConfig();
+const doc = createDocumentClient();
+
+async function pageTokenSecret(): Promise<string> {
+  if ('value' in config.pageTokenSecret) return config.pageTokenSecret.value;
+  const client = new SecretsManagerClient({});
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: config.pageTokenSecret.arn }));
+    if (!SecretString) throw new Error('The page-token secret has no string value');
+    return SecretString;
+  } finally {
+    client.destroy();
+  }
+}
+
+// Timestream (LiveAnalytics) is write-only in this platform: telemetry queries need the DynamoDB store.
+const telemetry: TelemetryReader = config.telemetryTableName
+  ? new DynamoDbTelemetryStore(doc, config.telemetryTableName)
+  : {
+      query: async () => {
+        throw new UnavailableError('Telemetry queries need the stack deployed with -c telemetryStore=dynamodb');
+      },
+    };
+
+const pageTokens = createPageTokenCodec(await pageTokenSecret());
+const resolve = createResolverHandler({
+  registry: new DeviceRegistry({
+    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
+    stats: new DynamoDbStatsStore(doc, config.statsTableName),
+    pageTokens,
+  }),
+  telemetry,
+  pageTokens,
+  onUnexpectedError: (error, event) =>
+    logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error }),
+});
+
+/** Lambda entry point (AppSync direct Lambda resolver). */
+export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);

@@ -1,0 +1,142 @@
+import type { DeviceRegistry } from '../domain/device-registry.js';
+import { ValidationError } from '../domain/errors.js';
+import type { PageTokenCodec } from '../domain/page-token.js';
+import { validateDeviceId } from '../domain/validation.js';
+import type {
+  MutationArgs,
+  MutationResults,
+  QueryArgs,
+  QueryResults,
+  TelemetryPoint,
+} from '../generated/graphql/types.js';
+import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.js';
+import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
+import { READ_GROUPS, WRITE_GROUPS, requireGroup } from './caller.js';
+import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
+import { isAwsDateTime } from './appsync-scalars.js';
+
+/** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
+export interface ResolverDeps {
+  readonly registry: Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
+  readonly telemetry: TelemetryReader;
+  /** Signs telemetry page cursors so a client cannot hand the store a cursor it did not issue. */
+  readonly pageTokens: PageTokenCodec;
+  /** Told about unexpected errors (they reach the client as InternalFailure only). */
+  readonly onUnexpectedError?: (error: unknown, event: DirectLambdaEvent) => void;
+}
+
+/** A direct Lambda resolver: one AppSync field event in, the field's value out. */
+export type ResolverHandler = ((event: DirectLambdaEvent) => Promise<unknown>) & {
+  /** Every `Type.field` this handler resolves (the contract test compares it with the schema). */
+  readonly fields: readonly string[];
+};
+
+const TELEMETRY_MAX_LIMIT = 1000;
+const TELEMETRY_DEFAULT_LIMIT = 100;
+
+function epochMs(value: string, field: string): number {
+  // The AWSDateTime scalar already refuses bad text at the edge; this guards direct invocations.
+  if (!isAwsDateTime(value)) throw new ValidationError(`${field} must be an AWSDateTime`, field);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new ValidationError(`${field} is not a representable time`, field);
+  return ms;
+}
+
+function telemetryLimit(value: number | null | undefined): number {
+  if (value === undefined || value === null) return TELEMETRY_DEFAULT_LIMIT;
+  if (!Number.isInteger(value) || value < 1 || value > TELEMETRY_MAX_LIMIT) {
+    throw new ValidationError(`limit must be an integer from 1 to ${TELEMETRY_MAX_LIMIT}, got ${value}`, 'limit');
+  }
+  return value;
+}
+
+function toPoint(sample: TelemetrySample): TelemetryPoint {
+  const timestamp = new Date(sample.ts).toISOString();
+  const { value } = sample;
+  if (typeof value === 'number') return { timestamp, numberValue: value, booleanValue: null, stringValue: null };
+  if (typeof value === 'boolean') return { timestamp, numberValue: null, booleanValue: value, stringValue: null };
+  return { timestamp, numberValue: null, booleanValue: null, stringValue: value };
+}
+
+/**
+ * Builds the GraphQL resolver handler over the domain core. The Lambda (lambdas/graphql) and
+ * the local server both call what this returns, with AppSync's direct Lambda event shape.
+ */
+export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
+  const { registry } = deps;
+  const router = new AppSyncRouter<QueryArgs, QueryResults, MutationArgs, MutationResults>({
+    ...(deps.onUnexpectedError && { onUnexpectedError: deps.onUnexpectedError }),
+  });
+
+  router
+    .onQuery('device', async ({ id }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read devices');
+      return toGraphqlDevice(await registry.get(id));
+    })
+    .onQuery('devices', async ({ limit, nextToken, filter }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read devices');
+      const page = await registry.list({
+        ...(limit !== undefined && limit !== null && { limit }),
+        ...(nextToken && { pageToken: nextToken }),
+        ...(filter?.status && { status: filter.status }),
+        ...(filter?.type && { type: filter.type }),
+      });
+      return { items: page.items.map(toGraphqlDevice), nextToken: page.nextPageToken ?? null, total: page.total ?? null };
+    })
+    .onQuery('stats', async (_args, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read stats');
+      return toGraphqlStats(await registry.stats());
+    })
+    .onQuery('telemetry', async (args, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read telemetry');
+      const deviceId = validateDeviceId(args.deviceId, 'deviceId');
+      if (typeof args.metric !== 'string' || args.metric.length === 0 || args.metric.length > 128) {
+        throw new ValidationError('metric must be 1-128 characters', 'metric');
+      }
+      const from = epochMs(args.from, 'from');
+      const to = epochMs(args.to, 'to');
+      if (from >= to) throw new ValidationError('from must be before to', 'from');
+      const limit = telemetryLimit(args.limit);
+      // The token is bound to this exact query: reusing it for another range or metric is refused.
+      const scope = { kind: 'telemetry', deviceId, metric: args.metric, from: String(from), to: String(to) };
+      const cursor = args.nextToken ? String(deps.pageTokens.decode(args.nextToken, scope).c) : undefined;
+      const page = await deps.telemetry.query({ deviceId, metric: args.metric, from, to, limit, ...(cursor && { cursor }) });
+      return {
+        items: page.items.map(toPoint),
+        nextToken: page.nextCursor ? deps.pageTokens.encode({ c: page.nextCursor }, scope) : null,
+      };
+    })
+    .onMutation('createDevice', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'create devices');
+      const metadata = metadataFromInput(input.metadata, input.metadataJson);
+      const device = await registry.create({
+        ...(input.id && { id: input.id }),
+        name: input.name,
+        type: input.type,
+        ...(input.status && { status: input.status }),
+        ...(metadata && { metadata }),
+      });
+      return toGraphqlDevice(device);
+    })
+    .onMutation('updateDevice', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'update devices');
+      const metadata = metadataFromInput(input.metadata, input.metadataJson);
+      const device = await registry.update({
+        id: input.id,
+        ...(input.name !== undefined && input.name !== null && { name: input.name }),
+        ...(input.type !== undefined && input.type !== null && { type: input.type }),
+        ...(input.status && { status: input.status }),
+        ...(metadata && { metadata }),
+        ...(input.expectedVersion !== undefined && input.expectedVersion !== null && { expectedVersion: input.expectedVersion }),
+      });
+      return toGraphqlDevice(device);
+    })
+    .onMutation('deleteDevice', async ({ id, expectedVersion }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'delete devices');
+      return toGraphqlDevice(await registry.delete(id, expectedVersion ?? undefined));
+    });
+
+  const handler = ((event: DirectLambdaEvent) => router.resolve(event)) as ResolverHandler;
+  Object.defineProperty(handler, 'fields', { value: Object.freeze(router.registeredFields()) });
+  return handler;
+}
