@@ -48,6 +48,34 @@ describe('startLocalPlatform', () => {
     expect(platform.dataDir).toBeUndefined();
   });
 
+  it('keeps stats equal to the fleet after concurrent creates, updates and deletes', async () => {
+    // Prepare
+    const platform = await start({ ephemeral: true });
+    const statuses = ['ONLINE', 'OFFLINE', 'ERROR'] as const;
+    const created = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        platform.registry.create({ name: `d${i}`, type: i % 2 ? 'pump' : 'valve', status: statuses[i % 3] }),
+      ),
+    );
+
+    // Act
+    await Promise.all([
+      ...created.slice(0, 20).map((d) => platform.registry.update({ id: d.id, status: 'MAINTENANCE', type: 'meter' })),
+      ...created.slice(20, 30).map((d) => platform.registry.delete(d.id)),
+      ...created.slice(0, 5).map((d) => platform.registry.update({ id: d.id, name: 'renamed' })),
+    ]);
+    await platform.changeFeed.flush();
+
+    // Assess
+    const fleet = (await platform.registry.list({ limit: 100 })).items;
+    const stats = await platform.registry.stats();
+    const count = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+    expect(fleet).toHaveLength(30);
+    expect(stats.total).toBe(30);
+    expect(stats.byType).toEqual(count(fleet.map((d) => d.type)));
+    expect(stats.byStatus).toEqual({ UNKNOWN: 0, ONLINE: 0, OFFLINE: 0, ERROR: 0, MAINTENANCE: 0, ...count(fleet.map((d) => d.status)) });
+  });
+
   it('serves every table through its DynamoDB endpoint and names it in endpoints', async () => {
     // Prepare
     const platform = await start({ ephemeral: true });
