@@ -1,6 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ChangeFeed } from '../../lib/change-feed.js';
 import { Storage } from '../../lib/storage.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
@@ -94,5 +99,34 @@ describe('ChangeFeed', () => {
     expect(actions(feed.deadLetterQueue.queueArn)).toContain('sqs:SendMessage');
     expect(actions(storage.devicesTable.tableArn).filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
     expect(actions(storage.devicesTable.tableStreamArn)).toEqual(expect.arrayContaining(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']));
+  });
+
+  describe('the real events handler bundle', () => {
+    let outdir: string | undefined;
+    afterEach(() => {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+    });
+
+    it('loads as an ES module on this Node and exports the handler', () => {
+      // Prepare
+      process.env.CDK_VALIDATION = 'false';
+      outdir = mkdtempSync(join(tmpdir(), 'change-feed-'));
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'BundleStack');
+      new ChangeFeed(stack, 'ChangeFeed', { storage: new Storage(stack, 'Storage') });
+      app.synth();
+      const assetDir = readdirSync(outdir).find((name) => name.startsWith('asset.'))!;
+      const bundle = pathToFileURL(join(outdir, assetDir, 'index.mjs')).href;
+
+      // Act: a separate process, so the bundle's module scope runs as in a cold start.
+      const output = execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); console.log(typeof m.handler);`],
+        { env: { PATH: process.env.PATH, STATS_TABLE_NAME: 'Stats', AWS_REGION: 'us-east-1', POWERTOOLS_SERVICE_NAME: 'change-feed' }, encoding: 'utf8' },
+      );
+
+      // Assess
+      expect(output.trim().split('\n').at(-1)).toBe('function');
+    });
   });
 });
