@@ -24,8 +24,11 @@ import { listenOrExplain } from './startup-errors.js';
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
 
-/** Which port each listener uses, and the `iotctl local` flag that changes it. */
+/** Which port each listener uses. */
 export type LocalPorts = { [name in keyof typeof DEFAULT_PORTS]?: number };
+
+/** Every listener on any free port: what tests pass as `ports` (with `ephemeral: true`). */
+export const ANY_FREE_PORTS: Required<LocalPorts> = { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 };
 
 /** The `iotctl local` flag that sets each port (named in port-in-use errors). */
 export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = {

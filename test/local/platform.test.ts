@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceChange } from '../../src/domain/device-change.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
+import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { DataDirLockedError, PortInUseError } from '../../src/local/startup-errors.js';
 
-const ANY_PORTS = { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 };
+const ANY_PORTS = ANY_FREE_PORTS;
 
 describe('startLocalPlatform', () => {
   const running: LocalPlatform[] = [];
