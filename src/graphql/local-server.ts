@@ -271,7 +271,6 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}/graphql`;
-  log(`graphql: ${url} (subscriptions ws://${host}:${port}/graphql)`);
   return {
     url,
     realtimeUrl: `ws://${host}:${port}/graphql`,

@@ -20,6 +20,7 @@ import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynalite.js';
 import { LocalChangeFeed } from './local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
+import { startLocalGraphql } from '../graphql/local-graphql.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -158,6 +159,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       stats: statsStore,
       pageTokens: createPageTokenCodec(secret),
     });
+
+    // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
+    //    change feed publishes every change to its deviceUpdated subscribers.
+    const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
+      startLocalGraphql({ registry, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+    );
+    stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
+    endpoints.graphql = graphql.url;
 
     // Later parts add their start step here (broker on ports.mqtt, GraphQL on ports.graphql,
     // gRPC on ports.grpc): listenOrExplain(...), stops.push(...), endpoints.<name> = ...

@@ -1,5 +1,3 @@
-import { startLocalGraphql } from '../../src/graphql/local-graphql.js';
-import type { LocalGraphqlServer } from '../../src/graphql/local-server.js';
 import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 
@@ -13,8 +11,9 @@ export interface GqlResponse<T = Record<string, any>> {
 /** An ephemeral local platform with the GraphQL server, and helpers to call it. */
 export interface GraphqlHarness {
   readonly platform: LocalPlatform;
-  readonly server: LocalGraphqlServer;
   readonly url: string;
+  /** ws:// URL for graphql-ws clients. */
+  readonly realtimeUrl: string;
   readonly issuer: LocalTokenIssuer;
   readonly adminToken: string;
   readonly viewerToken: string;
@@ -25,20 +24,12 @@ export interface GraphqlHarness {
 /** Starts the local platform (ephemeral, every port 0) and its GraphQL step. */
 export async function startGraphqlHarness(): Promise<GraphqlHarness> {
   const platform = await startLocalPlatform({ ephemeral: true, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
-  const server = await startLocalGraphql({
-    registry: platform.registry,
-    doc: platform.doc,
-    tables: platform.tables,
-    changeFeed: platform.changeFeed,
-    dataDir: undefined,
-    host: '127.0.0.1',
-    port: 0,
-  });
+  const url = platform.endpoints.graphql!;
   const issuer = await LocalTokenIssuer.forProcess();
   const adminToken = await issuer.issue({ user: 'alice', groups: ['admin'] });
   const viewerToken = await issuer.issue({ user: 'victor', groups: ['viewer'] });
   const gql: GraphqlHarness['gql'] = async (query, variables, token = adminToken) => {
-    const response = await fetch(server.url, {
+    const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token !== null && { authorization: token }) },
       body: JSON.stringify({ query, variables }),
@@ -47,16 +38,13 @@ export async function startGraphqlHarness(): Promise<GraphqlHarness> {
   };
   return {
     platform,
-    server,
-    url: server.url,
+    url,
+    realtimeUrl: url.replace(/^http/, 'ws'),
     issuer,
     adminToken,
     viewerToken,
     gql,
-    stop: async () => {
-      await server.stop();
-      await platform.stop();
-    },
+    stop: () => platform.stop(),
   };
 }
 
