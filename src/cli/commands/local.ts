@@ -8,6 +8,9 @@ import { DataDirLockedError, PortInUseError } from '../../local/startup-errors.j
 /** The line `iotctl local` prints once everything is up (scripts and tests wait for it). */
 export const READY_LINE = 'Local platform is ready. Press Ctrl-C to stop.';
 
+/** How long a clean stop may take before `iotctl local` exits anyway. */
+const STOP_TIMEOUT_MS = 15_000;
+
 interface LocalCommandOptions {
   ephemeral?: boolean;
   dataDir: string;
@@ -69,6 +72,11 @@ async function runLocal(options: LocalCommandOptions): Promise<void> {
       process.exit(130);
     }
     console.log(`\n[local] ${signal}: stopping (press Ctrl-C again to force)`);
+    // A server that never closes (a stuck connection) must not keep the terminal hostage.
+    setTimeout(() => {
+      console.error(`iotctl local: stopping took longer than ${STOP_TIMEOUT_MS / 1000} s, exiting`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
     platform.stop().then(
       () => {
         console.log('[local] stopped');
