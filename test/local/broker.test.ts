@@ -1,0 +1,210 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Device } from '../../src/domain/device.js';
+import { commandTopic, presenceTopic, stateTopic } from '../../src/domain/topics.js';
+import type { PresenceEvent } from '../../src/devices/rules.js';
+import { openLocalCa, type IssuedCertificate, type LocalCa } from '../../src/local/ca.js';
+import { startBroker, type DeviceLookup, type LocalBroker } from '../../src/local/broker.js';
+import { activeCertificateMetadata, CERTIFICATE_STATUS_KEY } from '../../src/provisioning/certificate-metadata.js';
+import { POLICY_CASES, THING, OTHER, TEST_RULE_NAME } from '../devices/policy-cases.js';
+import { devicePolicyDocument, LOCAL_POLICY_PARAMS } from '../../src/devices/iot-policy.js';
+import { closed, connectDevice, type DeviceCredentials } from './mqtt-device.js';
+
+/** An in-memory registry lookup. */
+class Registry implements DeviceLookup {
+  readonly devices = new Map<string, Device>();
+  async get(id: string) {
+    return this.devices.get(id);
+  }
+  register(id: string, metadata: Record<string, string> = {}) {
+    const now = new Date().toISOString();
+    this.devices.set(id, { id, name: id, type: 'sensor', status: 'UNKNOWN', createdAt: now, updatedAt: now, metadata, version: 1, readings: {} });
+  }
+}
+
+describe('local broker', () => {
+  let dataDir: string;
+  let ca: LocalCa;
+  let broker: LocalBroker;
+  const registry = new Registry();
+  let thing: IssuedCertificate;
+  const credentials = (issued: IssuedCertificate): DeviceCredentials => ({ cert: issued.certificatePem, key: issued.privateKeyPem, ca: ca.caCertificatePem });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'broker-test-'));
+    ca = await openLocalCa(dataDir);
+    thing = await ca.issueDeviceCertificate(THING);
+    registry.register(THING, activeCertificateMetadata(thing.certificateId));
+    registry.register(OTHER);
+    const policy = devicePolicyDocument({ ...LOCAL_POLICY_PARAMS, telemetryRuleName: TEST_RULE_NAME });
+    broker = await startBroker({ ca, devices: registry, policy, port: 0 });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  describe('agrees with the policy document on every case', () => {
+    it.each(POLICY_CASES)('$name: allowed=$allowed', async ({ clientId, operation, topic, allowed }) => {
+      // Prepare / Act
+      const outcome = await connectDevice(broker.url, clientId, credentials(thing));
+      if (operation === 'connect') {
+        // Assess
+        expect(outcome.ok).toBe(allowed);
+        if (outcome.ok) await outcome.client.endAsync();
+        return;
+      }
+      if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+      const client = outcome.client;
+      const closing = closed(client);
+      const attempt =
+        operation === 'publish'
+          ? client.publishAsync(topic!, '{"v":1}', { qos: 1 }).then(() => true)
+          : client.subscribeAsync(topic!, { qos: 1 }).then((granted) => granted.every((g) => g.qos !== 128));
+      const result = await Promise.race([attempt.catch(() => false), closing.then(() => false)]);
+
+      // Assess
+      if (allowed) {
+        expect(result).toBe(true);
+        expect(client.connected).toBe(true);
+        await client.endAsync();
+      } else {
+        expect(await settles(closing)).toBe(true);
+        expect(client.connected).toBe(false);
+        client.end(true);
+      }
+    });
+  });
+
+  it('refuses a client without a certificate', async () => {
+    // Act
+    const outcome = await connectDevice(broker.url, THING, { ca: ca.caCertificatePem });
+
+    // Assess
+    expect(outcome.ok).toBe(false);
+  });
+
+  it('refuses a certificate from another CA, even naming a registered thing', async () => {
+    // Prepare
+    const otherDir = await mkdtemp(join(tmpdir(), 'other-ca-'));
+    const foreign = await (await openLocalCa(otherDir)).issueDeviceCertificate(THING);
+
+    // Act
+    const outcome = await connectDevice(broker.url, THING, credentials(foreign));
+
+    // Assess
+    expect(outcome.ok).toBe(false);
+    await rm(otherDir, { recursive: true, force: true });
+  });
+
+  it('refuses a thing that is not registered', async () => {
+    // Prepare
+    const unknown = 'c0ffee00-0000-4000-8000-0000000000ff';
+    const issued = await ca.issueDeviceCertificate(unknown);
+
+    // Act
+    const outcome = await connectDevice(broker.url, unknown, credentials(issued));
+
+    // Assess
+    expect(outcome.ok).toBe(false);
+  });
+
+  it('refuses an older certificate of a re-provisioned thing', async () => {
+    // Prepare: OTHER's registered certificate is `current`; `stale` was issued for it earlier
+    const stale = await ca.issueDeviceCertificate(OTHER);
+    const current = await ca.issueDeviceCertificate(OTHER);
+    registry.register(OTHER, activeCertificateMetadata(current.certificateId));
+
+    // Act
+    const refused = await connectDevice(broker.url, OTHER, credentials(stale));
+    const accepted = await connectDevice(broker.url, OTHER, credentials(current));
+
+    // Assess
+    expect(refused.ok).toBe(false);
+    expect(accepted.ok).toBe(true);
+    if (accepted.ok) await accepted.client.endAsync();
+  });
+
+  it('emits lifecycle events in IoT shape with increasing version numbers', async () => {
+    // Prepare
+    const events: PresenceEvent[] = [];
+    const stop = await broker.bus.subscribe('$aws/events/presence/+/+', (topic, payload) => {
+      const event = JSON.parse(payload.toString()) as PresenceEvent;
+      expect(topic).toBe(presenceTopic(event.eventType, event.clientId));
+      events.push(event);
+    });
+
+    // Act: a clean disconnect, then a connection that is cut by a denied publish
+    const first = await connectDevice(broker.url, THING, credentials(thing));
+    if (!first.ok) throw new Error(first.error);
+    await first.client.endAsync();
+    const second = await connectDevice(broker.url, THING, credentials(thing));
+    if (!second.ok) throw new Error(second.error);
+    const closing = closed(second.client);
+    second.client.publish(stateTopic(OTHER), 'x', { qos: 1 });
+    await closing;
+    await waitFor(() => events.length >= 4);
+    await stop();
+
+    // Assess
+    const mine = events.filter((e) => e.clientId === THING);
+    expect(mine.map((e) => [e.eventType, e.disconnectReason])).toEqual([
+      ['connected', undefined],
+      ['disconnected', 'CLIENT_INITIATED_DISCONNECT'],
+      ['connected', undefined],
+      ['disconnected', 'AUTH_ERROR'],
+    ]);
+    for (let i = 1; i < mine.length; i += 1) expect(mine[i]!.versionNumber).toBeGreaterThan(mine[i - 1]!.versionNumber);
+    expect(mine[0]).toMatchObject({ principalIdentifier: thing.certificateId, ipAddress: '127.0.0.1' });
+    expect(mine[1]!.sessionIdentifier).toBe(mine[0]!.sessionIdentifier);
+    expect(mine[2]!.sessionIdentifier).not.toBe(mine[0]!.sessionIdentifier);
+    expect(mine[1]!.clientInitiatedDisconnect).toBe(true);
+    expect(typeof mine[0]!.timestamp).toBe('number');
+  });
+
+  it('delivers a command published on the bus to the subscribed device only', async () => {
+    // Prepare
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const client: MqttClient = outcome.client;
+    await client.subscribeAsync(commandTopic(THING), { qos: 1 });
+    const received = new Promise<string>((resolve) => client.once('message', (_t, payload) => resolve(payload.toString())));
+
+    // Act
+    await broker.bus.publish(commandTopic(THING), '{"reboot":true}', { qos: 1 });
+
+    // Assess
+    expect(await received).toBe('{"reboot":true}');
+    await client.endAsync();
+  });
+
+  it('disconnects a connected device when its certificate is revoked', async () => {
+    // Prepare
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const closing = closed(outcome.client);
+    const revoked = { ...registry.devices.get(THING)!, metadata: { ...activeCertificateMetadata(thing.certificateId), [CERTIFICATE_STATUS_KEY]: 'REVOKED' } };
+    registry.devices.set(THING, revoked);
+
+    // Act: the change feed relays the registry change on the bus
+    await broker.bus.publish(`internal/device-changes/${THING}`, JSON.stringify({ changeType: 'UPDATED', device: revoked, changedAt: new Date().toISOString(), sequence: '1' }));
+
+    // Assess
+    await closing;
+    expect((await connectDevice(broker.url, THING, credentials(thing))).ok).toBe(false);
+    registry.register(THING, activeCertificateMetadata(thing.certificateId));
+  });
+});
+
+/** Whether `promise` settles within a generous bound, so a missing disconnect fails instead of hanging. */
+function settles(promise: Promise<unknown>, ms = 5_000): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error('condition not met');
+}

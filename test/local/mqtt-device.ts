@@ -1,0 +1,45 @@
+/**
+ * MQTT.js as a device, for tests against the real broker. A refused TLS handshake is a bare
+ * socket close, so connecting settles on `close` as well as on `error`.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface DeviceCredentials {
+  readonly cert?: string;
+  readonly key?: string;
+  readonly ca: string;
+}
+
+/** Outcome of a connection attempt. */
+export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; error: string };
+
+/** Connects once (no reconnects); never hangs. */
+export function connectDevice(url: string, clientId: string, credentials: DeviceCredentials): Promise<ConnectOutcome> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, {
+      clientId,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      ca: credentials.ca,
+      ...(credentials.cert && { cert: credentials.cert }),
+      ...(credentials.key && { key: credentials.key }),
+      rejectUnauthorized: true,
+    });
+    const fail = (error: string) => {
+      client.end(true);
+      resolve({ ok: false, error });
+    };
+    client.once('connect', () => resolve({ ok: true, client }));
+    client.once('error', (error) => fail(error.message));
+    client.once('close', () => fail('closed'));
+  });
+}
+
+/** Resolves when the client's connection closes. */
+export function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => {
+    if (!client.connected) return resolve();
+    client.once('close', () => resolve());
+  });
+}
