@@ -1,0 +1,264 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
+import { Construct } from 'constructs';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
+import { DEFAULT_INGEST_SETTINGS, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/devices/ingest-settings.js';
+import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/devices/rules.js';
+import { PlatformFunction } from './platform-function.js';
+import type { Storage } from './storage.js';
+
+/** Props of {@link IngestPipeline}. */
+export interface IngestPipelineProps {
+  /** The tables: Devices (state writes) and, for `dynamodb`, Telemetry. */
+  readonly storage: Storage;
+  /** Where telemetry points go (the stack's `telemetryStore` flag). */
+  readonly telemetryStore: 'dynamodb' | 'timestream';
+  /**
+   * Records per ingest invocation.
+   * @default - context `ingestBatchSize`, else DEFAULT_INGEST_SETTINGS.batchSize (10,000)
+   */
+  readonly batchSize?: number;
+  /**
+   * Maximum batching window of the ingest event source.
+   * @default - context `ingestBatchWindowSeconds`, else DEFAULT_INGEST_SETTINGS (60 s)
+   */
+  readonly batchWindow?: Duration;
+  /**
+   * Shards of the provisioned ingest stream.
+   * @default - context `ingestShardCount`, else 8
+   */
+  readonly shardCount?: number;
+  /**
+   * Days a telemetry point is kept (DynamoDB TTL, Timestream magnetic store).
+   * @default 30
+   */
+  readonly retentionDays?: number;
+  /** @default 'lambdas/ingest/index.ts' */
+  readonly ingestEntry?: string;
+  /** @default 'lambdas/presence/index.ts' */
+  readonly presenceEntry?: string;
+}
+
+/**
+ * The device data path (DESIGN.md flows 1 and 2): telemetry rule (Basic Ingest) → Kinesis
+ * (partition key = thing name) → ingest Lambda → Devices state + telemetry store; lifecycle
+ * rule → presence Lambda. Every rule has an SQS error action; the event source sends what it
+ * gives up on to an SQS queue; records the handlers refuse go to the dead-letter queue with a
+ * reason. Rule SQL and targets come from src/devices/rules.ts, shared with the local runner.
+ */
+export class IngestPipeline extends Construct {
+  /** The ingest stream. */
+  public readonly stream: Stream;
+  public readonly ingestFunction: PlatformFunction;
+  public readonly presenceFunction: PlatformFunction;
+  /** Records the handlers refused, each with its reason and original payload. */
+  public readonly deadLetterQueue: Queue;
+  /** Messages a rule action could not deliver (IoT rule error actions). */
+  public readonly ruleErrorQueue: Queue;
+  /** Batches the ingest event source and presence invocations gave up on after retries. */
+  public readonly failureQueue: Queue;
+  public readonly telemetryRule: CfnTopicRule;
+  public readonly presenceRule: CfnTopicRule;
+  /** Timestream database and table, when `telemetryStore` is `timestream`. */
+  public readonly timestream?: { readonly database: CfnDatabase; readonly table: CfnTable };
+
+  constructor(scope: Construct, id: string, props: IngestPipelineProps) {
+    super(scope, id);
+    const settings = ingestSettings({
+      batchSize: props.batchSize ?? this.node.tryGetContext(INGEST_SETTINGS_CONTEXT.batchSize),
+      batchWindowSeconds: props.batchWindow?.toSeconds() ?? this.node.tryGetContext(INGEST_SETTINGS_CONTEXT.batchWindowSeconds),
+    });
+    const shardCount = Number(props.shardCount ?? this.node.tryGetContext('ingestShardCount') ?? 8);
+    if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`ingestShardCount must be a positive integer, got ${shardCount}`);
+    const retentionDays = props.retentionDays ?? 30;
+    const { storage } = props;
+
+    this.deadLetterQueue = this.queue('DeadLetterQueue', 'the queue of records the handlers refused; nothing consumes it automatically');
+    this.ruleErrorQueue = this.queue('RuleErrorQueue', 'the error action target of the IoT rules: it is itself the last stop');
+    this.failureQueue = this.queue('FailureQueue', 'the on-failure destination of the ingest event source and the presence function');
+
+    // Provisioned, not on-demand: at 10,000 devices x 1 msg / 10 s (~1,000 records/s, ~0.25 KB
+    // each) 8 shards cost 8 x $0.015/h + $0.014 per million PUT units ≈ $0.05 per million
+    // messages, while on-demand bills every record as at least 1 KB ingested ($0.08/GB) plus
+    // $0.04/h: ≈ $0.10 per million (bench/prices.ts). 8 shards keep ~125 records/s per shard, so
+    // a 60 s window holds ~6 messages per device (the coalescing factor) and stays under
+    // Lambda's 6 MB batch limit. Rescale with -c ingestShardCount for another fleet size.
+    this.stream = new Stream(this, 'Stream', {
+      streamMode: StreamMode.PROVISIONED,
+      shardCount,
+      encryption: StreamEncryption.MANAGED,
+      retentionPeriod: Duration.hours(24),
+    });
+
+    this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
+      entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
+      serviceName: 'ingest',
+      description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
+      memorySize: 512,
+      timeout: Duration.minutes(2),
+      environment: {
+        TELEMETRY_STORE: props.telemetryStore,
+        TELEMETRY_RETENTION_DAYS: String(retentionDays),
+        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+      },
+    });
+    this.grantDeviceStateWrites(storage, this.ingestFunction);
+    this.deadLetterQueue.grantSendMessages(this.ingestFunction);
+
+    if (props.telemetryStore === 'dynamodb') {
+      const table = storage.telemetryTable;
+      if (!table) throw new Error('IngestPipeline: telemetryStore is dynamodb but the Storage construct has no telemetry table');
+      // Table only (no index ARNs: the Telemetry table has none; the store never reads here).
+      this.ingestFunction.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+      );
+      this.ingestFunction.addEnvironment(TELEMETRY_TABLE.tableNameEnv, table.tableName);
+    } else {
+      this.timestream = this.timestreamStore(retentionDays);
+      this.ingestFunction.addEnvironment('TIMESTREAM_DATABASE_NAME', this.timestream.database.ref);
+      this.ingestFunction.addEnvironment('TIMESTREAM_TABLE_NAME', this.timestream.table.attrName);
+      this.ingestFunction.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [this.timestream.table.attrArn] }),
+      );
+      // The SDK discovers the cell's write endpoint first. DescribeEndpoints has no resource, so it
+      // sits in a policy of its own: a wildcard added to the default policy later is still reported.
+      const discovery = new Policy(this, 'TimestreamEndpointDiscovery', {
+        statements: [new PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] })],
+      });
+      discovery.attachToRole(this.ingestFunction.executionRole);
+      Validations.of(discovery).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'timestream:DescribeEndpoints supports no resource-level permissions and is required before WriteRecords; this policy holds nothing else.',
+      });
+    }
+
+    this.ingestFunction.addEventSource(
+      new KinesisEventSource(this.stream, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: settings.batchSize,
+        maxBatchingWindow: Duration.seconds(settings.batchWindowSeconds),
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(12),
+        // 1: per-device order within a shard is what makes lastSeen monotonic cheap.
+        parallelizationFactor: 1,
+        onFailure: new SqsDlq(this.failureQueue),
+      }),
+    );
+
+    this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
+      entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
+      serviceName: 'presence',
+      description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
+      environment: { DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl },
+    });
+    this.grantDeviceStateWrites(storage, this.presenceFunction);
+    this.deadLetterQueue.grantSendMessages(this.presenceFunction);
+    this.presenceFunction.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.failureQueue) });
+
+    // One role for both rules: put to the stream, invoke nothing else, and report errors.
+    const ruleRole = new Role(this, 'RuleRole', {
+      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+      description: 'IoT rules of the ingest pipeline: Kinesis PutRecord and the SQS error action',
+    });
+    this.stream.grantWrite(ruleRole);
+    this.ruleErrorQueue.grantSendMessages(ruleRole);
+
+    this.telemetryRule = this.rule(TELEMETRY_RULE, ruleRole, {
+      kinesis: { streamName: this.stream.streamName, partitionKey: kinesisPartitionKey(TELEMETRY_RULE), roleArn: ruleRole.roleArn },
+    });
+    this.presenceRule = this.rule(PRESENCE_RULE, ruleRole, { lambda: { functionArn: this.presenceFunction.functionArn } });
+    this.presenceFunction.addPermission('InvokeFromPresenceRule', {
+      principal: new ServicePrincipal('iot.amazonaws.com'),
+      sourceArn: this.presenceRule.attrArn,
+      sourceAccount: Stack.of(this).account,
+    });
+
+    new CfnOutput(this, 'TelemetryTopicPrefix', {
+      value: `$aws/rules/${TELEMETRY_RULE.ruleName}/`,
+      description: 'Devices publish telemetry to this prefix + dt/iot/<thing>/telemetry (Basic Ingest)',
+    });
+    new CfnOutput(this, 'IngestStreamName', { value: this.stream.streamName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Refused device records, with reasons' });
+    new CfnOutput(this, 'RuleErrorQueueUrl', { value: this.ruleErrorQueue.queueUrl });
+    new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
+  }
+
+  /** UpdateItem/GetItem on the Devices table itself (not its indexes): the writer never puts, deletes, queries or scans. */
+  private grantDeviceStateWrites(storage: Storage, fn: PlatformFunction): void {
+    fn.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [storage.devicesTable.tableArn] }),
+    );
+    fn.addEnvironment(DEVICES_TABLE.tableNameEnv, storage.devicesTable.tableName);
+  }
+
+  private queue(id: string, why: string): Queue {
+    const queue = new Queue(this, id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Refused device data is evidence: keep it for a replay even if the stack goes away.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This is ${why}; a dead-letter queue of it would only move the same messages again.`,
+    });
+    return queue;
+  }
+
+  private rule(definition: TopicRuleDefinition, role: Role, action: CfnTopicRule.ActionProperty): CfnTopicRule {
+    const rule = new CfnTopicRule(this, definition.id, {
+      ruleName: definition.ruleName,
+      topicRulePayload: {
+        sql: definition.sql,
+        awsIotSqlVersion: definition.sqlVersion,
+        description: definition.description,
+        ruleDisabled: false,
+        actions: [action],
+        errorAction: { sqs: { queueUrl: this.ruleErrorQueue.queueUrl, roleArn: role.roleArn, useBase64: false } },
+      },
+    });
+    // The role's policy must exist before IoT validates the rule's actions.
+    rule.node.addDependency(role);
+    return rule;
+  }
+
+  private timestreamStore(retentionDays: number): { database: CfnDatabase; table: CfnTable } {
+    const database = new CfnDatabase(this, 'TimestreamDatabase');
+    Validations.of(database).acknowledge({
+      id: 'AwsSolutions-TS3',
+      reason: 'Encrypted at rest with the AWS managed key aws/timestream; no customer-key requirement applies to telemetry, and a CMK would add a key policy and KMS cost on every write.',
+    });
+    const table = new CfnTable(this, 'TimestreamTable', {
+      databaseName: database.ref,
+      retentionProperties: {
+        // One day in the fast memory store; late readings (devices buffer up to 7 days, see
+        // DEFAULT_TELEMETRY_LIMITS.maxPastMs) go to the magnetic store through magnetic writes.
+        MemoryStoreRetentionPeriodInHours: '24',
+        MagneticStoreRetentionPeriodInDays: String(retentionDays),
+      },
+      magneticStoreWriteProperties: { EnableMagneticStoreWrites: true },
+    });
+    database.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    table.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return { database, table };
+  }
+}
+
+/** The Kinesis partition key template of a rule definition. */
+function kinesisPartitionKey(definition: TopicRuleDefinition): string {
+  if (definition.target.kind !== 'kinesis') throw new Error(`${definition.ruleName} does not target Kinesis`);
+  return definition.target.partitionKey;
+}
+
+/** Default settings, re-exported for stack tests and docs. */
+export const INGEST_DEFAULTS = { ...DEFAULT_INGEST_SETTINGS, shardCount: 8 } as const;

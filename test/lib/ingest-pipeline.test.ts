@@ -1,0 +1,170 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { IngestPipeline, type IngestPipelineProps } from '../../lib/ingest-pipeline.js';
+import { Storage } from '../../lib/storage.js';
+import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/devices/rules.js';
+import { testStack } from './stack-helper.js';
+
+function build(telemetryStore: 'dynamodb' | 'timestream', context: Record<string, unknown> = {}, props: Partial<IngestPipelineProps> = {}) {
+  const stack: Stack = testStack(context);
+  const storage = new Storage(stack, 'Storage', { telemetryTable: telemetryStore === 'dynamodb' });
+  const pipeline = new IngestPipeline(stack, 'Ingest', { storage, telemetryStore, ...props });
+  return { stack, storage, pipeline, template: Template.fromStack(stack) };
+}
+
+/** Every statement of the IAM policies attached to a role. */
+function statementsOf(template: Template, stack: Stack, roleRef: unknown): Array<{ Action: string | string[]; Resource: unknown }> {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(JSON.stringify(stack.resolve(roleRef))))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('IngestPipeline', () => {
+  it('creates an encrypted provisioned stream fed by the telemetry rule from rules.ts, partitioned by thing name', () => {
+    // Prepare / Act
+    const { stack, pipeline, template } = build('dynamodb');
+
+    // Assess
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      ShardCount: 8,
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
+    template.hasResourceProperties('AWS::IoT::TopicRule', {
+      RuleName: TELEMETRY_RULE.ruleName,
+      TopicRulePayload: {
+        Sql: TELEMETRY_RULE.sql,
+        AwsIotSqlVersion: '2016-03-23',
+        Actions: [{ Kinesis: { PartitionKey: '${topic(3)}', StreamName: stack.resolve(pipeline.stream.streamName), RoleArn: Match.anyValue() } }],
+        ErrorAction: { Sqs: { QueueUrl: stack.resolve(pipeline.ruleErrorQueue.queueUrl), RoleArn: Match.anyValue() } },
+      },
+    });
+  });
+
+  it('routes lifecycle events to the presence function, with an error action and an invoke permission scoped to the rule', () => {
+    const { stack, pipeline, template } = build('dynamodb');
+    template.hasResourceProperties('AWS::IoT::TopicRule', {
+      RuleName: PRESENCE_RULE.ruleName,
+      TopicRulePayload: {
+        Sql: "SELECT * FROM '$aws/events/presence/+/+'",
+        Actions: [{ Lambda: { FunctionArn: stack.resolve(pipeline.presenceFunction.functionArn) } }],
+        ErrorAction: { Sqs: Match.objectLike({ QueueUrl: stack.resolve(pipeline.ruleErrorQueue.queueUrl) }) },
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'iot.amazonaws.com',
+      FunctionName: stack.resolve(pipeline.presenceFunction.functionArn),
+      SourceArn: stack.resolve(pipeline.presenceRule.attrArn),
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(pipeline.failureQueue.queueArn) } },
+    });
+  });
+
+  it('maps the stream to the ingest function with the default batch settings, bisect, partial failures and an SQS on-failure destination', () => {
+    const { stack, pipeline, template } = build('dynamodb');
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: stack.resolve(pipeline.stream.streamArn),
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 60,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ParallelizationFactor: 1,
+      StartingPosition: 'TRIM_HORIZON',
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(pipeline.failureQueue.queueArn) } },
+    });
+  });
+
+  it('takes the batch settings and shard count from context', () => {
+    const { template } = build('dynamodb', { ingestBatchSize: 500, ingestBatchWindowSeconds: 5, ingestShardCount: 2 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 500, MaximumBatchingWindowInSeconds: 5 });
+    template.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 2 });
+  });
+
+  it('refuses batch settings out of range, naming them', () => {
+    expect(() => build('dynamodb', { ingestBatchSize: 20_000 })).toThrow(/batchSize/);
+    expect(() => build('dynamodb', {}, { batchWindow: Duration.minutes(10) })).toThrow(/batchWindowSeconds/);
+  });
+
+  it('encrypts every queue and enforces TLS on it', () => {
+    const { template } = build('dynamodb');
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(3);
+    for (const queue of Object.values(queues)) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    template.resourcePropertiesCountIs(
+      'AWS::SQS::QueuePolicy',
+      { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
+      3,
+    );
+  });
+
+  it('gives the ingest function only UpdateItem/GetItem on Devices, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
+    // Prepare / Act
+    const { stack, storage, pipeline, template } = build('dynamodb');
+
+    // Assess
+    const statements = statementsOf(template, stack, pipeline.ingestFunction.executionRole.roleName);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !/^(logs|kinesis|xray):/.test(a));
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Environment: {
+        Variables: Match.objectLike({
+          TELEMETRY_STORE: 'dynamodb',
+          DEVICES_TABLE_NAME: stack.resolve(storage.devicesTable.tableName),
+          TELEMETRY_TABLE_NAME: stack.resolve(storage.telemetryTable!.tableName),
+          DEAD_LETTER_QUEUE_URL: stack.resolve(pipeline.deadLetterQueue.queueUrl),
+          POWERTOOLS_SERVICE_NAME: 'ingest',
+        }),
+      },
+      Architectures: ['arm64'],
+      MemorySize: 512,
+    });
+  });
+
+  it('with Timestream, creates the database and table and grants WriteRecords on the table plus DescribeEndpoints', () => {
+    // Prepare / Act
+    const { stack, pipeline, template } = build('timestream');
+
+    // Assess
+    template.resourceCountIs('AWS::Timestream::Database', 1);
+    template.hasResourceProperties('AWS::Timestream::Table', {
+      RetentionProperties: { MemoryStoreRetentionPeriodInHours: '24', MagneticStoreRetentionPeriodInDays: '30' },
+      MagneticStoreWriteProperties: { EnableMagneticStoreWrites: true },
+    });
+    template.hasResource('AWS::Timestream::Table', { DeletionPolicy: 'Retain' });
+    const statements = statementsOf(template, stack, pipeline.ingestFunction.executionRole.roleName);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'timestream:WriteRecords', Resource: stack.resolve(pipeline.timestream!.table.attrArn) }),
+        expect.objectContaining({ Action: 'timestream:DescribeEndpoints', Resource: '*' }),
+      ]),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TELEMETRY_STORE: 'timestream', TIMESTREAM_TABLE_NAME: Match.anyValue(), TIMESTREAM_DATABASE_NAME: Match.anyValue() }) },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('TELEMETRY_TABLE_NAME');
+  });
+
+  it('refuses dynamodb telemetry without a telemetry table', () => {
+    const stack = testStack();
+    const storage = new Storage(stack, 'Storage', { telemetryTable: false });
+    expect(() => new IngestPipeline(stack, 'Ingest', { storage, telemetryStore: 'dynamodb' })).toThrow(/telemetry table/);
+  });
+
+  it.each(['dynamodb', 'timestream'] as const)('leaves no cdk-nag finding unacknowledged on its resources (%s)', (store) => {
+    // Prepare
+    const { stack } = build(store);
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    const mine = report.violations.flatMap((v) => v.violatingResources.filter((r) => r.constructPath.includes('/Ingest/')).map((r) => `${v.ruleName} ${r.constructPath} ${r.findingId ?? ''}`));
+    expect(mine).toEqual([]);
+  });
+});
