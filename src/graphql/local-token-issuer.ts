@@ -24,8 +24,8 @@ export interface LocalTokenClaims extends JWTPayload {
 export interface IssueOptions {
   readonly user: string;
   readonly groups: readonly string[];
-  /** A jose duration such as '1h' or '15m', or seconds. @default '1h' */
-  readonly expiresIn?: string | number;
+  /** A duration from now such as '1h', '15m' or '-1m' (already expired). @default '1h' */
+  readonly expiresIn?: string;
 }
 
 /**
