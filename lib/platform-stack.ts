@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type Stage, type StackProps, Validations } from 'aws-
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ChangeFeed } from './change-feed.js';
+import { DevicePolicy } from './device-policy.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { Storage } from './storage.js';
 
@@ -62,6 +63,8 @@ export class PlatformStack extends Stack {
     this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage });
     new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
+    const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
+    new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
 
     new CfnOutput(this, 'DevicesTableName', { value: this.storage.devicesTable.tableName });
     new CfnOutput(this, 'StatsTableName', { value: this.storage.statsTable.tableName });
