@@ -241,6 +241,10 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   const wsCleanup = useServer(
     {
       schema,
+      // Our own graphql-js functions: under some loaders graphql-ws resolves another copy of
+      // graphql, whose instanceof checks would refuse this schema.
+      parse,
+      validate,
       execute: (args) => run(args),
       subscribe: (args) => subscribe(args),
       onConnect: async (ctx) => {
