@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import * as local from './commands/local.js';
+import * as token from './commands/token.js';
 
 /** The iotctl program with every subcommand registered. */
 export function createProgram(): Command {
@@ -13,6 +14,7 @@ export function createProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError();
   local.register(program);
+  token.register(program);
   return program;
 }
 
