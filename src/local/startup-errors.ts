@@ -24,7 +24,8 @@ export class DataDirLockedError extends Error {
     readonly pid: number,
   ) {
     super(
-      `The data directory ${dataDir} is in use by another local platform (pid ${pid}). Stop that one first, or run with --data-dir <dir> or --ephemeral.`,
+      `The data directory ${dataDir} is in use by another local platform (pid ${pid}). Stop that one first, or run with --data-dir <dir> or --ephemeral. ` +
+        `(If no such platform runs, delete ${dataDir}/lock.)`,
     );
     this.name = 'DataDirLockedError';
   }
