@@ -3,6 +3,7 @@
  * Devices table → stats counters (always) → change publishers (when configured).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AppSyncChangePublisher, credentialsFromEnv, requiredRegion } from '../../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { createEventsHandler } from '../../src/change-feed/events-handler.js';
@@ -15,7 +16,9 @@ const doc = createDocumentClient();
 
 const publishers: ChangePublisher[] = [];
 // ---- Change publishers: each owner adds its one line here, guarded by its config flag. ----
-// AppSync (GRAPHQL): if (config.appSyncGraphqlUrl) publishers.push(new AppSyncChangePublisher(...));
+if (config.appSyncGraphqlUrl) {
+  publishers.push(new AppSyncChangePublisher({ url: config.appSyncGraphqlUrl, region: requiredRegion(), credentials: credentialsFromEnv() }));
+}
 // IoT topic (GRPC):  if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(...));
 // ---- end of change publishers ----
 logger.info('Events handler configured', {

@@ -44,6 +44,13 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): () => 
   };
 }
 
+/** The Lambda's region (AWS_REGION, always set by Lambda); fails naming the variable. */
+export function requiredRegion(env: NodeJS.ProcessEnv = process.env): string {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error('AWS_REGION is not set');
+  return region;
+}
+
 /**
  * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate with a
  * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
