@@ -9,7 +9,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
 import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
-import { DEFAULT_INGEST_SETTINGS, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/devices/ingest-settings.js';
+import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/devices/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/devices/rules.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -32,7 +32,7 @@ export interface IngestPipelineProps {
   readonly batchWindow?: Duration;
   /**
    * Shards of the provisioned ingest stream.
-   * @default - context `ingestShardCount`, else 8
+   * @default - context `ingestShardCount`, else DEFAULT_INGEST_SHARD_COUNT (8)
    */
   readonly shardCount?: number;
   /**
@@ -75,7 +75,7 @@ export class IngestPipeline extends Construct {
       batchSize: props.batchSize ?? this.node.tryGetContext(INGEST_SETTINGS_CONTEXT.batchSize),
       batchWindowSeconds: props.batchWindow?.toSeconds() ?? this.node.tryGetContext(INGEST_SETTINGS_CONTEXT.batchWindowSeconds),
     });
-    const shardCount = Number(props.shardCount ?? this.node.tryGetContext('ingestShardCount') ?? 8);
+    const shardCount = Number(props.shardCount ?? this.node.tryGetContext('ingestShardCount') ?? DEFAULT_INGEST_SHARD_COUNT);
     if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`ingestShardCount must be a positive integer, got ${shardCount}`);
     const retentionDays = props.retentionDays ?? 30;
     const { storage } = props;
@@ -261,4 +261,4 @@ function kinesisPartitionKey(definition: TopicRuleDefinition): string {
 }
 
 /** Default settings, re-exported for stack tests and docs. */
-export const INGEST_DEFAULTS = { ...DEFAULT_INGEST_SETTINGS, shardCount: 8 } as const;
+export const INGEST_DEFAULTS = { ...DEFAULT_INGEST_SETTINGS, shardCount: DEFAULT_INGEST_SHARD_COUNT } as const;

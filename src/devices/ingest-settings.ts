@@ -18,6 +18,14 @@ export interface IngestSettings {
 /** Defaults; override with CDK context `ingestBatchSize` / `ingestBatchWindowSeconds`. */
 export const DEFAULT_INGEST_SETTINGS: IngestSettings = Object.freeze({ batchSize: 10_000, batchWindowSeconds: 60 });
 
+/**
+ * Shards of the provisioned ingest stream (CDK context `ingestShardCount`). 8 shards for the
+ * reference fleet (~1,000 records/s): ~125 records/s per shard, so a 60 s window holds ~6
+ * messages per device, within Lambda's 6 MB batch payload; see lib/ingest-pipeline.ts for the
+ * provisioned-versus-on-demand cost argument.
+ */
+export const DEFAULT_INGEST_SHARD_COUNT = 8;
+
 /** CDK context keys for the settings. */
 export const INGEST_SETTINGS_CONTEXT = { batchSize: 'ingestBatchSize', batchWindowSeconds: 'ingestBatchWindowSeconds' } as const;
 

@@ -1,0 +1,49 @@
+/**
+ * us-east-1 list prices used by bench/ingest.ts, each with the public pricing page it comes
+ * from (read in 2026; re-check before quoting). Free tiers are ignored: at fleet scale they
+ * are noise. Prices are per unit named in the key.
+ */
+export interface Price {
+  /** USD per unit. */
+  readonly usd: number;
+  readonly unit: string;
+  readonly source: string;
+}
+
+const IOT = 'https://aws.amazon.com/iot-core/pricing/';
+const KINESIS = 'https://aws.amazon.com/kinesis/data-streams/pricing/';
+const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
+const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
+const TIMESTREAM = 'https://aws.amazon.com/timestream/pricing/';
+
+export const PRICES = {
+  /** Messaging, first billion messages a month (5 KB increments; Basic Ingest messages are not charged). */
+  iotMessage: { usd: 1.0 / 1e6, unit: 'message (5 KB)', source: `${IOT} (Messaging, up to 1 billion messages)` },
+  /** Connectivity, per connection-minute. */
+  iotConnectionMinute: { usd: 0.08 / 1e6, unit: 'connection-minute', source: `${IOT} (Connectivity)` },
+  /** Rules Engine: each rule triggered (per 5 KB of payload). */
+  iotRuleTriggered: { usd: 0.15 / 1e6, unit: 'rule triggered', source: `${IOT} (Rules Engine, rules triggered)` },
+  /** Rules Engine: each action executed. */
+  iotActionExecuted: { usd: 0.15 / 1e6, unit: 'action executed', source: `${IOT} (Rules Engine, actions executed)` },
+  /** Provisioned stream: shard-hour. */
+  kinesisShardHour: { usd: 0.015, unit: 'shard-hour', source: `${KINESIS} (Provisioned, shard hour)` },
+  /** Provisioned stream: PUT payload unit (each record, in 25 KB units). */
+  kinesisPutUnit: { usd: 0.014 / 1e6, unit: 'PUT payload unit (25 KB)', source: `${KINESIS} (Provisioned, PUT payload units)` },
+  /** On-demand stream: stream-hour. */
+  kinesisOnDemandStreamHour: { usd: 0.04, unit: 'stream-hour', source: `${KINESIS} (On-demand, per stream hour)` },
+  /** On-demand: data ingested, each record rounded up to 1 KB. */
+  kinesisOnDemandIngestGb: { usd: 0.08, unit: 'GB ingested (records rounded up to 1 KB)', source: `${KINESIS} (On-demand, data ingested)` },
+  /** On-demand: data retrieved. */
+  kinesisOnDemandRetrievalGb: { usd: 0.04, unit: 'GB retrieved', source: `${KINESIS} (On-demand, data retrievals)` },
+  /** Lambda requests. */
+  lambdaRequest: { usd: 0.2 / 1e6, unit: 'request', source: `${LAMBDA} (Requests)` },
+  /** Lambda duration on arm64 (first 7.5 billion GB-s a month). */
+  lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second (arm64)', source: `${LAMBDA} (Duration, Arm price)` },
+  /** DynamoDB on-demand write request unit (1 KB, standard table class; price after the Nov 2024 reduction). */
+  dynamoWriteUnit: { usd: 0.625 / 1e6, unit: 'write request unit (1 KB)', source: `${DYNAMODB} (Write request units)` },
+  /** Timestream for LiveAnalytics writes, in 1 KiB units per request. */
+  timestreamWrite: { usd: 0.5 / 1e6, unit: 'write (1 KiB)', source: `${TIMESTREAM} (LiveAnalytics, writes)` },
+} as const satisfies Record<string, Price>;
+
+/** Hours in the 30-day month the DESIGN.md figures use. */
+export const HOURS_PER_MONTH = 720;
