@@ -1,7 +1,12 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App, type CfnElement, Duration, Stack as CdkStack, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { IngestPipeline, type IngestPipelineProps } from '../../lib/ingest-pipeline.js';
 import { Storage } from '../../lib/storage.js';
 import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/devices/rules.js';
@@ -166,5 +171,53 @@ describe('IngestPipeline', () => {
     // Assess
     const mine = report.violations.flatMap((v) => v.violatingResources.filter((r) => r.constructPath?.includes('/Ingest/')).map((r) => `${v.ruleName} ${r.constructPath}`));
     expect(mine).toEqual([]);
+  });
+});
+
+describe('the real ingest and presence bundles', () => {
+  let outdir: string | undefined;
+  afterEach(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('load as ES modules on this Node, read their configuration and handle an empty batch', () => {
+    // Prepare
+    process.env.CDK_VALIDATION = 'false';
+    outdir = mkdtempSync(join(tmpdir(), 'ingest-'));
+    const app = new App({ outdir });
+    const stack = new CdkStack(app, 'BundleStack');
+    const pipeline = new IngestPipeline(stack, 'Ingest', { storage: new Storage(stack, 'Storage'), telemetryStore: 'dynamodb' });
+    const assembly = app.synth().getStackByName('BundleStack');
+    const assetOf = (fn: { node: { defaultChild?: unknown } }) => {
+      const resource = (assembly.template.Resources as Record<string, { Properties: { Code: { S3Key: string } } }>)[
+        stack.getLogicalId(fn.node.defaultChild as CfnElement)
+      ]!;
+      // The asset directory is named after the hash that also names the uploaded zip.
+      return pathToFileURL(join(outdir!, `asset.${resource.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs')).href;
+    };
+    const env = {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      DEVICES_TABLE_NAME: 'Devices',
+      TELEMETRY_STORE: 'dynamodb',
+      TELEMETRY_TABLE_NAME: 'Telemetry',
+      DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
+    };
+
+    // Act: separate processes, so each bundle's module scope runs as in a cold start.
+    const ingest = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.ingestFunction))}); console.log(JSON.stringify(await m.handler({ Records: [] })));`],
+      { env, encoding: 'utf8' },
+    );
+    const presence = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.presenceFunction))}); console.log(typeof m.handler);`],
+      { env, encoding: 'utf8' },
+    );
+
+    // Assess
+    expect(ingest.trim().split('\n').at(-1)).toBe('{"batchItemFailures":[]}');
+    expect(presence.trim().split('\n').at(-1)).toBe('function');
   });
 });
