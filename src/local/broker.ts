@@ -279,13 +279,18 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   );
   server.on('tlsClientError', (error) => log(`mqtt: TLS handshake refused: ${error.message}`));
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8883, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8883, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
 
   const disconnect = async (clientId: string, reason: DisconnectReason): Promise<boolean> => {

@@ -21,6 +21,7 @@ import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDy
 import { LocalChangeFeed } from './local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from '../graphql/local-graphql.js';
+import { startLocalIotCore } from './iot-core.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -167,6 +168,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
+
+    // 7. IoT Core stand-in: mutual-TLS broker on ports.mqtt, the rules over the CDK's rule
+    //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
+    //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
+    const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
+      startLocalIotCore({ doc, tables, registry, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+    );
+    stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
+    endpoints.mqtt = iot.broker.url;
 
     // Later parts add their start step here (broker on ports.mqtt, GraphQL on ports.graphql,
     // gRPC on ports.grpc): listenOrExplain(...), stops.push(...), endpoints.<name> = ...
