@@ -1,0 +1,35 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JsonLinesDeadLetterQueue } from '../../../src/adapters/sqs/json-lines-dead-letter-queue.js';
+import type { DeadLetter } from '../../../src/ports/dead-letter.js';
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const letter = (reason: string): DeadLetter => ({ source: 'ingest', reason, detail: 'd', payload: 'e30=', payloadBytes: 2, deadLetteredAt: '2026-11-26T12:00:00.000Z' });
+
+describe('JsonLinesDeadLetterQueue', () => {
+  it('appends one JSON line per letter, creating the directory, and reads them back in order', async () => {
+    // Prepare
+    dir = await mkdtemp(join(tmpdir(), 'dlq-'));
+    const queue = new JsonLinesDeadLetterQueue(join(dir, 'nested', 'dead-letters.jsonl'));
+
+    // Act
+    await queue.send([letter('INVALID_JSON'), letter('UNKNOWN_DEVICE')]);
+    await queue.send([letter('TOO_DEEP')]);
+
+    // Assess
+    expect((await queue.readAll()).map((l) => l.reason)).toEqual(['INVALID_JSON', 'UNKNOWN_DEVICE', 'TOO_DEEP']);
+    expect((await readFile(queue.path, 'utf8')).split('\n')).toHaveLength(4);
+    expect(queue.written).toBe(3);
+  });
+
+  it('reads an absent file as no letters', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dlq-'));
+    expect(await new JsonLinesDeadLetterQueue(join(dir, 'none.jsonl')).readAll()).toEqual([]);
+  });
+});
