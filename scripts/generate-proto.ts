@@ -77,7 +77,8 @@ function writeDescriptor(outDir: string): void {
     if (target.startsWith('google/protobuf/')) return target;
     return join(PROTO_DIR, target);
   };
-  root.loadSync(PROTO_FILES, { keepCase: true });
+  // Camel-case field names, as proto-loader's own loadSync produces: the generated types assume them.
+  root.loadSync(PROTO_FILES, { keepCase: false });
   root.resolveAll();
   const json = JSON.stringify(root.toJSON({ keepComments: false }), null, 2);
   writeFileSync(

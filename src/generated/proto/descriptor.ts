@@ -68,15 +68,15 @@ export const descriptor = {
                       "type": "DeviceStatus",
                       "id": 4
                     },
-                    "created_at": {
+                    "createdAt": {
                       "type": "google.protobuf.Timestamp",
                       "id": 5
                     },
-                    "updated_at": {
+                    "updatedAt": {
                       "type": "google.protobuf.Timestamp",
                       "id": 6
                     },
-                    "last_seen": {
+                    "lastSeen": {
                       "type": "google.protobuf.Timestamp",
                       "id": 7
                     },
@@ -101,7 +101,7 @@ export const descriptor = {
                       "type": "Device",
                       "id": 1
                     },
-                    "device_id": {
+                    "deviceId": {
                       "type": "string",
                       "id": 2
                     }
@@ -124,11 +124,11 @@ export const descriptor = {
                     }
                   },
                   "fields": {
-                    "page_size": {
+                    "pageSize": {
                       "type": "int32",
                       "id": 1
                     },
-                    "page_token": {
+                    "pageToken": {
                       "type": "string",
                       "id": 2
                     },
@@ -152,11 +152,11 @@ export const descriptor = {
                       "type": "Device",
                       "id": 1
                     },
-                    "next_page_token": {
+                    "nextPageToken": {
                       "type": "string",
                       "id": 2
                     },
-                    "total_size": {
+                    "totalSize": {
                       "type": "int64",
                       "id": 3
                     }
@@ -168,7 +168,7 @@ export const descriptor = {
                       "type": "Device",
                       "id": 1
                     },
-                    "update_mask": {
+                    "updateMask": {
                       "type": "google.protobuf.FieldMask",
                       "id": 2
                     }
@@ -199,12 +199,12 @@ export const descriptor = {
                       "type": "int64",
                       "id": 2
                     },
-                    "by_status": {
+                    "byStatus": {
                       "keyType": "string",
                       "type": "int64",
                       "id": 3
                     },
-                    "by_type": {
+                    "byType": {
                       "keyType": "string",
                       "type": "int64",
                       "id": 4
@@ -213,7 +213,7 @@ export const descriptor = {
                 },
                 "WatchDevicesRequest": {
                   "fields": {
-                    "device_ids": {
+                    "deviceIds": {
                       "rule": "repeated",
                       "type": "string",
                       "id": 1
@@ -230,7 +230,7 @@ export const descriptor = {
                 },
                 "WatchDevicesResponse": {
                   "fields": {
-                    "change_type": {
+                    "changeType": {
                       "type": "ChangeType",
                       "id": 1
                     },
@@ -238,7 +238,7 @@ export const descriptor = {
                       "type": "Device",
                       "id": 2
                     },
-                    "change_time": {
+                    "changeTime": {
                       "type": "google.protobuf.Timestamp",
                       "id": 3
                     }

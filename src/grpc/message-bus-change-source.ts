@@ -1,0 +1,63 @@
+/**
+ * A ChangeSource over a MessageBus: one subscription to CHANGE_TOPIC_FILTER (the change feed
+ * publishes each registry change there as JSON), relayed to every WatchDevices stream.
+ * Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
+ */
+import { DEVICE_STATUSES } from '../domain/device.js';
+import type { DeviceChange } from '../domain/device-change.js';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../domain/topics.js';
+import type { ChangeSource } from '../ports/change-feed.js';
+import type { MessageBus } from '../ports/message-bus.js';
+import type { LogSink } from './call-log.js';
+import { ChangeFanout } from './change-fanout.js';
+
+/** A ChangeSource that holds a bus subscription until closed. */
+export interface BusChangeSource extends ChangeSource {
+  close(): Promise<void>;
+}
+
+/** Subscribes to the change topics on `bus`; payloads that are not a DeviceChange are logged and dropped. */
+export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
+  const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
+  const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
+    const change = parseChange(topic, payload);
+    if (change) fanout.emit(change);
+    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length });
+  });
+  return {
+    subscribe: (listener) => fanout.subscribe(listener),
+    close: unsubscribe,
+  };
+}
+
+/** The change carried by one message, or undefined when it is not one (or not on its device's topic). */
+export function parseChange(topic: string, payload: Buffer): DeviceChange | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || !isRecord(value.device)) return undefined;
+  const { changeType, device, changedAt, sequence } = value;
+  if (changeType !== 'CREATED' && changeType !== 'UPDATED' && changeType !== 'DELETED') return undefined;
+  if (typeof changedAt !== 'string' || Number.isNaN(Date.parse(changedAt)) || typeof sequence !== 'string') return undefined;
+  if (typeof device.id !== 'string' || topic !== changeTopic(device.id)) return undefined;
+  if (typeof device.name !== 'string' || typeof device.type !== 'string') return undefined;
+  if (!(DEVICE_STATUSES as readonly unknown[]).includes(device.status)) return undefined;
+  if (typeof device.createdAt !== 'string' || typeof device.updatedAt !== 'string' || typeof device.version !== 'number') return undefined;
+  return {
+    changeType,
+    changedAt,
+    sequence,
+    device: {
+      ...(device as unknown as DeviceChange['device']),
+      metadata: isRecord(device.metadata) ? (device.metadata as Record<string, string>) : {},
+      readings: isRecord(device.readings) ? (device.readings as DeviceChange['device']['readings']) : {},
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,67 @@
+/**
+ * The DeviceService definition loaded from the embedded descriptor (no .proto at run time), with
+ * request deserializers that never throw: bytes that fail the wire check or the decode become a
+ * {@link MalformedRequest}, which the handlers answer with INVALID_ARGUMENT. grpc-js itself would
+ * answer a throwing deserializer with INTERNAL (server-interceptors.js, decompressAndMaybePush).
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import { descriptor } from '../generated/proto/descriptor.js';
+import type { ProtoGrpcType } from '../generated/proto/device_service.js';
+import type { DeviceServiceDefinition } from '../generated/proto/iot/device/v1/DeviceService.js';
+import { checkWire } from './wire-check.js';
+
+/** Fully qualified service name, as health checks and reflection know it. */
+export const DEVICE_SERVICE_NAME = 'iot.device.v1.DeviceService';
+
+/** Matches scripts/generate-proto.ts LOADER_OPTIONS: the generated types assume these. */
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+
+/** A request whose bytes could not be decoded; `reason` is safe to show the caller. */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** The package definition (also what server reflection serves). */
+export const packageDefinition: protoLoader.PackageDefinition = protoLoader.fromJSON(
+  descriptor as unknown as protobuf.INamespace,
+  LOADER_OPTIONS,
+);
+
+const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
+
+const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as ProtoGrpcType;
+
+/** The generated client constructor (tests, bench, the health client). */
+export const DeviceServiceClient = loaded.iot.device.v1.DeviceService;
+
+/** The service definition with guarded request deserializers. */
+export const deviceServiceDefinition: DeviceServiceDefinition = guardDeserializers(
+  DeviceServiceClient.service,
+);
+
+function guardDeserializers(service: DeviceServiceDefinition): DeviceServiceDefinition {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(service)) {
+    const requestType = root.lookupType(requestTypeName(name));
+    const decode = method.requestDeserialize;
+    guarded[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          checkWire(requestType, bytes);
+          return decode(bytes);
+        } catch (error) {
+          return new MalformedRequest(error instanceof Error ? error.message : 'undecodable request');
+        }
+      },
+    };
+  }
+  return guarded as unknown as DeviceServiceDefinition;
+}
+
+function requestTypeName(method: string): string {
+  const svc = root.lookupService(DEVICE_SERVICE_NAME);
+  return svc.methods[method]!.resolvedRequestType!.fullName.replace(/^\./, '');
+}

@@ -1,0 +1,130 @@
+/**
+ * The gRPC server: DeviceService over the domain core, grpc.health.v1, server reflection,
+ * message-size and keepalive limits, and a graceful shutdown.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { ChangeSource } from '../ports/change-feed.js';
+import type { CallContext } from './call-guard.js';
+import { jsonLogSink, type LogSink } from './call-log.js';
+import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
+import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
+import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
+import type { WatchHub, WatchOptions } from './watch-devices.js';
+
+/** Largest request accepted (a device with 50 x 1 KB metadata entries is ~60 KB). */
+export const MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024;
+/** Largest response sent (a 100-device page of large devices stays well below). */
+export const MAX_SEND_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Default time in-flight calls get to finish on shutdown; below ECS' 30 s stop timeout default. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
+
+/** grpc-js server options: message sizes, keepalive (the NLB drops idle flows after 350 s). */
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  'grpc.max_concurrent_streams': 2_048,
+};
+
+/** Options of {@link startDeviceServer}. */
+export interface DeviceServerOptions {
+  readonly registry: DeviceRegistryPort;
+  readonly changes: ChangeSource;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default JSON lines on stdout */
+  readonly log?: LogSink;
+  /** Dependency probe behind the health service; always SERVING when absent. */
+  readonly probe?: HealthProbe;
+  /** @default 10_000 */
+  readonly probeIntervalMs?: number;
+  readonly watch?: WatchOptions;
+  /** Overrides of {@link SERVER_OPTIONS}. */
+  readonly serverOptions?: grpc.ServerOptions;
+}
+
+/** A started server. */
+export interface DeviceServer {
+  readonly port: number;
+  /** host:port for clients. */
+  readonly address: string;
+  readonly health: HealthMonitor;
+  readonly watchers: WatchHub;
+  /**
+   * Stops accepting calls, lets in-flight unary calls finish, ends WatchDevices streams with
+   * UNAVAILABLE "server shutting down", and forces the rest closed after `graceMs`.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Starts the server and resolves once it listens. */
+export async function startDeviceServer(options: DeviceServerOptions): Promise<DeviceServer> {
+  const log = options.log ?? jsonLogSink();
+  const context: CallContext = { log, inFlight: 0 };
+  const server = new grpc.Server({ ...SERVER_OPTIONS, ...options.serverOptions });
+  const { handlers, watchers } = createDeviceServiceHandlers({
+    registry: options.registry,
+    changes: options.changes,
+    context,
+    ...(options.watch && { watch: options.watch }),
+  });
+  server.addService(deviceServiceDefinition, handlers);
+  const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });
+  healthImpl.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  const host = options.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  const health = await startHealthMonitor({
+    health: healthImpl,
+    services: [DEVICE_SERVICE_NAME],
+    ...(options.probe && { probe: options.probe }),
+    ...(options.probeIntervalMs !== undefined && { intervalMs: options.probeIntervalMs }),
+    log,
+  });
+  log({ level: 'info', msg: 'listening', host, port });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> => {
+    stopping ??= new Promise<void>((resolve) => {
+      const started = performance.now();
+      log({ level: 'info', msg: 'shutdown', inFlight: context.inFlight, streams: watchers.size, graceMs });
+      health.stop();
+      watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+      let done = false;
+      const finish = (forced: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(force);
+        clearInterval(poll);
+        if (forced) server.forceShutdown();
+        log({ level: 'info', msg: 'stopped', forced, inFlight: context.inFlight, durationMs: Math.round(performance.now() - started) });
+        resolve();
+      };
+      const force = setTimeout(() => finish(true), graceMs);
+      // Open health Watch / reflection streams never end on their own: once our own calls are
+      // done, close what is left instead of waiting out the grace period.
+      const poll = setInterval(() => {
+        if (context.inFlight === 0 && watchers.size === 0) {
+          server.forceShutdown();
+          finish(false);
+        }
+      }, 25);
+      server.tryShutdown(() => finish(false));
+    });
+    return stopping;
+  };
+
+  return { port, address: `${host}:${port}`, health, watchers, shutdown };
+}

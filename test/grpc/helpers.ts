@@ -1,0 +1,84 @@
+import * as grpc from '@grpc/grpc-js';
+import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
+import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
+import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { createPageTokenCodec } from '../../src/domain/page-token.js';
+import type { DeviceRepository } from '../../src/ports/device-repository.js';
+import type { DeviceServiceClient as Client } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
+import { ChangeFanout } from '../../src/grpc/change-fanout.js';
+import { DeviceServiceClient } from '../../src/grpc/proto.js';
+import { startDeviceServer, type DeviceServer, type DeviceServerOptions } from '../../src/grpc/server.js';
+
+/** A server over in-memory ports plus a real client, for one test. */
+export interface TestServer {
+  readonly server: DeviceServer;
+  readonly client: Client;
+  readonly repository: InMemoryDeviceRepository;
+  readonly changes: ChangeFanout;
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Starts the server on 127.0.0.1:0 with an in-memory registry whose changes feed `changes`. */
+export async function startTestServer(
+  options: { wrapRepository?: (repo: DeviceRepository) => DeviceRepository } & Partial<DeviceServerOptions> = {},
+): Promise<TestServer> {
+  const changes = new ChangeFanout();
+  const stats = new InMemoryStats();
+  const repository = new InMemoryDeviceRepository({
+    onChange: async (change) => {
+      await stats.apply(change);
+      changes.emit(change);
+    },
+  });
+  const registry = new DeviceRegistry({
+    repository: options.wrapRepository ? options.wrapRepository(repository) : repository,
+    stats,
+    pageTokens: createPageTokenCodec('test-secret-test-secret-test-secret'),
+  });
+  const logs: Record<string, unknown>[] = [];
+  const server = await startDeviceServer({ registry, changes, log: (entry) => logs.push({ ...entry }), ...options });
+  const client = newClient(server.address);
+  return {
+    server,
+    client,
+    repository,
+    changes,
+    logs,
+    async close() {
+      client.close();
+      await server.shutdown(1_000);
+    },
+  };
+}
+
+/** A generated DeviceService client. */
+export function newClient(address: string, options: grpc.ChannelOptions = {}): Client {
+  return new DeviceServiceClient(address, grpc.credentials.createInsecure(), options) as unknown as Client;
+}
+
+/** Calls a callback-style unary method and resolves with [error, response]. */
+export function call<Req, Res>(
+  fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+  request: Req,
+  options: grpc.CallOptions = {},
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<{ error: grpc.ServiceError | null; response: Res | undefined }> {
+  return new Promise((resolve) => {
+    fn(request, metadata, options, (error, response) => resolve({ error, response }));
+  });
+}
+
+/** Resolves with the value of the first event `event` on `emitter`. */
+export function once<T = unknown>(emitter: NodeJS.EventEmitter, event: string): Promise<T> {
+  return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+/** Polls `condition` until true (no wall-clock assertions: only a bound on waiting). */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
