@@ -1,0 +1,221 @@
+/**
+ * Provisioning against AWS IoT Core: CreateThing, CreateKeysAndCertificate, AttachPolicy,
+ * AttachThingPrincipal and the registry record, one device after another. Every step is
+ * idempotent and recorded in a state file before the next one starts, so a bulk run that
+ * stops half-way (Ctrl-C, throttling, a lost network) resumes where it stopped and never makes
+ * a second certificate for a device whose key was already written.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  AttachPolicyCommand,
+  AttachThingPrincipalCommand,
+  CreateKeysAndCertificateCommand,
+  CreateThingCommand,
+  DescribeEndpointCommand,
+  UpdateCertificateCommand,
+} from '@aws-sdk/client-iot';
+import type { Device } from '../domain/device.js';
+import { isDomainError, ValidationError } from '../domain/errors.js';
+import { activeCertificateMetadata, certificateStateOf, CERTIFICATE_STATUS_KEY } from './certificate-metadata.js';
+import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
+import type { ProvisioningRegistry } from './local-provisioner.js';
+
+/** The IoT control-plane commands provisioning sends. */
+export type IotCommand =
+  | CreateThingCommand
+  | CreateKeysAndCertificateCommand
+  | AttachPolicyCommand
+  | AttachThingPrincipalCommand
+  | DescribeEndpointCommand
+  | UpdateCertificateCommand;
+
+/** What provisioning needs of an IoTClient (the real one, or an in-memory fake in tests). */
+export interface IotSender {
+  send(command: IotCommand): Promise<unknown>;
+}
+
+/** How far one device got. */
+export interface DeviceProgress {
+  readonly name: string;
+  readonly thingName: string;
+  readonly dir: string;
+  certificateId?: string;
+  certificateArn?: string;
+  steps: Array<'thing' | 'certificate' | 'policy' | 'principal' | 'registry' | 'bundle'>;
+}
+
+/** The resumable state of a bulk run. */
+export interface ProvisioningState {
+  readonly version: 1;
+  readonly devices: Record<string, DeviceProgress>;
+}
+
+/** Options of {@link provisionAwsDevices}. */
+export interface AwsProvisioningOptions {
+  readonly iot: IotSender;
+  readonly registry: ProvisioningRegistry;
+  /** The DevicePolicy stack output. */
+  readonly policyName: string;
+  readonly stateFile: string;
+  /** The Amazon root CA devices verify the endpoint with (ca.crt). */
+  readonly rootCa: () => Promise<string>;
+  /** @default 8883 */
+  readonly port?: number;
+  /** Called after each device (progress bar). */
+  readonly onDevice?: (result: DeviceResult) => void;
+}
+
+/** One device's outcome. */
+export type DeviceResult =
+  | { readonly name: string; readonly status: 'created' | 'resumed' | 'unchanged'; readonly thingName: string }
+  | { readonly name: string; readonly status: 'failed'; readonly error: string };
+
+/** Totals of a run. */
+export interface ProvisioningSummary {
+  readonly created: number;
+  readonly resumed: number;
+  readonly unchanged: number;
+  readonly failed: number;
+  readonly results: readonly DeviceResult[];
+}
+
+async function loadState(file: string): Promise<ProvisioningState> {
+  try {
+    const state = JSON.parse(await readFile(file, 'utf8')) as ProvisioningState;
+    if (state.version !== 1 || typeof state.devices !== 'object') throw new Error('unknown format');
+    return state;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, devices: {} };
+    throw new ValidationError(`Cannot read provisioning state ${file}: ${(error as Error).message}`, 'stateFile', { cause: error });
+  }
+}
+
+async function saveState(file: string, state: ProvisioningState): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  // Write then rename: a crash mid-write must not lose the record of certificates already created.
+  await writeFile(`${file}.tmp`, JSON.stringify(state, null, 2));
+  await rename(`${file}.tmp`, file);
+}
+
+const alreadyExists = (error: unknown) => (error as { name?: string }).name === 'ResourceAlreadyExistsException';
+
+/** Provisions each device of `devices` (resuming from the state file); never throws for one device's failure. */
+export async function provisionAwsDevices(
+  options: AwsProvisioningOptions,
+  devices: ReadonlyArray<{ name: string; type: string; dir: string }>,
+): Promise<ProvisioningSummary> {
+  const state = await loadState(options.stateFile);
+  const port = options.port ?? 8883;
+  let endpoint: string | undefined;
+  let rootCa: string | undefined;
+  const results: DeviceResult[] = [];
+
+  for (const request of devices) {
+    let progress = state.devices[request.name];
+    const resumed = progress !== undefined && progress.steps.length > 0;
+    try {
+      if (progress?.steps.includes('bundle')) {
+        const result: DeviceResult = { name: request.name, status: 'unchanged', thingName: progress.thingName };
+        results.push(result);
+        options.onDevice?.(result);
+        continue;
+      }
+      if (!progress) {
+        progress = { name: request.name, thingName: randomUUID(), dir: request.dir, steps: [] };
+        state.devices[request.name] = progress;
+        await saveState(options.stateFile, state);
+      }
+      const p = progress;
+      const step = async (name: DeviceProgress['steps'][number], run: () => Promise<void>) => {
+        if (p.steps.includes(name)) return;
+        await run();
+        p.steps.push(name);
+        await saveState(options.stateFile, state);
+      };
+
+      await step('thing', async () => {
+        try {
+          await options.iot.send(
+            new CreateThingCommand({ thingName: p.thingName, attributePayload: { attributes: { deviceType: request.type } } }),
+          );
+        } catch (error) {
+          if (!alreadyExists(error)) throw error;
+        }
+      });
+      await step('certificate', async () => {
+        const created = (await options.iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }))) as {
+          certificateArn?: string;
+          certificateId?: string;
+          certificatePem?: string;
+          keyPair?: { PrivateKey?: string };
+        };
+        if (!created.certificateArn || !created.certificateId || !created.certificatePem || !created.keyPair?.PrivateKey) {
+          throw new Error('CreateKeysAndCertificate returned no certificate or key');
+        }
+        p.certificateArn = created.certificateArn;
+        p.certificateId = created.certificateId;
+        // The private key is returned only once: it is on disk before the step counts as done.
+        rootCa ??= await options.rootCa();
+        await writeDeviceBundle(p.dir, {
+          manifest: manifest(p, request.type, '', port),
+          certificatePem: created.certificatePem,
+          privateKeyPem: created.keyPair.PrivateKey,
+          caCertificatePem: rootCa,
+        });
+      });
+      await step('policy', () => options.iot.send(new AttachPolicyCommand({ policyName: options.policyName, target: p.certificateArn })).then(() => undefined));
+      await step('principal', () =>
+        options.iot.send(new AttachThingPrincipalCommand({ thingName: p.thingName, principal: p.certificateArn })).then(() => undefined),
+      );
+      await step('registry', async () => {
+        try {
+          await options.registry.create({ id: p.thingName, name: request.name, type: request.type, metadata: activeCertificateMetadata(p.certificateId!) });
+        } catch (error) {
+          if (!isDomainError(error) || error.code !== 'ALREADY_EXISTS') throw error;
+        }
+      });
+      await step('bundle', async () => {
+        endpoint ??= ((await options.iot.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }))) as { endpointAddress?: string })
+          .endpointAddress;
+        if (!endpoint) throw new Error('DescribeEndpoint returned no address');
+        const written: DeviceBundle = await readDeviceBundle(p.dir);
+        await writeDeviceBundle(p.dir, { ...written, manifest: manifest(p, request.type, endpoint, port, request.name) });
+      });
+      const result: DeviceResult = { name: request.name, status: resumed ? 'resumed' : 'created', thingName: p.thingName };
+      results.push(result);
+      options.onDevice?.(result);
+    } catch (error) {
+      const result: DeviceResult = { name: request.name, status: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` };
+      results.push(result);
+      options.onDevice?.(result);
+    }
+  }
+  const count = (status: DeviceResult['status']) => results.filter((r) => r.status === status).length;
+  return { created: count('created'), resumed: count('resumed'), unchanged: count('unchanged'), failed: count('failed'), results };
+}
+
+function manifest(p: DeviceProgress, type: string, endpoint: string, port: number, name = p.name) {
+  return {
+    thingName: p.thingName,
+    deviceId: p.thingName,
+    name,
+    type,
+    target: 'aws' as const,
+    endpoint,
+    port,
+    certificateId: p.certificateId!,
+    topics: deviceTopics(p.thingName),
+  };
+}
+
+/** Deactivates the device's certificate (UpdateCertificate INACTIVE) and marks it REVOKED in the registry; idempotent. */
+export async function revokeAwsDevice(deps: { iot: IotSender; registry: ProvisioningRegistry }, id: string): Promise<Device> {
+  const device = await deps.registry.get(id);
+  const { certificateId } = certificateStateOf(device);
+  if (!certificateId) throw new ValidationError(`Device ${id} has no certificate recorded (metadata iot:certificateId)`, 'id');
+  await deps.iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
+  if (device.metadata[CERTIFICATE_STATUS_KEY] === 'REVOKED') return device;
+  return deps.registry.update({ id, metadata: { ...device.metadata, [CERTIFICATE_STATUS_KEY]: 'REVOKED' }, expectedVersion: device.version });
+}

@@ -1,0 +1,163 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
+import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
+import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { createPageTokenCodec } from '../../src/domain/page-token.js';
+import { provisionAwsDevices, revokeAwsDevice, type IotCommand, type IotSender } from '../../src/provisioning/aws-provisioner.js';
+import { CERTIFICATE_ID_KEY, CERTIFICATE_STATUS_KEY } from '../../src/provisioning/certificate-metadata.js';
+import type { DeviceManifest } from '../../src/provisioning/device-bundle.js';
+
+/**
+ * An in-memory IoT control plane: records every request (command name + input) and answers
+ * like IoT, with ResourceAlreadyExists for a thing created twice with other attributes. It can
+ * be told to fail the n-th request once, to interrupt a bulk run.
+ */
+class FakeIot implements IotSender {
+  readonly requests: Array<{ command: string; input: Record<string, unknown> }> = [];
+  private readonly things = new Map<string, string>();
+  private certificates = 0;
+  failAt?: number;
+
+  async send(command: IotCommand): Promise<unknown> {
+    const name = command.constructor.name;
+    const input = command.input as Record<string, unknown>;
+    this.requests.push({ command: name, input });
+    if (this.failAt === this.requests.length) {
+      this.failAt = undefined;
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    }
+    switch (name) {
+      case 'CreateThingCommand': {
+        const thingName = input.thingName as string;
+        const attributes = JSON.stringify(input.attributePayload);
+        if (this.things.has(thingName) && this.things.get(thingName) !== attributes) {
+          throw Object.assign(new Error('exists'), { name: 'ResourceAlreadyExistsException' });
+        }
+        this.things.set(thingName, attributes);
+        return { thingName, thingArn: `arn:aws:iot:us-east-1:123456789012:thing/${thingName}` };
+      }
+      case 'CreateKeysAndCertificateCommand': {
+        this.certificates += 1;
+        const id = String(this.certificates).padStart(64, 'c');
+        return {
+          certificateId: id,
+          certificateArn: `arn:aws:iot:us-east-1:123456789012:cert/${id}`,
+          certificatePem: `CERT ${this.certificates}`,
+          keyPair: { PrivateKey: `KEY ${this.certificates}`, PublicKey: 'PUB' },
+        };
+      }
+      case 'DescribeEndpointCommand':
+        return { endpointAddress: 'abc123-ats.iot.us-east-1.amazonaws.com' };
+      default:
+        return {};
+    }
+  }
+
+  commands(): string[] {
+    return this.requests.map((r) => r.command);
+  }
+}
+
+describe('provisionAwsDevices', () => {
+  let dir: string;
+  let iot: FakeIot;
+  let registry: DeviceRegistry;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aws-prov-'));
+    iot = new FakeIot();
+    registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('s'.repeat(32)) });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const options = () => ({
+    iot,
+    registry,
+    policyName: 'IotPlatform-DevicePolicy-ABC',
+    stateFile: join(dir, 'state.json'),
+    rootCa: async () => 'AMAZON ROOT CA',
+  });
+  const devices = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `pump-${i + 1}`, type: 'pump', dir: join(dir, `pump-${i + 1}`) }));
+
+  it('sends exactly CreateThing, CreateKeysAndCertificate, AttachPolicy, AttachThingPrincipal and writes the bundle and registry record', async () => {
+    // Act
+    const summary = await provisionAwsDevices(options(), devices(1));
+
+    // Assess
+    expect(summary).toMatchObject({ created: 1, failed: 0 });
+    const manifest = JSON.parse(await readFile(join(dir, 'pump-1', 'device.json'), 'utf8')) as DeviceManifest;
+    const thingName = manifest.thingName;
+    const certArn = `arn:aws:iot:us-east-1:123456789012:cert/${'1'.padStart(64, 'c')}`;
+    expect(iot.requests).toEqual([
+      { command: 'CreateThingCommand', input: { thingName, attributePayload: { attributes: { deviceType: 'pump' } } } },
+      { command: 'CreateKeysAndCertificateCommand', input: { setAsActive: true } },
+      { command: 'AttachPolicyCommand', input: { policyName: 'IotPlatform-DevicePolicy-ABC', target: certArn } },
+      { command: 'AttachThingPrincipalCommand', input: { thingName, principal: certArn } },
+      { command: 'DescribeEndpointCommand', input: { endpointType: 'iot:Data-ATS' } },
+    ]);
+    expect(manifest).toMatchObject({ target: 'aws', endpoint: 'abc123-ats.iot.us-east-1.amazonaws.com', port: 8883, name: 'pump-1' });
+    expect(manifest.topics.telemetry).toBe(`$aws/rules/iot_platform_telemetry/dt/iot/${thingName}/telemetry`);
+    expect(await readFile(join(dir, 'pump-1', 'device.key'), 'utf8')).toBe('KEY 1');
+    expect((await stat(join(dir, 'pump-1', 'device.key'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(dir, 'pump-1', 'ca.crt'), 'utf8')).toBe('AMAZON ROOT CA');
+    const device = await registry.get(thingName);
+    expect(device.metadata).toEqual({ [CERTIFICATE_ID_KEY]: '1'.padStart(64, 'c'), [CERTIFICATE_STATUS_KEY]: 'ACTIVE' });
+  });
+
+  it('resumes an interrupted bulk run without a second certificate for any device', async () => {
+    // Prepare: the 8th request (device 2's AttachPolicy) is throttled
+    iot.failAt = 8;
+
+    // Act
+    const first = await provisionAwsDevices(options(), devices(3));
+    const second = await provisionAwsDevices(options(), devices(3));
+    const third = await provisionAwsDevices(options(), devices(3));
+
+    // Assess
+    expect(first).toMatchObject({ created: 2, failed: 1 });
+    expect(first.results[1]).toMatchObject({ name: 'pump-2', status: 'failed', error: 'ThrottlingException: Rate exceeded' });
+    expect(second).toMatchObject({ created: 0, resumed: 1, unchanged: 2, failed: 0 });
+    expect(third).toMatchObject({ unchanged: 3, failed: 0 });
+    expect(iot.commands().filter((c) => c === 'CreateKeysAndCertificateCommand')).toHaveLength(3);
+    expect(iot.commands().filter((c) => c === 'AttachThingPrincipalCommand')).toHaveLength(3);
+    const listed = await registry.list({ limit: 10 });
+    expect(listed.items.map((d) => d.name).sort()).toEqual(['pump-1', 'pump-2', 'pump-3']);
+  });
+
+  it('reports a corrupt state file instead of starting over', async () => {
+    // Prepare
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'state.json'), '{not json');
+
+    // Act / Assess
+    await expect(provisionAwsDevices(options(), devices(1))).rejects.toThrow(/Cannot read provisioning state/);
+    expect(iot.requests).toEqual([]);
+  });
+});
+
+describe('revokeAwsDevice', () => {
+  it('sets the certificate INACTIVE and marks the registry record REVOKED', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'aws-revoke-'));
+    const iot = new FakeIot();
+    const registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('s'.repeat(32)) });
+    await provisionAwsDevices(
+      { iot, registry, policyName: 'p', stateFile: join(dir, 's.json'), rootCa: async () => 'CA' },
+      [{ name: 'valve', type: 'valve', dir: join(dir, 'valve') }],
+    );
+    const thingName = (JSON.parse(await readFile(join(dir, 'valve', 'device.json'), 'utf8')) as DeviceManifest).thingName;
+    iot.requests.length = 0;
+
+    // Act
+    const revoked = await revokeAwsDevice({ iot, registry }, thingName);
+
+    // Assess
+    expect(iot.requests).toEqual([{ command: 'UpdateCertificateCommand', input: { certificateId: '1'.padStart(64, 'c'), newStatus: 'INACTIVE' } }]);
+    expect(revoked.metadata[CERTIFICATE_STATUS_KEY]).toBe('REVOKED');
+    await rm(dir, { recursive: true, force: true });
+  });
+});
