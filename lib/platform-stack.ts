@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { Api } from './api.js';
 import { ChangeFeed } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { IngestPipeline } from './ingest-pipeline.js';
@@ -63,6 +64,7 @@ export class PlatformStack extends Stack {
     this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage });
     new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
+    new Api(this, 'Api', { storage: this.storage, changePublisher: this.changeFeed.fn });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
 

@@ -1,0 +1,252 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
+import {
+  AuthorizationType,
+  CfnGraphQLApi,
+  Code,
+  Definition,
+  FieldLogLevel,
+  FunctionRuntime,
+  GraphqlApi,
+  UserPoolDefaultAction,
+  type LambdaDataSource,
+} from 'aws-cdk-lib/aws-appsync';
+import {
+  AccountRecovery,
+  CfnUserPoolGroup,
+  FeaturePlan,
+  Mfa,
+  StandardThreatProtectionMode,
+  UserPool,
+  type UserPoolClient,
+} from 'aws-cdk-lib/aws-cognito';
+import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
+import { NONE_DATA_SOURCE_FIELDS } from '../src/graphql/data-sources.js';
+import { SCHEMA_PATH } from '../src/graphql/schema-source.js';
+import { MUTATION_FIELDS, QUERY_FIELDS } from '../src/generated/graphql/types.js';
+import { PlatformFunction } from './platform-function.js';
+import type { Storage } from './storage.js';
+
+/** Cognito groups of the API: `admin` may do everything, `viewer` may read and subscribe. */
+export const API_GROUPS = ['admin', 'viewer'] as const;
+
+/** Something that publishes changes to AppSync (the change feed's events function). */
+export interface ChangePublisherFunction extends IGrantable {
+  addEnvironment(key: string, value: string): unknown;
+}
+
+/** Props of {@link Api}. */
+export interface ApiProps {
+  /** Tables the resolvers read and write. */
+  readonly storage: Storage;
+  /**
+   * Gets `appsync:GraphQL` on publishDeviceUpdate only, and APPSYNC_GRAPHQL_URL.
+   * @default - no publisher: deviceUpdated never fires
+   */
+  readonly changePublisher?: ChangePublisherFunction;
+  /**
+   * Resolver handler entry (tests pass a fixture).
+   * @default 'lambdas/graphql/index.ts'
+   */
+  readonly entry?: string;
+  /**
+   * Field log level of the API's request logging.
+   * @default FieldLogLevel.ERROR (ALL would log every field's arguments, including user data)
+   */
+  readonly fieldLogLevel?: FieldLogLevel;
+}
+
+// Pass-through resolvers on the NONE data source (APPSYNC_JS): publishDeviceUpdate returns its
+// input, which AppSync then fans out to the deviceUpdated subscriptions listening to it.
+const PASS_THROUGH_CODE = `
+export function request(ctx) { return { payload: ctx.args.input }; }
+export function response(ctx) { return ctx.result; }
+`;
+
+// deviceUpdated(id): AppSync enhanced filtering on the id argument (no id = every device).
+const SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.id) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
+  }
+  return null;
+}
+`;
+
+/**
+ * The client API: AppSync GraphQL from schema/schema.graphql, Cognito user pool (default mode,
+ * groups admin/viewer) and IAM (internal publishers) auth, no API key; the Lambda resolver for
+ * every Query/Mutation field, a NONE data source for publishDeviceUpdate; request logging and
+ * X-Ray.
+ */
+export class Api extends Construct {
+  public readonly api: GraphqlApi;
+  public readonly userPool: UserPool;
+  public readonly userPoolClient: UserPoolClient;
+  /** The resolver function (lambdas/graphql). */
+  public readonly resolverFunction: PlatformFunction;
+  /** wss:// endpoint of AppSync's real-time protocol. */
+  public readonly realtimeUrl: string;
+
+  constructor(scope: Construct, id: string, private readonly props: ApiProps) {
+    super(scope, id);
+
+    this.userPool = new UserPool(this, 'UserPool', {
+      // Operators create users (and put them in a group); nobody signs themselves up.
+      selfSignUpEnabled: false,
+      signInAliases: { username: true, email: true },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      featurePlan: FeaturePlan.PLUS,
+      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const group of API_GROUPS) {
+      new CfnUserPoolGroup(this, `${group[0]!.toUpperCase()}${group.slice(1)}Group`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: group,
+        description: group === 'admin' ? 'May do everything' : 'May read and subscribe',
+      });
+    }
+    this.userPoolClient = this.userPool.addClient('WebClient', {
+      authFlows: { userSrp: true },
+      preventUserExistenceErrors: true,
+      generateSecret: false,
+    });
+
+    // An own logging role scoped to AppSync's log groups, instead of the AWS managed policy
+    // (AWSAppSyncPushToCloudWatchLogs), which may write to every log group in the account.
+    const logRole = new Role(this, 'LogRole', {
+      assumedBy: new ServicePrincipal('appsync.amazonaws.com'),
+      description: 'Lets AppSync write the request logs of the IoT platform API',
+    });
+    logRole.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/appsync/apis/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+
+    this.api = new GraphqlApi(this, 'GraphqlApi', {
+      name: 'iot-platform',
+      definition: Definition.fromFile(SCHEMA_PATH),
+      authorizationConfig: {
+        defaultAuthorization: {
+          authorizationType: AuthorizationType.USER_POOL,
+          userPoolConfig: { userPool: this.userPool, defaultAction: UserPoolDefaultAction.ALLOW },
+        },
+        additionalAuthorizationModes: [{ authorizationType: AuthorizationType.IAM }],
+      },
+      xrayEnabled: true,
+    });
+    const cfnApi = this.api.node.defaultChild as CfnGraphQLApi;
+    // Set on the L1: the L2's logConfig adds a LogRetention custom resource (a Lambda with the
+    // AWS managed basic execution policy) only to set what the explicit log group below sets.
+    cfnApi.logConfig = {
+      cloudWatchLogsRoleArn: logRole.roleArn,
+      fieldLogLevel: props.fieldLogLevel ?? FieldLogLevel.ERROR,
+      excludeVerboseContent: true,
+    };
+    this.realtimeUrl = cfnApi.attrRealtimeUrl;
+    // The group AppSync writes to, created explicitly so it has a retention and survives the API.
+    new LogGroup(this, 'ApiLogs', {
+      logGroupName: `/aws/appsync/apis/${this.api.apiId}`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const secret = new Secret(this, 'PageTokenSecret', {
+      description: 'HMAC key of the GraphQL page tokens',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+
+    this.resolverFunction = new PlatformFunction(this, 'ResolverFunction', {
+      entry: props.entry ?? 'lambdas/graphql/index.ts',
+      serviceName: 'graphql',
+      description: 'AppSync direct Lambda resolver of the device registry and telemetry',
+      environment: { PAGE_TOKEN_SECRET_ARN: secret.secretArn },
+    });
+    secret.grantRead(this.resolverFunction);
+    props.storage.grantDevicesReadWrite(this.resolverFunction);
+    props.storage.grantStatsRead(this.resolverFunction);
+    if (props.storage.telemetryTable) props.storage.grant(TELEMETRY_TABLE, this.resolverFunction, 'read');
+
+    const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
+    const noneSource = this.api.addNoneDataSource('NoneSource');
+    const noneFields = new Set<string>(NONE_DATA_SOURCE_FIELDS);
+    const rootFields = [
+      ...QUERY_FIELDS.map((field) => ['Query', field] as const),
+      ...MUTATION_FIELDS.map((field) => ['Mutation', field] as const),
+    ];
+    for (const [typeName, fieldName] of rootFields) {
+      if (noneFields.has(`${typeName}.${fieldName}`)) {
+        noneSource.createResolver(`${typeName}${fieldName}Resolver`, {
+          typeName,
+          fieldName,
+          runtime: FunctionRuntime.JS_1_0_0,
+          code: Code.fromInline(PASS_THROUGH_CODE),
+        });
+      } else {
+        // No code: a direct Lambda resolver, invoked with AppSync's full context.
+        lambdaSource.createResolver(`${typeName}${fieldName}Resolver`, { typeName, fieldName });
+      }
+    }
+    noneSource.createResolver('SubscriptiondeviceUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'deviceUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
+    });
+
+    if (props.changePublisher) {
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate');
+      props.changePublisher.addEnvironment('APPSYNC_GRAPHQL_URL', this.api.graphqlUrl);
+    }
+
+    // Stack-level outputs, so operators read plain names (GraphqlUrl, ...) without construct hashes.
+    const stack = Stack.of(this);
+    new CfnOutput(stack, 'GraphqlUrl', { value: this.api.graphqlUrl, description: 'AppSync GraphQL endpoint' });
+    new CfnOutput(stack, 'RealtimeUrl', { value: this.realtimeUrl, description: 'AppSync real-time (subscriptions) endpoint' });
+    new CfnOutput(stack, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Cognito user pool of the API users' });
+    new CfnOutput(stack, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId, description: 'App client id for web and mobile sign-in' });
+    this.acknowledgeFindings(secret, logRole, lambdaSource);
+  }
+
+  private acknowledgeFindings(secret: Secret, logRole: Role, lambdaSource: LambdaDataSource): void {
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-ASC3',
+      reason: 'Request logging is on (field level ERROR, own role, explicit log group); verbose content stays off because it would log request headers and resolver context, which hold user data and tokens.',
+    });
+    Validations.of(logRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/appsync/apis/*]',
+      reason: 'The API id is only known after the API exists and the API needs the role first; the wildcard is limited to AppSync API log groups of this account and region.',
+    });
+    Validations.of(lambdaSource).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.resolverFunction.node.defaultChild as CfnResource)}.Arn>:*]`,
+      reason: 'CDK grants lambda:InvokeFunction on the resolver function and its versions/aliases (ARN:*); it names this one function only.',
+    });
+    Validations.of(this.resolverFunction.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
+      reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The page-token key only signs listing cursors; rotating it would invalidate every listing in progress for no security gain (tokens grant no access, the caller is still authorized per request).',
+    });
+  }
+}
