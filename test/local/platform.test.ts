@@ -74,7 +74,7 @@ describe('startLocalPlatform', () => {
     expect(stats.total).toBe(30);
     expect(stats.byType).toEqual(count(fleet.map((d) => d.type)));
     expect(stats.byStatus).toEqual({ UNKNOWN: 0, ONLINE: 0, OFFLINE: 0, ERROR: 0, MAINTENANCE: 0, ...count(fleet.map((d) => d.status)) });
-  });
+  }, 90_000); // ~100 writes through every step of the pipeline: generous for a loaded 2-core CI box
 
   it('serves every table through its DynamoDB endpoint and names it in endpoints', async () => {
     // Prepare
