@@ -15,7 +15,7 @@ describe('DeviceService over grpc-js', () => {
   });
 
   async function create(name = 'pump 1', extra: Record<string, unknown> = {}): Promise<Device__Output> {
-    const { error, response } = await call(t!.client.createDevice.bind(t!.client), {
+    const { error, response } = await call(t!.client, 'createDevice', {
       device: { name, type: 'pump', status: 'DEVICE_STATUS_OFFLINE', metadata: { site: 'north' } },
       ...extra,
     });
@@ -54,7 +54,7 @@ describe('DeviceService over grpc-js', () => {
     const created = await create();
 
     // Act
-    const { error, response } = await call(t.client.getDevice.bind(t.client), { id: created.id });
+    const { error, response } = await call(t.client, 'getDevice', { id: created.id });
 
     // Assess
     expect(error).toBeNull();
@@ -67,8 +67,8 @@ describe('DeviceService over grpc-js', () => {
     for (let i = 0; i < 3; i++) await create(`pump ${i}`);
 
     // Act
-    const first = await call(t.client.listDevices.bind(t.client), { pageSize: 2 });
-    const second = await call(t.client.listDevices.bind(t.client), { pageSize: 2, pageToken: first.response!.nextPageToken });
+    const first = await call(t.client, 'listDevices', { pageSize: 2 });
+    const second = await call(t.client, 'listDevices', { pageSize: 2, pageToken: first.response!.nextPageToken });
 
     // Assess
     expect(first.response!.devices.map((d) => d.name)).toEqual(['pump 0', 'pump 1']);
@@ -81,11 +81,11 @@ describe('DeviceService over grpc-js', () => {
     // Prepare
     t = await startTestServer();
     await create('a');
-    await call(t.client.createDevice.bind(t.client), { device: { name: 'b', type: 'valve', status: 'DEVICE_STATUS_ONLINE' } });
+    await call(t.client, 'createDevice', { device: { name: 'b', type: 'valve', status: 'DEVICE_STATUS_ONLINE' } });
 
     // Act
-    const online = await call(t.client.listDevices.bind(t.client), { status: 'DEVICE_STATUS_ONLINE' });
-    const pumps = await call(t.client.listDevices.bind(t.client), { type: 'pump' });
+    const online = await call(t.client, 'listDevices', { status: 'DEVICE_STATUS_ONLINE' });
+    const pumps = await call(t.client, 'listDevices', { type: 'pump' });
 
     // Assess
     expect(online.response!.devices.map((d) => d.name)).toEqual(['b']);
@@ -98,7 +98,7 @@ describe('DeviceService over grpc-js', () => {
     const created = await create();
 
     // Act
-    const { error, response } = await call(t.client.updateDevice.bind(t.client), {
+    const { error, response } = await call(t.client, 'updateDevice', {
       device: { id: created.id, name: 'renamed', type: 'ignored', version: created.version },
       updateMask: { paths: ['name'] },
     });
@@ -114,8 +114,8 @@ describe('DeviceService over grpc-js', () => {
     const created = await create();
 
     // Act
-    const deleted = await call(t.client.deleteDevice.bind(t.client), { id: created.id, version: '1' });
-    const read = await call(t.client.getDevice.bind(t.client), { id: created.id });
+    const deleted = await call(t.client, 'deleteDevice', { id: created.id, version: '1' });
+    const read = await call(t.client, 'getDevice', { id: created.id });
 
     // Assess
     expect(deleted.error).toBeNull();
@@ -126,10 +126,10 @@ describe('DeviceService over grpc-js', () => {
     // Prepare
     t = await startTestServer();
     await create('a');
-    await call(t.client.createDevice.bind(t.client), { device: { name: 'b', type: 'valve', status: 'DEVICE_STATUS_ONLINE' } });
+    await call(t.client, 'createDevice', { device: { name: 'b', type: 'valve', status: 'DEVICE_STATUS_ONLINE' } });
 
     // Act
-    const { response } = await call(t.client.getDeviceStats.bind(t.client), {});
+    const { response } = await call(t.client, 'getDeviceStats', {});
 
     // Assess
     expect(response).toMatchObject({ total: '2', online: '1', byType: { pump: '1', valve: '1' } });
@@ -144,7 +144,7 @@ describe('DeviceService over grpc-js', () => {
     t = await startTestServer();
 
     // Act
-    const { error } = await call(t.client.getDevice.bind(t.client), request);
+    const { error } = await call(t.client, 'getDevice', request);
 
     // Assess
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -157,10 +157,10 @@ describe('DeviceService over grpc-js', () => {
     const created = await create();
 
     // Act
-    const huge = await call(t.client.listDevices.bind(t.client), { pageSize: 2_000_000_000 });
-    const negative = await call(t.client.listDevices.bind(t.client), { pageSize: -1 });
-    const forged = await call(t.client.listDevices.bind(t.client), { pageToken: 'eyJmb3JnZWQiOnRydWV9' });
-    const mask = await call(t.client.updateDevice.bind(t.client), { device: { id: created.id }, updateMask: { paths: ['version'] } });
+    const huge = await call(t.client, 'listDevices', { pageSize: 2_000_000_000 });
+    const negative = await call(t.client, 'listDevices', { pageSize: -1 });
+    const forged = await call(t.client, 'listDevices', { pageToken: 'eyJmb3JnZWQiOnRydWV9' });
+    const mask = await call(t.client, 'updateDevice', { device: { id: created.id }, updateMask: { paths: ['version'] } });
 
     // Assess
     for (const r of [huge, negative, forged, mask]) expect(r.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -171,7 +171,7 @@ describe('DeviceService over grpc-js', () => {
     t = await startTestServer();
 
     // Act
-    const { error } = await call(t.client.getDevice.bind(t.client), { id: MISSING_ID });
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID });
 
     // Assess
     expect(error?.code).toBe(grpc.status.NOT_FOUND);
@@ -183,7 +183,7 @@ describe('DeviceService over grpc-js', () => {
     await create('first', { deviceId: MISSING_ID });
 
     // Act
-    const { error } = await call(t.client.createDevice.bind(t.client), { device: { name: 'second', type: 'pump' }, deviceId: MISSING_ID });
+    const { error } = await call(t.client, 'createDevice', { device: { name: 'second', type: 'pump' }, deviceId: MISSING_ID });
 
     // Assess
     expect(error?.code).toBe(grpc.status.ALREADY_EXISTS);
@@ -193,14 +193,14 @@ describe('DeviceService over grpc-js', () => {
     // Prepare
     t = await startTestServer();
     const created = await create();
-    await call(t.client.updateDevice.bind(t.client), { device: { id: created.id, name: 'x' }, updateMask: { paths: ['name'] } });
+    await call(t.client, 'updateDevice', { device: { id: created.id, name: 'x' }, updateMask: { paths: ['name'] } });
 
     // Act
-    const update = await call(t.client.updateDevice.bind(t.client), {
+    const update = await call(t.client, 'updateDevice', {
       device: { id: created.id, name: 'y', version: created.version },
       updateMask: { paths: ['name'] },
     });
-    const del = await call(t.client.deleteDevice.bind(t.client), { id: created.id, version: created.version });
+    const del = await call(t.client, 'deleteDevice', { id: created.id, version: created.version });
 
     // Assess
     expect(update.error?.code).toBe(grpc.status.ABORTED);
@@ -214,7 +214,7 @@ describe('DeviceService over grpc-js', () => {
     });
 
     // Act
-    const { error } = await call(t.client.getDevice.bind(t.client), { id: MISSING_ID });
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID });
 
     // Assess
     expect(error?.code).toBe(grpc.status.UNAVAILABLE);
@@ -227,7 +227,7 @@ describe('DeviceService over grpc-js', () => {
     });
 
     // Act
-    const { error } = await call(t.client.getDevice.bind(t.client), { id: MISSING_ID });
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID });
 
     // Assess
     expect(error?.code).toBe(grpc.status.INTERNAL);
@@ -242,7 +242,7 @@ describe('DeviceService over grpc-js', () => {
     t = await startTestServer({ wrapRepository: (repo) => ({ ...bind(repo), get: async (id) => gate.then(() => repo.get(id)) }) });
 
     // Act
-    const { error } = await call(t.client.getDevice.bind(t.client), { id: MISSING_ID }, { deadline: Date.now() + 200 });
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 200 });
     await waitFor(() => t!.logs.some((l) => l.method === 'GetDevice'), 'the call log line');
 
     // Assess
@@ -261,7 +261,7 @@ describe('DeviceService over grpc-js', () => {
     });
 
     // Act
-    const pending = call(t.client.getDevice.bind(t.client), { id: MISSING_ID });
+    const pending = call(t.client, 'getDevice', { id: MISSING_ID });
     await waitFor(() => started, 'the repository call');
     // The client call object is not exposed by the helper: cancel through a fresh call instead.
     const cancelled = new Promise<grpc.ServiceError | null>((resolve) => {
@@ -286,7 +286,7 @@ describe('DeviceService over grpc-js', () => {
     t = await startTestServer({ log: jsonLogSink((line) => lines.push(line)) });
 
     // Act
-    await call(t.client.getDevice.bind(t.client), { id: MISSING_ID });
+    await call(t.client, 'getDevice', { id: MISSING_ID });
 
     // Assess
     const entry = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'rpc');

@@ -57,15 +57,21 @@ export function newClient(address: string, options: grpc.ChannelOptions = {}): C
   return new DeviceServiceClient(address, grpc.credentials.createInsecure(), options) as unknown as Client;
 }
 
-/** Calls a callback-style unary method and resolves with [error, response]. */
-export function call<Req, Res>(
-  fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
-  request: Req,
+type UnaryMethod = 'createDevice' | 'getDevice' | 'listDevices' | 'updateDevice' | 'deleteDevice' | 'getDeviceStats';
+type RequestOf<M extends UnaryMethod> = Parameters<Client[M]>[0];
+type ResponseOf<M extends UnaryMethod> = Parameters<Client[M]>[1] extends grpc.requestCallback<infer R> ? R : never;
+
+/** Calls one unary method of `client` and resolves with { error, response }. */
+export function call<M extends UnaryMethod>(
+  client: Client,
+  method: M,
+  request: RequestOf<M>,
   options: grpc.CallOptions = {},
   metadata: grpc.Metadata = new grpc.Metadata(),
-): Promise<{ error: grpc.ServiceError | null; response: Res | undefined }> {
+): Promise<{ error: grpc.ServiceError | null; response: ResponseOf<M> | undefined }> {
   return new Promise((resolve) => {
-    fn(request, metadata, options, (error, response) => resolve({ error, response }));
+    const fn = client[method] as unknown as (r: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: ResponseOf<M>) => void) => void;
+    fn.call(client, request, metadata, options, (error, response) => resolve({ error, response }));
   });
 }
 
