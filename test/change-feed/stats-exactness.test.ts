@@ -123,7 +123,8 @@ describe('stats counters through the events Lambda', () => {
     );
     expect(deliveries).toBeGreaterThan(records.length / 25);
     doc.destroy();
-  });
+    // Every write crosses the capture proxy and every record two projector writes: generous on a shared 2-core box.
+  }, 120_000);
 });
 
 /** Every device, read page by page through the byCreated index (no Scan). */

@@ -1,6 +1,14 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbStatsStore, STATS_SHARD_COUNT, statsShardKey, statsShardOf } from '../../../src/adapters/dynamodb/stats-store.js';
+import {
+  DynamoDbStatsStore,
+  STATS_LEDGER_SHARDS,
+  STATS_SUMMARY_ITEMS,
+  ledgerKey,
+  ledgerShardOf,
+  statsItemsForFleet,
+  summaryKey,
+} from '../../../src/adapters/dynamodb/stats-store.js';
 import { padSequence } from '../../../src/domain/change-sequence.js';
 import type { Device } from '../../../src/domain/device.js';
 import type { DeviceChange } from '../../../src/domain/device-change.js';
@@ -58,8 +66,14 @@ describe('DynamoDbStatsStore on dynalite', () => {
     const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
     const id = uuid(999);
     await store.apply({ changeType: 'CREATED', device: device(id), changedAt: 'x', sequence: padSequence(5) });
-    const shardKey = statsShardKey(statsShardOf(id));
-    const before = (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk: shardKey } }))).Item;
+    const shard = ledgerShardOf(id);
+    const items = async () =>
+      Promise.all(
+        [ledgerKey(shard), summaryKey(shard % STATS_SUMMARY_ITEMS)].map(
+          async (pk) => (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk } }))).Item,
+        ),
+      );
+    const before = await items();
 
     // Act
     await store.apply({
@@ -71,17 +85,42 @@ describe('DynamoDbStatsStore on dynalite', () => {
     });
 
     // Assess
-    const after = (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk: shardKey } }))).Item;
-    expect(after).toEqual(before);
-    expect(after?.[`seq_${id}`]).toBe(padSequence(5));
+    expect(await items()).toEqual(before);
+    expect(before[0]?.[`seq_${id}`]).toBe(padSequence(5));
   });
 
-  it('spreads devices over every shard', () => {
+  it('catches the summary up when a redelivered change finds its ledger write already done', async () => {
+    // Prepare: a change counted on the ledger whose summary copy was lost (as if the process died in between).
+    const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
+    const id = uuid(4242);
+    const change: DeviceChange = { changeType: 'CREATED', device: device(id, { type: 'lost-copy' }), changedAt: 'x', sequence: padSequence(9) };
+    await store.apply(change);
+    const shard = ledgerShardOf(id);
+    await fixture.doc.send(
+      new UpdateCommand({
+        TableName: fixture.statsTable,
+        Key: { pk: summaryKey(shard % STATS_SUMMARY_ITEMS) },
+        UpdateExpression: 'REMOVE #c, #r',
+        ExpressionAttributeNames: { '#c': `c_${shard}`, '#r': `r_${shard}` },
+      }),
+    );
+    const lost = await store.read();
+
     // Act
-    const shards = new Set(Array.from({ length: 1000 }, (_, i) => statsShardOf(uuid(i))));
+    await store.apply(change);
 
     // Assess
-    expect(shards.size).toBe(STATS_SHARD_COUNT);
+    expect(lost.byType['lost-copy']).toBeUndefined();
+    expect((await store.read()).byType['lost-copy']).toBe(1);
+  });
+
+  it('spreads devices over every ledger shard, and the shards over every summary item', () => {
+    // Act
+    const shards = new Set(Array.from({ length: 5000 }, (_, i) => ledgerShardOf(uuid(i))));
+
+    // Assess
+    expect(shards.size).toBe(STATS_LEDGER_SHARDS);
+    expect(new Set([...shards].map((s) => s % STATS_SUMMARY_ITEMS)).size).toBe(STATS_SUMMARY_ITEMS);
   });
 
   it('refuses a change whose sequence is not padded', async () => {
@@ -90,5 +129,35 @@ describe('DynamoDbStatsStore on dynalite', () => {
 
     // Act / Assess
     await expect(store.apply({ changeType: 'CREATED', device: device(uuid(1)), changedAt: 'x', sequence: '12' })).rejects.toThrow(/unpadded/);
+  });
+});
+
+describe('statsItemsForFleet', () => {
+  let fixture: DynamoFixture;
+
+  beforeAll(async () => {
+    fixture = await startDynamoFixture();
+  });
+  afterAll(async () => {
+    await fixture.stop();
+  });
+
+  it('builds exactly the items the projector leaves after creating the same fleet', async () => {
+    // Prepare
+    const store = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
+    const statuses = ['ONLINE', 'OFFLINE', 'ERROR'] as const;
+    const fleet = Array.from({ length: 300 }, (_, i) => device(uuid(10_000 + i), { type: i % 3 ? 'sensor' : 'gateway', status: statuses[i % 3]! }));
+    const sequence = padSequence(77);
+    await Promise.all(fleet.map((d) => store.apply({ changeType: 'CREATED', device: d, changedAt: 'x', sequence })));
+
+    // Act
+    const built = statsItemsForFleet(fleet, sequence);
+
+    // Assess
+    const stored = await Promise.all(
+      built.map(async (item) => (await fixture.doc.send(new GetCommand({ TableName: fixture.statsTable, Key: { pk: item.pk } }))).Item),
+    );
+    expect(stored).toEqual(built);
+    expect((await store.read()).total).toBe(300);
   });
 });
