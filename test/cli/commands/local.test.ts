@@ -34,6 +34,9 @@ async function waitForLine(running: Running, line: string): Promise<void> {
   }
 }
 
+// Each test starts whole platforms in child processes (tsx transform included): CI-sized timeout.
+const CHILD_PROCESS_TIMEOUT_MS = 90_000;
+
 describe('iotctl local', () => {
   const children: ChildProcess[] = [];
   afterEach(() => {
@@ -58,7 +61,7 @@ describe('iotctl local', () => {
     expect(tables.TableNames).toEqual(expect.arrayContaining(['iot-Devices', 'iot-Stats', 'iot-Telemetry']));
     expect(exit).toEqual({ code: 0, signal: null });
     expect(running.output()).toContain('stopped');
-  });
+  }, CHILD_PROCESS_TIMEOUT_MS);
 
   it('exits 1 with a clear message when another instance holds the data directory', async () => {
     // Prepare
@@ -82,7 +85,7 @@ describe('iotctl local', () => {
       await first.exited;
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, CHILD_PROCESS_TIMEOUT_MS);
 
   it('rejects a port that is not a number with a usage error', async () => {
     // Act
@@ -93,5 +96,5 @@ describe('iotctl local', () => {
     // Assess
     expect(exit.code).not.toBe(0);
     expect(running.output()).toMatch(/--port-dynamodb.*expected a port number/);
-  });
+  }, CHILD_PROCESS_TIMEOUT_MS);
 });
