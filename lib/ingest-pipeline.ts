@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -66,6 +67,8 @@ export class IngestPipeline extends Construct {
   public readonly failureQueue: Queue;
   public readonly telemetryRule: CfnTopicRule;
   public readonly presenceRule: CfnTopicRule;
+  /** The DynamoDB telemetry table, when `telemetryStore` is `dynamodb`. */
+  private readonly telemetryTable?: ITable;
   /** Timestream database and table, when `telemetryStore` is `timestream`. */
   public readonly timestream?: { readonly database: CfnDatabase; readonly table: CfnTable };
 
@@ -115,6 +118,7 @@ export class IngestPipeline extends Construct {
     if (props.telemetryStore === 'dynamodb') {
       const table = storage.telemetryTable;
       if (!table) throw new Error('IngestPipeline: telemetryStore is dynamodb but the Storage construct has no telemetry table');
+      this.telemetryTable = table;
       // Table only (no index ARNs: the Telemetry table has none; the store never reads here).
       this.ingestFunction.executionRole.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
@@ -190,6 +194,32 @@ export class IngestPipeline extends Construct {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Refused device records, with reasons' });
     new CfnOutput(this, 'RuleErrorQueueUrl', { value: this.ruleErrorQueue.queueUrl });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
+  }
+
+  /**
+   * Lets a reader of telemetry (the GraphQL resolver) query the store this pipeline writes, and
+   * tells it which one: TELEMETRY_STORE plus TELEMETRY_TABLE_NAME (Query on the table) or
+   * TIMESTREAM_DATABASE_NAME / TIMESTREAM_TABLE_NAME (Select on the table, DescribeEndpoints).
+   * Runtime side: DynamoDbTelemetryStore or TimestreamTelemetryReader.
+   */
+  public grantTelemetryRead(consumer: PlatformFunction): void {
+    consumer.addEnvironment('TELEMETRY_STORE', this.timestream ? 'timestream' : 'dynamodb');
+    if (!this.timestream) {
+      consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.telemetryTable!.tableArn] }));
+      consumer.addEnvironment(TELEMETRY_TABLE.tableNameEnv, this.telemetryTable!.tableName);
+      return;
+    }
+    consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['timestream:Select'], resources: [this.timestream.table.attrArn] }));
+    const discovery = new Policy(consumer, 'TimestreamQueryEndpointDiscovery', {
+      statements: [new PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] })],
+    });
+    discovery.attachToRole(consumer.executionRole);
+    Validations.of(discovery).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'timestream:DescribeEndpoints supports no resource-level permissions and is required before Query; this policy holds nothing else.',
+    });
+    consumer.addEnvironment('TIMESTREAM_DATABASE_NAME', this.timestream.database.ref);
+    consumer.addEnvironment('TIMESTREAM_TABLE_NAME', this.timestream.table.attrName);
   }
 
   /** UpdateItem/GetItem on the Devices table itself (not its indexes): the writer never puts, deletes, queries or scans. */

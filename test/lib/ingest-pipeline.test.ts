@@ -8,9 +8,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IngestPipeline, type IngestPipelineProps } from '../../lib/ingest-pipeline.js';
+import { PlatformFunction } from '../../lib/platform-function.js';
 import { Storage } from '../../lib/storage.js';
 import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/devices/rules.js';
-import { testStack } from './stack-helper.js';
+import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(telemetryStore: 'dynamodb' | 'timestream', context: Record<string, unknown> = {}, props: Partial<IngestPipelineProps> = {}) {
   const stack: Stack = testStack(context);
@@ -219,5 +220,33 @@ describe('the real ingest and presence bundles', () => {
     // Assess
     expect(ingest.trim().split('\n').at(-1)).toBe('{"batchItemFailures":[]}');
     expect(presence.trim().split('\n').at(-1)).toBe('function');
+  });
+});
+
+describe('IngestPipeline.grantTelemetryRead', () => {
+  it.each(['dynamodb', 'timestream'] as const)('lets a reader query the %s store it writes, and names it', (store) => {
+    // Prepare
+    const stack = testStack();
+    const storage = new Storage(stack, 'Storage', { telemetryTable: store === 'dynamodb' });
+    const pipeline = new IngestPipeline(stack, 'Ingest', { storage, telemetryStore: store });
+    const reader = new PlatformFunction(stack, 'Reader', { entry: FIXTURE_HANDLER, serviceName: 'reader' });
+
+    // Act
+    pipeline.grantTelemetryRead(reader);
+
+    // Assess
+    const template = Template.fromStack(stack);
+    const statements = statementsOf(template, stack, reader.executionRole.roleName);
+    if (store === 'dynamodb') {
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: stack.resolve(storage.telemetryTable!.tableArn) }));
+    } else {
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:Select', Resource: stack.resolve(pipeline.timestream!.table.attrArn) }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:DescribeEndpoints', Resource: '*' }));
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'reader', TELEMETRY_STORE: store }) },
+    });
+    const mine = new AwsSolutionsChecks().validateScope(stack).violations.flatMap((v) => v.violatingResources.filter((r) => r.constructPath?.includes('/Reader')).map((r) => `${v.ruleName} ${r.constructPath}`));
+    expect(mine).toEqual([]);
   });
 });
