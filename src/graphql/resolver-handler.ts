@@ -13,7 +13,7 @@ import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
 import { READ_GROUPS, WRITE_GROUPS, requireGroup } from './caller.js';
 import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
-import { isAwsDateTime } from './appsync-scalars.js';
+import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
 export interface ResolverDeps {
