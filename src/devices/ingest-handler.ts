@@ -136,7 +136,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     // 3. One coalesced state write per device; it also tells unknown devices apart.
     const devices = [...byDevice.keys()];
     const outcomes = await mapSettled(devices, concurrency, (deviceId) =>
-      deps.devices.recordTelemetry(coalesce(deviceId, byDevice.get(deviceId)!)),
+      deps.devices.recordTelemetry(coalesce(deviceId, byDevice.get(deviceId)!, limits.maxMetrics)),
     );
     const points: TelemetryPoint[] = [];
     const pointRecords = new Map<TelemetryPoint, Accepted>();
@@ -222,11 +222,23 @@ function decodeEnvelope(record: KinesisStreamRecord): TelemetryRuleOutput | stri
   return { payload, thingName, clientId: typeof clientId === 'string' ? clientId : '', receivedAt };
 }
 
-/** Newest timestamp and latest value per metric, in (ts, seq) order. */
-function coalesce(deviceId: string, items: readonly Accepted[]) {
+/**
+ * Newest timestamp and latest value per metric, in (ts, seq) order. At most `maxMetrics`
+ * readings (the most recently reported ones): one message may carry that many, and the
+ * single UpdateItem per device must stay within DynamoDB's 4 KB expression limit however
+ * many different metrics a batch holds.
+ */
+function coalesce(deviceId: string, items: readonly Accepted[], maxMetrics: number) {
   const ordered = [...items].sort((a, b) => a.message.ts - b.message.ts || a.message.seq - b.message.seq);
-  const readings: Record<string, ReadingValue> = {};
-  for (const { message } of ordered) Object.assign(readings, message.metrics);
+  const latest = new Map<string, ReadingValue>();
+  for (const { message } of ordered) {
+    for (const [name, value] of Object.entries(message.metrics)) {
+      latest.delete(name); // re-inserted last: Map order is recency order
+      latest.set(name, value);
+    }
+  }
+  const entries = [...latest];
+  const readings = Object.fromEntries(entries.slice(Math.max(0, entries.length - maxMetrics)));
   return { deviceId, lastSeen: ordered[ordered.length - 1]!.message.ts, readings };
 }
 

@@ -185,6 +185,26 @@ describe('createIngestHandler', () => {
     }
   });
 
+  it('keeps the device-state write within limits when a batch reports many different metrics', async () => {
+    // Prepare: 3 messages x 100 distinct metrics = 300 names; the item keeps the 100 newest.
+    const device = await seedDevice(doc, devicesTable(), { readings: { old: 1 } });
+    const records = [0, 1, 2].map((m) =>
+      telemetryRecord(device, telemetryJson(m, NOW - 10 + m, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${m}_${i}`, i]))), NOW),
+    );
+    const { store, deadLetters, handler } = setup();
+
+    // Act
+    const response = await handler({ Records: records });
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(deadLetters.letters).toEqual([]);
+    const readings = (await doc.send(new GetCommand({ TableName: devicesTable(), Key: { id: device } }))).Item?.readings as Record<string, number>;
+    expect(Object.keys(readings).filter((k) => k.startsWith('m2_'))).toHaveLength(100);
+    expect(readings.m1_99).toBeUndefined();
+    expect(await storedSeqs(store, device, 'm0_5')).toEqual([0]);
+  });
+
   it('stores a reading redelivered in a later batch once, and a late batch does not move lastSeen back', async () => {
     // Prepare
     const device = await seedDevice(doc, devicesTable());
