@@ -40,8 +40,7 @@ describe('stats counters through the events Lambda', () => {
 
   beforeAll(async () => {
     fixture = await startDynamoFixture();
-    const upstream = (fixture.doc.config.endpoint ? await fixture.doc.config.endpoint() : undefined)!;
-    const dynaliteUrl = `${upstream.protocol}//${upstream.hostname}:${upstream.port}`;
+    const dynaliteUrl = fixture.endpoint;
     capture = await startChangeCapture({
       upstream: dynaliteUrl,
       tables: capturedTables([DEVICES_TABLE], { Devices: fixture.devicesTable }),

@@ -4,6 +4,8 @@
  * page's items with one BatchGetItem, keeping the index order. No Scan, no transactions.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Device } from '../../domain/device.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { DeviceChanges, DevicePage, DeviceRepository, ListDevicesQuery, PageCursor } from '../../ports/device-repository.js';
@@ -162,9 +164,10 @@ export class DynamoDbDeviceRepository implements DeviceRepository {
    * back to a consistent read.
    */
   private async conditionFailure(id: string, expectedVersion: number | undefined, cause: unknown): Promise<Error> {
-    const returned = (cause as { Item?: Record<string, unknown> }).Item;
+    // The exception carries the item in wire format: lib-dynamodb only unmarshalls responses.
+    const returned = (cause as { Item?: Record<string, AttributeValue> }).Item;
     const current = returned
-      ? (returned as { version?: unknown }).version
+      ? unmarshall(returned).version
       : (await this.get(id).catch(() => undefined))?.version;
     if (typeof current !== 'number') return new NotFoundError(`device ${id} does not exist`, { cause });
     return new ConflictError(

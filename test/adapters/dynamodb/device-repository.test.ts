@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { InMemoryStats } from '../../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
 import { allDeviceIds, startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
 
 const SECRET = 'repository-test-secret-0123456789';
@@ -64,6 +66,36 @@ describe('DynamoDbDeviceRepository on dynalite', () => {
     expect((onUpdate as Error).message).toMatch(/version 2, not the expected 1/);
     expect(onDelete).toBeInstanceOf(ConflictError);
     expect(await registry.get(device.id)).toMatchObject({ name: 'b', version: 2 });
+  });
+
+  it('takes the current version from the old item DynamoDB returns with a failed condition', async () => {
+    // Prepare: dynalite lacks ReturnValuesOnConditionCheckFailure; this client adds the old
+    // item to the exception the way DynamoDB does (wire format), with a version dynalite never had.
+    const doc = createDocumentClient({ endpoint: fixture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    doc.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          const input = args.input as { ReturnValuesOnConditionCheckFailure?: string; Key?: { id?: string } };
+          if ((error as Error).name === 'ConditionalCheckFailedException' && input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
+            Object.assign(error as object, { Item: { id: { S: String(input.Key?.id) }, version: { N: '41' } } });
+          }
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'returnOldItemOnConditionFailure' },
+    );
+    const registry = registryOn(new DynamoDbDeviceRepository(doc, fixture.devicesTable));
+    const device = await registry.create({ name: 'a', type: 'pump' });
+
+    // Act
+    const conflict = await registry.update({ id: device.id, name: 'b', expectedVersion: 7 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(conflict).toBeInstanceOf(ConflictError);
+    expect((conflict as ConflictError).currentVersion).toBe(41);
+    doc.destroy();
   });
 
   it('maps a duplicate create to AlreadyExistsError without overwriting', async () => {

@@ -5,6 +5,8 @@ import { LIST_PK } from '../../../src/adapters/dynamodb/device-item.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../../../src/local/dynalite.js';
 
 export interface DynamoFixture {
+  /** dynalite's own endpoint. */
+  readonly endpoint: string;
   readonly doc: DynamoDBDocumentClient;
   readonly devicesTable: string;
   readonly statsTable: string;
@@ -18,6 +20,7 @@ export async function startDynamoFixture(): Promise<DynamoFixture> {
   await ensureTables(dynamo.endpoint, names);
   const doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
+    endpoint: dynamo.endpoint,
     doc,
     devicesTable: names.Devices!,
     statsTable: names.Stats!,
