@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/domain/errors.js';
 import { MAX_PAGE_TOKEN_LENGTH, createPageTokenCodec } from '../../src/domain/page-token.js';
@@ -84,6 +85,25 @@ describe('page tokens', () => {
     rejects(() => codec.decode(otherVersion, {}), /unsupported format version/);
     rejects(() => codec.decode('A'.repeat(MAX_PAGE_TOKEN_LENGTH + 1), {}), /longer than/);
     rejects(() => codec.decode(Buffer.from('{"createdKey":"x"}').toString('base64url'), {}), /./);
+  });
+
+  it('answers any input with the cursor or a ValidationError, never another error', () => {
+    // Prepare
+    const codec = createPageTokenCodec(SECRET);
+    const valid = codec.encode({ createdKey: 'k', id: 'i' }, { type: 't' });
+
+    // Act / Assess
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.base64String({ maxLength: 300 }), fc.constant(valid.slice(0, -1)), fc.anything()), (input) => {
+        try {
+          codec.decode(input, { type: 't' });
+          return input === valid;
+        } catch (error) {
+          return error instanceof ValidationError;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses a secret shorter than 16 bytes', () => {
