@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import * as device from './commands/device.js';
 import * as local from './commands/local.js';
 import * as token from './commands/token.js';
 
@@ -19,6 +20,7 @@ export function createProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError();
   local.register(program);
+  device.register(program);
   token.register(program);
   return program;
 }

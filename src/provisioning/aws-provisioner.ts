@@ -18,9 +18,9 @@ import {
 } from '@aws-sdk/client-iot';
 import type { Device } from '../domain/device.js';
 import { isDomainError, ValidationError } from '../domain/errors.js';
-import { activeCertificateMetadata, certificateStateOf, CERTIFICATE_STATUS_KEY } from './certificate-metadata.js';
+import { activeCertificateMetadata, certificateStateOf } from './certificate-metadata.js';
 import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
-import type { ProvisioningRegistry } from './local-provisioner.js';
+import { markRevoked, type ProvisioningRegistry } from './local-provisioner.js';
 
 /** The IoT control-plane commands provisioning sends. */
 export type IotCommand =
@@ -216,6 +216,5 @@ export async function revokeAwsDevice(deps: { iot: IotSender; registry: Provisio
   const { certificateId } = certificateStateOf(device);
   if (!certificateId) throw new ValidationError(`Device ${id} has no certificate recorded (metadata iot:certificateId)`, 'id');
   await deps.iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
-  if (device.metadata[CERTIFICATE_STATUS_KEY] === 'REVOKED') return device;
-  return deps.registry.update({ id, metadata: { ...device.metadata, [CERTIFICATE_STATUS_KEY]: 'REVOKED' }, expectedVersion: device.version });
+  return markRevoked(deps.registry, id);
 }

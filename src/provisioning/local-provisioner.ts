@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
+import { isDomainError } from '../domain/errors.js';
 import type { CreateDeviceInput, UpdateDeviceInput } from '../domain/device-registry.js';
 import type { LocalCa } from '../local/ca.js';
 import { activeCertificateMetadata, CERTIFICATE_STATUS_KEY } from './certificate-metadata.js';
@@ -60,7 +61,22 @@ export async function provisionLocalDevice(
 
 /** Marks the device's certificate REVOKED (idempotent); the broker refuses and disconnects it. */
 export async function revokeLocalDevice(registry: ProvisioningRegistry, id: string): Promise<Device> {
-  const device = await registry.get(id);
-  if (device.metadata[CERTIFICATE_STATUS_KEY] === 'REVOKED') return device;
-  return registry.update({ id, metadata: { ...device.metadata, [CERTIFICATE_STATUS_KEY]: 'REVOKED' }, expectedVersion: device.version });
+  return markRevoked(registry, id);
+}
+
+/**
+ * Sets the certificate status REVOKED with optimistic concurrency, re-reading on a conflict:
+ * presence updates (ONLINE/OFFLINE) bump the version at any moment, and metadata is replaced
+ * whole, so a blind write could drop a concurrent metadata change.
+ */
+export async function markRevoked(registry: ProvisioningRegistry, id: string, attempts = 5): Promise<Device> {
+  for (let attempt = 1; ; attempt += 1) {
+    const device = await registry.get(id);
+    if (device.metadata[CERTIFICATE_STATUS_KEY] === 'REVOKED') return device;
+    try {
+      return await registry.update({ id, metadata: { ...device.metadata, [CERTIFICATE_STATUS_KEY]: 'REVOKED' }, expectedVersion: device.version });
+    } catch (error) {
+      if (!isDomainError(error) || error.code !== 'CONFLICT' || attempt >= attempts) throw error;
+    }
+  }
 }

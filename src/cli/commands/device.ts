@@ -1,0 +1,312 @@
+/**
+ * `iotctl device create|revoke`: provisions devices (locally from the local CA into the local
+ * platform's registry, or in AWS IoT Core) and revokes them. The local platform may run in
+ * another process: the registry is reached through its DynamoDB endpoint (the change-capture
+ * proxy, so the change feed sees every write) and the CA through its data directory.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { SingleBar, Presets } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createDocumentClient } from '../../adapters/dynamodb/client.js';
+import { DynamoDbDeviceRepository } from '../../adapters/dynamodb/device-repository.js';
+import { DynamoDbStatsStore } from '../../adapters/dynamodb/stats-store.js';
+import { DeviceRegistry } from '../../domain/device-registry.js';
+import { isDomainError } from '../../domain/errors.js';
+import { createPageTokenCodec } from '../../domain/page-token.js';
+import { openLocalCa } from '../../local/ca.js';
+import { randomSecret } from '../../local/data-dir.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../local/dynalite.js';
+import { DEFAULT_PORTS, LOCAL_TABLE_PREFIX } from '../../local/platform.js';
+import { provisionAwsDevices, revokeAwsDevice, type DeviceResult } from '../../provisioning/aws-provisioner.js';
+import { certificateStateOf } from '../../provisioning/certificate-metadata.js';
+import { readDeviceBundle, writeDeviceBundle } from '../../provisioning/device-bundle.js';
+import { provisionLocalDevice, revokeLocalDevice, type ProvisioningRegistry } from '../../provisioning/local-provisioner.js';
+
+/** Default DynamoDB endpoint of a local platform started with `iotctl local`. */
+export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${DEFAULT_PORTS.dynamodb}`;
+/** Where Amazon publishes the root CA that IoT Core's ATS endpoints chain to. */
+const AMAZON_ROOT_CA_URL = 'https://www.amazontrust.com/repository/AmazonRootCA1.pem';
+
+/** A registry over a local platform's DynamoDB endpoint. */
+export interface LocalRegistryConnection {
+  readonly registry: DeviceRegistry;
+  readonly doc: ReturnType<typeof createDocumentClient>;
+  readonly tables: { devices: string; stats: string; telemetry: string };
+  close(): void;
+}
+
+/** Connects to the registry of a local platform (possibly in another process) through its DynamoDB endpoint. */
+export function connectLocalRegistry(endpoint: string): LocalRegistryConnection {
+  const doc = createDocumentClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 });
+  const names = localTableNames(LOCAL_TABLE_PREFIX);
+  const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+  // Page tokens are never handed out by this client, so any secret will do.
+  const registry = new DeviceRegistry({
+    repository: new DynamoDbDeviceRepository(doc, tables.devices),
+    stats: new DynamoDbStatsStore(doc, tables.stats),
+    pageTokens: createPageTokenCodec(randomSecret()),
+  });
+  return { registry, doc, tables, close: () => doc.destroy() };
+}
+
+/** Options of {@link createLocalDevices}. */
+export interface LocalCreateOptions {
+  readonly name: string;
+  readonly type: string;
+  readonly count: number;
+  readonly out: string;
+  readonly dataDir: string;
+  readonly mqttHost: string;
+  readonly mqttPort: number;
+  readonly onDevice?: (result: DeviceResult) => void;
+}
+
+/** Where each of `count` devices named after `name` gets its bundle. */
+export function bundleTargets(name: string, count: number, out: string): Array<{ name: string; dir: string }> {
+  if (count === 1) return [{ name, dir: out }];
+  return Array.from({ length: count }, (_, i) => ({ name: `${name}-${i + 1}`, dir: join(out, `${name}-${i + 1}`) }));
+}
+
+/**
+ * Provisions devices locally; a bundle directory whose device is still registered with that
+ * certificate is reused (unchanged), so re-running a bulk create completes what is missing.
+ */
+export async function createLocalDevices(registry: ProvisioningRegistry, options: LocalCreateOptions): Promise<DeviceResult[]> {
+  const ca = await openLocalCa(resolve(options.dataDir));
+  const results: DeviceResult[] = [];
+  for (const target of bundleTargets(options.name, options.count, options.out)) {
+    let result: DeviceResult;
+    try {
+      const existing = await reusableBundle(registry, target.dir);
+      if (existing) {
+        result = { name: target.name, status: 'unchanged', thingName: existing };
+      } else {
+        const { device, bundle } = await provisionLocalDevice(
+          { registry, ca, endpoint: { host: options.mqttHost, port: options.mqttPort } },
+          { name: target.name, type: options.type },
+        );
+        await writeDeviceBundle(target.dir, bundle);
+        result = { name: target.name, status: 'created', thingName: device.id };
+      }
+    } catch (error) {
+      result = { name: target.name, status: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` };
+    }
+    results.push(result);
+    options.onDevice?.(result);
+  }
+  return results;
+}
+
+async function reusableBundle(registry: ProvisioningRegistry, dir: string): Promise<string | undefined> {
+  try {
+    await access(join(dir, 'device.json'));
+  } catch {
+    return undefined;
+  }
+  const bundle = await readDeviceBundle(dir);
+  try {
+    const device = await registry.get(bundle.manifest.thingName);
+    const state = certificateStateOf(device);
+    return !state.revoked && state.certificateId === bundle.manifest.certificateId ? device.id : undefined;
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+interface CreateCommandOptions {
+  type: string;
+  count: number;
+  out: string;
+  target: 'local' | 'aws';
+  endpoint: string;
+  dataDir: string;
+  mqttHost: string;
+  mqttPort: number;
+  policyName?: string;
+  devicesTable?: string;
+  statsTable?: string;
+  stateFile?: string;
+  caFile?: string;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('use an integer from 1 to 10000');
+  return n;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new InvalidArgumentError('use a port from 1 to 65535');
+  return n;
+}
+
+function parseType(value: string): string {
+  if (!/^[a-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('use 1-64 of a-z 0-9 _ -');
+  return value;
+}
+
+/** A progress bar on stderr for bulk runs (silent when stderr is not a terminal). */
+function progressBar(total: number): { tick(result: DeviceResult): void; stop(): void } {
+  if (total <= 1) return { tick: () => undefined, stop: () => undefined };
+  const bar = new SingleBar({ format: 'devices [{bar}] {value}/{total} {percentage}% | {failed} failed | ETA {eta}s', stream: process.stderr }, Presets.shades_classic);
+  let failed = 0;
+  bar.start(total, 0, { failed });
+  return {
+    tick(result) {
+      if (result.status === 'failed') failed += 1;
+      bar.increment(1, { failed });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** The summary lines of a provisioning run. */
+export function summaryLines(results: readonly DeviceResult[]): string[] {
+  const count = (status: DeviceResult['status']) => results.filter((r) => r.status === status).length;
+  const lines = [`created ${count('created')}, resumed ${count('resumed')}, unchanged ${count('unchanged')}, failed ${count('failed')}`];
+  for (const r of results) if (r.status === 'failed') lines.push(`  ${r.name}: ${r.error}`);
+  if (results.length === 1 && results[0]!.status !== 'failed') lines.push(`thing name ${results[0]!.thingName}`);
+  return lines;
+}
+
+function explainUnreachable(error: unknown, endpoint: string): string {
+  const message = (error as Error).message;
+  if (/ECONNREFUSED|UNAVAILABLE|connect/i.test(`${(error as Error).name} ${message} ${String((error as { cause?: unknown }).cause ?? '')}`)) {
+    return `cannot reach the local platform's DynamoDB endpoint ${endpoint}: start it with \`iotctl local\` or pass --endpoint (${message})`;
+  }
+  return message;
+}
+
+/** Adds `device create` and `device revoke` to `program`; `write` receives the output lines. */
+export function register(
+  program: Command,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  writeError: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): void {
+  // One error mapper for this door: a typed or argument error becomes one line and exit code 1.
+  const guarded =
+    <A extends unknown[]>(action: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await action(...args);
+      } catch (error) {
+        writeError(`iotctl device: ${(error as Error).message}`);
+        process.exitCode = 1;
+      }
+    };
+  const device = program.command('device').description('provision and revoke devices (X.509 certificates, registry records)');
+  const localEndpoint = process.env.IOT_DYNAMODB_ENDPOINT ?? DEFAULT_LOCAL_ENDPOINT;
+
+  device
+    .command('create <name>')
+    .description('provision devices: a certificate naming the thing, the registry record, and DIR/{device.crt,device.key,ca.crt,device.json}')
+    .option('--type <type>', 'device type', parseType, 'sensor')
+    .option('--count <n>', 'how many devices; with more than one, each gets DIR/<name>-<i>/', parseCount, 1)
+    .requiredOption('--out <dir>', 'where the device files are written')
+    .addOption(new Option('--target <target>', 'where to provision').choices(['local', 'aws']).default('local'))
+    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
+    .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificates)', '.local')
+    .option('--mqtt-host <host>', 'local: broker host written to device.json', '127.0.0.1')
+    .option('--mqtt-port <port>', 'local: broker port written to device.json', parsePort, DEFAULT_PORTS.mqtt)
+    .option('--policy-name <name>', 'aws: the DevicePolicyName stack output (env IOT_DEVICE_POLICY_NAME)', process.env.IOT_DEVICE_POLICY_NAME)
+    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
+    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
+    .option('--state-file <file>', 'aws: resumable progress of a bulk run (default DIR/.provisioning-state.json)')
+    .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
+    .action(
+      guarded(async (name: string, options: CreateCommandOptions) => {
+      const bar = progressBar(options.count);
+      let results: DeviceResult[];
+      if (options.target === 'local') {
+        const connection = connectLocalRegistry(options.endpoint);
+        try {
+          results = await createLocalDevices(connection.registry, { ...options, name, onDevice: (r) => bar.tick(r) });
+        } finally {
+          connection.close();
+          bar.stop();
+        }
+        results = results.map((r) => (r.status === 'failed' ? { ...r, error: explainUnreachable({ name: '', message: r.error }, options.endpoint) } : r));
+      } else {
+        if (!options.policyName || !options.devicesTable) {
+          throw new InvalidArgumentError('--target aws needs --policy-name and --devices-table (the stack outputs DevicePolicyName, DevicesTableName)');
+        }
+        const doc = createDocumentClient({});
+        const iot = new IoTClient({});
+        const registry = new DeviceRegistry({
+          repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
+          stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
+          pageTokens: createPageTokenCodec(randomSecret()),
+        });
+        try {
+          const summary = await provisionAwsDevices(
+            {
+              iot,
+              registry,
+              policyName: options.policyName,
+              stateFile: options.stateFile ?? join(options.out, '.provisioning-state.json'),
+              rootCa: async () => (options.caFile ? readFile(options.caFile, 'utf8') : downloadRootCa()),
+              onDevice: (r) => bar.tick(r),
+            },
+            bundleTargets(name, options.count, options.out).map((t) => ({ ...t, type: options.type })),
+          );
+          results = [...summary.results];
+        } finally {
+          bar.stop();
+          iot.destroy();
+          doc.destroy();
+        }
+      }
+      for (const line of summaryLines(results)) write(line);
+      if (results.some((r) => r.status === 'failed')) process.exitCode = 1;
+      }),
+    );
+
+  device
+    .command('revoke <id>')
+    .description('disable a device certificate: locally the broker refuses it and disconnects it; in AWS UpdateCertificate INACTIVE')
+    .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
+    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
+    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
+    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
+    .action(
+      guarded(async (id: string, options: Pick<CreateCommandOptions, 'target' | 'endpoint' | 'devicesTable' | 'statsTable'>) => {
+      if (options.target === 'local') {
+        const connection = connectLocalRegistry(options.endpoint);
+        try {
+          await revokeLocalDevice(connection.registry, id);
+        } catch (error) {
+          if (isDomainError(error) && error.code !== 'UNAVAILABLE') throw error;
+          throw new Error(explainUnreachable(error, options.endpoint), { cause: error });
+        } finally {
+          connection.close();
+        }
+      } else {
+        if (!options.devicesTable) throw new InvalidArgumentError('--target aws needs --devices-table (the DevicesTableName stack output)');
+        const doc = createDocumentClient({});
+        const iot = new IoTClient({});
+        try {
+          const registry = new DeviceRegistry({
+            repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
+            stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
+            pageTokens: createPageTokenCodec(randomSecret()),
+          });
+          await revokeAwsDevice({ iot, registry }, id);
+        } finally {
+          iot.destroy();
+          doc.destroy();
+        }
+      }
+      write(`revoked ${id}`);
+      }),
+    );
+}
+
+async function downloadRootCa(): Promise<string> {
+  const response = await fetch(AMAZON_ROOT_CA_URL);
+  if (!response.ok) throw new Error(`cannot download ${AMAZON_ROOT_CA_URL}: HTTP ${response.status}; pass --ca-file`);
+  return response.text();
+}

@@ -1,0 +1,111 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from '../../../src/cli/commands/device.js';
+import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
+import { readDeviceBundle, type DeviceManifest } from '../../../src/provisioning/device-bundle.js';
+import { CERTIFICATE_STATUS_KEY } from '../../../src/provisioning/certificate-metadata.js';
+import { closed, connectDevice } from '../../local/mqtt-device.js';
+
+describe('iotctl device (local)', () => {
+  let dataDir: string;
+  let out: string;
+  let platform: LocalPlatform;
+  let mqttPort: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'iotctl-device-'));
+    out = await mkdtemp(join(tmpdir(), 'iotctl-device-out-'));
+    platform = await startLocalPlatform({ dataDir, ports: ANY_FREE_PORTS });
+    mqttPort = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:')).port;
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+  });
+
+  async function run(args: string[]): Promise<{ lines: string[]; errors: string[]; exitCode: number }> {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const program = new Command('iotctl').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    register(program, (line) => lines.push(line), (line) => errors.push(line));
+    process.exitCode = 0;
+    await program.parseAsync(['node', 'iotctl', 'device', ...args]);
+    const exitCode = Number(process.exitCode ?? 0);
+    process.exitCode = 0;
+    return { lines, errors, exitCode };
+  }
+
+  const local = () => ['--endpoint', platform.dynamodbEndpoint, '--data-dir', dataDir, '--mqtt-port', mqttPort];
+
+  it('creates devices with bundles the broker accepts, reuses them on a second run, and revokes one', async () => {
+    // Act
+    const created = await run(['create', 'pump', '--type', 'pump', '--count', '3', '--out', out, ...local()]);
+    const again = await run(['create', 'pump', '--type', 'pump', '--count', '3', '--out', out, ...local()]);
+
+    // Assess
+    expect(created.lines[0]).toBe('created 3, resumed 0, unchanged 0, failed 0');
+    expect(again.lines[0]).toBe('created 0, resumed 0, unchanged 3, failed 0');
+    const bundle = await readDeviceBundle(join(out, 'pump-2'));
+    const manifest: DeviceManifest = bundle.manifest;
+    expect(manifest).toMatchObject({ name: 'pump-2', type: 'pump', target: 'local', endpoint: '127.0.0.1', port: Number(mqttPort) });
+    expect((await stat(join(out, 'pump-2', 'device.key'))).mode & 0o777).toBe(0o600);
+    const device = await platform.registry.get(manifest.thingName);
+    expect(device).toMatchObject({ name: 'pump-2', type: 'pump' });
+    const connection = await connectDevice(platform.endpoints.mqtt!, manifest.thingName, {
+      cert: bundle.certificatePem,
+      key: bundle.privateKeyPem,
+      ca: bundle.caCertificatePem,
+    });
+    if (!connection.ok) throw new Error(connection.error);
+    const closing = closed(connection.client);
+
+    // Act
+    const revoked = await run(['revoke', manifest.thingName, '--endpoint', platform.dynamodbEndpoint]);
+
+    // Assess
+    expect(revoked.errors).toEqual([]);
+    expect(revoked.lines).toEqual([`revoked ${manifest.thingName}`]);
+    await closing;
+    expect((await platform.registry.get(manifest.thingName)).metadata[CERTIFICATE_STATUS_KEY]).toBe('REVOKED');
+    const recreated = await run(['create', 'pump', '--type', 'pump', '--count', '3', '--out', out, ...local()]);
+    expect(recreated.lines[0]).toBe('created 1, resumed 0, unchanged 2, failed 0');
+  });
+
+  it('writes a single device directly into --out', async () => {
+    // Prepare
+    const single = join(out, 'single');
+
+    // Act
+    const result = await run(['create', 'boiler', '--out', single, ...local()]);
+
+    // Assess
+    const manifest = JSON.parse(await readFile(join(single, 'device.json'), 'utf8')) as DeviceManifest;
+    expect(result.lines).toEqual(['created 1, resumed 0, unchanged 0, failed 0', `thing name ${manifest.thingName}`]);
+    expect(manifest.topics.commands).toBe(`cmd/iot/${manifest.thingName}/commands`);
+  });
+
+  it('explains an unreachable local platform and exits 1', async () => {
+    // Act
+    const result = await run(['revoke', '00000000-0000-4000-8000-000000000000', '--endpoint', 'http://127.0.0.1:9']);
+
+    // Assess
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toMatch(/cannot reach the local platform's DynamoDB endpoint http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('refuses an unknown device and a bad type without writing anything', async () => {
+    // Act
+    const unknown = await run(['revoke', '00000000-0000-4000-8000-000000000000', '--endpoint', platform.dynamodbEndpoint]);
+    const badType = await run(['create', 'x', '--type', 'Bad Type', '--out', join(out, 'bad'), ...local()]).catch((error: Error) => ({ error }));
+
+    // Assess
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.errors.join('\n')).toMatch(/not found|does not exist/i);
+    expect('error' in badType).toBe(true);
+    await expect(stat(join(out, 'bad'))).rejects.toThrow();
+  });
+});
