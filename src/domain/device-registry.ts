@@ -29,7 +29,7 @@ export interface CreateDeviceInput {
   metadata?: Record<string, string>;
 }
 
-/** Input of {@link DeviceRegistry.update}: the fields present are changed; metadata is replaced whole. */
+/** Input of {@link DeviceRegistry.update}: the fields present (not undefined or null) are changed; metadata is replaced whole. */
 export interface UpdateDeviceInput {
   id: string;
   name?: string;
@@ -89,11 +89,11 @@ export class DeviceRegistry {
   /** Registers a device (version 1). ValidationError; AlreadyExistsError when the id is taken. */
   async create(input: CreateDeviceInput): Promise<Device> {
     requireObject(input, 'create input');
-    const id = input.id === undefined ? this.newId() : validateDeviceId(input.id);
+    const id = absent(input.id) ? this.newId() : validateDeviceId(input.id);
     const name = validateName(input.name);
     const type = validateType(input.type);
-    const status = input.status === undefined ? 'UNKNOWN' : validateStatus(input.status);
-    const metadata = input.metadata === undefined ? {} : validateMetadata(input.metadata);
+    const status = absent(input.status) ? 'UNKNOWN' : validateStatus(input.status);
+    const metadata = absent(input.metadata) ? {} : validateMetadata(input.metadata);
     const now = this.now();
     const device: Device = { id, name, type, status, createdAt: now, updatedAt: now, metadata, version: 1, readings: {} };
     await this.repository.create(device);
@@ -112,11 +112,11 @@ export class DeviceRegistry {
   async list(input: ListDevicesInput = {}): Promise<DeviceListPage> {
     requireObject(input, 'list input');
     const limit = validateLimit(input.limit);
-    const status = input.status === undefined || input.status === null ? undefined : validateStatus(input.status);
-    const type = input.type === undefined || input.type === null ? undefined : validateType(input.type);
+    const status = absent(input.status) ? undefined : validateStatus(input.status);
+    const type = absent(input.type) ? undefined : validateType(input.type);
     const scope: PageScope = { status, type };
     const after: PageCursor | undefined =
-      input.pageToken === undefined || input.pageToken === null || input.pageToken === ''
+      absent(input.pageToken) || input.pageToken === ''
         ? undefined
         : this.pageTokens.decode(input.pageToken, scope);
     const [page, total] = await Promise.all([
@@ -135,21 +135,21 @@ export class DeviceRegistry {
     requireObject(input, 'update input');
     const id = validateDeviceId(input.id);
     const changes: { -readonly [K in keyof DeviceChanges]: DeviceChanges[K] } = {};
-    if (input.name !== undefined) changes.name = validateName(input.name);
-    if (input.type !== undefined) changes.type = validateType(input.type);
-    if (input.status !== undefined) changes.status = validateStatus(input.status);
-    if (input.metadata !== undefined) changes.metadata = validateMetadata(input.metadata);
+    if (!absent(input.name)) changes.name = validateName(input.name);
+    if (!absent(input.type)) changes.type = validateType(input.type);
+    if (!absent(input.status)) changes.status = validateStatus(input.status);
+    if (!absent(input.metadata)) changes.metadata = validateMetadata(input.metadata);
     if (Object.keys(changes).length === 0) {
       throw new ValidationError('update must change at least one of name, type, status, metadata');
     }
-    const expectedVersion = input.expectedVersion === undefined ? undefined : validateVersion(input.expectedVersion);
+    const expectedVersion = absent(input.expectedVersion) ? undefined : validateVersion(input.expectedVersion);
     return this.repository.update(id, changes, this.now(), expectedVersion);
   }
 
   /** Deletes and returns the device. NotFoundError; ConflictError on a stale expectedVersion. */
   async delete(id: string, expectedVersion?: number): Promise<Device> {
     const deviceId = validateDeviceId(id);
-    const version = expectedVersion === undefined ? undefined : validateVersion(expectedVersion);
+    const version = absent(expectedVersion) ? undefined : validateVersion(expectedVersion);
     return this.repository.delete(deviceId, version);
   }
 
@@ -170,6 +170,11 @@ export class DeviceRegistry {
   private now(): string {
     return this.clock().toISOString();
   }
+}
+
+/** Optional inputs: GraphQL and JSON callers send null where TypeScript callers omit the field. */
+function absent(value: unknown): value is undefined | null {
+  return value === undefined || value === null;
 }
 
 function notFound(id: string): NotFoundError {

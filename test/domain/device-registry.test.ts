@@ -61,6 +61,21 @@ describe('DeviceRegistry (in-memory ports)', () => {
     expect((await registry.get(device.id)).name).toBe('a');
   });
 
+  it('treats null optional fields as absent, as GraphQL callers send them', async () => {
+    // Prepare
+    const { registry } = setup();
+    const device = await registry.create({ id: null, name: 'a', type: 't', status: null, metadata: null } as never);
+
+    // Act
+    const updated = await registry.update({ id: device.id, name: null, type: null, metadata: null, expectedVersion: null, status: 'ERROR' } as never);
+    const page = await registry.list({ limit: null, pageToken: null, status: null, type: null } as never);
+
+    // Assess
+    expect(device).toMatchObject({ status: 'UNKNOWN', metadata: {} });
+    expect(updated).toMatchObject({ name: 'a', type: 't', status: 'ERROR', version: 2 });
+    expect(page.items).toHaveLength(1);
+  });
+
   it('deletes a device, then reports it as not found', async () => {
     // Prepare
     const { registry } = setup();

@@ -30,7 +30,7 @@ export class InMemoryStats implements StatsReader, StatsProjector {
   /** The current counters; every status is present, types with a zero count are not. */
   async read(): Promise<DeviceStats> {
     const byStatus = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, this.byStatus.get(s) ?? 0])) as Record<DeviceStatus, number>;
-    const byType = Object.fromEntries([...this.byType].filter(([, n]) => n !== 0).sort(([a], [b]) => a.localeCompare(b)));
+    const byType = Object.fromEntries([...this.byType].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : 1)));
     return { total: this.total, byStatus, byType };
   }
 }
