@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import * as device from './commands/device.js';
 import * as local from './commands/local.js';
+import * as simulate from './commands/simulate.js';
 import * as token from './commands/token.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing to someone running the CLI
@@ -21,6 +22,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  simulate.register(program);
   token.register(program);
   return program;
 }
