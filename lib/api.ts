@@ -23,7 +23,6 @@ import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
 import { NONE_DATA_SOURCE_FIELDS } from '../src/graphql/data-sources.js';
 import { SCHEMA_PATH } from '../src/graphql/schema-source.js';
 import { MUTATION_FIELDS, QUERY_FIELDS } from '../src/generated/graphql/types.js';
@@ -38,10 +37,17 @@ export interface ChangePublisherFunction extends IGrantable {
   addEnvironment(key: string, value: string): unknown;
 }
 
+/** Grants telemetry reads and sets the variables naming the store (IngestPipeline does). */
+export interface TelemetryReadGrant {
+  grantTelemetryRead(consumer: PlatformFunction): void;
+}
+
 /** Props of {@link Api}. */
 export interface ApiProps {
   /** Tables the resolvers read and write. */
   readonly storage: Storage;
+  /** Where telemetry is read from (the IngestPipeline, whichever store it writes). */
+  readonly telemetry: TelemetryReadGrant;
   /**
    * Gets `appsync:GraphQL` on publishDeviceUpdate only, and APPSYNC_GRAPHQL_URL.
    * @default - no publisher: deviceUpdated never fires
@@ -184,7 +190,7 @@ export class Api extends Construct {
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
     props.storage.grantStatsRead(this.resolverFunction);
-    if (props.storage.telemetryTable) props.storage.grant(TELEMETRY_TABLE, this.resolverFunction, 'read');
+    props.telemetry.grantTelemetryRead(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
     const noneSource = this.api.addNoneDataSource('NoneSource');

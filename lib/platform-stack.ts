@@ -63,8 +63,8 @@ export class PlatformStack extends Stack {
 
     this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage });
-    new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
-    new Api(this, 'Api', { storage: this.storage, changePublisher: this.changeFeed.fn });
+    const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
+    new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
 

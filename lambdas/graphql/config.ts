@@ -6,8 +6,10 @@ export interface GraphqlConfig {
   readonly devicesTableName: string;
   /** Stats table (STATS_TABLE_NAME, set by Storage.grantStatsRead). */
   readonly statsTableName: string;
-  /** Telemetry table (TELEMETRY_TABLE_NAME); absent when telemetry goes to Timestream. */
-  readonly telemetryTableName?: string;
+  /** Where telemetry is read (TELEMETRY_STORE, set by IngestPipeline.grantTelemetryRead). */
+  readonly telemetry:
+    | { readonly store: 'dynamodb'; readonly tableName: string }
+    | { readonly store: 'timestream'; readonly databaseName: string; readonly tableName: string };
   /** Page-token secret: the value itself (PAGE_TOKEN_SECRET) or a Secrets Manager ARN (PAGE_TOKEN_SECRET_ARN). */
   readonly pageTokenSecret: { readonly value: string } | { readonly arn: string };
 }
@@ -25,7 +27,16 @@ export function readGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
   return {
     devicesTableName: required('DEVICES_TABLE_NAME'),
     statsTableName: required('STATS_TABLE_NAME'),
-    ...(env.TELEMETRY_TABLE_NAME && { telemetryTableName: env.TELEMETRY_TABLE_NAME }),
+    telemetry: telemetryConfig(required),
     pageTokenSecret,
   };
+}
+
+function telemetryConfig(required: (name: string) => string): GraphqlConfig['telemetry'] {
+  const store = required('TELEMETRY_STORE');
+  if (store === 'dynamodb') return { store, tableName: required('TELEMETRY_TABLE_NAME') };
+  if (store === 'timestream') {
+    return { store, databaseName: required('TIMESTREAM_DATABASE_NAME'), tableName: required('TIMESTREAM_TABLE_NAME') };
+  }
+  throw new Error(`Invalid environment variable TELEMETRY_STORE=${store}: use dynamodb or timestream`);
 }

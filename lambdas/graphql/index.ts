@@ -4,12 +4,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
+import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
-import { UnavailableError } from '../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
@@ -32,14 +33,10 @@ async function pageTokenSecret(): Promise<string> {
   }
 }
 
-// Timestream (LiveAnalytics) is write-only in this platform: telemetry queries need the DynamoDB store.
-const telemetry: TelemetryReader = config.telemetryTableName
-  ? new DynamoDbTelemetryStore(doc, config.telemetryTableName)
-  : {
-      query: async () => {
-        throw new UnavailableError('Telemetry queries need the stack deployed with -c telemetryStore=dynamodb');
-      },
-    };
+const telemetry: TelemetryReader =
+  config.telemetry.store === 'dynamodb'
+    ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName)
+    : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await pageTokenSecret());
 const resolve = createResolverHandler({

@@ -4,15 +4,17 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { Api } from '../../lib/api.js';
 import { ChangeFeed } from '../../lib/change-feed.js';
+import { IngestPipeline } from '../../lib/ingest-pipeline.js';
 import { Storage } from '../../lib/storage.js';
 import { SCHEMA_PATH } from '../../src/graphql/schema-source.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
-function build(storageProps: ConstructorParameters<typeof Storage>[2] = {}) {
+function build(telemetryStore: 'dynamodb' | 'timestream' = 'dynamodb') {
   const stack = testStack();
-  const storage = new Storage(stack, 'Storage', storageProps);
+  const storage = new Storage(stack, 'Storage', { telemetryTable: telemetryStore === 'dynamodb' });
   const feed = new ChangeFeed(stack, 'ChangeFeed', { storage, entry: FIXTURE_HANDLER });
-  const api = new Api(stack, 'Api', { storage, changePublisher: feed.fn, entry: FIXTURE_HANDLER });
+  const ingest = new IngestPipeline(stack, 'IngestPipeline', { storage, telemetryStore, ingestEntry: FIXTURE_HANDLER, presenceEntry: FIXTURE_HANDLER });
+  const api = new Api(stack, 'Api', { storage, telemetry: ingest, changePublisher: feed.fn, entry: FIXTURE_HANDLER });
   return { stack, storage, feed, api, template: Template.fromStack(stack) };
 }
 
@@ -129,6 +131,7 @@ describe('Api', () => {
         Variables: Match.objectLike({
           DEVICES_TABLE_NAME: stack.resolve(storage.devicesTable.tableName),
           STATS_TABLE_NAME: stack.resolve(storage.statsTable.tableName),
+          TELEMETRY_STORE: 'dynamodb',
           TELEMETRY_TABLE_NAME: stack.resolve(storage.telemetryTable!.tableName),
           PAGE_TOKEN_SECRET_ARN: Match.anyValue(),
           POWERTOOLS_SERVICE_NAME: 'graphql',
@@ -149,14 +152,25 @@ describe('Api', () => {
     template.hasOutput('UserPoolClientId', { Value: stack.resolve(api.userPoolClient.userPoolClientId) });
   });
 
-  it('leaves no cdk-nag AwsSolutions finding unacknowledged', () => {
+  it('reads telemetry from Timestream when the pipeline writes there', () => {
+    // Prepare / Act
+    const { template } = build('timestream');
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'graphql', TELEMETRY_STORE: 'timestream', TIMESTREAM_DATABASE_NAME: Match.anyValue() }) },
+    });
+  });
+
+  it.each([['dynamodb'], ['timestream']] as const)('leaves no cdk-nag AwsSolutions finding of its own unacknowledged (%s telemetry)', (store) => {
     // Prepare
-    const { stack } = build();
+    const { stack } = build(store);
 
     // Act
     const findings = new AwsSolutionsChecks(stack).validateScope(stack);
 
     // Assess
-    expect(findings.violations.map((f) => `${f.ruleName} ${f.violatingResources.map((r) => r.constructPath).join(',')}`)).toEqual([]);
+    const ours = findings.violations.filter((f) => f.violatingResources.some((r) => r.constructPath?.startsWith('TestStack/Api/')));
+    expect(ours.map((f) => `${f.ruleName} ${f.violatingResources.map((r) => r.constructPath).join(',')}`)).toEqual([]);
   });
 });
