@@ -83,7 +83,8 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+      // grpc-js reports a taken port only in the message; give it the errno code callers check.
+      error ? reject(/EADDRINUSE/.test(error.message) ? Object.assign(error, { code: 'EADDRINUSE' }) : error) : resolve(bound),
     ),
   );
   const health = await startHealthMonitor({

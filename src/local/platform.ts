@@ -22,6 +22,7 @@ import { LocalChangeFeed } from './local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from '../graphql/local-graphql.js';
 import { startLocalIotCore } from './iot-core.js';
+import { startLocalGrpc } from '../grpc/local-grpc.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -177,6 +178,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
+
+    // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
+    const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
+      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log }),
+    );
+    stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
+    endpoints.grpc = grpc.address;
 
     // Later parts add their start step here (broker on ports.mqtt, GraphQL on ports.graphql,
     // gRPC on ports.grpc): listenOrExplain(...), stops.push(...), endpoints.<name> = ...

@@ -1,0 +1,70 @@
+/**
+ * Bundles the gRPC service for the container: `dist/grpc/main.mjs` (the server) and
+ * `dist/grpc/health-client.mjs` (the HEALTHCHECK probe), ESM for Node 20+, SDK included.
+ * grpc-health-check and @grpc/reflection load their own .proto files relative to __dirname at
+ * run time; the bundle rewrites those paths to `dist/grpc/proto/` and copies the files there.
+ */
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** Where `npm run build:grpc` writes the bundle. */
+export const GRPC_DIST = join(ROOT, 'dist/grpc');
+
+const RUNTIME_PROTO_LOADERS = /(grpc-health-check[\\/]build[\\/]src[\\/]health\.js|@grpc[\\/]reflection[\\/]build[\\/]src[\\/]implementations[\\/]reflection-v1(alpha)?\.js)$/;
+
+const runtimeProtoPaths: Plugin = {
+  name: 'runtime-proto-paths',
+  setup(b) {
+    b.onLoad({ filter: RUNTIME_PROTO_LOADERS }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const contents = source.replaceAll('/../../proto', '/proto').replaceAll("'../../proto/", "'proto/");
+      if (contents === source) throw new Error(`${args.path}: runtime .proto path not found; update scripts/build-grpc.ts`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/** Builds the bundle into `outDir`. */
+export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  await build({
+    entryPoints: { main: join(ROOT, 'src/grpc/main.ts'), 'health-client': join(ROOT, 'src/grpc/health-client.ts') },
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [runtimeProtoPaths],
+    banner: {
+      js: [
+        "import { createRequire as __cr } from 'node:module';",
+        "import { fileURLToPath as __fu } from 'node:url';",
+        "import { dirname as __dn } from 'node:path';",
+        'const require = __cr(import.meta.url);',
+        'const __filename = __fu(import.meta.url);',
+        'const __dirname = __dn(__filename);',
+      ].join(''),
+    },
+  });
+  const healthProto = join(dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+  const reflectionProto = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc');
+  mkdirSync(join(outDir, 'proto'), { recursive: true });
+  cpSync(join(healthProto, 'health'), join(outDir, 'proto/health'), { recursive: true });
+  cpSync(reflectionProto, join(outDir, 'proto/grpc'), { recursive: true });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildGrpc(process.argv[2] ? resolve(process.argv[2]) : GRPC_DIST);
+  console.log(`bundled the gRPC service into ${GRPC_DIST}`);
+}

@@ -1,0 +1,51 @@
+/**
+ * The gRPC step of the local platform (`iotctl local`): the same server as on Fargate, over the
+ * platform's registry, with WatchDevices relaying the change topics of the local broker's bus
+ * (where the local change feed publishes every change, as the events Lambda does to IoT Core).
+ */
+import type { DeviceRegistryPort } from './device-service.js';
+import type { MessageBus } from '../ports/message-bus.js';
+import type { LogSink } from './call-log.js';
+import { subscribeToChanges } from './message-bus-change-source.js';
+import { startDeviceServer } from './server.js';
+
+/** Options of {@link startLocalGrpc}. */
+export interface LocalGrpcOptions {
+  readonly registry: DeviceRegistryPort;
+  readonly bus: MessageBus;
+  readonly host: string;
+  readonly port: number;
+  /** The platform's line logger. */
+  readonly log: (line: string) => void;
+}
+
+/** A running local gRPC server. */
+export interface LocalGrpc {
+  /** host:port */
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the server; per-call log entries become `grpc: Method CODE 1.2ms` lines. */
+export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGrpc> {
+  const sink: LogSink = (entry) => {
+    if (entry.msg === 'rpc') options.log(`grpc: ${String(entry.method)} ${String(entry.code)} ${String(entry.durationMs)}ms`);
+    else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
+  };
+  const changes = await subscribeToChanges(options.bus, sink);
+  try {
+    const server = await startDeviceServer({ registry: options.registry, changes, host: options.host, port: options.port, log: sink });
+    return {
+      address: server.address,
+      port: server.port,
+      async stop() {
+        await server.shutdown(2_000);
+        await changes.close();
+      },
+    };
+  } catch (error) {
+    await changes.close();
+    throw error;
+  }
+}

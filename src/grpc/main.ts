@@ -1,0 +1,86 @@
+/**
+ * Composition root of the gRPC DeviceService on ECS Fargate: reads the environment once,
+ * wires DynamoDB, the page-token secret and the IoT change topics into the server, and shuts
+ * down gracefully on SIGTERM (ECS stop) before the stop timeout.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { IotMqttMessageBus } from '../adapters/iot/iot-mqtt-message-bus.js';
+import { createDocumentClient } from '../adapters/dynamodb/client.js';
+import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
+import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
+import { DeviceRegistry } from '../domain/device-registry.js';
+import { createPageTokenCodec } from '../domain/page-token.js';
+import { jsonLogSink } from './call-log.js';
+import { ConfigError, readConfig, type GrpcServiceConfig } from './config.js';
+import { subscribeToChanges } from './message-bus-change-source.js';
+import { startDeviceServer } from './server.js';
+
+/** Prefix of the MQTT client ids this service uses; the task role may connect only as these. */
+export const MQTT_CLIENT_ID_PREFIX = 'device-service-';
+
+const log = jsonLogSink();
+
+async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  const doc = createDocumentClient({ region: config.region, maxAttempts: 3 });
+  const registry = new DeviceRegistry({
+    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
+    stats: new DynamoDbStatsStore(doc, config.statsTableName),
+    pageTokens: createPageTokenCodec(await pageTokenSecret(config)),
+  });
+  const credentials = defaultProvider();
+  const bus = await IotMqttMessageBus.connect({
+    endpoint: config.iotEndpoint,
+    region: config.region,
+    credentials: () => credentials(),
+    clientId: `${MQTT_CLIENT_ID_PREFIX}${hostname().slice(0, 40)}-${randomUUID().slice(0, 8)}`,
+    ...(config.iotEndpointUrl && { url: config.iotEndpointUrl }),
+    log,
+  });
+  const changes = await subscribeToChanges(bus, log);
+  const server = await startDeviceServer({
+    registry,
+    changes,
+    host: config.host,
+    port: config.port,
+    log,
+    probeIntervalMs: config.probeIntervalMs,
+    // A cheap read proves DynamoDB answers with this task's credentials.
+    probe: async () => {
+      await doc.send(new GetCommand({ TableName: config.devicesTableName, Key: { id: '00000000-0000-0000-0000-000000000000' } }));
+    },
+  });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log({ level: 'info', msg: 'signal', signal });
+    void server
+      .shutdown(config.shutdownGraceMs)
+      .then(() => changes.close())
+      .then(() => bus.close())
+      .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function pageTokenSecret(config: GrpcServiceConfig): Promise<string> {
+  if (config.pageTokenSecret) return config.pageTokenSecret;
+  const client = new SecretsManagerClient({ region: config.region });
+  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: config.pageTokenSecretArn }));
+  client.destroy();
+  if (!SecretString) throw new ConfigError('PAGE_TOKEN_SECRET_ARN', 'names a secret without a string value');
+  return SecretString;
+}
+
+main().catch((error: unknown) => {
+  log({ level: 'fatal', msg: 'startup failed', error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceServiceClient as Client } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
+import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
+import { openLocalCa } from '../../src/local/ca.js';
+import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
+import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
+import { connectDevice } from '../local/mqtt-device.js';
+import { call, newClient, once, waitFor } from './helpers.js';
+
+describe('gRPC in the local platform', () => {
+  let platform: LocalPlatform;
+  let dataDir: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'iot-grpc-'));
+    platform = await startLocalPlatform({ dataDir, ports: ANY_FREE_PORTS });
+    client = newClient(platform.endpoints.grpc!);
+  });
+  afterAll(async () => {
+    client?.close();
+    await platform?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function watch(deviceIds: string[] = []): Promise<{ stream: grpc.ClientReadableStream<WatchDevicesResponse__Output>; seen: WatchDevicesResponse__Output[] }> {
+    const stream = client.watchDevices({ deviceIds });
+    const seen: WatchDevicesResponse__Output[] = [];
+    stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));
+    stream.on('error', () => undefined);
+    await once(stream, 'metadata');
+    return { stream, seen };
+  }
+
+  it('serves the registry: a device created through the domain core is read back with GetDevice', async () => {
+    // Prepare
+    const created = await platform.registry.create({ name: 'core device', type: 'pump' });
+
+    // Act
+    const { error, response } = await call(client, 'getDevice', { id: created.id });
+
+    // Assess
+    expect(error).toBeNull();
+    expect(response).toMatchObject({ id: created.id, name: 'core device', version: '1' });
+  });
+
+  it('relays a change made through the domain core to a watcher, via the change feed and the broker bus', async () => {
+    // Prepare
+    const { stream, seen } = await watch();
+
+    // Act
+    const created = await platform.registry.create({ name: 'watched', type: 'pump' });
+    await platform.changeFeed.flush();
+    await waitFor(() => seen.some((m) => m.device?.id === created.id), 'the CREATED change');
+
+    // Assess
+    expect(seen.find((m) => m.device?.id === created.id)).toMatchObject({ changeType: 'CHANGE_TYPE_CREATED', device: { name: 'watched' } });
+    stream.cancel();
+  });
+
+  it('relays a change made through MQTT (a device connecting comes ONLINE via its lifecycle event) to a filtered watcher only', async () => {
+    // Prepare
+    const url = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
+    const ca = await openLocalCa(dataDir);
+    const { bundle } = await provisionLocalDevice(
+      { registry: platform.registry, ca, endpoint: { host: url.hostname, port: Number(url.port) } },
+      { name: 'grpc thermostat', type: 'thermostat' },
+    );
+    const id = bundle.manifest.thingName;
+    const other = await platform.registry.create({ name: 'not watched', type: 'pump' });
+    await platform.changeFeed.flush();
+    const { stream, seen } = await watch([id]);
+
+    // Act
+    const outcome = await connectDevice(platform.endpoints.mqtt!, id, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
+    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const start = Date.now() - 10_000;
+    for (let seq = 1; seq <= 3; seq += 1) {
+      const message = { v: 1, ts: start + seq * 100, seq, metrics: { temperature: 21.5 } };
+      await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
+    }
+    await platform.registry.update({ id: other.id, name: 'still not watched' });
+    await waitFor(() => seen.some((m) => m.device?.status === 'DEVICE_STATUS_ONLINE'), 'the ONLINE change', 20_000);
+
+    // Assess
+    expect(seen.every((m) => m.device?.id === id)).toBe(true);
+    expect(seen.find((m) => m.device?.status === 'DEVICE_STATUS_ONLINE')).toMatchObject({ changeType: 'CHANGE_TYPE_UPDATED', device: { name: 'grpc thermostat' } });
+    stream.cancel();
+    await outcome.client.endAsync();
+  });
+});
