@@ -186,8 +186,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
 
-    // Later parts add their start step here (broker on ports.mqtt, GraphQL on ports.graphql,
-    // gRPC on ports.grpc): listenOrExplain(...), stops.push(...), endpoints.<name> = ...
+    // A new part adds its start step here: listenOrExplain(...) with a port from DEFAULT_PORTS
+    // and PORT_FLAGS (and a --port-<name> option in iotctl local), stops.push(...), endpoints.<name> = ...
 
     for (const [name, endpoint] of Object.entries(endpoints)) log(`${name} listening on ${endpoint}`);
     let stopping: Promise<void> | undefined;
