@@ -186,8 +186,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
 
-    // A new part adds its start step here: listenOrExplain(...) with a port from DEFAULT_PORTS
-    // and PORT_FLAGS (and a --port-<name> option in iotctl local), stops.push(...), endpoints.<name> = ...
+    // A new part adds its start step here: listenOrExplain(...) with its entry in DEFAULT_PORTS and
+    // PORT_FLAGS (iotctl local offers a flag for each), stops.push(...), endpoints.<name> = ...
 
     for (const [name, endpoint] of Object.entries(endpoints)) log(`${name} listening on ${endpoint}`);
     let stopping: Promise<void> | undefined;
