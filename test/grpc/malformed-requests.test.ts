@@ -10,7 +10,7 @@ const identity = (b: Buffer): Buffer => b;
 
 /** A client that sends raw bytes: what a broken or hostile peer can put on the wire. */
 function rawClient(address: string) {
-  const definition: grpc.ServiceDefinition = {};
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   for (const name of [...UNARY, 'WatchDevices'] as Method[]) {
     definition[name] = {
       path: `${SERVICE}${name}`,
@@ -22,7 +22,7 @@ function rawClient(address: string) {
       responseDeserialize: identity,
     };
   }
-  const Ctor = grpc.makeGenericClientConstructor(definition, 'Raw');
+  const Ctor = grpc.makeGenericClientConstructor(definition as grpc.ServiceDefinition, 'Raw');
   const client = new Ctor(address, grpc.credentials.createInsecure());
   const send = (method: Method, bytes: Uint8Array, metadata = new grpc.Metadata()): Promise<number> =>
     new Promise((resolve) => {
