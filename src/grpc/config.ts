@@ -61,7 +61,7 @@ export function readConfig(env: NodeJS.ProcessEnv): GrpcServiceConfig {
     ...(iotEndpointUrl && { iotEndpointUrl }),
     region,
     host: env.HOST?.trim() || '0.0.0.0',
-    port: integer('PORT', 50051, 1, 65535),
+    port: integer('PORT', 50051, 0, 65535),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 20_000, 0, 120_000),
     probeIntervalMs: integer('HEALTH_PROBE_INTERVAL_MS', 10_000, 100, 300_000),
   };

@@ -4,7 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
@@ -78,7 +79,9 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   server.addService(deviceServiceDefinition, handlers);
   const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });
   healthImpl.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
+  const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true });
+  new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
 
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
