@@ -18,6 +18,7 @@ import { WebSocketServer } from 'ws';
 import type { AwsCredentials } from '../adapters/appsync/sigv4-signer.js';
 import { AppSyncResolverError } from './appsync-error.js';
 import type { Caller } from './auth-rules.js';
+import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realtime.js';
 import { graphiqlPage } from './graphiql-page.js';
 import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalRequestContext } from './local-appsync-schema.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
@@ -49,6 +50,8 @@ export interface LocalGraphqlServer {
   readonly url: string;
   /** ws://host:port/graphql (graphql-ws protocol) */
   readonly realtimeUrl: string;
+  /** ws://host:port/graphql/realtime (AppSync's real-time protocol, for Amplify and AppSync clients) */
+  readonly appSyncRealtimeUrl: string;
   readonly region: string;
   /** Credentials an in-process IAM caller (the change publisher) signs with. */
   readonly iamCredentials: AwsCredentials;
@@ -236,7 +239,22 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     });
   });
 
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // Two WebSocket protocols: graphql-ws on /graphql, AppSync's real-time protocol on
+  // /graphql/realtime (where AppSync clients look for it beside a non-AppSync endpoint).
+  const wss = new WebSocketServer({ noServer: true });
+  const realtime = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has(APPSYNC_REALTIME_PROTOCOL) ? APPSYNC_REALTIME_PROTOCOL : false),
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/graphql') wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    else if (path === '/graphql/realtime') {
+      realtime.handleUpgrade(req, socket, head, (ws) =>
+        serveAppSyncRealtime(ws, req, { schema, authenticate: cognitoCaller, context: (caller, ip) => contextFor(caller, ip, {}), formatResult }),
+      );
+    } else socket.destroy();
+  });
   const callers = new WeakMap<object, Caller>();
   const wsCleanup = useServer(
     {
@@ -278,12 +296,15 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   return {
     url,
     realtimeUrl: `ws://${host}:${port}/graphql`,
+    appSyncRealtimeUrl: `ws://${host}:${port}/graphql/realtime`,
     region,
     iamCredentials,
     hub,
     async stop() {
       await wsCleanup.dispose();
+      for (const client of realtime.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => realtime.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
