@@ -139,4 +139,49 @@ describe('GraphQL over MQTT-driven changes', () => {
     expect(count(after, 'UNKNOWN') - count(before, 'UNKNOWN')).toBe(-1);
     expect(after.online).toBe(before.online);
   });
+
+  it('keeps stats exact after concurrent writes through GraphQL, the domain core and MQTT devices coming online', async () => {
+    // Prepare
+    const mqttUrl = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
+    const ca = await openLocalCa(dataDir);
+    const bundles = await Promise.all(
+      [1, 2, 3].map(async (n) =>
+        (await provisionLocalDevice({ registry: platform.registry, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } }, { name: `meter ${n}`, type: 'mqtt-meter' })).bundle,
+      ),
+    );
+    const existing = await Promise.all([1, 2, 3, 4].map((n) => platform.registry.create({ name: `core ${n}`, type: 'core-made' })));
+    await platform.changeFeed.flush();
+
+    // Act
+    const clients = await Promise.all([
+      ...bundles.map((b) => connectDevice(platform.endpoints.mqtt!, b.manifest.thingName, { cert: b.certificatePem, key: b.privateKeyPem, ca: b.caCertificatePem })),
+      ...Array.from({ length: 8 }, (_, i) => gql(`mutation { createDevice(input: { name: "gql ${i}", type: "gql-made", status: ${i % 2 ? 'ONLINE' : 'ERROR'} }) { id } }`)),
+      ...existing.map((d, i) => (i % 2 ? platform.registry.update({ id: d.id, status: 'MAINTENANCE' }) : platform.registry.delete(d.id))),
+    ]).then((results) => results.slice(0, 3) as Awaited<ReturnType<typeof connectDevice>>[]);
+    for (const b of bundles) {
+      await waitFor(async () => ((await platform.registry.get(b.manifest.thingName)).status === 'ONLINE' ? true : undefined), 'meters online');
+    }
+    await platform.changeFeed.flush();
+    const stats = (await gql(STATS)).data.stats;
+    const everyDevice: { status: string; type: string }[] = [];
+    let nextToken: string | null = null;
+    do {
+      const page: { data?: any } = await gql('query L($t: String) { devices(limit: 100, nextToken: $t) { items { status type } nextToken } }', { t: nextToken });
+      everyDevice.push(...page.data.devices.items);
+      nextToken = page.data.devices.nextToken;
+    } while (nextToken);
+    for (const outcome of clients) if (outcome.ok) await outcome.client.endAsync();
+
+    // Assess
+    const byStatus = Object.fromEntries(stats.byStatus.map((s: { status: string; count: number }) => [s.status, s.count]));
+    const countedStatus: Record<string, number> = { UNKNOWN: 0, ONLINE: 0, OFFLINE: 0, ERROR: 0, MAINTENANCE: 0 };
+    for (const d of everyDevice) countedStatus[d.status] = countedStatus[d.status]! + 1;
+    const countedType: Record<string, number> = {};
+    for (const d of everyDevice) countedType[d.type] = (countedType[d.type] ?? 0) + 1;
+    expect(stats.total).toBe(everyDevice.length);
+    expect(byStatus).toEqual(countedStatus);
+    expect(Object.fromEntries(stats.byType.map((t: { type: string; count: number }) => [t.type, t.count]))).toEqual(countedType);
+    expect(countedType).toMatchObject({ 'mqtt-meter': 3, 'gql-made': 8, 'core-made': 2 });
+    expect(stats.online).toBe(countedStatus.ONLINE);
+  });
 });
