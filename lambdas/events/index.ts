@@ -7,6 +7,8 @@ import { AppSyncChangePublisher, credentialsFromEnv, requiredRegion } from '../.
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { createEventsHandler } from '../../src/change-feed/events-handler.js';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
 import { readEventsConfig } from './config.js';
 
@@ -19,7 +21,7 @@ const publishers: ChangePublisher[] = [];
 if (config.appSyncGraphqlUrl) {
   publishers.push(new AppSyncChangePublisher({ url: config.appSyncGraphqlUrl, region: requiredRegion(), credentials: credentialsFromEnv() }));
 }
-// IoT topic (GRPC):  if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(...));
+if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(new IoTDataPlaneClient({})));
 // ---- end of change publishers ----
 logger.info('Events handler configured', {
   statsTable: config.statsTableName,
