@@ -195,7 +195,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     return version;
   };
 
-  const bus = createAedesMessageBus(broker);
+  const bus = createAedesMessageBus(broker, { onListenerError: (error, topic) => log(`bus: a listener failed on ${topic}: ${String(error)}`) });
 
   const emitLifecycle = async (client: Client, session: Session, eventType: 'connected' | 'disconnected') => {
     const base = {

@@ -8,7 +8,13 @@ import type { MessageBus } from '../ports/message-bus.js';
 import { UnavailableError, ValidationError } from '../domain/errors.js';
 
 /** A MessageBus that publishes into and subscribes on `broker` directly. */
-export function createAedesMessageBus(broker: Aedes): MessageBus {
+export function createAedesMessageBus(
+  broker: Aedes,
+  options: { onListenerError?: (error: unknown, topic: string) => void } = {},
+): MessageBus {
+  // One subscriber's bug must not stop delivery to the others (aedes delivers in one chain).
+  const onListenerError =
+    options.onListenerError ?? ((error: unknown, topic: string) => process.emitWarning(`message bus listener failed on ${topic}: ${String(error)}`));
   return {
     publish(topic, payload, options) {
       if (!topic || topic.includes('+') || topic.includes('#')) {
@@ -27,9 +33,10 @@ export function createAedesMessageBus(broker: Aedes): MessageBus {
       const deliver = (packet: AedesPublishPacket, done: () => void) => {
         try {
           onMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-        } finally {
-          done();
+        } catch (error) {
+          onListenerError(error, packet.topic);
         }
+        done();
       };
       return new Promise((resolve) => {
         broker.subscribe(filter, deliver, () =>

@@ -165,6 +165,30 @@ describe('local broker', () => {
     expect(typeof mine[0]!.timestamp).toBe('number');
   });
 
+  it('closes the older session when the same client id connects again (DUPLICATE_CLIENTID)', async () => {
+    // Prepare
+    const reasons: Array<string | undefined> = [];
+    const stop = await broker.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
+      reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
+    });
+    const first = await connectDevice(broker.url, THING, credentials(thing));
+    if (!first.ok) throw new Error(first.error);
+    const firstClosed = closed(first.client);
+
+    // Act
+    const second = await connectDevice(broker.url, THING, credentials(thing));
+    if (!second.ok) throw new Error(second.error);
+    await firstClosed;
+    await waitFor(() => reasons.length >= 1);
+
+    // Assess
+    expect(reasons[0]).toBe('DUPLICATE_CLIENTID');
+    expect(second.client.connected).toBe(true);
+    first.client.end(true);
+    await second.client.endAsync();
+    await stop();
+  });
+
   it('delivers a command published on the bus to the subscribed device only', async () => {
     // Prepare
     const outcome = await connectDevice(broker.url, THING, credentials(thing));
