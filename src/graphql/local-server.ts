@@ -199,14 +199,16 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     try {
       document = parse(request.query as string);
     } catch (error) {
-      return send(res, 400, formatResult({ errors: [error as GraphQLError] }));
+      return send(res, 200, formatResult({ errors: [error as GraphQLError] }));
     }
     const validationErrors = validate(schema, document);
-    if (validationErrors.length > 0) return send(res, 400, formatResult({ errors: validationErrors }));
+    // AppSync answers a well-formed request with 200 and the errors in the body, as
+    // GraphQL over HTTP does for application/json; only a malformed body is a 400.
+    if (validationErrors.length > 0) return send(res, 200, formatResult({ errors: validationErrors }));
     const operationName = typeof request.operationName === 'string' ? request.operationName : undefined;
     const operation = getOperationAST(document, operationName);
     if (operation?.operation === 'subscription') {
-      return send(res, 400, { errors: [{ errorType: 'ValidationError', message: `Subscriptions use the WebSocket endpoint ws://${req.headers.host}/graphql` }] });
+      return send(res, 200, { errors: [{ errorType: 'ValidationError', message: `Subscriptions use the WebSocket endpoint ws://${req.headers.host}/graphql` }] });
     }
     const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' && k !== 'authorization' ? [[k, v]] : [])));
     const result = await run({
@@ -216,8 +218,7 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
       operationName,
       contextValue: contextFor(caller, req.socket.remoteAddress ?? '127.0.0.1', headers),
     });
-    // No data at all means the variables were refused before execution (bad enum, bad scalar).
-    send(res, 'data' in result ? 200 : 400, formatResult(result));
+    send(res, 200, formatResult(result));
   }
 
   const server = createServer((req, res) => {

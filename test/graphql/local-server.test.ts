@@ -141,6 +141,15 @@ describe('local GraphQL server', () => {
   });
 
   describe('refusals', () => {
+    it('answers a malformed request body with 400 before anything runs', async () => {
+      // Act
+      const response = await fetch(h.url, { method: 'POST', headers: { authorization: h.adminToken }, body: '{"query": ' });
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { errors: { errorType: string }[] }).errors[0]!.errorType).toBe('MalformedHttpRequestException');
+    });
+
     it('answers a request without a token with 401', async () => {
       // Act
       const result = await h.gql(STATS, {}, null);
@@ -222,7 +231,8 @@ describe('local GraphQL server', () => {
       const inLiteral = await h.gql(`mutation { createDevice(input: { name: "x", type: "${type}", status: BROKEN }) { id } }`);
 
       // Assess
-      expect(inVariables.status).toBe(400);
+      expect(inVariables.status).toBe(200);
+      expect(inVariables.data).toBeUndefined();
       expect(inVariables.errors![0]).toMatchObject({ errorType: 'ValidationError' });
       expect(inVariables.errors![0]!.message).toMatch(/Value "BROKEN" does not exist in "DeviceStatus" enum/);
       expect(inLiteral.errors![0]).toMatchObject({ errorType: 'ValidationError' });
@@ -243,7 +253,8 @@ describe('local GraphQL server', () => {
 
       // Assess
       for (const result of results) {
-        expect(result.status).toBe(400);
+        expect(result.status).toBe(200);
+        expect(result.data).toBeUndefined();
         expect(result.errors![0]).toMatchObject({ errorType: 'ValidationError' });
         expect(result.errors![0]!.message).toMatch(/Invalid AWSDateTime value/);
       }
@@ -259,7 +270,7 @@ describe('local GraphQL server', () => {
       const notObject = await h.gql(CREATE, { input: { name: 'x', type, metadataJson: '[1,2]' } });
 
       // Assess
-      expect(notJson.status).toBe(400);
+      expect(notJson.data).toBeUndefined();
       expect(notJson.errors![0]).toMatchObject({ errorType: 'ValidationError' });
       expect(notJson.errors![0]!.message).toMatch(/Invalid AWSJSON value/);
       expect(notStrings.errors![0]).toMatchObject({ errorType: 'ValidationError' });
