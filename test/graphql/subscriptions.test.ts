@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { call, newClient } from '../grpc/helpers.js';
 import { CREATE, UPDATE, startGraphqlHarness, type GraphqlHarness } from './helpers.js';
 
 const SUBSCRIBE = `subscription S($id: ID) { deviceUpdated(id: $id) { id changeType changedAt device { id name status version lastSeen } } }`;
@@ -156,5 +157,26 @@ describe('deviceUpdated subscriptions', () => {
     // Assess
     expect(all.received.filter((c) => c.id === created.id).map((c) => c.changeType)).toEqual(['CREATED']);
     all.stop();
+  });
+
+  it('delivers a change made through the gRPC door to a GraphQL subscriber once', async () => {
+    // Prepare
+    const device = (await h.gql(CREATE, { input: { name: 'Heater', type: 'heater' } })).data!.createDevice;
+    await h.platform.changeFeed.flush();
+    const mine = watch(client, device.id);
+    await prime([mine], device.id);
+    const grpcClient = newClient(h.platform.endpoints.grpc!);
+
+    // Act
+    const { error } = await call(grpcClient, 'updateDevice', { device: { id: device.id, name: 'Heater (gRPC)' }, updateMask: { paths: ['name'] } });
+    await h.platform.changeFeed.flush();
+    await h.platform.registry.update({ id: device.id, name: 'sentinel' });
+    await mine.until((r) => r.some((c) => c.device.name === 'sentinel'));
+    grpcClient.close();
+
+    // Assess
+    expect(error).toBeNull();
+    expect(mine.changes().map((c) => c.device.name)).toEqual(['Heater (gRPC)', 'sentinel']);
+    mine.stop();
   });
 });
