@@ -3,8 +3,9 @@
  * must present a certificate from the local CA; its client id must equal the certificate's
  * thing name, which must be registered and not revoked; every publish, subscribe and delivery
  * is decided by evaluating the same IoT policy document the CDK deploys. As IoT Core does on
- * MQTT 3.1.1, a denied publish or subscribe disconnects the client (reason AUTH_ERROR), and
- * lifecycle events go to `$aws/events/presence/...` with IoT's payload shape.
+ * MQTT 3.1.1, a denied publish or subscribe disconnects the client (reason AUTH_ERROR), so
+ * does exceeding 100 publishes per second (THROTTLED), and lifecycle events go to
+ * `$aws/events/presence/...` with IoT's payload shape.
  */
 import { Aedes, type Client } from 'aedes';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,7 @@ import { changeTopic, CHANGE_TOPIC_FILTER, presenceTopic } from '../domain/topic
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../devices/iot-policy.js';
 import { createMqttAuthorizer, type ConnectionContext } from '../devices/policy-evaluator.js';
 import { TELEMETRY_RULE_NAME, type PresenceEvent } from '../devices/rules.js';
+import { MAX_MESSAGES_PER_SECOND } from '../devices/telemetry-message.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { DeviceChange } from '../domain/device-change.js';
 import { certificateStateOf } from '../provisioning/certificate-metadata.js';
@@ -34,7 +36,8 @@ export type DisconnectReason =
   | 'CONNECTION_LOST'
   | 'DUPLICATE_CLIENTID'
   | 'MQTT_KEEP_ALIVE_TIMEOUT'
-  | 'SERVER_INITIATED_DISCONNECT';
+  | 'SERVER_INITIATED_DISCONNECT'
+  | 'THROTTLED';
 
 /** A message a client (or an internal publisher, clientId undefined) published. */
 export interface PublishedMessage {
@@ -58,6 +61,8 @@ export interface BrokerOptions {
   readonly log?: (line: string) => void;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** Publishes per second per connection before the client is disconnected (THROTTLED). @default MAX_MESSAGES_PER_SECOND */
+  readonly maxPublishesPerSecond?: number;
 }
 
 /** A running local broker. */
@@ -85,6 +90,9 @@ interface Session {
   readonly ipAddress?: string;
   reason?: DisconnectReason;
   announced: boolean;
+  /** Token bucket of the per-connection publish limit. */
+  tokens: number;
+  refilledAt: number;
 }
 
 class AuthError extends Error {
@@ -103,6 +111,16 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const clock = options.clock ?? Date.now;
   const policy = options.policy ?? devicePolicyDocument({ ...LOCAL_POLICY_PARAMS, telemetryRuleName: TELEMETRY_RULE_NAME });
   const authorizer = createMqttAuthorizer(policy, LOCAL_POLICY_PARAMS);
+  const publishLimit = options.maxPublishesPerSecond ?? MAX_MESSAGES_PER_SECOND;
+  // IoT Core's per-connection limit, as a bucket of one second's worth of publishes.
+  const takeToken = (session: Session): boolean => {
+    const now = clock();
+    session.tokens = Math.min(publishLimit, session.tokens + ((now - session.refilledAt) / 1000) * publishLimit);
+    session.refilledAt = now;
+    if (session.tokens < 1) return false;
+    session.tokens -= 1;
+    return true;
+  };
   const sessions = new WeakMap<Client, Session>();
   const connected = new Map<string, Client>();
   const versions = new Map<string, number>();
@@ -134,8 +152,12 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     authorizePublish(client, packet, done) {
       if (!client) return done(null);
       const session = sessions.get(client);
-      const decision = session && authorizer.canPublish(session.context, packet.topic);
-      if (!decision?.allowed) return done(deny(client, `publish to ${packet.topic}`));
+      if (!session || !authorizer.canPublish(session.context, packet.topic).allowed) return done(deny(client, `publish to ${packet.topic}`));
+      if (!takeToken(session)) {
+        session.reason = 'THROTTLED';
+        log(`mqtt: ${client.id} exceeded ${publishLimit} publishes/s`);
+        return done(new Error('Throttled'));
+      }
       done(null);
     },
     authorizeSubscribe(client, subscription, done) {
@@ -185,6 +207,8 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       principalIdentifier: certificateId,
       ...(socket.remoteAddress && { ipAddress: socket.remoteAddress.replace(/^::ffff:/, '') }),
       announced: false,
+      tokens: publishLimit,
+      refilledAt: clock(),
     };
   }
 

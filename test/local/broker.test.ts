@@ -189,6 +189,31 @@ describe('local broker', () => {
     await stop();
   });
 
+  it('disconnects a client that exceeds the publish rate (THROTTLED)', async () => {
+    // Prepare: a broker whose clock stands still, so the bucket of 3 publishes never refills
+    const frozen = await startBroker({ ca, devices: registry, port: 0, maxPublishesPerSecond: 3, clock: () => 1_700_000_000_000 });
+    const reasons: Array<string | undefined> = [];
+    await frozen.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
+      reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
+    });
+    const outcome = await connectDevice(frozen.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const closing = closed(outcome.client);
+
+    // Act
+    for (let i = 0; i < 3; i += 1) await outcome.client.publishAsync(stateTopic(THING), String(i), { qos: 1 });
+    const connectedAfterThree = outcome.client.connected;
+    outcome.client.publish(stateTopic(THING), 'one too many', { qos: 1 });
+
+    // Assess
+    expect(connectedAfterThree).toBe(true);
+    expect(await settles(closing)).toBe(true);
+    await waitFor(() => reasons.length >= 1);
+    expect(reasons).toEqual(['THROTTLED']);
+    outcome.client.end(true);
+    await frozen.stop();
+  });
+
   it('delivers a command published on the bus to the subscribed device only', async () => {
     // Prepare
     const outcome = await connectDevice(broker.url, THING, credentials(thing));
