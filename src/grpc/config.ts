@@ -10,7 +10,7 @@ export interface GrpcServiceConfig {
   /** Exactly one of these two is set. */
   readonly pageTokenSecret?: string;
   readonly pageTokenSecretArn?: string;
-  /** IoT data endpoint host for the change topics. */
+  /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
   readonly iotEndpoint: string;
   /** Overrides the signed wss:// URL (a local broker); never set in the cloud. */
   readonly iotEndpointUrl?: string;

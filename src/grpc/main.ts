@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { DescribeEndpointCommand, IoTClient } from '@aws-sdk/client-iot';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   });
   const credentials = defaultProvider();
   const bus = await IotMqttMessageBus.connect({
-    endpoint: config.iotEndpoint,
+    endpoint: await iotEndpoint(config),
     region: config.region,
     credentials: () => credentials(),
     clientId: `${MQTT_CLIENT_ID_PREFIX}${hostname().slice(0, 40)}-${randomUUID().slice(0, 8)}`,
@@ -69,6 +70,16 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** The IoT data endpoint; `describe` looks the account's ATS endpoint up (iot:DescribeEndpoint). */
+async function iotEndpoint(config: GrpcServiceConfig): Promise<string> {
+  if (config.iotEndpoint !== 'describe' || config.iotEndpointUrl) return config.iotEndpoint;
+  const client = new IoTClient({ region: config.region });
+  const { endpointAddress } = await client.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }));
+  client.destroy();
+  if (!endpointAddress) throw new ConfigError('IOT_ENDPOINT', 'is "describe" but iot:DescribeEndpoint returned no address');
+  return endpointAddress;
 }
 
 async function pageTokenSecret(config: GrpcServiceConfig): Promise<string> {

@@ -1,0 +1,313 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Arn, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import {
+  FlowLogDestination,
+  FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
+  IpAddresses,
+  type IVpc,
+  Peer,
+  Port,
+  SecurityGroup,
+  SubnetType,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
+import {
+  Cluster,
+  ContainerImage,
+  ContainerInsights,
+  CpuArchitecture,
+  FargateService,
+  FargateTaskDefinition,
+  LogDrivers,
+  OperatingSystemFamily,
+  Protocol as EcsProtocol,
+} from 'aws-cdk-lib/aws-ecs';
+import { NetworkLoadBalancer, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/domain/topics.js';
+import type { Storage } from './storage.js';
+
+/** Port of the gRPC service, on the container and on the load balancer. */
+export const GRPC_PORT = 50051;
+/** MQTT client ids the service may connect as (src/grpc/main.ts MQTT_CLIENT_ID_PREFIX). */
+export const GRPC_MQTT_CLIENT_PREFIX = 'device-service-';
+/** The VPC CIDR used when the construct creates the VPC. */
+export const DEFAULT_VPC_CIDR = '10.40.0.0/16';
+
+/** The events Lambda (or anything else) that publishes changes to the internal IoT topic. */
+export interface ChangeTopicPublisher {
+  addEnvironment(key: string, value: string): unknown;
+  readonly role?: IRole;
+}
+
+/** Props of {@link DeviceService}. */
+export interface DeviceServiceProps {
+  /** The tables: read/write Devices, read Stats (and their name variables). */
+  readonly storage: Storage;
+  /** Gets CHANGE_TOPIC_ENABLED=true and iot:Publish on the change topics, so WatchDevices sees every change. */
+  readonly changePublisher: ChangeTopicPublisher;
+  /**
+   * An existing VPC. Requires `clientCidr`.
+   * @default - a new VPC (DEFAULT_VPC_CIDR, 2 AZs, one NAT gateway, a DynamoDB gateway endpoint, flow logs)
+   */
+  readonly existingVpcObj?: IVpc;
+  /**
+   * Literal CIDR allowed to call the service (a literal: cdk-nag EC23 cannot evaluate a token).
+   * @default DEFAULT_VPC_CIDR (the VPC this construct creates)
+   */
+  readonly clientCidr?: string;
+  /**
+   * HMAC key of the page tokens.
+   * @default - a new generated secret
+   */
+  readonly pageTokenSecret?: ISecret;
+  /**
+   * The account's IoT data endpoint host (`xxxx-ats.iot.<region>.amazonaws.com`).
+   * @default - looked up by the task at start with iot:DescribeEndpoint
+   */
+  readonly iotEndpoint?: string;
+  /** @default 2 */
+  readonly minTasks?: number;
+  /** @default 10 */
+  readonly maxTasks?: number;
+  /** @default 60 */
+  readonly targetCpuPercent?: number;
+  /**
+   * ECS stop timeout; the server's shutdown grace is 5 s less, after the NLB deregistration delay.
+   * @default Duration.seconds(30)
+   */
+  readonly stopTimeout?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The gRPC DeviceService on ECS Fargate (arm64) behind an internal Network Load Balancer on
+ * port 50051, reachable only from inside the VPC. Deployment circuit breaker with rollback,
+ * CPU autoscaling, Container Insights, a least-privilege task role.
+ */
+export class DeviceService extends Construct {
+  /** `host:port` of the internal load balancer. */
+  public readonly endpoint: string;
+  public readonly vpc: IVpc;
+  public readonly service: FargateService;
+  public readonly loadBalancer: NetworkLoadBalancer;
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: DeviceServiceProps) {
+    super(scope, id);
+    if (props.existingVpcObj && !props.clientCidr) {
+      throw new Error('DeviceService: existingVpcObj needs clientCidr (the literal CIDR allowed to call the service)');
+    }
+    const clientCidr = props.clientCidr ?? DEFAULT_VPC_CIDR;
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
+    if (stopTimeout.toSeconds() < 10 || stopTimeout.toSeconds() > 120) {
+      throw new Error(`DeviceService: stopTimeout must be 10-120 s (ECS limit), got ${stopTimeout.toSeconds()} s`);
+    }
+    const stack = Stack.of(this);
+
+    this.vpc = props.existingVpcObj ?? this.createVpc();
+
+    const cluster = new Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ContainerInsights.ENABLED });
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: 256,
+      memoryLimitMiB: 512,
+      runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
+    });
+    const secret =
+      props.pageTokenSecret ??
+      new Secret(this, 'PageTokenSecret', {
+        description: 'HMAC key of the gRPC DeviceService page tokens',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+    const container = taskDefinition.addContainer('grpc', {
+      image: ContainerImage.fromAsset(join(dirname(fileURLToPath(import.meta.url)), '..'), {
+        file: 'Dockerfile',
+        platform: Platform.LINUX_ARM64,
+      }),
+      logging: LogDrivers.awsLogs({ streamPrefix: 'grpc', logGroup: this.logGroup }),
+      portMappings: [{ containerPort: GRPC_PORT, protocol: EcsProtocol.TCP }],
+      readonlyRootFilesystem: true,
+      stopTimeout,
+      environment: {
+        PORT: String(GRPC_PORT),
+        // The NLB deregisters first; SIGTERM then leaves 5 s of the stop timeout as margin.
+        SHUTDOWN_GRACE_MS: String((stopTimeout.toSeconds() - 5) * 1000),
+        PAGE_TOKEN_SECRET_ARN: secret.secretArn,
+        IOT_ENDPOINT: props.iotEndpoint ?? 'describe',
+        NODE_OPTIONS: '--max-old-space-size=384',
+      },
+      healthCheck: {
+        command: ['CMD', '/nodejs/bin/node', '/app/health-client.mjs'],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(20),
+      },
+    });
+    const taskRole = taskDefinition.taskRole;
+    const consumer = { grantPrincipal: taskRole, addEnvironment: (key: string, value: string) => container.addEnvironment(key, value) };
+    props.storage.grantDevicesReadWrite(consumer);
+    props.storage.grantStatsRead(consumer);
+    secret.grantRead(taskRole);
+    const iotArn = (resource: string) =>
+      Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);
+    const topicPattern = changeTopic('*');
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`)] }));
+    if (!props.iotEndpoint) {
+      taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] }));
+    }
+
+    if (!props.changePublisher.role) throw new Error('DeviceService: changePublisher has no role to grant iot:Publish to');
+    props.changePublisher.addEnvironment('CHANGE_TOPIC_ENABLED', 'true');
+    const publishPolicy = new Policy(this, 'ChangeTopicPublishPolicy', {
+      statements: [new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${topicPattern}`)] })],
+    });
+    publishPolicy.attachToRole(props.changePublisher.role);
+    Validations.of(publishPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${topicPattern}`)}]`,
+      reason: 'The events Lambda publishes each change to its own device topic under internal/device-changes/; the wildcard is the device id only.',
+    });
+
+    // Callers reach the NLB from the client CIDR; the tasks accept only the NLB.
+    const lbSecurityGroup = new SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'gRPC DeviceService load balancer: port 50051 from inside the VPC only',
+      allowAllOutbound: false,
+    });
+    lbSecurityGroup.addIngressRule(Peer.ipv4(clientCidr), Port.tcp(GRPC_PORT), 'gRPC callers inside the VPC');
+    const serviceSecurityGroup = new SecurityGroup(this, 'ServiceSecurityGroup', {
+      vpc: this.vpc,
+      description: 'gRPC DeviceService tasks: port 50051 from the load balancer only',
+      allowAllOutbound: true,
+    });
+    serviceSecurityGroup.addIngressRule(lbSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC from the load balancer');
+    lbSecurityGroup.addEgressRule(serviceSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC to the tasks');
+
+    this.service = new FargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount: props.minTasks ?? 2,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [serviceSecurityGroup],
+      assignPublicIp: false,
+      healthCheckGracePeriod: Duration.seconds(30),
+    });
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minTasks ?? 2, maxCapacity: props.maxTasks ?? 10 });
+    scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: props.targetCpuPercent ?? 60,
+      scaleInCooldown: Duration.minutes(5),
+      scaleOutCooldown: Duration.minutes(1),
+    });
+
+    this.loadBalancer = new NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing: false,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [lbSecurityGroup],
+      crossZoneEnabled: true,
+    });
+    const listener = this.loadBalancer.addListener('Grpc', { port: GRPC_PORT, protocol: Protocol.TCP });
+    listener.addTargets('Tasks', {
+      port: GRPC_PORT,
+      protocol: Protocol.TCP,
+      targets: [this.service.loadBalancerTarget({ containerName: container.containerName, containerPort: GRPC_PORT })],
+      // ECS waits for deregistration before SIGTERM; keep it short of the stop timeout.
+      deregistrationDelay: Duration.seconds(15),
+      healthCheck: { protocol: Protocol.TCP, interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
+    });
+    this.endpoint = `${this.loadBalancer.loadBalancerDnsName}:${GRPC_PORT}`;
+
+    const devicesTableId = stack.getLogicalId(props.storage.devicesTable.node.defaultChild as CfnElement);
+    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint));
+  }
+
+  private createVpc(): Vpc {
+    // One NAT gateway (about $33/month) is cheaper than the five interface endpoints ECR, Logs,
+    // Secrets Manager and IoT would need in each AZ; DynamoDB goes through a free gateway endpoint.
+    const vpc = new Vpc(this, 'Vpc', {
+      ipAddresses: IpAddresses.cidr(DEFAULT_VPC_CIDR),
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      gatewayEndpoints: { DynamoDb: { service: GatewayVpcEndpointAwsService.DYNAMODB } },
+    });
+    const flowLogGroup = new LogGroup(this, 'FlowLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
+    vpc.addFlowLog('FlowLog', { destination: FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: FlowLogTrafficType.REJECT });
+    return vpc;
+  }
+
+  private acknowledgeFindings(
+    taskDefinition: FargateTaskDefinition,
+    secret: ISecret,
+    devicesTableId: string,
+    sharedSecret: boolean,
+    fixedEndpoint: boolean,
+  ): void {
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds only names (tables, secret ARN, port, endpoint), no secret values; the page-token key is read from Secrets Manager at start.',
+    });
+    const taskPolicy = taskDefinition.taskRole.node.findChild('DefaultPolicy');
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${devicesTableId}.Arn>/index/*]`,
+      reason: "Listing queries the Devices GSIs (by creation, status, type); the grant covers this table's indexes only.",
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)}]`,
+      reason: 'Each task connects with a unique client id under this prefix (host name + random suffix), so two tasks never take over each other.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${changeTopic('*')}`)}]`,
+      reason: 'WatchDevices receives the change of every device; the wildcard is the device id under the internal change topic only.',
+    });
+    if (!fixedEndpoint) {
+      Validations.of(taskPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'iot:DescribeEndpoint (the task looks up the IoT data endpoint at start) supports no resource-level permissions; it is the only "*" statement.',
+      });
+    }
+    const executionPolicy = taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    if (executionPolicy) {
+      Validations.of(executionPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken, granted by CDK for pulling the image asset, supports only Resource "*".',
+      });
+    }
+    if (!sharedSecret) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'An HMAC key for opaque page tokens; rotating it only invalidates tokens in flight, and no rotation Lambda is worth that.',
+      });
+    }
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason: 'Internal NLB passing TCP through to the service, which logs one JSON line per call; VPC flow logs record rejected traffic.',
+    });
+  }
+}
+
+/** An IoT ARN as cdk-nag prints it in finding ids. */
+function nagIotArn(resource: string): string {
+  return `arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:${resource}`;
+}

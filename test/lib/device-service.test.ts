@@ -1,0 +1,122 @@
+import { Template, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Vpc } from 'aws-cdk-lib/aws-ec2';
+import { describe, expect, it } from 'vitest';
+import { DeviceService, GRPC_PORT } from '../../lib/device-service.js';
+import { Storage } from '../../lib/storage.js';
+import { testStack } from './stack-helper.js';
+
+function build() {
+  const stack = testStack();
+  const storage = new Storage(stack, 'Storage');
+  const publisher = new LambdaFunction(stack, 'Publisher', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>{}') });
+  const service = new DeviceService(stack, 'DeviceService', { storage, changePublisher: publisher });
+  return { stack, service, template: Template.fromStack(stack) };
+}
+
+describe('DeviceService', () => {
+  const { stack, template } = build();
+  it('runs one container on Fargate arm64 with the health client as its health check and a stop timeout', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      RequiresCompatibilities: ['FARGATE'],
+      ContainerDefinitions: [
+        Match.objectLike({
+          PortMappings: [{ ContainerPort: GRPC_PORT, Protocol: 'tcp' }],
+          ReadonlyRootFilesystem: true,
+          StopTimeout: 30,
+          HealthCheck: Match.objectLike({ Command: ['CMD', '/nodejs/bin/node', '/app/health-client.mjs'] }),
+          Environment: Match.arrayWith([
+            { Name: 'SHUTDOWN_GRACE_MS', Value: '25000' },
+            Match.objectLike({ Name: 'PAGE_TOKEN_SECRET_ARN' }),
+            { Name: 'IOT_ENDPOINT', Value: 'describe' },
+            Match.objectLike({ Name: 'DEVICES_TABLE_NAME' }),
+            Match.objectLike({ Name: 'STATS_TABLE_NAME' }),
+          ]),
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+  });
+
+  it('enables Container Insights on the cluster', () => {
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  it('deploys with a circuit breaker that rolls back, in private subnets without public IPs', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100 }),
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+    });
+  });
+
+  it('scales on CPU between 2 and 10 tasks', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 60 }),
+    });
+  });
+
+  it('puts an internal NLB on port 50051 in front of the tasks', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internal' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: GRPC_PORT, Protocol: 'TCP' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: GRPC_PORT,
+      TargetType: 'ip',
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '15' }]),
+    });
+  });
+
+  it('opens 50051 on the load balancer to the VPC CIDR only, and the tasks to the load balancer only', () => {
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const ingress = Object.values(groups).flatMap((g) => (g.Properties.SecurityGroupIngress ?? []) as Record<string, unknown>[]);
+    expect(ingress).toEqual([expect.objectContaining({ CidrIp: '10.40.0.0/16', FromPort: GRPC_PORT, ToPort: GRPC_PORT, IpProtocol: 'tcp' })]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: GRPC_PORT, SourceSecurityGroupId: Match.anyValue() });
+    expect(JSON.stringify(template.toJSON())).not.toContain('0.0.0.0/0"}],"VpcId"');
+  });
+
+  it('creates a VPC with flow logs, one NAT gateway and a DynamoDB gateway endpoint', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
+  });
+
+  it('keeps its logs a month', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('grants the task role the tables, the secret and IoT on the change topics and its own client ids only', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('DeviceServiceTaskDefinitionTaskRole') }] } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue', 'iot:Connect', 'iot:Subscribe', 'iot:Receive', 'iot:DescribeEndpoint']));
+    expect(actions).not.toContain('iot:Publish');
+    const iot = JSON.stringify(statements.filter((s) => String(s.Action).startsWith('iot:') && s.Action !== 'iot:DescribeEndpoint'));
+    expect(iot).toContain(':client/device-service-*');
+    expect(iot).toContain(':topicfilter/internal/device-changes/#');
+    expect(iot).toContain(':topic/internal/device-changes/*');
+  });
+
+  it('turns on the change topic in the publisher and lets it publish there only', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CHANGE_TOPIC_ENABLED: 'true' }) } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'iot:Publish', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':topic/internal/device-changes/*'])]) }) })]) },
+    });
+  });
+
+  it('refuses an existing VPC without a literal client CIDR, naming both props', () => {
+    const other = testStack();
+    const storage = new Storage(other, 'Storage');
+    const fn = new LambdaFunction(other, 'P', { runtime: Runtime.NODEJS_22_X, handler: 'i.h', code: Code.fromInline('x') });
+    const vpc = new Vpc(other, 'V');
+    expect(() => new DeviceService(other, 'S', { storage, changePublisher: fn, existingVpcObj: vpc })).toThrow(/existingVpcObj needs clientCidr/);
+  });
+
+  it('leaves no cdk-nag AwsSolutions finding of its own unacknowledged', () => {
+    const findings = new AwsSolutionsChecks(stack).validateScope(stack);
+    const ours = findings.violations.filter((f) => f.violatingResources.some((r) => r.constructPath?.startsWith('TestStack/DeviceService/')));
+    expect(ours.map((f) => `${f.ruleName} ${f.violatingResources.map((r) => r.constructPath).join(',')}`)).toEqual([]);
+  });
+});
