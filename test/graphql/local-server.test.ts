@@ -140,6 +140,19 @@ describe('local GraphQL server', () => {
     });
   });
 
+  it('serves an offline query page to a browser on GET, which speaks graphql-ws for subscriptions', async () => {
+    // Act
+    const response = await fetch(h.url, { headers: { accept: 'text/html' } });
+    const html = await response.text();
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toContain(h.url);
+    expect(html).toContain("'graphql-transport-ws'");
+    expect(html).not.toMatch(/<script[^>]+src=/);
+  });
+
   describe('refusals', () => {
     it('answers a malformed request body with 400 before anything runs', async () => {
       // Act
