@@ -155,9 +155,13 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   });
 
   const bus = broker.bus;
+  let stopped = false;
   options.changeFeed?.addPublisher({
-    // The wire format of a change: the DeviceChange JSON without `previous` (see API.md).
-    publish: ({ previous: _previous, ...change }) => bus.publish(changeTopic(change.device.id), JSON.stringify(change), { qos: 1 }),
+    // The wire format of a change: the DeviceChange JSON without `previous` (see API.md). Once
+    // the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
+    publish: async ({ previous: _previous, ...change }) => {
+      if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(change), { qos: 1 });
+    },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);
 
@@ -176,6 +180,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     flush,
     async stop() {
       // The broker first: its disconnect events still flow through the rules to the presence handler.
+      stopped = true;
       await broker.stop();
       await runner.stop();
       await batcher.stop();
