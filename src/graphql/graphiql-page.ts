@@ -32,21 +32,21 @@ let socket;
 function stop(){if(socket){socket.close();socket=undefined}$('stop').disabled=true}
 function subscribe(query,variables){
   stop();
-  const out=$('result');out.textContent='subscribing...\n';
+  const out=$('result');out.textContent='subscribing...\\n';
   socket=new WebSocket(location.href.replace(/^http/,'ws').split('?')[0],'graphql-transport-ws');
   socket.onopen=()=>socket.send(JSON.stringify({type:'connection_init',payload:{Authorization:$('token').value.trim()}}));
   socket.onmessage=(e)=>{const m=JSON.parse(e.data);
-    if(m.type==='connection_ack'){socket.send(JSON.stringify({id:'1',type:'subscribe',payload:{query,variables}}));out.textContent+='live: make a change to see it here\n'}
-    else if(m.type==='next'||m.type==='error'){out.textContent+=JSON.stringify(m.payload,null,2)+'\n'}
-    else if(m.type==='complete'){out.textContent+='complete\n'}};
-  socket.onclose=(e)=>{out.textContent+='closed '+e.code+' '+e.reason+'\n';$('stop').disabled=true};
+    if(m.type==='connection_ack'){socket.send(JSON.stringify({id:'1',type:'subscribe',payload:{query,variables}}));out.textContent+='live: make a change to see it here\\n'}
+    else if(m.type==='next'||m.type==='error'){out.textContent+=JSON.stringify(m.payload,null,2)+'\\n'}
+    else if(m.type==='complete'){out.textContent+='complete\\n'}};
+  socket.onclose=(e)=>{out.textContent+='closed '+e.code+' '+e.reason+'\\n';$('stop').disabled=true};
   $('stop').disabled=false;
 }
 async function run(){
   localStorage.setItem('iot-token',$('token').value);
   let variables={};
   try{variables=JSON.parse($('variables').value||'{}')}catch(e){$('result').textContent='variables: '+e.message;return}
-  if(/^\s*subscription\b/.test($('query').value))return subscribe($('query').value,variables);
+  if(/^\\s*subscription\\b/.test($('query').value))return subscribe($('query').value,variables);
   const res=await fetch(location.pathname,{method:'POST',headers:{'content-type':'application/json',authorization:$('token').value.trim()},body:JSON.stringify({query:$('query').value,variables})});
   $('result').textContent=res.status+' '+res.statusText+'\\n'+JSON.stringify(await res.json(),null,2);
 }

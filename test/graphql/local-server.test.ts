@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
 import { CREATE, DELETE, GET, LIST, STATS, UPDATE, startGraphqlHarness, type GqlResponse, type GraphqlHarness } from './helpers.js';
@@ -151,6 +152,7 @@ describe('local GraphQL server', () => {
     expect(html).toContain(h.url);
     expect(html).toContain("'graphql-transport-ws'");
     expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(() => new Script(html.split('<script>')[1]!.split('</script>')[0]!)).not.toThrow();
   });
 
   describe('refusals', () => {
