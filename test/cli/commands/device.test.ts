@@ -97,6 +97,25 @@ describe('iotctl device (local)', () => {
     expect(result.errors.join('\n')).toMatch(/cannot reach the local platform's DynamoDB endpoint http:\/\/127\.0\.0\.1:9/);
   });
 
+  it('reports an invalid name per device and a missing AWS setting, registering nothing', async () => {
+    // Prepare
+    const before = (await platform.registry.stats()).total;
+    delete process.env.IOT_DEVICE_POLICY_NAME;
+
+    // Act
+    const longName = await run(['create', 'n'.repeat(129), '--out', join(out, 'long'), ...local()]);
+    const aws = await run(['create', 'x', '--out', join(out, 'aws'), '--target', 'aws', '--devices-table', 'Devices']);
+
+    // Assess
+    expect(longName.exitCode).toBe(1);
+    expect(longName.lines[0]).toBe('created 0, resumed 0, unchanged 0, failed 1');
+    expect(longName.lines[1]).toMatch(/ValidationError: .*name/i);
+    expect(aws.exitCode).toBe(1);
+    expect(aws.errors).toEqual([expect.stringMatching(/--target aws needs --policy-name/)]);
+    await platform.changeFeed.flush();
+    expect((await platform.registry.stats()).total).toBe(before);
+  });
+
   it('refuses an unknown device and a bad type without writing anything', async () => {
     // Act
     const unknown = await run(['revoke', '00000000-0000-4000-8000-000000000000', '--endpoint', platform.dynamodbEndpoint]);
