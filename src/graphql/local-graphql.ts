@@ -48,6 +48,11 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     ...(deps.region && { region: deps.region }),
     log,
   });
+  log(
+    deps.dataDir
+      ? `graphql: tokens from \`npm run iotctl -- token --user NAME --group admin|viewer --data-dir ${deps.dataDir}\``
+      : 'graphql: ephemeral token key, so `iotctl token` tokens are refused (sign in-process with LocalTokenIssuer.forProcess())',
+  );
   const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
