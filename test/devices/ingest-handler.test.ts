@@ -29,7 +29,8 @@ beforeAll(async () => {
   const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'UpdateItemCommand' || context.commandName === 'UpdateCommand') {
+      // Device-state updates only: the telemetry store updates its slot items (keyed by pk/sk) too.
+      if ((context.commandName === 'UpdateItemCommand' || context.commandName === 'UpdateCommand') && (args.input as { Key: object }).Key && 'id' in (args.input as { Key: object }).Key) {
         const key = (args.input as { Key: { id: string | { S: string } } }).Key.id;
         const id = typeof key === 'string' ? key : key.S;
         updatesByDevice.set(id, (updatesByDevice.get(id) ?? 0) + 1);
