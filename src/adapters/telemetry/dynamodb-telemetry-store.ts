@@ -72,6 +72,8 @@ const DAY_MS = 86_400_000;
 const BATCH = 25;
 /** Slot items per Query page: bounds a page to ~slotItemBytes x this, well under Query's 1 MB. */
 const SLOT_ITEMS_PER_PAGE = 64;
+/** Readings per UpdateItem: keeps `SET #r0 = :r0, ...` within DynamoDB's 4 KB expression limit even for tiny readings. */
+const MAX_READINGS_PER_UPDATE = 200;
 /** Bytes of a slot item besides its readings: pk, sk, n, expiresAt (names and values). */
 const SLOT_ITEM_BASE_BYTES = 2 + 6 + 2 + 15 + 1 + 4 + 9 + 6;
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
@@ -181,7 +183,7 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
     const overflow: TelemetryPoint[] = [];
     let bytes = 0;
     for (const reading of readings) {
-      if (bytes + reading.bytes <= room) {
+      if (bytes + reading.bytes <= room && fitting.length < MAX_READINGS_PER_UPDATE) {
         fitting.push(reading);
         bytes += reading.bytes;
       } else overflow.push(reading.point);

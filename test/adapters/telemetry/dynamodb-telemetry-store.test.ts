@@ -173,6 +173,26 @@ describe('DynamoDbTelemetryStore slot items', () => {
     await sink.close();
   });
 
+  it('keeps an update within the 4 KB expression limit when a slot gets hundreds of tiny readings', async () => {
+    // Prepare
+    const sink = await startWireSink();
+    sink.respond = () => ({ status: 200, body: { UnprocessedItems: {} } });
+    const client = new DynamoDBClient({ endpoint: sink.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1 });
+
+    // Act
+    await wired.write(Array.from({ length: 400 }, (_, i) => point('a', T0 - (T0 % SLOT) + i, i, { b: true })));
+
+    // Assess: one update of at most 200 readings, the rest as overflow items.
+    const update = sink.requests.find((r) => String(r.headers['x-amz-target']).endsWith('.UpdateItem'))!;
+    expect((update.body.UpdateExpression as string).length).toBeLessThanOrEqual(4096);
+    expect(Object.keys(update.body.ExpressionAttributeNames as object)).toHaveLength(200);
+    const puts = sink.requests.filter((r) => String(r.headers['x-amz-target']).endsWith('.BatchWriteItem'));
+    expect(puts.reduce((n, r) => n + (r.body.RequestItems as Record<string, unknown[]>).T!.length, 0)).toBe(200);
+    client.destroy();
+    await sink.close();
+  });
+
   it('moves the readings of a refused (full) slot update to overflow items and retries a throttled update', async () => {
     // Prepare: the first update is throttled, the second refused by its size condition.
     const sink = await startWireSink();
