@@ -1,6 +1,6 @@
 /**
  * Wraps each handler: rejects malformed requests and oversized metadata with INVALID_ARGUMENT,
- * turns cancellation and deadlines into an AbortSignal the work checks between steps, maps
+ * turns cancellation and deadlines into a signal the work checks between steps, maps
  * errors through the one error mapper and logs one line per call.
  */
 import { status as Status, type Metadata, type ServerUnaryCall, type sendUnaryData, type StatusObject } from '@grpc/grpc-js';
@@ -38,11 +38,18 @@ export function rejectRequest(request: unknown, metadata: Metadata): Pick<Status
   return undefined;
 }
 
-/** A unary handler around `work`, which receives the decoded request and a signal aborted on cancellation. */
+/** Cancellation as the work sees it: checked between steps (cheaper than an AbortController per call). */
+export interface CallSignal {
+  readonly aborted: boolean;
+  /** Throws CallCancelledError once the caller cancelled or the deadline passed. */
+  throwIfAborted(): void;
+}
+
+/** A unary handler around `work`, which receives the decoded request and the call's cancellation signal. */
 export function guardUnary<Req, Res>(
   context: CallContext,
   method: string,
-  work: (request: Req, signal: AbortSignal) => Promise<Res>,
+  work: (request: Req, signal: CallSignal) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const started = performance.now();
@@ -55,58 +62,65 @@ export function guardUnary<Req, Res>(
       log(refused.code, { details: refused.details });
       return;
     }
-    const controller = new AbortController();
-    const onCancelled = (): void => controller.abort(new CallCancelledError());
+    // Settles once: with the result, an error, or as soon as the call is cancelled, so a
+    // cancelled call stops waiting for its work (and the work sees `aborted` at its next step).
+    let settled = false;
+    const signal = {
+      aborted: false,
+      throwIfAborted(): void {
+        if (this.aborted) throw new CallCancelledError();
+      },
+    };
+    const onCancelled = (): void => {
+      signal.aborted = true;
+      if (settled) return;
+      settled = true;
+      context.inFlight -= 1;
+      log(cancelCode(call));
+    };
     call.once('cancelled', onCancelled);
     context.inFlight += 1;
-    abortable(work(call.request, controller.signal), controller.signal).then(
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      context.inFlight -= 1;
+      call.removeListener('cancelled', onCancelled);
+      return true;
+    };
+    let pending: Promise<Res>;
+    try {
+      pending = work(call.request, signal);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
       (response) => {
-        if (call.cancelled) return log(cancelCode(call));
+        if (!settle()) return;
         callback(null, response);
         log(Status.OK);
       },
       (error: unknown) => {
-        if (error instanceof CallCancelledError || call.cancelled) return log(cancelCode(call));
+        if (!settle()) return;
         const status = toGrpcStatus(error);
         callback(status);
         log(status.code, status.code === Status.INTERNAL ? { error: describe(error) } : { details: status.details });
       },
-    ).finally(() => {
-      context.inFlight -= 1;
-      call.removeListener('cancelled', onCancelled);
-    });
+    );
   };
 }
 
-/** Rejects with the signal's reason as soon as it aborts, so a cancelled call stops waiting. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function cancelCode(call: { getDeadline(): Date | number }): number {
+/** DEADLINE_EXCEEDED when the call's deadline has (all but) passed, else CANCELLED. */
+export function cancelCode(call: { getDeadline(): Date | number }): number {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && ms <= Date.now() ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
+  // grpc-js' deadline timer can fire a few ms before Date.now() reaches the deadline.
+  return Number.isFinite(ms) && ms <= Date.now() + 20 ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
 }
 
 function metadataBytes(metadata: Metadata): number {
   let size = 0;
-  for (const [key, values] of Object.entries(metadata.toHttp2Headers())) {
-    for (const value of Array.isArray(values) ? values : [values]) size += key.length + String(value).length;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) size += key.length + value.length;
   }
   return size;
 }

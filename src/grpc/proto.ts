@@ -10,6 +10,7 @@ import protobuf from 'protobufjs';
 import { descriptor } from '../generated/proto/descriptor.js';
 import type { ProtoGrpcType } from '../generated/proto/device_service.js';
 import type { DeviceServiceDefinition } from '../generated/proto/iot/device/v1/DeviceService.js';
+import type { WatchDevicesResponse } from '../generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import { checkWire } from './wire-check.js';
 
 /** Fully qualified service name, as health checks and reflection know it. */
@@ -46,8 +47,11 @@ function guardDeserializers(service: DeviceServiceDefinition): DeviceServiceDefi
   for (const [name, method] of Object.entries(service)) {
     const requestType = root.lookupType(requestTypeName(name));
     const decode = method.requestDeserialize;
+    const serialize = method.responseSerialize as (value: unknown) => Buffer;
     guarded[name] = {
       ...method,
+      // Streams may write a message they encoded once for every stream (see encodeWatchResponse).
+      ...(method.responseStream && { responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) }),
       requestDeserialize: (bytes: Buffer) => {
         try {
           checkWire(requestType, bytes);
@@ -64,4 +68,12 @@ function guardDeserializers(service: DeviceServiceDefinition): DeviceServiceDefi
 function requestTypeName(method: string): string {
   const svc = root.lookupService(DEVICE_SERVICE_NAME);
   return svc.methods[method]!.resolvedRequestType!.fullName.replace(/^\./, '');
+}
+
+/**
+ * Encodes one WatchDevices message; the stream's serializer passes the Buffer through, so a
+ * change fanned out to many streams is encoded once instead of once per stream.
+ */
+export function encodeWatchResponse(message: WatchDevicesResponse): WatchDevicesResponse {
+  return DeviceServiceClient.service.WatchDevices.responseSerialize(message) as unknown as WatchDevicesResponse;
 }

@@ -11,9 +11,10 @@ import { validateDeviceId } from '../domain/validation.js';
 import type { WatchDevicesRequest__Output } from '../generated/proto/iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse } from '../generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import type { ChangeSource } from '../ports/change-feed.js';
-import { rejectRequest, type CallContext } from './call-guard.js';
+import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
 import { statusName, toGrpcStatus } from './error-mapper.js';
 import { toWatchResponse } from './device-mapper.js';
+import { encodeWatchResponse } from './proto.js';
 
 /** At most this many device ids in one WatchDevices filter. */
 export const MAX_WATCH_IDS = 1000;
@@ -32,7 +33,7 @@ export class WatchHub {
   // Streams whose final status has not been handed to grpc-js yet (shutdown waits for them).
   private readonly open = new Set<WatchCall>();
   private readonly maxQueued: number;
-  // One conversion per change, shared by every stream.
+  // One conversion and encoding per change, shared by every stream.
   private readonly converted = new WeakMap<DeviceChange, WatchDevicesResponse>();
 
   constructor(
@@ -88,7 +89,7 @@ export class WatchHub {
         call.emit('error', status);
         log(status.code, status.details);
       } else {
-        log(call.getDeadline() !== Infinity && Number(call.getDeadline()) <= Date.now() ? Status.DEADLINE_EXCEEDED : Status.CANCELLED);
+        log(cancelCode(call));
       }
     };
     const drain = (): void => {
@@ -102,7 +103,7 @@ export class WatchHub {
       if (ended || (filter && !filter.has(change.device.id))) return;
       let message = this.converted.get(change);
       if (!message) {
-        message = toWatchResponse(change);
+        message = encodeWatchResponse(toWatchResponse(change));
         this.converted.set(change, message);
       }
       if (writable && queue.length === 0) {

@@ -1,0 +1,269 @@
+/**
+ * `npm run bench:grpc`: the gRPC DeviceService against a bare grpc-js server, in the same run.
+ *
+ * 1. Unary: GetDevice (in-memory repository, the real handlers, guards and logging) vs a bare
+ *    grpc-js echo that answers with a pre-encoded buffer of the same size as the Device
+ *    response. Closed loop, concurrency 64, rounds interleaved so both see the same machine load.
+ * 2. Streaming: WatchDevices with 1,000 concurrent streams; a change made with UpdateDevice is
+ *    timed from the call to its arrival on every stream; the baseline is a bare grpc-js server
+ *    stream that writes the same number of bytes to 1,000 streams.
+ *
+ * Each server runs in its own child process (its own event loop, like the deployed service);
+ * the load generator runs here and sends pre-encoded requests with identity serializers, so
+ * the client does the same work against both servers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { InMemoryDeviceRepository } from '../src/adapters/memory/in-memory-device-repository.js';
+import { InMemoryStats } from '../src/adapters/memory/in-memory-stats.js';
+import { DeviceRegistry } from '../src/domain/device-registry.js';
+import { createPageTokenCodec } from '../src/domain/page-token.js';
+import { descriptor } from '../src/generated/proto/descriptor.js';
+import { jsonLogSink } from '../src/grpc/call-log.js';
+import { ChangeFanout } from '../src/grpc/change-fanout.js';
+import { startDeviceServer } from '../src/grpc/server.js';
+
+const CONCURRENCY = 64;
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 4_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARMUP_MS = 1_000;
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 1_000);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 30);
+const DEVICES = 1_000;
+
+const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
+const GetDeviceRequest = root.lookupType('iot.device.v1.GetDeviceRequest');
+const UpdateDeviceRequest = root.lookupType('iot.device.v1.UpdateDeviceRequest');
+const identity = (b: Buffer): Buffer => b;
+const SERVICE = '/iot.device.v1.DeviceService/';
+const ECHO = '/bench.Echo/';
+
+function method(path: string, responseStream = false): grpc.MethodDefinition<Buffer, Buffer> {
+  return { path, requestStream: false, responseStream, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+}
+
+// ---------------------------------------------------------------- servers (child processes)
+
+/** The DeviceService over an in-memory registry holding DEVICES devices; prints its port and ids. */
+async function serveDevices(): Promise<void> {
+  const changes = new ChangeFanout();
+  const stats = new InMemoryStats();
+  const repository = new InMemoryDeviceRepository({
+    onChange: async (change) => {
+      await stats.apply(change);
+      changes.emit(change);
+    },
+  });
+  const registry = new DeviceRegistry({ repository, stats, pageTokens: createPageTokenCodec('bench-secret-bench-secret-bench') });
+  const ids: string[] = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const device = await registry.create({ name: `pump ${i}`, type: 'pump', status: 'ONLINE', metadata: { site: 'north', floor: String(i % 8), serial: `SN-${100000 + i}` } });
+    ids.push(device.id);
+  }
+  // The per-call JSON line is built as in production, then dropped instead of written to a pipe.
+  let logged = 0;
+  const log = jsonLogSink(() => void (logged += 1));
+  const server = await startDeviceServer({ registry, changes, log, serverOptions: { 'grpc.max_concurrent_streams': 4_096 } });
+  process.stdout.write(`${JSON.stringify({ port: server.port, ids })}\n`);
+}
+
+/** Bare grpc-js: a unary echo answering `reply`, and a fan-out stream of the same bytes. */
+async function serveEcho(replyBytes: number): Promise<void> {
+  const reply = Buffer.alloc(replyBytes, 7);
+  const subscribers = new Set<grpc.ServerWritableStream<Buffer, Buffer>>();
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 4_096 });
+  server.addService(
+    { Echo: method(`${ECHO}Echo`), Subscribe: method(`${ECHO}Subscribe`, true), Publish: method(`${ECHO}Publish`) },
+    {
+      Echo: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, reply),
+      Subscribe: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        subscribers.add(call);
+        call.on('cancelled', () => subscribers.delete(call));
+        call.sendMetadata(new grpc.Metadata());
+      },
+      Publish: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        for (const s of subscribers) s.write(reply);
+        cb(null, Buffer.alloc(0));
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+}
+
+// ---------------------------------------------------------------- load generator
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly info: { port: number; ids?: string[] };
+}
+
+function startChild(args: string[]): Promise<Started> {
+  // BENCH_CHILD_ARGS (e.g. "--cpu-prof") profiles the servers.
+  const extra = process.env.BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, info: JSON.parse(line) }));
+  });
+}
+
+function rawClient(port: number, methods: Record<string, grpc.MethodDefinition<Buffer, Buffer>>, local = false): grpc.Client & Record<string, Function> {
+  const Ctor = grpc.makeGenericClientConstructor(methods as grpc.ServiceDefinition, 'Raw');
+  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), local ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as never;
+}
+
+function unary(client: Record<string, Function>, name: string, request: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => client[name]!(request, (e: Error | null, r: Buffer) => (e ? reject(e) : resolve(r))));
+}
+
+interface RunResult {
+  readonly qps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly calls: number;
+}
+
+async function closedLoop(ms: number, next: () => Promise<unknown>): Promise<RunResult> {
+  const latencies: number[] = [];
+  const until = performance.now() + ms;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        await next();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { qps: (latencies.length / elapsed) * 1000, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), calls: latencies.length };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
+
+async function watchBench(
+  label: string,
+  open: () => grpc.ClientReadableStream<Buffer>,
+  trigger: (n: number) => Promise<unknown>,
+): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number }> {
+  const streams: grpc.ClientReadableStream<Buffer>[] = [];
+  let pending: { t0: number; left: number; done: () => void } | undefined;
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: STREAMS }, () => {
+      const s = open();
+      streams.push(s);
+      s.on('error', () => undefined);
+      s.on('data', () => {
+        if (!pending) return;
+        latencies.push(performance.now() - pending.t0);
+        if (--pending.left === 0) pending.done();
+      });
+      return new Promise((r) => s.once('metadata', r));
+    }),
+  );
+  for (let n = 1; n <= CHANGES; n++) {
+    await new Promise<void>((done) => {
+      pending = { t0: performance.now(), left: STREAMS, done };
+      void trigger(n);
+    });
+    pending = undefined;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const s of streams) s.cancel();
+  latencies.sort((a, b) => a - b);
+  void label;
+  return { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.at(-1) ?? NaN, delivered: latencies.length, expected: STREAMS * CHANGES };
+}
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error('bench:grpc exceeded its 110 s budget');
+    process.exit(2);
+  }, 110_000);
+  deadline.unref();
+  const devices = await startChild(['serve-devices']);
+  const ids = devices.info.ids!;
+  const deviceClient = rawClient(devices.info.port, { GetDevice: method(`${SERVICE}GetDevice`), UpdateDevice: method(`${SERVICE}UpdateDevice`) });
+  const sample = await unary(deviceClient, 'GetDevice', Buffer.from(GetDeviceRequest.encode({ id: ids[0] }).finish()));
+  const echo = await startChild(['serve-echo', String(sample.length)]);
+  const echoClient = rawClient(echo.info.port, { Echo: method(`${ECHO}Echo`) });
+
+  const requests = ids.map((id) => Buffer.from(GetDeviceRequest.encode({ id }).finish()));
+  let i = 0;
+  const getDevice = () => unary(deviceClient, 'GetDevice', requests[i++ % requests.length]!);
+  const echoCall = () => unary(echoClient, 'Echo', requests[i++ % requests.length]!);
+
+  console.log(`bench:grpc  Node ${process.version}, ${CONCURRENCY} concurrent calls, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s, response ${sample.length} bytes`);
+  await closedLoop(WARMUP_MS, echoCall);
+  await closedLoop(WARMUP_MS, getDevice);
+  const results: Record<'echo' | 'device', RunResult[]> = { echo: [], device: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    results.echo.push(await closedLoop(ROUND_MS, echoCall));
+    results.device.push(await closedLoop(ROUND_MS, getDevice));
+  }
+  const summary = (rs: RunResult[]) => ({
+    qps: rs.reduce((a, r) => a + r.qps, 0) / rs.length,
+    p50: rs.reduce((a, r) => a + r.p50, 0) / rs.length,
+    p99: rs.reduce((a, r) => a + r.p99, 0) / rs.length,
+    calls: rs.reduce((a, r) => a + r.calls, 0),
+  });
+  const e = summary(results.echo);
+  const d = summary(results.device);
+  console.log('\nUnary                               QPS    p50 ms    p99 ms     calls');
+  console.log(`  baseline: bare grpc-js echo  ${fmt(e.qps, 0)} ${fmt(e.p50)} ${fmt(e.p99)} ${String(e.calls).padStart(9)}`);
+  console.log(`  DeviceService GetDevice      ${fmt(d.qps, 0)} ${fmt(d.p50)} ${fmt(d.p99)} ${String(d.calls).padStart(9)}`);
+  const ratio = d.qps / e.qps;
+  console.log(`  GetDevice / echo QPS ratio: ${ratio.toFixed(2)} (target >= 0.70: ${ratio >= 0.7 ? 'met' : 'NOT met'})`);
+  echoClient.close();
+
+  // Streaming: each stream on one of 8 connections, as many clients would open.
+  const watchMethods = { WatchDevices: method(`${SERVICE}WatchDevices`, true) };
+  const watchClients = Array.from({ length: 8 }, () => rawClient(devices.info.port, watchMethods, true));
+  const watchRequest = Buffer.alloc(0);
+  let s = 0;
+  const watched = await watchBench(
+    'WatchDevices',
+    () => watchClients[s++ % watchClients.length]!.WatchDevices(watchRequest) as grpc.ClientReadableStream<Buffer>,
+    (n) => unary(deviceClient, 'UpdateDevice', Buffer.from(UpdateDeviceRequest.encode({ device: { id: ids[0], name: `renamed ${n}` }, updateMask: { paths: ['name'] } }).finish())),
+  );
+  for (const c of watchClients) c.close();
+
+  const fanout = await startChild(['serve-echo', String(sample.length)]);
+  const fanoutMethods = { Subscribe: method(`${ECHO}Subscribe`, true), Publish: method(`${ECHO}Publish`) };
+  const fanoutClients = Array.from({ length: 8 }, () => rawClient(fanout.info.port, fanoutMethods, true));
+  const publisher = rawClient(fanout.info.port, fanoutMethods);
+  let f = 0;
+  const bare = await watchBench(
+    'bare fan-out',
+    () => fanoutClients[f++ % fanoutClients.length]!.Subscribe(Buffer.alloc(0)) as grpc.ClientReadableStream<Buffer>,
+    () => unary(publisher, 'Publish', Buffer.alloc(0)),
+  );
+  for (const c of [...fanoutClients, publisher]) c.close();
+
+  console.log(`\nStreaming: ${STREAMS} concurrent streams, ${CHANGES} changes   p50 ms    p99 ms    max ms  delivered`);
+  console.log(`  baseline: bare grpc-js fan-out (same bytes)       ${fmt(bare.p50)} ${fmt(bare.p99)} ${fmt(bare.max)} ${bare.delivered}/${bare.expected}`);
+  console.log(`  WatchDevices (UpdateDevice -> every stream)       ${fmt(watched.p50)} ${fmt(watched.p99)} ${fmt(watched.max)} ${watched.delivered}/${watched.expected}`);
+  console.log('  (latency = from sending the change until it arrives on a stream; all streams on this machine)');
+
+  deviceClient.close();
+  for (const c of [devices.child, echo.child, fanout.child]) c.kill('SIGTERM');
+}
+
+const [mode, arg] = process.argv.slice(2);
+if (mode) process.once('SIGTERM', () => process.exit(0));
+if (mode === 'serve-devices') await serveDevices();
+else if (mode === 'serve-echo') await serveEcho(Number(arg));
+else await main();
