@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceServiceClient as Client } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
 import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
+import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
 import { openLocalCa } from '../../src/local/ca.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
@@ -16,7 +17,10 @@ describe('gRPC in the local platform', () => {
   let dataDir: string;
   let client: Client;
 
+  const batchWindow = process.env.INGEST_BATCH_WINDOW_SECONDS;
   beforeAll(async () => {
+    // The local Kinesis stand-in batches like the deployed event source (60 s window by default).
+    process.env.INGEST_BATCH_WINDOW_SECONDS = '1';
     dataDir = await mkdtemp(join(tmpdir(), 'iot-grpc-'));
     platform = await startLocalPlatform({ dataDir, ports: ANY_FREE_PORTS });
     client = newClient(platform.endpoints.grpc!);
@@ -25,6 +29,8 @@ describe('gRPC in the local platform', () => {
     client?.close();
     await platform?.stop();
     await rm(dataDir, { recursive: true, force: true });
+    if (batchWindow === undefined) delete process.env.INGEST_BATCH_WINDOW_SECONDS;
+    else process.env.INGEST_BATCH_WINDOW_SECONDS = batchWindow;
   });
 
   async function watch(deviceIds: string[] = []): Promise<{ stream: grpc.ClientReadableStream<WatchDevicesResponse__Output>; seen: WatchDevicesResponse__Output[] }> {
@@ -62,7 +68,27 @@ describe('gRPC in the local platform', () => {
     stream.cancel();
   });
 
-  it('relays a change made through MQTT (a device connecting comes ONLINE via its lifecycle event) to a filtered watcher only', async () => {
+  it('relays a change made through GraphQL (createDevice mutation) to a watcher', async () => {
+    // Prepare
+    const token = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'ops', groups: ['admin'] });
+    const { stream, seen } = await watch();
+
+    // Act
+    const response = await fetch(platform.endpoints.graphql!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: token },
+      body: JSON.stringify({ query: 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }', variables: { input: { name: 'from graphql', type: 'valve' } } }),
+    });
+    const id = ((await response.json()) as { data: { createDevice: { id: string } } }).data.createDevice.id;
+    await platform.changeFeed.flush();
+    await waitFor(() => seen.some((m) => m.device?.id === id), 'the CREATED change');
+
+    // Assess
+    expect(seen.find((m) => m.device?.id === id)).toMatchObject({ changeType: 'CHANGE_TYPE_CREATED', device: { name: 'from graphql', type: 'valve' } });
+    stream.cancel();
+  });
+
+  it('relays changes made through MQTT (ONLINE from the lifecycle event, then the ingested reading) to a filtered watcher only', async () => {
     // Prepare
     const url = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
     const ca = await openLocalCa(dataDir);
@@ -84,11 +110,18 @@ describe('gRPC in the local platform', () => {
       await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
     }
     await platform.registry.update({ id: other.id, name: 'still not watched' });
-    await waitFor(() => seen.some((m) => m.device?.status === 'DEVICE_STATUS_ONLINE'), 'the ONLINE change', 20_000);
+    await waitFor(
+      () => seen.some((m) => m.device?.status === 'DEVICE_STATUS_ONLINE') && seen.some((m) => m.device?.readings?.fields?.temperature),
+      'ONLINE and the ingested reading',
+      20_000,
+    );
 
     // Assess
     expect(seen.every((m) => m.device?.id === id)).toBe(true);
     expect(seen.find((m) => m.device?.status === 'DEVICE_STATUS_ONLINE')).toMatchObject({ changeType: 'CHANGE_TYPE_UPDATED', device: { name: 'grpc thermostat' } });
+    const withReading = seen.find((m) => m.device?.readings?.fields?.temperature)!;
+    expect(withReading.device!.readings!.fields!.temperature).toMatchObject({ numberValue: 21.5 });
+    expect(withReading.device!.lastSeen).not.toBeNull();
     stream.cancel();
     await outcome.client.endAsync();
   });
