@@ -11,6 +11,11 @@
  * units from the requests themselves (DynamoDB item sizes, Timestream bytes per request, Kinesis
  * records). Counts per message are then scaled to one million.
  *
+ * The same batches run a second time with the DynamoDB telemetry store (the store every account
+ * can use): its slot-item UpdateItems are billed from a shadow copy of the Telemetry table kept
+ * by the counting middleware, on the larger of each item's size before and after the update, as
+ * DynamoDB bills them (a refused size condition is answered there and still billed).
+ *
  * The naive design (rule → one Lambda invocation per message → one PutItem + one WriteRecords)
  * runs the same way on a sample of the same messages.
  */
