@@ -120,8 +120,9 @@ export class IngestPipeline extends Construct {
       if (!table) throw new Error('IngestPipeline: telemetryStore is dynamodb but the Storage construct has no telemetry table');
       this.telemetryTable = table;
       // Table only (no index ARNs: the Telemetry table has none; the store never reads here).
+      // UpdateItem for the packed slot items, BatchWriteItem for overflow readings.
       this.ingestFunction.executionRole.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+        new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
       );
       this.ingestFunction.addEnvironment(TELEMETRY_TABLE.tableNameEnv, table.tableName);
     } else {
