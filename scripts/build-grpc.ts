@@ -65,6 +65,7 @@ export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await buildGrpc(process.argv[2] ? resolve(process.argv[2]) : GRPC_DIST);
-  console.log(`bundled the gRPC service into ${GRPC_DIST}`);
+  const outDir = process.argv[2] ? resolve(process.argv[2]) : GRPC_DIST;
+  await buildGrpc(outDir);
+  console.log(`bundled the gRPC service into ${outDir}`);
 }
