@@ -32,7 +32,8 @@
  * A reading redelivered after its slot item filled up lands in overflow too; queries merge both
  * and return one sample per (ts, seq), so it is still read once.
  * Reads cost more than writes here: a query reads every reading of the group in the range
- * (about `2^-groupBits` of the fleet per slot), in Query pages of whole slot items.
+ * (about `2^-groupBits` of the fleet per slot), in Query pages of whole slot items that grow
+ * while they yield few of the device's readings.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -70,8 +71,8 @@ export interface DynamoDbTelemetryStoreOptions {
 
 const DAY_MS = 86_400_000;
 const BATCH = 25;
-/** Slot items per Query page: bounds a page to ~slotItemBytes x this, well under Query's 1 MB. */
-const SLOT_ITEMS_PER_PAGE = 64;
+/** Slot items per Query page, at most: 256 x 4 KB stays within Query's 1 MB page. */
+const MAX_SLOT_ITEMS_PER_PAGE = 256;
 /** Readings per UpdateItem: keeps `SET #r0 = :r0, ...` within DynamoDB's 4 KB expression limit even for tiny readings. */
 const MAX_READINGS_PER_UPDATE = 200;
 /** Bytes of a slot item besides its readings: pk, sk, n, expiresAt (names and values). */
@@ -308,13 +309,17 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
     // Window by window: a page of slot items covers [windowStart, windowEnd); the overflow
     // readings of the same window are merged in before anything of the window is returned.
     let windowStart = this.slotOf(start);
+    // A device reporting every slot needs about `limit` slot items; a sparse one in a busy group
+    // needs many more, so the page grows while it yields little.
+    let pageSize = Math.min(MAX_SLOT_ITEMS_PER_PAGE, Math.max(16, query.limit));
     while (windowStart <= lastSlot && items.length < query.limit) {
+      const before = items.length;
       const page = await this.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
           ExpressionAttributeValues: { ':pk': pk, ':lower': telemetrySlotKey(windowStart), ':upper': telemetrySlotKey(lastSlot) },
-          Limit: SLOT_ITEMS_PER_PAGE,
+          Limit: pageSize,
         }),
       );
       const slotItems = page.Items ?? [];
@@ -338,6 +343,7 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
         if (items.length === query.limit) break;
       }
       windowStart = windowEnd;
+      if (items.length - before < (query.limit - before) / 2) pageSize = Math.min(MAX_SLOT_ITEMS_PER_PAGE, pageSize * 4);
     }
     const tail = items[items.length - 1];
     return items.length === query.limit && tail ? { items, nextCursor: encodeCursor(tail.ts, tail.seq) } : { items };
@@ -438,20 +444,6 @@ function* slotReadings(item: Record<string, unknown>, prefix: string): Generator
     const reading = value as Record<string, ReadingValue>;
     yield { ts: slotStart + (reading._t as number), seq: parseInt(name.slice(prefix.length), 36), reading };
   }
-}
-
-/** Readings the telemetry table holds for these devices with `ts` in [fromTs, toTs] (the simulator's read-back accounting). */
-export async function countStoredReadings(
-  doc: DynamoDBDocumentClient,
-  table: string,
-  deviceIds: readonly string[],
-  fromTs: number,
-  toTs: number,
-): Promise<number> {
-  const store = new DynamoDbTelemetryStore(doc, table);
-  let total = 0;
-  for (const id of deviceIds) total += await store.countReadings(id, fromTs, toTs);
-  return total;
 }
 
 function isRetryable(error: unknown): boolean {

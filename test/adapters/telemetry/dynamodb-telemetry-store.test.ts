@@ -324,6 +324,24 @@ describe('DynamoDbTelemetryStore slot items', () => {
     expect(await store.countReadings(id, base, base + SLOT - 1)).toBe(1000);
   });
 
+  it('finds the few readings of a rare reporter among hundreds of slot items of a busy device in its group', async () => {
+    // Prepare: two groups only; a busy device fills 700 slots, a rare one reports three times.
+    const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1 });
+    const rare = 'rare';
+    const busy = ['busy-0', 'busy-1', 'busy-2', 'busy-3', 'busy-4', 'busy-5'].find((id) => telemetryGroup(id, 1) === telemetryGroup(rare, 1))!;
+    expect(busy).toBeDefined();
+    const base = T0 + 10 * SLOT - (T0 % SLOT);
+    await shared.write(Array.from({ length: 700 }, (_, i) => point(busy, base + i * SLOT, i, { t: i })));
+    await shared.write([point(rare, base + 5, 1, { t: 1 }), point(rare, base + 350 * SLOT, 2, { t: 2 }), point(rare, base + 699 * SLOT + 1, 3, { t: 3 })]);
+
+    // Act
+    const paged = await all(shared, rare, 't', base, base + 700 * SLOT, 2);
+
+    // Assess
+    expect(paged.items.map((i) => i.seq)).toEqual([1, 2, 3]);
+    expect(paged.pages).toBe(2);
+  });
+
   it('reads only its own readings from a slot item shared with other devices, even one whose id extends its own', async () => {
     // Prepare: two groups only, so the devices share slot items.
     const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1 });
