@@ -6,10 +6,9 @@
  * store and the dead-letter file back until every acknowledged message is accounted for:
  * acknowledged = stored + dead-lettered, exactly.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IoTClient } from '@aws-sdk/client-iot';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -17,10 +16,11 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { createDocumentClient } from '../../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../adapters/dynamodb/stats-store.js';
-import { telemetryPartitionKey, telemetrySortKey } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
+import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
 import type { DeadLetter } from '../../ports/dead-letter.js';
+import type { TelemetryReader } from '../../ports/telemetry-store.js';
 import { randomSecret } from '../../local/data-dir.js';
 import { deadLetterFile } from '../../local/iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
@@ -83,6 +83,9 @@ class SensorModel {
     };
   }
 }
+
+/** A metric every valid simulated reading carries; the accounting counts readings by it. */
+const SIMULATED_METRIC = 'temperature';
 
 /** Payloads the ingest validator must refuse, one of each kind in turn. */
 const INVALID_PAYLOADS: ReadonlyArray<(ts: number, seq: number) => string> = [
@@ -221,57 +224,55 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Readings the telemetry table holds for these devices with `ts` in [fromTs, toTs]. */
+/**
+ * Readings the telemetry store holds for these devices with `ts` in [fromTs, toTs], counted
+ * through the store's own query (every simulated reading carries `temperature`), so the count
+ * does not depend on how the store lays out its items.
+ */
 export async function countStoredReadings(
-  doc: DynamoDBDocumentClient,
-  table: string,
+  store: TelemetryReader,
   deviceIds: readonly string[],
   fromTs: number,
   toTs: number,
 ): Promise<number> {
-  const days: number[] = [];
-  for (let day = Math.floor(fromTs / 86_400_000); day <= Math.floor(toTs / 86_400_000); day += 1) days.push(day * 86_400_000);
   let total = 0;
-  for (const id of deviceIds) {
-    for (const day of days) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: {
-              ':pk': telemetryPartitionKey(id, Math.max(day, fromTs)),
-              ':from': telemetrySortKey(fromTs, 0),
-              ':to': telemetrySortKey(toTs, Number.MAX_SAFE_INTEGER),
-            },
-            Select: 'COUNT',
-            ExclusiveStartKey: start,
-          }),
-        );
-        total += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }
+  for (const deviceId of deviceIds) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.query({ deviceId, metric: SIMULATED_METRIC, from: fromTs, to: toTs + 1, limit: 1000, ...(cursor && { cursor }) });
+      total += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor);
   }
   return total;
 }
 
-/** Ingest dead letters of these devices written at or after `since` (epoch ms). */
-export async function countDeadLetters(file: string, deviceIds: ReadonlySet<string>, since: number): Promise<number> {
+/** Size of the dead-letter file now: letters of a run are those appended after it. */
+export async function deadLetterOffset(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+/** Ingest dead letters of these devices appended to the JSON-lines file after byte `offset`. */
+export async function countDeadLetters(file: string, deviceIds: ReadonlySet<string>, offset: number): Promise<number> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readFile(file)).subarray(offset).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
   let count = 0;
-  for (const line of text.split('\n')) {
+  // The last line may still be being written: only complete lines count.
+  for (const line of text.split('\n').slice(0, -1)) {
     if (!line) continue;
     const letter = JSON.parse(line) as DeadLetter;
     const device = letter.thingName ?? letter.clientId;
-    if (letter.source === 'ingest' && device && deviceIds.has(device) && Date.parse(letter.deadLetteredAt) >= since) count += 1;
+    if (letter.source === 'ingest' && device && deviceIds.has(device)) count += 1;
   }
   return count;
 }
@@ -405,7 +406,9 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     }
     const bundles = await Promise.all(targets.map((t) => readDeviceBundle(t.dir)));
 
-    // 2. Publish.
+    // 2. Publish (dead letters of earlier runs stay before this offset).
+    const lettersFile = deadLetterFile(resolve(options.dataDir));
+    const lettersOffset = await deadLetterOffset(lettersFile);
     const total = Math.floor(options.rate * options.duration) * options.devices;
     write(`publishing ${options.rate}/s per device for ${options.duration} s: ${total} messages at QoS 1`);
     const bar = new SingleBar(
@@ -430,14 +433,14 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     // 3. Account for every acknowledged message (local).
     const ids = bundles.map((b) => b.manifest.thingName);
     const idSet = new Set(ids);
-    const lettersFile = deadLetterFile(resolve(options.dataDir));
-    const since = result.fromTs - 1_000;
+
     const deadline = Date.now() + options.drainTimeout * 1000;
+    const store = new DynamoDbTelemetryStore(local.doc, local.tables.telemetry);
     let stored = 0;
     let deadLettered = 0;
     for (;;) {
-      stored = await countStoredReadings(local.doc, local.tables.telemetry, ids, result.fromTs, result.toTs);
-      deadLettered = await countDeadLetters(lettersFile, idSet, since);
+      stored = await countStoredReadings(store, ids, result.fromTs, result.toTs);
+      deadLettered = await countDeadLetters(lettersFile, idSet, lettersOffset);
       if (stored + deadLettered >= result.acknowledged || Date.now() > deadline) break;
       process.stderr.write(`waiting for the pipeline: stored ${stored} + dead-lettered ${deadLettered} of ${result.acknowledged}\r`);
       await new Promise((r) => setTimeout(r, 2_000));

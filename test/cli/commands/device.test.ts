@@ -99,6 +99,7 @@ describe('iotctl device (local)', () => {
 
   it('reports an invalid name per device and a missing AWS setting, registering nothing', async () => {
     // Prepare
+    await platform.changeFeed.flush();
     const before = (await platform.registry.stats()).total;
     delete process.env.IOT_DEVICE_POLICY_NAME;
 

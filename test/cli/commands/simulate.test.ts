@@ -46,7 +46,7 @@ describe('iotctl simulate (local)', () => {
     // Assess
     for (const result of [first, second]) {
       expect(result.errors).toEqual([]);
-      expect(result.exitCode).toBe(0);
+      expect(result.exitCode, result.lines.join('\n')).toBe(0);
       expect(result.lines).toContain('devices 4 (connected 4)');
       expect(result.lines.find((l) => l.startsWith('sent '))).toMatch(/^sent 40, acknowledged 40, failed 0 /);
       expect(result.lines.find((l) => l.startsWith('publish-to-ack'))).toMatch(/p50 \d+\.\d ms, p99 \d+\.\d ms/);
