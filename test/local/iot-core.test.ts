@@ -71,9 +71,15 @@ describe('local IoT Core on the local platform', () => {
     expect(online.status).toBe('ONLINE');
     expect(online.lastSeen).toBe(new Date(start + 2_000).toISOString());
     expect(online.readings).toEqual({ temperature: 22, heating: true, mode: 'eco' });
+    // The state write and the telemetry write of a batch are independent: wait for the latter too.
     const store = new DynamoDbTelemetryStore(platform.doc, platform.tables.telemetry);
-    const page = await store.query({ deviceId: id, metric: 'temperature', from: start, to: Date.now(), limit: 100 });
-    expect(page.items.map((s) => s.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const readSeqs = async () => (await store.query({ deviceId: id, metric: 'temperature', from: start, to: Date.now(), limit: 100 })).items.map((s) => s.seq);
+    let seqs = await readSeqs();
+    for (let i = 0; i < 300 && seqs.length < 20; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seqs = await readSeqs();
+    }
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 
     // Act: disconnect
     await outcome.client.endAsync();
