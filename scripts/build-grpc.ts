@@ -30,11 +30,14 @@ const runtimeProtoPaths: Plugin = {
   },
 };
 
-/** Builds the bundle into `outDir`. */
-export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
-  rmSync(outDir, { recursive: true, force: true });
+/** Bundles `entryPoints` (name -> source) into `outDir` as `<name>.mjs`, with the runtime .proto files. */
+export async function bundleForNode(
+  entryPoints: Record<string, string>,
+  outDir: string,
+  options: { sourcemap?: boolean; external?: string[] } = {},
+): Promise<void> {
   await build({
-    entryPoints: { main: join(ROOT, 'src/grpc/main.ts'), 'health-client': join(ROOT, 'src/grpc/health-client.ts') },
+    entryPoints,
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -42,10 +45,11 @@ export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
     target: 'node20',
     format: 'esm',
     minify: true,
-    sourcemap: 'linked',
+    sourcemap: options.sourcemap === false ? false : 'linked',
     legalComments: 'none',
     logLevel: 'warning',
     plugins: [runtimeProtoPaths],
+    external: options.external ?? [],
     banner: {
       js: [
         "import { createRequire as __cr } from 'node:module';",
@@ -64,7 +68,14 @@ export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
   cpSync(reflectionProto, join(outDir, 'proto/grpc'), { recursive: true });
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** Builds the service bundle into `outDir`. */
+export async function buildGrpc(outDir: string = GRPC_DIST): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  await bundleForNode({ main: join(ROOT, 'src/grpc/main.ts'), 'health-client': join(ROOT, 'src/grpc/health-client.ts') }, outDir);
+}
+
+// Run as a script only (not when bundled into another entry point, e.g. bench/grpc.ts).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && import.meta.url.endsWith('build-grpc.ts')) {
   const outDir = process.argv[2] ? resolve(process.argv[2]) : GRPC_DIST;
   await buildGrpc(outDir);
   console.log(`bundled the gRPC service into ${outDir}`);
