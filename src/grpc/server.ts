@@ -119,8 +119,11 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       const force = setTimeout(() => finish(true), graceMs);
       // Open health Watch / reflection streams never end on their own: once our own calls are
       // done, close what is left instead of waiting out the grace period.
+      // Two quiet polls in a row, so the last statuses handed to grpc-js reach the socket.
+      let quiet = 0;
       const poll = setInterval(() => {
-        if (context.inFlight === 0 && watchers.size === 0) {
+        quiet = context.inFlight === 0 && watchers.size === 0 ? quiet + 1 : 0;
+        if (quiet >= 2) {
           server.forceShutdown();
           finish(false);
         }
