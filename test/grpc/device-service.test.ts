@@ -239,14 +239,16 @@ describe('DeviceService over grpc-js', () => {
     // Prepare
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    t = await startTestServer({ wrapRepository: (repo) => ({ ...bind(repo), get: async (id) => gate.then(() => repo.get(id)) }) });
+    let started = 0;
+    t = await startTestServer({ wrapRepository: (repo) => ({ ...bind(repo), get: async (id) => ((started += 1), gate.then(() => repo.get(id))) }) });
 
     // Act
-    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 200 });
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 1_500 });
     await waitFor(() => t!.logs.some((l) => l.method === 'GetDevice'), 'the call log line');
 
     // Assess
     expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(started).toBe(1);
     expect(t.logs.find((l) => l.method === 'GetDevice')).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     release();
   });
@@ -255,28 +257,27 @@ describe('DeviceService over grpc-js', () => {
     // Prepare
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    let started = false;
+    let started = 0;
     t = await startTestServer({
-      wrapRepository: (repo) => ({ ...bind(repo), get: async (id) => ((started = true), gate.then(() => repo.get(id))) }),
+      wrapRepository: (repo) => ({ ...bind(repo), get: async (id) => ((started += 1), gate.then(() => repo.get(id))) }),
     });
+    const blocked = call(t.client, 'getDevice', { id: MISSING_ID });
+    await waitFor(() => started === 1, 'the first call to reach the repository');
 
     // Act
-    const pending = call(t.client, 'getDevice', { id: MISSING_ID });
-    await waitFor(() => started, 'the repository call');
-    // The client call object is not exposed by the helper: cancel through a fresh call instead.
-    const cancelled = new Promise<grpc.ServiceError | null>((resolve) => {
-      const c = t!.client.getDevice({ id: MISSING_ID }, (e) => resolve(e));
-      setImmediate(() => c.cancel());
+    let cancelError: grpc.ServiceError | null = null;
+    const settled = new Promise<void>((resolve) => {
+      const c = t!.client.getDevice({ id: MISSING_ID }, (e) => ((cancelError = e), resolve()));
+      void waitFor(() => started === 2, 'the second call to reach the repository').then(() => c.cancel());
     });
-    const cancelError = await cancelled;
-    await waitFor(() => t!.logs.filter((l) => l.method === 'GetDevice').length >= 1, 'the cancelled call log line');
+    await settled;
+    await waitFor(() => t!.logs.some((l) => l.method === 'GetDevice'), 'the cancelled call log line');
 
     // Assess
-    expect(cancelError?.code).toBe(grpc.status.CANCELLED);
+    expect(cancelError!.code).toBe(grpc.status.CANCELLED);
     expect(t.logs.filter((l) => l.method === 'GetDevice').map((l) => l.code)).toEqual(['CANCELLED']);
-    expect(t.server.health.serving).toBe(true);
     release();
-    expect((await pending).error?.code).toBe(grpc.status.NOT_FOUND);
+    expect((await blocked).error?.code).toBe(grpc.status.NOT_FOUND);
   });
 
   it('writes one JSON log line per call with method, code and duration', async () => {
