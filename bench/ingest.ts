@@ -15,6 +15,7 @@
  * can use): its slot-item UpdateItems are billed from a shadow copy of the Telemetry table kept
  * by the counting middleware, on the larger of each item's size before and after the update, as
  * DynamoDB bills them (a refused size condition is answered there and still billed).
+ * `--slot-seconds=N` / `--group-bits=N` try other packings (readings per item versus read cost).
  *
  * The naive design (rule → one Lambda invocation per message → one PutItem + one WriteRecords)
  * runs the same way on a sample of the same messages.
@@ -289,6 +290,12 @@ function simulateShard(shards: number, minutes: number, batchSize: number, windo
 async function main(): Promise<void> {
   const minutes = Number(process.argv.find((a) => a.startsWith('--minutes='))?.split('=')[1] ?? 8);
   const ddbBatchCount = Number(process.argv.find((a) => a.startsWith('--ddb='))?.split('=')[1] ?? Number.MAX_SAFE_INTEGER);
+  // Store tuning to compare (`--slot-seconds=N`, `--group-bits=N`); the store's defaults otherwise.
+  const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const ddbStoreOptions = {
+    ...(flag('slot-seconds') && { slotSeconds: Number(flag('slot-seconds')) }),
+    ...(flag('group-bits') && { groupBits: Number(flag('group-bits')) }),
+  };
   const naiveSample = Number(process.argv.find((a) => a.startsWith('--naive='))?.split('=')[1] ?? 3000);
   const settings = ingestSettings({ batchSize: process.env.INGEST_BATCH_SIZE, batchWindowSeconds: process.env.INGEST_BATCH_WINDOW_SECONDS });
   const shards = Number(process.env.INGEST_SHARD_COUNT ?? DEFAULT_INGEST_SHARD_COUNT);
@@ -324,7 +331,7 @@ async function main(): Promise<void> {
     const ddbHandler = createIngestHandler({
       observer: { batch: (summary) => { ddbTally.deadLettered += summary.deadLettered; ddbTally.failed += summary.failed; ddbTally.stored += summary.stored; } },
       devices: new DynamoDbDeviceStateWriter(clients.doc, 'Devices'),
-      telemetry: new DynamoDbTelemetryStore(clients.doc, 'Telemetry'),
+      telemetry: new DynamoDbTelemetryStore(clients.doc, 'Telemetry', ddbStoreOptions),
       deadLetters: new SqsDeadLetterQueue(clients.sqs, `${endpoint}/000000000000/dlq`),
     });
     // Slot-item updates run 8 at a time (the store's default concurrency), one DynamoDB round each.
@@ -473,7 +480,7 @@ async function main(): Promise<void> {
     out.push(`  ${'TOTAL'.padEnd(42)} ${cell(oursTotal)} ${cell(ddbTotal)} ${cell(naiveTotal)}`);
     out.push(`  ${'per month'.padEnd(42)} ${`$${f(oursTotal * monthlyMessages / 1e6, 0)}`.padStart(9)} ${`$${f(ddbTotal * monthlyMessages / 1e6, 0)}`.padStart(9)} ${`$${f(naiveTotal * monthlyMessages / 1e6, 0)}`.padStart(9)}`);
     out.push('');
-    out.push(`DynamoDB store counted over the first ${ddbBatches.length} batches (${ddbMessages.toLocaleString()} messages): ${ddbTally.stored.toLocaleString()} readings stored, ${ddbCounts.telemetryFull} slot-item updates refused as full (to overflow items), dead letters ${ddbTally.deadLettered}, batch item failures ${ddbTally.failed}`);
+    out.push(`DynamoDB store${Object.keys(ddbStoreOptions).length > 0 ? ` (${JSON.stringify(ddbStoreOptions)})` : ''} counted over the first ${ddbBatches.length} batches (${ddbMessages.toLocaleString()} messages): ${ddbTally.stored.toLocaleString()} readings stored, ${ddbCounts.telemetryFull} slot-item updates refused as full (to overflow items), dead letters ${ddbTally.deadLettered}, batch item failures ${ddbTally.failed}`);
     out.push(`The previous DynamoDB store (one item per reading, 1 WRU each) on the same run: $${f(perReadingTotal, 4)} per million`);
     out.push(`Kinesis on-demand instead of ${shards} provisioned shards: $${f(onDemandPerM, 4)} vs $${f(oursLines[3]![1] + oursLines[4]![1], 4)} per million (records rounded up to 1 KB on ingest)`);
     out.push(`Dead letters: ${tally.deadLettered} (all messages valid), batch item failures: ${tally.failed}`);
