@@ -187,8 +187,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       if (!isDomainError(error) || error.code === 'UNAVAILABLE') throw new AuthError(`registry unavailable: ${String(error)}`, 3);
     }
     const state = device && certificateStateOf(device);
-    const attachedThing =
-      device && !state?.revoked && (state?.certificateId === undefined || state.certificateId === certificateId) ? thingName : undefined;
+    // Fail closed: a record without the certificate id (e.g. its metadata was replaced through
+    // an API) attaches no certificate, rather than any certificate the CA ever issued for it.
+    const attachedThing = device && !state?.revoked && state?.certificateId === certificateId ? thingName : undefined;
     const isAttached = attachedThing !== undefined && client.id === attachedThing;
     const context: ConnectionContext = { clientId: client.id, isAttached, ...(isAttached && { thingName: attachedThing }) };
     if (!authorizer.canConnect(context).allowed) {

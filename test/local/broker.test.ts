@@ -128,6 +128,19 @@ describe('local broker', () => {
     if (accepted.ok) await accepted.client.endAsync();
   });
 
+  it('refuses a registered thing whose record names no certificate (fails closed)', async () => {
+    // Prepare: a record whose metadata lost the certificate id
+    const bare = 'c0ffee00-0000-4000-8000-0000000000aa';
+    const issued = await ca.issueDeviceCertificate(bare);
+    registry.register(bare);
+
+    // Act
+    const outcome = await connectDevice(broker.url, bare, credentials(issued));
+
+    // Assess
+    expect(outcome.ok).toBe(false);
+  });
+
   it('emits lifecycle events in IoT shape with increasing version numbers', async () => {
     // Prepare
     const events: PresenceEvent[] = [];
