@@ -19,7 +19,7 @@ import type { AwsCredentials } from '../adapters/appsync/sigv4-signer.js';
 import { AppSyncResolverError } from './appsync-error.js';
 import type { Caller } from './auth-rules.js';
 import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realtime.js';
-import { graphiqlPage } from './graphiql-page.js';
+import { acceptsHtml, sendGraphiqlPage, serveGraphiqlAsset } from './graphiql-page.js';
 import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalRequestContext } from './local-appsync-schema.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
 import type { LocalTokenIssuer } from './local-token-issuer.js';
@@ -121,8 +121,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
- * Starts the local AppSync stand-in: POST /graphql (queries and mutations), GET /graphql (a
- * query page), graphql-ws subscriptions on the same path. Every request is authenticated
+ * Starts the local AppSync stand-in: POST /graphql (queries and mutations), GET /graphql from a
+ * browser (GraphiQL), graphql-ws subscriptions on the same path. Every request is authenticated
  * (user pool token or SigV4) and every field checked against the schema's @aws_* directives.
  */
 export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions): Promise<LocalGraphqlServer> {
@@ -222,17 +222,14 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   }
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (serveGraphiqlAsset(req, res, path)) return;
     if (path !== '/graphql') return send(res, 404, { errors: [{ errorType: 'NotFound', message: 'Use /graphql' }] });
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS);
       return res.end();
     }
-    if (req.method === 'GET') {
-      const html = graphiqlPage(`http://${req.headers.host}/graphql`);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
-      return res.end(html);
-    }
+    if (req.method === 'GET' && acceptsHtml(req)) return sendGraphiqlPage(req, res);
     if (req.method !== 'POST') return send(res, 405, { errors: [{ errorType: 'BadRequestException', message: 'Use POST' }] });
     handleGraphql(req, res).catch((error: unknown) => {
       log(`graphql: unexpected ${(error as Error).stack ?? String(error)}`);

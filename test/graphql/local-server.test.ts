@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
 import { CREATE, DELETE, GET, LIST, STATS, UPDATE, startGraphqlHarness, type GqlResponse, type GraphqlHarness } from './helpers.js';
@@ -139,20 +138,6 @@ describe('local GraphQL server', () => {
       expect(after.online).toBe(count(after, 'ONLINE'));
       expect(await countOfType(type)).toBe(21);
     });
-  });
-
-  it('serves an offline query page to a browser on GET, which speaks graphql-ws for subscriptions', async () => {
-    // Act
-    const response = await fetch(h.url, { headers: { accept: 'text/html' } });
-    const html = await response.text();
-
-    // Assess
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(html).toContain(h.url);
-    expect(html).toContain("'graphql-transport-ws'");
-    expect(html).not.toMatch(/<script[^>]+src=/);
-    expect(() => new Script(html.split('<script>')[1]!.split('</script>')[0]!)).not.toThrow();
   });
 
   describe('refusals', () => {
