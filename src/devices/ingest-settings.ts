@@ -19,6 +19,14 @@ export interface IngestSettings {
 export const DEFAULT_INGEST_SETTINGS: IngestSettings = Object.freeze({ batchSize: 10_000, batchWindowSeconds: 60 });
 
 /**
+ * Defaults of the local runtime (`iotctl local`): the same batch size, but a 1 s window. The
+ * cloud's 60 s window buys cheaper writes; on a laptop nobody pays per write, and a reading
+ * should show up in the registry about as soon as it was published. Override with the
+ * environment variables INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS.
+ */
+export const DEFAULT_LOCAL_INGEST_SETTINGS: IngestSettings = Object.freeze({ batchSize: 10_000, batchWindowSeconds: 1 });
+
+/**
  * Shards of the provisioned ingest stream (CDK context `ingestShardCount`). 8 shards for the
  * reference fleet (~1,000 records/s): ~125 records/s per shard, so a 60 s window holds ~6
  * messages per device, within Lambda's 6 MB batch payload; see lib/ingest-pipeline.ts for the
@@ -29,11 +37,19 @@ export const DEFAULT_INGEST_SHARD_COUNT = 8;
 /** CDK context keys for the settings. */
 export const INGEST_SETTINGS_CONTEXT = { batchSize: 'ingestBatchSize', batchWindowSeconds: 'ingestBatchWindowSeconds' } as const;
 
-/** Validates settings from context or flags; throws with the offending name. */
-export function ingestSettings(overrides: { batchSize?: unknown; batchWindowSeconds?: unknown } = {}): IngestSettings {
-  const batchSize = toInt(overrides.batchSize, DEFAULT_INGEST_SETTINGS.batchSize, 'batchSize', 1, 10_000);
-  const batchWindowSeconds = toInt(overrides.batchWindowSeconds, DEFAULT_INGEST_SETTINGS.batchWindowSeconds, 'batchWindowSeconds', 0, 300);
+/** Validates settings from context or flags, each absent one taken from `defaults`; throws with the offending name. */
+export function ingestSettings(
+  overrides: { batchSize?: unknown; batchWindowSeconds?: unknown } = {},
+  defaults: IngestSettings = DEFAULT_INGEST_SETTINGS,
+): IngestSettings {
+  const batchSize = toInt(overrides.batchSize, defaults.batchSize, 'batchSize', 1, 10_000);
+  const batchWindowSeconds = toInt(overrides.batchWindowSeconds, defaults.batchWindowSeconds, 'batchWindowSeconds', 0, 300);
   return { batchSize, batchWindowSeconds };
+}
+
+/** The local runtime's settings: INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS when set, else the local defaults. */
+export function localIngestSettings(env: Readonly<Record<string, string | undefined>> = process.env): IngestSettings {
+  return ingestSettings({ batchSize: env.INGEST_BATCH_SIZE, batchWindowSeconds: env.INGEST_BATCH_WINDOW_SECONDS }, DEFAULT_LOCAL_INGEST_SETTINGS);
 }
 
 function toInt(value: unknown, fallback: number, name: string, min: number, max: number): number {

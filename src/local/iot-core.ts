@@ -17,7 +17,7 @@ import type { Device } from '../domain/device.js';
 import { isDomainError } from '../domain/errors.js';
 import { changeTopic } from '../domain/topics.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
-import { ingestSettings, type IngestSettings } from '../devices/ingest-settings.js';
+import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
@@ -45,7 +45,7 @@ export interface LocalIotCoreOptions {
   readonly host?: string;
   /** @default 8883 */
   readonly port?: number;
-  /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else the CDK defaults */
+  /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
   readonly log?: (line: string) => void;
 }
@@ -66,9 +66,7 @@ export interface LocalIotCore {
 /** Starts the broker and the device pipeline behind it. */
 export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<LocalIotCore> {
   const log = options.log ?? (() => undefined);
-  const ingest =
-    options.ingest ??
-    ingestSettings({ batchSize: process.env.INGEST_BATCH_SIZE, batchWindowSeconds: process.env.INGEST_BATCH_WINDOW_SECONDS });
+  const ingest = options.ingest ?? localIngestSettings();
   const scratch = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'iot-local-'));
   const dataDir = options.dataDir ?? scratch!;
   const ca = await openLocalCa(dataDir).catch(async (error: unknown) => {

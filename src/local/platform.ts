@@ -14,6 +14,7 @@ import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
+import type { IngestSettings } from '../devices/ingest-settings.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { capturedTables, startChangeCapture } from './change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
@@ -71,6 +72,8 @@ export interface LocalPlatform {
   readonly endpoints: Record<string, string>;
   /** Absolute data directory, or undefined when ephemeral. */
   readonly dataDir: string | undefined;
+  /** The local ingest batching in effect (DEFAULT_LOCAL_INGEST_SETTINGS unless overridden by env). */
+  readonly ingest: IngestSettings;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -199,6 +202,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       changeFeed: feed,
       endpoints,
       dataDir,
+      ingest: iot.ingest,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

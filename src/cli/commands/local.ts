@@ -93,11 +93,19 @@ async function runLocal(options: LocalCommandOptions): Promise<void> {
 }
 
 /** What runs where, as an aligned two-column table. */
-export function endpointTable(platform: Pick<LocalPlatform, 'endpoints' | 'tables' | 'dataDir'>): string {
+export function endpointTable(platform: Pick<LocalPlatform, 'endpoints' | 'tables' | 'dataDir'> & Partial<Pick<LocalPlatform, 'ingest'>>): string {
   const rows: Array<[string, string]> = [
     ...Object.entries(platform.endpoints),
     ...Object.entries(platform.tables).map(([id, name]): [string, string] => [`table ${id}`, name]),
     ['data', platform.dataDir ?? 'in memory (--ephemeral)'],
+    ...(platform.ingest
+      ? [
+          [
+            'ingest batches',
+            `up to ${platform.ingest.batchSize} records or ${platform.ingest.batchWindowSeconds} s (INGEST_BATCH_SIZE, INGEST_BATCH_WINDOW_SECONDS)`,
+          ] as [string, string],
+        ]
+      : []),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [`${'SERVICE'.padEnd(width)}  WHERE`, ...rows.map(([name, where]) => `${name.padEnd(width)}  ${where}`)].join('\n');

@@ -16,8 +16,8 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function run(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -43,9 +43,10 @@ describe('iotctl local', () => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('comes up ephemeral, prints where DynamoDB runs, and exits 0 on SIGTERM', async () => {
+  it('comes up ephemeral, prints where DynamoDB runs and the local ingest batching, and exits 0 on SIGTERM', async () => {
     // Prepare
-    const running = run(['local', '--ephemeral', ...ANY_PORTS]);
+    const { INGEST_BATCH_SIZE: _size, INGEST_BATCH_WINDOW_SECONDS: _window, ...env } = process.env;
+    const running = run(['local', '--ephemeral', ...ANY_PORTS], env);
     children.push(running.child);
     await waitForLine(running, READY_LINE);
     const endpoint = /^dynamodb\s+(http:\/\/\S+)$/m.exec(running.output())?.[1];
@@ -59,6 +60,7 @@ describe('iotctl local', () => {
 
     // Assess
     expect(tables.TableNames).toEqual(expect.arrayContaining(['iot-Devices', 'iot-Stats', 'iot-Telemetry']));
+    expect(running.output()).toMatch(/^ingest batches\s+up to 10000 records or 1 s /m);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(running.output()).toContain('stopped');
   }, CHILD_PROCESS_TIMEOUT_MS);
