@@ -46,17 +46,26 @@ const BOOTSTRAP = `'use strict';
   var fetcher = GraphiQL.createFetcher({ url: url, subscriptionUrl: url.replace(/^http/, 'ws') });
   var defaultHeaders = JSON.stringify({ Authorization: 'paste the output of: npx iotctl token --user me --group admin' }, null, 2);
   var defaultQuery = [
-    '# Local AppSync stand-in. Paste a token into Headers below (npx iotctl token --user me --group admin),',
-    '# then re-fetch the schema (the refresh button on the left, or Shift+Ctrl+R) for completion and docs.',
+    '# Paste a token into Headers (below), from:',
+    '#   npx iotctl token --user me --group admin',
+    '# then re-fetch the schema (refresh icon, left).',
     '',
     'query Devices {',
-    '  devices(limit: 10) { items { id name type status version lastSeen } nextToken total }',
+    '  devices(limit: 10) {',
+    '    items { id name type status version lastSeen }',
+    '    nextToken',
+    '    total',
+    '  }',
     '  stats { total online byStatus { status count } }',
     '}',
     '',
-    '# Live updates go over graphql-ws on this same path: put the cursor here and run.',
+    '# Live updates over graphql-ws: run this one.',
     'subscription Updates {',
-    '  deviceUpdated { id changeType device { id name status version lastSeen } }',
+    '  deviceUpdated {',
+    '    id',
+    '    changeType',
+    '    device { id name status version lastSeen }',
+    '  }',
     '}',
     ''
   ].join('\\n');
@@ -126,6 +135,7 @@ export function graphiqlPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>GraphiQL · IoT platform (local)</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 ${styles.join('\n')}
 <style>html,body,#graphiql{height:100%;margin:0}</style>
 </head><body>

@@ -15,9 +15,9 @@ function packageFile(name: string, file: string): Buffer {
   return readFileSync(join(dirname(require.resolve(`${name}/package.json`)), file));
 }
 
-/** Asset URLs the page references, in document order. */
+/** URLs the page loads over the network (data: URLs aside), in document order. */
 function assetUrls(html: string, base: string): string[] {
-  return [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1]!, base).href);
+  return [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1]!, base).href).filter((u) => !u.startsWith('data:'));
 }
 
 /** A raw GET that keeps the path as written (fetch would normalise `..`). */
