@@ -2,7 +2,9 @@
  * The local stand-in for AWS IoT Core's device gateway: aedes on a mutual-TLS listener. A client
  * must present a certificate from the local CA; its client id must equal the certificate's
  * thing name, which must be registered and not revoked; every publish, subscribe and delivery
- * is decided by evaluating the same IoT policy document the CDK deploys. As IoT Core does on
+ * is decided by evaluating the same IoT policy document the CDK deploys. Which certificate a
+ * thing may use comes from the credential store (never from registry metadata, which API
+ * callers can edit). As IoT Core does on
  * MQTT 3.1.1, a denied publish or subscribe disconnects the client (reason AUTH_ERROR), so
  * does exceeding 100 publishes per second (THROTTLED), and lifecycle events go to
  * `$aws/events/presence/...` with IoT's payload shape.
@@ -11,7 +13,6 @@ import { Aedes, type Client } from 'aedes';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { Device } from '../domain/device.js';
 import { isDomainError } from '../domain/errors.js';
 import { changeTopic, CHANGE_TOPIC_FILTER, presenceTopic } from '../domain/topics.js';
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../devices/iot-policy.js';
@@ -20,14 +21,9 @@ import { TELEMETRY_RULE_NAME, type PresenceEvent } from '../devices/rules.js';
 import { MAX_MESSAGES_PER_SECOND } from '../devices/telemetry-message.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { DeviceChange } from '../domain/device-change.js';
-import { certificateStateOf } from '../provisioning/certificate-metadata.js';
+import { admits, type CertificateBinding, type CertificateBindingReader } from '../ports/device-credentials.js';
 import type { LocalCa } from './ca.js';
 import { createAedesMessageBus } from './message-bus.js';
-
-/** Reads a device by thing name (= device id); undefined when it is not registered. */
-export interface DeviceLookup {
-  get(id: string): Promise<Device | undefined>;
-}
 
 /** IoT's disconnect reasons that the local broker can produce. */
 export type DisconnectReason =
@@ -51,7 +47,8 @@ export interface PublishedMessage {
 /** Options of {@link startBroker}. */
 export interface BrokerOptions {
   readonly ca: LocalCa;
-  readonly devices: DeviceLookup;
+  /** Certificate bindings by thing name (= device id); undefined for a thing that is not registered. */
+  readonly credentials: CertificateBindingReader;
   /** @default the device policy for the local region/account and the telemetry rule */
   readonly policy?: PolicyDocument;
   /** @default '127.0.0.1' */
@@ -86,7 +83,10 @@ export interface LocalBroker {
 interface Session {
   readonly context: ConnectionContext;
   readonly sessionIdentifier: string;
+  /** The presented certificate's id. */
   readonly principalIdentifier: string;
+  /** The device version whose binding admitted this session; a newer one triggers a re-check. */
+  checkedVersion: number;
   readonly ipAddress?: string;
   reason?: DisconnectReason;
   announced: boolean;
@@ -179,23 +179,22 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     const thingName = certificate?.subject?.CN;
     if (!certificate || !thingName || typeof thingName !== 'string') throw new AuthError('no client certificate', 5);
     const certificateId = certificate.fingerprint256.replaceAll(':', '').toLowerCase();
-    let device: Device | undefined;
+    let binding: CertificateBinding | undefined;
     try {
-      device = await options.devices.get(thingName);
+      binding = await options.credentials.get(thingName);
     } catch (error) {
       // A malformed thing name is simply not registered; an outage must not look like a denial.
       if (!isDomainError(error) || error.code === 'UNAVAILABLE') throw new AuthError(`registry unavailable: ${String(error)}`, 3);
     }
-    const state = device && certificateStateOf(device);
-    // Fail closed: a record without the certificate id (e.g. its metadata was replaced through
-    // an API) attaches no certificate, rather than any certificate the CA ever issued for it.
-    const attachedThing = device && !state?.revoked && state?.certificateId === certificateId ? thingName : undefined;
+    // Fail closed: a device with no certificate bound attaches none, rather than any
+    // certificate the CA ever issued for its thing name.
+    const attachedThing = admits(binding, certificateId) ? thingName : undefined;
     const isAttached = attachedThing !== undefined && client.id === attachedThing;
     const context: ConnectionContext = { clientId: client.id, isAttached, ...(isAttached && { thingName: attachedThing }) };
     if (!authorizer.canConnect(context).allowed) {
-      const why = !device
+      const why = !binding
         ? `thing ${thingName} is not registered`
-        : state?.revoked
+        : binding.status === 'REVOKED'
           ? `the certificate of ${thingName} is revoked`
           : attachedThing === undefined
             ? `the certificate is not the one registered for ${thingName}`
@@ -206,6 +205,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       context,
       sessionIdentifier: randomUUID(),
       principalIdentifier: certificateId,
+      checkedVersion: binding!.version,
       ...(socket.remoteAddress && { ipAddress: socket.remoteAddress.replace(/^::ffff:/, '') }),
       announced: false,
       tokens: publishLimit,
@@ -327,7 +327,33 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     return true;
   };
 
-  // Revoking or deleting a device must also end its live session, as deactivating its certificate does in IoT.
+  /**
+   * Reads the binding again and ends the session when it no longer admits the session's
+   * certificate (revoked, or bound to another one); a failed read keeps the session and logs.
+   */
+  const recheck = async (id: string, version: number): Promise<void> => {
+    const client = connected.get(id);
+    const session = client && sessions.get(client);
+    if (!session || version <= session.checkedVersion) return;
+    let binding: CertificateBinding | undefined;
+    try {
+      binding = await options.credentials.get(id);
+    } catch (error) {
+      log(`mqtt: cannot re-check the certificate of ${id}: ${String(error)}`);
+      return;
+    }
+    if (connected.get(id) !== client) return;
+    if (admits(binding, session.principalIdentifier)) {
+      session.checkedVersion = Math.max(session.checkedVersion, binding!.version);
+      return;
+    }
+    log(`mqtt: ${id} no longer admitted (${binding?.status === 'REVOKED' ? 'revoked' : 'certificate unbound'}), disconnecting`);
+    await disconnect(id, 'AUTH_ERROR');
+  };
+
+  // Revoking or deleting a device must also end its live session, as deactivating its certificate
+  // does in IoT. Binding and revoking increment the device version, so only a change with a newer
+  // version than the session was admitted at costs a read (telemetry writes do not move it).
   const stopWatching = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
     let change: DeviceChange;
     try {
@@ -337,10 +363,12 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     }
     const id = change.device?.id;
     if (!id || topic !== changeTopic(id) || !connected.has(id)) return;
-    if (change.changeType === 'DELETED' || certificateStateOf(change.device).revoked) {
-      log(`mqtt: ${id} revoked or deleted, disconnecting`);
+    if (change.changeType === 'DELETED') {
+      log(`mqtt: ${id} deleted, disconnecting`);
       void disconnect(id, 'AUTH_ERROR');
+      return;
     }
+    if (typeof change.device.version === 'number') void recheck(id, change.device.version);
   });
 
   return {

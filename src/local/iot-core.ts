@@ -9,17 +9,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbDeviceCredentialStore } from '../adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-writer.js';
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
-import type { Device } from '../domain/device.js';
-import { isDomainError } from '../domain/errors.js';
 import { changeTopic } from '../domain/topics.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
 import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
+import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import { startBroker, type LocalBroker } from './broker.js';
@@ -35,8 +35,6 @@ export interface LocalIotCoreOptions {
   /** Document client through the change-capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly devices: string; readonly telemetry: string };
-  /** Who is registered: the broker admits only these things (the registry's get). */
-  readonly registry: { get(id: string): Promise<Device> };
   /** The change feed to relay onto the bus. */
   readonly changeFeed?: { addPublisher(publisher: ChangePublisher): void };
   /** CA and dead letters live here; a temporary directory when absent (ephemeral runs). */
@@ -58,6 +56,8 @@ export interface LocalIotCore {
   readonly batcher: KinesisBatcher;
   readonly deadLetters: DeadLetterQueue;
   readonly ingest: IngestSettings;
+  /** Certificate bindings (Devices table): the broker admits only a registered thing's bound, unrevoked certificate. */
+  readonly credentials: DeviceCredentialStore;
   /** Delivers everything published so far through the rules, the stream and the handlers. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -83,22 +83,14 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     observer: { failure: (stage, error, records) => log(`ingest: ${stage} failed for ${records} record(s): ${(error as Error).message}`) },
   });
   const presenceHandler = createPresenceHandler({ devices, deadLetters });
+  const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   const broker = await startBroker({
     ca,
     host: options.host,
     port: options.port,
     log,
-    devices: {
-      async get(id) {
-        try {
-          return await options.registry.get(id);
-        } catch (error) {
-          if (isDomainError(error) && (error.code === 'NOT_FOUND' || error.code === 'VALIDATION')) return undefined;
-          throw error;
-        }
-      },
-    },
+    credentials,
   }).catch(async (error: unknown) => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
     throw error;
@@ -175,6 +167,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     batcher,
     deadLetters,
     ingest,
+    credentials,
     flush,
     async stop() {
       // The broker first: its disconnect events still flow through the rules to the presence handler.

@@ -15,6 +15,7 @@ import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import type { IngestSettings } from '../devices/ingest-settings.js';
+import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { capturedTables, startChangeCapture } from './change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
@@ -74,6 +75,8 @@ export interface LocalPlatform {
   readonly dataDir: string | undefined;
   /** The local ingest batching in effect (DEFAULT_LOCAL_INGEST_SETTINGS unless overridden by env). */
   readonly ingest: IngestSettings;
+  /** Certificate bindings of devices (provisioning binds and revokes; the broker reads them). */
+  readonly credentials: DeviceCredentialStore;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -177,7 +180,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, registry, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
@@ -203,6 +206,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       endpoints,
       dataDir,
       ingest: iot.ingest,
+      credentials: iot.credentials,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

@@ -16,11 +16,10 @@ import {
   DescribeEndpointCommand,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
-import type { Device } from '../domain/device.js';
-import { isDomainError, ValidationError } from '../domain/errors.js';
-import { activeCertificateMetadata, certificateStateOf } from './certificate-metadata.js';
+import { isDomainError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
 import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
-import { markRevoked, type ProvisioningRegistry } from './local-provisioner.js';
+import type { ProvisioningRegistry } from './local-provisioner.js';
 
 /** The IoT control-plane commands provisioning sends. */
 export type IotCommand =
@@ -56,6 +55,8 @@ export interface ProvisioningState {
 export interface AwsProvisioningOptions {
   readonly iot: IotSender;
   readonly registry: ProvisioningRegistry;
+  /** Where the certificate id is recorded (revoke reads it back); never the registry metadata. */
+  readonly credentials: DeviceCredentialStore;
   /** The DevicePolicy stack output. */
   readonly policyName: string;
   readonly stateFile: string;
@@ -171,10 +172,12 @@ export async function provisionAwsDevices(
       );
       await step('registry', async () => {
         try {
-          await options.registry.create({ id: p.thingName, name: request.name, type: request.type, metadata: activeCertificateMetadata(p.certificateId!) });
+          await options.registry.create({ id: p.thingName, name: request.name, type: request.type });
         } catch (error) {
           if (!isDomainError(error) || error.code !== 'ALREADY_EXISTS') throw error;
         }
+        // Idempotent, so a run interrupted between the record and the binding binds on resume.
+        await options.credentials.bind(p.thingName, p.certificateId!);
       });
       await step('bundle', async () => {
         endpoint ??= ((await options.iot.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }))) as { endpointAddress?: string })
@@ -210,11 +213,15 @@ function manifest(p: DeviceProgress, type: string, endpoint: string, port: numbe
   };
 }
 
-/** Deactivates the device's certificate (UpdateCertificate INACTIVE) and marks it REVOKED in the registry; idempotent. */
-export async function revokeAwsDevice(deps: { iot: IotSender; registry: ProvisioningRegistry }, id: string): Promise<Device> {
-  const device = await deps.registry.get(id);
-  const { certificateId } = certificateStateOf(device);
-  if (!certificateId) throw new ValidationError(`Device ${id} has no certificate recorded (metadata iot:certificateId)`, 'id');
-  await deps.iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
-  return markRevoked(deps.registry, id);
+/**
+ * Deactivates the device's certificate (UpdateCertificate INACTIVE), then marks the binding
+ * REVOKED; idempotent. The certificate id comes from the credential store, which registry
+ * callers cannot write, so nobody can point a revoke at another device's certificate.
+ */
+export async function revokeAwsDevice(deps: { iot: IotSender; credentials: DeviceCredentialStore }, id: string): Promise<CertificateBinding> {
+  const binding = await deps.credentials.get(id);
+  if (!binding) throw new NotFoundError(`device ${id} does not exist`);
+  if (!binding.certificateId) throw new ValidationError(`Device ${id} has no certificate bound; nothing to deactivate`, 'id');
+  await deps.iot.send(new UpdateCertificateCommand({ certificateId: binding.certificateId, newStatus: 'INACTIVE' }));
+  return deps.credentials.revoke(id);
 }

@@ -69,7 +69,7 @@ describe('GraphQL over MQTT-driven changes', () => {
     const mqttUrl = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
     const ca = await openLocalCa(dataDir);
     const { bundle } = await provisionLocalDevice(
-      { registry: platform.registry, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
+      { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
       { name: 'thermostat', type: 'mqtt-thermostat' },
     );
     const id = bundle.manifest.thingName;
@@ -146,7 +146,7 @@ describe('GraphQL over MQTT-driven changes', () => {
     const ca = await openLocalCa(dataDir);
     const bundles = await Promise.all(
       [1, 2, 3].map(async (n) =>
-        (await provisionLocalDevice({ registry: platform.registry, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } }, { name: `meter ${n}`, type: 'mqtt-meter' })).bundle,
+        (await provisionLocalDevice({ registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } }, { name: `meter ${n}`, type: 'mqtt-meter' })).bundle,
       ),
     );
     const existing = await Promise.all([1, 2, 3, 4].map((n) => platform.registry.create({ name: `core ${n}`, type: 'core-made' })));

@@ -93,7 +93,7 @@ describe('gRPC in the local platform', () => {
     const url = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
     const ca = await openLocalCa(dataDir);
     const { bundle } = await provisionLocalDevice(
-      { registry: platform.registry, ca, endpoint: { host: url.hostname, port: Number(url.port) } },
+      { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: url.hostname, port: Number(url.port) } },
       { name: 'grpc thermostat', type: 'thermostat' },
     );
     const id = bundle.manifest.thingName;

@@ -3,27 +3,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Device } from '../../src/domain/device.js';
 import { commandTopic, presenceTopic, stateTopic } from '../../src/domain/topics.js';
 import type { PresenceEvent } from '../../src/devices/rules.js';
 import { openLocalCa, type IssuedCertificate, type LocalCa } from '../../src/local/ca.js';
-import { startBroker, type DeviceLookup, type LocalBroker } from '../../src/local/broker.js';
-import { activeCertificateMetadata, CERTIFICATE_STATUS_KEY } from '../../src/provisioning/certificate-metadata.js';
+import { startBroker, type LocalBroker } from '../../src/local/broker.js';
+import type { CertificateBinding, CertificateBindingReader } from '../../src/ports/device-credentials.js';
 import { POLICY_CASES, THING, OTHER, TEST_RULE_NAME } from '../devices/policy-cases.js';
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS } from '../../src/devices/iot-policy.js';
 import { closed, connectDevice, type DeviceCredentials } from './mqtt-device.js';
 
-/** An in-memory registry lookup. */
-class Registry implements DeviceLookup {
-  readonly devices = new Map<string, Device>();
+/** In-memory certificate bindings; each write increments the device version, as the DynamoDB store does. */
+class Registry implements CertificateBindingReader {
+  readonly bindings = new Map<string, CertificateBinding>();
   async get(id: string) {
-    return this.devices.get(id);
+    return this.bindings.get(id);
   }
-  register(id: string, metadata: Record<string, string> = {}) {
-    const now = new Date().toISOString();
-    this.devices.set(id, { id, name: id, type: 'sensor', status: 'UNKNOWN', createdAt: now, updatedAt: now, metadata, version: 1, readings: {} });
+  register(id: string, certificateId?: string) {
+    const version = (this.bindings.get(id)?.version ?? 0) + 1;
+    this.bindings.set(id, { deviceId: id, version, ...(certificateId && { certificateId, status: 'ACTIVE' as const }) });
+  }
+  revoke(id: string): CertificateBinding {
+    const current = this.bindings.get(id)!;
+    const revoked: CertificateBinding = { ...current, status: 'REVOKED', revokedAt: new Date().toISOString(), version: current.version + 1 };
+    this.bindings.set(id, revoked);
+    return revoked;
   }
 }
+
+/** The change the feed relays for a device at `version` (only id, version and the type matter to the broker). */
+const changeOf = (id: string, version: number, changeType = 'UPDATED') =>
+  JSON.stringify({ changeType, device: { id, name: id, type: 'sensor', status: 'ONLINE', metadata: {}, readings: {}, version }, changedAt: new Date().toISOString(), sequence: String(version) });
 
 describe('local broker', () => {
   let dataDir: string;
@@ -37,10 +46,10 @@ describe('local broker', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'broker-test-'));
     ca = await openLocalCa(dataDir);
     thing = await ca.issueDeviceCertificate(THING);
-    registry.register(THING, activeCertificateMetadata(thing.certificateId));
+    registry.register(THING, thing.certificateId);
     registry.register(OTHER);
     const policy = devicePolicyDocument({ ...LOCAL_POLICY_PARAMS, telemetryRuleName: TEST_RULE_NAME });
-    broker = await startBroker({ ca, devices: registry, policy, port: 0 });
+    broker = await startBroker({ ca, credentials: registry, policy, port: 0 });
   });
   afterAll(async () => {
     await broker?.stop();
@@ -116,7 +125,7 @@ describe('local broker', () => {
     // Prepare: OTHER's registered certificate is `current`; `stale` was issued for it earlier
     const stale = await ca.issueDeviceCertificate(OTHER);
     const current = await ca.issueDeviceCertificate(OTHER);
-    registry.register(OTHER, activeCertificateMetadata(current.certificateId));
+    registry.register(OTHER, current.certificateId);
 
     // Act
     const refused = await connectDevice(broker.url, OTHER, credentials(stale));
@@ -129,7 +138,7 @@ describe('local broker', () => {
   });
 
   it('refuses a registered thing whose record names no certificate (fails closed)', async () => {
-    // Prepare: a record whose metadata lost the certificate id
+    // Prepare: a registered device with no certificate bound
     const bare = 'c0ffee00-0000-4000-8000-0000000000aa';
     const issued = await ca.issueDeviceCertificate(bare);
     registry.register(bare);
@@ -204,7 +213,7 @@ describe('local broker', () => {
 
   it('disconnects a client that exceeds the publish rate (THROTTLED)', async () => {
     // Prepare: a broker whose clock stands still, so the bucket of 3 publishes never refills
-    const frozen = await startBroker({ ca, devices: registry, port: 0, maxPublishesPerSecond: 3, clock: () => 1_700_000_000_000 });
+    const frozen = await startBroker({ ca, credentials: registry, port: 0, maxPublishesPerSecond: 3, clock: () => 1_700_000_000_000 });
     const reasons: Array<string | undefined> = [];
     await frozen.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
       reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
@@ -248,16 +257,48 @@ describe('local broker', () => {
     const outcome = await connectDevice(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const closing = closed(outcome.client);
-    const revoked = { ...registry.devices.get(THING)!, metadata: { ...activeCertificateMetadata(thing.certificateId), [CERTIFICATE_STATUS_KEY]: 'REVOKED' } };
-    registry.devices.set(THING, revoked);
+    const revoked = registry.revoke(THING);
 
-    // Act: the change feed relays the registry change on the bus
-    await broker.bus.publish(`internal/device-changes/${THING}`, JSON.stringify({ changeType: 'UPDATED', device: revoked, changedAt: new Date().toISOString(), sequence: '1' }));
+    // Act: the change feed relays the device change (with its new version) on the bus
+    await broker.bus.publish(`internal/device-changes/${THING}`, changeOf(THING, revoked.version));
 
     // Assess
     await closing;
     expect((await connectDevice(broker.url, THING, credentials(thing))).ok).toBe(false);
-    registry.register(THING, activeCertificateMetadata(thing.certificateId));
+    registry.register(THING, thing.certificateId);
+  });
+
+  it('disconnects a connected device when another certificate is bound to it', async () => {
+    // Prepare
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const closing = closed(outcome.client);
+    const replacement = await ca.issueDeviceCertificate(THING);
+    registry.register(THING, replacement.certificateId);
+
+    // Act
+    await broker.bus.publish(`internal/device-changes/${THING}`, changeOf(THING, registry.bindings.get(THING)!.version));
+
+    // Assess
+    expect(await settles(closing)).toBe(true);
+    registry.register(THING, thing.certificateId);
+  });
+
+  it('keeps a device connected through changes that leave its binding as it was', async () => {
+    // Prepare
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const { version } = registry.bindings.get(THING)!;
+
+    // Act: a registry update (newer version, same binding), then a telemetry write (same version)
+    await broker.bus.publish(`internal/device-changes/${THING}`, changeOf(THING, version + 1));
+    await broker.bus.publish(`internal/device-changes/${THING}`, changeOf(THING, version + 1));
+    await outcome.client.publishAsync(stateTopic(THING), '{"ok":true}', { qos: 1 });
+
+    // Assess
+    expect(outcome.client.connected).toBe(true);
+    expect(broker.connectedClientIds()).toContain(THING);
+    await outcome.client.endAsync();
   });
 });
 

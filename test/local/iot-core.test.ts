@@ -10,7 +10,7 @@ import { provisionLocalDevice, revokeLocalDevice } from '../../src/provisioning/
 import type { DeviceBundle } from '../../src/provisioning/device-bundle.js';
 import { closed, connectDevice } from './mqtt-device.js';
 
-// Deliver each ingest batch at once instead of after the 60 s window.
+// Deliver each ingest batch at once instead of after the local 1 s window.
 process.env.INGEST_BATCH_WINDOW_SECONDS = '0';
 
 describe('local IoT Core on the local platform', () => {
@@ -30,7 +30,7 @@ describe('local IoT Core on the local platform', () => {
     const url = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
     const ca = await openLocalCa(dataDir);
     const { bundle } = await provisionLocalDevice(
-      { registry: platform.registry, ca, endpoint: { host: url.hostname, port: Number(url.port) } },
+      { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: url.hostname, port: Number(url.port) } },
       { name, type: 'thermostat' },
     );
     return bundle;
@@ -98,7 +98,7 @@ describe('local IoT Core on the local platform', () => {
     const closing = closed(outcome.client);
 
     // Act
-    await revokeLocalDevice(platform.registry, id);
+    await revokeLocalDevice(platform.credentials, id);
     await closing;
     const again = await connect(bundle);
 
@@ -106,5 +106,35 @@ describe('local IoT Core on the local platform', () => {
     expect(again.ok).toBe(false);
     const device = await eventually(id, (d) => d.status === 'OFFLINE');
     expect(device.status).toBe('OFFLINE');
+  });
+
+  it('admits by the certificate binding only: registry updates (forged metadata keys included) neither revoke nor re-admit a device', async () => {
+    // Prepare: a connected device whose name and metadata are then changed through the registry
+    const bundle = await provision('garage door');
+    const id = bundle.manifest.thingName;
+    const first = await connect(bundle);
+    if (!first.ok) throw new Error(`connect failed: ${first.error}`);
+    await platform.registry.update({ id, name: 'renamed garage door', metadata: { floor: '1' } });
+    await platform.registry.update({ id, metadata: { 'iot:certificateStatus': 'REVOKED', 'iot:certificateId': '0'.repeat(64) } });
+    await platform.changeFeed.flush();
+    await first.client.publishAsync(`dt/iot/${id}/state`, '{"open":false}', { qos: 1 });
+    const stillConnected = first.client.connected;
+    await first.client.endAsync();
+    const reconnect = await connect(bundle);
+    if (!reconnect.ok) throw new Error(`reconnect after registry updates failed: ${reconnect.error}`);
+    const closing = closed(reconnect.client);
+
+    // Act: revoke, then try to undo it through the registry
+    await revokeLocalDevice(platform.credentials, id);
+    await closing;
+    await platform.registry.update({ id, metadata: { 'iot:certificateStatus': 'ACTIVE', 'iot:certificateId': bundle.manifest.certificateId } });
+    await platform.changeFeed.flush();
+    const afterForgery = await connect(bundle);
+
+    // Assess
+    expect(stillConnected).toBe(true);
+    expect(afterForgery.ok).toBe(false);
+    expect(await platform.credentials.get(id)).toMatchObject({ certificateId: bundle.manifest.certificateId, status: 'REVOKED' });
+    expect((await platform.registry.get(id)).name).toBe('renamed garage door');
   });
 });

@@ -1,14 +1,45 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
-import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { DynamoDbDeviceCredentialStore } from '../../src/adapters/dynamodb/device-credentials-store.js';
+import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
+import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
+import { DEVICES_TABLE, STATS_TABLE } from '../../src/adapters/dynamodb/tables.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
 import { provisionAwsDevices, revokeAwsDevice, type IotCommand, type IotSender } from '../../src/provisioning/aws-provisioner.js';
-import { CERTIFICATE_ID_KEY, CERTIFICATE_STATUS_KEY } from '../../src/provisioning/certificate-metadata.js';
 import type { DeviceManifest } from '../../src/provisioning/device-bundle.js';
+
+let dynamo: LocalDynamo;
+let doc: DynamoDBDocumentClient;
+let tablesMade = 0;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+});
+afterAll(async () => {
+  doc.destroy();
+  await dynamo.stop();
+});
+
+/** A registry and credential store on fresh dynalite tables (the binding lives in the registry's items). */
+async function freshStores(): Promise<{ registry: DeviceRegistry; credentials: DynamoDbDeviceCredentialStore }> {
+  tablesMade += 1;
+  const names = localTableNames(`aws-prov-${tablesMade}-`);
+  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, STATS_TABLE]);
+  return {
+    registry: new DeviceRegistry({
+      repository: new DynamoDbDeviceRepository(doc, names[DEVICES_TABLE.id]!),
+      stats: new DynamoDbStatsStore(doc, names[STATS_TABLE.id]!),
+      pageTokens: createPageTokenCodec('s'.repeat(32)),
+    }),
+    credentials: new DynamoDbDeviceCredentialStore(doc, names[DEVICES_TABLE.id]!),
+  };
+}
 
 /**
  * An in-memory IoT control plane: records every request (command name + input) and answers
@@ -65,10 +96,11 @@ describe('provisionAwsDevices', () => {
   let dir: string;
   let iot: FakeIot;
   let registry: DeviceRegistry;
+  let credentials: DynamoDbDeviceCredentialStore;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aws-prov-'));
     iot = new FakeIot();
-    registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('s'.repeat(32)) });
+    ({ registry, credentials } = await freshStores());
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -77,6 +109,7 @@ describe('provisionAwsDevices', () => {
   const options = () => ({
     iot,
     registry,
+    credentials,
     policyName: 'IotPlatform-DevicePolicy-ABC',
     stateFile: join(dir, 'state.json'),
     rootCa: async () => 'AMAZON ROOT CA',
@@ -105,7 +138,8 @@ describe('provisionAwsDevices', () => {
     expect((await stat(join(dir, 'pump-1', 'device.key'))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(dir, 'pump-1', 'ca.crt'), 'utf8')).toBe('AMAZON ROOT CA');
     const device = await registry.get(thingName);
-    expect(device.metadata).toEqual({ [CERTIFICATE_ID_KEY]: '1'.padStart(64, 'c'), [CERTIFICATE_STATUS_KEY]: 'ACTIVE' });
+    expect(device.metadata).toEqual({});
+    expect(await credentials.get(thingName)).toMatchObject({ certificateId: '1'.padStart(64, 'c'), status: 'ACTIVE' });
   });
 
   it('resumes an interrupted bulk run without a second certificate for any device', async () => {
@@ -140,24 +174,26 @@ describe('provisionAwsDevices', () => {
 });
 
 describe('revokeAwsDevice', () => {
-  it('sets the certificate INACTIVE and marks the registry record REVOKED', async () => {
+  it('sets the bound certificate INACTIVE (not one named in metadata) and marks the binding REVOKED', async () => {
     // Prepare
     const dir = await mkdtemp(join(tmpdir(), 'aws-revoke-'));
     const iot = new FakeIot();
-    const registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('s'.repeat(32)) });
+    const { registry, credentials } = await freshStores();
     await provisionAwsDevices(
-      { iot, registry, policyName: 'p', stateFile: join(dir, 's.json'), rootCa: async () => 'CA' },
+      { iot, registry, credentials, policyName: 'p', stateFile: join(dir, 's.json'), rootCa: async () => 'CA' },
       [{ name: 'valve', type: 'valve', dir: join(dir, 'valve') }],
     );
     const thingName = (JSON.parse(await readFile(join(dir, 'valve', 'device.json'), 'utf8')) as DeviceManifest).thingName;
     iot.requests.length = 0;
 
     // Act
-    const revoked = await revokeAwsDevice({ iot, registry }, thingName);
+    await registry.update({ id: thingName, metadata: { 'iot:certificateId': 'f'.repeat(64) } });
+    const revoked = await revokeAwsDevice({ iot, credentials }, thingName);
 
     // Assess
     expect(iot.requests).toEqual([{ command: 'UpdateCertificateCommand', input: { certificateId: '1'.padStart(64, 'c'), newStatus: 'INACTIVE' } }]);
-    expect(revoked.metadata[CERTIFICATE_STATUS_KEY]).toBe('REVOKED');
+    expect(revoked).toMatchObject({ certificateId: '1'.padStart(64, 'c'), status: 'REVOKED' });
+    expect(await credentials.get(thingName)).toEqual(revoked);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -10,6 +10,7 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createDocumentClient } from '../../adapters/dynamodb/client.js';
+import { DynamoDbDeviceCredentialStore } from '../../adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../../domain/device-registry.js';
@@ -20,9 +21,9 @@ import { randomSecret } from '../../local/data-dir.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../local/dynalite.js';
 import { DEFAULT_PORTS, LOCAL_TABLE_PREFIX } from '../../local/platform.js';
 import { provisionAwsDevices, revokeAwsDevice, type DeviceResult } from '../../provisioning/aws-provisioner.js';
-import { certificateStateOf } from '../../provisioning/certificate-metadata.js';
 import { readDeviceBundle, writeDeviceBundle } from '../../provisioning/device-bundle.js';
 import { provisionLocalDevice, revokeLocalDevice, type ProvisioningRegistry } from '../../provisioning/local-provisioner.js';
+import { admits, type DeviceCredentialStore } from '../../ports/device-credentials.js';
 
 /** Default DynamoDB endpoint of a local platform started with `iotctl local`. */
 export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${DEFAULT_PORTS.dynamodb}`;
@@ -32,6 +33,7 @@ const AMAZON_ROOT_CA_URL = 'https://www.amazontrust.com/repository/AmazonRootCA1
 /** A registry over a local platform's DynamoDB endpoint. */
 export interface LocalRegistryConnection {
   readonly registry: DeviceRegistry;
+  readonly credentials: DeviceCredentialStore;
   readonly doc: ReturnType<typeof createDocumentClient>;
   readonly tables: { devices: string; stats: string; telemetry: string };
   close(): void;
@@ -48,7 +50,7 @@ export function connectLocalRegistry(endpoint: string): LocalRegistryConnection 
     stats: new DynamoDbStatsStore(doc, tables.stats),
     pageTokens: createPageTokenCodec(randomSecret()),
   });
-  return { registry, doc, tables, close: () => doc.destroy() };
+  return { registry, credentials: new DynamoDbDeviceCredentialStore(doc, tables.devices), doc, tables, close: () => doc.destroy() };
 }
 
 /** Options of {@link createLocalDevices}. */
@@ -73,18 +75,21 @@ export function bundleTargets(name: string, count: number, out: string): Array<{
  * Provisions devices locally; a bundle directory whose device is still registered with that
  * certificate is reused (unchanged), so re-running a bulk create completes what is missing.
  */
-export async function createLocalDevices(registry: ProvisioningRegistry, options: LocalCreateOptions): Promise<DeviceResult[]> {
+export async function createLocalDevices(
+  { registry, credentials }: { registry: ProvisioningRegistry; credentials: DeviceCredentialStore },
+  options: LocalCreateOptions,
+): Promise<DeviceResult[]> {
   const ca = await openLocalCa(resolve(options.dataDir));
   const results: DeviceResult[] = [];
   for (const target of bundleTargets(options.name, options.count, options.out)) {
     let result: DeviceResult;
     try {
-      const existing = await reusableBundle(registry, target.dir);
+      const existing = await reusableBundle(credentials, target.dir);
       if (existing) {
         result = { name: target.name, status: 'unchanged', thingName: existing };
       } else {
         const { device, bundle } = await provisionLocalDevice(
-          { registry, ca, endpoint: { host: options.mqttHost, port: options.mqttPort } },
+          { registry, credentials, ca, endpoint: { host: options.mqttHost, port: options.mqttPort } },
           { name: target.name, type: options.type },
         );
         await writeDeviceBundle(target.dir, bundle);
@@ -99,21 +104,15 @@ export async function createLocalDevices(registry: ProvisioningRegistry, options
   return results;
 }
 
-async function reusableBundle(registry: ProvisioningRegistry, dir: string): Promise<string | undefined> {
+async function reusableBundle(credentials: DeviceCredentialStore, dir: string): Promise<string | undefined> {
   try {
     await access(join(dir, 'device.json'));
   } catch {
     return undefined;
   }
   const bundle = await readDeviceBundle(dir);
-  try {
-    const device = await registry.get(bundle.manifest.thingName);
-    const state = certificateStateOf(device);
-    return !state.revoked && state.certificateId === bundle.manifest.certificateId ? device.id : undefined;
-  } catch (error) {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
-    throw error;
-  }
+  const binding = await credentials.get(bundle.manifest.thingName);
+  return admits(binding, bundle.manifest.certificateId) ? binding!.deviceId : undefined;
 }
 
 interface CreateCommandOptions {
@@ -224,7 +223,7 @@ export function register(
       if (options.target === 'local') {
         const connection = connectLocalRegistry(options.endpoint);
         try {
-          results = await createLocalDevices(connection.registry, { ...options, name, onDevice: (r) => bar.tick(r) });
+          results = await createLocalDevices(connection, { ...options, name, onDevice: (r) => bar.tick(r) });
         } finally {
           connection.close();
           bar.stop();
@@ -246,6 +245,7 @@ export function register(
             {
               iot,
               registry,
+              credentials: new DynamoDbDeviceCredentialStore(doc, options.devicesTable),
               policyName: options.policyName,
               stateFile: options.stateFile ?? join(options.out, '.provisioning-state.json'),
               rootCa: async () => (options.caFile ? readFile(options.caFile, 'utf8') : downloadRootCa()),
@@ -277,7 +277,7 @@ export function register(
       if (options.target === 'local') {
         const connection = connectLocalRegistry(options.endpoint);
         try {
-          await revokeLocalDevice(connection.registry, id);
+          await revokeLocalDevice(connection.credentials, id);
         } catch (error) {
           if (isDomainError(error) && error.code !== 'UNAVAILABLE') throw error;
           throw new Error(explainUnreachable(error, options.endpoint), { cause: error });
@@ -289,12 +289,7 @@ export function register(
         const doc = createDocumentClient({});
         const iot = new IoTClient({});
         try {
-          const registry = new DeviceRegistry({
-            repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
-            stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
-            pageTokens: createPageTokenCodec(randomSecret()),
-          });
-          await revokeAwsDevice({ iot, registry }, id);
+          await revokeAwsDevice({ iot, credentials: new DynamoDbDeviceCredentialStore(doc, options.devicesTable) }, id);
         } finally {
           iot.destroy();
           doc.destroy();

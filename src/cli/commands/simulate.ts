@@ -14,6 +14,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createDocumentClient } from '../../adapters/dynamodb/client.js';
+import { DynamoDbDeviceCredentialStore } from '../../adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
@@ -360,7 +361,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       const flat = [];
       for (const t of targets) {
         flat.push(
-          ...(await createLocalDevices(local.registry, {
+          ...(await createLocalDevices(local, {
             name: t.name,
             type: options.type,
             count: 1,
@@ -386,6 +387,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
               stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
               pageTokens: createPageTokenCodec(randomSecret()),
             }),
+            credentials: new DynamoDbDeviceCredentialStore(doc, options.devicesTable),
             policyName: options.policyName,
             stateFile: join(out, '.provisioning-state.json'),
             rootCa: async () => {

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../../../src/cli/commands/device.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceManifest } from '../../../src/provisioning/device-bundle.js';
-import { CERTIFICATE_STATUS_KEY } from '../../../src/provisioning/certificate-metadata.js';
 import { closed, connectDevice } from '../../local/mqtt-device.js';
 
 describe('iotctl device (local)', () => {
@@ -70,7 +69,7 @@ describe('iotctl device (local)', () => {
     expect(revoked.errors).toEqual([]);
     expect(revoked.lines).toEqual([`revoked ${manifest.thingName}`]);
     await closing;
-    expect((await platform.registry.get(manifest.thingName)).metadata[CERTIFICATE_STATUS_KEY]).toBe('REVOKED');
+    expect(await platform.credentials.get(manifest.thingName)).toMatchObject({ certificateId: manifest.certificateId, status: 'REVOKED' });
     const recreated = await run(['create', 'pump', '--type', 'pump', '--count', '3', '--out', out, ...local()]);
     expect(recreated.lines[0]).toBe('created 1, resumed 0, unchanged 2, failed 0');
   });

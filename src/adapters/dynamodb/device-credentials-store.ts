@@ -1,0 +1,146 @@
+/**
+ * DeviceCredentialStore over the Devices table: the binding lives in attributes of the device's
+ * item (`certificateId`, `certificateStatus`, `revokedAt`) that the registry never writes (it
+ * creates items with a conditional Put and changes them with SET on its own fields), so
+ * registry updates keep them and a deleted device takes them with it. Each write is one
+ * conditional UpdateItem requiring the item to exist; it increments `version` and sets
+ * `updatedAt`, so the change feed carries it (the local broker re-checks a connected device
+ * when its version moves).
+ */
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { validateDeviceId } from '../../domain/validation.js';
+import type { CertificateBinding, CertificateStatus, DeviceCredentialStore } from '../../ports/device-credentials.js';
+import { isConditionalCheckFailed, mapDynamoError } from './dynamo-errors.js';
+
+/** Item attributes of the binding (see the DeviceItem attributes in API.md). */
+export const CREDENTIAL_ATTRIBUTES = { certificateId: 'certificateId', status: 'certificateStatus', revokedAt: 'revokedAt' } as const;
+
+/** IoT certificate ids are 64 lower-case hex digits. */
+const CERTIFICATE_ID = /^[0-9a-f]{64}$/;
+
+const NAMES = {
+  '#id': 'id',
+  '#version': 'version',
+  '#updatedAt': 'updatedAt',
+  '#certificateId': CREDENTIAL_ATTRIBUTES.certificateId,
+  '#status': CREDENTIAL_ATTRIBUTES.status,
+  '#revokedAt': CREDENTIAL_ATTRIBUTES.revokedAt,
+};
+
+const PROJECTION = '#id, #version, #certificateId, #status, #revokedAt';
+
+/** Options of {@link DynamoDbDeviceCredentialStore}. */
+export interface DeviceCredentialStoreOptions {
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+/** Certificate bindings in the Devices table. */
+export class DynamoDbDeviceCredentialStore implements DeviceCredentialStore {
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DeviceCredentialStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Strongly consistent, so an admission check right after a revoke sees it. A malformed id is no device. */
+  async get(deviceId: string): Promise<CertificateBinding | undefined> {
+    let id: string;
+    try {
+      id = validateDeviceId(deviceId, 'deviceId');
+    } catch {
+      return undefined;
+    }
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { id },
+          ConsistentRead: true,
+          ProjectionExpression: PROJECTION,
+          ExpressionAttributeNames: pick(NAMES, PROJECTION),
+        }),
+      );
+      return Item ? toBinding(Item) : undefined;
+    } catch (error) {
+      throw mapDynamoError(error, 'get certificate binding');
+    }
+  }
+
+  async bind(deviceId: string, certificateId: string): Promise<CertificateBinding> {
+    const id = validateDeviceId(deviceId, 'deviceId');
+    if (typeof certificateId !== 'string' || !CERTIFICATE_ID.test(certificateId)) {
+      throw new ValidationError('certificateId must be 64 lower-case hex digits (an IoT certificate id)', 'certificateId');
+    }
+    try {
+      return await this.write(
+        id,
+        'SET #certificateId = :certificateId, #status = :active, #updatedAt = :now, #version = #version + :one REMOVE #revokedAt',
+        // Already bound and active: nothing to change. Revoked with this very certificate: refused.
+        'attribute_exists(#id) AND NOT (#certificateId = :certificateId AND (#status = :active OR #status = :revoked))',
+        { ':certificateId': certificateId, ':active': 'ACTIVE', ':revoked': 'REVOKED' },
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw mapDynamoError(error, 'bind certificate');
+      const current = await this.get(id);
+      if (!current) throw new NotFoundError(`device ${id} does not exist`, { cause: error });
+      if (current.certificateId === certificateId && current.status === 'ACTIVE') return current;
+      throw new ConflictError(`certificate ${certificateId} of device ${id} was revoked and cannot be bound again`, current.version, { cause: error });
+    }
+  }
+
+  async revoke(deviceId: string): Promise<CertificateBinding> {
+    const id = validateDeviceId(deviceId, 'deviceId');
+    try {
+      return await this.write(
+        id,
+        'SET #status = :revoked, #revokedAt = :now, #updatedAt = :now, #version = #version + :one',
+        'attribute_exists(#id) AND (attribute_not_exists(#status) OR #status <> :revoked)',
+        { ':revoked': 'REVOKED' },
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw mapDynamoError(error, 'revoke certificate');
+      const current = await this.get(id);
+      if (!current) throw new NotFoundError(`device ${id} does not exist`, { cause: error });
+      return current;
+    }
+  }
+
+  private async write(id: string, update: string, condition: string, values: Record<string, unknown>): Promise<CertificateBinding> {
+    const { Attributes } = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { id },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: pick(NAMES, `${update} ${condition}`),
+        ExpressionAttributeValues: { ...values, ':now': this.clock().toISOString(), ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toBinding(Attributes!);
+  }
+}
+
+/** DynamoDB refuses names an expression does not use. */
+function pick(names: Record<string, string>, expression: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(names).filter(([placeholder]) => new RegExp(`${placeholder}\\b`).test(expression)));
+}
+
+function toBinding(item: Record<string, unknown>): CertificateBinding {
+  const status = item[CREDENTIAL_ATTRIBUTES.status];
+  const certificateId = item[CREDENTIAL_ATTRIBUTES.certificateId];
+  const revokedAt = item[CREDENTIAL_ATTRIBUTES.revokedAt];
+  return {
+    deviceId: String(item.id),
+    ...(typeof certificateId === 'string' && { certificateId }),
+    ...((status === 'ACTIVE' || status === 'REVOKED') && { status: status as CertificateStatus }),
+    ...(typeof revokedAt === 'string' && { revokedAt }),
+    version: typeof item.version === 'number' ? item.version : 0,
+  };
+}
