@@ -18,7 +18,7 @@ import { changeTopic, CHANGE_TOPIC_FILTER, presenceTopic } from '../domain/topic
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../devices/iot-policy.js';
 import { createMqttAuthorizer, type ConnectionContext } from '../devices/policy-evaluator.js';
 import { TELEMETRY_RULE_NAME, type PresenceEvent } from '../devices/rules.js';
-import { MAX_MESSAGES_PER_SECOND } from '../devices/telemetry-message.js';
+import { DEFAULT_TELEMETRY_LIMITS, MAX_MESSAGES_PER_SECOND } from '../devices/telemetry-message.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { DeviceChange } from '../domain/device-change.js';
 import { admits, type CertificateBinding, type CertificateBindingReader } from '../ports/device-credentials.js';
@@ -28,6 +28,7 @@ import { createAedesMessageBus } from './message-bus.js';
 /** IoT's disconnect reasons that the local broker can produce. */
 export type DisconnectReason =
   | 'AUTH_ERROR'
+  | 'CLIENT_ERROR'
   | 'CLIENT_INITIATED_DISCONNECT'
   | 'CONNECTION_LOST'
   | 'DUPLICATE_CLIENTID'
@@ -60,6 +61,8 @@ export interface BrokerOptions {
   readonly clock?: () => number;
   /** Publishes per second per connection before the client is disconnected (THROTTLED). @default MAX_MESSAGES_PER_SECOND */
   readonly maxPublishesPerSecond?: number;
+  /** Largest PUBLISH payload in bytes; a bigger one disconnects the client (CLIENT_ERROR). @default 128 KB, IoT Core's limit */
+  readonly maxPayloadBytes?: number;
 }
 
 /** A running local broker. */
@@ -112,6 +115,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const policy = options.policy ?? devicePolicyDocument({ ...LOCAL_POLICY_PARAMS, telemetryRuleName: TELEMETRY_RULE_NAME });
   const authorizer = createMqttAuthorizer(policy, LOCAL_POLICY_PARAMS);
   const publishLimit = options.maxPublishesPerSecond ?? MAX_MESSAGES_PER_SECOND;
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_TELEMETRY_LIMITS.maxPayloadBytes;
   // IoT Core's per-connection limit, as a bucket of one second's worth of publishes.
   const takeToken = (session: Session): boolean => {
     const now = clock();
@@ -153,6 +157,14 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       if (!client) return done(null);
       const session = sessions.get(client);
       if (!session || !authorizer.canPublish(session.context, packet.topic).allowed) return done(deny(client, `publish to ${packet.topic}`));
+      // IoT Core drops an oversized publish and disconnects its client with CLIENT_ERROR
+      // (lifecycle events documentation); nothing of it reaches the rules.
+      const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.byteLength;
+      if (size > maxPayloadBytes) {
+        session.reason = 'CLIENT_ERROR';
+        log(`mqtt: ${client.id} published ${size} bytes to ${packet.topic}; the limit is ${maxPayloadBytes}`);
+        return done(new Error('Payload exceeds the size limit'));
+      }
       if (!takeToken(session)) {
         session.reason = 'THROTTLED';
         log(`mqtt: ${client.id} exceeded ${publishLimit} publishes/s`);
@@ -257,6 +269,8 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     session.announced = true;
     log(`mqtt: ${client.id} connected`);
     track(emitLifecycle(client, session, 'connected'));
+    // A revoke that landed between the admission read and now found no session to end: read again.
+    void recheck(client.id, Number.POSITIVE_INFINITY);
   });
   broker.on('keepaliveTimeout', (client) => {
     const session = sessions.get(client);

@@ -236,6 +236,59 @@ describe('local broker', () => {
     await frozen.stop();
   });
 
+  it('accepts a 128 KB payload and disconnects a client publishing one byte more (CLIENT_ERROR), as IoT Core does', async () => {
+    // Prepare
+    const reasons: Array<string | undefined> = [];
+    const stopEvents = await broker.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
+      reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
+    });
+    const routed: number[] = [];
+    const stopListening = broker.onPublish((message) => {
+      if (message.topic === stateTopic(THING)) routed.push(message.payload.byteLength);
+    });
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+    const closing = closed(outcome.client);
+
+    // Act
+    await outcome.client.publishAsync(stateTopic(THING), Buffer.alloc(128 * 1024, 0x61), { qos: 1 });
+    const connectedAtLimit = outcome.client.connected;
+    outcome.client.publish(stateTopic(THING), Buffer.alloc(128 * 1024 + 1, 0x61), { qos: 1 });
+
+    // Assess
+    expect(connectedAtLimit).toBe(true);
+    expect(await settles(closing)).toBe(true);
+    await waitFor(() => reasons.length >= 1);
+    expect(reasons).toEqual(['CLIENT_ERROR']);
+    expect(routed).toEqual([128 * 1024]);
+    outcome.client.end(true);
+    stopListening();
+    await stopEvents();
+  });
+
+  it('ends a session whose device was revoked while it was being admitted (no change reaches an unannounced session)', async () => {
+    // Prepare: the admission read sees ACTIVE; the revoke lands right after it, before the session is announced
+    let reads = 0;
+    const racing: CertificateBindingReader = {
+      async get(id) {
+        reads += 1;
+        const binding = await registry.get(id);
+        return reads === 1 ? binding : binding && { ...binding, status: 'REVOKED', version: binding.version + 1 };
+      },
+    };
+    const raced = await startBroker({ ca, credentials: racing, port: 0 });
+
+    // Act
+    const outcome = await connectDevice(raced.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(`the admission read said ACTIVE, yet: ${outcome.error}`);
+
+    // Assess
+    expect(await settles(closed(outcome.client))).toBe(true);
+    expect(reads).toBe(2);
+    outcome.client.end(true);
+    await raced.stop();
+  });
+
   it('delivers a command published on the bus to the subscribed device only', async () => {
     // Prepare
     const outcome = await connectDevice(broker.url, THING, credentials(thing));
