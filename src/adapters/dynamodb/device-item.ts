@@ -26,6 +26,14 @@ export interface DeviceItem {
   presenceAt?: number;
   presenceVersion?: number;
   disconnectReason?: string;
+  /**
+   * Certificate binding, written only by DynamoDbDeviceCredentialStore (provisioning) and never
+   * mapped into Device, so no registry door can read or write it; registry writes keep it
+   * (conditional Put on create, SET of named fields on update).
+   */
+  certificateId?: string;
+  certificateStatus?: 'ACTIVE' | 'REVOKED';
+  revokedAt?: string;
 }
 
 /** The index sort key of a device: creation time, then id, so the order is total and stable. */
