@@ -4,10 +4,10 @@
  * thing name, which must be registered and not revoked; every publish, subscribe and delivery
  * is decided by evaluating the same IoT policy document the CDK deploys. Which certificate a
  * thing may use comes from the credential store (never from registry metadata, which API
- * callers can edit). As IoT Core does on
- * MQTT 3.1.1, a denied publish or subscribe disconnects the client (reason AUTH_ERROR), so
- * does exceeding 100 publishes per second (THROTTLED), and lifecycle events go to
- * `$aws/events/presence/...` with IoT's payload shape.
+ * callers can edit). As IoT Core does on MQTT 3.1.1, a denied publish or subscribe disconnects
+ * the client (reason AUTH_ERROR), so do a payload over 128 KB (CLIENT_ERROR) and exceeding 100
+ * publishes per second (THROTTLED), and lifecycle events go to `$aws/events/presence/...` with
+ * IoT's payload shape.
  */
 import { Aedes, type Client } from 'aedes';
 import { randomUUID } from 'node:crypto';
