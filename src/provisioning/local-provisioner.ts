@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
-import type { CreateDeviceInput, UpdateDeviceInput } from '../domain/device-registry.js';
+import type { CreateDeviceInput } from '../domain/device-registry.js';
 import type { LocalCa } from '../local/ca.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
 import { deviceTopics, type DeviceBundle } from './device-bundle.js';
@@ -16,7 +16,6 @@ import { deviceTopics, type DeviceBundle } from './device-bundle.js';
 export interface ProvisioningRegistry {
   create(input: CreateDeviceInput): Promise<Device>;
   get(id: string): Promise<Device>;
-  update(input: UpdateDeviceInput): Promise<Device>;
 }
 
 /** Where devices will connect. */
