@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { Api } from './api.js';
 import { ChangeFeed } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
+import { DeviceService } from './device-service.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { Storage } from './storage.js';
 
@@ -67,6 +68,11 @@ export class PlatformStack extends Stack {
     new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
+    const deviceService = new DeviceService(this, 'DeviceService', { storage: this.storage, changePublisher: this.changeFeed.fn });
+    new CfnOutput(this, 'GrpcEndpoint', {
+      value: deviceService.endpoint,
+      description: 'gRPC DeviceService (internal NLB), reachable from inside the VPC',
+    });
 
     new CfnOutput(this, 'DevicesTableName', { value: this.storage.devicesTable.tableName });
     new CfnOutput(this, 'StatsTableName', { value: this.storage.statsTable.tableName });

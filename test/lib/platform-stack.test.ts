@@ -54,6 +54,17 @@ describe('PlatformStack', () => {
     template.hasOutput('ChangeFeedDeadLetterQueueUrl', { Value: stack.resolve(stack.changeFeed.deadLetterQueue.queueUrl) });
   });
 
+  it('outputs every door operators and callers need', () => {
+    // Prepare / Act
+    const { template } = buildPlatformStack();
+
+    // Assess
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(outputs).toEqual(
+      expect.arrayContaining(['GrpcEndpoint', 'DevicePolicyName', expect.stringMatching(/GraphqlUrl/), expect.stringMatching(/UserPoolId/)]),
+    );
+  });
+
   it('feeds the Devices stream to the events function', () => {
     // Prepare / Act
     const { stack, template } = buildPlatformStack();
@@ -106,8 +117,11 @@ describe('cdk-nag AwsSolutions gate', () => {
       );
 
     // Assess
-    expect(acknowledgements.length).toBeGreaterThan(0);
-    for (const { path, id, reason } of acknowledgements) {
+    // CDK itself acknowledges template-validator warnings it knows its own VPC construct
+    // triggers (CloudFormation-Validate::W3010); those are not cdk-nag acknowledgements.
+    const nag = acknowledgements.filter(({ id }) => !id.startsWith('CloudFormation-Validate::'));
+    expect(nag.length).toBeGreaterThan(0);
+    for (const { path, id, reason } of nag) {
       expect(path.split('/').length, `${id} on ${path}`).toBeGreaterThan(2);
       expect(id).toMatch(/^(Annotation::)?AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
       expect(reason.length, `${id} on ${path}`).toBeGreaterThan(40);
