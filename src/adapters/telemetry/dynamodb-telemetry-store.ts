@@ -36,7 +36,7 @@
  * while they yield few of the device's readings.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import type { ReadingValue } from '../../domain/device.js';
 import { UnavailableError, ValidationError } from '../../domain/errors.js';
@@ -372,25 +372,8 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
       }
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey);
-    for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-            ProjectionExpression: 'ts, seq',
-            ExpressionAttributeValues: {
-              ':pk': telemetryPartitionKey(deviceId, day),
-              ':lower': telemetrySortKey(Math.max(from, day), 0),
-              ':upper': `${pad(Math.min(to, day + DAY_MS - 1), 15)}#~`,
-            },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) seen.add(`${item.ts as number}:${item.seq as number}`);
-        start = page.LastEvaluatedKey;
-      } while (start);
+    for await (const item of this.overflowItems(deviceId, from, to, { ProjectionExpression: 'ts, seq' })) {
+      seen.add(`${item.ts as number}:${item.seq as number}`);
     }
     return seen.size;
   }
@@ -398,6 +381,28 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
   /** Overflow readings of one metric with ts in [from, last], every page of every day. */
   private async overflowSamples(query: TelemetryQuery, from: number, last: number): Promise<TelemetrySample[]> {
     const samples: TelemetrySample[] = [];
+    const items = this.overflowItems(query.deviceId, from, last, {
+      FilterExpression: 'attribute_exists(m.#metric)',
+      ProjectionExpression: 'ts, seq, m.#metric',
+      ExpressionAttributeNames: { '#metric': query.metric },
+    });
+    for await (const item of items) {
+      const value = (item.m as Record<string, ReadingValue> | undefined)?.[query.metric];
+      if (value !== undefined) samples.push({ ts: item.ts as number, seq: item.seq as number, value });
+    }
+    return samples;
+  }
+
+  /**
+   * Overflow items of a device with ts in [from, last]: every page of every UTC day, read with
+   * `read` (what to project and filter). The one place that knows how overflow keys bound a range.
+   */
+  private async *overflowItems(
+    deviceId: string,
+    from: number,
+    last: number,
+    read: Pick<QueryCommandInput, 'FilterExpression' | 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  ): AsyncGenerator<Record<string, unknown>> {
     for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
       let exclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -405,25 +410,19 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-            FilterExpression: 'attribute_exists(m.#metric)',
-            ProjectionExpression: 'ts, seq, m.#metric',
-            ExpressionAttributeNames: { '#metric': query.metric },
+            ...read,
             ExpressionAttributeValues: {
-              ':pk': telemetryPartitionKey(query.deviceId, day),
+              ':pk': telemetryPartitionKey(deviceId, day),
               ':lower': telemetrySortKey(Math.max(from, day), 0),
               ':upper': `${pad(Math.min(last, day + DAY_MS - 1), 15)}#~`,
             },
             ExclusiveStartKey: exclusiveStartKey,
           }),
         );
-        for (const item of page.Items ?? []) {
-          const value = (item.m as Record<string, ReadingValue> | undefined)?.[query.metric];
-          if (value !== undefined) samples.push({ ts: item.ts as number, seq: item.seq as number, value });
-        }
+        yield* page.Items ?? [];
         exclusiveStartKey = page.LastEvaluatedKey;
       } while (exclusiveStartKey);
     }
-    return samples;
   }
 
   private async send(command: QueryCommand) {
