@@ -6,21 +6,8 @@ import type { Device } from '../../src/domain/device.js';
 
 export const SHARD_ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/Devices/stream/2026-01-01T00:00:00.000';
 
-/** A test device. */
-export function device(id: string, overrides: Partial<Device> = {}): Device {
-  return {
-    id,
-    name: 'd',
-    type: 'sensor',
-    status: 'OFFLINE',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    metadata: {},
-    version: 1,
-    readings: {},
-    ...overrides,
-  };
-}
+/** A test device (the shared factory, under the name the change-feed tests use). */
+export { testDevice as device } from '../domain/test-device.js';
 
 const image = (item: object | undefined) =>
   item && (marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue>);

@@ -10,22 +10,10 @@ import {
   summaryKey,
 } from '../../../src/adapters/dynamodb/stats-store.js';
 import { padSequence } from '../../../src/domain/change-sequence.js';
-import type { Device } from '../../../src/domain/device.js';
 import type { DeviceChange } from '../../../src/domain/device-change.js';
+import { testDevice as device } from '../../domain/test-device.js';
 import { startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
 
-const device = (id: string, overrides: Partial<Device> = {}): Device => ({
-  id,
-  name: 'd',
-  type: 'sensor',
-  status: 'OFFLINE',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  metadata: {},
-  version: 1,
-  readings: {},
-  ...overrides,
-});
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describe('DynamoDbStatsStore on dynalite', () => {

@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStats } from '../../../src/adapters/memory/in-memory-stats.js';
 import type { Device } from '../../../src/domain/device.js';
 import type { DeviceChange } from '../../../src/domain/device-change.js';
+import { testDevice } from '../../domain/test-device.js';
 
-const device = (overrides: Partial<Device> = {}): Device => ({
-  id: '00000000-0000-4000-8000-000000000001',
-  name: 'd',
-  type: 'sensor',
-  status: 'OFFLINE',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  metadata: {},
-  version: 1,
-  readings: {},
-  ...overrides,
-});
+const device = (overrides: Partial<Device> = {}): Device => testDevice('00000000-0000-4000-8000-000000000001', overrides);
 const seq = (n: number) => String(n).padStart(48, '0');
 
 describe('InMemoryStats', () => {
