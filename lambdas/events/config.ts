@@ -1,4 +1,5 @@
 /** Configuration of the events Lambda, read once from the environment at cold start. */
+import { requiredVariable } from '../../src/config/env.js';
 
 /** Settings the events Lambda runs with. */
 export interface EventsConfig {
@@ -12,11 +13,7 @@ export interface EventsConfig {
 
 /** Reads the configuration; throws naming the first missing variable, so a misdeployed function fails fast. */
 export function readEventsConfig(env: NodeJS.ProcessEnv = process.env): EventsConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`Missing environment variable ${name}`);
-    return value;
-  };
+  const required = requiredVariable(env);
   return {
     statsTableName: required('STATS_TABLE_NAME'),
     ...(env.APPSYNC_GRAPHQL_URL && { appSyncGraphqlUrl: env.APPSYNC_GRAPHQL_URL }),

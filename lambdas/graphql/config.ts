@@ -1,4 +1,5 @@
 /** Configuration of the GraphQL resolver Lambda, read once from the environment at cold start. */
+import { requiredVariable } from '../../src/config/env.js';
 
 /** Settings the resolver Lambda runs with. */
 export interface GraphqlConfig {
@@ -16,11 +17,7 @@ export interface GraphqlConfig {
 
 /** Reads the configuration; throws naming the first missing variable, so a misdeployed function fails fast. */
 export function readGraphqlConfig(env: NodeJS.ProcessEnv = process.env): GraphqlConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`Missing environment variable ${name}`);
-    return value;
-  };
+  const required = requiredVariable(env);
   const pageTokenSecret = env.PAGE_TOKEN_SECRET
     ? { value: env.PAGE_TOKEN_SECRET }
     : { arn: required('PAGE_TOKEN_SECRET_ARN') };

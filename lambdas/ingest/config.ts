@@ -1,4 +1,5 @@
 /** Configuration of the ingest Lambda, read once from the environment at cold start. */
+import { requiredVariable } from '../../src/config/env.js';
 
 /** Which telemetry store the function writes to (the stack's `telemetryStore` flag). */
 export type TelemetryStoreKind = 'dynamodb' | 'timestream';
@@ -18,11 +19,7 @@ export type IngestConfig = {
 
 /** Reads the configuration; throws naming the first missing or invalid variable, so a misdeployed function fails fast. */
 export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`Missing environment variable ${name}`);
-    return value;
-  };
+  const required = requiredVariable(env);
   const store = required('TELEMETRY_STORE');
   const retention = env.TELEMETRY_RETENTION_DAYS === undefined ? 30 : Number(env.TELEMETRY_RETENTION_DAYS);
   if (!Number.isInteger(retention) || retention < 1) {

@@ -1,4 +1,5 @@
 /** Configuration of the presence Lambda, read once from the environment at cold start. */
+import { requiredVariable } from '../../src/config/env.js';
 
 /** Settings the presence Lambda runs with. */
 export interface PresenceConfig {
@@ -10,10 +11,6 @@ export interface PresenceConfig {
 
 /** Reads the configuration; throws naming the first missing variable. */
 export function readPresenceConfig(env: NodeJS.ProcessEnv = process.env): PresenceConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new Error(`Missing environment variable ${name}`);
-    return value;
-  };
+  const required = requiredVariable(env);
   return { devicesTableName: required('DEVICES_TABLE_NAME'), deadLetterQueueUrl: required('DEAD_LETTER_QUEUE_URL') };
 }
