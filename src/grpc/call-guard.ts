@@ -29,7 +29,7 @@ export interface CallContext {
 /** Why a request is refused before any work, or undefined when it may proceed. */
 export function rejectRequest(request: unknown, metadata: Metadata): Pick<StatusObject, 'code' | 'details'> | undefined {
   if (request instanceof MalformedRequest) {
-    return { code: Status.INVALID_ARGUMENT, details: `malformed request: ${request.reason}` };
+    return { code: Status.INVALID_ARGUMENT, details: request.malformed ? `malformed request: ${request.reason}` : request.reason };
   }
   const size = metadataBytes(metadata);
   if (size > MAX_METADATA_BYTES) {

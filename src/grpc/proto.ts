@@ -11,7 +11,8 @@ import { descriptor } from '../generated/proto/descriptor.js';
 import type { ProtoGrpcType } from '../generated/proto/device_service.js';
 import type { DeviceServiceDefinition } from '../generated/proto/iot/device/v1/DeviceService.js';
 import type { WatchDevicesResponse } from '../generated/proto/iot/device/v1/WatchDevicesResponse.js';
-import { checkWire } from './wire-check.js';
+import { MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LENGTH, MAX_METADATA_VALUE_LENGTH } from '../domain/validation.js';
+import { checkWire, WireLimitError, type WireCheckOptions } from './wire-check.js';
 
 /** Fully qualified service name, as health checks and reflection know it. */
 export const DEVICE_SERVICE_NAME = 'iot.device.v1.DeviceService';
@@ -19,10 +20,26 @@ export const DEVICE_SERVICE_NAME = 'iot.device.v1.DeviceService';
 /** Matches scripts/generate-proto.ts LOADER_OPTIONS: the generated types assume these. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
-/** A request whose bytes could not be decoded; `reason` is safe to show the caller. */
+/**
+ * A request refused while decoding; `reason` is safe to show the caller. `malformed` is false
+ * when the bytes are well-formed but break a size rule checked on the wire (the reason names it).
+ */
 export class MalformedRequest {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly malformed = true,
+  ) {}
 }
+
+/**
+ * The domain's metadata rules, checked on the wire so a Device.metadata of megabytes or of
+ * 100,000 entries is refused before it is decoded (validation.ts still checks the decoded value).
+ */
+const WIRE_CHECK_OPTIONS: WireCheckOptions = {
+  mapLimits: new Map([
+    ['iot.device.v1.Device.metadata', { maxEntries: MAX_METADATA_ENTRIES, maxKeyChars: MAX_METADATA_KEY_LENGTH, maxValueChars: MAX_METADATA_VALUE_LENGTH }],
+  ]),
+};
 
 /** The package definition (also what server reflection serves). */
 export const packageDefinition: protoLoader.PackageDefinition = protoLoader.fromJSON(
@@ -54,9 +71,10 @@ function guardDeserializers(service: DeviceServiceDefinition): DeviceServiceDefi
       ...(method.responseStream && { responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) }),
       requestDeserialize: (bytes: Buffer) => {
         try {
-          checkWire(requestType, bytes);
+          checkWire(requestType, bytes, WIRE_CHECK_OPTIONS);
           return decode(bytes);
         } catch (error) {
+          if (error instanceof WireLimitError) return new MalformedRequest(error.message, false);
           return new MalformedRequest(error instanceof Error ? error.message : 'undecodable request');
         }
       },

@@ -14,8 +14,20 @@ import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './heal
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
 import type { WatchHub, WatchOptions } from './watch-devices.js';
 
-/** Largest request accepted (a device with 50 x 1 KB metadata entries is ~60 KB). */
-export const MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Largest request grpc-js hands to our deserializer. It is a transport bound, not a validity one:
+ * the largest VALID request (a Device with 50 metadata entries of 128 + 1,024 characters plus
+ * name and type, at up to 4 UTF-8 bytes per character) is ~0.25 MB. It sits a little above the
+ * 10 MB malformed request we promise to classify (issue 5: e.g. a Device.metadata value of
+ * 10 MB), so such a request reaches the wire check and gets INVALID_ARGUMENT naming the broken
+ * rule. Anything larger gets RESOURCE_EXHAUSTED from grpc-js before any handler runs: its
+ * StreamDecoder throws and the base call sends that status itself (server-interceptors.js,
+ * handleDataFrame), where no server interceptor can change the code.
+ * Memory: grpc-js buffers a request whole before deserializing, so a call holds at most this
+ * much; the wire check then refuses an oversized map without decoding it (a broken metadata
+ * rule never builds more than 51 keys of at most 512 bytes).
+ */
+export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Largest response sent (a 100-device page of large devices stays well below). */
 export const MAX_SEND_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Default time in-flight calls get to finish on shutdown; below ECS' 30 s stop timeout default. */

@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceChange } from '../../src/domain/device-change.js';
+import { DeviceServiceClient } from '../../src/grpc/proto.js';
+import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
 import { call, newClient, startTestServer, type TestServer } from './helpers.js';
 
 const SERVICE = '/iot.device.v1.DeviceService/';
@@ -112,13 +115,42 @@ function malformedCases(random: () => number): Case[] {
     cases.push({ what: 'invalid id', method, bytes: w().uint32(tag(1, 2)).string(id || 'x').finish() });
   }
 
-  // 6. Oversized metadata on otherwise valid requests.
+  // 6. Oversized call metadata (headers) on otherwise valid requests.
   for (let i = 0; i < 40; i++) {
     const metadata = new grpc.Metadata();
     metadata.set('x-filler', 'm'.repeat(9_000 + int(50_000)));
     cases.push({ what: 'oversized metadata', method: (['GetDeviceStats', 'ListDevices', 'WatchDevices'] as Method[])[i % 3]!, bytes: new Uint8Array(0), metadata });
   }
+
+  // 7. Device.metadata far beyond its rules (<= 50 entries, keys <= 128, values <= 1,024 chars),
+  //    up to the 10 MB the issue names, in CreateDevice and UpdateDevice.
+  for (const [what, metadata] of Object.entries(hugeDeviceMetadata())) {
+    cases.push({ what: `Device.metadata ${what}`, method: 'CreateDevice', bytes: encodeCreate(metadata) });
+    cases.push({ what: `Device.metadata ${what}`, method: 'UpdateDevice', bytes: encodeUpdate(ANY_ID, metadata) });
+  }
   return cases;
+}
+
+const TEN_MB = 10 * 1024 * 1024;
+const ANY_ID = '123e4567-e89b-42d3-a456-426614174000';
+
+/** Device.metadata maps that break a rule by orders of magnitude. */
+function hugeDeviceMetadata(): Record<string, Record<string, string>> {
+  const many: Record<string, string> = {};
+  for (let i = 0; i < 100_000; i++) many[`k${i}`] = 'v';
+  return {
+    'with a 10 MB value': { big: 'v'.repeat(TEN_MB) },
+    'with 100,000 entries': many,
+    'with a 1 MB key': { ['k'.repeat(1024 * 1024)]: 'v' },
+  };
+}
+
+function encodeCreate(metadata: Record<string, string>): Uint8Array {
+  return DeviceServiceClient.service.CreateDevice.requestSerialize({ device: { name: 'sensor', type: 'thermo', metadata } });
+}
+
+function encodeUpdate(id: string, metadata: Record<string, string>): Uint8Array {
+  return DeviceServiceClient.service.UpdateDevice.requestSerialize({ device: { id, metadata }, updateMask: { paths: ['metadata'] } });
 }
 
 describe('malformed requests', () => {
@@ -148,10 +180,88 @@ describe('malformed requests', () => {
     expect(wrong.map((c) => `${c.what} ${c.method} ${Buffer.from(c.bytes).toString('hex')} -> ${grpc.status[c.code!]}`)).toEqual([]);
     const stats = await call(t.client, 'getDeviceStats', {});
     expect(stats.error).toBeNull();
+    expect(stats.response?.total).toBe('0');
     expect(t.logs.filter((l) => l.code === 'INTERNAL')).toEqual([]);
   });
 
-  it('survives 10 MB of metadata, which the HTTP/2 layer refuses before any handler, and keeps serving other clients', async () => {
+  it('refuses a Device.metadata of 10 MB, of 100,000 entries or with a 1 MB key with INVALID_ARGUMENT naming the rule, writes nothing and keeps serving', async () => {
+    // Prepare
+    t = await startTestServer();
+    const created = await call(t.client, 'createDevice', { device: { name: 'kept', type: 'thermo', metadata: { site: 'a' } } });
+    const id = created.response!.id;
+    const changes: DeviceChange[] = [];
+    t.changes.subscribe((change) => changes.push(change));
+    const huge = hugeDeviceMetadata();
+    const expected: Record<string, RegExp> = {
+      'with a 10 MB value': /^device\.metadata value of "big" must be at most 1024 characters, got 10485760 bytes$/,
+      'with 100,000 entries': /^device\.metadata must have at most 50 entries, got more than 50$/,
+      'with a 1 MB key': /^device\.metadata keys must be at most 128 characters, got 1048576 bytes$/,
+    };
+
+    // Act
+    const answers: { what: string; code?: number; details?: string }[] = [];
+    for (const [what, metadata] of Object.entries(huge)) {
+      const create = await call(t.client, 'createDevice', { device: { name: 'sensor', type: 'thermo', metadata } });
+      const update = await call(t.client, 'updateDevice', { device: { id, metadata }, updateMask: { paths: ['metadata'] } });
+      answers.push({ what: `create ${what}`, code: create.error?.code, details: create.error?.details });
+      answers.push({ what: `update ${what}`, code: update.error?.code, details: update.error?.details });
+    }
+    const stats = await call(t.client, 'getDeviceStats', {});
+    const kept = await call(t.client, 'getDevice', { id });
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer, answer.what).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(expected[answer.what.replace(/^\w+ /, '')]!) });
+    }
+    expect(stats.response?.total).toBe('1');
+    expect(kept.response).toMatchObject({ version: '1', metadata: { site: 'a' } });
+    expect(changes).toEqual([]);
+    expect(t.logs.filter((l) => l.code === 'INTERNAL')).toEqual([]);
+  });
+
+  it('names the metadata rule a request breaks by a little, counting characters rather than bytes, and accepts the largest valid metadata', async () => {
+    // Prepare
+    t = await startTestServer();
+    const emoji = '\u{1F600}'; // one character, four UTF-8 bytes
+    const largest: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) largest[`${i}`.padStart(3, '0') + emoji.repeat(125)] = emoji.repeat(1024);
+    const fiftyOne: Record<string, string> = {};
+    for (let i = 0; i < 51; i++) fiftyOne[`k${i}`] = 'v';
+    const device = (metadata: Record<string, string>) => ({ device: { name: 'sensor', type: 'thermo', metadata } });
+
+    // Act
+    const valid = await call(t.client, 'createDevice', device(largest));
+    const tooMany = await call(t.client, 'createDevice', device(fiftyOne));
+    const longValue = await call(t.client, 'createDevice', device({ k: '\u00e9'.repeat(1025) }));
+    const longKey = await call(t.client, 'createDevice', device({ ['x'.repeat(129)]: 'v' }));
+    const stats = await call(t.client, 'getDeviceStats', {});
+
+    // Assess
+    expect(valid.error).toBeNull();
+    expect(Object.keys(valid.response!.metadata)).toHaveLength(50);
+    expect(tooMany.error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'device.metadata must have at most 50 entries, got more than 50' });
+    expect(longValue.error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'device.metadata value of "k" must be at most 1024 characters, got 1025' });
+    expect(longKey.error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'device.metadata keys must be at most 128 characters, got 129' });
+    expect(stats.response?.total).toBe('1');
+  });
+
+  it('refuses a request above the documented transport bound with RESOURCE_EXHAUSTED before any handler, and keeps serving', async () => {
+    // Prepare
+    t = await startTestServer();
+    const tooLarge = { device: { name: 'sensor', type: 'thermo', metadata: { big: 'v'.repeat(MAX_RECEIVE_MESSAGE_BYTES) } } };
+
+    // Act
+    const refused = await call(t.client, 'createDevice', tooLarge);
+    const after = await call(t.client, 'getDeviceStats', {});
+
+    // Assess
+    expect(TEN_MB).toBeLessThan(MAX_RECEIVE_MESSAGE_BYTES);
+    expect(refused.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(after.response?.total).toBe('0');
+    expect(t.logs.filter((l) => l.method === 'CreateDevice')).toEqual([]);
+  });
+
+  it('survives 10 MB of call metadata (HTTP/2 headers), which the HTTP/2 layer refuses before any handler, and keeps serving other clients', async () => {
     // Prepare
     t = await startTestServer();
     const hostile = newClient(t.server.address);

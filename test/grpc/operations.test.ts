@@ -6,6 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
+import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
 import { call, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const MISSING_ID = '123e4567-e89b-42d3-a456-426614174000';
@@ -98,7 +99,7 @@ describe('operations', () => {
     t = await startTestServer();
 
     // Act
-    const { error } = await call(t.client, 'getDevice', { id: 'x'.repeat(2 * 1024 * 1024) });
+    const { error } = await call(t.client, 'getDevice', { id: 'x'.repeat(MAX_RECEIVE_MESSAGE_BYTES + 1) });
 
     // Assess
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
