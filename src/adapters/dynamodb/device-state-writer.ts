@@ -15,6 +15,7 @@ import type {
   TelemetryStateOutcome,
   TelemetryStateUpdate,
 } from '../../devices/device-state.js';
+import { isConditionalCheckFailed } from './dynamo-errors.js';
 
 /** Options of {@link DynamoDbDeviceStateWriter}. */
 export interface DeviceStateWriterOptions {
@@ -22,8 +23,6 @@ export interface DeviceStateWriterOptions {
   readonly clock?: () => Date;
 }
 
-const isConditionFailure = (error: unknown): boolean =>
-  (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 const isValidation = (error: unknown): boolean => (error as { name?: string })?.name === 'ValidationException';
 
 /** Conditional device-state writes to the Devices table. */
@@ -70,7 +69,7 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
         );
         return 'applied';
       } catch (error) {
-        if (isConditionFailure(error)) return (await this.exists(update.deviceId)) ? 'stale' : 'unknown';
+        if (isConditionalCheckFailed(error)) return (await this.exists(update.deviceId)) ? 'stale' : 'unknown';
         if (!isValidation(error)) throw unavailable('telemetry state write', error);
       }
       try {
@@ -85,7 +84,7 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
         );
         return 'applied';
       } catch (error) {
-        if (!isConditionFailure(error)) throw unavailable('telemetry state write', error);
+        if (!isConditionalCheckFailed(error)) throw unavailable('telemetry state write', error);
         const item = await this.read(update.deviceId);
         if (!item) return 'unknown';
         if (typeof item.lastSeen === 'string' && item.lastSeen > lastSeen) return 'stale';
@@ -126,7 +125,7 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
         );
         return 'applied';
       } catch (error) {
-        if (!isConditionFailure(error)) throw unavailable('presence write', error);
+        if (!isConditionalCheckFailed(error)) throw unavailable('presence write', error);
       }
       try {
         await this.doc.send(
@@ -141,7 +140,7 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
         );
         return 'recorded';
       } catch (error) {
-        if (!isConditionFailure(error)) throw unavailable('presence write', error);
+        if (!isConditionalCheckFailed(error)) throw unavailable('presence write', error);
       }
       const item = await this.read(update.deviceId);
       if (!item) return 'unknown';
