@@ -6,7 +6,7 @@
  * a registry field, so it increments `version` and sets `updatedAt` when the status changes.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../../domain/errors.js';
 import type {
   DeviceStateWriter,
@@ -57,31 +57,23 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
     // (ValidationException); then set the whole map, guarded so a concurrent creator wins.
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: update.deviceId },
-            UpdateExpression: sets.length > 0 ? `SET lastSeen = :ls, ${sets.join(', ')}` : 'SET lastSeen = :ls',
-            ConditionExpression: condition,
-            ...(sets.length > 0 && { ExpressionAttributeNames: names }),
-            ExpressionAttributeValues: values,
-          }),
-        );
+        await this.updateItem(update.deviceId, {
+          UpdateExpression: sets.length > 0 ? `SET lastSeen = :ls, ${sets.join(', ')}` : 'SET lastSeen = :ls',
+          ConditionExpression: condition,
+          ...(sets.length > 0 && { ExpressionAttributeNames: names }),
+          ExpressionAttributeValues: values,
+        });
         return 'applied';
       } catch (error) {
         if (isConditionalCheckFailed(error)) return (await this.exists(update.deviceId)) ? 'stale' : 'unknown';
         if (!isValidation(error)) throw unavailable('telemetry state write', error);
       }
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: update.deviceId },
-            UpdateExpression: 'SET lastSeen = :ls, readings = :readings',
-            ConditionExpression: `${condition} AND attribute_not_exists(readings)`,
-            ExpressionAttributeValues: { ':ls': lastSeen, ':readings': { ...update.readings } },
-          }),
-        );
+        await this.updateItem(update.deviceId, {
+          UpdateExpression: 'SET lastSeen = :ls, readings = :readings',
+          ConditionExpression: `${condition} AND attribute_not_exists(readings)`,
+          ExpressionAttributeValues: { ':ls': lastSeen, ':readings': { ...update.readings } },
+        });
         return 'applied';
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw unavailable('telemetry state write', error);
@@ -111,33 +103,25 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
     const common = { ':at': update.at, ':pv': update.version, ':status': update.status, ':maintenance': 'MAINTENANCE', ...reason.values };
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: update.deviceId },
-            UpdateExpression:
-              `SET #status = :status, presenceAt = :at, presenceVersion = :pv, updatedAt = :now${reason.set}` +
-              ` ADD #version :one${reason.remove}`,
-            ConditionExpression: `attribute_exists(id) AND #status <> :status AND #status <> :maintenance AND ${newer}`,
-            ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
-            ExpressionAttributeValues: { ...common, ':now': this.clock().toISOString(), ':one': 1 },
-          }),
-        );
+        await this.updateItem(update.deviceId, {
+          UpdateExpression:
+            `SET #status = :status, presenceAt = :at, presenceVersion = :pv, updatedAt = :now${reason.set}` +
+            ` ADD #version :one${reason.remove}`,
+          ConditionExpression: `attribute_exists(id) AND #status <> :status AND #status <> :maintenance AND ${newer}`,
+          ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: { ...common, ':now': this.clock().toISOString(), ':one': 1 },
+        });
         return 'applied';
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw unavailable('presence write', error);
       }
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: update.deviceId },
-            UpdateExpression: `SET presenceAt = :at, presenceVersion = :pv${reason.set}${reason.remove}`,
-            ConditionExpression: `attribute_exists(id) AND (#status = :status OR #status = :maintenance) AND ${newer}`,
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: common,
-          }),
-        );
+        await this.updateItem(update.deviceId, {
+          UpdateExpression: `SET presenceAt = :at, presenceVersion = :pv${reason.set}${reason.remove}`,
+          ConditionExpression: `attribute_exists(id) AND (#status = :status OR #status = :maintenance) AND ${newer}`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: common,
+        });
         return 'recorded';
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw unavailable('presence write', error);
@@ -150,6 +134,11 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
       // The status changed between the two attempts: try again.
     }
     throw new UnavailableError(`presence write for ${update.deviceId} kept conflicting`);
+  }
+
+  /** One UpdateItem on the device's item; every write of this adapter is one. */
+  private async updateItem(id: string, input: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<void> {
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { id }, ...input }));
   }
 
   private async exists(id: string): Promise<boolean> {
