@@ -118,6 +118,9 @@ export function valueBytes(value: unknown): number {
   return 1;
 }
 
+/** What a range query projects and filters (its key condition is always a pk and an sk range). */
+type RangeRead = Pick<QueryCommandInput, 'FilterExpression' | 'ProjectionExpression' | 'ExpressionAttributeNames'>;
+
 interface SlotReading {
   readonly point: TelemetryPoint;
   readonly name: string;
@@ -353,25 +356,10 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
   async countReadings(deviceId: string, from: number, to: number): Promise<number> {
     const seen = new Set<string>();
     const prefix = `${telemetryDeviceKey(deviceId)}.`;
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-          ExpressionAttributeValues: {
-            ':pk': telemetryGroupKey(telemetryGroup(deviceId, this.groupBits)),
-            ':lower': telemetrySlotKey(this.slotOf(from)),
-            ':upper': telemetrySlotKey(this.slotOf(to)),
-          },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        for (const { ts, seq } of slotReadings(item, prefix)) if (ts >= from && ts <= to) seen.add(`${ts}:${seq}`);
-      }
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const pk = telemetryGroupKey(telemetryGroup(deviceId, this.groupBits));
+    for await (const item of this.queryRange(pk, telemetrySlotKey(this.slotOf(from)), telemetrySlotKey(this.slotOf(to)))) {
+      for (const { ts, seq } of slotReadings(item, prefix)) if (ts >= from && ts <= to) seen.add(`${ts}:${seq}`);
+    }
     for await (const item of this.overflowItems(deviceId, from, to, { ProjectionExpression: 'ts, seq' })) {
       seen.add(`${item.ts as number}:${item.seq as number}`);
     }
@@ -401,28 +389,30 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
     deviceId: string,
     from: number,
     last: number,
-    read: Pick<QueryCommandInput, 'FilterExpression' | 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+    read: RangeRead,
   ): AsyncGenerator<Record<string, unknown>> {
     for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
-      let exclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
-            ...read,
-            ExpressionAttributeValues: {
-              ':pk': telemetryPartitionKey(deviceId, day),
-              ':lower': telemetrySortKey(Math.max(from, day), 0),
-              ':upper': `${pad(Math.min(last, day + DAY_MS - 1), 15)}#~`,
-            },
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        );
-        yield* page.Items ?? [];
-        exclusiveStartKey = page.LastEvaluatedKey;
-      } while (exclusiveStartKey);
+      const upper = `${pad(Math.min(last, day + DAY_MS - 1), 15)}#~`;
+      yield* this.queryRange(telemetryPartitionKey(deviceId, day), telemetrySortKey(Math.max(from, day), 0), upper, read);
     }
+  }
+
+  /** Every item of partition `pk` with sk in [lower, upper], page after page. */
+  private async *queryRange(pk: string, lower: string, upper: string, read: RangeRead = {}): AsyncGenerator<Record<string, unknown>> {
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lower AND :upper',
+          ...read,
+          ExpressionAttributeValues: { ':pk': pk, ':lower': lower, ':upper': upper },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      yield* page.Items ?? [];
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
   }
 
   private async send(command: QueryCommand) {
