@@ -24,6 +24,7 @@ import { provisionAwsDevices, revokeAwsDevice, type DeviceResult } from '../../p
 import { readDeviceBundle, writeDeviceBundle } from '../../provisioning/device-bundle.js';
 import { provisionLocalDevice, revokeLocalDevice, type ProvisioningRegistry } from '../../provisioning/local-provisioner.js';
 import { admits, type DeviceCredentialStore } from '../../ports/device-credentials.js';
+import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
 
 /** Default DynamoDB endpoint of a local platform started with `iotctl local`. */
 export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${DEFAULT_PORTS.dynamodb}`;
@@ -183,20 +184,10 @@ function explainUnreachable(error: unknown, endpoint: string): string {
 /** Adds `device create` and `device revoke` to `program`; `write` receives the output lines. */
 export function register(
   program: Command,
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  writeError: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  write: LineWriter = stdoutLines,
+  writeError: LineWriter = stderrLines,
 ): void {
-  // One error mapper for this door: a typed or argument error becomes one line and exit code 1.
-  const guarded =
-    <A extends unknown[]>(action: (...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      try {
-        await action(...args);
-      } catch (error) {
-        writeError(`iotctl device: ${(error as Error).message}`);
-        process.exitCode = 1;
-      }
-    };
+  const guarded = <A extends unknown[]>(action: (...args: A) => Promise<void>) => reportingErrors('device', writeError, action);
   const device = program.command('device').description('provision and revoke devices (X.509 certificates, registry records)');
   const localEndpoint = process.env.IOT_DYNAMODB_ENDPOINT ?? DEFAULT_LOCAL_ENDPOINT;
 

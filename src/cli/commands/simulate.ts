@@ -27,6 +27,7 @@ import { deadLetterFile } from '../../local/iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
 import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
 import { readDeviceBundle, type DeviceBundle } from '../../provisioning/device-bundle.js';
+import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
 import { connectLocalRegistry, createLocalDevices, DEFAULT_LOCAL_ENDPOINT, summaryLines } from './device.js';
 
 /** What a run measured. */
@@ -316,8 +317,8 @@ const percent = (value: string) => {
 /** Adds `simulate` to `program`; `write` receives the report lines. */
 export function register(
   program: Command,
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  writeError: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  write: LineWriter = stdoutLines,
+  writeError: LineWriter = stderrLines,
 ): void {
   program
     .command('simulate')
@@ -339,14 +340,7 @@ export function register(
     .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
     .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
     .option('--ca-file <file>', 'aws: root CA file (default: downloaded from Amazon Trust Services)')
-    .action(async (options: SimulateCommandOptions) => {
-      try {
-        await runSimulation(options, write);
-      } catch (error) {
-        writeError(`iotctl simulate: ${(error as Error).message}`);
-        process.exitCode = 1;
-      }
-    });
+    .action(reportingErrors('simulate', writeError, (options: SimulateCommandOptions) => runSimulation(options, write)));
 }
 
 async function runSimulation(options: SimulateCommandOptions, write: (line: string) => void): Promise<void> {

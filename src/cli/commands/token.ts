@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ApiGroup } from '../../graphql/caller.js';
 import { LocalTokenIssuer } from '../../graphql/local-token-issuer.js';
+import { stdoutLines, type LineWriter } from '../output.js';
 
 const GROUPS: readonly ApiGroup[] = ['admin', 'viewer'];
 
@@ -36,7 +37,7 @@ function parseDuration(value: string): string {
 }
 
 /** Adds `token` to `program`; `write` receives the token line (stdout by default). */
-export function register(program: Command, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): void {
+export function register(program: Command, write: LineWriter = stdoutLines): void {
   program
     .command('token')
     .description('print a token for the local GraphQL server, signed by the local issuer (the Cognito stand-in)')
