@@ -109,8 +109,8 @@ export class DynamoDbDeviceRepository implements DeviceRepository {
       sets.push(`#${field} = :${field}`);
     }
     const condition = this.versionCondition(values, expectedVersion);
-    try {
-      const { Attributes } = await this.doc.send(
+    return this.versionedWrite(id, expectedVersion, 'update device', () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id },
@@ -121,20 +121,16 @@ export class DynamoDbDeviceRepository implements DeviceRepository {
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
-      return fromDeviceItem(Attributes as Record<string, unknown>);
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw await this.conditionFailure(id, expectedVersion, error);
-      throw mapDynamoError(error, 'update device');
-    }
+      ),
+    );
   }
 
   /** Conditional DeleteItem returning the deleted device. */
   async delete(id: string, expectedVersion?: number): Promise<Device> {
     const values: Record<string, unknown> = {};
     const condition = this.versionCondition(values, expectedVersion);
-    try {
-      const { Attributes } = await this.doc.send(
+    return this.versionedWrite(id, expectedVersion, 'delete device', () =>
+      this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { id },
@@ -144,11 +140,23 @@ export class DynamoDbDeviceRepository implements DeviceRepository {
           ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      );
+      ),
+    );
+  }
+
+  /** Runs a write guarded by {@link versionCondition}; the device it returns, or NotFoundError / ConflictError when the condition fails. */
+  private async versionedWrite(
+    id: string,
+    expectedVersion: number | undefined,
+    action: string,
+    write: () => Promise<{ Attributes?: Record<string, unknown> }>,
+  ): Promise<Device> {
+    try {
+      const { Attributes } = await write();
       return fromDeviceItem(Attributes as Record<string, unknown>);
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw await this.conditionFailure(id, expectedVersion, error);
-      throw mapDynamoError(error, 'delete device');
+      throw mapDynamoError(error, action);
     }
   }
 
