@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { percentile, register } from '../../../src/cli/commands/simulate.js';
+import { accountingLine, percentile, register } from '../../../src/cli/commands/simulate.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 
 // Deliver each ingest batch at once instead of after the 60 s window.
@@ -51,11 +51,36 @@ describe('iotctl simulate (local)', () => {
       expect(result.lines.find((l) => l.startsWith('sent '))).toMatch(/^sent 40, acknowledged 40, failed 0 /);
       expect(result.lines.find((l) => l.startsWith('publish-to-ack'))).toMatch(/p50 \d+\.\d ms, p99 \d+\.\d ms/);
       const accounting = result.lines.find((l) => l.startsWith('accounting:'))!;
-      const [, sent, stored, dead] = /^accounting: sent (\d+) = stored (\d+) \+ dead-lettered (\d+) \(exact\)$/.exec(accounting)!;
+      const [, sent, stored, dead, failed] = /^accounting: sent (\d+) = stored (\d+) \+ dead-lettered (\d+) \+ failed (\d+) \(exact\)$/.exec(accounting)!;
+      expect(Number(failed)).toBe(0);
       expect(Number(stored) + Number(dead)).toBe(Number(sent));
     }
     expect(first.lines[1]).toMatch(/created 4/);
     expect(second.lines[1]).toMatch(/unchanged 4/);
+  });
+
+  it('prints the inexact accounting and exits non-zero when the stores do not hold every sent message', async () => {
+    // Prepare: a second platform whose ingest batch closes only after 300 s, so nothing is
+    // stored within the 1 s drain timeout.
+    const slowDir = await mkdtemp(join(tmpdir(), 'iotctl-simulate-slow-'));
+    process.env.INGEST_BATCH_WINDOW_SECONDS = '300';
+    const slow = await startLocalPlatform({ dataDir: slowDir, ports: ANY_FREE_PORTS }).finally(() => {
+      process.env.INGEST_BATCH_WINDOW_SECONDS = '0';
+    });
+    try {
+      const mqttPort = new URL(slow.endpoints.mqtt!.replace('mqtts:', 'http:')).port;
+
+      // Act
+      const result = await run(['--devices', '1', '--rate', '5', '--duration', '1', '--drain-timeout', '1', '--endpoint', slow.dynamodbEndpoint, '--data-dir', slowDir, '--mqtt-port', mqttPort]);
+
+      // Assess
+      expect(result.lines.find((l) => l.startsWith('sent '))).toMatch(/^sent 5, acknowledged 5, failed 0 /);
+      expect(result.lines).toContain('accounting: sent 5 ≠ stored 0 + dead-lettered 0 + failed 0');
+      expect(result.exitCode).toBe(1);
+    } finally {
+      await slow.stop();
+      await rm(slowDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a rate above IoT Core’s per-connection limit', async () => {
@@ -74,5 +99,25 @@ describe('percentile', () => {
     expect(percentile(values, 99)).toBe(99);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('accountingLine', () => {
+  it('accounts for failed publishes on the basis of every sent message and is exact when the stores make it hold', () => {
+    // Act
+    const result = accountingLine({ sent: 100, failed: 3, stored: 90, deadLettered: 7 });
+
+    // Assess
+    expect(result).toEqual({ line: 'accounting: sent 100 = stored 90 + dead-lettered 7 + failed 3 (exact)', exact: true });
+  });
+
+  it('is not exact when an unacknowledged message was stored after all, or one is missing', () => {
+    // Act
+    const overCounted = accountingLine({ sent: 100, failed: 3, stored: 91, deadLettered: 7 });
+    const missing = accountingLine({ sent: 100, failed: 0, stored: 92, deadLettered: 7 });
+
+    // Assess
+    expect(overCounted).toEqual({ line: 'accounting: sent 100 ≠ stored 91 + dead-lettered 7 + failed 3', exact: false });
+    expect(missing).toEqual({ line: 'accounting: sent 100 ≠ stored 92 + dead-lettered 7 + failed 0', exact: false });
   });
 });
