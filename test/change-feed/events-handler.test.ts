@@ -38,7 +38,7 @@ describe('createEventsHandler', () => {
     expect(await stats.read()).toMatchObject({ total: 1, byStatus: { ONLINE: 1 } });
   });
 
-  it('reports the first failed record and skips the later records of its shard only', async () => {
+  it('reports the earliest failed record per shard and skips only the failed device\'s later records', async () => {
     // Prepare
     const stats = new InMemoryStats();
     const publisher = new RecordingPublisher(new Set([id(2)]));
@@ -54,9 +54,9 @@ describe('createEventsHandler', () => {
     // Act
     const response = await handler({ Records: records });
 
-    // Assess
+    // Assess: id(3) runs beside id(2); it comes again in the retry from 11 and is counted once.
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: '11' }]);
-    expect(publisher.published.map((c) => c.device.id)).toEqual([id(1), id(4)]);
+    expect(publisher.published.map((c) => c.device.id).sort()).toEqual([id(1), id(3), id(4)]);
   });
 
   it('counts a redelivered batch once', async () => {
