@@ -6,6 +6,22 @@ import { Construct } from 'constructs';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
+/**
+ * Reads and validates the `liveTelemetryUpdates` context flag (`-c liveTelemetryUpdates=false`).
+ * `false` stops fanning telemetry-only changes (lastSeen/readings) out to AppSync and IoT,
+ * which otherwise cost more than the ingest path itself (see `npm run bench:ingest`);
+ * registry and presence changes are always published.
+ * @default true when the flag is absent
+ */
+export function liveTelemetryUpdatesFromContext(scope: Construct): boolean {
+  const value: unknown = scope.node.tryGetContext('liveTelemetryUpdates') ?? true;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(
+    `Invalid context flag liveTelemetryUpdates=${JSON.stringify(value)}: use -c liveTelemetryUpdates=true or -c liveTelemetryUpdates=false`,
+  );
+}
+
 /** Props of {@link ChangeFeed}. */
 export interface ChangeFeedProps {
   /** The tables: the Devices stream feeds the function, which keeps the Stats counters. */
@@ -31,6 +47,12 @@ export interface ChangeFeedProps {
    * @default 1
    */
   readonly parallelizationFactor?: number;
+  /**
+   * Whether telemetry-only changes reach `deviceUpdated` subscribers and WatchDevices live
+   * (env PUBLISH_TELEMETRY_CHANGES of the events function). Registry and presence changes always do.
+   * @default true
+   */
+  readonly liveTelemetryUpdates?: boolean;
   /**
    * Handler source, relative to the repository root.
    * @default 'lambdas/events/index.ts'
@@ -72,6 +94,7 @@ export class ChangeFeed extends Construct {
       description: 'Devices stream → stats counters and change publishers',
     });
     storage.grantStatsReadWrite(this.fn);
+    this.fn.addEnvironment('PUBLISH_TELEMETRY_CHANGES', String(props.liveTelemetryUpdates ?? true));
 
     this.fn.addEventSource(
       new DynamoEventSource(storage.devicesTable, {

@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type Stage, type StackProps, Validations } from 'aws-
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './api.js';
-import { ChangeFeed } from './change-feed.js';
+import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
 import { IngestPipeline } from './ingest-pipeline.js';
@@ -63,7 +63,7 @@ export class PlatformStack extends Stack {
     this.telemetryStore = props.telemetryStore ?? telemetryStoreFromContext(this);
 
     this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
-    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage });
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage, liveTelemetryUpdates: liveTelemetryUpdatesFromContext(this) });
     const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
     new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');

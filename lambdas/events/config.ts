@@ -9,6 +9,11 @@ export interface EventsConfig {
   readonly appSyncGraphqlUrl?: string;
   /** Whether changes are republished on the internal IoT change topic (CHANGE_TOPIC_ENABLED=true). */
   readonly changeTopicEnabled: boolean;
+  /**
+   * Whether telemetry-only changes (lastSeen/readings) are fanned out to the publishers
+   * (PUBLISH_TELEMETRY_CHANGES, `true` unless `false`; CDK context flag liveTelemetryUpdates).
+   */
+  readonly publishTelemetryChanges: boolean;
 }
 
 /** Reads the configuration; throws naming the first missing variable, so a misdeployed function fails fast. */
@@ -18,5 +23,14 @@ export function readEventsConfig(env: NodeJS.ProcessEnv = process.env): EventsCo
     statsTableName: required('STATS_TABLE_NAME'),
     ...(env.APPSYNC_GRAPHQL_URL && { appSyncGraphqlUrl: env.APPSYNC_GRAPHQL_URL }),
     changeTopicEnabled: env.CHANGE_TOPIC_ENABLED === 'true',
+    publishTelemetryChanges: booleanVariable(env, 'PUBLISH_TELEMETRY_CHANGES', true),
   };
+}
+
+/** `true`/`false`, or `fallback` when unset; anything else is a misdeployment and throws naming the variable. */
+function booleanVariable(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`Environment variable ${name} must be true or false, got ${JSON.stringify(value.slice(0, 40))}`);
 }

@@ -28,6 +28,7 @@ logger.info('Events handler configured', {
   publishers: publishers.length,
   appSync: config.appSyncGraphqlUrl !== undefined,
   changeTopic: config.changeTopicEnabled,
+  publishTelemetryChanges: config.publishTelemetryChanges,
 });
 
 /** Lambda entry point (ReportBatchItemFailures). */
@@ -35,4 +36,5 @@ export const handler = createEventsHandler({
   stats: new DynamoDbStatsStore(doc, config.statsTableName),
   publishers,
   logger,
+  publishTelemetryChanges: config.publishTelemetryChanges,
 });

@@ -6,9 +6,10 @@ import { pathToFileURL } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChangeFeed } from '../../lib/change-feed.js';
+import { ChangeFeed, liveTelemetryUpdatesFromContext } from '../../lib/change-feed.js';
+import { PlatformStack } from '../../lib/platform-stack.js';
 import { Storage } from '../../lib/storage.js';
-import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
+import { buildPlatformStack, FIXTURE_HANDLER, testApp, testStack } from './stack-helper.js';
 
 function build(props: Partial<ConstructorParameters<typeof ChangeFeed>[2]> = {}) {
   const stack = testStack();
@@ -99,6 +100,44 @@ describe('ChangeFeed', () => {
     expect(actions(feed.deadLetterQueue.queueArn)).toContain('sqs:SendMessage');
     expect(actions(storage.devicesTable.tableArn).filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
     expect(actions(storage.devicesTable.tableStreamArn)).toEqual(expect.arrayContaining(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']));
+  });
+
+  it('fans out telemetry-only changes by default and not with liveTelemetryUpdates false', () => {
+    // Prepare / Act
+    const on = build().template;
+    const off = build({ liveTelemetryUpdates: false }).template;
+
+    // Assess
+    on.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'change-feed', PUBLISH_TELEMETRY_CHANGES: 'true' }) },
+    });
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'change-feed', PUBLISH_TELEMETRY_CHANGES: 'false' }) },
+    });
+  });
+
+  it.each([
+    [undefined, 'true'],
+    [true, 'true'],
+    ['true', 'true'],
+    [false, 'false'],
+    ['false', 'false'],
+  ])('turns -c liveTelemetryUpdates=%j into PUBLISH_TELEMETRY_CHANGES=%s on the stack\'s events function', (value, expected) => {
+    // Prepare / Act
+    const { template } = buildPlatformStack({ context: value === undefined ? {} : { liveTelemetryUpdates: value } });
+
+    // Assess
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'change-feed' } } } }));
+    expect(fn?.Properties.Environment.Variables.PUBLISH_TELEMETRY_CHANGES).toBe(expected);
+  });
+
+  it.each([['no'], ['False'], [0], ['']])('rejects liveTelemetryUpdates=%j naming the flag', (value) => {
+    // Prepare
+    const app = testApp({ liveTelemetryUpdates: value });
+
+    // Act / Assess
+    expect(() => liveTelemetryUpdatesFromContext(app)).toThrow(/liveTelemetryUpdates.*-c liveTelemetryUpdates=true or -c liveTelemetryUpdates=false/);
+    expect(() => new PlatformStack(app, 'Bad')).toThrow(/Invalid context flag liveTelemetryUpdates/);
   });
 
   describe('the real events handler bundle', () => {
