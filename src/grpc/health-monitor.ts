@@ -1,6 +1,9 @@
 /**
  * Keeps grpc.health.v1 in step with the dependencies: a periodic cheap probe (a DynamoDB
  * GetItem in the cloud) sets SERVING or NOT_SERVING for the whole server and the DeviceService.
+ * The DeviceService is also NOT_SERVING while its change subscription is down (WatchDevices
+ * cannot promise every change then); the server-wide status ('', the container HEALTHCHECK)
+ * follows the probe only, since unary calls still work and the bus reconnects by itself.
  */
 import type { HealthImplementation } from 'grpc-health-check';
 import type { LogSink } from './call-log.js';
@@ -26,6 +29,8 @@ export interface HealthMonitor {
   readonly serving: boolean;
   /** Runs the probe now and applies the result. */
   check(): Promise<boolean>;
+  /** Records whether the change subscription is up (the DeviceService needs it too). */
+  setChangesConnected(connected: boolean): void;
   /** Stops probing and reports NOT_SERVING (shutdown). */
   stop(): void;
 }
@@ -34,15 +39,21 @@ export interface HealthMonitor {
 export async function startHealthMonitor(options: HealthMonitorOptions): Promise<HealthMonitor> {
   const { health, services, probe, log } = options;
   const timeoutMs = options.timeoutMs ?? 3_000;
-  let serving: boolean | undefined;
+  let probeOk: boolean | undefined;
+  let changesOk = true;
   let stopped = false;
+  const publish = (): void => {
+    health.setStatus('', probeOk ? 'SERVING' : 'NOT_SERVING');
+    for (const service of services) health.setStatus(service, probeOk && changesOk ? 'SERVING' : 'NOT_SERVING');
+  };
   const apply = (ok: boolean, error?: unknown): void => {
     if (stopped) return;
-    for (const service of ['', ...services]) health.setStatus(service, ok ? 'SERVING' : 'NOT_SERVING');
-    if (ok !== serving) {
+    const changed = ok !== probeOk;
+    probeOk = ok;
+    publish();
+    if (changed) {
       log({ level: ok ? 'info' : 'warn', msg: 'health', status: ok ? 'SERVING' : 'NOT_SERVING', ...(error !== undefined && { error: String(error instanceof Error ? error.message : error) }) });
     }
-    serving = ok;
   };
   const check = async (): Promise<boolean> => {
     if (!probe) {
@@ -71,9 +82,15 @@ export async function startHealthMonitor(options: HealthMonitorOptions): Promise
   interval?.unref();
   return {
     get serving() {
-      return serving === true;
+      return probeOk === true;
     },
     check,
+    setChangesConnected(connected) {
+      if (stopped || connected === changesOk) return;
+      changesOk = connected;
+      publish();
+      log({ level: connected ? 'info' : 'warn', msg: 'health', service: services.join(','), status: connected && probeOk ? 'SERVING' : 'NOT_SERVING', changeSubscription: connected ? 'up' : 'down' });
+    },
     stop() {
       clearInterval(interval);
       for (const service of ['', ...services]) health.setStatus(service, 'NOT_SERVING');

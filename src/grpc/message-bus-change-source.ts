@@ -7,12 +7,15 @@ import { DEVICE_STATUSES } from '../domain/device.js';
 import type { DeviceChange } from '../domain/device-change.js';
 import { CHANGE_TOPIC_FILTER, changeTopic } from '../domain/topics.js';
 import type { ChangeSource } from '../ports/change-feed.js';
-import type { MessageBus } from '../ports/message-bus.js';
+import type { BusConnection, MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
 import { ChangeFanout } from './change-fanout.js';
 
-/** A ChangeSource that holds a bus subscription until closed. */
-export interface BusChangeSource extends ChangeSource {
+/**
+ * A ChangeSource that holds a bus subscription until closed. `connected` is false while the bus
+ * is down or not yet resubscribed: changes published then are lost, so WatchDevices streams end.
+ */
+export interface BusChangeSource extends ChangeSource, BusConnection {
   close(): Promise<void>;
 }
 
@@ -26,6 +29,11 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
   });
   return {
     subscribe: (listener) => fanout.subscribe(listener),
+    // A bus without a connection state (the in-process broker) cannot lose messages.
+    get connected() {
+      return bus.connected ?? true;
+    },
+    onConnectionChange: (listener) => bus.onConnectionChange?.(listener) ?? (() => {}),
     close: unsubscribe,
   };
 }

@@ -7,12 +7,13 @@ import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ChangeSource } from '../ports/change-feed.js';
+import type { BusConnection } from '../ports/message-bus.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
 import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
-import type { WatchHub, WatchOptions } from './watch-devices.js';
+import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-devices.js';
 
 /**
  * Largest request grpc-js hands to our deserializer. It is a transport bound, not a validity one:
@@ -47,7 +48,8 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
 /** Options of {@link startDeviceServer}. */
 export interface DeviceServerOptions {
   readonly registry: DeviceRegistryPort;
-  readonly changes: ChangeSource;
+  /** With a connection state (a bus subscription), losing it ends every WatchDevices stream. */
+  readonly changes: ChangeSource & Partial<BusConnection>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0 (any free port) */
@@ -109,6 +111,18 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     ...(options.probeIntervalMs !== undefined && { intervalMs: options.probeIntervalMs }),
     log,
   });
+  // With a clean MQTT session, changes published while the subscription is down are lost: a
+  // watcher must not go on believing it saw them all, so its stream ends (the client re-lists
+  // and re-watches) and the DeviceService reports NOT_SERVING until the bus has resubscribed.
+  const changes = options.changes;
+  health.setChangesConnected(changes.connected ?? true);
+  const stopWatchingConnection = changes.onConnectionChange?.((connected) => {
+    health.setChangesConnected(connected);
+    if (!connected) {
+      log({ level: 'warn', msg: 'change subscription lost', streams: watchers.size });
+      watchers.closeAll(CHANGES_UNAVAILABLE);
+    }
+  });
   log({ level: 'info', msg: 'listening', host, port });
 
   let stopping: Promise<void> | undefined;
@@ -116,6 +130,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     stopping ??= new Promise<void>((resolve) => {
       const started = performance.now();
       log({ level: 'info', msg: 'shutdown', inFlight: context.inFlight, streams: watchers.size, graceMs });
+      stopWatchingConnection?.();
       health.stop();
       watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
       let done = false;

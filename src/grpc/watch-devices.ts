@@ -11,10 +11,17 @@ import { validateDeviceId } from '../domain/validation.js';
 import type { WatchDevicesRequest__Output } from '../generated/proto/iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse } from '../generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import type { ChangeSource } from '../ports/change-feed.js';
+import type { BusConnection } from '../ports/message-bus.js';
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
 import { statusName, toGrpcStatus } from './error-mapper.js';
 import { toWatchResponse } from './device-mapper.js';
 import { encodeWatchResponse } from './proto.js';
+
+/** Status of a stream ended (or refused) because the change subscription is down. */
+export const CHANGES_UNAVAILABLE = {
+  code: Status.UNAVAILABLE,
+  details: 'change feed subscription lost: changes may have been missed; list devices again, then watch again',
+} as const;
 
 /** At most this many device ids in one WatchDevices filter. */
 export const MAX_WATCH_IDS = 1000;
@@ -37,7 +44,7 @@ export class WatchHub {
   private readonly converted = new WeakMap<DeviceChange, WatchDevicesResponse>();
 
   constructor(
-    private readonly source: ChangeSource,
+    private readonly source: ChangeSource & Partial<BusConnection>,
     private readonly context: CallContext,
     options: WatchOptions = {},
   ) {
@@ -74,6 +81,11 @@ export class WatchHub {
     if (refused) {
       call.emit('error', refused);
       return log(refused.code, refused.details);
+    }
+    // A stream opened while the subscription is down would silently miss changes.
+    if (this.source.connected === false) {
+      call.emit('error', CHANGES_UNAVAILABLE);
+      return log(CHANGES_UNAVAILABLE.code, CHANGES_UNAVAILABLE.details);
     }
 
     const queue: WatchDevicesResponse[] = [];

@@ -3,9 +3,20 @@
  * feed relay, gRPC WatchDevices). Locally the embedded broker in-process; in the cloud the IoT
  * data plane (publish) and MQTT over WSS with SigV4 (subscribe).
  */
-export interface MessageBus {
+export interface MessageBus extends Partial<BusConnection> {
   /** Publishes one message; resolves once the bus accepted it (QoS 1: delivered to the broker). */
   publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 }): Promise<void>;
   /** Subscribes to an MQTT topic filter (`+`, `#`); resolves to an unsubscribe function. */
   subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
+}
+
+/**
+ * Connection state of a bus that can lose its broker (cloud MQTT with a clean session: messages
+ * published while it is down are lost). A bus without it (the in-process broker) is always connected.
+ */
+export interface BusConnection {
+  /** True once connected AND every subscription is (re)established. */
+  readonly connected: boolean;
+  /** Calls `listener` on every change of `connected`; returns a function that stops it. */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
 }

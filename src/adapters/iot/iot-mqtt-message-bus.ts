@@ -5,7 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { MessageBus } from '../../ports/message-bus.js';
+import type { BusConnection, MessageBus } from '../../ports/message-bus.js';
 import { signIotWebSocketUrl } from './sigv4-websocket-url.js';
 
 /** Options of {@link IotMqttMessageBus.connect}. */
@@ -27,8 +27,12 @@ export interface IotMqttMessageBusOptions {
 type Handler = (topic: string, payload: Buffer) => void;
 
 /** The cloud MessageBus used by the gRPC service on Fargate. */
-export class IotMqttMessageBus implements MessageBus {
+export class IotMqttMessageBus implements MessageBus, BusConnection {
   private client: MqttClient | undefined;
+  // Up only between "connected and resubscribed" and the next close: with a clean session,
+  // anything published while this is false never reaches us.
+  private up = false;
+  private readonly connectionListeners = new Set<(connected: boolean) => void>();
   private readonly handlers = new Map<string, Set<Handler>>();
   private closed = false;
   private failures = 0;
@@ -43,9 +47,17 @@ export class IotMqttMessageBus implements MessageBus {
     return bus;
   }
 
-  /** Whether the MQTT connection is up now. */
+  /** Whether the MQTT connection is up and every subscription is restored on it. */
   get connected(): boolean {
-    return this.client?.connected ?? false;
+    return this.up;
+  }
+
+  onConnectionChange(listener: (connected: boolean) => void): () => void {
+    const entry = (connected: boolean): void => listener(connected);
+    this.connectionListeners.add(entry);
+    return () => {
+      this.connectionListeners.delete(entry);
+    };
   }
 
   async publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 }): Promise<void> {
@@ -58,7 +70,8 @@ export class IotMqttMessageBus implements MessageBus {
     if (!set) {
       set = new Set();
       this.handlers.set(filter, set);
-      await this.client?.subscribeAsync(filter, { qos: 1 });
+      // While down, open() subscribes every filter on the next connection.
+      if (this.up) await this.client?.subscribeAsync(filter, { qos: 1 });
     }
     const handler: Handler = (topic, payload) => onMessage(topic, payload);
     set.add(handler);
@@ -95,11 +108,34 @@ export class IotMqttMessageBus implements MessageBus {
     this.client = client;
     this.failures = 0;
     client.on('message', (topic, payload) => this.dispatch(topic, payload));
-    client.on('close', () => this.scheduleReconnect());
+    client.on('close', () => {
+      this.setUp(false);
+      this.scheduleReconnect();
+    });
     client.on('error', (error) => this.options.log?.({ level: 'warn', msg: 'mqtt error', error: error.message }));
-    const filters = [...this.handlers.keys()];
-    if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1 });
-    this.options.log?.({ level: 'info', msg: 'mqtt connected', subscriptions: filters.length });
+    // Loop: subscribe() calls made while these resubscribes are in flight add filters too.
+    const filters = new Set<string>();
+    for (;;) {
+      const missing = [...this.handlers.keys()].filter((filter) => !filters.has(filter));
+      if (missing.length === 0) break;
+      await client.subscribeAsync(missing, { qos: 1 });
+      for (const filter of missing) filters.add(filter);
+    }
+    // The connection may have dropped while subscribing; its close already scheduled a reconnect.
+    if (client.connected) this.setUp(true);
+    this.options.log?.({ level: 'info', msg: 'mqtt connected', subscriptions: filters.size });
+  }
+
+  private setUp(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(up);
+      } catch (error) {
+        this.options.log?.({ level: 'error', msg: 'connection listener failed', error: String(error) });
+      }
+    }
   }
 
   private scheduleReconnect(): void {

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { IotMqttMessageBus, topicMatches } from '../../../src/adapters/iot/iot-mqtt-message-bus.js';
 import { CHANGE_TOPIC_FILTER, changeTopic } from '../../../src/domain/topics.js';
+import { startWsBroker, waitFor } from './ws-broker.js';
 
 describe('IotMqttMessageBus', () => {
   let broker: Aedes;
@@ -68,6 +69,45 @@ describe('IotMqttMessageBus', () => {
 
     // Assess
     expect(got).toEqual(['after reconnect']);
+  });
+
+  it('reports the connection down while the broker is stopped and up again only once resubscribed', async () => {
+    // Prepare
+    const broker2 = await startWsBroker();
+    const bus2 = await IotMqttMessageBus.connect({
+      endpoint: 'unused',
+      region: 'us-east-1',
+      credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
+      clientId: `device-service-test-${Math.random().toString(16).slice(2)}`,
+      url: broker2.url,
+      reconnectDelayMs: 50,
+    });
+    try {
+      const states: boolean[] = [];
+      bus2.onConnectionChange((connected) => states.push(connected));
+      const got: string[] = [];
+      await bus2.subscribe(CHANGE_TOPIC_FILTER, (_t, payload) => got.push(payload.toString()));
+      const upAtStart = bus2.connected;
+
+      // Act
+      await broker2.stop();
+      const wentDown = await waitFor(() => !bus2.connected);
+      await new Promise((r) => setTimeout(r, 200)); // a few failed reconnects against a stopped broker
+      const stillDown = !bus2.connected;
+      await broker2.start();
+      const cameBack = await waitFor(() => bus2.connected);
+      await bus2.publish(changeTopic('abc'), 'after restart');
+      await waitFor(() => got.length > 0);
+
+      // Assess
+      expect([upAtStart, wentDown, stillDown, cameBack]).toEqual([true, true, true, true]);
+      expect(states).toEqual([false, true]);
+      // "up" means resubscribed: the fresh broker has no session, yet the change arrives.
+      expect(got).toEqual(['after restart']);
+    } finally {
+      await bus2.close();
+      await broker2.stop();
+    }
   });
 
   it('matches MQTT wildcards as a broker does', () => {

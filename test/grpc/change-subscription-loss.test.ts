@@ -1,0 +1,99 @@
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IotMqttMessageBus } from '../../src/adapters/iot/iot-mqtt-message-bus.js';
+import type { DeviceChange } from '../../src/domain/device-change.js';
+import { changeTopic } from '../../src/domain/topics.js';
+import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
+import { subscribeToChanges, type BusChangeSource } from '../../src/grpc/message-bus-change-source.js';
+import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
+import { startWsBroker, waitFor, type WsBroker } from '../adapters/iot/ws-broker.js';
+import { once, startTestServer, type TestServer } from './helpers.js';
+
+const ID = '66666666-6666-4666-8666-666666666666';
+const change: DeviceChange = {
+  changeType: 'UPDATED',
+  changedAt: '2026-01-01T00:00:00.000Z',
+  sequence: '000000000000000000009',
+  device: { id: ID, name: 'after restart', type: 'pump', status: 'ONLINE', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', metadata: {}, version: 2, readings: {} },
+};
+
+function healthClient(address: string) {
+  const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const check = (service: string) =>
+    new Promise<string>((resolve, reject) =>
+      (client.check as unknown as (r: unknown, cb: (e: Error | null, v?: { status: string }) => void) => void).call(client, { service }, (e, v) =>
+        e ? reject(e) : resolve(v!.status),
+      ),
+    );
+  return { check, close: () => client.close() };
+}
+
+describe('WatchDevices over the cloud message bus', () => {
+  let broker: WsBroker | undefined;
+  let bus: IotMqttMessageBus | undefined;
+  let changes: BusChangeSource | undefined;
+  let t: TestServer | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await changes?.close();
+    await bus?.close();
+    await broker?.stop();
+    [t, changes, bus, broker] = [undefined, undefined, undefined, undefined];
+  });
+
+  function watch() {
+    const stream = t!.client.watchDevices({ deviceIds: [] });
+    const seen: WatchDevicesResponse__Output[] = [];
+    let status: grpc.StatusObject | undefined;
+    stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));
+    stream.on('status', (s: grpc.StatusObject) => (status = s));
+    stream.on('error', () => undefined);
+    return { stream, seen, status: () => status };
+  }
+
+  it('ends open streams with UNAVAILABLE and reports NOT_SERVING while the broker is down, SERVING once resubscribed', async () => {
+    // Prepare
+    broker = await startWsBroker();
+    bus = await IotMqttMessageBus.connect({
+      endpoint: 'unused',
+      region: 'us-east-1',
+      credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
+      clientId: `device-service-test-${Math.random().toString(16).slice(2)}`,
+      url: broker.url,
+      reconnectDelayMs: 50,
+    });
+    changes = await subscribeToChanges(bus, () => undefined);
+    t = await startTestServer({ changes });
+    const health = healthClient(t.server.address);
+    const before = await health.check(DEVICE_SERVICE_NAME);
+    const first = watch();
+    await once(first.stream, 'metadata');
+
+    // Act
+    await broker.stop();
+    await waitFor(() => first.status() !== undefined);
+    const during = { service: await health.check(DEVICE_SERVICE_NAME), server: await health.check('') };
+    const refused = watch();
+    await waitFor(() => refused.status() !== undefined);
+    await broker.start();
+    await waitFor(() => bus!.connected);
+    const after = await health.check(DEVICE_SERVICE_NAME);
+    const second = watch();
+    await once(second.stream, 'metadata');
+    await bus.publish(changeTopic(ID), JSON.stringify(change));
+    await waitFor(() => second.seen.length === 1);
+    health.close();
+
+    // Assess
+    expect(before).toBe('SERVING');
+    expect(first.status()).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/changes may have been missed.*list devices again/) });
+    expect(during).toEqual({ service: 'NOT_SERVING', server: 'SERVING' });
+    expect(refused.status()).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('change feed subscription lost') });
+    expect(refused.seen).toEqual([]);
+    expect(after).toBe('SERVING');
+    expect(second.seen.map((m) => m.device?.name)).toEqual(['after restart']);
+    expect(t.logs.find((l) => l.msg === 'change subscription lost')).toMatchObject({ level: 'warn', streams: 1 });
+  });
+});
