@@ -20,7 +20,28 @@ export interface DeviceServiceDeps {
   readonly watch?: WatchOptions;
 }
 
-/** The handlers plus the hub of open WatchDevices streams. */
+/**
+ * The handlers plus the hub of open WatchDevices streams.
+ *
+ * Cancellation and deadlines: guardUnary stops waiting the moment a call is cancelled or its
+ * deadline passes (grpc-js has already sent CANCELLED / DEADLINE_EXCEEDED; the result is thrown
+ * away), and each handler checks the signal after decoding, before the use case starts. A use
+ * case already started is NOT aborted: neither DeviceRegistry nor the DeviceRepository /
+ * StatsReader ports take an AbortSignal (the SDK would accept one in `send(command,
+ * { abortSignal })`), and threading one through the domain core and both repositories is a
+ * broad refactor of shared code. The leftover work is bounded instead, per call:
+ * - GetDevice: one GetItem. CreateDevice: one conditional PutItem.
+ * - UpdateDevice / DeleteDevice: one conditional write, plus one GetItem when its condition
+ *   fails (to tell NOT_FOUND from ABORTED).
+ * - GetDeviceStats: one BatchGetItem of the fixed set of summary items (unprocessed keys
+ *   retried a fixed number of rounds).
+ * - ListDevices: index Queries bounded by the page size (or the repository's evaluation
+ *   budget with a type filter), one BatchGetItem, and the stats read above.
+ * Each of those requests is limited by the SDK's own per-attempt timeouts
+ * (DYNAMODB_CLIENT_LIMITS in config.ts: connect 1 s + request 3 s, 3 attempts), so a cancelled call's work ends within seconds and
+ * never piles up. A cancelled write may still apply, as gRPC allows: a cancel racing the
+ * response never tells the caller whether the write happened (retry with expected version).
+ */
 export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub } {
   const { registry, context } = deps;
   const watchers = new WatchHub(deps.changes, context, deps.watch);

@@ -16,7 +16,7 @@ import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
-import { ConfigError, readConfig, type GrpcServiceConfig } from './config.js';
+import { ConfigError, DYNAMODB_CLIENT_LIMITS, readConfig, type GrpcServiceConfig } from './config.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { startDeviceServer } from './server.js';
 
@@ -27,7 +27,7 @@ const log = jsonLogSink();
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const doc = createDocumentClient({ region: config.region, maxAttempts: 3 });
+  const doc = createDocumentClient({ region: config.region, ...DYNAMODB_CLIENT_LIMITS });
   const registry = new DeviceRegistry({
     repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
     stats: new DynamoDbStatsStore(doc, config.statsTableName),

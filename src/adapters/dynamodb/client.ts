@@ -8,6 +8,8 @@ export interface DynamoDbClientOptions {
   readonly region?: string;
   readonly credentials?: DynamoDBClientConfig['credentials'];
   readonly maxAttempts?: number;
+  /** Per-request HTTP limits, e.g. `{ requestTimeout, connectionTimeout, throwOnRequestTimeout: true }` (the SDK sets none). */
+  readonly requestHandler?: DynamoDBClientConfig['requestHandler'];
 }
 
 /** A document client that drops undefined attributes, as every repository here expects. */
@@ -17,6 +19,7 @@ export function createDocumentClient(options: DynamoDbClientOptions = {}): Dynam
     ...(options.region && { region: options.region }),
     ...(options.credentials && { credentials: options.credentials }),
     ...(options.maxAttempts !== undefined && { maxAttempts: options.maxAttempts }),
+    ...(options.requestHandler && { requestHandler: options.requestHandler }),
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
