@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DYNAMODB_CLIENT_LIMITS } from '../../src/grpc/config.js';
+import type { DeviceRepository } from '../../src/ports/device-repository.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynalite.js';
 import { call, startTestServer, waitFor, type TestServer } from './helpers.js';
 
@@ -39,9 +40,12 @@ describe('work left over by a cancelled call', () => {
     const dynamo = new DynamoDbDeviceRepository(doc, 'Devices');
     let leftover: 'pending' | 'resolved' | 'rejected' = 'pending';
     t = await startTestServer({
-      wrapRepository: (memory) => ({
-        ...Object.fromEntries(['create', 'list', 'update', 'delete'].map((m) => [m, (memory as never)[m]!.bind(memory)])),
-        get: (id: string) =>
+      wrapRepository: (memory): DeviceRepository => ({
+        create: (device) => memory.create(device),
+        list: (query) => memory.list(query),
+        update: (...args) => memory.update(...args),
+        delete: (...args) => memory.delete(...args),
+        get: (id) =>
           dynamo.get(id).then(
             (device) => ((leftover = 'resolved'), device),
             (error: unknown) => {
@@ -49,7 +53,7 @@ describe('work left over by a cancelled call', () => {
               throw error;
             },
           ),
-      }) as never,
+      }),
     });
 
     // Act
