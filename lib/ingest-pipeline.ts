@@ -187,14 +187,17 @@ export class IngestPipeline extends Construct {
       sourceAccount: Stack.of(this).account,
     });
 
-    new CfnOutput(this, 'TelemetryTopicPrefix', {
+    // At stack scope, so the output names are stable (an output inside the construct gets a
+    // hashed logical id such as IngestPipelineDeadLetterQueueUrl4B335252) and scripts can rely on them.
+    const stack = Stack.of(this);
+    new CfnOutput(stack, 'TelemetryTopicPrefix', {
       value: `$aws/rules/${TELEMETRY_RULE.ruleName}/`,
       description: 'Devices publish telemetry to this prefix + dt/iot/<thing>/telemetry (Basic Ingest)',
     });
-    new CfnOutput(this, 'IngestStreamName', { value: this.stream.streamName });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Refused device records, with reasons' });
-    new CfnOutput(this, 'RuleErrorQueueUrl', { value: this.ruleErrorQueue.queueUrl });
-    new CfnOutput(this, 'FailureQueueUrl', { value: this.failureQueue.queueUrl });
+    new CfnOutput(stack, 'IngestStreamName', { value: this.stream.streamName, description: 'Kinesis stream of device telemetry' });
+    new CfnOutput(stack, 'IngestDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Refused device records, with reasons' });
+    new CfnOutput(stack, 'IngestRuleErrorQueueUrl', { value: this.ruleErrorQueue.queueUrl, description: 'IoT rule action failures' });
+    new CfnOutput(stack, 'IngestFailureQueueUrl', { value: this.failureQueue.queueUrl, description: 'Ingest batches and presence invocations given up on after retries' });
   }
 
   /**

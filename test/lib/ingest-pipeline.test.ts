@@ -156,6 +156,19 @@ describe('IngestPipeline', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('TELEMETRY_TABLE_NAME');
   });
 
+  it('outputs its stream, topic prefix and queues under stable stack-level names', () => {
+    // Prepare / Act
+    const { stack, pipeline, template } = build('dynamodb');
+
+    // Assess
+    template.hasOutput('TelemetryTopicPrefix', { Value: `$aws/rules/${TELEMETRY_RULE.ruleName}/` });
+    template.hasOutput('IngestStreamName', { Value: stack.resolve(pipeline.stream.streamName) });
+    template.hasOutput('IngestDeadLetterQueueUrl', { Value: stack.resolve(pipeline.deadLetterQueue.queueUrl) });
+    template.hasOutput('IngestRuleErrorQueueUrl', { Value: stack.resolve(pipeline.ruleErrorQueue.queueUrl) });
+    template.hasOutput('IngestFailureQueueUrl', { Value: stack.resolve(pipeline.failureQueue.queueUrl) });
+    expect(Object.keys(template.toJSON().Outputs ?? {}).filter((name) => /[0-9A-F]{8}$/.test(name))).toEqual([]);
+  });
+
   it('refuses dynamodb telemetry without a telemetry table', () => {
     const stack = testStack();
     const storage = new Storage(stack, 'Storage', { telemetryTable: false });
