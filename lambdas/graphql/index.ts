@@ -3,6 +3,7 @@
  * direct Lambda resolver for every Query and Mutation field except the NONE-backed ones.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
@@ -18,6 +19,7 @@ import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
 import { readGraphqlConfig } from './config.js';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const config = readGraphqlConfig();
 const doc = createDocumentClient();
 
@@ -47,9 +49,23 @@ const resolve = createResolverHandler({
   }),
   telemetry,
   pageTokens,
-  onUnexpectedError: (error, event) =>
-    logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error }),
+  onUnexpectedError: (error, event) => {
+    metrics.addMetric('ResolverUnexpectedErrors', MetricUnit.Count, 1);
+    logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error });
+  },
 });
 
 /** Lambda entry point (AppSync direct Lambda resolver). */
-export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);
+export const handler = async (event: DirectLambdaEvent): Promise<unknown> => {
+  // ResolverErrors counts every refused or failed field (domain errors included); ResolverUnexpectedErrors
+  // only the InternalFailure ones, the ones that need a person.
+  metrics.addMetric('Resolutions', MetricUnit.Count, 1);
+  try {
+    return await resolve(event);
+  } catch (error) {
+    metrics.addMetric('ResolverErrors', MetricUnit.Count, 1);
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,86 @@
+/**
+ * The GraphQL resolver Lambda's own module, composed at import as at a cold start, on real
+ * dynalite: every invocation flushes Powertools metrics (CloudWatch EMF on stdout) counting
+ * resolutions, refused or failed fields, and unexpected failures.
+ */
+import type { AppSyncIdentity } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DirectLambdaEvent } from '../../../src/graphql/appsync-router.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
+
+const admin: AppSyncIdentity = {
+  sub: 's', issuer: 'i', username: 'u', claims: { 'cognito:groups': ['admin'] }, sourceIp: ['127.0.0.1'], defaultAuthStrategy: 'ALLOW', groups: ['admin'],
+};
+
+function event(parentTypeName: string, fieldName: string, args: Record<string, unknown>): DirectLambdaEvent {
+  return {
+    arguments: args, identity: admin, source: null, prev: null, stash: {},
+    request: { headers: {}, domainName: null },
+    info: { parentTypeName, fieldName, variables: {}, selectionSetList: ['id'], selectionSetGraphQL: '{ id }' },
+  };
+}
+
+/** The metric values of each EMF document written to stdout while `act` runs. */
+async function emittedMetrics(act: () => Promise<unknown>): Promise<Array<Record<string, number>>> {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(chunk.toString());
+    return true;
+  });
+  try {
+    await act().catch(() => undefined);
+  } finally {
+    spy.mockRestore();
+  }
+  return written
+    .flatMap((text) => text.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => {
+      const document = JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> } };
+      const names = document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((metric) => metric.Name));
+      return Object.fromEntries(names.map((name) => [name, document[name] as number]));
+    });
+}
+
+describe('GraphQL resolver Lambda metrics', () => {
+  let fixture: DynamoFixture;
+  let handler: (event: DirectLambdaEvent) => Promise<unknown>;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    fixture = await startDynamoFixture();
+    Object.assign(process.env, {
+      DEVICES_TABLE_NAME: fixture.devicesTable,
+      // A table that does not exist: reading stats is an unexpected (infrastructure) failure.
+      STATS_TABLE_NAME: 'missing-stats-table',
+      TELEMETRY_STORE: 'dynamodb',
+      TELEMETRY_TABLE_NAME: 'test-Telemetry',
+      PAGE_TOKEN_SECRET: 'graphql-metrics-test-secret-0123456789',
+      AWS_ENDPOINT_URL: fixture.endpoint,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      POWERTOOLS_METRICS_NAMESPACE: 'IotPlatformTest',
+      POWERTOOLS_SERVICE_NAME: 'graphql',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    ({ handler } = await import('../../../lambdas/graphql/index.js'));
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await fixture?.stop();
+  });
+
+  it('counts a resolution per invocation, a refused field as an error, and an infrastructure failure as unexpected', async () => {
+    // Act
+    const created = await emittedMetrics(() => handler(event('Mutation', 'createDevice', { input: { name: 'Boiler', type: 'sensor' } })));
+    const refused = await emittedMetrics(() => handler(event('Query', 'device', { id: 'not-a-uuid' })));
+    const failed = await emittedMetrics(() => handler(event('Query', 'stats', {})));
+
+    // Assess
+    expect(created).toEqual([{ Resolutions: 1 }]);
+    expect(refused).toEqual([{ Resolutions: 1, ResolverErrors: 1 }]);
+    expect(failed).toEqual([{ Resolutions: 1, ResolverUnexpectedErrors: 1, ResolverErrors: 1 }]);
+  });
+});
