@@ -1,0 +1,145 @@
+/**
+ * "npm start comes up and stays up": `iotctl local` as a real child process on a persistent
+ * (temporary) data directory and OS-picked ports, kept up for about 10 s while every endpoint it
+ * prints is used for real (DynamoDB, GraphQL with a token from `iotctl token`, an MQTT
+ * mutual-TLS session of a device provisioned by `iotctl device create`, the gRPC health check),
+ * then stopped with SIGTERM.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { service as healthService } from 'grpc-health-check';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { READY_LINE } from '../../../src/cli/commands/local.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+
+const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;
+const ANY_PORTS = ['--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'];
+/** How long the platform is kept up and used before it is stopped. */
+const UP_FOR_MS = 10_000;
+// Platform + three CLI child processes (tsx transform included) + the 10 s: CI-sized timeout.
+const TEST_TIMEOUT_MS = 120_000;
+
+const iotctl = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+/** The WHERE column of a row of the endpoint table `iotctl local` prints. */
+function where(output: string, service: string): string {
+  const match = new RegExp(`^${service}\\s+(\\S+)$`, 'm').exec(output);
+  if (!match) throw new Error(`no ${service} row in:\n${output}`);
+  return match[1]!;
+}
+
+async function listTables(endpoint: string): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    return (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+  } finally {
+    client.destroy();
+  }
+}
+
+async function graphqlStats(url: string, token: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: token },
+    body: JSON.stringify({ query: '{ stats { total } }' }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Connects with the device's certificate, publishes one reading at QoS 1 (acknowledged) and disconnects. */
+async function deviceSession(bundle: DeviceBundle, port: number): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+    clientId: bundle.manifest.thingName,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    cert: bundle.certificatePem,
+    key: bundle.privateKeyPem,
+    ca: bundle.caCertificatePem,
+  });
+  try {
+    await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq: Date.now(), metrics: { temperature: 21 } }), { qos: 1 });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+function grpcHealth(address: string): Promise<string | undefined> {
+  const Client = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const client = new Client(address, grpc.credentials.createInsecure());
+  const check = client.check as unknown as (
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
+  ) => void;
+  return new Promise((resolve, reject) =>
+    check.call(client, { service: '' }, { deadline: Date.now() + 5_000 }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response?.status);
+    }),
+  );
+}
+
+describe('iotctl local (npm start)', () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('comes up on a data directory, serves all four endpoints for real while it stays up, and exits 0 on SIGTERM', async () => {
+    // Prepare: the platform as `npm start` runs it, but on a temporary data dir and free ports.
+    const dataDir = mkdtempSync(join(tmpdir(), 'iotctl-stays-up-'));
+    const deviceDir = mkdtempSync(join(tmpdir(), 'iotctl-stays-up-device-'));
+    dirs.push(dataDir, deviceDir);
+    const child = spawn(process.execPath, [BIN, 'local', '--data-dir', dataDir, ...ANY_PORTS], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    while (!output.includes(READY_LINE)) {
+      if (child.exitCode !== null) throw new Error(`iotctl local exited early:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const dynamodb = where(output, 'dynamodb');
+    const graphqlUrl = where(output, 'graphql');
+    const mqttPort = Number(new URL(where(output, 'mqtt').replace('mqtts:', 'http:')).port);
+    const grpcAddress = where(output, 'grpc');
+    const token = (await iotctl(['token', '--user', 'operator', '--group', 'admin', '--data-dir', dataDir])).stdout.trim();
+    await iotctl(['device', 'create', 'stays-up', '--out', deviceDir, '--endpoint', dynamodb, '--data-dir', dataDir, '--mqtt-port', String(mqttPort)]);
+    const bundle = await readDeviceBundle(deviceDir);
+
+    // Act: use every endpoint, round after round, for about 10 s.
+    const rounds: Array<{ tables: string[]; graphql: unknown; health: string | undefined }> = [];
+    const until = Date.now() + UP_FOR_MS;
+    while (Date.now() < until) {
+      const [tables, graphql, , health] = await Promise.all([listTables(dynamodb), graphqlStats(graphqlUrl, token), deviceSession(bundle, mqttPort), grpcHealth(grpcAddress)]);
+      rounds.push({ tables, graphql, health });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const stillRunning = child.exitCode === null && child.signalCode === null;
+    child.kill('SIGTERM');
+    const exit = await exited;
+
+    // Assess
+    expect(rounds.length).toBeGreaterThanOrEqual(3);
+    for (const round of rounds) {
+      expect(round.tables).toEqual(expect.arrayContaining(['iot-Devices', 'iot-Stats', 'iot-Telemetry']));
+      expect(round.graphql).toEqual({ status: 200, body: { data: { stats: { total: expect.any(Number) } } } });
+      expect(round.health).toBe('SERVING');
+    }
+    expect(stillRunning, output).toBe(true);
+    expect(exit, output).toEqual({ code: 0, signal: null });
+    expect(output).toContain('[local] stopped');
+  }, TEST_TIMEOUT_MS);
+});
