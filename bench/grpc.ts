@@ -69,7 +69,8 @@ async function serveDevices(): Promise<void> {
   // The per-call JSON line is built as in production, then dropped instead of written to a pipe.
   let logged = 0;
   const log = jsonLogSink(() => void (logged += 1));
-  const server = await startDeviceServer({ registry, changes, log, serverOptions: { 'grpc.max_concurrent_streams': 4_096 } });
+  // Production server options: 1,000 watch streams over 8 channels fit MAX_CONCURRENT_STREAMS.
+  const server = await startDeviceServer({ registry, changes, log });
   process.stdout.write(`${JSON.stringify({ port: server.port, ids })}\n`);
 }
 

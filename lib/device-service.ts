@@ -88,6 +88,18 @@ export interface DeviceServiceProps {
 }
 
 /**
+ * Task memory of the gRPC service, sized for its worst case (src/grpc/server.ts):
+ * ~100 MiB Node runtime and code; 128 MiB RECEIVE_BUDGET_BYTES of requests being received (8 x the
+ * 16 MiB max message, which the 10 MB-metadata INVALID_ARGUMENT contract needs), doubled to 256 MiB
+ * for the moment a finished message is concatenated from its chunks; 16 MiB for one connection's
+ * 256 (MAX_CONCURRENT_STREAMS) streams waiting for budget, each holding at most the 64 KiB HTTP/2
+ * window; WatchDevices shares one encoded message per change across streams and cuts a stream 256
+ * changes behind, a few MiB for the bench's 1,000 streams. ~372 MiB: 512 would leave V8 and GC
+ * under 30 % headroom, so 1,024 MiB (valid with 0.25 vCPU).
+ */
+export const DEVICE_SERVICE_MEMORY_MIB = 1_024;
+
+/**
  * The gRPC DeviceService on ECS Fargate (arm64) behind an internal Network Load Balancer on
  * port 50051, reachable only from inside the VPC. Deployment circuit breaker with rollback,
  * CPU autoscaling, Container Insights, a least-privilege task role.
@@ -123,7 +135,7 @@ export class DeviceService extends Construct {
 
     const taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: 256,
-      memoryLimitMiB: 512,
+      memoryLimitMiB: DEVICE_SERVICE_MEMORY_MIB,
       runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
     });
     const secret =

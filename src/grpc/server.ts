@@ -11,6 +11,7 @@ import type { BusConnection } from '../ports/message-bus.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
 import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
+import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-budget.js';
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
 import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-devices.js';
@@ -29,6 +30,21 @@ import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-d
  * rule never builds more than 51 keys of at most 512 bytes).
  */
 export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * Request bytes all calls together may be receiving at once (see receive-budget.ts): 8 calls of
+ * up to MAX_RECEIVE_MESSAGE_BYTES. Without it the worst case would be max_concurrent_streams x
+ * connections x 16 MiB (16 GiB on ONE connection), which no task size bounds. Valid requests are
+ * small and received within a tick, so 8 receivers are enough: others wait their turn, paused.
+ */
+export const RECEIVE_BUDGET_BYTES = 8 * MAX_RECEIVE_MESSAGE_BYTES;
+/**
+ * HTTP/2 streams per connection. bench/grpc.ts opens its 1,000 WatchDevices streams over 8
+ * channels (8 connections, 125 streams each); 256 leaves twice that per connection. It does not
+ * bound request memory by itself (RECEIVE_BUDGET_BYTES does); it bounds what one connection's
+ * streams waiting for the receive budget can hold in the transport: 256 x the 64 KiB HTTP/2
+ * stream window = 16 MiB. A caller needing more streams opens more channels.
+ */
+export const MAX_CONCURRENT_STREAMS = 256;
 /** Largest response sent (a 100-device page of large devices stays well below). */
 export const MAX_SEND_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Default time in-flight calls get to finish on shutdown; below ECS' 30 s stop timeout default. */
@@ -42,7 +58,7 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_timeout_ms': 20_000,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-  'grpc.max_concurrent_streams': 2_048,
+  'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
 };
 
 /** Options of {@link startDeviceServer}. */
@@ -61,6 +77,8 @@ export interface DeviceServerOptions {
   /** @default 10_000 */
   readonly probeIntervalMs?: number;
   readonly watch?: WatchOptions;
+  /** @default RECEIVE_BUDGET_BYTES */
+  readonly receiveBudgetBytes?: number;
   /** Overrides of {@link SERVER_OPTIONS}. */
   readonly serverOptions?: grpc.ServerOptions;
 }
@@ -72,6 +90,7 @@ export interface DeviceServer {
   readonly address: string;
   readonly health: HealthMonitor;
   readonly watchers: WatchHub;
+  readonly receiveBudget: ReceiveBudgetState;
   /**
    * Stops accepting calls, lets in-flight unary calls finish, ends WatchDevices streams with
    * UNAVAILABLE "server shutting down", and forces the rest closed after `graceMs`.
@@ -83,7 +102,12 @@ export interface DeviceServer {
 export async function startDeviceServer(options: DeviceServerOptions): Promise<DeviceServer> {
   const log = options.log ?? jsonLogSink();
   const context: CallContext = { log, inFlight: 0 };
-  const server = new grpc.Server({ ...SERVER_OPTIONS, ...options.serverOptions });
+  const serverOptions = { ...SERVER_OPTIONS, ...options.serverOptions };
+  const receiveBudget = receiveBudgetInterceptor({
+    budgetBytes: options.receiveBudgetBytes ?? RECEIVE_BUDGET_BYTES,
+    maxMessageBytes: serverOptions['grpc.max_receive_message_length'] ?? MAX_RECEIVE_MESSAGE_BYTES,
+  });
+  const server = new grpc.Server({ ...serverOptions, interceptors: [receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
   const { handlers, watchers } = createDeviceServiceHandlers({
     registry: options.registry,
     changes: options.changes,
@@ -160,5 +184,5 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     return stopping;
   };
 
-  return { port, address: `${host}:${port}`, health, watchers, shutdown };
+  return { port, address: `${host}:${port}`, health, watchers, receiveBudget: receiveBudget.state, shutdown };
 }

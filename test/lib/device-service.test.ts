@@ -3,7 +3,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
-import { DeviceService, GRPC_PORT } from '../../lib/device-service.js';
+import { DeviceService, DEVICE_SERVICE_MEMORY_MIB, GRPC_PORT } from '../../lib/device-service.js';
+import { MAX_CONCURRENT_STREAMS, MAX_RECEIVE_MESSAGE_BYTES, RECEIVE_BUDGET_BYTES } from '../../src/grpc/server.js';
 import { Storage } from '../../lib/storage.js';
 import { testStack } from './stack-helper.js';
 
@@ -38,6 +39,23 @@ describe('DeviceService', () => {
         }),
       ],
     });
+  });
+
+  it('gives the task memory for the server worst case: runtime, the receive budget twice over, one connection of waiting streams', () => {
+    // Prepare: the bounds the server enforces (src/grpc/server.ts), in MiB.
+    const MiB = 1024 * 1024;
+    const runtime = 100;
+    const receiving = (2 * RECEIVE_BUDGET_BYTES) / MiB; // chunks plus the concatenated message
+    const waitingStreams = (MAX_CONCURRENT_STREAMS * 64 * 1024) / MiB; // HTTP/2 stream window each
+    const worstCase = runtime + receiving + waitingStreams;
+
+    // Assess
+    expect(MAX_RECEIVE_MESSAGE_BYTES).toBeGreaterThan(10_000_000); // a 10 MB metadata still reaches the wire check
+    expect(MAX_CONCURRENT_STREAMS).toBeGreaterThanOrEqual(1_000 / 8); // bench/grpc.ts: 1,000 WatchDevices streams over 8 channels
+    expect(worstCase).toBe(372);
+    expect(DEVICE_SERVICE_MEMORY_MIB).toBeGreaterThan(worstCase * 1.5);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '256', Memory: String(DEVICE_SERVICE_MEMORY_MIB) });
+    expect(DEVICE_SERVICE_MEMORY_MIB).toBe(1_024);
   });
 
   it('enables Container Insights on the cluster', () => {
