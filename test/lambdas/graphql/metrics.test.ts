@@ -4,10 +4,11 @@
  * resolutions, refused or failed fields, and unexpected failures.
  */
 import type { AppSyncIdentity } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectLambdaEvent } from '../../../src/graphql/appsync-router.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
+import { emittedMetrics } from '../emitted-metrics.js';
 
 const admin: AppSyncIdentity = {
   sub: 's', issuer: 'i', username: 'u', claims: { 'cognito:groups': ['admin'] }, sourceIp: ['127.0.0.1'], defaultAuthStrategy: 'ALLOW', groups: ['admin'],
@@ -19,28 +20,6 @@ function event(parentTypeName: string, fieldName: string, args: Record<string, u
     request: { headers: {}, domainName: null },
     info: { parentTypeName, fieldName, variables: {}, selectionSetList: ['id'], selectionSetGraphQL: '{ id }' },
   };
-}
-
-/** The metric values of each EMF document written to stdout while `act` runs. */
-async function emittedMetrics(act: () => Promise<unknown>): Promise<Array<Record<string, number>>> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(chunk.toString());
-    return true;
-  });
-  try {
-    await act().catch(() => undefined);
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .flatMap((text) => text.split('\n'))
-    .filter((line) => line.includes('"_aws"'))
-    .map((line) => {
-      const document = JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> } };
-      const names = document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((metric) => metric.Name));
-      return Object.fromEntries(names.map((name) => [name, document[name] as number]));
-    });
 }
 
 describe('GraphQL resolver Lambda metrics', () => {
