@@ -8,7 +8,9 @@
  * A call reserves `maxMessageBytes` when its metadata arrives and gives it back at half-close
  * (unary and server-streaming clients half-close right after their one message), on its status
  * or when cancelled; calls beyond the budget wait in FIFO order (their deadline still applies),
- * and beyond `maxWaiting` they get RESOURCE_EXHAUSTED at once.
+ * and beyond `maxWaiting` they get RESOURCE_EXHAUSTED at once. A call that holds a reservation
+ * longer than `receiveTimeoutMs` without finishing its request (a stalled or hostile sender) is
+ * ended with CANCELLED, so a few such streams cannot keep the budget from everyone else.
  */
 import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
 
@@ -20,6 +22,8 @@ export interface ReceiveBudgetOptions {
   readonly maxMessageBytes: number;
   /** Calls allowed to wait for budget. @default 4_096 */
   readonly maxWaiting?: number;
+  /** Longest a call may hold a reservation before its request is complete. @default 10_000 */
+  readonly receiveTimeoutMs?: number;
 }
 
 /** Live figures of the budget (tests and logs). */
@@ -32,6 +36,8 @@ export interface ReceiveBudgetState {
 export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { interceptor: ServerInterceptor; state: ReceiveBudgetState } {
   const { budgetBytes, maxMessageBytes } = options;
   const maxWaiting = options.maxWaiting ?? 4_096;
+  // 16 MiB arrive in well under a second inside a VPC; 10 s only ends stalled senders.
+  const receiveTimeoutMs = options.receiveTimeoutMs ?? 10_000;
   // A single call always fits, even when the budget is set below one message.
   const slots = Math.max(1, Math.floor(budgetBytes / maxMessageBytes));
   let held = 0;
@@ -40,15 +46,25 @@ export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { inter
     while (held < slots && queue.size > 0) {
       const [next] = queue;
       queue.delete(next!);
-      held += 1;
-      next!();
+      next!(); // reserves its slot
     }
   };
 
   const interceptor: ServerInterceptor = (_method, call) => {
     let state: 'new' | 'waiting' | 'holding' | 'done' = 'new';
     let grant: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const hold = (): void => {
+      held += 1;
+      state = 'holding';
+      timer = setTimeout(() => {
+        release();
+        call.sendStatus({ code: Status.CANCELLED, details: `request not received within ${receiveTimeoutMs} ms`, metadata: new Metadata() });
+      }, receiveTimeoutMs);
+      timer.unref();
+    };
     const release = (): void => {
+      clearTimeout(timer);
       if (state === 'holding') {
         held -= 1;
         grantNext();
@@ -63,8 +79,7 @@ export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { inter
           new ServerListenerBuilder()
             .withOnReceiveMetadata((metadata, pass) => {
               if (held < slots && queue.size === 0) {
-                held += 1;
-                state = 'holding';
+                hold();
                 return pass(metadata);
               }
               if (queue.size >= maxWaiting) {
@@ -74,7 +89,7 @@ export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { inter
               }
               state = 'waiting';
               grant = () => {
-                state = 'holding';
+                hold();
                 pass(metadata);
               };
               queue.add(grant);

@@ -79,6 +79,8 @@ export interface DeviceServerOptions {
   readonly watch?: WatchOptions;
   /** @default RECEIVE_BUDGET_BYTES */
   readonly receiveBudgetBytes?: number;
+  /** Longest a call may take to send its request once admitted. @default 10_000 */
+  readonly receiveTimeoutMs?: number;
   /** Overrides of {@link SERVER_OPTIONS}. */
   readonly serverOptions?: grpc.ServerOptions;
 }
@@ -106,6 +108,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   const receiveBudget = receiveBudgetInterceptor({
     budgetBytes: options.receiveBudgetBytes ?? RECEIVE_BUDGET_BYTES,
     maxMessageBytes: serverOptions['grpc.max_receive_message_length'] ?? MAX_RECEIVE_MESSAGE_BYTES,
+    ...(options.receiveTimeoutMs !== undefined && { receiveTimeoutMs: options.receiveTimeoutMs }),
   });
   const server = new grpc.Server({ ...serverOptions, interceptors: [receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
   const { handlers, watchers } = createDeviceServiceHandlers({

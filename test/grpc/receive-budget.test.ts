@@ -61,4 +61,24 @@ describe('server-wide receive budget', () => {
     expect(response?.name).toBe('a');
     expect(t.server.receiveBudget).toMatchObject({ reservedBytes: 0, waiting: 0 });
   });
+
+  it('ends a call that stalls while sending its request, freeing the budget for the next', async () => {
+    // Prepare
+    t = await startTestServer({ receiveBudgetBytes: MAX_RECEIVE_MESSAGE_BYTES, receiveTimeoutMs: 300 });
+    const stalled = halfSentRequest(t.server.address);
+    let trailers: Record<string, unknown> | undefined;
+    stalled.on('trailers', (headers) => (trailers = headers));
+    stalled.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) trailers = headers;
+    });
+
+    // Act
+    const { error } = await call(t.client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 10_000 });
+    await waitFor(() => trailers !== undefined, 'the stalled call to end');
+
+    // Assess
+    expect(error?.code).toBe(grpc.status.NOT_FOUND);
+    expect(trailers).toMatchObject({ 'grpc-status': String(grpc.status.CANCELLED), 'grpc-message': encodeURIComponent('request not received within 300 ms') });
+    expect(t.server.receiveBudget).toMatchObject({ reservedBytes: 0, waiting: 0 });
+  });
 });
