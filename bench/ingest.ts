@@ -19,6 +19,12 @@
  *
  * The naive design (rule → one Lambda invocation per message → one PutItem + one WriteRecords)
  * runs the same way on a sample of the same messages.
+ *
+ * Every device-state write is also a Devices stream record, which the change feed fans out live
+ * (bench/change-feed-fanout.ts): the state writes of the first `--feed=N` batches (default 2) run
+ * through the local change capture and the real events handler, with live telemetry updates on
+ * (the default) and off (`-c liveTelemetryUpdates=false`). `--subscribers=N` (default 0) adds
+ * AppSync real-time deliveries for N subscribers receiving every change.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -41,7 +47,9 @@ import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } f
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
 import { TELEMETRY_RULE, telemetryRuleOutput, type TelemetryRuleOutput } from '../src/devices/rules.js';
 import { parseTelemetry } from '../src/devices/telemetry-message.js';
+import { countChangeFeedFanOut, DEVICES_STREAM_SHARDS, EVENTS_BATCH_SIZE, GRPC_TASKS, PUBLISH_MS, type FanOutCounts } from './change-feed-fanout.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
+import { EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';
 
 // ---------------------------------------------------------------- billing arithmetic from requests
 
@@ -345,6 +353,10 @@ async function main(): Promise<void> {
     const ddbCounts = counters;
     const ddbMessages = ddbBatches.reduce((n, b) => n + b.event.Records.length, 0);
 
+    // --- the change-feed fan-out of the state writes of the first `--feed=N` batches
+    const feedBatches = batches.slice(0, Number(flag('feed') ?? 2));
+    const fanOut = await countChangeFeedFanOut(feedBatches.map((b) => b.event), endpoint);
+
     // --- handler CPU without any SDK (in-memory ports) and JSON.parse of the same payloads
     const memoryState: DeviceStateWriter = { recordTelemetry: async () => 'applied', recordPresence: async () => 'applied' };
     const pure = createIngestHandler({ devices: memoryState, telemetry: { write: async () => ({ rejected: [] }) }, deadLetters: new InMemoryDeadLetterQueue() });
@@ -485,9 +497,65 @@ async function main(): Promise<void> {
     out.push(`Kinesis on-demand instead of ${shards} provisioned shards: $${f(onDemandPerM, 4)} vs $${f(oursLines[3]![1] + oursLines[4]![1], 4)} per million (records rounded up to 1 KB on ingest)`);
     out.push(`Dead letters: ${tally.deadLettered} (all messages valid), batch item failures: ${tally.failed}`);
     out.push('');
+    // ------------------------------------------------------------ change-feed fan-out
+    const subscribers = Number(flag('subscribers') ?? 0);
+    const eventsMemoryGb = 0.25; // PlatformFunction default memorySize 256
+    const fm = fanOut.messages;
+    const fanOutLines = (c: FanOutCounts): Array<[string, number]> => [
+      ['Events Lambda requests', perM(c.invocations, fm) * PRICES.lambdaRequest.usd],
+      ['Events Lambda duration (arm64, 256 MB)', perM((c.billedMs / 1000) * eventsMemoryGb, fm) * PRICES.lambdaArmGbSecond.usd],
+      ['Stats writes (5 WRU: a ledger item ~4 KB)', perM(c.statsWrites * 5, fm) * PRICES.dynamoWriteUnit.usd],
+      ['AppSync publishDeviceUpdate mutations', perM(c.appSyncMutations, fm) * PRICES.appSyncOperation.usd],
+      [`AppSync real-time delivery (${subscribers} subscribers)`, perM(c.appSyncMutations * subscribers, fm) * PRICES.appSyncRealtimeUpdate.usd],
+      ['IoT data-plane Publish (5 KB units)', perM(c.iotPublishUnits, fm) * PRICES.iotMessage.usd],
+      [`IoT delivery to ${GRPC_TASKS} gRPC tasks`, perM(c.iotPublishUnits * GRPC_TASKS, fm) * PRICES.iotMessage.usd],
+    ];
+    // Per change as counted, times the state writes per million the whole run counted (the first batches differ a little in size).
+    const stateWritesPerM = perM(oursUpdates, messages);
+    const scale = stateWritesPerM / perM(fanOut.changes, fm);
+    const scaled = (lines: Array<[string, number]>): Array<[string, number]> => lines.map(([label, v]) => [label, v * scale]);
+    const liveLines = scaled(fanOutLines(fanOut.live));
+    const quietLines = scaled(fanOutLines(fanOut.quiet));
+    const liveFanOut = sum(liveLines);
+    const quietFanOut = sum(quietLines);
+    // The naive design writes device state once per message: one change per message, each fanned out as counted here.
+    const changesPerM = perM(fanOut.changes, fm);
+    const naiveLive = (liveFanOut / stateWritesPerM) * 1e6;
+    const naiveQuiet = (quietFanOut / stateWritesPerM) * 1e6;
+    const cnt = (n: number) => pad(f(perM(n, fm), 0));
+    out.push(`Change-feed fan-out, counted: ${fanOut.changes.toLocaleString()} Devices stream records captured from the state writes of the first ${feedBatches.length} batches (${fm.toLocaleString()} messages), run through the real events handler`);
+    out.push(`(DynamoDbStatsStore on dynalite, AppSync and IoT change publishers against the sink; events batches of ${EVENTS_BATCH_SIZE} per stream shard, ${DEVICES_STREAM_SHARDS} shards assumed)`);
+    out.push('Per million messages                                        live telemetry on   off (liveTelemetryUpdates=false)');
+    out.push(`  Device-state changes (stream records)                   ${pad(f(changesPerM, 0))}  ${pad(f(changesPerM, 0))}`);
+    out.push(`  ... of which telemetry only (version unchanged)         ${pad(f(perM(fanOut.telemetryOnly, fm), 0))}  ${pad(f(perM(fanOut.telemetryOnly, fm), 0))}`);
+    out.push(`  Events Lambda invocations                               ${cnt(fanOut.live.invocations)}  ${cnt(fanOut.quiet.invocations)}`);
+    out.push(`  Stats UpdateItem calls (telemetry moves no counter)     ${cnt(fanOut.live.statsWrites)}  ${cnt(fanOut.quiet.statsWrites)}`);
+    out.push(`  AppSync publishDeviceUpdate mutations                   ${cnt(fanOut.live.appSyncMutations)}  ${cnt(fanOut.quiet.appSyncMutations)}`);
+    out.push(`  IoT Publish calls / 5 KB units                          ${pad(`${f(perM(fanOut.live.iotPublishCalls, fm), 0)} / ${f(perM(fanOut.live.iotPublishUnits, fm), 0)}`)}  ${pad(`${f(perM(fanOut.quiet.iotPublishCalls, fm), 0)} / ${f(perM(fanOut.quiet.iotPublishUnits, fm), 0)}`)}`);
+    out.push(`  IoT deliveries to the ${GRPC_TASKS} gRPC tasks                     ${cnt(fanOut.live.iotPublishUnits * GRPC_TASKS)}  ${cnt(fanOut.quiet.iotPublishUnits * GRPC_TASKS)}`);
+    out.push(`  Batch item failures                                     ${pad(String(fanOut.live.failures))}  ${pad(String(fanOut.quiet.failures))}`);
+    const perBatch = (ms: number) => (ms / fanOut.live.invocations) * (EVENTS_BATCH_SIZE / (fanOut.changes / fanOut.live.invocations));
+    const concurrentMs = perBatch(fanOut.live.billedMs);
+    const sequentialMs = perBatch(fanOut.live.sequentialModelledMs);
+    const needed = (changesPerM / 1e6) * 1000 / DEVICES_STREAM_SHARDS;
+    out.push(`Events handler throughput, a full batch of ${EVENTS_BATCH_SIZE} with ${PUBLISH_MS} ms per publish round trip: ${EVENTS_DEVICE_CONCURRENCY} devices at a time (measured + modelled) ${f(concurrentMs, 0)} ms = ${f(EVENTS_BATCH_SIZE / concurrentMs * 1000, 0)} changes/s per stream shard; one record at a time (before; service latency alone) ${f(sequentialMs, 0)} ms = ${f(EVENTS_BATCH_SIZE / sequentialMs * 1000, 0)} changes/s; needed ${f(needed, 1)} changes/s per shard (${f(changesPerM / 1000, 0)} changes/s over ${DEVICES_STREAM_SHARDS})`);
+    out.push('');
+    out.push(`Fan-out dollars per million messages (per change as counted x ${f(stateWritesPerM, 0)} state writes per million, the whole run's count)`);
+    out.push(`  ${''.padEnd(48)}   live on       off`);
+    for (const [i, [label, value]] of liveLines.entries()) out.push(`  ${label.padEnd(48)} ${cell(value)} ${cell(quietLines[i]![1])}`);
+    out.push(`  ${'FAN-OUT TOTAL'.padEnd(48)} ${cell(liveFanOut)} ${cell(quietFanOut)}`);
+    out.push(`  (each AppSync subscriber that receives every change adds $${f(perM(fanOut.live.appSyncMutations, fm) * scale * PRICES.appSyncRealtimeUpdate.usd, 4)} with live telemetry on; --subscribers=N; IoT at the first-tier price)`);
+    out.push('');
+    out.push('Totals per million messages (target <= $0.60)                   ours+TS            ours+DDB           naive');
+    const verdict = (v: number) => `$${f(v, 4)} ${v <= 0.6 ? 'MET   ' : 'MISSED'}`.padStart(18);
+    out.push(`  ingest only                                           ${verdict(oursTotal)} ${verdict(ddbTotal)} ${verdict(naiveTotal)}`);
+    out.push(`  + live fan-out, liveTelemetryUpdates=true (default)   ${verdict(oursTotal + liveFanOut)} ${verdict(ddbTotal + liveFanOut)} ${verdict(naiveTotal + naiveLive)}`);
+    out.push(`  + fan-out, liveTelemetryUpdates=false                 ${verdict(oursTotal + quietFanOut)} ${verdict(ddbTotal + quietFanOut)} ${verdict(naiveTotal + naiveQuiet)}`);
+    out.push('  (naive: one device-state change per message, each fanned out as counted above)');
+    out.push('');
     for (const [name, total] of [['Timestream store', oursTotal], ['DynamoDB store', ddbTotal]] as const) {
       const ratio = naiveTotal / total;
-      out.push(`${name.padEnd(17)} target <= $0.60 per million: ${total <= 0.6 ? 'MET' : 'MISSED'} ($${f(total, 4)});  >= 4x cheaper than naive: ${ratio >= 4 ? 'MET' : 'MISSED'} (${f(ratio, 1)}x)`);
+      out.push(`${name.padEnd(17)} ingest only: target <= $0.60 per million: ${total <= 0.6 ? 'MET' : 'MISSED'} ($${f(total, 4)});  >= 4x cheaper than naive: ${ratio >= 4 ? 'MET' : 'MISSED'} (${f(ratio, 1)}x)`);
     }
     out.push(`(ran in ${f((performance.now() - started) / 1000, 1)} s; checksum ${sink % 10})`);
     console.log(out.join('\n'));

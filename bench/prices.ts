@@ -15,9 +15,13 @@ const KINESIS = 'https://aws.amazon.com/kinesis/data-streams/pricing/';
 const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const TIMESTREAM = 'https://aws.amazon.com/timestream/pricing/';
+const APPSYNC = 'https://aws.amazon.com/appsync/pricing/';
 
 export const PRICES = {
-  /** Messaging, first billion messages a month (5 KB increments; Basic Ingest messages are not charged). */
+  /**
+   * Messaging, first billion messages a month (5 KB increments; Basic Ingest messages are not
+   * charged). A data-plane Publish is one message and each delivery to a subscriber another.
+   */
   iotMessage: { usd: 1.0 / 1e6, unit: 'message (5 KB)', source: `${IOT} (Messaging, up to 1 billion messages)` },
   /** Connectivity, per connection-minute. */
   iotConnectionMinute: { usd: 0.08 / 1e6, unit: 'connection-minute', source: `${IOT} (Connectivity)` },
@@ -43,6 +47,10 @@ export const PRICES = {
   dynamoWriteUnit: { usd: 0.625 / 1e6, unit: 'write request unit (1 KB)', source: `${DYNAMODB} (Write request units)` },
   /** Timestream for LiveAnalytics writes, in 1 KiB units per request. */
   timestreamWrite: { usd: 0.5 / 1e6, unit: 'write (1 KiB)', source: `${TIMESTREAM} (LiveAnalytics, writes)` },
+  /** AppSync GraphQL query and mutation operations (the change feed's publishDeviceUpdate). */
+  appSyncOperation: { usd: 4.0 / 1e6, unit: 'query/mutation operation', source: `${APPSYNC} (GraphQL, query and data modification operations)` },
+  /** AppSync GraphQL real-time updates: each message delivered to a subscriber (5 KB increments). */
+  appSyncRealtimeUpdate: { usd: 2.0 / 1e6, unit: 'real-time update (5 KB)', source: `${APPSYNC} (GraphQL, real-time updates)` },
 } as const satisfies Record<string, Price>;
 
 /** Hours in the 30-day month the DESIGN.md figures use. */
