@@ -47,7 +47,11 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
     return bus;
   }
 
-  /** Whether the MQTT connection is up and every subscription is restored on it. */
+  /**
+   * Whether the MQTT connection is up and every subscription is restored on it. A socket that
+   * closes is seen at once; a silently dead one only when MQTT keepalive (30 s) goes unanswered,
+   * which mqtt.js detects within 1.5 x keepalive: that is the longest a loss can go unreported.
+   */
   get connected(): boolean {
     return this.up;
   }
