@@ -8,6 +8,7 @@ import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../../src/change-feed/events-handler.js';
 import { toDeviceChange } from '../../src/change-feed/stream-record.js';
+import { StreamPoller } from '../../src/local/stream-poller.js';
 import type { Device } from '../../src/domain/device.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
@@ -225,5 +226,33 @@ describe('createEventsHandler under concurrency', () => {
       // Every change reached the publisher at least once (redelivered ones more than once).
       expect(new Set([...publisher.orderByDevice().values()].flat())).toEqual(new Set(rawSequences(records)));
     }, 60_000);
+  });
+});
+
+describe('createEventsHandler behind the local stream poller', () => {
+  it('delivers every change after a failure, each device in order, and counts each once', async () => {
+    // Prepare: the poller retries a shard from the first failed record it is told about.
+    const next = random(5);
+    const records = interleavedBatch(20, 3, next, 9000);
+    const failing = rawSequences(records)[25]!;
+    const publisher = new SlowRecordingPublisher(next, { [failing]: 2 });
+    const stats = new InMemoryStats();
+    const truth = new InMemoryStats();
+    for (const r of records) await truth.apply(toDeviceChange(r)!);
+    const poller = new StreamPoller(createEventsHandler({ stats, publishers: [publisher] }), { batchingWindowMs: 1, retryBaseDelayMs: 1 });
+
+    // Act
+    for (const r of records) poller.push(r);
+    await poller.flush();
+    await poller.stop();
+
+    // Assess: the failure made the poller redeliver; per device every change arrives, first seen in stream order.
+    expect(publisher.published.length).toBeGreaterThan(records.length);
+    for (const [deviceId, order] of publisher.orderByDevice()) {
+      const expected = rawSequences(records.filter((r) => r.dynamodb!.Keys!.id!.S === deviceId));
+      expect(new Set(order)).toEqual(new Set(expected));
+      expect([...new Set(order)]).toEqual(expected);
+    }
+    expect(await stats.read()).toEqual(await truth.read());
   });
 });
