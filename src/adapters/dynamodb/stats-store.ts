@@ -14,10 +14,11 @@
  * ledger shard that ADDs the deltas, bumps the shard revision and SETs the device's marker,
  * on condition `attribute_not_exists(marker) OR marker < :seq`. Counters and marker change
  * atomically (same item, same request). DynamoDB Streams delivers the records of one item in
- * order, and the events handler never gets past a failed record (it stops the shard's batch
- * there and the event source retries from it), so every change whose sequence is at or below
- * the marker has already been counted: a redelivered record fails the condition and is not
- * counted again (ConditionalCheckFailed = "already applied").
+ * order, and the events handler never applies a device's record after one of that device's
+ * records failed (it skips the rest of that device's records and reports the earliest failure
+ * of the shard, from which the event source retries), so every change whose sequence is at or
+ * below the marker has already been counted: a redelivered record fails the condition and is
+ * not counted again (ConditionalCheckFailed = "already applied").
  *
  * The summary copy is then written with `SET c_<s> = :counters, r_<s> = :rev` on condition
  * `r_<s> < :rev`: a copy, not a delta, so it is idempotent and an older copy never replaces
