@@ -3,6 +3,8 @@
  * Devices table → stats counters (always) → change publishers (when configured).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { AppSyncChangePublisher, credentialsFromEnv, requiredRegion } from '../../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
@@ -31,10 +33,23 @@ logger.info('Events handler configured', {
   publishTelemetryChanges: config.publishTelemetryChanges,
 });
 
-/** Lambda entry point (ReportBatchItemFailures). */
-export const handler = createEventsHandler({
+const handleChanges = createEventsHandler({
   stats: new DynamoDbStatsStore(doc, config.statsTableName),
   publishers,
   logger,
   publishTelemetryChanges: config.publishTelemetryChanges,
 });
+const metrics = new Metrics();
+
+/** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */
+export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  metrics.addMetric('ChangeRecords', MetricUnit.Count, event.Records?.length ?? 0);
+  try {
+    const response = await handleChanges(event);
+    // One reported failure per shard: the batch is retried from that record on.
+    metrics.addMetric('ChangeBatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
+    return response;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
