@@ -1,14 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IotMqttMessageBus } from '../../src/adapters/iot/iot-mqtt-message-bus.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import { changeTopic } from '../../src/domain/topics.js';
-import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import { subscribeToChanges, type BusChangeSource } from '../../src/grpc/message-bus-change-source.js';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { startWsBroker, waitFor, type WsBroker } from '../adapters/iot/ws-broker.js';
-import { once, startTestServer, type TestServer } from './helpers.js';
+import { healthClient, once, startTestServer, type TestServer, watchChanges } from './helpers.js';
 
 const ID = '66666666-6666-4666-8666-666666666666';
 const change: DeviceChange = {
@@ -18,17 +16,6 @@ const change: DeviceChange = {
   device: { id: ID, name: 'after restart', type: 'pump', status: 'ONLINE', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', metadata: {}, version: 2, readings: {} },
 };
 
-function healthClient(address: string) {
-  const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Ctor(address, grpc.credentials.createInsecure());
-  const check = (service: string) =>
-    new Promise<string>((resolve, reject) =>
-      (client.check as unknown as (r: unknown, cb: (e: Error | null, v?: { status: string }) => void) => void).call(client, { service }, (e, v) =>
-        e ? reject(e) : resolve(v!.status),
-      ),
-    );
-  return { check, close: () => client.close() };
-}
 
 describe('WatchDevices over the cloud message bus', () => {
   let broker: WsBroker | undefined;
@@ -43,15 +30,7 @@ describe('WatchDevices over the cloud message bus', () => {
     [t, changes, bus, broker] = [undefined, undefined, undefined, undefined];
   });
 
-  function watch() {
-    const stream = t!.client.watchDevices({ deviceIds: [] });
-    const seen: WatchDevicesResponse__Output[] = [];
-    let status: grpc.StatusObject | undefined;
-    stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));
-    stream.on('status', (s: grpc.StatusObject) => (status = s));
-    stream.on('error', () => undefined);
-    return { stream, seen, status: () => status };
-  }
+  const watch = () => watchChanges(t!.client);
 
   it('ends open streams with UNAVAILABLE and reports NOT_SERVING while the broker is down, SERVING once resubscribed', async () => {
     // Prepare

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
 import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DeviceRepository } from '../../src/ports/device-repository.js';
 import type { DeviceServiceClient as Client } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
+import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import { ChangeFanout } from '../../src/grpc/change-fanout.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
 import { startDeviceServer, type DeviceServer, type DeviceServerOptions } from '../../src/grpc/server.js';
@@ -87,4 +89,28 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A grpc.health.v1 client whose `check(service)` resolves with the serving status name. */
+export function healthClient(address: string) {
+  const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const check = (service: string) =>
+    new Promise<string>((resolve, reject) =>
+      (client.check as unknown as (r: unknown, cb: (e: Error | null, v?: { status: string }) => void) => void).call(client, { service }, (e, v) =>
+        e ? reject(e) : resolve(v!.status),
+      ),
+    );
+  return { check, close: () => client.close() };
+}
+
+/** Opens WatchDevices on `client` and records what it receives and how it ends. */
+export function watchChanges(client: Client, deviceIds: string[] = []) {
+  const stream = client.watchDevices({ deviceIds });
+  const seen: WatchDevicesResponse__Output[] = [];
+  let status: grpc.StatusObject | undefined;
+  stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));
+  stream.on('status', (s: grpc.StatusObject) => (status = s));
+  stream.on('error', () => undefined);
+  return { stream, seen, status: () => status };
 }

@@ -3,25 +3,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
-import { call, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
+import { call, healthClient, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const MISSING_ID = '123e4567-e89b-42d3-a456-426614174000';
 
-function healthClient(address: string) {
-  const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Ctor(address, grpc.credentials.createInsecure());
-  const check = (service: string) =>
-    new Promise<string>((resolve, reject) =>
-      (client.check as unknown as (r: unknown, cb: (e: Error | null, v?: { status: string }) => void) => void).call(client, { service }, (e, v) =>
-        e ? reject(e) : resolve(v!.status),
-      ),
-    );
-  return { check, close: () => client.close() };
-}
 
 describe('operations', () => {
   let t: TestServer | undefined;

@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceChange } from '../../src/domain/device-change.js';
-import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
-import { call, once, startTestServer, type TestServer, waitFor } from './helpers.js';
+import { call, once, startTestServer, type TestServer, waitFor, watchChanges } from './helpers.js';
 
 const ID_A = '11111111-1111-4111-8111-111111111111';
 
@@ -33,15 +32,7 @@ describe('WatchDevices', () => {
     t = undefined;
   });
 
-  function watch(deviceIds: string[] = []) {
-    const stream = t!.client.watchDevices({ deviceIds });
-    const seen: WatchDevicesResponse__Output[] = [];
-    let status: grpc.StatusObject | undefined;
-    stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));
-    stream.on('status', (s: grpc.StatusObject) => (status = s));
-    stream.on('error', () => undefined);
-    return { stream, seen, status: () => status };
-  }
+  const watch = (deviceIds: string[] = []) => watchChanges(t!.client, deviceIds);
 
   it('streams created, updated and deleted changes made through the registry', async () => {
     // Prepare
