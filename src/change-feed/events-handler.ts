@@ -1,10 +1,13 @@
 /**
  * The events handler: DynamoDB stream batches of the Devices table → stats counters, then
- * every change publisher. Shared by the events Lambda and the local change feed.
+ * every change publisher; and of the Commands table → every command publisher. Shared by the
+ * events Lambda and the local change feed.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { CommandChangePublisher } from '../commands/command-change.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { StatsProjector } from '../ports/stats.js';
+import { isCommandRecord, toCommandChange } from './command-stream-record.js';
 import { toDeviceChange } from './stream-record.js';
 import { isTelemetryOnlyChange } from './telemetry-change.js';
 
@@ -36,6 +39,8 @@ export interface EventsHandlerDeps {
   readonly publishTelemetryChanges?: boolean;
   /** @default EVENTS_DEVICE_CONCURRENCY */
   readonly concurrency?: number;
+  /** Called for every command status transition (records of the Commands stream), at least once. */
+  readonly commandPublishers?: readonly CommandChangePublisher[];
 }
 
 /** A stream handler for the events Lambda (ReportBatchItemFailures on). */
@@ -64,6 +69,11 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`Events handler concurrency must be a positive integer, got ${concurrency}`);
 
   const processRecord = async (record: DynamoDBRecord): Promise<void> => {
+    if (isCommandRecord(record)) {
+      const commandChange = toCommandChange(record);
+      if (commandChange) await Promise.all((deps.commandPublishers ?? []).map((publisher) => publisher.publish(commandChange)));
+      return;
+    }
     const change = toDeviceChange(record);
     if (!change) return;
     await deps.stats.apply(change);

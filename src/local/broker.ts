@@ -6,15 +6,15 @@
  * thing may use comes from the credential store (never from registry metadata, which API
  * callers can edit). As IoT Core does on MQTT 3.1.1, a denied publish or subscribe disconnects
  * the client (reason AUTH_ERROR), so do a payload over 128 KB (CLIENT_ERROR) and exceeding 100
- * publishes per second (THROTTLED), and lifecycle events go to `$aws/events/presence/...` with
- * IoT's payload shape.
+ * publishes per second (THROTTLED), and lifecycle events go to `$aws/events/presence/...` and
+ * `$aws/events/subscriptions/subscribed/...` with IoT's payload shapes.
  */
 import { Aedes, type Client } from 'aedes';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { isDomainError } from '../domain/errors.js';
-import { changeTopic, CHANGE_TOPIC_FILTER, presenceTopic } from '../domain/topics.js';
+import { changeTopic, CHANGE_TOPIC_FILTER, presenceTopic, subscriptionEventTopic } from '../domain/topics.js';
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../devices/iot-policy.js';
 import { createMqttAuthorizer, type ConnectionContext } from '../devices/policy-evaluator.js';
 import { TELEMETRY_RULE_NAME, type PresenceEvent } from '../devices/rules.js';
@@ -271,6 +271,25 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     track(emitLifecycle(client, session, 'connected'));
     // A revoke that landed between the admission read and now found no session to end: read again.
     void recheck(client.id, Number.POSITIVE_INFINITY);
+  });
+  // IoT's subscription lifecycle event, published once the subscription is in place, so a
+  // consumer that reacts to it (queued commands, the current twin delta) reaches the device.
+  broker.on('subscribe', (subscriptions, client) => {
+    const session = client && sessions.get(client);
+    if (!session?.announced) return;
+    const event = {
+      clientId: client.id,
+      timestamp: clock(),
+      eventType: 'subscribed',
+      sessionIdentifier: session.sessionIdentifier,
+      principalIdentifier: session.principalIdentifier,
+      topics: subscriptions.map((subscription) => subscription.topic),
+    };
+    track(
+      bus.publish(subscriptionEventTopic('subscribed', client.id), JSON.stringify(event), { qos: 1 }).catch((error: unknown) => {
+        log(`mqtt: subscription event for ${client.id} not published: ${String(error)}`);
+      }),
+    );
   });
   broker.on('keepaliveTimeout', (client) => {
     const session = sessions.get(client);

@@ -18,6 +18,7 @@ import { changeTopic } from '../domain/topics.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
 import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
+import { createDeviceControlHandler, type DeviceControlDeps } from '../devices/device-control-handler.js';
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
@@ -43,6 +44,8 @@ export interface LocalIotCoreOptions {
   readonly host?: string;
   /** @default 8883 */
   readonly port?: number;
+  /** The commands and twin use cases behind the device control rules; without them those rules' events are refused. */
+  readonly deviceControl?: Pick<DeviceControlDeps, 'commands' | 'twins'>;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
   readonly log?: (line: string) => void;
@@ -83,6 +86,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     observer: { failure: (stage, error, records) => log(`ingest: ${stage} failed for ${records} record(s): ${(error as Error).message}`) },
   });
   const presenceHandler = createPresenceHandler({ devices, deadLetters });
+  const deviceControlHandler = options.deviceControl && createDeviceControlHandler({ ...options.deviceControl, deadLetters });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   const broker = await startBroker({
@@ -124,8 +128,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     targets: {
       kinesis: (_rule, partitionKey, data) => void batcher.put(partitionKey, data),
       lambda: async (_rule, handler, event) => {
-        if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
-        await presenceHandler(event);
+        if (handler === 'presence') await presenceHandler(event);
+        else if (handler === 'deviceControl' && deviceControlHandler) await deviceControlHandler(event);
+        else throw new Error(`No local Lambda named ${handler}`);
       },
       error: async (rule, input, reason) => {
         await deadLetters.send([

@@ -4,6 +4,8 @@
  * added while the platform runs (the GraphQL and gRPC servers start after the feed).
  */
 import type { DynamoDBRecord } from 'aws-lambda';
+import { isTerminal } from '../commands/command.js';
+import type { CommandChange, CommandChangePublisher } from '../commands/command-change.js';
 import type { DeviceChange } from '../domain/device-change.js';
 import type { ChangePublisher, ChangeSource } from '../ports/change-feed.js';
 import type { StatsProjector } from '../ports/stats.js';
@@ -22,6 +24,10 @@ export interface LocalChangeFeedOptions {
 /** Local DynamoDB Streams consumer that also is a {@link ChangeSource}. */
 export class LocalChangeFeed implements ChangeSource {
   private readonly publishers: ChangePublisher[] = [];
+  private readonly commandPublishers: CommandChangePublisher[] = [];
+  private readonly commandListeners = new Set<(change: CommandChange) => void>();
+  /** Last sequence handed to command listeners per command. */
+  private readonly commandListened = new Map<string, string>();
   private readonly listeners = new Set<(change: DeviceChange) => void>();
   /** Last sequence handed to listeners per device: a redelivered batch is not shown twice. */
   private readonly listened = new Map<string, string>();
@@ -35,7 +41,13 @@ export class LocalChangeFeed implements ChangeSource {
         await Promise.all(this.publishers.map((publisher) => publisher.publish(change)));
       },
     };
-    const handler = createEventsHandler({ stats: options.stats, publishers: [toListeners, added] });
+    const commands: CommandChangePublisher = {
+      publish: async (change) => {
+        this.notifyCommand(change);
+        await Promise.all(this.commandPublishers.map((publisher) => publisher.publish(change)));
+      },
+    };
+    const handler = createEventsHandler({ stats: options.stats, publishers: [toListeners, added], commandPublishers: [commands] });
     this.poller = new StreamPoller(handler, options.poller);
   }
 
@@ -47,6 +59,19 @@ export class LocalChangeFeed implements ChangeSource {
   /** Adds a publisher that gets every change from now on (at least once, like the events Lambda's). */
   addPublisher(publisher: ChangePublisher): void {
     this.publishers.push(publisher);
+  }
+
+  /** Adds a publisher that gets every command status transition from now on (at least once). */
+  addCommandPublisher(publisher: CommandChangePublisher): void {
+    this.commandPublishers.push(publisher);
+  }
+
+  /** Calls `listener` once for every command status transition from now on; returns the function that stops it. */
+  subscribeCommands(listener: (change: CommandChange) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => {
+      this.commandListeners.delete(listener);
+    };
   }
 
   /** Calls `listener` once for every change from now on; returns the function that stops it. */
@@ -65,6 +90,21 @@ export class LocalChangeFeed implements ChangeSource {
   /** Delivers what is queued (bounded wait) and stops; returns how many records were left undelivered. */
   stop(drainMs?: number): Promise<number> {
     return this.poller.stop(drainMs);
+  }
+
+  private notifyCommand(change: CommandChange): void {
+    const last = this.commandListened.get(change.command.id);
+    if (last !== undefined && last >= change.sequence) return;
+    // A final status is the command's last change: forget it, so the map holds only live commands.
+    if (isTerminal(change.command.status)) this.commandListened.delete(change.command.id);
+    else this.commandListened.set(change.command.id, change.sequence);
+    for (const listener of this.commandListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.onListenerError?.(error);
+      }
+    }
   }
 
   private notify(change: DeviceChange): void {

@@ -25,6 +25,10 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from '../graphql/local-graphql.js';
 import { startLocalIotCore } from './iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { commandChangeTopic } from '../domain/topics.js';
+import type { CommandService } from '../commands/command-service.js';
+import type { TwinService } from '../twin/twin-service.js';
+import { createLocalDeviceControl } from './device-control.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -64,10 +68,14 @@ export interface LocalPlatformOptions {
 export interface LocalPlatform {
   /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
   readonly dynamodbEndpoint: string;
-  readonly tables: { devices: string; stats: string; telemetry: string };
+  readonly tables: { devices: string; stats: string; telemetry: string; commands: string; twins: string };
   /** Document client through the capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly registry: DeviceRegistry;
+  /** Commands to devices (every door's use cases). */
+  readonly commands: CommandService;
+  /** Desired and reported state. */
+  readonly twins: TwinService;
   readonly changeFeed: LocalChangeFeed;
   /** What runs where (name → URL or address), printed by `iotctl local`. */
   readonly endpoints: Record<string, string>;
@@ -126,7 +134,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
     await ensureTables(dynalite.endpoint, names);
-    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, commands: names.Commands!, twins: names.Twins! };
 
     // 3. DynamoDB Streams stand-in: the proxy every client uses, feeding the change feed.
     let changeFeed: LocalChangeFeed | undefined;
@@ -162,11 +170,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
 
     // 5. Registry: the domain core every door calls.
-    const registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, tables.devices),
-      stats: statsStore,
-      pageTokens: createPageTokenCodec(secret),
-    });
+    const deviceRepository = new DynamoDbDeviceRepository(doc, tables.devices);
+    const pageTokens = createPageTokenCodec(secret);
+    const registry = new DeviceRegistry({ repository: deviceRepository, stats: statsStore, pageTokens });
+
+    // 5b. Commands and twins: publish through the broker once it runs (step 7).
+    const control = createLocalDeviceControl({ doc, tables, devices: deviceRepository, pageTokens, log });
+    stops.push({ name: 'commands and twins', stop: () => control.stop() });
 
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
@@ -180,10 +190,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, deviceControl: control, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
+    control.start(iot.bus);
+    let busOpen = true;
+    stops.push({ name: 'command change relay', stop: () => (busOpen = false) });
+    // Command transitions onto the bus at internal/command-changes/<device>, for gRPC WatchCommands.
+    feed.addCommandPublisher({
+      publish: async (change) => {
+        if (busOpen) await iot.bus.publish(commandChangeTopic(change.command.deviceId), JSON.stringify(change), { qos: 1 });
+      },
+    });
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
@@ -202,6 +221,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       tables,
       doc,
       registry,
+      commands: control.commands,
+      twins: control.twins,
       changeFeed: feed,
       endpoints,
       dataDir,
