@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { NONE_DATA_SOURCE_FIELDS } from '../src/graphql/data-sources.js';
 import { SCHEMA_PATH } from '../src/graphql/schema-source.js';
 import { MUTATION_FIELDS, QUERY_FIELDS } from '../src/generated/graphql/types.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -183,7 +184,7 @@ export class Api extends Construct {
 
     this.resolverFunction = new PlatformFunction(this, 'ResolverFunction', {
       entry: props.entry ?? 'lambdas/graphql/index.ts',
-      serviceName: 'graphql',
+      serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
       environment: { PAGE_TOKEN_SECRET_ARN: secret.secretArn },
     });

@@ -3,6 +3,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -90,7 +91,7 @@ export class ChangeFeed extends Construct {
 
     this.fn = new PlatformFunction(this, 'EventsFunction', {
       entry: props.entry ?? 'lambdas/events/index.ts',
-      serviceName: 'change-feed',
+      serviceName: SERVICE_NAMES.changeFeed,
       description: 'Devices stream → stats counters and change publishers',
     });
     storage.grantStatsReadWrite(this.fn);

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/devices/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/devices/rules.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -102,7 +103,7 @@ export class IngestPipeline extends Construct {
 
     this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
       entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
-      serviceName: 'ingest',
+      serviceName: SERVICE_NAMES.ingest,
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
@@ -161,7 +162,7 @@ export class IngestPipeline extends Construct {
 
     this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
       entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
-      serviceName: 'presence',
+      serviceName: SERVICE_NAMES.presence,
       description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
       environment: { DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl },
     });
