@@ -60,10 +60,15 @@ export interface CommandServiceDeps {
   readonly clock?: () => Date;
   /** @default crypto.randomUUID */
   readonly newId?: () => string;
+  /** How long a drain waits for the device's ONLINE status. @default DEFAULT_ONLINE_WAIT_MS */
+  readonly onlineWaitMs?: number;
   /** Told when a publish failed (the command stays queued for the device's next subscription). */
   readonly onDeliveryError?: (error: unknown, command: Command) => void;
 }
 
+/** How long a drain waits for the presence handler to record ONLINE. */
+export const DEFAULT_ONLINE_WAIT_MS = 5000;
+const ONLINE_POLL_MS = 50;
 /** Queued commands read per query while draining a device's queue. */
 const QUEUE_PAGE = 25;
 /** Overdue commands timed out per sweep query. */
@@ -93,8 +98,7 @@ export class CommandService {
     const timeoutSeconds = validateTimeoutSeconds(input.timeoutSeconds);
     const now = this.clock();
     const expiresAt = validateExpiresAt(input.expiresAt, now);
-    const online = await this.deps.presence.isOnline(deviceId);
-    if (online === undefined) throw new NotFoundError(`device ${deviceId} does not exist`);
+    if ((await this.deps.presence.isOnline(deviceId)) === undefined) throw new NotFoundError(`device ${deviceId} does not exist`);
 
     // What makes two sends "the same": the caller's own parameters, not the defaults filled in.
     const requestHash = createHash('sha256')
@@ -122,7 +126,9 @@ export class CommandService {
       }
       return stored.command;
     }
-    if (!online) return command;
+    // Presence is read after the write: the drain on the device's subscription waits for ONLINE
+    // before it reads the queue, so either this read sees ONLINE or that drain sees the command.
+    if (!(await this.deps.presence.isOnline(deviceId))) return command;
     // A failed publish leaves the command queued for the device's next subscription, not an error.
     const delivered = await this.deliver(command.id).catch(() => undefined);
     return delivered ?? (await this.deps.commands.get(command.id)) ?? command;
@@ -156,8 +162,18 @@ export class CommandService {
     throw new ConflictError(`command ${current.id} is ${current.status}; only a CREATED command can be canceled`);
   }
 
-  /** Delivers a device's queued commands in creation order (on its subscription to the command topic); returns how many were sent. */
+  /**
+   * Delivers a device's queued commands in creation order (on its subscription to the command
+   * topic); returns how many were sent. The connected and subscribed events are handled
+   * concurrently, so it first waits (up to onlineWaitMs) for the registry to show the device
+   * ONLINE: a send that read OFFLINE before that is then guaranteed to be in the queue.
+   */
   async deliverQueued(deviceId: string): Promise<number> {
+    const waitUntil = Date.now() + (this.deps.onlineWaitMs ?? DEFAULT_ONLINE_WAIT_MS);
+    while (!(await this.deps.presence.isOnline(deviceId))) {
+      if (Date.now() >= waitUntil) return 0;
+      await new Promise((resolve) => setTimeout(resolve, ONLINE_POLL_MS));
+    }
     let sent = 0;
     for (;;) {
       const ids = await this.deps.commands.queued(deviceId, QUEUE_PAGE);
@@ -192,7 +208,8 @@ export class CommandService {
       current = (await this.timeOut(current.id, at)) ?? (await this.deps.commands.get(command.id)) ?? current;
     }
     // Not final: a repeated IN_PROGRESS (QoS 1 redelivery). Final with the same status: a repeated final answer.
-    if (!isTerminal(current.status) || current.status === answer.status) return 'duplicate';
+    // IN_PROGRESS after a final status: answers are processed concurrently, so it was overtaken, not late.
+    if (!isTerminal(current.status) || current.status === answer.status || answer.status === 'IN_PROGRESS') return 'duplicate';
     await this.deps.commands.recordLateAnswer(current.id, {
       status: answer.status,
       receivedAt: at,

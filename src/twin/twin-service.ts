@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, UnavailableError, ValidationError } from 
 import { parseJsonObjectInput, type JsonObject } from '../domain/json-document.js';
 import { validateDeviceId, validateVersion } from '../domain/validation.js';
 import { twinDeltaTopic } from '../domain/topics.js';
+import { DEFAULT_ONLINE_WAIT_MS } from '../commands/command-service.js';
 import type { DeviceMessenger, DevicePresence } from '../ports/device-messenger.js';
 import type { TwinRepository, TwinVersionMarker } from '../ports/twin-repository.js';
 import { applyMergePatch, computeDelta, MAX_TWIN_DEPTH, MAX_TWIN_DOCUMENT_BYTES, type TwinSideName } from './twin-document.js';
@@ -35,6 +36,8 @@ export interface TwinServiceDeps {
   readonly messenger: DeviceMessenger;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** How long a subscription waits for the device's ONLINE status. @default DEFAULT_ONLINE_WAIT_MS */
+  readonly onlineWaitMs?: number;
   /** Told when a delta could not be sent (the device gets the current one when it next subscribes). */
   readonly onDeliveryError?: (error: unknown, deviceId: string) => void;
 }
@@ -66,10 +69,11 @@ export class TwinService {
     const id = validateDeviceId(input.deviceId, 'deviceId');
     const patch = parsePatch(input.patch);
     const expected = input.expectedVersion === undefined || input.expectedVersion === null ? undefined : validateVersion(input.expectedVersion);
-    const online = await this.deps.presence.isOnline(id);
-    if (online === undefined) throw new NotFoundError(`device ${id} does not exist`);
+    if ((await this.deps.presence.isOnline(id)) === undefined) throw new NotFoundError(`device ${id} does not exist`);
     const { twin, written } = await this.patch(id, 'desired', patch, expected);
-    if (written && online) await this.sendDelta(twin);
+    // Presence is read after the write, as for commands: either this sees ONLINE or the
+    // device's subscription (which waits for ONLINE) reads this twin.
+    if (written && (await this.deps.presence.isOnline(id))) await this.sendDelta(twin);
     return toTwin(twin);
   }
 
@@ -80,8 +84,13 @@ export class TwinService {
     return toTwin(twin);
   }
 
-  /** Sends the current delta to the device (on its subscription); false when there is none to send. */
+  /** Sends the current delta to the device (on its subscription), once it shows ONLINE; false when there is none to send. */
   async sendCurrentDelta(deviceId: string): Promise<boolean> {
+    const waitUntil = Date.now() + (this.deps.onlineWaitMs ?? DEFAULT_ONLINE_WAIT_MS);
+    while (!(await this.deps.presence.isOnline(deviceId))) {
+      if (Date.now() >= waitUntil) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const twin = await this.deps.twins.get(deviceId);
     return twin ? this.sendDelta(twin) : false;
   }

@@ -44,6 +44,8 @@ describe('commands on the local platform, with MQTT.js devices', () => {
     const envelope = (await waitFor(() => device.messages.find((m) => m.topic === bundle.manifest.topics.commands), 'the command')).body;
     await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
     await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
+    // Answers are handled concurrently, as asynchronous Lambda invocations are: a final answer may overtake IN_PROGRESS.
+    await waitFor(async () => (await platform.commands.get(sent.id)).status === 'IN_PROGRESS', 'IN_PROGRESS');
     await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
     await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
     const done = await waitFor(async () => {

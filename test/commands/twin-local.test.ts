@@ -43,7 +43,8 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     expect(synced.reported).toEqual({ light: { on: true, level: 80 }, mode: 'eco', firmware: '1.2' });
     expect(synced.metadata.desired).toMatchObject({ light: { on: { version: 1 }, level: { version: 1 } }, mode: { version: 1 } });
     expect(synced.metadata.reported).toMatchObject({ firmware: { version: 2 } });
-    expect((await platform.registry.get(device.id)).twinVersion).toBe(2);
+    // The registry item is marked right after the twin write.
+    await waitFor(async () => (await platform.registry.get(device.id)).twinVersion === 2, 'twinVersion 2 on the device');
     await device.end();
   });
 
