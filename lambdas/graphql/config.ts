@@ -7,6 +7,10 @@ export interface GraphqlConfig {
   readonly devicesTableName: string;
   /** Stats table (STATS_TABLE_NAME, set by Storage.grantStatsRead). */
   readonly statsTableName: string;
+  /** Commands table (COMMANDS_TABLE_NAME, set by Storage.grantCommandsReadWrite). */
+  readonly commandsTableName: string;
+  /** Twins table (TWINS_TABLE_NAME, set by Storage.grantTwinsReadWrite). */
+  readonly twinsTableName: string;
   /** Where telemetry is read (TELEMETRY_STORE, set by IngestPipeline.grantTelemetryRead). */
   readonly telemetry:
     | { readonly store: 'dynamodb'; readonly tableName: string }
@@ -24,6 +28,8 @@ export function readGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
   return {
     devicesTableName: required('DEVICES_TABLE_NAME'),
     statsTableName: required('STATS_TABLE_NAME'),
+    commandsTableName: required('COMMANDS_TABLE_NAME'),
+    twinsTableName: required('TWINS_TABLE_NAME'),
     telemetry: telemetryConfig(required),
     pageTokenSecret,
   };

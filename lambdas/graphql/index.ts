@@ -6,7 +6,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RESOLVER_METRICS } from '../../src/contracts/metrics.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import { createDeviceControlServices } from '../../src/adapters/device-control-services.js';
+import { IotDataDeviceMessenger } from '../../src/adapters/iot/iot-data-device-messenger.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
@@ -42,7 +45,16 @@ const telemetry: TelemetryReader =
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await pageTokenSecret());
+const { commands, twins } = createDeviceControlServices({
+  doc,
+  tables: { devices: config.devicesTableName, commands: config.commandsTableName, twins: config.twinsTableName },
+  messenger: new IotDataDeviceMessenger(new IoTDataPlaneClient({})),
+  pageTokens,
+  onDeliveryError: (error, deviceId) => logger.warn('Publish to a device failed; it gets it on its next subscription', { deviceId, error: error as Error }),
+});
 const resolve = createResolverHandler({
+  commands,
+  twins,
   registry: new DeviceRegistry({
     repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
     stats: new DynamoDbStatsStore(doc, config.statsTableName),

@@ -33,6 +33,7 @@ export function toGraphqlDevice(device: DomainDevice): Device {
     metadata: Object.entries(device.metadata).map(([key, value]) => ({ key, value })),
     version: device.version,
     readings: Object.entries(device.readings).map(([metric, value]) => toReading(metric, value)),
+    twinVersion: device.twinVersion ?? null,
   };
 }
 
@@ -54,7 +55,7 @@ export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
   return {
     id: device.id,
     changeType: change.changeType,
-    device: { ...device, lastSeen: device.lastSeen ?? null },
+    device: { ...device, lastSeen: device.lastSeen ?? null, twinVersion: device.twinVersion ?? null },
     changedAt: change.changedAt,
   };
 }

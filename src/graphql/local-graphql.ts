@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppSyncChangePublisher } from '../adapters/appsync/appsync-change-publisher.js';
+import { AppSyncCommandPublisher } from '../adapters/appsync/appsync-command-publisher.js';
+import type { CommandChangePublisher } from '../commands/command-change.js';
+import type { ResolverDeps } from './resolver-handler.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
@@ -12,9 +15,11 @@ import { createResolverHandler } from './resolver-handler.js';
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
   readonly registry: DeviceRegistry;
+  readonly commands: ResolverDeps['commands'];
+  readonly twins: ResolverDeps['twins'];
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly telemetry: string };
-  readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
+  readonly changeFeed: { addPublisher(publisher: ChangePublisher): void; addCommandPublisher(publisher: CommandChangePublisher): void };
   /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
   readonly dataDir: string | undefined;
   readonly host: string;
@@ -34,6 +39,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const issuer = deps.dataDir ? await LocalTokenIssuer.fromDataDir(deps.dataDir) : await LocalTokenIssuer.forProcess();
   const resolver = createResolverHandler({
     registry: deps.registry,
+    commands: deps.commands,
+    twins: deps.twins,
     telemetry: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
     // Telemetry page tokens only need to outlive a client's paging session, not a restart.
     pageTokens: createPageTokenCodec(randomBytes(32)),
@@ -57,6 +64,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
   deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  const commandPublisher = new AppSyncCommandPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  deps.changeFeed.addCommandPublisher({ publish: (change) => (stopped ? Promise.resolve() : commandPublisher.publish(change)) });
   return {
     ...server,
     stop: async () => {

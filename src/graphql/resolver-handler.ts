@@ -1,4 +1,6 @@
+import type { CommandService } from '../commands/command-service.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
+import type { TwinService } from '../twin/twin-service.js';
 import { ValidationError } from '../domain/errors.js';
 import type { PageTokenCodec } from '../domain/page-token.js';
 import { validateDeviceId } from '../domain/validation.js';
@@ -13,12 +15,16 @@ import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
 import { READ_GROUPS, WRITE_GROUPS, requireGroup } from './caller.js';
 import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
+import { toGraphqlCommand, toGraphqlTwin } from './command-mapper.js';
+import type { Device } from '../generated/graphql/types.js';
 import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
 export interface ResolverDeps {
   readonly registry: Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
   readonly telemetry: TelemetryReader;
+  readonly commands: Pick<CommandService, 'send' | 'get' | 'list' | 'cancel'>;
+  readonly twins: Pick<TwinService, 'get' | 'updateDesired'>;
   /** Signs telemetry page cursors so a client cannot hand the store a cursor it did not issue. */
   readonly pageTokens: PageTokenCodec;
   /** Told about unexpected errors (they reach the client as InternalFailure only). */
@@ -50,6 +56,12 @@ function telemetryLimit(value: number | null | undefined): number {
   return value;
 }
 
+/** Who is calling, for createdBy: the user pool user name (requireGroup already refused anyone else). */
+function callerName(event: DirectLambdaEvent): string {
+  const identity = event.identity as { username?: unknown } | null;
+  return typeof identity?.username === 'string' && identity.username.length > 0 ? identity.username : 'unknown';
+}
+
 function toPoint(sample: TelemetrySample): TelemetryPoint {
   const timestamp = new Date(sample.ts).toISOString();
   const { value } = sample;
@@ -63,7 +75,10 @@ function toPoint(sample: TelemetrySample): TelemetryPoint {
  * the local server both call what this returns, with AppSync's direct Lambda event shape.
  */
 export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
-  const { registry } = deps;
+  const { registry, commands, twins } = deps;
+  // Device.twin lives in its own item: read only when the query selects it, as a field resolver would.
+  const withTwin = async (device: Device, event: DirectLambdaEvent, path: string): Promise<Device> =>
+    event.info.selectionSetList.includes(path) ? { ...device, twin: toGraphqlTwin(await twins.get(device.id)) } : device;
   const router = new AppSyncRouter<QueryArgs, QueryResults, MutationArgs, MutationResults>({
     ...(deps.onUnexpectedError && { onUnexpectedError: deps.onUnexpectedError }),
   });
@@ -71,7 +86,7 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
   router
     .onQuery('device', async ({ id }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
-      return toGraphqlDevice(await registry.get(id));
+      return withTwin(toGraphqlDevice(await registry.get(id)), event, 'twin');
     })
     .onQuery('devices', async ({ limit, nextToken, filter }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
@@ -81,7 +96,8 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         ...(filter?.status && { status: filter.status }),
         ...(filter?.type && { type: filter.type }),
       });
-      return { items: page.items.map(toGraphqlDevice), nextToken: page.nextPageToken ?? null, total: page.total ?? null };
+      const items = await Promise.all(page.items.map((device) => withTwin(toGraphqlDevice(device), event, 'items/twin')));
+      return { items, nextToken: page.nextPageToken ?? null, total: page.total ?? null };
     })
     .onQuery('stats', async (_args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read stats');
@@ -105,6 +121,27 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         items: page.items.map(toPoint),
         nextToken: page.nextCursor ? deps.pageTokens.encode({ c: page.nextCursor }, scope) : null,
       };
+    })
+    .onQuery('command', async ({ id }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read commands');
+      return toGraphqlCommand(await commands.get(id));
+    })
+    .onQuery('commands', async ({ deviceId, status, limit, nextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read commands');
+      const page = await commands.list({ deviceId, status, limit, pageToken: nextToken });
+      return { items: page.items.map(toGraphqlCommand), nextToken: page.nextPageToken ?? null };
+    })
+    .onMutation('sendCommand', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'send commands');
+      return toGraphqlCommand(await commands.send(input, callerName(event)));
+    })
+    .onMutation('cancelCommand', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'cancel commands');
+      return toGraphqlCommand(await commands.cancel(id, callerName(event)));
+    })
+    .onMutation('updateDesiredState', async ({ deviceId, patch, expectedVersion }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'change desired state');
+      return toGraphqlTwin(await twins.updateDesired({ deviceId, patch, expectedVersion }));
     })
     .onMutation('createDevice', async ({ input }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'create devices');

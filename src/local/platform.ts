@@ -181,7 +181,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
-      startLocalGraphql({ registry, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+      startLocalGraphql({ registry, commands: control.commands, twins: control.twins, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;

@@ -7,6 +7,7 @@ import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import { AppSyncResolverError } from '../../src/graphql/appsync-error.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from './unused-control.js';
 
 const pageTokens = createPageTokenCodec('resolver-test-secret-0123456789');
 
@@ -30,6 +31,8 @@ function build(telemetryFails = false) {
   const registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens });
   const unexpected: unknown[] = [];
   const handler = createResolverHandler({
+    commands: UNUSED_COMMANDS,
+    twins: UNUSED_TWINS,
     registry,
     telemetry: { query: async () => { if (telemetryFails) throw new Error('connect ECONNREFUSED 10.0.0.7:443 secret-host'); return { items: [{ ts: 0, seq: 1, value: 21.5 }], nextCursor: 'c1' }; } },
     pageTokens,

@@ -11,10 +11,13 @@ import { NONE_DATA_SOURCE_FIELDS } from '../../src/graphql/data-sources.js';
 import { toDeviceChangeInput, toGraphqlDevice, toGraphqlStats } from '../../src/graphql/device-mapper.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
 import { buildSchemaFromSdl } from '../../src/graphql/schema-source.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from './unused-control.js';
 
 const schema = buildSchemaFromSdl();
 
 const handler = createResolverHandler({
+  commands: UNUSED_COMMANDS,
+  twins: UNUSED_TWINS,
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   telemetry: { query: async () => ({ items: [] }) },
   pageTokens: createPageTokenCodec('contract-test-secret-0123456789'),

@@ -15,7 +15,7 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
       changeType
       changedAt
       device {
-        id name type status createdAt updatedAt lastSeen version
+        id name type status createdAt updatedAt lastSeen version twinVersion
         metadata { key value }
         readings { metric numberValue booleanValue stringValue }
       }
@@ -52,10 +52,10 @@ export function requiredRegion(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate with a
- * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
+ * Calls one IAM-only AppSync mutation with a SigV4-signed POST, as the change feed's
+ * publishers do. A failure throws UnavailableError so the change feed retries the record.
  */
-export class AppSyncChangePublisher implements ChangePublisher {
+export class AppSyncMutationSender {
   private readonly url: URL;
   private readonly signer;
   private readonly fetchFn: typeof fetch;
@@ -66,9 +66,9 @@ export class AppSyncChangePublisher implements ChangePublisher {
     this.fetchFn = options.fetch ?? globalThis.fetch;
   }
 
-  /** Sends one change; resolves when AppSync accepted it. */
-  async publish(change: DeviceChange): Promise<void> {
-    const body = JSON.stringify({ query: PUBLISH_DEVICE_UPDATE, variables: { input: toDeviceChangeInput(change) } });
+  /** Sends `query` with `variables`; resolves when AppSync accepted it. `field` names the mutation in errors. */
+  async send(field: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify({ query, variables });
     const signed = await this.signer.sign({
       method: 'POST',
       protocol: this.url.protocol,
@@ -95,8 +95,22 @@ export class AppSyncChangePublisher implements ChangePublisher {
     if (!response.ok || (errors && errors.length > 0)) {
       const first = errors?.[0];
       throw new UnavailableError(
-        `publishDeviceUpdate failed (HTTP ${response.status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
+        `${field} failed (HTTP ${response.status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
       );
     }
+  }
+}
+
+/** Publishes registry changes to AppSync subscribers through publishDeviceUpdate. */
+export class AppSyncChangePublisher implements ChangePublisher {
+  private readonly sender: AppSyncMutationSender;
+
+  constructor(options: AppSyncChangePublisherOptions) {
+    this.sender = new AppSyncMutationSender(options);
+  }
+
+  /** Sends one change; resolves when AppSync accepted it. */
+  publish(change: DeviceChange): Promise<void> {
+    return this.sender.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
   }
 }

@@ -10,6 +10,7 @@ import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/graphql/local-server.js';
 import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from '../../graphql/unused-control.js';
 
 const now = '2026-05-01T12:00:00.000Z';
 const change = (): DeviceChange => {
@@ -32,6 +33,8 @@ describe('AppSyncChangePublisher against the local server', () => {
     const pageTokens = createPageTokenCodec('publisher-test-secret-0123456789');
     server = await startLocalGraphqlServer({
       resolver: createResolverHandler({
+        commands: UNUSED_COMMANDS,
+        twins: UNUSED_TWINS,
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
         telemetry: { query: async () => ({ items: [] }) },
         pageTokens,
