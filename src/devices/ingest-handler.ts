@@ -10,7 +10,7 @@ import type { DeadLetter, DeadLetterQueue } from '../ports/dead-letter.js';
 import type { TelemetryPoint, TelemetryWriter } from '../ports/telemetry-store.js';
 import { mapSettled } from './concurrency.js';
 import type { DeviceStateWriter, TelemetryStateOutcome } from './device-state.js';
-import type { TelemetryRuleOutput } from './rules.js';
+import type { TelemetryRuleOutput } from '../contracts/rules.js';
 import {
   DEFAULT_TELEMETRY_LIMITS,
   parseTelemetry,

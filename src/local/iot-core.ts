@@ -14,9 +14,10 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
-import { changeTopic } from '../domain/topics.js';
+import { encodeDeviceChange } from '../contracts/device-change-codec.js';
+import { changeTopic } from '../contracts/topics.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
-import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
+import { localIngestSettings, type IngestSettings } from '../contracts/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
@@ -147,10 +148,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const bus = broker.bus;
   let stopped = false;
   options.changeFeed?.addPublisher({
-    // The wire format of a change: the DeviceChange JSON without `previous` (see API.md). Once
-    // the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
-    publish: async ({ previous: _previous, ...change }) => {
-      if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(change), { qos: 1 });
+    // Once the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
+    publish: async (change) => {
+      if (!stopped) await bus.publish(changeTopic(change.device.id), encodeDeviceChange(change), { qos: 1 });
     },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);

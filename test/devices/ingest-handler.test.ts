@@ -4,7 +4,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { UnavailableError } from '../../src/domain/errors.js';
