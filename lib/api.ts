@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { MUTATION_FIELDS, NONE_DATA_SOURCE_FIELDS, QUERY_FIELDS, SCHEMA_PATH } from '../src/contracts/graphql-api.js';
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -180,7 +181,7 @@ export class Api extends Construct {
 
     this.resolverFunction = new PlatformFunction(this, 'ResolverFunction', {
       entry: props.entry ?? 'lambdas/graphql/index.ts',
-      serviceName: 'graphql',
+      serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
       environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
     });

@@ -5,6 +5,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -92,7 +93,7 @@ export class ChangeFeed extends Construct {
 
     this.fn = new PlatformFunction(this, 'EventsFunction', {
       entry: props.entry ?? 'lambdas/events/index.ts',
-      serviceName: 'change-feed',
+      serviceName: SERVICE_NAMES.changeFeed,
       description: 'Devices stream → stats counters and change publishers',
     });
     storage.grantStatsReadWrite(this.fn);

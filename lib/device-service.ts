@@ -25,7 +25,7 @@ import {
   OperatingSystemFamily,
   Protocol as EcsProtocol,
 } from 'aws-cdk-lib/aws-ecs';
-import { NetworkLoadBalancer, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { NetworkLoadBalancer, type NetworkTargetGroup, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -111,6 +111,10 @@ export class DeviceService extends Construct {
   public readonly vpc: IVpc;
   public readonly service: FargateService;
   public readonly loadBalancer: NetworkLoadBalancer;
+  /** The load balancer's targets: the service's tasks. */
+  public readonly targetGroup: NetworkTargetGroup;
+  /** The fewest tasks the service runs (autoscaling minimum). */
+  public readonly minTasks: number;
   public readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: DeviceServiceProps) {
@@ -211,10 +215,11 @@ export class DeviceService extends Construct {
     serviceSecurityGroup.addIngressRule(lbSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC from the load balancer');
     lbSecurityGroup.addEgressRule(serviceSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC to the tasks');
 
+    this.minTasks = props.minTasks ?? 2;
     this.service = new FargateService(this, 'Service', {
       cluster,
       taskDefinition,
-      desiredCount: props.minTasks ?? 2,
+      desiredCount: this.minTasks,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
@@ -223,7 +228,7 @@ export class DeviceService extends Construct {
       assignPublicIp: false,
       healthCheckGracePeriod: Duration.seconds(30),
     });
-    const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minTasks ?? 2, maxCapacity: props.maxTasks ?? 10 });
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: this.minTasks, maxCapacity: props.maxTasks ?? 10 });
     scaling.scaleOnCpuUtilization('Cpu', {
       targetUtilizationPercent: props.targetCpuPercent ?? 60,
       scaleInCooldown: Duration.minutes(5),
@@ -238,7 +243,7 @@ export class DeviceService extends Construct {
       crossZoneEnabled: true,
     });
     const listener = this.loadBalancer.addListener('Grpc', { port: GRPC_PORT, protocol: Protocol.TCP });
-    listener.addTargets('Tasks', {
+    this.targetGroup = listener.addTargets('Tasks', {
       port: GRPC_PORT,
       protocol: Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: container.containerName, containerPort: GRPC_PORT })],

@@ -14,6 +14,7 @@ import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CO
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -104,7 +105,7 @@ export class IngestPipeline extends Construct {
 
     this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
       entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
-      serviceName: 'ingest',
+      serviceName: SERVICE_NAMES.ingest,
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
@@ -162,7 +163,7 @@ export class IngestPipeline extends Construct {
 
     this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
       entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
-      serviceName: 'presence',
+      serviceName: SERVICE_NAMES.presence,
       description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
       environment: { [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
     });

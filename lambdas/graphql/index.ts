@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { RESOLVER_METRICS } from '../../src/contracts/metrics.js';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { resolvePageTokenSecret } from '../../src/adapters/secrets/page-token-secret.js';
@@ -38,7 +39,7 @@ const resolve = createResolverHandler({
   telemetry,
   pageTokens,
   onUnexpectedError: (error, event) => {
-    metrics.addMetric('ResolverUnexpectedErrors', MetricUnit.Count, 1);
+    metrics.addMetric(RESOLVER_METRICS.unexpectedErrors, MetricUnit.Count, 1);
     logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error });
   },
 });
@@ -47,11 +48,11 @@ const resolve = createResolverHandler({
 export const handler = async (event: DirectLambdaEvent): Promise<unknown> => {
   // ResolverErrors counts every refused or failed field (domain errors included); ResolverUnexpectedErrors
   // only the InternalFailure ones, the ones that need a person.
-  metrics.addMetric('Resolutions', MetricUnit.Count, 1);
+  metrics.addMetric(RESOLVER_METRICS.resolutions, MetricUnit.Count, 1);
   try {
     return await resolve(event);
   } catch (error) {
-    metrics.addMetric('ResolverErrors', MetricUnit.Count, 1);
+    metrics.addMetric(RESOLVER_METRICS.errors, MetricUnit.Count, 1);
     throw error;
   } finally {
     metrics.publishStoredMetrics();

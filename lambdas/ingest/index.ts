@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { INGEST_METRICS } from '../../src/contracts/metrics.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -36,11 +37,11 @@ const ingest = createIngestHandler({
   deadLetters: new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl),
   observer: {
     batch: (summary) => {
-      metrics.addMetric('RecordsReceived', MetricUnit.Count, summary.records);
-      metrics.addMetric('PointsStored', MetricUnit.Count, summary.stored);
-      metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
-      metrics.addMetric('DeviceStateWrites', MetricUnit.Count, summary.stateApplied);
-      metrics.addMetric('RecordsFailed', MetricUnit.Count, summary.failed);
+      metrics.addMetric(INGEST_METRICS.received, MetricUnit.Count, summary.records);
+      metrics.addMetric(INGEST_METRICS.stored, MetricUnit.Count, summary.stored);
+      metrics.addMetric(INGEST_METRICS.deadLettered, MetricUnit.Count, summary.deadLettered);
+      metrics.addMetric(INGEST_METRICS.stateWrites, MetricUnit.Count, summary.stateApplied);
+      metrics.addMetric(INGEST_METRICS.failed, MetricUnit.Count, summary.failed);
       if (summary.deadLettered > 0) logger.warn('Records dead-lettered', { reasons: summary.reasons });
       logger.info('Batch processed', { ...summary });
     },
