@@ -359,7 +359,7 @@ async function main(): Promise<void> {
     const fanOut = await countChangeFeedFanOut(feedBatches.map((b) => b.event), endpoint);
 
     // --- handler CPU without any SDK (in-memory ports) and JSON.parse of the same payloads
-    const memoryState: DeviceStateWriter = { recordTelemetry: async () => 'applied', recordPresence: async () => 'applied' };
+    const memoryState: DeviceStateWriter = { recordTelemetry: async () => 'applied', recordPresence: async () => 'applied', readingNames: async () => new Set() };
     const pure = createIngestHandler({ devices: memoryState, telemetry: { write: async () => ({ rejected: [] }) }, deadLetters: new InMemoryDeadLetterQueue() });
     const pureCpu = await cpuMicros(async () => {
       for (const b of batches) await pure(b.event);

@@ -78,6 +78,54 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
   });
 });
 
+describe('DynamoDbDeviceStateWriter readings bound', () => {
+  const names = (n: number, prefix = 'm') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, i]));
+
+  it('answers full, changing nothing, when new names could pass the bound', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { readings: names(9) });
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { a: 1, b: 2 }, maxReadings: 10 });
+
+    // Assess
+    expect(outcome).toBe('full');
+    expect(Object.keys((await read(id))?.readings ?? {})).toHaveLength(9);
+    expect((await read(id))?.lastSeen).toBeUndefined();
+  });
+
+  it('applies known names to a full map once it is told which names are stored', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { readings: names(10) });
+    const storedNames = await writer.readingNames(id);
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { m1: 100, m2: 200 }, maxReadings: 10, storedNames });
+
+    // Assess
+    expect(storedNames).toEqual(new Set(Object.keys(names(10))));
+    expect(outcome).toBe('applied');
+    expect((await read(id))?.readings).toMatchObject({ m1: 100, m2: 200 });
+  });
+
+  it('reads no names of an unknown device', async () => {
+    // Act / Assess
+    expect(await writer.readingNames('no-such-thing')).toBeUndefined();
+  });
+
+  it('answers too-large, changing nothing, when the item would pass 400 KB', async () => {
+    // Prepare: an item just under DynamoDB's limit
+    const id = await seedDevice(doc, table, { metadata: { notes: 'x'.repeat(405_000) } });
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { log: 'y'.repeat(8_000) }, maxReadings: 200 });
+
+    // Assess
+    expect(outcome).toBe('too-large');
+    expect((await read(id))?.readings).toBeUndefined();
+  });
+});
+
 describe('DynamoDbDeviceStateWriter.recordPresence', () => {
   const update = (id: string, status: 'ONLINE' | 'OFFLINE', at: number, version: number): PresenceUpdate =>
     status === 'ONLINE' ? { deviceId: id, status, at, version } : { deviceId: id, status, at, version, disconnectReason: 'CONNECTION_LOST' };
