@@ -7,7 +7,7 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
