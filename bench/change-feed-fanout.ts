@@ -22,8 +22,8 @@ import { IotChangePublisher } from '../src/adapters/iot/iot-change-publisher.js'
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { capturedTables, startChangeCapture } from '../src/local/change-capture.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynalite.js';
+import { capturedTables, startChangeCapture } from '../src/local/dynamodb/change-capture.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 
 /** Records per events invocation (lib/change-feed.ts batchSize). */
 export const EVENTS_BATCH_SIZE = 100;
