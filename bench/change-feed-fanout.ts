@@ -8,6 +8,7 @@
  * Publish calls with their payload sizes. Used by bench/ingest.ts.
  */
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toDeviceChange } from '../src/adapters/dynamodb/device-stream-record.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
@@ -17,13 +18,13 @@ import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
 import { toDeviceItem } from '../src/adapters/dynamodb/device-item.js';
 import { DynamoDbStatsStore } from '../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE } from '../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../src/contracts/tables.js';
 import { IotChangePublisher } from '../src/adapters/iot/iot-change-publisher.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { capturedTables, startChangeCapture } from '../src/local/change-capture.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynalite.js';
+import { capturedTables, startChangeCapture } from '../src/local/dynamodb/change-capture.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 
 /** Records per events invocation (lib/change-feed.ts batchSize). */
 export const EVENTS_BATCH_SIZE = 100;
@@ -173,6 +174,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
       iotUnits = 0;
       mutations = 0;
       const handler = createEventsHandler({
+        toChange: toDeviceChange,
         stats: new DynamoDbStatsStore(direct, statsTable),
         publishers: [appSync, new IotChangePublisher(iot)],
         publishTelemetryChanges,

@@ -23,15 +23,14 @@ import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { NONE_DATA_SOURCE_FIELDS } from '../src/graphql/data-sources.js';
-import { SCHEMA_PATH } from '../src/graphql/schema-source.js';
-import { MUTATION_FIELDS, QUERY_FIELDS } from '../src/generated/graphql/types.js';
+import { MUTATION_FIELDS, NONE_DATA_SOURCE_FIELDS, QUERY_FIELDS, SCHEMA_PATH } from '../src/contracts/graphql-api.js';
+import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
-
-/** Cognito groups of the API: `admin` may do everything, `viewer` may read and subscribe. */
-export const API_GROUPS = ['admin', 'viewer'] as const;
+import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
+import { COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -71,6 +70,18 @@ export interface ApiProps {
 const PASS_THROUGH_CODE = `
 export function request(ctx) { return { payload: ctx.args.input }; }
 export function response(ctx) { return ctx.result; }
+`;
+
+// commandUpdated(deviceId): the same filtering on the deviceId argument.
+const COMMAND_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
+  return null;
+}
 `;
 
 // deviceUpdated(id): AppSync enhanced filtering on the id argument (no id = every device).
@@ -127,7 +138,7 @@ export class Api extends Construct {
       new CfnUserPoolGroup(this, `${group[0]!.toUpperCase()}${group.slice(1)}Group`, {
         userPoolId: this.userPool.userPoolId,
         groupName: group,
-        description: group === 'admin' ? 'May do everything' : 'May read and subscribe',
+        description: API_GROUP_DESCRIPTIONS[group],
       });
     }
     this.userPoolClient = this.userPool.addClient('WebClient', {
@@ -186,12 +197,15 @@ export class Api extends Construct {
       entry: props.entry ?? 'lambdas/graphql/index.ts',
       serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
-      environment: { PAGE_TOKEN_SECRET_ARN: secret.secretArn },
+      environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
     });
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
     props.storage.grantStatsRead(this.resolverFunction);
     props.telemetry.grantTelemetryRead(this.resolverFunction);
+    props.storage.grant(COMMANDS_TABLE, this.resolverFunction, 'readWrite');
+    props.storage.grant(TWINS_TABLE, this.resolverFunction, 'readWrite');
+    grantDeviceMessaging(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
     const noneSource = this.api.addNoneDataSource('NoneSource');
@@ -220,9 +234,16 @@ export class Api extends Construct {
       code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
     });
 
+    noneSource.createResolver('SubscriptioncommandUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'commandUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(COMMAND_SUBSCRIPTION_FILTER_CODE),
+    });
+
     if (props.changePublisher) {
-      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate');
-      props.changePublisher.addEnvironment('APPSYNC_GRAPHQL_URL', this.api.graphqlUrl);
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishCommandUpdate');
+      props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 
     // Stack-level outputs, so operators read plain names (GraphqlUrl, ...) without construct hashes.
@@ -251,6 +272,11 @@ export class Api extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
     });
+    acknowledgeIndexQueries(
+      this.resolverFunction.executionRole,
+      this.props.storage.table(COMMANDS_TABLE),
+      'commands(deviceId) lists through the byDevice index, and sends and cancels read the queue and deadline indexes; the grant names this table only.',
+    );
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'The page-token key only signs listing cursors; rotating it would invalidate every listing in progress for no security gain (tokens grant no access, the caller is still authorized per request).',

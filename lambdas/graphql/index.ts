@@ -3,48 +3,37 @@
  * direct Lambda resolver for every Query and Mutation field except the NONE-backed ones.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RESOLVER_METRICS } from '../../src/contracts/metrics.js';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDeviceControlServices } from '../../src/adapters/device-control-services.js';
 import { IotDataDeviceMessenger } from '../../src/adapters/iot/iot-data-device-messenger.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { resolvePageTokenSecret } from '../../src/adapters/secrets/page-token-secret.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
-import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { composeGraphqlFunction } from '../../src/functions/graphql-function.js';
+import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
 import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
-import { readGraphqlConfig } from './config.js';
+import { readGraphqlEnvironment } from '../../src/contracts/environment/graphql-function.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
-const config = readGraphqlConfig();
+const config = readGraphqlEnvironment();
 const doc = createDocumentClient();
-
-async function pageTokenSecret(): Promise<string> {
-  if ('value' in config.pageTokenSecret) return config.pageTokenSecret.value;
-  const client = new SecretsManagerClient({});
-  try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: config.pageTokenSecret.arn }));
-    if (!SecretString) throw new Error('The page-token secret has no string value');
-    return SecretString;
-  } finally {
-    client.destroy();
-  }
-}
 
 const telemetry: TelemetryReader =
   config.telemetry.store === 'dynamodb'
     ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName)
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
-const pageTokens = createPageTokenCodec(await pageTokenSecret());
+const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
 const { commands, twins } = createDeviceControlServices({
   doc,
   tables: { devices: config.devicesTableName, commands: config.commandsTableName, twins: config.twinsTableName },
@@ -52,7 +41,7 @@ const { commands, twins } = createDeviceControlServices({
   pageTokens,
   onDeliveryError: (error, deviceId) => logger.warn('Publish to a device failed; it gets it on its next subscription', { deviceId, error: error as Error }),
 });
-const resolve = createResolverHandler({
+const resolve = composeGraphqlFunction({
   commands,
   twins,
   registry: new DeviceRegistry({
@@ -60,25 +49,10 @@ const resolve = createResolverHandler({
     stats: new DynamoDbStatsStore(doc, config.statsTableName),
     pageTokens,
   }),
-  telemetry,
-  pageTokens,
-  onUnexpectedError: (error, event) => {
-    metrics.addMetric(RESOLVER_METRICS.unexpectedErrors, MetricUnit.Count, 1);
-    logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error });
-  },
+  telemetry: new TelemetryHistory({ reader: telemetry, pageTokens }),
+  logger,
+  metrics: powertoolsMetrics(metrics),
 });
 
 /** Lambda entry point (AppSync direct Lambda resolver). */
-export const handler = async (event: DirectLambdaEvent): Promise<unknown> => {
-  // ResolverErrors counts every refused or failed field (domain errors included); ResolverUnexpectedErrors
-  // only the InternalFailure ones, the ones that need a person.
-  metrics.addMetric(RESOLVER_METRICS.resolutions, MetricUnit.Count, 1);
-  try {
-    return await resolve(event);
-  } catch (error) {
-    metrics.addMetric(RESOLVER_METRICS.errors, MetricUnit.Count, 1);
-    throw error;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);

@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../domain/errors.js';
 import { parseJsonInput, type Json } from '../domain/json-document.js';
-import { commandResponseTopic } from '../domain/topics.js';
+import { commandResponseTopic } from '../contracts/topics.js';
 import { DEVICE_ANSWER_STATUSES, type Command, type DeviceAnswerStatus } from './command.js';
 import { MAX_COMMAND_JSON, MAX_STATUS_REASON_LENGTH } from './command-validation.js';
 

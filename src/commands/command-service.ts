@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { PageTokenCodec } from '../domain/page-token.js';
-import { commandTopic } from '../domain/topics.js';
+import { commandTopic } from '../contracts/topics.js';
 import { validateDeviceId, validateLimit } from '../domain/validation.js';
 import type { DevicePresence, DeviceMessenger } from '../ports/device-messenger.js';
 import type { CommandRepository } from '../ports/command-repository.js';

@@ -10,7 +10,7 @@ import type { CommandService } from '../commands/command-service.js';
 import { parseCommandAnswer } from '../commands/command-messages.js';
 import { isDomainError, ValidationError } from '../domain/errors.js';
 import { parseJsonObjectInput } from '../domain/json-document.js';
-import { commandTopic, twinDeltaTopic } from '../domain/topics.js';
+import { commandTopic, twinDeltaTopic } from '../contracts/topics.js';
 import { validateDeviceId } from '../domain/validation.js';
 import type { DeadLetter, DeadLetterQueue } from '../ports/dead-letter.js';
 import { MAX_TWIN_DEPTH, MAX_TWIN_DOCUMENT_BYTES } from '../twin/twin-document.js';

@@ -9,7 +9,7 @@
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../domain/errors.js';
 import { parseJsonObjectInput, type JsonObject } from '../domain/json-document.js';
 import { validateDeviceId, validateVersion } from '../domain/validation.js';
-import { twinDeltaTopic } from '../domain/topics.js';
+import { twinDeltaTopic } from '../contracts/topics.js';
 import { DEFAULT_ONLINE_WAIT_MS } from '../commands/command-service.js';
 import type { DeviceMessenger, DevicePresence } from '../ports/device-messenger.js';
 import type { TwinRepository, TwinVersionMarker } from '../ports/twin-repository.js';

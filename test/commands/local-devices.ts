@@ -1,7 +1,7 @@
 /** Devices on a running local platform, as MQTT.js clients (3.1.1 or 5), for the commands and twin tests. */
 import type { MqttClient } from 'mqtt';
 import mqtt from 'mqtt';
-import { openLocalCa } from '../../src/local/ca.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import type { LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
 import type { DeviceBundle } from '../../src/provisioning/device-bundle.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { connect, provisionDevice, waitFor } from '../commands/local-devices.js';
 

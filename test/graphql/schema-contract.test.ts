@@ -7,9 +7,10 @@ import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { Device } from '../../src/domain/device.js';
-import { NONE_DATA_SOURCE_FIELDS } from '../../src/graphql/data-sources.js';
+import { NONE_DATA_SOURCE_FIELDS } from '../../src/contracts/graphql-api.js';
 import { toDeviceChangeInput, toGraphqlDevice, toGraphqlStats } from '../../src/graphql/device-mapper.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { buildSchemaFromSdl } from '../../src/graphql/schema-source.js';
 import { UNUSED_COMMANDS, UNUSED_TWINS } from './unused-control.js';
 
@@ -19,8 +20,7 @@ const handler = createResolverHandler({
   commands: UNUSED_COMMANDS,
   twins: UNUSED_TWINS,
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
-  telemetry: { query: async () => ({ items: [] }) },
-  pageTokens: createPageTokenCodec('contract-test-secret-0123456789'),
+  telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
 });
 
 const sampleDevice: Device = {

@@ -6,7 +6,7 @@ import { Api } from '../../lib/api.js';
 import { ChangeFeed } from '../../lib/change-feed.js';
 import { IngestPipeline } from '../../lib/ingest-pipeline.js';
 import { Storage } from '../../lib/storage.js';
-import { SCHEMA_PATH } from '../../src/graphql/schema-source.js';
+import { SCHEMA_PATH } from '../../src/contracts/graphql-api.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(telemetryStore: 'dynamodb' | 'timestream' = 'dynamodb') {
@@ -85,17 +85,41 @@ describe('Api', () => {
     // Assess
     const byField = Object.fromEntries(resolvers.map((r) => [`${r.TypeName}.${r.FieldName}`, { type: typeOf(r.DataSourceName), code: r.Code, runtime: r.Runtime }]));
     expect(Object.keys(byField).sort()).toEqual(
-      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated'].sort(),
+      [
+        'Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated',
+        'Mutation.sendCommand', 'Mutation.cancelCommand', 'Mutation.updateDesiredState', 'Mutation.publishCommandUpdate', 'Query.command', 'Query.commands', 'Subscription.commandUpdated',
+      ].sort(),
     );
-    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice']) {
+    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice', 'Query.command', 'Query.commands', 'Mutation.sendCommand', 'Mutation.cancelCommand', 'Mutation.updateDesiredState']) {
       expect(byField[field]).toEqual({ type: 'AWS_LAMBDA', code: undefined, runtime: undefined });
     }
     expect(byField['Mutation.publishDeviceUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Mutation.publishDeviceUpdate']!.code).toContain('payload: ctx.args.input');
     expect(byField['Subscription.deviceUpdated']!.code).toContain('setSubscriptionFilter');
+    expect(byField['Mutation.publishCommandUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
+    expect(byField['Subscription.commandUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
   });
 
-  it('lets the events function call publishDeviceUpdate and nothing else, and tells it the GraphQL URL', () => {
+  it('lets the resolver read and write commands and twins, naming both tables, and publish only to device command and delta topics', () => {
+    // Prepare / Act
+    const { stack, api, template } = build();
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(api.resolverFunction.executionRole.node.defaultChild as never)),
+    );
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]);
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ COMMANDS_TABLE_NAME: Match.anyValue(), TWINS_TABLE_NAME: Match.anyValue() }) },
+    });
+    const publish = statements.filter((s) => s.Action === 'iot:Publish');
+    expect(publish).toHaveLength(1);
+    expect(JSON.stringify(publish[0]!.Resource)).toContain(':topic/cmd/iot/*/commands');
+    expect(JSON.stringify(publish[0]!.Resource)).toContain(':topic/cmd/iot/*/delta');
+    expect(JSON.stringify(publish[0]!.Resource)).not.toContain('topic/*"');
+  });
+
+  it('lets the events function call publishDeviceUpdate and publishCommandUpdate and nothing else, and tells it the GraphQL URL', () => {
     // Prepare / Act
     const { stack, feed, api, template } = build();
 
@@ -108,7 +132,10 @@ describe('Api', () => {
           {
             Action: 'appsync:GraphQL',
             Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
+            Resource: [
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishCommandUpdate'])] },
+            ],
           },
         ]),
       },

@@ -7,10 +7,11 @@ import type { DeviceChange } from '../../../src/domain/device-change.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/graphql/local-server.js';
-import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
+import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
+import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
 import { UNUSED_COMMANDS, UNUSED_TWINS } from '../../graphql/unused-control.js';
+import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
 const now = '2026-05-01T12:00:00.000Z';
 const change = (): DeviceChange => {
@@ -36,8 +37,7 @@ describe('AppSyncChangePublisher against the local server', () => {
         commands: UNUSED_COMMANDS,
         twins: UNUSED_TWINS,
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
-        telemetry: { query: async () => ({ items: [] }) },
-        pageTokens,
+        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
       }),
       issuer: await LocalTokenIssuer.ephemeral(),
       port: 0,
@@ -66,7 +66,7 @@ describe('AppSyncChangePublisher against the local server', () => {
       changeType: 'UPDATED',
       changedAt: now,
       device: {
-        id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2,
+        id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2, twinVersion: null,
         metadata: [{ key: 'site', value: 'berlin' }],
         readings: [
           { metric: 'kwh', numberValue: 12.5, booleanValue: null, stringValue: null },
