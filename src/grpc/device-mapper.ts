@@ -37,6 +37,7 @@ export function toProtoDevice(device: Device): ProtoDevice {
     metadata: { ...device.metadata },
     version: String(device.version),
     readings: toStruct(device.readings),
+    twinVersion: String(device.twinVersion ?? 0),
   };
 }
 
@@ -134,7 +135,8 @@ function maskFields(paths: string[]): Set<UpdatableField> {
   return fields;
 }
 
-function toTimestamp(iso: string): Timestamp {
+/** An ISO time as a proto Timestamp. */
+export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
   const seconds = Math.floor(ms / 1000);
   return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };

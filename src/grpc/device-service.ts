@@ -8,6 +8,23 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import { guardUnary, type CallContext } from './call-guard.js';
 import { fromInt64, toCreateInput, toListInput, toProtoDevice, toProtoStats, toUpdateInput, toListResponse } from './device-mapper.js';
 import { WatchHub, type WatchOptions } from './watch-devices.js';
+import { status as Status } from '@grpc/grpc-js';
+import type { CommandService } from '../commands/command-service.js';
+import type { TwinService } from '../twin/twin-service.js';
+import type { CommandChangeSource } from './command-change-source.js';
+import { toListCommandsInput, toProtoCommand, toProtoTwin, toSendInput } from './command-mapper.js';
+import { watchCommandsHandler } from './watch-commands.js';
+import { NotServedError } from './error-mapper.js';
+
+/** Commands and twin use cases, and the transitions WatchCommands relays. */
+export interface DeviceControlPorts {
+  readonly commands: Pick<CommandService, 'send' | 'get' | 'list' | 'cancel'>;
+  readonly twins: Pick<TwinService, 'get' | 'updateDesired'>;
+  readonly commandChanges: Pick<CommandChangeSource, 'subscribe'>;
+}
+
+/** Who sends a command through this door, for createdBy. */
+export const GRPC_CALLER = 'grpc';
 
 /** The registry use cases the service calls. */
 export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
@@ -18,6 +35,8 @@ export interface DeviceServiceDeps {
   readonly changes: ChangeSource;
   readonly context: CallContext;
   readonly watch?: WatchOptions;
+  /** Without it the command and twin RPCs answer UNIMPLEMENTED. */
+  readonly control?: DeviceControlPorts;
 }
 
 /**
@@ -42,9 +61,17 @@ export interface DeviceServiceDeps {
  * never piles up. A cancelled write may still apply, as gRPC allows: a cancel racing the
  * response never tells the caller whether the write happened (retry with expected version).
  */
-export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub } {
+export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub; commandWatchers: { closeAll: WatchHub['closeAll'] } } {
   const { registry, context } = deps;
   const watchers = new WatchHub(deps.changes, context, deps.watch);
+  const control = deps.control;
+  const need = (): DeviceControlPorts => {
+    if (!control) throw new NotServedError('commands and twins are not served by this server');
+    return control;
+  };
+  const commandWatchers = control
+    ? watchCommandsHandler(control.commandChanges, context)
+    : { handle: (call: { emit(event: 'error', status: unknown): void }) => void call.emit('error', { code: Status.UNIMPLEMENTED, details: 'commands are not served here' }), closeAll: () => {} };
   const handlers: DeviceServiceHandlers = {
     CreateDevice: guardUnary(context, 'CreateDevice', async (request, signal) => {
       const input = toCreateInput(request);
@@ -70,6 +97,26 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
     }),
     GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => toProtoStats(await registry.stats())),
     WatchDevices: watchers.handle,
+    SendCommand: guardUnary(context, 'SendCommand', async (request, signal) => {
+      const input = toSendInput(request);
+      signal.throwIfAborted();
+      return toProtoCommand(await need().commands.send(input, GRPC_CALLER));
+    }),
+    GetCommand: guardUnary(context, 'GetCommand', async (request) => toProtoCommand(await need().commands.get(request.id))),
+    ListCommands: guardUnary(context, 'ListCommands', async (request, signal) => {
+      const input = toListCommandsInput(request);
+      signal.throwIfAborted();
+      const page = await need().commands.list(input);
+      return { commands: page.items.map(toProtoCommand), nextPageToken: page.nextPageToken ?? '' };
+    }),
+    CancelCommand: guardUnary(context, 'CancelCommand', async (request) => toProtoCommand(await need().commands.cancel(request.id, GRPC_CALLER))),
+    WatchCommands: commandWatchers.handle,
+    GetTwin: guardUnary(context, 'GetTwin', async (request) => toProtoTwin(await need().twins.get(request.deviceId))),
+    UpdateDesiredState: guardUnary(context, 'UpdateDesiredState', async (request, signal) => {
+      const expected = fromInt64(request.expectedVersion, 'expected_version');
+      signal.throwIfAborted();
+      return toProtoTwin(await need().twins.updateDesired({ deviceId: request.deviceId, patch: request.patchJson, ...(expected !== 0 && { expectedVersion: expected }) }));
+    }),
   };
-  return { handlers, watchers };
+  return { handlers, watchers, commandWatchers };
 }

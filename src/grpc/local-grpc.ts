@@ -7,11 +7,15 @@ import type { DeviceRegistryPort } from './device-service.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
+import { subscribeToCommandChanges } from './command-change-source.js';
+import type { DeviceControlPorts } from './device-service.js';
 import { startDeviceServer } from './server.js';
 
 /** Options of {@link startLocalGrpc}. */
 export interface LocalGrpcOptions {
   readonly registry: DeviceRegistryPort;
+  /** Commands and twins (their transitions come from the bus). */
+  readonly control?: Omit<DeviceControlPorts, 'commandChanges'>;
   readonly bus: MessageBus;
   readonly host: string;
   readonly port: number;
@@ -34,18 +38,30 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
     else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
   };
   const changes = await subscribeToChanges(options.bus, sink);
+  const commandChanges = await subscribeToCommandChanges(options.bus, sink);
+  const close = async () => {
+    await changes.close();
+    await commandChanges.close();
+  };
   try {
-    const server = await startDeviceServer({ registry: options.registry, changes, host: options.host, port: options.port, log: sink });
+    const server = await startDeviceServer({
+      registry: options.registry,
+      changes,
+      ...(options.control && { control: { ...options.control, commandChanges } }),
+      host: options.host,
+      port: options.port,
+      log: sink,
+    });
     return {
       address: server.address,
       port: server.port,
       async stop() {
         await server.shutdown(2_000);
-        await changes.close();
+        await close();
       },
     };
   } catch (error) {
-    await changes.close();
+    await close();
     throw error;
   }
 }

@@ -10,7 +10,7 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection } from '../ports/message-bus.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
-import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
+import { createDeviceServiceHandlers, type DeviceControlPorts, type DeviceRegistryPort } from './device-service.js';
 import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-budget.js';
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
@@ -77,6 +77,8 @@ export interface DeviceServerOptions {
   /** @default 10_000 */
   readonly probeIntervalMs?: number;
   readonly watch?: WatchOptions;
+  /** Commands and twins; their RPCs answer UNIMPLEMENTED without it. */
+  readonly control?: DeviceControlPorts;
   /** @default RECEIVE_BUDGET_BYTES */
   readonly receiveBudgetBytes?: number;
   /** Longest a call may take to send its request once admitted. @default 10_000 */
@@ -111,11 +113,12 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     ...(options.receiveTimeoutMs !== undefined && { receiveTimeoutMs: options.receiveTimeoutMs }),
   });
   const server = new grpc.Server({ ...serverOptions, interceptors: [receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
-  const { handlers, watchers } = createDeviceServiceHandlers({
+  const { handlers, watchers, commandWatchers } = createDeviceServiceHandlers({
     registry: options.registry,
     changes: options.changes,
     context,
     ...(options.watch && { watch: options.watch }),
+    ...(options.control && { control: options.control }),
   });
   server.addService(deviceServiceDefinition, handlers);
   const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });
@@ -160,6 +163,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       stopWatchingConnection?.();
       health.stop();
       watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+      commandWatchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
       let done = false;
       const finish = (forced: boolean): void => {
         if (done) return;

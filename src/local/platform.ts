@@ -208,7 +208,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log }),
+      startLocalGrpc({ registry, control: { commands: control.commands, twins: control.twins }, bus: iot.bus, host, port: ports.grpc, log }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;

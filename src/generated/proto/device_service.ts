@@ -8,16 +8,27 @@ import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _goo
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.js';
 import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+import type { CancelCommandRequest as _iot_device_v1_CancelCommandRequest, CancelCommandRequest__Output as _iot_device_v1_CancelCommandRequest__Output } from './iot/device/v1/CancelCommandRequest.js';
+import type { Command as _iot_device_v1_Command, Command__Output as _iot_device_v1_Command__Output } from './iot/device/v1/Command.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from './iot/device/v1/CreateDeviceRequest.js';
 import type { DeleteDeviceRequest as _iot_device_v1_DeleteDeviceRequest, DeleteDeviceRequest__Output as _iot_device_v1_DeleteDeviceRequest__Output } from './iot/device/v1/DeleteDeviceRequest.js';
 import type { Device as _iot_device_v1_Device, Device__Output as _iot_device_v1_Device__Output } from './iot/device/v1/Device.js';
 import type { DeviceServiceClient as _iot_device_v1_DeviceServiceClient, DeviceServiceDefinition as _iot_device_v1_DeviceServiceDefinition } from './iot/device/v1/DeviceService.js';
 import type { DeviceStats as _iot_device_v1_DeviceStats, DeviceStats__Output as _iot_device_v1_DeviceStats__Output } from './iot/device/v1/DeviceStats.js';
+import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from './iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from './iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from './iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from './iot/device/v1/GetTwinRequest.js';
+import type { ListCommandsRequest as _iot_device_v1_ListCommandsRequest, ListCommandsRequest__Output as _iot_device_v1_ListCommandsRequest__Output } from './iot/device/v1/ListCommandsRequest.js';
+import type { ListCommandsResponse as _iot_device_v1_ListCommandsResponse, ListCommandsResponse__Output as _iot_device_v1_ListCommandsResponse__Output } from './iot/device/v1/ListCommandsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from './iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from './iot/device/v1/ListDevicesResponse.js';
+import type { SendCommandRequest as _iot_device_v1_SendCommandRequest, SendCommandRequest__Output as _iot_device_v1_SendCommandRequest__Output } from './iot/device/v1/SendCommandRequest.js';
+import type { Twin as _iot_device_v1_Twin, Twin__Output as _iot_device_v1_Twin__Output } from './iot/device/v1/Twin.js';
+import type { UpdateDesiredStateRequest as _iot_device_v1_UpdateDesiredStateRequest, UpdateDesiredStateRequest__Output as _iot_device_v1_UpdateDesiredStateRequest__Output } from './iot/device/v1/UpdateDesiredStateRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from './iot/device/v1/UpdateDeviceRequest.js';
+import type { WatchCommandsRequest as _iot_device_v1_WatchCommandsRequest, WatchCommandsRequest__Output as _iot_device_v1_WatchCommandsRequest__Output } from './iot/device/v1/WatchCommandsRequest.js';
+import type { WatchCommandsResponse as _iot_device_v1_WatchCommandsResponse, WatchCommandsResponse__Output as _iot_device_v1_WatchCommandsResponse__Output } from './iot/device/v1/WatchCommandsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from './iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from './iot/device/v1/WatchDevicesResponse.js';
 
@@ -40,7 +51,10 @@ export interface ProtoGrpcType {
   iot: {
     device: {
       v1: {
+        CancelCommandRequest: MessageTypeDefinition<_iot_device_v1_CancelCommandRequest, _iot_device_v1_CancelCommandRequest__Output>
         ChangeType: EnumTypeDefinition
+        Command: MessageTypeDefinition<_iot_device_v1_Command, _iot_device_v1_Command__Output>
+        CommandStatus: EnumTypeDefinition
         CreateDeviceRequest: MessageTypeDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_CreateDeviceRequest__Output>
         DeleteDeviceRequest: MessageTypeDefinition<_iot_device_v1_DeleteDeviceRequest, _iot_device_v1_DeleteDeviceRequest__Output>
         Device: MessageTypeDefinition<_iot_device_v1_Device, _iot_device_v1_Device__Output>
@@ -53,11 +67,20 @@ export interface ProtoGrpcType {
         DeviceService: SubtypeConstructor<typeof grpc.Client, _iot_device_v1_DeviceServiceClient> & { service: _iot_device_v1_DeviceServiceDefinition }
         DeviceStats: MessageTypeDefinition<_iot_device_v1_DeviceStats, _iot_device_v1_DeviceStats__Output>
         DeviceStatus: EnumTypeDefinition
+        GetCommandRequest: MessageTypeDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_GetCommandRequest__Output>
         GetDeviceRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_GetDeviceRequest__Output>
         GetDeviceStatsRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_GetDeviceStatsRequest__Output>
+        GetTwinRequest: MessageTypeDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_GetTwinRequest__Output>
+        ListCommandsRequest: MessageTypeDefinition<_iot_device_v1_ListCommandsRequest, _iot_device_v1_ListCommandsRequest__Output>
+        ListCommandsResponse: MessageTypeDefinition<_iot_device_v1_ListCommandsResponse, _iot_device_v1_ListCommandsResponse__Output>
         ListDevicesRequest: MessageTypeDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesRequest__Output>
         ListDevicesResponse: MessageTypeDefinition<_iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesResponse__Output>
+        SendCommandRequest: MessageTypeDefinition<_iot_device_v1_SendCommandRequest, _iot_device_v1_SendCommandRequest__Output>
+        Twin: MessageTypeDefinition<_iot_device_v1_Twin, _iot_device_v1_Twin__Output>
+        UpdateDesiredStateRequest: MessageTypeDefinition<_iot_device_v1_UpdateDesiredStateRequest, _iot_device_v1_UpdateDesiredStateRequest__Output>
         UpdateDeviceRequest: MessageTypeDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_UpdateDeviceRequest__Output>
+        WatchCommandsRequest: MessageTypeDefinition<_iot_device_v1_WatchCommandsRequest, _iot_device_v1_WatchCommandsRequest__Output>
+        WatchCommandsResponse: MessageTypeDefinition<_iot_device_v1_WatchCommandsResponse, _iot_device_v1_WatchCommandsResponse__Output>
         WatchDevicesRequest: MessageTypeDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesRequest__Output>
         WatchDevicesResponse: MessageTypeDefinition<_iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesResponse__Output>
       }

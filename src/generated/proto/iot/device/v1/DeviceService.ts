@@ -3,16 +3,27 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CancelCommandRequest as _iot_device_v1_CancelCommandRequest, CancelCommandRequest__Output as _iot_device_v1_CancelCommandRequest__Output } from '../../../iot/device/v1/CancelCommandRequest.js';
+import type { Command as _iot_device_v1_Command, Command__Output as _iot_device_v1_Command__Output } from '../../../iot/device/v1/Command.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from '../../../iot/device/v1/CreateDeviceRequest.js';
 import type { DeleteDeviceRequest as _iot_device_v1_DeleteDeviceRequest, DeleteDeviceRequest__Output as _iot_device_v1_DeleteDeviceRequest__Output } from '../../../iot/device/v1/DeleteDeviceRequest.js';
 import type { Device as _iot_device_v1_Device, Device__Output as _iot_device_v1_Device__Output } from '../../../iot/device/v1/Device.js';
 import type { DeviceStats as _iot_device_v1_DeviceStats, DeviceStats__Output as _iot_device_v1_DeviceStats__Output } from '../../../iot/device/v1/DeviceStats.js';
 import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from '../../../google/protobuf/Empty.js';
+import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from '../../../iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from '../../../iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from '../../../iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from '../../../iot/device/v1/GetTwinRequest.js';
+import type { ListCommandsRequest as _iot_device_v1_ListCommandsRequest, ListCommandsRequest__Output as _iot_device_v1_ListCommandsRequest__Output } from '../../../iot/device/v1/ListCommandsRequest.js';
+import type { ListCommandsResponse as _iot_device_v1_ListCommandsResponse, ListCommandsResponse__Output as _iot_device_v1_ListCommandsResponse__Output } from '../../../iot/device/v1/ListCommandsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from '../../../iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from '../../../iot/device/v1/ListDevicesResponse.js';
+import type { SendCommandRequest as _iot_device_v1_SendCommandRequest, SendCommandRequest__Output as _iot_device_v1_SendCommandRequest__Output } from '../../../iot/device/v1/SendCommandRequest.js';
+import type { Twin as _iot_device_v1_Twin, Twin__Output as _iot_device_v1_Twin__Output } from '../../../iot/device/v1/Twin.js';
+import type { UpdateDesiredStateRequest as _iot_device_v1_UpdateDesiredStateRequest, UpdateDesiredStateRequest__Output as _iot_device_v1_UpdateDesiredStateRequest__Output } from '../../../iot/device/v1/UpdateDesiredStateRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from '../../../iot/device/v1/UpdateDeviceRequest.js';
+import type { WatchCommandsRequest as _iot_device_v1_WatchCommandsRequest, WatchCommandsRequest__Output as _iot_device_v1_WatchCommandsRequest__Output } from '../../../iot/device/v1/WatchCommandsRequest.js';
+import type { WatchCommandsResponse as _iot_device_v1_WatchCommandsResponse, WatchCommandsResponse__Output as _iot_device_v1_WatchCommandsResponse__Output } from '../../../iot/device/v1/WatchCommandsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from '../../../iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from '../../../iot/device/v1/WatchDevicesResponse.js';
 
@@ -23,6 +34,21 @@ import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, Watch
  * RESOURCE_EXHAUSTED (a slow WatchDevices consumer), UNAVAILABLE, INTERNAL.
  */
 export interface DeviceServiceClient extends grpc.Client {
+  /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Registers a device. The id doubles as the AWS IoT thing name.
    */
@@ -52,6 +78,21 @@ export interface DeviceServiceClient extends grpc.Client {
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Reads one command.
+   */
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Reads one command.
+   */
+  getCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
   
   /**
    * Reads one device.
@@ -84,6 +125,36 @@ export interface DeviceServiceClient extends grpc.Client {
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Reads a device's desired and reported state.
+   */
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  /**
+   * Reads a device's desired and reported state.
+   */
+  getTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Lists devices in creation order with cursor pagination.
    */
   ListDevices(argument: _iot_device_v1_ListDevicesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
@@ -99,6 +170,40 @@ export interface DeviceServiceClient extends grpc.Client {
   listDevices(argument: _iot_device_v1_ListDevicesRequest, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice(argument: _iot_device_v1_UpdateDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
@@ -112,6 +217,17 @@ export interface DeviceServiceClient extends grpc.Client {
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  WatchCommands(argument: _iot_device_v1_WatchCommandsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  WatchCommands(argument: _iot_device_v1_WatchCommandsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  watchCommands(argument: _iot_device_v1_WatchCommandsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  watchCommands(argument: _iot_device_v1_WatchCommandsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
   
   /**
    * Streams every registry change, from any door, as it happens.
@@ -134,6 +250,11 @@ export interface DeviceServiceClient extends grpc.Client {
  */
 export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  CancelCommand: grpc.handleUnaryCall<_iot_device_v1_CancelCommandRequest__Output, _iot_device_v1_Command>;
+  
+  /**
    * Registers a device. The id doubles as the AWS IoT thing name.
    */
   CreateDevice: grpc.handleUnaryCall<_iot_device_v1_CreateDeviceRequest__Output, _iot_device_v1_Device>;
@@ -142,6 +263,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
    * Deletes a device; checks version when it is set.
    */
   DeleteDevice: grpc.handleUnaryCall<_iot_device_v1_DeleteDeviceRequest__Output, _google_protobuf_Empty>;
+  
+  /**
+   * Reads one command.
+   */
+  GetCommand: grpc.handleUnaryCall<_iot_device_v1_GetCommandRequest__Output, _iot_device_v1_Command>;
   
   /**
    * Reads one device.
@@ -154,14 +280,41 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   GetDeviceStats: grpc.handleUnaryCall<_iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats>;
   
   /**
+   * Reads a device's desired and reported state.
+   */
+  GetTwin: grpc.handleUnaryCall<_iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin>;
+  
+  /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  ListCommands: grpc.handleUnaryCall<_iot_device_v1_ListCommandsRequest__Output, _iot_device_v1_ListCommandsResponse>;
+  
+  /**
    * Lists devices in creation order with cursor pagination.
    */
   ListDevices: grpc.handleUnaryCall<_iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse>;
   
   /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  SendCommand: grpc.handleUnaryCall<_iot_device_v1_SendCommandRequest__Output, _iot_device_v1_Command>;
+  
+  /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  UpdateDesiredState: grpc.handleUnaryCall<_iot_device_v1_UpdateDesiredStateRequest__Output, _iot_device_v1_Twin>;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice: grpc.handleUnaryCall<_iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device>;
+  
+  /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  WatchCommands: grpc.handleServerStreamingCall<_iot_device_v1_WatchCommandsRequest__Output, _iot_device_v1_WatchCommandsResponse>;
   
   /**
    * Streams every registry change, from any door, as it happens.
@@ -171,11 +324,18 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
 }
 
 export interface DeviceServiceDefinition extends grpc.ServiceDefinition {
+  CancelCommand: MethodDefinition<_iot_device_v1_CancelCommandRequest, _iot_device_v1_Command, _iot_device_v1_CancelCommandRequest__Output, _iot_device_v1_Command__Output>
   CreateDevice: MethodDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_CreateDeviceRequest__Output, _iot_device_v1_Device__Output>
   DeleteDevice: MethodDefinition<_iot_device_v1_DeleteDeviceRequest, _google_protobuf_Empty, _iot_device_v1_DeleteDeviceRequest__Output, _google_protobuf_Empty__Output>
+  GetCommand: MethodDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_Command, _iot_device_v1_GetCommandRequest__Output, _iot_device_v1_Command__Output>
   GetDevice: MethodDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_Device, _iot_device_v1_GetDeviceRequest__Output, _iot_device_v1_Device__Output>
   GetDeviceStats: MethodDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_DeviceStats, _iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats__Output>
+  GetTwin: MethodDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_Twin, _iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin__Output>
+  ListCommands: MethodDefinition<_iot_device_v1_ListCommandsRequest, _iot_device_v1_ListCommandsResponse, _iot_device_v1_ListCommandsRequest__Output, _iot_device_v1_ListCommandsResponse__Output>
   ListDevices: MethodDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse__Output>
+  SendCommand: MethodDefinition<_iot_device_v1_SendCommandRequest, _iot_device_v1_Command, _iot_device_v1_SendCommandRequest__Output, _iot_device_v1_Command__Output>
+  UpdateDesiredState: MethodDefinition<_iot_device_v1_UpdateDesiredStateRequest, _iot_device_v1_Twin, _iot_device_v1_UpdateDesiredStateRequest__Output, _iot_device_v1_Twin__Output>
   UpdateDevice: MethodDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device__Output>
+  WatchCommands: MethodDefinition<_iot_device_v1_WatchCommandsRequest, _iot_device_v1_WatchCommandsResponse, _iot_device_v1_WatchCommandsRequest__Output, _iot_device_v1_WatchCommandsResponse__Output>
   WatchDevices: MethodDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesRequest__Output, _iot_device_v1_WatchDevicesResponse__Output>
 }
