@@ -11,7 +11,11 @@ import { resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
+import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-writer.js';
+import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
+import { createPresenceReconciler } from '../devices/presence-reconciler.js';
+import { brokerConnectivity } from './broker-connectivity.js';
 import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import type { IngestSettings } from '../devices/ingest-settings.js';
@@ -42,6 +46,11 @@ export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = 
   graphql: '--port-graphql',
   grpc: '--port-grpc',
 };
+
+/** How often the local platform compares ONLINE devices with the broker's sessions. */
+export const LOCAL_PRESENCE_RECONCILE_MS = 10_000;
+/** A device whose status changed this recently is left to its own lifecycle events. */
+export const LOCAL_PRESENCE_DEBOUNCE_MS = 5_000;
 
 /** Prefix of the local physical table names (`iot-Devices`, ...). */
 export const LOCAL_TABLE_PREFIX = 'iot-';
@@ -168,6 +177,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       pageTokens: createPageTokenCodec(secret),
     });
 
+    // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
+    //     what it holds, a recount that differs (a crash between a write and its change record)
+    //     is switched in.
+    await feed.flush();
+    const recount = statsOf(await recountStats(doc, tables.devices));
+    if (!sameStats(recount, await statsStore.read())) {
+      const rebuilt = await rebuildStats(doc, tables);
+      log(`stats disagreed with the registry and were rebuilt: ${rebuilt.correctedShards} ledger shard(s) corrected`);
+    }
+
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
@@ -191,6 +210,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
+
+    // 9. Presence converges to the broker's truth: at startup nobody has a session yet, so every
+    //    device still ONLINE from before a crash goes OFFLINE; then every few seconds.
+    const reconcile = createPresenceReconciler({
+      repository: new DynamoDbDeviceRepository(doc, tables.devices),
+      devices: new DynamoDbDeviceStateWriter(doc, tables.devices),
+      truth: brokerConnectivity(iot.broker),
+      debounceMs: LOCAL_PRESENCE_DEBOUNCE_MS,
+      onCorrection: (id, reason) => log(`presence: ${id} set OFFLINE (${reason}): the broker has no session for it`),
+    });
+    const atStart = await reconcile({ debounceMs: 0 });
+    if (atStart.corrected > 0) log(`presence: ${atStart.corrected} device(s) were ONLINE without a session`);
+    const reconciler = setInterval(() => {
+      reconcile().catch((error: unknown) => log(`presence reconcile failed: ${(error as Error).message}`));
+    }, LOCAL_PRESENCE_RECONCILE_MS);
+    reconciler.unref();
+    stops.push({ name: 'presence reconciler', stop: () => clearInterval(reconciler) });
 
     // A new part adds its start step here: listenOrExplain(...) with its entry in DEFAULT_PORTS and
     // PORT_FLAGS (iotctl local offers a flag for each), stops.push(...), endpoints.<name> = ...
