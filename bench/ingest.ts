@@ -43,9 +43,10 @@ import { DynamoDbTelemetryStore, telemetryPartitionKey, telemetrySortKey } from 
 import { TimestreamTelemetryStore } from '../src/adapters/telemetry/timestream-telemetry-store.js';
 import type { DeviceStateWriter } from '../src/devices/device-state.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/devices/ingest-settings.js';
+import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
-import { TELEMETRY_RULE, telemetryRuleOutput, type TelemetryRuleOutput } from '../src/devices/rules.js';
+import { TELEMETRY_RULE, type TelemetryRuleOutput } from '../src/contracts/rules.js';
+import { telemetryRuleOutput } from '../src/local/iot-core/telemetry-rule-output.js';
 import { parseTelemetry } from '../src/devices/telemetry-message.js';
 import { countChangeFeedFanOut, DEVICES_STREAM_SHARDS, EVENTS_BATCH_SIZE, GRPC_TASKS, PUBLISH_MS, type FanOutCounts } from './change-feed-fanout.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';

@@ -30,13 +30,14 @@ import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/domain/topics.js';
+import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
+import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/contracts/topics.js';
 import type { Storage } from './storage.js';
 
 /** Port of the gRPC service, on the container and on the load balancer. */
-export const GRPC_PORT = 50051;
-/** MQTT client ids the service may connect as (src/grpc/main.ts MQTT_CLIENT_ID_PREFIX). */
-export const GRPC_MQTT_CLIENT_PREFIX = 'device-service-';
+export const GRPC_PORT = DEFAULT_GRPC_PORT;
 /** The VPC CIDR used when the construct creates the VPC. */
 export const DEFAULT_VPC_CIDR = '10.40.0.0/16';
 
@@ -158,11 +159,11 @@ export class DeviceService extends Construct {
       readonlyRootFilesystem: true,
       stopTimeout,
       environment: {
-        PORT: String(GRPC_PORT),
+        [DEVICE_SERVICE_VARIABLES.port]: String(GRPC_PORT),
         // The NLB deregisters first; SIGTERM then leaves 5 s of the stop timeout as margin.
-        SHUTDOWN_GRACE_MS: String((stopTimeout.toSeconds() - 5) * 1000),
-        PAGE_TOKEN_SECRET_ARN: secret.secretArn,
-        IOT_ENDPOINT: props.iotEndpoint ?? 'describe',
+        [DEVICE_SERVICE_VARIABLES.shutdownGraceMs]: String((stopTimeout.toSeconds() - 5) * 1000),
+        [VARIABLES.pageTokenSecretArn]: secret.secretArn,
+        [DEVICE_SERVICE_VARIABLES.iotEndpoint]: props.iotEndpoint ?? DESCRIBE_IOT_ENDPOINT,
         NODE_OPTIONS: '--max-old-space-size=384',
       },
       healthCheck: {
@@ -181,7 +182,7 @@ export class DeviceService extends Construct {
     const iotArn = (resource: string) =>
       Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);
     const topicPattern = changeTopic('*');
-    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`)] }));
     if (!props.iotEndpoint) {
@@ -189,7 +190,7 @@ export class DeviceService extends Construct {
     }
 
     if (!props.changePublisher.role) throw new Error('DeviceService: changePublisher has no role to grant iot:Publish to');
-    props.changePublisher.addEnvironment('CHANGE_TOPIC_ENABLED', 'true');
+    props.changePublisher.addEnvironment(VARIABLES.changeTopicEnabled, 'true');
     const publishPolicy = new Policy(this, 'ChangeTopicPublishPolicy', {
       statements: [new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${topicPattern}`)] })],
     });
@@ -291,7 +292,7 @@ export class DeviceService extends Construct {
       reason: "Listing queries the Devices GSIs (by creation, status, type); the grant covers this table's indexes only.",
     });
     Validations.of(taskPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)}]`,
       reason: 'Each task connects with a unique client id under this prefix (host name + random suffix), so two tasks never take over each other.',
     });
     Validations.of(taskPolicy).acknowledge({

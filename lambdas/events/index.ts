@@ -13,10 +13,10 @@ import { createEventsHandler } from '../../src/change-feed/events-handler.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
-import { readEventsConfig } from './config.js';
+import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
 
 const logger = new Logger();
-const config = readEventsConfig();
+const config = readEventsEnvironment();
 const doc = createDocumentClient();
 
 const publishers: ChangePublisher[] = [];

@@ -16,19 +16,19 @@ import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-te
 import { TimestreamTelemetryStore } from '../../src/adapters/telemetry/timestream-telemetry-store.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
-import { readIngestConfig } from './config.js';
+import { readIngestEnvironment } from '../../src/contracts/environment/ingest-function.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
-const config = readIngestConfig();
+const config = readIngestEnvironment();
 const doc = createDocumentClient();
 
 const telemetry: TelemetryWriter =
-  config.telemetryStore === 'dynamodb'
-    ? new DynamoDbTelemetryStore(doc, config.telemetryTableName, { retentionDays: config.retentionDays })
+  config.telemetry.store === 'dynamodb'
+    ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName, { retentionDays: config.retentionDays })
     : new TimestreamTelemetryStore(new TimestreamWriteClient({}), {
-        databaseName: config.timestreamDatabaseName,
-        tableName: config.timestreamTableName,
+        databaseName: config.telemetry.databaseName,
+        tableName: config.telemetry.tableName,
       });
 
 const ingest = createIngestHandler({
@@ -48,7 +48,7 @@ const ingest = createIngestHandler({
     failure: (stage, error, records) => logger.error('Infrastructure failure; records will be retried', { stage, records, error: error as Error }),
   },
 });
-logger.info('Ingest handler configured', { telemetryStore: config.telemetryStore });
+logger.info('Ingest handler configured', { telemetryStore: config.telemetry.store });
 
 /** Lambda entry point (Kinesis event source with ReportBatchItemFailures). */
 export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {

@@ -11,7 +11,7 @@ import type { TelemetryPoint, TelemetryWriter } from '../ports/telemetry-store.j
 import { UnavailableError } from '../domain/errors.js';
 import { mapSettled } from './concurrency.js';
 import type { DeviceStateWriter, TelemetryStateOutcome } from './device-state.js';
-import type { TelemetryRuleOutput } from './rules.js';
+import type { TelemetryRuleOutput } from '../contracts/rules.js';
 import {
   DEFAULT_TELEMETRY_LIMITS,
   parseTelemetry,

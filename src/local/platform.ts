@@ -15,19 +15,19 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { createPresenceReconciler } from '../devices/presence-reconciler.js';
-import { brokerConnectivity } from './broker-connectivity.js';
-import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
+import { brokerConnectivity } from './iot-core/broker-connectivity.js';
+import { ALL_TABLES } from '../contracts/tables.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
-import type { IngestSettings } from '../devices/ingest-settings.js';
+import type { IngestSettings } from '../contracts/ingest-settings.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
-import { capturedTables, startChangeCapture } from './change-capture.js';
+import { capturedTables, startChangeCapture } from './dynamodb/change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynalite.js';
-import { LocalChangeFeed } from './local-change-feed.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynamodb/dynalite.js';
+import { LocalChangeFeed } from './event-source-mapping/local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
-import { startLocalGraphql } from '../graphql/local-graphql.js';
-import { startLocalIotCore } from './iot-core.js';
+import { startLocalGraphql } from './appsync/local-graphql.js';
+import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */

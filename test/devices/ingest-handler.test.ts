@@ -4,14 +4,14 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { UnavailableError } from '../../src/domain/errors.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import { kinesisRecordFor } from '../../src/devices/kinesis-event.js';
 import type { RejectReason } from '../../src/devices/telemetry-message.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
 import { seedDevice, telemetryJson, telemetryRecord } from './ingest-helpers.js';
 

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createDocumentClient } from '../../adapters/dynamodb/client.js';
 import { rebuildStats } from '../../adapters/dynamodb/stats-rebuild.js';
 import type { DeviceStats } from '../../domain/device.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../local/dynamodb/dynalite.js';
 import { LOCAL_TABLE_PREFIX } from '../../local/platform.js';
 import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
 import { DEFAULT_LOCAL_ENDPOINT } from './device.js';

@@ -6,7 +6,7 @@ import { rebuildStats, recountStats, statsOf } from '../../../src/adapters/dynam
 import { DynamoDbStatsStore, ledgerKey, ledgerShardOf } from '../../../src/adapters/dynamodb/stats-store.js';
 import { padSequence } from '../../../src/domain/change-sequence.js';
 import type { DeviceStats } from '../../../src/domain/device.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { testDevice } from '../../domain/test-device.js';
 import { startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
 
