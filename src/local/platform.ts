@@ -65,6 +65,8 @@ export interface LocalPlatformOptions {
   host?: string;
   /** @default DEFAULT_PORTS; 0 = any free port */
   ports?: LocalPorts;
+  /** How often ONLINE devices are compared with the broker's sessions; 0 only at startup. @default LOCAL_PRESENCE_RECONCILE_MS */
+  presenceReconcileMs?: number;
   /** Receives one line per thing started or stopped. @default no logging */
   log?: (line: string) => void;
 }
@@ -222,11 +224,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     const atStart = await reconcile({ debounceMs: 0 });
     if (atStart.corrected > 0) log(`presence: ${atStart.corrected} device(s) were ONLINE without a session`);
-    const reconciler = setInterval(() => {
-      reconcile().catch((error: unknown) => log(`presence reconcile failed: ${(error as Error).message}`));
-    }, LOCAL_PRESENCE_RECONCILE_MS);
-    reconciler.unref();
-    stops.push({ name: 'presence reconciler', stop: () => clearInterval(reconciler) });
+    const every = options.presenceReconcileMs ?? LOCAL_PRESENCE_RECONCILE_MS;
+    if (every > 0) {
+      const reconciler = setInterval(() => {
+        reconcile().catch((error: unknown) => log(`presence reconcile failed: ${(error as Error).message}`));
+      }, every);
+      reconciler.unref();
+      stops.push({ name: 'presence reconciler', stop: () => clearInterval(reconciler) });
+    }
 
     // A new part adds its start step here: listenOrExplain(...) with its entry in DEFAULT_PORTS and
     // PORT_FLAGS (iotctl local offers a flag for each), stops.push(...), endpoints.<name> = ...

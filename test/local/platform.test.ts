@@ -52,8 +52,8 @@ describe('startLocalPlatform', () => {
   });
 
   it('keeps stats equal to the fleet after concurrent creates, updates and deletes', async () => {
-    // Prepare
-    const platform = await start({ ephemeral: true });
+    // Prepare: no periodic presence run, which would set the ONLINE devices (no session) OFFLINE mid-test
+    const platform = await start({ ephemeral: true, presenceReconcileMs: 0 });
     const statuses = ['ONLINE', 'OFFLINE', 'ERROR'] as const;
     const created = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
