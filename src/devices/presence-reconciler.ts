@@ -5,6 +5,9 @@
  * as an event, stamped with the time the truth was observed: a lifecycle event newer than that
  * observation still wins, an older one cannot undo the correction.
  *
+ * Only a status a lifecycle event set is corrected: an operator who sets a device ONLINE through
+ * the API is not overruled.
+ *
  * Debounce: a device whose status changed less than `debounceMs` ago is left alone (its own
  * events are probably in flight), and each device is corrected at most once per run, so a
  * flapping connection costs at most one correction per reconcile interval.
@@ -82,7 +85,7 @@ export function createPresenceReconciler(deps: PresenceReconcilerDeps): (options
         const state = truth.get(device.id)!;
         const reason = state.disconnectReason ?? RECONCILED_DISCONNECT_REASON;
         // Version 0: an event with the same timestamp (and any version) is newer than the observation.
-        const outcome = await deps.devices.recordPresence({ deviceId: device.id, status: 'OFFLINE', at: state.at, version: 0, disconnectReason: reason });
+        const outcome = await deps.devices.recordPresence({ deviceId: device.id, status: 'OFFLINE', at: state.at, version: 0, disconnectReason: reason, onlyAfterEvent: true });
         if (outcome === 'applied') deps.onCorrection?.(device.id, reason);
         return outcome;
       });

@@ -17,6 +17,7 @@ import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { createPresenceReconciler } from '../devices/presence-reconciler.js';
 import { brokerConnectivity } from './iot-core/broker-connectivity.js';
 import { ALL_TABLES } from '../contracts/tables.js';
+import { CHANGE_STREAM_MAPPING } from '../contracts/stream-mappings.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import type { IngestSettings } from '../contracts/ingest-settings.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
@@ -139,15 +140,40 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await ensureTables(dynalite.endpoint, names);
     const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
 
-    // 3. DynamoDB Streams stand-in: the proxy every client uses, feeding the change feed.
-    let changeFeed: LocalChangeFeed | undefined;
+    // 3. Change feed: the events handler the Lambda runs, over the stats store. Its stream is
+    //    durable under the data directory: what a previous process captured but did not deliver
+    //    is delivered first. The Stats table has no stream, so the store talks to dynalite directly.
+    const statsDoc = createDocumentClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stops.push({ name: 'stats client', stop: () => statsDoc.destroy() });
+    const statsStore = new DynamoDbStatsStore(statsDoc, tables.stats);
+    const feed = new LocalChangeFeed({
+      stats: statsStore,
+      poller: {
+        ...(dataDir && { dir: resolve(dataDir, 'streams', 'changes') }),
+        maxRecordAgeMs: CHANGE_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+        onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`),
+        log,
+      },
+      onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
+    });
+    stops.push({
+      name: 'change feed',
+      stop: async () => {
+        const left = await feed.stop();
+        if (left > 0) log(`change feed stopped with ${left} undelivered change(s)${dataDir ? ', kept for the next start' : ''}`);
+      },
+    });
+    await feed.recover();
+
+    // 4. DynamoDB Streams stand-in: the proxy every client uses; a write is answered once its
+    //    change is in the feed's durable stream.
     const capture = await listenOrExplain({ name: 'DynamoDB endpoint', host, port: ports.dynamodb, flag: PORT_FLAGS.dynamodb }, () =>
       startChangeCapture({
         upstream: dynalite.endpoint,
         tables: capturedTables(ALL_TABLES, names),
         host,
         port: ports.dynamodb,
-        onRecord: (record) => changeFeed?.capture(record),
+        onRecord: (record) => feed.capture(record),
         onError: (error) => log(`change capture: ${error.message}`),
       }),
     );
@@ -155,22 +181,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     endpoints.dynamodb = capture.endpoint;
     const doc = createDocumentClient({ endpoint: capture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     stops.push({ name: 'DynamoDB client', stop: () => doc.destroy() });
-
-    // 4. Change feed: the events handler the Lambda runs, over the same stats store.
-    const statsStore = new DynamoDbStatsStore(doc, tables.stats);
-    changeFeed = new LocalChangeFeed({
-      stats: statsStore,
-      poller: { onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`) },
-      onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
-    });
-    const feed = changeFeed;
-    stops.push({
-      name: 'change feed',
-      stop: async () => {
-        const left = await feed.stop();
-        if (left > 0) log(`change feed stopped with ${left} undelivered change(s)`);
-      },
-    });
 
     // 5. Registry: the domain core every door calls.
     const registry = new DeviceRegistry({

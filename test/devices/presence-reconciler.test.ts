@@ -81,9 +81,26 @@ describe('presence reconciler', () => {
     expect(await status(id)).toMatchObject({ status: 'ONLINE', presenceAt: NOW + 1 });
   });
 
+  it('leaves alone a device an operator set ONLINE through the API (no lifecycle event)', async () => {
+    // Prepare
+    const id = await seedDevice(fixture.doc, fixture.devicesTable, { status: 'ONLINE', updatedAt: minutesAgo(10) });
+    const reconcile = createPresenceReconciler({
+      repository: new DynamoDbDeviceRepository(fixture.doc, fixture.devicesTable),
+      devices: new DynamoDbDeviceStateWriter(fixture.doc, fixture.devicesTable),
+      truth: truthTable({ [id]: { connected: false, at: NOW } }),
+      now: () => NOW,
+    });
+
+    // Act
+    await reconcile();
+
+    // Assess
+    expect(await status(id)).toMatchObject({ status: 'ONLINE' });
+  });
+
   it('leaves a device whose status changed within the debounce to its own events', async () => {
     // Prepare
-    const id = await seedDevice(fixture.doc, fixture.devicesTable, { status: 'ONLINE', updatedAt: new Date(NOW - 5_000).toISOString() });
+    const id = await seedDevice(fixture.doc, fixture.devicesTable, { status: 'ONLINE', updatedAt: new Date(NOW - 5_000).toISOString(), presenceAt: NOW - 5_000, presenceVersion: 1 });
     const reconcile = createPresenceReconciler({
       repository: new DynamoDbDeviceRepository(fixture.doc, fixture.devicesTable),
       devices: new DynamoDbDeviceStateWriter(fixture.doc, fixture.devicesTable),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceChange } from '../../src/domain/device-change.js';
+import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { padSequence } from '../../src/domain/change-sequence.js';
 import { testDevice } from '../domain/test-device.js';
@@ -52,8 +53,8 @@ describe('startLocalPlatform', () => {
   });
 
   it('keeps stats equal to the fleet after concurrent creates, updates and deletes', async () => {
-    // Prepare: no periodic presence run, which would set the ONLINE devices (no session) OFFLINE mid-test
-    const platform = await start({ ephemeral: true, presenceReconcileMs: 0 });
+    // Prepare
+    const platform = await start({ ephemeral: true });
     const statuses = ['ONLINE', 'OFFLINE', 'ERROR'] as const;
     const created = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -125,7 +126,10 @@ describe('startLocalPlatform', () => {
     // Prepare: a device left ONLINE (as after a crash) and a counter the registry does not back
     const dataDir = tempDir();
     const first = await start({ dataDir });
-    const stranded = await first.registry.create({ name: 'stranded', type: 'valve', status: 'ONLINE' });
+    const stranded = await first.registry.create({ name: 'stranded', type: 'valve' });
+    const byApi = await first.registry.create({ name: 'set by an operator', type: 'valve', status: 'ONLINE' });
+    // Connected, as a lifecycle event records it, and then the process dies without its disconnect.
+    await new DynamoDbDeviceStateWriter(first.doc, first.tables.devices).recordPresence({ deviceId: stranded.id, status: 'ONLINE', at: Date.now() - 60_000, version: 1 });
     await first.changeFeed.flush();
     await new DynamoDbStatsStore(first.doc, first.tables.stats).apply({
       changeType: 'CREATED',
@@ -133,7 +137,7 @@ describe('startLocalPlatform', () => {
       changedAt: 'x',
       sequence: padSequence(1),
     });
-    expect((await first.registry.stats()).total).toBe(2);
+    expect((await first.registry.stats()).total).toBe(3);
     await first.stop();
     const lines: string[] = [];
 
@@ -143,9 +147,10 @@ describe('startLocalPlatform', () => {
 
     // Assess
     expect(await second.registry.get(stranded.id)).toMatchObject({ status: 'OFFLINE' });
+    expect(await second.registry.get(byApi.id)).toMatchObject({ status: 'ONLINE' });
     expect(lines).toContain('stats disagreed with the registry and were rebuilt: 1 ledger shard(s) corrected');
     expect(lines).toContain(`presence: ${stranded.id} set OFFLINE (CONNECTION_LOST): the broker has no session for it`);
-    expect(await second.registry.stats()).toMatchObject({ total: 1, byStatus: { ONLINE: 0, OFFLINE: 1 } });
+    expect(await second.registry.stats()).toMatchObject({ total: 2, byStatus: { ONLINE: 1, OFFLINE: 1 } });
   });
 
   it('refuses a second platform on a data directory in use', async () => {

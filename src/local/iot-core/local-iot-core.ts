@@ -27,6 +27,7 @@ import { startBroker, type LocalBroker } from './broker.js';
 import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
 import { startRulesRunner } from './rules-runner.js';
+import { INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
 
 /** Where the local dead-letter queue keeps its letters (JSON lines). */
 export const deadLetterFile = (dataDir: string): string => join(dataDir, 'dead-letters.jsonl');
@@ -46,6 +47,8 @@ export interface LocalIotCoreOptions {
   readonly port?: number;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
+  /** Records the ingest stream holds before PUBACKs wait. @default 10,000 */
+  readonly maxPendingRecords?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -86,21 +89,16 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const presenceHandler = createPresenceHandler({ devices, deadLetters });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
-  const broker = await startBroker({
-    ca,
-    host: options.host,
-    port: options.port,
-    log,
-    credentials,
-  }).catch(async (error: unknown) => {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-    throw error;
-  });
-
+  // The ingest stream keeps its records under the data directory until delivered (durable
+  // before the PUBACK, replayed on restart); an ephemeral run keeps them in memory.
   const batcher = new KinesisBatcher({
     settings: ingest,
     handler: ingestHandler,
     log,
+    ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'ingest') }),
+    ...(options.maxPendingRecords !== undefined && { maxPending: options.maxPendingRecords }),
+    maxRecordAgeMs: INGEST_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+    retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
     onDiscard: (records, reason) =>
       deadLetters.send(
         records.map((record) => {
@@ -119,11 +117,30 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       ),
   });
 
-  const runner = startRulesRunner({
+  await batcher.recover();
+  let runner: ReturnType<typeof startRulesRunner>;
+  const broker = await startBroker({
+    ca,
+    host: options.host,
+    port: options.port,
+    log,
+    credentials,
+    // PUBACK only once the message's Kinesis record is on disk; while the stream is full the
+    // gate waits, so the broker stops reading that client's socket.
+    acceptPublish: (message) => runner.accept(message),
+  }).catch(async (error: unknown) => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  });
+
+  runner = startRulesRunner({
     source: broker,
     log,
+    gatesClientPublishes: true,
     targets: {
-      kinesis: (_rule, partitionKey, data) => void batcher.put(partitionKey, data),
+      kinesis: async (_rule, partitionKey, data) => {
+        await batcher.put(partitionKey, data);
+      },
       lambda: async (_rule, handler, event) => {
         if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
         await presenceHandler(event);
