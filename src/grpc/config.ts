@@ -14,8 +14,18 @@ export const DYNAMODB_CLIENT_LIMITS = {
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
 } as const;
 
+import { GRPC_AUTH_ENV } from '../contracts/grpc-access.js';
+
 /** The service's settings. */
 export interface GrpcServiceConfig {
+  /** Cognito user pool whose access tokens are accepted. */
+  readonly userPoolId: string;
+  /** App clients whose access tokens are accepted. */
+  readonly clientIds: readonly string[];
+  /** Server reflection (off unless GRPC_REFLECTION=enabled). */
+  readonly reflection: boolean;
+  /** AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: where the JWKS is fetched (an emulator); never set in the cloud. */
+  readonly cognitoEndpointUrl?: string;
   readonly devicesTableName: string;
   readonly statsTableName: string;
   /** Exactly one of these two is set. */
@@ -64,7 +74,23 @@ export function readConfig(env: NodeJS.ProcessEnv): GrpcServiceConfig {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   if (!region) throw new ConfigError('AWS_REGION', 'is required');
   const iotEndpointUrl = env.IOT_ENDPOINT_URL?.trim();
+  const userPoolId = required(GRPC_AUTH_ENV.userPoolId);
+  if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId)) throw new ConfigError(GRPC_AUTH_ENV.userPoolId, `must be a user pool id such as us-east-1_AbC123, got "${userPoolId}"`);
+  const clientIds = required(GRPC_AUTH_ENV.clientIds)
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (clientIds.length === 0) throw new ConfigError(GRPC_AUTH_ENV.clientIds, 'must name at least one app client id');
+  const reflection = env[GRPC_AUTH_ENV.reflection]?.trim() ?? '';
+  if (reflection !== '' && reflection !== 'enabled' && reflection !== 'disabled') {
+    throw new ConfigError(GRPC_AUTH_ENV.reflection, `must be "enabled" or "disabled", got "${reflection}"`);
+  }
+  const cognitoEndpointUrl = env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER?.trim();
   return {
+    userPoolId,
+    clientIds,
+    reflection: reflection === 'enabled',
+    ...(cognitoEndpointUrl && { cognitoEndpointUrl }),
     devicesTableName: required('DEVICES_TABLE_NAME'),
     statsTableName: required('STATS_TABLE_NAME'),
     ...(secret ? { pageTokenSecret: secret } : { pageTokenSecretArn: secretArn! }),

@@ -17,8 +17,10 @@ import { DeviceRegistry } from '../domain/device-registry.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
 import { ConfigError, DYNAMODB_CLIENT_LIMITS, readConfig, type GrpcServiceConfig } from './config.js';
+import { cognitoAccessTokenVerifier } from './access-token-verifier.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { startDeviceServer } from './server.js';
+import { createTaskTlsIdentity } from './task-tls-identity.js';
 
 /** Prefix of the MQTT client ids this service uses; the task role may connect only as these. */
 export const MQTT_CLIENT_ID_PREFIX = 'device-service-';
@@ -49,6 +51,13 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     log,
+    tls: await createTaskTlsIdentity(),
+    verifyToken: cognitoAccessTokenVerifier({
+      userPoolId: config.userPoolId,
+      clientIds: config.clientIds,
+      ...(config.cognitoEndpointUrl && { endpointUrl: config.cognitoEndpointUrl }),
+    }),
+    reflection: config.reflection,
     probeIntervalMs: config.probeIntervalMs,
     // A cheap read proves DynamoDB answers with this task's credentials.
     probe: async () => {
