@@ -31,9 +31,9 @@ import { jsonLogSink } from '../src/grpc/call-log.js';
 import { ChangeFanout } from '../src/grpc/change-fanout.js';
 import { startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
 import { localAccessTokenVerifier } from '../src/grpc/access-token-verifier.js';
-import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../src/graphql/local-token-issuer.js';
+import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
 import { DEVICES_SCOPES } from '../src/contracts/grpc-access.js';
-import { openLocalCa, type LocalCa } from '../src/local/ca.js';
+import { openLocalCa, type LocalCa } from '../src/local/iot-core/ca.js';
 import { bundleForNode } from '../scripts/build-grpc.js';
 
 const CONCURRENCY = 64;

@@ -17,13 +17,3 @@ export const DEVICES_SCOPES = {
 
 /** A right an RPC needs. */
 export type DeviceRight = keyof typeof DEVICES_SCOPES;
-
-/** Environment of the gRPC task that configures token verification. */
-export const GRPC_AUTH_ENV = {
-  /** The user pool whose access tokens are accepted. */
-  userPoolId: 'USER_POOL_ID',
-  /** Comma-separated app client ids whose access tokens are accepted (web and internal clients). */
-  clientIds: 'ACCESS_TOKEN_CLIENT_IDS',
-  /** `enabled` turns server reflection on; the cloud build leaves it unset (off). */
-  reflection: 'GRPC_REFLECTION',
-} as const;

@@ -5,8 +5,8 @@
  * It serves TLS with the local CA's server certificate (the broker's), accepts access tokens of
  * the local issuer (`iotctl token`) as the cloud accepts the user pool's, and offers reflection.
  */
-import type { LocalCa } from '../local/ca.js';
-import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, type LocalTokenIssuer } from '../graphql/local-token-issuer.js';
+import type { LocalCa } from '../local/iot-core/ca.js';
+import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, type LocalTokenIssuer } from '../local/appsync/local-token-issuer.js';
 import { localAccessTokenVerifier } from './access-token-verifier.js';
 import type { DeviceRegistryPort } from './device-service.js';
 import type { MessageBus } from '../ports/message-bus.js';

@@ -5,7 +5,7 @@
  */
 import { DEVICES_SCOPES, type DeviceRight } from '../contracts/grpc-access.js';
 import type { DeviceServiceHandlers } from '../generated/proto/iot/device/v1/DeviceService.js';
-import { READ_GROUPS, WRITE_GROUPS } from '../graphql/caller.js';
+import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
 import type { AccessTokenClaims } from './access-token-verifier.js';
 
 /** The right each DeviceService RPC needs: a new RPC does not compile until it is listed here. */

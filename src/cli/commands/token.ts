@@ -8,11 +8,10 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEVICES_SCOPES } from '../../contracts/grpc-access.js';
-import type { ApiGroup } from '../../graphql/caller.js';
-import { LocalTokenIssuer } from '../../graphql/local-token-issuer.js';
+import { API_GROUPS, type ApiGroup } from '../../contracts/groups.js';
+import { LocalTokenIssuer } from '../../local/appsync/local-token-issuer.js';
 import { stdoutLines, type LineWriter } from '../output.js';
 
-const GROUPS: readonly ApiGroup[] = ['admin', 'viewer'];
 const SCOPES: readonly string[] = Object.values(DEVICES_SCOPES);
 
 /** Options of {@link issueLocalToken}: a user in a group, or a machine caller with scopes. */
@@ -59,7 +58,7 @@ export function register(program: Command, write: LineWriter = stdoutLines): voi
     .command('token')
     .description('print an access token signed by the local issuer (the Cognito stand-in); the local GraphQL and gRPC doors accept it')
     .option('--user <name>', "a person's user name (the token's username); needs --group", parseUser)
-    .addOption(new Option('--group <group>', 'Cognito group: admin may do everything, viewer may read and subscribe').choices(GROUPS))
+    .addOption(new Option('--group <group>', 'Cognito group: admin may do everything, viewer may read and subscribe').choices(API_GROUPS))
     .option('--scope <scope>', `a machine caller's scope, repeatable (${SCOPES.join(', ')}); instead of --user/--group`, parseScope)
     .option('--expires <duration>', 'lifetime, e.g. 30m, 1h, 7d', parseDuration, '1h')
     .option('--data-dir <dir>', 'data directory of `iotctl local` (an --ephemeral platform only accepts tokens minted in its own process)', '.local')
