@@ -113,6 +113,8 @@ export async function startTestServer(
     ...options,
   });
   const client = newClient(server.address);
+  // Connect (TLS handshake) now, so a test's deadline measures its call and not the handshake.
+  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 20_000, (error) => (error ? reject(error) : resolve())));
   return {
     server,
     client,
