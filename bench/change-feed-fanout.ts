@@ -8,6 +8,7 @@
  * Publish calls with their payload sizes. Used by bench/ingest.ts.
  */
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toDeviceChange } from '../src/adapters/dynamodb/device-stream-record.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
@@ -173,6 +174,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
       iotUnits = 0;
       mutations = 0;
       const handler = createEventsHandler({
+        toChange: toDeviceChange,
         stats: new DynamoDbStatsStore(direct, statsTable),
         publishers: [appSync, new IotChangePublisher(iot)],
         publishTelemetryChanges,
