@@ -14,8 +14,8 @@
  */
 import type { Device } from '../domain/device.js';
 import type { DeviceRepository } from '../ports/device-repository.js';
-import { mapSettled } from './concurrency.js';
-import type { DeviceStateWriter } from './device-state.js';
+import { mapSettled } from '../shared/bounded-concurrency.js';
+import type { DeviceStateWriter } from '../ports/device-state-writer.js';
 
 /** What the broker knows of one client. */
 export interface Connectivity {

@@ -7,9 +7,10 @@
  * adds one step: start its server with `listenOrExplain`, `stops.push(...)`, and set its
  * `endpoints` entry.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
+import { lineLogger } from '../adapters/logging/line-logger.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
 import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-writer.js';
 import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
@@ -30,6 +31,7 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
 import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { LocalTokenIssuer } from './appsync/local-token-issuer.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -89,6 +91,10 @@ export interface LocalPlatform {
   readonly ingest: IngestSettings;
   /** Certificate bindings of devices (provisioning binds and revokes; the broker reads them). */
   readonly credentials: DeviceCredentialStore;
+  /** The local CA's certificate (PEM): MQTT and gRPC clients trust it. */
+  readonly caCertificatePem: string;
+  /** Where that certificate is on disk (grpcurl -cacert, mosquitto --cafile). */
+  readonly caCertificatePath: string;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -148,6 +154,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const statsStore = new DynamoDbStatsStore(statsDoc, tables.stats);
     const feed = new LocalChangeFeed({
       stats: statsStore,
+      logger: lineLogger('change feed', log, 'warn'),
       poller: {
         ...(dataDir && { dir: resolve(dataDir, 'streams', 'changes') }),
         maxRecordAgeMs: CHANGE_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
@@ -217,8 +224,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     endpoints.mqtt = iot.broker.url;
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
+    //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
+    const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log }),
+      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
@@ -258,6 +267,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       ingest: iot.ingest,
       credentials: iot.credentials,
+      caCertificatePem: iot.ca.caCertificatePem,
+      caCertificatePath: join(iot.ca.directory, 'ca.crt'),
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {
