@@ -25,3 +25,9 @@ export const changeTopic = (deviceId: string): string => `internal/device-change
 
 /** Filter matching every change topic. */
 export const CHANGE_TOPIC_FILTER = 'internal/device-changes/#';
+
+/**
+ * Internal topic of telemetry-only change batches (gzip JSON array of changes), under the
+ * change filter so the gRPC tasks' one subscription gets both; never a device id (a UUID).
+ */
+export const TELEMETRY_BATCH_TOPIC = 'internal/device-changes/batch/telemetry';

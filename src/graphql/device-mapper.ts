@@ -11,6 +11,7 @@ import type {
   KeyValueInput,
   Maybe,
   Reading,
+  TelemetryUpdateInput,
 } from '../generated/graphql/types.js';
 
 /** One reading in the schema's shape (exactly one value field set). */
@@ -56,6 +57,17 @@ export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
     changeType: change.changeType,
     device: { ...device, lastSeen: device.lastSeen ?? null },
     changedAt: change.changedAt,
+    sequence: change.sequence,
+  };
+}
+
+/** The compact form of a telemetry-only change in a publishTelemetryBatch input: readings as one JSON object. */
+export function toTelemetryUpdateInput(change: DomainChange): TelemetryUpdateInput {
+  return {
+    id: change.device.id,
+    sequence: change.sequence,
+    lastSeen: change.device.lastSeen ?? null,
+    readings: JSON.stringify(change.device.readings),
   };
 }
 

@@ -1,11 +1,13 @@
 /**
  * A ChangeSource over a MessageBus: one subscription to CHANGE_TOPIC_FILTER (the change feed
- * publishes each registry change there as JSON), relayed to every WatchDevices stream.
+ * publishes each registry change there as JSON, and telemetry-only changes in batches on
+ * TELEMETRY_BATCH_TOPIC), relayed change by change to every WatchDevices stream.
  * Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
  */
 import { DEVICE_STATUSES } from '../domain/device.js';
 import type { DeviceChange } from '../domain/device-change.js';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../domain/topics.js';
+import { CHANGE_TOPIC_FILTER, changeTopic, TELEMETRY_BATCH_TOPIC } from '../domain/topics.js';
+import { decodeChangeBatch } from '../change-feed/change-batch-codec.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection, MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
@@ -23,6 +25,12 @@ export interface BusChangeSource extends ChangeSource, BusConnection {
 export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
   const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
   const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
+    if (topic === TELEMETRY_BATCH_TOPIC) {
+      const changes = parseChangeBatch(payload);
+      if (changes) for (const change of changes) fanout.emit(change);
+      else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length });
+      return;
+    }
     const change = parseChange(topic, payload);
     if (change) fanout.emit(change);
     else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length });
@@ -38,6 +46,20 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
   };
 }
 
+/** The changes of a batch message; undefined when it or any element is not a valid change (none is relayed then). */
+export function parseChangeBatch(payload: Buffer): DeviceChange[] | undefined {
+  const values = decodeChangeBatch(payload);
+  if (!values) return undefined;
+  const changes: DeviceChange[] = [];
+  for (const value of values) {
+    const id = isRecord(value) && isRecord(value.device) ? value.device.id : undefined;
+    const change = typeof id === 'string' ? toChange(changeTopic(id), value) : undefined;
+    if (!change) return undefined;
+    changes.push(change);
+  }
+  return changes;
+}
+
 /** The change carried by one message, or undefined when it is not one (or not on its device's topic). */
 export function parseChange(topic: string, payload: Buffer): DeviceChange | undefined {
   let value: unknown;
@@ -46,6 +68,10 @@ export function parseChange(topic: string, payload: Buffer): DeviceChange | unde
   } catch {
     return undefined;
   }
+  return toChange(topic, value);
+}
+
+function toChange(topic: string, value: unknown): DeviceChange | undefined {
   if (!isRecord(value) || !isRecord(value.device)) return undefined;
   const { changeType, device, changedAt, sequence } = value;
   if (changeType !== 'CREATED' && changeType !== 'UPDATED' && changeType !== 'DELETED') return undefined;

@@ -14,7 +14,9 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
-import { changeTopic } from '../domain/topics.js';
+import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../domain/topics.js';
+import { changeWire, chunks, encodeChangeBatch } from '../change-feed/change-batch-codec.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../contracts/live-updates.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
 import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
@@ -147,10 +149,15 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const bus = broker.bus;
   let stopped = false;
   options.changeFeed?.addPublisher({
-    // The wire format of a change: the DeviceChange JSON without `previous` (see API.md). Once
-    // the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
-    publish: async ({ previous: _previous, ...change }) => {
-      if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(change), { qos: 1 });
+    // The wire format of the events Lambda's IoT publisher. Once the broker is gone nobody can
+    // be subscribed, so changes are dropped instead of retried.
+    publish: async (change) => {
+      if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(changeWire(change)), { qos: 1 });
+    },
+    publishTelemetryBatch: async (changes) => {
+      for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+        if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeChangeBatch(slice), { qos: 1 });
+      }
     },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);

@@ -1,18 +1,20 @@
 /**
  * Publishes every registry change to its internal IoT topic (changeTopic(id)) through the IoT
- * data plane, QoS 1, as JSON of the DeviceChange without `previous`. The gRPC service on
+ * data plane, QoS 1, as JSON of the DeviceChange without `previous`, and telemetry-only changes
+ * in gzip'd batches on TELEMETRY_BATCH_TOPIC. The gRPC service on
  * Fargate subscribes to these topics to serve WatchDevices.
  */
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { changeTopic } from '../../domain/topics.js';
+import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../domain/topics.js';
+import { changeWire, chunks, encodeChangeBatch } from '../../change-feed/change-batch-codec.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 
 /** The wire form of a change on the internal topic: the DeviceChange without `previous`. */
 export function changePayload(change: DeviceChange): string {
-  const { previous: _previous, ...rest } = change;
-  return JSON.stringify(rest);
+  return JSON.stringify(changeWire(change));
 }
 
 /** ChangePublisher over the IoT data plane Publish API. */
@@ -32,6 +34,19 @@ export class IotChangePublisher implements ChangePublisher {
     } catch (error) {
       // The events Lambda reports the record as a batch item failure and the stream retries it.
       throw new UnavailableError(`could not publish the change of device ${change.device.id} to IoT`, { cause: error });
+    }
+  }
+
+  /** One Publish per TELEMETRY_BATCH_MAX_CHANGES changes, gzip'd, on TELEMETRY_BATCH_TOPIC. */
+  async publishTelemetryBatch(changes: readonly DeviceChange[]): Promise<void> {
+    try {
+      for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+        await this.client.send(
+          new PublishCommand({ topic: TELEMETRY_BATCH_TOPIC, qos: 1, contentType: 'application/gzip', payload: encodeChangeBatch(slice) }),
+        );
+      }
+    } catch (error) {
+      throw new UnavailableError(`could not publish a batch of ${changes.length} telemetry changes to IoT`, { cause: error });
     }
   }
 }
