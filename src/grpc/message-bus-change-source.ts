@@ -24,15 +24,25 @@ export interface BusChangeSource extends ChangeSource, BusConnection {
 /** Subscribes to the change topics on `bus`; payloads that are not a DeviceChange are logged and dropped. */
 export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
   const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
+  // The change feed publishes at least once (a redelivered stream record is published again) and
+  // a batch may carry telemetry older than a change already relayed: streams get each sequence
+  // once, per device in increasing order. One short string per device of the fleet.
+  const relayed = new Map<string, string>();
+  const emit = (change: DeviceChange) => {
+    const last = relayed.get(change.device.id);
+    if (last !== undefined && last >= change.sequence) return;
+    relayed.set(change.device.id, change.sequence);
+    fanout.emit(change);
+  };
   const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
     if (topic === TELEMETRY_BATCH_TOPIC) {
       const changes = parseChangeBatch(payload);
-      if (changes) for (const change of changes) fanout.emit(change);
+      if (changes) for (const change of changes) emit(change);
       else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length });
       return;
     }
     const change = parseChange(topic, payload);
-    if (change) fanout.emit(change);
+    if (change) emit(change);
     else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length });
   });
   return {
