@@ -17,7 +17,7 @@ import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
 import { toDeviceItem } from '../src/adapters/dynamodb/device-item.js';
 import { DynamoDbStatsStore } from '../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE } from '../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../src/contracts/tables.js';
 import { IotChangePublisher } from '../src/adapters/iot/iot-change-publisher.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';

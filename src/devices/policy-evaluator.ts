@@ -6,7 +6,7 @@
  * `topic/<topic>`. A variable that the connection cannot supply makes its element match nothing.
  */
 import { ValidationError } from '../domain/errors.js';
-import { iotArnPrefix, type PolicyDocument, type PolicyStatement } from './iot-policy.js';
+import { iotArnPrefix, type PolicyDocument, type PolicyStatement } from '../contracts/iot-policy.js';
 
 /** The IoT actions a device connection performs. */
 export type IotAction = 'iot:Connect' | 'iot:Publish' | 'iot:Subscribe' | 'iot:Receive';

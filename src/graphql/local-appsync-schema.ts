@@ -11,7 +11,7 @@ import {
 import { APPSYNC_SCALARS } from './appsync-scalars.js';
 import { AppSyncResolverError } from './appsync-error.js';
 import { AuthRules, type Caller } from './auth-rules.js';
-import { NONE_DATA_SOURCE_FIELDS } from './data-sources.js';
+import { NONE_DATA_SOURCE_FIELDS } from '../contracts/graphql-api.js';
 import type { DirectLambdaEvent } from './appsync-router.js';
 import { buildSchemaFromSdl, readSchemaSdl } from './schema-source.js';
 import type { SubscriptionHub } from './subscription-hub.js';

@@ -1,13 +1,12 @@
 /**
  * A ChangeSource over a MessageBus: one subscription to CHANGE_TOPIC_FILTER (the change feed
- * publishes each registry change there as JSON, and telemetry-only changes in batches on
- * TELEMETRY_BATCH_TOPIC), relayed change by change to every WatchDevices stream.
- * Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
+ * publishes each registry change there in the device-change wire form, and telemetry-only
+ * changes in batches on TELEMETRY_BATCH_TOPIC), relayed change by change to every WatchDevices
+ * stream. Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
  */
-import { DEVICE_STATUSES } from '../domain/device.js';
+import { decodeDeviceChange, decodeDeviceChangeBatch } from '../contracts/device-change-codec.js';
+import { CHANGE_TOPIC_FILTER, TELEMETRY_BATCH_TOPIC } from '../contracts/topics.js';
 import type { DeviceChange } from '../domain/device-change.js';
-import { CHANGE_TOPIC_FILTER, changeTopic, TELEMETRY_BATCH_TOPIC } from '../domain/topics.js';
-import { decodeChangeBatch } from '../change-feed/change-batch-codec.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection, MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
@@ -36,14 +35,14 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
   };
   const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
     if (topic === TELEMETRY_BATCH_TOPIC) {
-      const changes = parseChangeBatch(payload);
-      if (changes) for (const change of changes) emit(change);
-      else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length });
+      const batch = decodeDeviceChangeBatch(payload);
+      if (batch.ok) for (const change of batch.changes) emit(change);
+      else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length, reason: batch.reason });
       return;
     }
-    const change = parseChange(topic, payload);
-    if (change) emit(change);
-    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length });
+    const decoded = decodeDeviceChange(topic, payload);
+    if (decoded.ok) emit(decoded.change);
+    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length, reason: decoded.reason });
   });
   return {
     subscribe: (listener) => fanout.subscribe(listener),
@@ -54,54 +53,4 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
     onConnectionChange: (listener) => bus.onConnectionChange?.(listener) ?? (() => {}),
     close: unsubscribe,
   };
-}
-
-/** The changes of a batch message; undefined when it or any element is not a valid change (none is relayed then). */
-export function parseChangeBatch(payload: Buffer): DeviceChange[] | undefined {
-  const values = decodeChangeBatch(payload);
-  if (!values) return undefined;
-  const changes: DeviceChange[] = [];
-  for (const value of values) {
-    const id = isRecord(value) && isRecord(value.device) ? value.device.id : undefined;
-    const change = typeof id === 'string' ? toChange(changeTopic(id), value) : undefined;
-    if (!change) return undefined;
-    changes.push(change);
-  }
-  return changes;
-}
-
-/** The change carried by one message, or undefined when it is not one (or not on its device's topic). */
-export function parseChange(topic: string, payload: Buffer): DeviceChange | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return toChange(topic, value);
-}
-
-function toChange(topic: string, value: unknown): DeviceChange | undefined {
-  if (!isRecord(value) || !isRecord(value.device)) return undefined;
-  const { changeType, device, changedAt, sequence } = value;
-  if (changeType !== 'CREATED' && changeType !== 'UPDATED' && changeType !== 'DELETED') return undefined;
-  if (typeof changedAt !== 'string' || Number.isNaN(Date.parse(changedAt)) || typeof sequence !== 'string') return undefined;
-  if (typeof device.id !== 'string' || topic !== changeTopic(device.id)) return undefined;
-  if (typeof device.name !== 'string' || typeof device.type !== 'string') return undefined;
-  if (!(DEVICE_STATUSES as readonly unknown[]).includes(device.status)) return undefined;
-  if (typeof device.createdAt !== 'string' || typeof device.updatedAt !== 'string' || typeof device.version !== 'number') return undefined;
-  return {
-    changeType,
-    changedAt,
-    sequence,
-    device: {
-      ...(device as unknown as DeviceChange['device']),
-      metadata: isRecord(device.metadata) ? (device.metadata as Record<string, string>) : {},
-      readings: isRecord(device.readings) ? (device.readings as DeviceChange['device']['readings']) : {},
-    },
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

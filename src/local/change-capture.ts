@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import type { TableDefinition } from '../adapters/dynamodb/tables.js';
+import type { TableDefinition } from '../contracts/tables.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { LOCAL_REGION } from './dynalite.js';
 

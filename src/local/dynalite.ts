@@ -1,7 +1,8 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { ALL_TABLES, createTableInput, type TableDefinition } from '../adapters/dynamodb/tables.js';
+import { ALL_TABLES, type TableDefinition } from '../contracts/tables.js';
+import { createTableInput } from './dynamodb/create-table-input.js';
 
 /** Placeholder credentials: dynalite checks that requests are signed, not by whom. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;

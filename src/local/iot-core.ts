@@ -14,11 +14,12 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
-import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../domain/topics.js';
-import { changeWire, chunks, encodeChangeBatch } from '../change-feed/change-batch-codec.js';
+import { encodeDeviceChange, encodeDeviceChangeBatch } from '../contracts/device-change-codec.js';
+import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../contracts/topics.js';
+import { chunks } from '../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../contracts/live-updates.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
-import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
+import { localIngestSettings, type IngestSettings } from '../contracts/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
@@ -149,14 +150,13 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const bus = broker.bus;
   let stopped = false;
   options.changeFeed?.addPublisher({
-    // The wire format of the events Lambda's IoT publisher. Once the broker is gone nobody can
-    // be subscribed, so changes are dropped instead of retried.
+    // Once the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
     publish: async (change) => {
-      if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(changeWire(change)), { qos: 1 });
+      if (!stopped) await bus.publish(changeTopic(change.device.id), encodeDeviceChange(change), { qos: 1 });
     },
     publishTelemetryBatch: async (changes) => {
       for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
-        if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeChangeBatch(slice), { qos: 1 });
+        if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeDeviceChangeBatch(slice), { qos: 1 });
       }
     },
   });

@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { IngestSettings } from '../devices/ingest-settings.js';
+import type { IngestSettings } from '../contracts/ingest-settings.js';
+import { INGEST_STREAM_MAPPING } from '../contracts/stream-mappings.js';
 
 /** Options of {@link KinesisBatcher}. */
 export interface KinesisBatcherOptions {
@@ -70,7 +71,7 @@ export class KinesisBatcher {
     this.shards = Array.from({ length: count }, (_, i) => ({ id: `shardId-${String(i).padStart(12, '0')}`, queue: [], attempts: 0 }));
     this.streamArn = options.streamArn ?? 'arn:aws:kinesis:us-east-1:000000000000:stream/local-ingest';
     this.clock = options.clock ?? Date.now;
-    this.retryAttempts = options.retryAttempts ?? 10;
+    this.retryAttempts = options.retryAttempts ?? INGEST_STREAM_MAPPING.retryAttempts;
     this.retryBaseMs = options.retryBaseMs ?? 100;
   }
 

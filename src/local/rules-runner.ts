@@ -7,7 +7,8 @@
  * `topic(n)`, `clientid()`, `timestamp()`, literals, payload fields); anything else fails at
  * start, not silently at run time.
  */
-import { parseBasicIngestTopic, topicMatches, TOPIC_RULES, type TopicRuleDefinition } from '../devices/rules.js';
+import { TOPIC_RULES, type TopicRuleDefinition } from '../contracts/rules.js';
+import { parseBasicIngestTopic, topicMatches } from '../contracts/topics.js';
 
 /** A message as the rules engine receives it. */
 export interface RuleInput {

@@ -5,13 +5,14 @@
  * so consumers must be idempotent, as in AWS). The local stream has one shard per table.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../contracts/stream-mappings.js';
 
 /** Records per handler call (CDK `batchSize`, as lib/change-feed.ts sets it). */
-export const STREAM_BATCH_SIZE = 100;
+export const STREAM_BATCH_SIZE = CHANGE_STREAM_BATCH_SIZE;
 /** How long records are gathered before a call (CDK `maxBatchingWindow`), short to keep the local feed live. */
 export const STREAM_MAX_BATCHING_WINDOW_MS = 25;
 /** Retries of a failing record before it is discarded (CDK `retryAttempts`, as lib/change-feed.ts sets it). */
-export const STREAM_RETRY_ATTEMPTS = 5;
+export const STREAM_RETRY_ATTEMPTS = CHANGE_STREAM_MAPPING.retryAttempts;
 /** First retry delay; doubles per attempt up to {@link STREAM_MAX_RETRY_DELAY_MS}. */
 export const STREAM_RETRY_BASE_DELAY_MS = 50;
 export const STREAM_MAX_RETRY_DELAY_MS = 2_000;

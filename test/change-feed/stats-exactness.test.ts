@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../../src/contracts/tables.js';
 import type { EventsHandler } from '../../src/change-feed/events-handler.js';
 import { DEVICE_STATUSES, type Device, type DeviceStatus } from '../../src/domain/device.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';

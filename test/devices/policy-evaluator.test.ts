@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/domain/errors.js';
-import { commandTopic, telemetryTopic } from '../../src/domain/topics.js';
-import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../../src/devices/iot-policy.js';
+import { commandTopic, telemetryTopic } from '../../src/contracts/topics.js';
+import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../../src/contracts/iot-policy.js';
 import { createMqttAuthorizer, evaluatePolicy, type ConnectionContext } from '../../src/devices/policy-evaluator.js';
 import { OTHER, POLICY_CASES, TEST_RULE_NAME, THING } from './policy-cases.js';
 

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandTopic, presenceTopic, stateTopic } from '../../src/domain/topics.js';
-import type { PresenceEvent } from '../../src/devices/rules.js';
+import { commandTopic, presenceTopic, stateTopic } from '../../src/contracts/topics.js';
+import type { PresenceEvent } from '../../src/contracts/rules.js';
 import { openLocalCa, type IssuedCertificate, type LocalCa } from '../../src/local/ca.js';
 import { startBroker, type LocalBroker } from '../../src/local/broker.js';
 import type { CertificateBinding, CertificateBindingReader } from '../../src/ports/device-credentials.js';
 import { POLICY_CASES, THING, OTHER, TEST_RULE_NAME } from '../devices/policy-cases.js';
-import { devicePolicyDocument, LOCAL_POLICY_PARAMS } from '../../src/devices/iot-policy.js';
+import { devicePolicyDocument, LOCAL_POLICY_PARAMS } from '../../src/contracts/iot-policy.js';
 import { closed, connectDevice, type DeviceCredentials } from './mqtt-device.js';
 
 /** In-memory certificate bindings; each write increments the device version, as the DynamoDB store does. */

@@ -2,7 +2,7 @@ import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand, type Dynam
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
-import { ALL_TABLES } from '../../src/adapters/dynamodb/tables.js';
+import { ALL_TABLES } from '../../src/contracts/tables.js';
 import { capturedTables, SequenceClock, startChangeCapture, type ChangeCapture } from '../../src/local/change-capture.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { basicIngestTopic, presenceTopic, stateTopic, telemetryTopic } from '../../src/domain/topics.js';
-import { PRESENCE_RULE, TELEMETRY_RULE, TELEMETRY_RULE_NAME, telemetryRuleOutput, type TopicRuleDefinition } from '../../src/devices/rules.js';
+import { basicIngestTopic, presenceTopic, stateTopic, telemetryTopic } from '../../src/contracts/topics.js';
+import { PRESENCE_RULE, TELEMETRY_RULE, TELEMETRY_RULE_NAME, type TopicRuleDefinition } from '../../src/contracts/rules.js';
+import { telemetryRuleOutput } from '../../src/local/iot-core/telemetry-rule-output.js';
 import { compileRule, startRulesRunner, type RuleInput, type RuleTargets } from '../../src/local/rules-runner.js';
 
 const THING = 'thing-1';

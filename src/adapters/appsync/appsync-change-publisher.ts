@@ -1,7 +1,7 @@
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
 import { toDeviceChangeInput, toTelemetryUpdateInput } from '../../graphql/device-mapper.js';
-import { chunks } from '../../change-feed/change-batch-codec.js';
+import { chunks } from '../../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';

@@ -1,21 +1,17 @@
 /**
  * Publishes every registry change to its internal IoT topic (changeTopic(id)) through the IoT
- * data plane, QoS 1, as JSON of the DeviceChange without `previous`, and telemetry-only changes
- * in gzip'd batches on TELEMETRY_BATCH_TOPIC. The gRPC service on
+ * data plane, QoS 1, in the device-change wire form, and telemetry-only changes in gzip'd
+ * batches on TELEMETRY_BATCH_TOPIC. The gRPC service on
  * Fargate subscribes to these topics to serve WatchDevices.
  */
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import { encodeDeviceChange, encodeDeviceChangeBatch } from '../../contracts/device-change-codec.js';
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../domain/topics.js';
-import { changeWire, chunks, encodeChangeBatch } from '../../change-feed/change-batch-codec.js';
+import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
+import { chunks } from '../../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-
-/** The wire form of a change on the internal topic: the DeviceChange without `previous`. */
-export function changePayload(change: DeviceChange): string {
-  return JSON.stringify(changeWire(change));
-}
 
 /** ChangePublisher over the IoT data plane Publish API. */
 export class IotChangePublisher implements ChangePublisher {
@@ -28,7 +24,7 @@ export class IotChangePublisher implements ChangePublisher {
           topic: changeTopic(change.device.id),
           qos: 1,
           contentType: 'application/json',
-          payload: new TextEncoder().encode(changePayload(change)),
+          payload: new TextEncoder().encode(encodeDeviceChange(change)),
         }),
       );
     } catch (error) {
@@ -42,7 +38,7 @@ export class IotChangePublisher implements ChangePublisher {
     try {
       for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
         await this.client.send(
-          new PublishCommand({ topic: TELEMETRY_BATCH_TOPIC, qos: 1, contentType: 'application/gzip', payload: encodeChangeBatch(slice) }),
+          new PublishCommand({ topic: TELEMETRY_BATCH_TOPIC, qos: 1, contentType: 'application/gzip', payload: encodeDeviceChangeBatch(slice) }),
         );
       }
     } catch (error) {

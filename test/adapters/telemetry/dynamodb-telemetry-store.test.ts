@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, type DynamoDBDocumentClient as Doc 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
-import { TELEMETRY_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import {
   DynamoDbTelemetryStore,
   telemetryGroup,

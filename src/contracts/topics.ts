@@ -27,7 +27,28 @@ export const changeTopic = (deviceId: string): string => `internal/device-change
 export const CHANGE_TOPIC_FILTER = 'internal/device-changes/#';
 
 /**
- * Internal topic of telemetry-only change batches (gzip JSON array of changes), under the
+ * Internal topic of telemetry-only change batches (see device-change-codec.ts), under the
  * change filter so the gRPC tasks' one subscription gets both; never a device id (a UUID).
  */
 export const TELEMETRY_BATCH_TOPIC = 'internal/device-changes/batch/telemetry';
+
+/** Whether an MQTT topic matches a filter with `+` and `#` wildcards (the one matcher of the code base). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * A Basic Ingest topic `$aws/rules/<rule>/<topic>` split into the rule it names and the topic
+ * the rule sees (rules match and read `topic(n)` without the prefix); undefined otherwise.
+ */
+export function parseBasicIngestTopic(topic: string): { ruleName: string; topic: string } | undefined {
+  const match = /^\$aws\/rules\/([A-Za-z0-9_]+)\/(.+)$/.exec(topic);
+  return match ? { ruleName: match[1]!, topic: match[2]! } : undefined;
+}

@@ -1,9 +1,8 @@
 /**
  * Key schemas and indexes of every DynamoDB table: the single source of truth read by the
  * CDK storage construct (lib/) and by the local runtime that creates the same tables in
- * dynalite. Plain data, so runtime code never imports aws-cdk-lib.
+ * dynalite. Plain data: neither aws-cdk-lib nor the AWS SDK is imported here.
  */
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -85,30 +84,3 @@ export const TELEMETRY_TABLE: TableDefinition = {
 
 /** Every table the platform uses. */
 export const ALL_TABLES: readonly TableDefinition[] = [DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE];
-
-/** The CreateTable request for a definition (on-demand billing), used by the local runtime. */
-export function createTableInput(def: TableDefinition, tableName: string): CreateTableCommandInput {
-  const keys = [def.partitionKey, def.sortKey, ...def.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
-  const attributes = new Map<string, KeyAttribute>();
-  for (const key of keys) if (key) attributes.set(key.name, key);
-  const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
-    { AttributeName: pk.name, KeyType: 'HASH' as const },
-    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
-  ];
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...attributes.values()].map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-    KeySchema: keySchema(def.partitionKey, def.sortKey),
-    ...(def.globalSecondaryIndexes.length > 0 && {
-      GlobalSecondaryIndexes: def.globalSecondaryIndexes.map((index) => ({
-        IndexName: index.indexName,
-        KeySchema: keySchema(index.partitionKey, index.sortKey),
-        Projection:
-          index.projection.type === 'INCLUDE'
-            ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.projection.nonKeyAttributes] }
-            : { ProjectionType: index.projection.type },
-      })),
-    }),
-  };
-}

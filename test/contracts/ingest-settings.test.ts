@@ -4,7 +4,7 @@ import {
   DEFAULT_LOCAL_INGEST_SETTINGS,
   ingestSettings,
   localIngestSettings,
-} from '../../src/devices/ingest-settings.js';
+} from '../../src/contracts/ingest-settings.js';
 import { endpointTable } from '../../src/cli/commands/local.js';
 
 describe('ingestSettings', () => {

@@ -4,7 +4,7 @@
  * exactly the same rules. Policy variables stay literal (`${iot:...}`); IoT substitutes them per
  * connection.
  */
-import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from '../domain/topics.js';
+import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from './topics.js';
 
 /** One statement of an IoT policy (the subset of the IAM grammar IoT accepts). */
 export interface PolicyStatement {

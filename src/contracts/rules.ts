@@ -1,9 +1,8 @@
 /**
  * IoT topic rules as plain data: the one definition read by the CDK (lib/ingest-pipeline.ts)
  * and by the local rules runner, so both route the same topics with the same output shape.
- * Runtime code: no aws-cdk-lib here.
  */
-import { telemetryTopic } from '../domain/topics.js';
+import { telemetryTopic } from './topics.js';
 
 /** SQL version of every rule (the current one; it supports `encode(*, 'base64')` on binary payloads). */
 export const RULE_SQL_VERSION = '2016-03-23';
@@ -108,47 +107,4 @@ export interface PresenceEvent {
   readonly clientInitiatedDisconnect?: boolean;
   /** Disconnected events only: AUTH_ERROR, CLIENT_INITIATED_DISCONNECT, CONNECTION_LOST, ... */
   readonly disconnectReason?: string;
-}
-
-/** Whether an MQTT topic matches a filter with `+` and `#` wildcards. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i += 1) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
-/**
- * A Basic Ingest topic `$aws/rules/<rule>/<topic>` split into the rule it names and the topic
- * the rule sees (rules match and read `topic(n)` without the prefix); undefined otherwise.
- */
-export function parseBasicIngestTopic(topic: string): { ruleName: string; topic: string } | undefined {
-  const match = /^\$aws\/rules\/([A-Za-z0-9_]+)\/(.+)$/.exec(topic);
-  return match ? { ruleName: match[1]!, topic: match[2]! } : undefined;
-}
-
-/**
- * What the telemetry rule outputs for a message, as the cloud rules engine computes it from
- * TELEMETRY_RULE.sql; undefined when the topic does not match. For the local rules runner.
- */
-export function telemetryRuleOutput(
-  topic: string,
-  payload: Uint8Array,
-  clientId: string,
-  receivedAt: number,
-): TelemetryRuleOutput | undefined {
-  const ingest = parseBasicIngestTopic(topic);
-  if (ingest && ingest.ruleName !== TELEMETRY_RULE.ruleName) return undefined;
-  const ruleTopic = ingest ? ingest.topic : topic;
-  if (!topicMatches(TELEMETRY_RULE.topicFilter, ruleTopic)) return undefined;
-  return {
-    payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64'),
-    thingName: ruleTopic.split('/')[2]!,
-    clientId,
-    receivedAt,
-  };
 }
