@@ -8,6 +8,7 @@
  * Publish calls with their payload sizes. Used by bench/ingest.ts.
  */
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toDeviceChange } from '../src/adapters/dynamodb/device-stream-record.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
@@ -24,8 +25,8 @@ import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-fe
 import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-updates.js';
 import type { ChangePublisher } from '../src/ports/change-feed.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { capturedTables, startChangeCapture } from '../src/local/change-capture.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynalite.js';
+import { capturedTables, startChangeCapture } from '../src/local/dynamodb/change-capture.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 
 /** Records per events invocation (lib/change-feed.ts batchSize). */
 export const EVENTS_BATCH_SIZE = 100;
@@ -204,6 +205,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
       // The per-change design: the same publishers without their batch method.
       const oneByOne = (publisher: ChangePublisher): ChangePublisher => ({ publish: (change) => publisher.publish(change) });
       const handler = createEventsHandler({
+        toChange: toDeviceChange,
         stats: new DynamoDbStatsStore(direct, statsTable),
         publishers: batching ? [appSync, iotPublisher] : [oneByOne(appSync), oneByOne(iotPublisher)],
         publishTelemetryChanges,

@@ -4,9 +4,10 @@
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { DeviceChange } from '../domain/device-change.js';
+import { mapSettled } from '../shared/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { Logger } from '../ports/logger.js';
 import type { StatsProjector } from '../ports/stats.js';
-import { toDeviceChange } from './stream-record.js';
 import { isTelemetryOnlyChange } from './telemetry-change.js';
 
 /**
@@ -17,18 +18,18 @@ import { isTelemetryOnlyChange } from './telemetry-change.js';
  */
 export const EVENTS_DEVICE_CONCURRENCY = 16;
 
-/** The subset of a logger (Powertools Logger fits) the handler reports failures to. */
-export interface EventsHandlerLogger {
-  error(message: string, ...extra: unknown[]): void;
-}
-
 /** Ports and settings of {@link createEventsHandler}. */
 export interface EventsHandlerDeps {
+  /**
+   * The change a stream record describes, or undefined when it is not a device's (the table
+   * adapter's decoder); throws when a device record cannot be de-duplicated.
+   */
+  readonly toChange: (record: DynamoDBRecord) => DeviceChange | undefined;
   /** Keeps the counters; must be idempotent per (device, sequence), since records are redelivered. */
   readonly stats: StatsProjector;
   /** Called for every change (see publishTelemetryChanges), after the counters, at least once. */
   readonly publishers: readonly ChangePublisher[];
-  readonly logger?: EventsHandlerLogger;
+  readonly logger?: Pick<Logger, 'error'>;
   /**
    * Whether telemetry-only changes (lastSeen/readings; the version did not move) go to the
    * publishers. Registry and presence changes always do.
@@ -73,7 +74,7 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
 
   /** Publishes or collects one record's change; telemetry-only ones go into `telemetry` for the batch publishers. */
   const processRecord = async (positioned: Positioned, telemetry: TelemetryBatch): Promise<void> => {
-    const change = toDeviceChange(positioned.record);
+    const change = deps.toChange(positioned.record);
     if (!change) return;
     await deps.stats.apply(change);
     if (!isTelemetryOnlyChange(change)) {
@@ -84,6 +85,13 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
     if (batching.length > 0) telemetry.add(change, positioned);
     await Promise.all(oneByOne.map((publisher) => publisher.publish(change)));
   };
+
+  const logFailure = ({ record }: Positioned, error: unknown) =>
+    deps.logger?.error('Stream record failed; it and the later records of its shard will be redelivered', {
+      eventID: record.eventID,
+      sequenceNumber: record.dynamodb?.SequenceNumber,
+      error,
+    });
 
   /** Runs one device's records in order; returns the failed one, if any. */
   const processDevice = async (records: readonly Positioned[], telemetry: TelemetryBatch): Promise<Positioned | undefined> => {
@@ -98,13 +106,6 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
     return undefined;
   };
 
-  const logFailure = ({ record }: Positioned, error: unknown) =>
-    deps.logger?.error('Stream record failed; it and the later records of its shard will be redelivered', {
-      eventID: record.eventID,
-      sequenceNumber: record.dynamodb?.SequenceNumber,
-      error,
-    });
-
   return async (event) => {
     const devices = new Map<string, Positioned[]>();
     (event.Records ?? []).forEach((record, index) => {
@@ -114,7 +115,11 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
       devices.set(key, records);
     });
     const telemetry = new TelemetryBatch();
-    const failed = await mapBounded([...devices.values()], concurrency, (records) => processDevice(records, telemetry));
+    // processDevice reports a failure as its result and never rejects.
+    const failed = (await mapSettled([...devices.values()], concurrency, (records) => processDevice(records, telemetry))).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    });
 
     // One delivery per batch publisher for all telemetry-only changes; if it fails, every
     // collected change is unpublished, so the earliest of them per shard is redelivered too.
@@ -182,19 +187,4 @@ function deviceKey(record: DynamoDBRecord, index: number): string {
   const keys = record.dynamodb?.Keys;
   const item = keys ? JSON.stringify(keys) : `#${index}`;
   return `${record.eventSourceARN ?? ''}\u0000${item}`;
-}
-
-/** `work` over `items` with at most `limit` running at once; results in the order of `items`. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

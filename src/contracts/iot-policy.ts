@@ -1,6 +1,6 @@
 /**
  * The device IoT policy as plain data: the single document the CDK deploys (lib/device-policy.ts)
- * and the local broker's authorizer evaluates (src/devices/policy-evaluator.ts), so both enforce
+ * and the local broker's authorizer evaluates (src/local/iot-core/policy-evaluator.ts), so both enforce
  * exactly the same rules. Policy variables stay literal (`${iot:...}`); IoT substitutes them per
  * connection.
  */

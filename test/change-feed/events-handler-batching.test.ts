@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toDeviceItem } from '../../src/adapters/dynamodb/device-item.js';
+import { toDeviceChange } from '../../src/adapters/dynamodb/device-stream-record.js';
 import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { createEventsHandler } from '../../src/change-feed/events-handler.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
@@ -38,7 +39,7 @@ describe('createEventsHandler batching of telemetry-only changes', () => {
     // Prepare
     const batching = new BatchingPublisher();
     const oneByOne = new OneByOnePublisher();
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [batching, oneByOne] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [batching, oneByOne] });
     const online = device(id(1), { status: 'ONLINE', version: 2 });
     const records = [
       deviceRecord(1, device(id(1)), online),
@@ -65,8 +66,8 @@ describe('createEventsHandler batching of telemetry-only changes', () => {
     // Prepare
     const batching = new BatchingPublisher();
     const quiet = new BatchingPublisher();
-    const live = createEventsHandler({ stats: new InMemoryStats(), publishers: [batching] });
-    const off = createEventsHandler({ stats: new InMemoryStats(), publishers: [quiet], publishTelemetryChanges: false });
+    const live = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [batching] });
+    const off = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [quiet], publishTelemetryChanges: false });
 
     // Act
     await live({ Records: [deviceRecord(1, undefined, device(id(1)))] });
@@ -81,7 +82,7 @@ describe('createEventsHandler batching of telemetry-only changes', () => {
   it('ignores a record where only the watch mark moved', async () => {
     // Prepare
     const batching = new BatchingPublisher();
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [batching] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [batching] });
     const item = toDeviceItem(reading(1, 1));
 
     // Act
@@ -95,7 +96,7 @@ describe('createEventsHandler batching of telemetry-only changes', () => {
   it('marks a change watched while the watch mark is later than the change', async () => {
     // Prepare
     const batching = new BatchingPublisher();
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [batching] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [batching] });
     const at = 1767225600; // the records' ApproximateCreationDateTime
     const watched = { ...toDeviceItem(reading(1, 2)), watchedUntil: at + 60 };
     const expired = { ...toDeviceItem(reading(2, 2)), watchedUntil: at - 1 };
@@ -118,7 +119,7 @@ describe('createEventsHandler batching of telemetry-only changes', () => {
   it('reports the earliest telemetry-only record of each shard when the batch publish fails, and republishes it all on redelivery', async () => {
     // Prepare
     const batching = new BatchingPublisher();
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [batching] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [batching] });
     const other = 'arn:aws:dynamodb:us-east-1:000000000000:table/Devices/stream/other';
     const records = [
       deviceRecord(10, device(id(1)), device(id(1), { status: 'ONLINE', version: 2 })),

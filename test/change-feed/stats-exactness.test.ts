@@ -15,8 +15,8 @@ import { DEVICE_STATUSES, type Device, type DeviceStatus } from '../../src/domai
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { NotFoundError } from '../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
-import { capturedTables, startChangeCapture, type ChangeCapture } from '../../src/local/change-capture.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynalite.js';
+import { capturedTables, startChangeCapture, type ChangeCapture } from '../../src/local/dynamodb/change-capture.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../adapters/dynamodb/dynamo-fixture.js';
 
 const TYPES = ['sensor', 'gateway', 'camera'];

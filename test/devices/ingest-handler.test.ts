@@ -11,7 +11,7 @@ import { UnavailableError } from '../../src/domain/errors.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import { kinesisRecordFor } from '../../src/devices/kinesis-event.js';
 import type { RejectReason } from '../../src/devices/telemetry-message.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
 import { seedDevice, telemetryJson, telemetryRecord } from './ingest-helpers.js';
 

@@ -5,7 +5,7 @@ import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-st
 import { DEVICES_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createPresenceHandler } from '../../src/devices/presence-handler.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { presenceEvent, seedDevice } from './ingest-helpers.js';
 
 let dynamo: LocalDynamo;

@@ -12,8 +12,8 @@ import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-l
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../src/devices/telemetry-message.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
-import { KinesisBatcher } from '../../src/local/kinesis-batcher.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
+import { KinesisBatcher } from '../../src/local/event-source-mapping/kinesis-batcher.js';
 import { seedDevice, telemetryJson } from './ingest-helpers.js';
 
 let dynamo: LocalDynamo;

@@ -5,13 +5,13 @@ import { createClient, type Client } from 'graphql-ws';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
-import { openLocalCa } from '../../src/local/ca.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
 import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import { newClient, watchChanges } from '../grpc/helpers.js';
-import { connectDevice } from '../local/mqtt-device.js';
+import { connectDevice } from '../local/iot-core/mqtt-device.js';
 
 const DEVICE_UPDATED = `subscription S($id: ID) { deviceUpdated(id: $id) {
   id changeType sequence device { id name status lastSeen readings { metric numberValue } } } }`;

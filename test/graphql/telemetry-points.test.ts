@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../src/ports/dead-letter.js';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
-import { openLocalCa } from '../../src/local/ca.js';
-import { deadLetterFile } from '../../src/local/iot-core.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
+import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/mqtt-device.js';
+import { connectDevice } from '../local/iot-core/mqtt-device.js';
 
 const TELEMETRY = `query T($deviceId: ID!, $metric: String!, $from: AWSDateTime!, $to: AWSDateTime!) {
   telemetry(deviceId: $deviceId, metric: $metric, from: $from, to: $to, limit: 1000) { items { timestamp numberValue } } }`;

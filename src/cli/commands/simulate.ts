@@ -25,7 +25,7 @@ import type { DeadLetter } from '../../ports/dead-letter.js';
 import type { TelemetryReader } from '../../ports/telemetry-store.js';
 import { randomSecret } from '../../local/data-dir.js';
 import { MAX_POINTS_PER_MESSAGE } from '../../devices/telemetry-message.js';
-import { deadLetterFile } from '../../local/iot-core.js';
+import { deadLetterFile } from '../../local/iot-core/local-iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
 import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
 import { readDeviceBundle, type DeviceBundle } from '../../provisioning/device-bundle.js';

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { API_GROUPS, type ApiGroup } from '../../contracts/groups.js';
-import { LocalTokenIssuer } from '../../graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../../local/appsync/local-token-issuer.js';
 import { stdoutLines, type LineWriter } from '../output.js';
 
 

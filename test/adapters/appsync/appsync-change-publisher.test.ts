@@ -7,9 +7,10 @@ import type { DeviceChange } from '../../../src/domain/device-change.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/graphql/local-server.js';
-import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
+import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
+import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
+import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
 const now = '2026-05-01T12:00:00.000Z';
 const change = (): DeviceChange => {
@@ -33,8 +34,7 @@ describe('AppSyncChangePublisher against the local server', () => {
     server = await startLocalGraphqlServer({
       resolver: createResolverHandler({
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
-        telemetry: { query: async () => ({ items: [] }) },
-        pageTokens,
+        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
       }),
       issuer: await LocalTokenIssuer.ephemeral(),
       port: 0,

@@ -9,7 +9,7 @@ import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.j
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { admits } from '../../../src/ports/device-credentials.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;

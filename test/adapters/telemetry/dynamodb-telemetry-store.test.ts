@@ -14,7 +14,7 @@ import {
   telemetrySortKey,
 } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { ValidationError } from '../../../src/domain/errors.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import type { TelemetryPoint } from '../../../src/ports/telemetry-store.js';
 import { startWireSink } from '../wire-sink.js';
 
