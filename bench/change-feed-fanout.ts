@@ -13,6 +13,7 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
+import { keepAlivePost } from '../src/adapters/appsync/keep-alive-post.js';
 import { AppSyncChangePublisher } from '../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
@@ -131,19 +132,20 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
   let singleUnits = 0;
   let watchedId = '';
   const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 5120));
+  const post = keepAlivePost();
   const appSync = new AppSyncChangePublisher({
     url: `${sinkEndpoint}/graphql`,
     region: 'us-east-1',
     credentials: base.credentials,
-    fetch: async (input, init) => {
+    post: async (url, headers, body) => {
       mutations += 1;
       // What subscribers receive is the mutation's selection of its input: the input's size.
-      const { variables } = JSON.parse(String(init?.body)) as { variables: { input: { id?: string; items?: unknown[] } } };
+      const { variables } = JSON.parse(String(body)) as { variables: { input: { id?: string; items?: unknown[] } } };
       const delivered = units(Buffer.byteLength(JSON.stringify(variables.input)));
       if (variables.input.items) batchMutations += 1;
       allUnits += delivered;
       if (variables.input.id === watchedId) singleUnits += delivered;
-      return fetch(input, init);
+      return post(url, headers, body);
     },
   });
 

@@ -5,7 +5,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { AppSyncChangePublisher, credentialsFromEnv, requiredRegion } from '../../src/adapters/appsync/appsync-change-publisher.js';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import { AppSyncChangePublisher } from '../../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { composeEventsFunction } from '../../src/functions/events-function.js';
@@ -21,15 +22,17 @@ const doc = createDocumentClient();
 
 const publishers: ChangePublisher[] = [];
 // ---- Change publishers: each owner adds its one line here, guarded by its config flag. ----
-if (config.appSyncGraphqlUrl) {
-  publishers.push(new AppSyncChangePublisher({ url: config.appSyncGraphqlUrl, region: requiredRegion(), credentials: credentialsFromEnv() }));
+if (config.appSync) {
+  // Lambda puts the role's credentials in the environment: the env-only provider skips loading
+  // the whole default chain (SSO, INI, IMDS) into every cold start.
+  publishers.push(new AppSyncChangePublisher({ ...config.appSync, credentials: fromEnv() }));
 }
 if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(new IoTDataPlaneClient({})));
 // ---- end of change publishers ----
 logger.info('Events handler configured', {
   statsTable: config.statsTableName,
   publishers: publishers.length,
-  appSync: config.appSyncGraphqlUrl !== undefined,
+  appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
 });

@@ -12,7 +12,8 @@ import type { TelemetrySample } from '../ports/telemetry-store.js';
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
 import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
 import { requireGroup } from './caller.js';
-import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
+import { toGraphqlDevice } from '../wire/graphql-device.js';
+import { metadataFromInput, toGraphqlStats } from './device-mapper.js';
 import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */

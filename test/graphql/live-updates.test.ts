@@ -51,6 +51,7 @@ describe('live updates at batch cost, on the local platform', () => {
   let dataDir: string;
   let platform: LocalPlatform;
   let client: Client;
+  let grpcToken: string;
   interface TestDevice {
     id: string;
     topic: string;
@@ -73,7 +74,9 @@ describe('live updates at batch cost, on the local platform', () => {
     process.env.INGEST_BATCH_WINDOW_SECONDS = '1';
     dataDir = mkdtempSync(join(tmpdir(), 'live-updates-'));
     platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
-    const token = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'viewer', groups: ['viewer'] });
+    const issuer = await LocalTokenIssuer.fromDataDir(dataDir);
+    const token = await issuer.issue({ user: 'viewer', groups: ['viewer'] });
+    grpcToken = await issuer.issue({ user: 'viewer', groups: ['viewer'], tokenUse: 'access' });
     client = createClient({ url: platform.endpoints.graphql!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { Authorization: token }, retryAttempts: 0 });
     const mqttUrl = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
     const ca = await openLocalCa(dataDir);
@@ -105,7 +108,7 @@ describe('live updates at batch cost, on the local platform', () => {
     const single = subscribe<Change>(DEVICE_UPDATED, { id: watched.id }, 'deviceUpdated');
     const all = subscribe<Change>(DEVICE_UPDATED, {}, 'deviceUpdated');
     const batches = subscribe<Batch>(TELEMETRY_UPDATED, {}, 'telemetryUpdated');
-    const grpc = newClient(platform.endpoints.grpc!);
+    const grpc = newClient(platform.endpoints.grpc!, { caPem: platform.caCertificatePem, as: { token: grpcToken } });
     const stream = watchChanges(grpc, [watched.id]);
     // Neither graphql-ws nor WatchDevices confirms a subscription: change the device until every watcher sees it.
     const probed = (n: number) =>
@@ -194,7 +197,7 @@ describe('live updates at batch cost, on the local platform', () => {
       await platform.registry.update({ id: watched.id, name: `again-${n}` });
       await waitFor(() => single.received.some((c) => c.device.name === `again-${n}`), 'a probe', 500).catch(() => undefined);
     }
-    const grpc = newClient(platform.endpoints.grpc!);
+    const grpc = newClient(platform.endpoints.grpc!, { caPem: platform.caCertificatePem, as: { token: grpcToken } });
     const stream = watchChanges(grpc, [watched.id]);
     for (let n = 0; !stream.seen.some((m) => m.device?.name === `grpc-probe-${n - 1}`); n++) {
       if (n > 100) throw new Error('WatchDevices never became live');

@@ -9,6 +9,7 @@ import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
+import { keepAlivePost, type Post } from '../../../src/adapters/appsync/keep-alive-post.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
 import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
@@ -86,11 +87,12 @@ describe('AppSyncChangePublisher against the local server', () => {
     const single = server.hub.subscribe(['publishDeviceUpdate'], { id: watched.device.id });
     const unwatched = server.hub.subscribe(['publishDeviceUpdate'], { id: quiet.device.id });
     const posts: string[] = [];
-    const counting: typeof fetch = (input, init) => {
-      posts.push(String(init!.body));
-      return fetch(input, init);
+    const post = keepAlivePost();
+    const counting: Post = (url, headers, body) => {
+      posts.push(body);
+      return post(url, headers, body);
     };
-    const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, fetch: counting });
+    const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: counting });
 
     // Act
     await publisher.publishTelemetryBatch([quiet, watched]);
@@ -119,9 +121,9 @@ describe('AppSyncChangePublisher against the local server', () => {
     const wrongSecret = new AppSyncChangePublisher({
       url: server.url, region: server.region, credentials: { ...server.iamCredentials, secretAccessKey: 'guessed' },
     });
-    const tampering: typeof fetch = (input, init) =>
-      fetch(input, { ...init, body: String(init!.body).replace('"Meter"', '"Hijacked"') });
-    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, fetch: tampering });
+    const post = keepAlivePost();
+    const tampering: Post = (url, headers, body) => post(url, headers, body.replace('"Meter"', '"Hijacked"'));
+    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: tampering });
 
     // Act
     const results = await Promise.allSettled([wrongSecret.publish(published), tampered.publish(published)]);
