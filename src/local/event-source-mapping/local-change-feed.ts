@@ -40,6 +40,15 @@ export class LocalChangeFeed implements ChangeSource {
       publish: async (change) => {
         await Promise.all(this.publishers.map((publisher) => publisher.publish(change)));
       },
+      // Each added publisher gets the batch as the events Lambda's would: whole, or change by change.
+      publishTelemetryBatch: async (changes) => {
+        await Promise.all(
+          this.publishers.map(async (publisher) => {
+            if (publisher.publishTelemetryBatch) await publisher.publishTelemetryBatch(changes);
+            else for (const change of changes) await publisher.publish(change);
+          }),
+        );
+      },
     };
     const handler = composeEventsFunction({
       stats: options.stats,

@@ -14,8 +14,10 @@ import { DynamoDbDeviceStateWriter } from '../../adapters/dynamodb/device-state-
 import { InMemoryDeadLetterQueue } from '../../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
-import { encodeDeviceChange } from '../../contracts/device-change-codec.js';
-import { changeTopic } from '../../contracts/topics.js';
+import { encodeDeviceChange, encodeDeviceChangeBatch } from '../../contracts/device-change-codec.js';
+import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
+import { chunks } from '../../change-feed/chunks.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
 import { lineLogger } from '../../adapters/logging/line-logger.js';
 import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
@@ -172,6 +174,11 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     // Once the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
     publish: async (change) => {
       if (!stopped) await bus.publish(changeTopic(change.device.id), encodeDeviceChange(change), { qos: 1 });
+    },
+    publishTelemetryBatch: async (changes) => {
+      for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+        if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeDeviceChangeBatch(slice), { qos: 1 });
+      }
     },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);
