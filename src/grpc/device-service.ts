@@ -23,8 +23,6 @@ export interface DeviceControlPorts {
   readonly commandChanges: Pick<CommandChangeSource, 'subscribe'>;
 }
 
-/** Who sends a command through this door, for createdBy. */
-export const GRPC_CALLER = 'grpc';
 
 /** The registry use cases the service calls. */
 export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
@@ -97,10 +95,10 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
     }),
     GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => toProtoStats(await registry.stats())),
     WatchDevices: watchers.handle,
-    SendCommand: guardUnary(context, 'SendCommand', async (request, signal) => {
+    SendCommand: guardUnary(context, 'SendCommand', async (request, signal, caller) => {
       const input = toSendInput(request);
       signal.throwIfAborted();
-      return toProtoCommand(await need().commands.send(input, GRPC_CALLER));
+      return toProtoCommand(await need().commands.send(input, caller));
     }),
     GetCommand: guardUnary(context, 'GetCommand', async (request) => toProtoCommand(await need().commands.get(request.id))),
     ListCommands: guardUnary(context, 'ListCommands', async (request, signal) => {
@@ -109,7 +107,7 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
       const page = await need().commands.list(input);
       return { commands: page.items.map(toProtoCommand), nextPageToken: page.nextPageToken ?? '' };
     }),
-    CancelCommand: guardUnary(context, 'CancelCommand', async (request) => toProtoCommand(await need().commands.cancel(request.id, GRPC_CALLER))),
+    CancelCommand: guardUnary(context, 'CancelCommand', async (request, _signal, caller) => toProtoCommand(await need().commands.cancel(request.id, caller))),
     WatchCommands: commandWatchers.handle,
     GetTwin: guardUnary(context, 'GetTwin', async (request) => toProtoTwin(await need().twins.get(request.deviceId))),
     UpdateDesiredState: guardUnary(context, 'UpdateDesiredState', async (request, signal) => {

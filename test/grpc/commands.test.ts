@@ -5,6 +5,7 @@ import { status as Status, type ClientReadableStream, type ServiceError } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceServiceClient } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
 import type { WatchCommandsResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchCommandsResponse.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { connect, provisionDevice, waitFor } from '../commands/local-devices.js';
 import { newClient } from './helpers.js';
@@ -17,11 +18,14 @@ describe('commands and the twin through gRPC', () => {
   let dataDir: string;
   let platform: LocalPlatform;
   let client: DeviceServiceClient;
+  let callerSub: string;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'grpc-commands-'));
     platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
-    client = newClient(platform.endpoints.grpc!);
+    const token = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'grpc-ops', groups: ['admin'], tokenUse: 'access' });
+    client = newClient(platform.endpoints.grpc!, { caPem: platform.caCertificatePem, as: { token } });
+    callerSub = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string }).sub;
   });
 
   afterAll(async () => {
@@ -59,7 +63,7 @@ describe('commands and the twin through gRPC', () => {
     stream.cancel();
 
     // Assess
-    expect(sent).toMatchObject({ deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', createdBy: 'grpc', clientToken: 'grpc-1' });
+    expect(sent).toMatchObject({ deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', createdBy: callerSub, clientToken: 'grpc-1' });
     expect(envelope.payload).toEqual({ times: 3 });
     expect(read).toMatchObject({ status: 'COMMAND_STATUS_FAILED', statusReason: 'LED broken' });
     expect(again.id).toBe(sent.id);

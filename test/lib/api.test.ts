@@ -75,7 +75,7 @@ describe('Api', () => {
     });
   });
 
-  it('resolves every Query and Mutation field with the Lambda directly, except publishDeviceUpdate on a NONE data source', () => {
+  it('resolves every Query and Mutation field with the Lambda directly, except the two publish mutations on a NONE data source', () => {
     // Prepare / Act
     const { template } = build();
     const resolvers = Object.values(template.findResources('AWS::AppSync::Resolver')).map((r) => r.Properties);
@@ -86,7 +86,7 @@ describe('Api', () => {
     const byField = Object.fromEntries(resolvers.map((r) => [`${r.TypeName}.${r.FieldName}`, { type: typeOf(r.DataSourceName), code: r.Code, runtime: r.Runtime }]));
     expect(Object.keys(byField).sort()).toEqual(
       [
-        'Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated',
+        'Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated',
         'Mutation.sendCommand', 'Mutation.cancelCommand', 'Mutation.updateDesiredState', 'Mutation.publishCommandUpdate', 'Query.command', 'Query.commands', 'Subscription.commandUpdated',
       ].sort(),
     );
@@ -95,7 +95,10 @@ describe('Api', () => {
     }
     expect(byField['Mutation.publishDeviceUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Mutation.publishDeviceUpdate']!.code).toContain('payload: ctx.args.input');
+    expect(byField['Mutation.publishTelemetryBatch']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
+    expect(byField['Subscription.deviceUpdated']).toMatchObject({ type: 'AMAZON_DYNAMODB', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.deviceUpdated']!.code).toContain('setSubscriptionFilter');
+    expect(byField['Subscription.deviceUpdated']!.code).toContain("'#watched': 'watchedUntil'");
     expect(byField['Mutation.publishCommandUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.commandUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
   });
@@ -119,7 +122,22 @@ describe('Api', () => {
     expect(JSON.stringify(publish[0]!.Resource)).not.toContain('topic/*"');
   });
 
-  it('lets the events function call publishDeviceUpdate and publishCommandUpdate and nothing else, and tells it the GraphQL URL', () => {
+  it('lets deviceUpdated(id) mark its device watched with UpdateItem on the Devices table and nothing else', () => {
+    // Prepare / Act
+    const { stack, storage, template } = build();
+
+    // Assess
+    const source = Object.values(template.findResources('AWS::AppSync::DataSource')).find((d) => d.Properties.Type === 'AMAZON_DYNAMODB')!;
+    const roleArn = source.Properties.ServiceRoleArn as { 'Fn::GetAtt': [string, string] };
+    const roleId = roleArn['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: stack.resolve(storage.devicesTable.tableArn) },
+    ]);
+  });
+
+  it('lets the events function call the three publish mutations and nothing else, and tells it the GraphQL URL', () => {
     // Prepare / Act
     const { stack, feed, api, template } = build();
 
@@ -134,6 +152,7 @@ describe('Api', () => {
             Effect: 'Allow',
             Resource: [
               { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishTelemetryBatch'])] },
               { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishCommandUpdate'])] },
             ],
           },

@@ -274,6 +274,10 @@ export const descriptor = {
                     "changeTime": {
                       "type": "google.protobuf.Timestamp",
                       "id": 3
+                    },
+                    "sequence": {
+                      "type": "string",
+                      "id": 30
                     }
                   }
                 },

@@ -4,6 +4,7 @@ import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-pu
 import { AppSyncCommandPublisher } from '../../adapters/appsync/appsync-command-publisher.js';
 import type { CommandChangePublisher } from '../../commands/command-change.js';
 import type { ResolverDeps } from '../../graphql/resolver-handler.js';
+import { markDeviceWatched } from '../../adapters/dynamodb/device-watch.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
@@ -21,7 +22,7 @@ export interface LocalGraphqlDeps {
   readonly commands: ResolverDeps['commands'];
   readonly twins: ResolverDeps['twins'];
   readonly doc: DynamoDBDocumentClient;
-  readonly tables: { readonly telemetry: string };
+  readonly tables: { readonly telemetry: string; readonly devices: string };
   readonly changeFeed: { addPublisher(publisher: ChangePublisher): void; addCommandPublisher(publisher: CommandChangePublisher): void };
   /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
   readonly dataDir: string | undefined;
@@ -54,6 +55,12 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   });
   const server = await startLocalGraphqlServer({
     resolver,
+    // The CDK's DynamoDB resolver of deviceUpdated, through the same (captured) client.
+    subscriptionResolvers: {
+      deviceUpdated: async ({ id }) => {
+        if (typeof id === 'string') await markDeviceWatched(deps.doc, deps.tables.devices, id);
+      },
+    },
     issuer,
     host: deps.host,
     port: deps.port,
@@ -68,7 +75,10 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
-  deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  deps.changeFeed.addPublisher({
+    publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)),
+    publishTelemetryBatch: (changes) => (stopped ? Promise.resolve() : publisher.publishTelemetryBatch(changes)),
+  });
   const commandPublisher = new AppSyncCommandPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   deps.changeFeed.addCommandPublisher({ publish: (change) => (stopped ? Promise.resolve() : commandPublisher.publish(change)) });
   return {
