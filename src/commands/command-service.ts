@@ -13,6 +13,7 @@ import type { DevicePresence, DeviceMessenger } from '../ports/device-messenger.
 import type { CommandRepository } from '../ports/command-repository.js';
 import { canonicalJson, commandIdForToken, isTerminal, type Command } from './command.js';
 import { commandEnvelope, type CommandAnswer } from './command-messages.js';
+import { sweepCommandTimeouts, timeOutCommand } from './command-timeouts.js';
 import {
   validateClientToken,
   validateCommandName,
@@ -71,8 +72,6 @@ export const DEFAULT_ONLINE_WAIT_MS = 5000;
 const ONLINE_POLL_MS = 50;
 /** Queued commands read per query while draining a device's queue. */
 const QUEUE_PAGE = 25;
-/** Overdue commands timed out per sweep query. */
-const SWEEP_PAGE = 100;
 
 /** Command use cases. Every method validates its input before any I/O. */
 export class CommandService {
@@ -219,24 +218,13 @@ export class CommandService {
     return 'late';
   }
 
-  /** Times out every command whose deadline has passed; returns how many. Run by a scheduler, never left to TTL. */
-  async sweepTimeouts(): Promise<number> {
-    const now = this.clock().toISOString();
-    let timedOut = 0;
-    for (;;) {
-      const ids = await this.deps.commands.overdue(now, SWEEP_PAGE);
-      for (const id of ids) if (await this.timeOut(id, now)) timedOut++;
-      if (ids.length < SWEEP_PAGE) return timedOut;
-    }
+  /** Times out every command whose deadline has passed; returns how many. */
+  sweepTimeouts(): Promise<number> {
+    return sweepCommandTimeouts(this.deps.commands, this.clock().toISOString());
   }
 
-  private async timeOut(id: string, at: string): Promise<Command | undefined> {
-    const command = await this.deps.commands.get(id);
-    if (!command || isTerminal(command.status)) return undefined;
-    const reason = command.sentAt
-      ? `no final answer within ${command.timeoutSeconds} s of delivery`
-      : 'the device did not connect before expiresAt';
-    return this.deps.commands.transition(id, { to: 'TIMED_OUT', at, afterDeadline: true, statusReason: reason });
+  private timeOut(id: string, at: string): Promise<Command | undefined> {
+    return timeOutCommand(this.deps.commands, id, at);
   }
 
   /** Claims and publishes one queued command; undefined when it was no longer queued. Throws when the publish failed (it is queued again). */

@@ -17,6 +17,8 @@ export const SERVICE_NAMES = {
   changeFeed: 'change-feed',
   graphql: 'graphql',
   presenceReconciler: 'presence-reconciler',
+  deviceControl: 'device-control',
+  commandTimeouts: 'command-timeouts',
 } as const;
 
 /** Metrics of the ingest function, one value per batch. */

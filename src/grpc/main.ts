@@ -28,6 +28,10 @@ import { jsonLogSink } from './call-log.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
 import { cognitoAccessTokenVerifier } from './access-token-verifier.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { createDeviceControlServices } from '../adapters/device-control-services.js';
+import { IotDataDeviceMessenger } from '../adapters/iot/iot-data-device-messenger.js';
+import { subscribeToCommandChanges, type CommandChangeSource } from './command-change-source.js';
 import { startDeviceServer } from './server.js';
 import { createTaskTlsIdentity } from './task-tls-identity.js';
 
@@ -36,10 +40,11 @@ const log = jsonLogSink();
 async function main(): Promise<void> {
   const config = readDeviceServiceEnvironment(process.env);
   const doc = createDocumentClient({ region: config.region, ...DYNAMODB_CLIENT_LIMITS });
+  const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region })));
   const registry = new DeviceRegistry({
     repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
     stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens: createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region }))),
+    pageTokens,
   });
   const credentials = defaultProvider();
   const bus = await IotMqttMessageBus.connect({
@@ -51,9 +56,23 @@ async function main(): Promise<void> {
     log,
   });
   const changes = await subscribeToChanges(bus, log);
+  let commandChanges: CommandChangeSource | undefined;
+  let control;
+  if (config.deviceControl) {
+    commandChanges = await subscribeToCommandChanges(bus, log);
+    const services = createDeviceControlServices({
+      doc,
+      tables: { devices: config.devicesTableName, commands: config.deviceControl.commandsTableName, twins: config.deviceControl.twinsTableName },
+      messenger: new IotDataDeviceMessenger(new IoTDataPlaneClient({ region: config.region })),
+      pageTokens,
+      onDeliveryError: (error, deviceId) => log({ level: 'warn', msg: 'publish to a device failed; it gets it on its next subscription', deviceId, error: String(error) }),
+    });
+    control = { ...services, commandChanges };
+  }
   const server = await startDeviceServer({
     registry,
     changes,
+    ...(control && { control }),
     host: config.host,
     port: config.port,
     log,
@@ -79,6 +98,7 @@ async function main(): Promise<void> {
     void server
       .shutdown(config.shutdownGraceMs)
       .then(() => changes.close())
+      .then(() => commandChanges?.close())
       .then(() => bus.close())
       .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))
       .finally(() => process.exit(0));

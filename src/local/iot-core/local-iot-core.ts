@@ -23,7 +23,8 @@ import { lineLogger } from '../../adapters/logging/line-logger.js';
 import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
 import { composeIngestFunction } from '../../functions/ingest-function.js';
 import { composePresenceFunction } from '../../functions/presence-function.js';
-import { createDeviceControlHandler, type DeviceControlDeps } from '../../devices/device-control-handler.js';
+import type { DeviceControlDeps } from '../../devices/device-control-handler.js';
+import { composeDeviceControlFunction } from '../../functions/device-control-function.js';
 import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
@@ -96,7 +97,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     metrics: DISCARDED_METRICS,
   });
   const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
-  const deviceControlHandler = options.deviceControl && createDeviceControlHandler({ ...options.deviceControl, deadLetters });
+  const deviceControlHandler =
+    options.deviceControl &&
+    composeDeviceControlFunction({ ...options.deviceControl, deadLetters, logger: lineLogger('device control', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   // The ingest stream keeps its records under the data directory until delivered (durable
