@@ -5,6 +5,7 @@ import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry
 import type { DeviceRegistry } from '../domain/device-registry.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import { CONSOLE_DIST_DIR } from './console-files.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
 import { LocalTokenIssuer } from './local-token-issuer.js';
 import { createResolverHandler } from './resolver-handler.js';
@@ -20,6 +21,8 @@ export interface LocalGraphqlDeps {
   readonly host: string;
   readonly port: number;
   readonly region?: string;
+  /** The built console served at /. @default CONSOLE_DIST_DIR */
+  readonly consoleDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -46,6 +49,7 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     host: deps.host,
     port: deps.port,
     ...(deps.region && { region: deps.region }),
+    consoleDir: deps.consoleDir ?? CONSOLE_DIST_DIR,
     log,
   });
   log(
