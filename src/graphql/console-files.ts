@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONSOLE_CONFIG_PATH, LOCAL_CONSOLE_CONFIG, type ConsoleRuntimeConfig } from '../contracts/console-config.js';
 
 /** Where `npm run build:console` writes the built console. */
-export const CONSOLE_DIST_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+export const CONSOLE_DIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console', 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
