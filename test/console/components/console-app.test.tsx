@@ -14,6 +14,7 @@ import { isExpired, sessionFromToken, type Session } from '../../../console/src/
 import { plainMessage } from '../../../console/src/api/errors';
 import { provisionCommand } from '../../../console/src/views/create-device-page';
 import type { ConsoleRuntimeConfig } from '../../../src/contracts/console-config';
+import './provided-context';
 /** The AuthProvider port held in memory: a fixed session, sign-out recorded. */
 class InMemoryAuth implements AuthProvider {
   readonly kind = 'local' as const;

@@ -5,23 +5,7 @@
 import type { TestProject } from 'vitest/node';
 import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
 import { startLocalPlatform } from '../../../src/local/platform.js';
-
-/** What the component tests receive. */
-export interface ConsoleApiFixture {
-  readonly graphqlUrl: string;
-  readonly realtimeUrl: string;
-  readonly adminToken: string;
-  readonly viewerToken: string;
-  readonly expiredToken: string;
-  /** "Component probe", type probe, metadata site=lab. */
-  readonly deviceId: string;
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    consoleApi: ConsoleApiFixture;
-  }
-}
+import './provided-context.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const platform = await startLocalPlatform({ ephemeral: true, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
