@@ -4,18 +4,13 @@
  * local sign-in door. No runtime libraries here: the console bundle, the local server and the CDK
  * construct all import it.
  */
+export { API_GROUPS, type ApiGroup } from './groups.js';
 
 /** Where the console reads its runtime configuration, relative to its origin. */
 export const CONSOLE_CONFIG_PATH = '/config.json';
 
 /** Path of the local server's sign-in (the stand-in for Cognito's hosted sign-in page). */
 export const LOCAL_SIGN_IN_PATH = '/local/sign-in';
-
-/** The groups a person belongs to: `admin` may do everything, `viewer` may read and subscribe. */
-export const CONSOLE_GROUPS = ['admin', 'viewer'] as const;
-
-/** One of {@link CONSOLE_GROUPS}. */
-export type ConsoleGroup = (typeof CONSOLE_GROUPS)[number];
 
 /** The OAuth scopes the console asks the user pool for. */
 export const CONSOLE_OAUTH_SCOPES = ['openid', 'email', 'profile'] as const;

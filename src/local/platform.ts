@@ -12,18 +12,18 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
-import { ALL_TABLES } from '../adapters/dynamodb/tables.js';
+import { ALL_TABLES } from '../contracts/tables.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
-import type { IngestSettings } from '../devices/ingest-settings.js';
+import type { IngestSettings } from '../contracts/ingest-settings.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
-import { capturedTables, startChangeCapture } from './change-capture.js';
+import { capturedTables, startChangeCapture } from './dynamodb/change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynalite.js';
-import { LocalChangeFeed } from './local-change-feed.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynamodb/dynalite.js';
+import { LocalChangeFeed } from './event-source-mapping/local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
-import { startLocalGraphql } from '../graphql/local-graphql.js';
-import { startLocalIotCore } from './iot-core.js';
+import { startLocalGraphql } from './appsync/local-graphql.js';
+import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */

@@ -1,4 +1,4 @@
-import { LOCAL_SIGN_IN_PATH, type ConsoleGroup } from '../../../src/contracts/console-config';
+import { LOCAL_SIGN_IN_PATH, type ApiGroup } from '../../../src/contracts/console-config';
 import type { AuthProvider } from './auth-provider';
 import { isExpired, sessionFromToken, type Session } from './session';
 
@@ -38,7 +38,7 @@ export class LocalAuth implements AuthProvider {
   }
 
   /** Signs in as `user` in `group`; `expiresInSeconds` shortens the session (tests of expiry). */
-  async signIn(user: string, group: ConsoleGroup, expiresInSeconds?: number): Promise<Session> {
+  async signIn(user: string, group: ApiGroup, expiresInSeconds?: number): Promise<Session> {
     let response: Response;
     try {
       response = await fetch(LOCAL_SIGN_IN_PATH, {

@@ -1,4 +1,4 @@
-import type { ConsoleGroup } from '../../../src/contracts/console-config';
+import type { ApiGroup } from '../../../src/contracts/console-config';
 
 /** A signed-in person: the token the API takes, who they are, and until when it holds. */
 export interface Session {
@@ -12,7 +12,7 @@ export interface Session {
 
 /** Whether the session may write (create, edit, delete): only the admin group. */
 export function isAdmin(session: Session | undefined): boolean {
-  return session?.groups.includes('admin' satisfies ConsoleGroup) ?? false;
+  return session?.groups.includes('admin' satisfies ApiGroup) ?? false;
 }
 
 /** Claims of a JWT, read without verifying (the API verifies; the console only displays). */

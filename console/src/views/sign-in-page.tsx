@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { ConsoleGroup } from '../../../src/contracts/console-config';
+import type { ApiGroup } from '../../../src/contracts/console-config';
 import type { AuthProvider } from '../auth/auth-provider';
 import type { CognitoAuth } from '../auth/cognito-auth';
 import { LocalAuth } from '../auth/local-auth';
@@ -30,7 +30,7 @@ export function SignInPage({ auth, notice, onSignedIn }: SignInPageProps) {
 
 function LocalSignInForm({ auth, onSignedIn }: { auth: LocalAuth; onSignedIn: (session: Session) => void }) {
   const [user, setUser] = useState('');
-  const [group, setGroup] = useState<ConsoleGroup>('admin');
+  const [group, setGroup] = useState<ApiGroup>('admin');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
 

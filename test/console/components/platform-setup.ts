@@ -3,7 +3,7 @@
  * process, two devices, and tokens of its issuer, handed to the happy-dom tests by `inject`.
  */
 import type { TestProject } from 'vitest/node';
-import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform } from '../../../src/local/platform.js';
 import './provided-context.js';
 

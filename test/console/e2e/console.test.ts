@@ -193,7 +193,7 @@ describe('web console in Chromium', () => {
     await page.goto(`${platform.consoleUrl}/devices?status=ONLINE&session=6`);
     await page.getByLabel('User name').fill('shortlived');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Devices' }).waitFor(WAIT);
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor(WAIT);
 
     await page.getByText('Your session expired').waitFor(WAIT);
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/devices?status=ONLINE&session=6');
@@ -201,7 +201,7 @@ describe('web console in Chromium', () => {
 
     await page.getByLabel('User name').fill('shortlived');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Devices' }).waitFor(WAIT);
+    await page.getByRole('heading', { name: 'Devices', level: 1 }).waitFor(WAIT);
     await expect(page.getByLabel('Status').inputValue()).resolves.toBe('ONLINE');
     await context.close();
   }, FLOW_TIMEOUT_MS);
