@@ -8,7 +8,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'platform', include: ['test/**/*.test.ts'], environment: 'node' } },
+      { extends: true, test: { name: 'platform', include: ['test/**/*.test.ts'], environment: 'node', globalSetup: ['test/console/build-setup.ts'] } },
       {
         extends: true,
         test: {

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type Stage, type StackProps, Validations } 
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './api.js';
+import { Console } from './console.js';
 import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
@@ -46,6 +47,11 @@ export interface PlatformStackProps extends StackProps {
    * @default - the `telemetryStore` context flag, else 'dynamodb'
    */
   readonly telemetryStore?: TelemetryStore;
+  /**
+   * The built web console.
+   * @default - console/dist (`npm run build:console`)
+   */
+  readonly consoleAssetPath?: string;
 }
 
 /**
@@ -59,6 +65,8 @@ export class PlatformStack extends Stack {
   public readonly storage: Storage;
   /** Devices stream → events Lambda (stats + publishers). */
   public readonly changeFeed: ChangeFeed;
+  /** The web console (CloudFront + S3). */
+  public readonly console: Console;
   /** Alarms, their SNS topic and the dashboard. */
   public readonly monitoring: Monitoring;
 
@@ -70,6 +78,12 @@ export class PlatformStack extends Stack {
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage, liveTelemetryUpdates: liveTelemetryUpdatesFromContext(this) });
     const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
     const api = new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
+    this.console = new Console(this, 'Console', {
+      api: { graphqlUrl: api.api.graphqlUrl, realtimeUrl: api.realtimeUrl },
+      userPool: api.userPool,
+      userPoolClient: api.userPoolClient,
+      ...(props.consoleAssetPath && { assetPath: props.consoleAssetPath }),
+    });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
     const deviceService = new DeviceService(this, 'DeviceService', { storage: this.storage, changePublisher: this.changeFeed.fn });
@@ -93,7 +107,8 @@ export class PlatformStack extends Stack {
         { id: 'IngestFailures', queue: ingest.failureQueue },
         { id: 'ChangeFeedFailures', queue: this.changeFeed.deadLetterQueue },
       ],
-      functions: this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction),
+      // The console's deploy-time copy function too: a failed copy leaves an old or broken site.
+      functions: [...this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction), this.console.deployFunction],
       streamConsumers: [
         // The ingest mapping waits up to its batching window (60 s by default) on purpose.
         { id: 'IngestIteratorAge', fn: ingest.ingestFunction, maxIteratorAge: Duration.minutes(10) },

@@ -1,11 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { CONSOLE_CONFIG_PATH, LOCAL_CONSOLE_CONFIG, type ConsoleRuntimeConfig } from '../../contracts/console-config.js';
 
-/** Where `npm run build:console` writes the built console. */
-export const CONSOLE_DIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'console', 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -5,7 +5,7 @@ import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-teleme
 import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-import { CONSOLE_DIST_DIR } from './console-files.js';
+import { CONSOLE_DIST_DIR } from '../../contracts/console-assets.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
 import { LocalTokenIssuer } from './local-token-issuer.js';
 import { createResolverHandler } from '../../graphql/resolver-handler.js';
