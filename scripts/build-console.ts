@@ -42,7 +42,10 @@ const ifStale = process.argv.includes('--if-stale');
 if (ifStale && !isStale()) {
   process.exit(0);
 }
+// A build started from a test run inherits NODE_ENV=test, which would ship React's development
+// build; the console is always built for production.
+process.env.NODE_ENV = 'production';
 const started = performance.now();
 console.log('[console] building the web console (console/dist)…');
-await build({ configFile: join(consoleDir, 'vite.config.ts'), logLevel: ifStale ? 'warn' : 'info' });
+await build({ configFile: join(consoleDir, 'vite.config.ts'), mode: 'production', logLevel: ifStale ? 'warn' : 'info' });
 console.log(`[console] built in ${((performance.now() - started) / 1000).toFixed(1)} s`);

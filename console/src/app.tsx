@@ -17,7 +17,7 @@ import { EmptyState, LoadingState } from './components/states';
 export interface ConsoleAppProps {
   readonly config: ConsoleRuntimeConfig;
   readonly auth: AuthProvider;
-  /** Subscriptions over AppSync's protocol (cloud); tests and the local console leave it out. */
+  /** Subscriptions over AppSync's real-time protocol; without it a cloud console has no live updates. */
   readonly appSyncTransport?: (token: string) => RealtimeTransport;
   /** Where routing starts (tests); the browser's location otherwise. */
   readonly ssrPath?: string;

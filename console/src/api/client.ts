@@ -47,6 +47,17 @@ export function graphqlWsTransport(url: string, token: string, onSessionRejected
   };
 }
 
+/** A transport that refuses every subscription with `reason`: the views load, without live updates. */
+export function unavailableTransport(reason: string): RealtimeTransport {
+  return {
+    subscribe: (_request, sink) => {
+      sink.error(new Error(reason));
+      return () => {};
+    },
+    dispose: () => {},
+  };
+}
+
 /**
  * The console's GraphQL client (urql): queries and mutations over HTTP with the session's token,
  * subscriptions over graphql-ws (local) or AppSync's real-time protocol (cloud), and one place
@@ -55,9 +66,9 @@ export function graphqlWsTransport(url: string, token: string, onSessionRejected
 export function createApiClient(options: ApiClientOptions): { client: Client; dispose(): void } {
   const { config, token, onSessionRejected } = options;
   const transport =
-    config.realtimeProtocol === 'appsync' && options.appSyncTransport
-      ? options.appSyncTransport
-      : graphqlWsTransport(realtimeWsUrl(config), token, onSessionRejected);
+    config.realtimeProtocol === 'graphql-ws'
+      ? graphqlWsTransport(realtimeWsUrl(config), token, onSessionRejected)
+      : (options.appSyncTransport ?? unavailableTransport('Live updates need AppSync’s real-time protocol, which this console does not speak yet'));
   const client = new Client({
     url: graphqlHttpUrl(config),
     // AppSync (and its local stand-in) take POST only.

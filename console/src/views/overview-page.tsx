@@ -115,7 +115,7 @@ function Tile({ label, value, href, detail, tone }: { label: string; value: numb
 export function LiveIndicator({ failed }: { failed: boolean }) {
   return failed ? (
     <span className="live live-off" role="status">
-      Live updates paused: reload to reconnect
+      Live updates unavailable: reload to try again
     </span>
   ) : (
     <span className="live" role="status" aria-label="Live: updates as devices change">

@@ -91,6 +91,13 @@ describe('console components', () => {
     expect(screen.getByText('viewer')).toBeTruthy();
   });
 
+  it('still loads every view where no real-time transport is given for AppSync, and says live updates are unavailable', async () => {
+    window.history.replaceState(null, '', '/');
+    render(<ConsoleApp config={{ ...config, realtimeProtocol: 'appsync' }} auth={new InMemoryAuth(sessionFromToken(api.adminToken))} />);
+    await waitFor(() => expect(screen.getByTestId('tile-devices').textContent).toBe('2'));
+    expect(await screen.findByText('Live updates unavailable: reload to try again')).toBeTruthy();
+  });
+
   it('shows a designed empty state for a device id that does not exist', async () => {
     renderAs(api.adminToken, '/devices/7c9e6679-7425-40de-944b-e07fc1f90ae7');
     expect(await screen.findByRole('heading', { name: 'There is no device with this id' })).toBeTruthy();
