@@ -4,9 +4,11 @@ import {
   CfnGraphQLApi,
   Code,
   Definition,
+  DynamoDbDataSource,
   FieldLogLevel,
   FunctionRuntime,
   GraphqlApi,
+  IntrospectionConfig,
   UserPoolDefaultAction,
   type LambdaDataSource,
 } from 'aws-cdk-lib/aws-appsync';
@@ -23,10 +25,19 @@ import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { MUTATION_FIELDS, NONE_DATA_SOURCE_FIELDS, QUERY_FIELDS, SCHEMA_PATH } from '../src/contracts/graphql-api.js';
+import {
+  GRAPHQL_INTROSPECTION_SETTINGS,
+  GRAPHQL_LIMITS,
+  MUTATION_FIELDS,
+  NONE_DATA_SOURCE_FIELDS,
+  QUERY_FIELDS,
+  SCHEMA_PATH,
+} from '../src/contracts/graphql-api.js';
+import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-updates.js';
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { choiceContextFlag, integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -61,7 +72,15 @@ export interface ApiProps {
    * @default FieldLogLevel.ERROR (ALL would log every field's arguments, including user data)
    */
   readonly fieldLogLevel?: FieldLogLevel;
+  /**
+   * Most concurrent executions of the resolver function (its reserved concurrency).
+   * @default - context `resolverMaxConcurrency` (`off` for none), else DEFAULT_RESOLVER_MAX_CONCURRENCY
+   */
+  readonly resolverMaxConcurrency?: number;
 }
+
+/** The resolver's concurrency cap unless context says otherwise: 100 of the default account quota of 1,000. */
+export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
 
 // Pass-through resolvers on the NONE data source (APPSYNC_JS): publishDeviceUpdate returns its
 // input, which AppSync then fans out to the deviceUpdated subscriptions listening to it.
@@ -70,14 +89,28 @@ export function request(ctx) { return { payload: ctx.args.input }; }
 export function response(ctx) { return ctx.result; }
 `;
 
-// deviceUpdated(id): AppSync enhanced filtering on the id argument (no id = every device).
+// deviceUpdated(id): marks the device watched (WATCHED_UNTIL_ATTRIBUTE on its item, so the
+// change feed publishes its telemetry one change at a time, to this filter only) and filters on
+// the id with AppSync enhanced filtering. No id = every device, nothing to mark. An unknown
+// device is not an error: the subscription waits for its creation, as before.
 const SUBSCRIPTION_FILTER_CODE = `
-import { util, extensions } from '@aws-appsync/utils';
-export function request(ctx) { return { payload: null }; }
+import { util, extensions, runtime } from '@aws-appsync/utils';
+export function request(ctx) {
+  if (!ctx.args.id) runtime.earlyReturn(null);
+  return {
+    operation: 'UpdateItem',
+    key: util.dynamodb.toMapValues({ id: ctx.args.id }),
+    update: {
+      expression: 'SET #watched = :until',
+      expressionNames: { '#watched': '${WATCHED_UNTIL_ATTRIBUTE}' },
+      expressionValues: util.dynamodb.toMapValues({ ':until': util.time.nowEpochSeconds() + ${WATCH_SECONDS} }),
+    },
+    condition: { expression: 'attribute_exists(#id)', expressionNames: { '#id': 'id' } },
+  };
+}
 export function response(ctx) {
-  if (ctx.args.id) {
-    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
-  }
+  if (ctx.error && ctx.error.type !== 'DynamoDB:ConditionalCheckFailedException') util.error(ctx.error.message, ctx.error.type);
+  extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
   return null;
 }
 `;
@@ -157,6 +190,10 @@ export class Api extends Construct {
         additionalAuthorizationModes: [{ authorizationType: AuthorizationType.IAM }],
       },
       xrayEnabled: true,
+      queryDepthLimit: GRAPHQL_LIMITS.queryDepth,
+      resolverCountLimit: GRAPHQL_LIMITS.resolverCount,
+      introspectionConfig:
+        choiceContextFlag(this, 'graphqlIntrospection', GRAPHQL_INTROSPECTION_SETTINGS, 'disabled') === 'enabled' ? IntrospectionConfig.ENABLED : IntrospectionConfig.DISABLED,
     });
     const cfnApi = this.api.node.defaultChild as CfnGraphQLApi;
     // Set on the L1: the L2's logConfig adds a LogRetention custom resource (a Lambda with the
@@ -184,6 +221,10 @@ export class Api extends Construct {
       serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
       environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
+      // A cap as much as a reservation: an API flood takes at most this many concurrent
+      // executions from the account, leaving the rest to ingestion and the change feed.
+      reservedConcurrentExecutions:
+        props.resolverMaxConcurrency ?? integerContextFlag(this, 'resolverMaxConcurrency', DEFAULT_RESOLVER_MAX_CONCURRENCY, { min: 1, max: 10_000 }),
     });
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
@@ -210,7 +251,17 @@ export class Api extends Construct {
         lambdaSource.createResolver(`${typeName}${fieldName}Resolver`, { typeName, fieldName });
       }
     }
-    noneSource.createResolver('SubscriptiondeviceUpdatedResolver', {
+    // Writes one attribute of a Devices item per subscribe: UpdateItem only, no reads.
+    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: new ServicePrincipal('appsync.amazonaws.com') });
+    watchRole.addToPolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.storage.devicesTable.tableArn] }));
+    const watchSource = new DynamoDbDataSource(this, 'DeviceWatchSource', {
+      api: this.api,
+      table: props.storage.devicesTable,
+      // The data source would grant itself read/write on the table and its indexes; the role has exactly UpdateItem.
+      serviceRole: watchRole.withoutPolicyUpdates(),
+      description: 'deviceUpdated(id) marks its device watched',
+    });
+    watchSource.createResolver('SubscriptiondeviceUpdatedResolver', {
       typeName: 'Subscription',
       fieldName: 'deviceUpdated',
       runtime: FunctionRuntime.JS_1_0_0,
@@ -218,7 +269,7 @@ export class Api extends Construct {
     });
 
     if (props.changePublisher) {
-      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate');
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch');
       props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 

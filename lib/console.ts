@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, CfnOutput, type CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AllowedMethods,
   Distribution,
@@ -28,12 +28,8 @@ export interface ConsoleProps {
   readonly userPool: IUserPool;
   /** The app client the console signs in with; its callback and sign-out URLs gain the console's URL. */
   readonly userPoolClient: UserPoolClient;
-  /**
-   * Prefix of the hosted sign-in domain (PREFIX.auth.REGION.amazoncognito.com); unique per region
-   * across all accounts.
-   * @default - 'iot-fleet-' + the account id + a hash of this construct's path
-   */
-  readonly domainPrefix?: string;
+  /** The user pool's domain (a pool has one), whose hosted pages sign people in. */
+  readonly signInDomain: UserPoolDomain;
   /**
    * The built console.
    * @default CONSOLE_DIST_DIR (`npm run build:console`)
@@ -56,8 +52,6 @@ export class Console extends Construct {
   public readonly url: string;
   public readonly distribution: Distribution;
   public readonly bucket: Bucket;
-  /** The hosted sign-in domain. */
-  public readonly domain: UserPoolDomain;
   /** The CDK's function that copies the site into the bucket at deploy time (for alarms). */
   public readonly deployFunction: IFunction;
 
@@ -91,10 +85,7 @@ export class Console extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.domain = props.userPool.addDomain('ConsoleSignIn', {
-      cognitoDomain: { domainPrefix: props.domainPrefix ?? Fn.join('', ['iot-fleet-', Aws.ACCOUNT_ID, '-', this.node.addr.slice(0, 8)]) },
-    });
-    const hostedDomain = this.domain.baseUrl();
+    const hostedDomain = props.signInDomain.baseUrl();
 
     const apiHost = Fn.select(2, Fn.split('/', props.api.graphqlUrl));
     const realtimeHost = Fn.select(2, Fn.split('/', props.api.realtimeUrl));

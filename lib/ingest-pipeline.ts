@@ -15,6 +15,7 @@ import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -44,6 +45,13 @@ export interface IngestPipelineProps {
    * @default 30
    */
   readonly retentionDays?: number;
+  /**
+   * Reserved concurrency of the ingest function: what it can always get, so a flood of API
+   * calls (resolver invocations) cannot starve ingestion.
+   * @default - context `ingestReservedConcurrency` (`off` for none), else shards x parallelization factor:
+   *   the most batches the Kinesis event source ever runs at once
+   */
+  readonly reservedConcurrency?: number;
   /** @default 'lambdas/ingest/index.ts' */
   readonly ingestEntry?: string;
   /** @default 'lambdas/presence/index.ts' */
@@ -51,11 +59,11 @@ export interface IngestPipelineProps {
 }
 
 /**
- * The device data path (DESIGN.md flows 1 and 2): telemetry rule (Basic Ingest) → Kinesis
+ * The device data path (docs/architecture.md, telemetry and presence flows): telemetry rule (Basic Ingest) → Kinesis
  * (partition key = thing name) → ingest Lambda → Devices state + telemetry store; lifecycle
  * rule → presence Lambda. Every rule has an SQS error action; the event source sends what it
  * gives up on to an SQS queue; records the handlers refuse go to the dead-letter queue with a
- * reason. Rule SQL and targets come from src/devices/rules.ts, shared with the local runner.
+ * reason. Rule SQL and targets come from src/contracts/rules.ts, shared with the local runner.
  */
 export class IngestPipeline extends Construct {
   /** The ingest stream. */
@@ -109,6 +117,9 @@ export class IngestPipeline extends Construct {
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
+      reservedConcurrentExecutions:
+        props.reservedConcurrency ??
+        integerContextFlag(this, 'ingestReservedConcurrency', shardCount * INGEST_STREAM_MAPPING.parallelizationFactor, { min: 1, max: 10_000 }),
       environment: {
         [VARIABLES.telemetryStore]: props.telemetryStore,
         [VARIABLES.telemetryRetentionDays]: String(retentionDays),
@@ -289,7 +300,7 @@ export class IngestPipeline extends Construct {
     for (const resource of [database, table]) {
       Validations.of(resource).acknowledge({
         id: 'CloudFormation-Validate::W3697',
-        reason: 'Timestream LiveAnalytics is closed to new customers (DESIGN.md): only an account that already has it selects -c telemetryStore=timestream; the default store is DynamoDB.',
+        reason: 'Timestream LiveAnalytics is closed to new customers since 2025-06-20: only an account that already has it selects -c telemetryStore=timestream; the default store is DynamoDB.',
       });
     }
     return { database, table };

@@ -7,10 +7,11 @@ import { Command } from 'commander';
 import * as device from './commands/device.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
+import * as stats from './commands/stats.js';
 import * as token from './commands/token.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing to someone running the CLI
-// (the SDK is pinned, see TOOLCHAIN); it would precede every command's output. Set the variable
+// (the SDK is pinned in package.json); it would precede every command's output. Set the variable
 // to anything else to see it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   local.register(program);
   device.register(program);
   simulate.register(program);
+  stats.register(program);
   token.register(program);
   return program;
 }

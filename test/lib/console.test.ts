@@ -20,8 +20,9 @@ function build(options: { callbackUrls?: string[] } = {}) {
   // Deploy-time values, as the Api construct's endpoints are: config.json carries them as markers.
   const graphqlUrl = new CfnParameter(stack, 'GraphqlUrl', { default: GRAPHQL_URL }).valueAsString;
   const realtimeUrl = new CfnParameter(stack, 'RealtimeUrl', { default: REALTIME_URL }).valueAsString;
-  const console = new Console(stack, 'Console', { api: { graphqlUrl, realtimeUrl }, userPool, userPoolClient, assetPath: FIXTURE });
-  return { stack, userPool, userPoolClient, console, template: Template.fromStack(stack) };
+  const signInDomain = userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: 'iot-fleet-test' } });
+  const console = new Console(stack, 'Console', { api: { graphqlUrl, realtimeUrl }, userPool, userPoolClient, signInDomain, assetPath: FIXTURE });
+  return { stack, userPool, userPoolClient, signInDomain, console, template: Template.fromStack(stack) };
 }
 
 /** The distribution's URL as the template spells it. */
@@ -132,18 +133,32 @@ describe('Console', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: [consoleUrl(stack, console)], AllowedOAuthFlows: ['code'] });
   });
 
-  it('adds a hosted sign-in domain and outputs ConsoleUrl', () => {
-    const { stack, console, template } = build();
+  it("signs in on the user pool's own domain (a pool has one) and outputs ConsoleUrl", () => {
+    const { stack, console, signInDomain, template } = build();
 
-    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: { 'Fn::Join': ['', ['iot-fleet-', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp('^-[0-9a-f]{8}$')]] } });
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    const entry = Object.values(template.findResources('Custom::CDKBucketDeployment')).find((d) => d.Properties.DistributionPaths)!;
+    expect(JSON.stringify(entry.Properties.SourceMarkers)).toContain('AWS::Region');
+    const csp = JSON.stringify(Object.values(template.findResources('AWS::CloudFront::ResponseHeadersPolicy'))[0]!.Properties);
+    // connect-src names the domain's token endpoint host: https://<domain>.auth.<region>.amazoncognito.com
+    expect(csp).toContain(JSON.stringify(stack.resolve(signInDomain.domainName)));
+    expect(csp).toContain('.auth.');
     template.hasOutput('ConsoleUrl', { Value: stack.resolve(console.url) });
   });
 
   it('refuses to synthesize without a built console, naming the command that builds it', () => {
     const stack = testStack();
     const userPool = new UserPool(stack, 'Pool');
+    const signInDomain = userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: 'iot-fleet-test' } });
     expect(
-      () => new Console(stack, 'Console', { api: { graphqlUrl: GRAPHQL_URL, realtimeUrl: REALTIME_URL }, userPool, userPoolClient: userPool.addClient('Web'), assetPath: 'test/lib/fixtures/none' }),
+      () =>
+        new Console(stack, 'Console', {
+          api: { graphqlUrl: GRAPHQL_URL, realtimeUrl: REALTIME_URL },
+          userPool,
+          userPoolClient: userPool.addClient('Web'),
+          signInDomain,
+          assetPath: 'test/lib/fixtures/none',
+        }),
     ).toThrow(/npm run build:console/);
   });
 

@@ -1,7 +1,10 @@
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { toDeviceChangeInput } from '../../graphql/device-mapper.js';
+import { toDeviceChangeInput, toTelemetryUpdateInput } from '../../wire/graphql-device.js';
+import { chunks } from '../../change-feed/chunks.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
+import { keepAlivePost, type Post, type PostResponse } from './keep-alive-post.js';
 import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
 
 /**
@@ -14,11 +17,21 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
       id
       changeType
       changedAt
+      sequence
       device {
         id name type status createdAt updatedAt lastSeen version
         metadata { key value }
         readings { metric numberValue booleanValue stringValue }
       }
+    }
+  }
+`;
+
+/** The IAM-only mutation that fans a batch of telemetry-only changes out to telemetryUpdated subscribers. */
+export const PUBLISH_TELEMETRY_BATCH = /* GraphQL */ `
+  mutation PublishTelemetryBatch($input: TelemetryBatchInput!) {
+    publishTelemetryBatch(input: $input) {
+      items { id sequence lastSeen readings }
     }
   }
 `;
@@ -29,46 +42,45 @@ export interface AppSyncChangePublisherOptions {
   readonly url: string;
   readonly region: string;
   readonly credentials: AwsCredentials | (() => Promise<AwsCredentials>);
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-}
-
-/** Credentials of the running Lambda, read from its environment; fails naming the missing variable. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): () => Promise<AwsCredentials> {
-  return async () => {
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId) throw new Error('AWS_ACCESS_KEY_ID is not set');
-    if (!secretAccessKey) throw new Error('AWS_SECRET_ACCESS_KEY is not set');
-    return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }) };
-  };
-}
-
-/** The Lambda's region (AWS_REGION, always set by Lambda); fails naming the variable. */
-export function requiredRegion(env: NodeJS.ProcessEnv = process.env): string {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error('AWS_REGION is not set');
-  return region;
+  /** @default keepAlivePost() */
+  readonly post?: Post;
 }
 
 /**
- * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate with a
- * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
+ * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate (and
+ * telemetry batches with publishTelemetryBatch) with a SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
  */
 export class AppSyncChangePublisher implements ChangePublisher {
   private readonly url: URL;
   private readonly signer;
-  private readonly fetchFn: typeof fetch;
+  private readonly post: Post;
 
   constructor(options: AppSyncChangePublisherOptions) {
     this.url = new URL(options.url);
     this.signer = createAppSyncSigner(options.region, options.credentials);
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.post = options.post ?? keepAlivePost();
   }
 
   /** Sends one change; resolves when AppSync accepted it. */
   async publish(change: DeviceChange): Promise<void> {
-    const body = JSON.stringify({ query: PUBLISH_DEVICE_UPDATE, variables: { input: toDeviceChangeInput(change) } });
+    await this.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
+  }
+
+  /**
+   * Sends telemetry-only changes to telemetryUpdated subscribers in one mutation per
+   * TELEMETRY_BATCH_MAX_CHANGES, in their compact form. A batch reaches every all-devices
+   * subscriber whole, so it never goes to a single-device subscription (it would carry other
+   * devices' data): the changes of watched devices also go one by one to deviceUpdated(id).
+   */
+  async publishTelemetryBatch(changes: readonly DeviceChange[]): Promise<void> {
+    for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+      await this.send('publishTelemetryBatch', PUBLISH_TELEMETRY_BATCH, { input: { items: slice.map(toTelemetryUpdateInput) } });
+    }
+    for (const change of changes) if (change.watched) await this.publish(change);
+  }
+
+  private async send(mutation: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify({ query, variables });
     const signed = await this.signer.sign({
       method: 'POST',
       protocol: this.url.protocol,
@@ -79,23 +91,23 @@ export class AppSyncChangePublisher implements ChangePublisher {
       headers: { host: this.url.host, 'content-type': 'application/json' },
       body,
     });
-    let response: Response;
+    let response: PostResponse;
     try {
-      response = await this.fetchFn(this.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+      response = await this.post(this.url, signed.headers as Record<string, string>, body);
     } catch (error) {
       throw new UnavailableError(`AppSync is unreachable: ${(error as Error).message}`, { cause: error });
     }
-    const text = await response.text();
+    const { status, text } = response;
     let errors: { message?: string; errorType?: string }[] | undefined;
     try {
       errors = (JSON.parse(text) as { errors?: typeof errors }).errors;
     } catch {
-      throw new UnavailableError(`AppSync answered ${response.status} with a non-JSON body`);
+      throw new UnavailableError(`AppSync answered ${status} with a non-JSON body`);
     }
-    if (!response.ok || (errors && errors.length > 0)) {
+    if (status < 200 || status > 299 || (errors && errors.length > 0)) {
       const first = errors?.[0];
       throw new UnavailableError(
-        `publishDeviceUpdate failed (HTTP ${response.status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
+        `${mutation} failed (HTTP ${status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
       );
     }
   }

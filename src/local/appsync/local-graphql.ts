@@ -1,20 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-publisher.js';
+import { markDeviceWatched } from '../../adapters/dynamodb/device-watch.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
+import { TelemetryHistory } from '../../domain/telemetry-history.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import { CONSOLE_DIST_DIR } from '../../contracts/console-assets.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
 import { LocalTokenIssuer } from './local-token-issuer.js';
-import { createResolverHandler } from '../../graphql/resolver-handler.js';
+import { lineLogger } from '../../adapters/logging/line-logger.js';
+import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
+import { composeGraphqlFunction } from '../../functions/graphql-function.js';
 
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
   readonly registry: DeviceRegistry;
   readonly doc: DynamoDBDocumentClient;
-  readonly tables: { readonly telemetry: string };
+  readonly tables: { readonly telemetry: string; readonly devices: string };
   readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
   /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
   readonly dataDir: string | undefined;
@@ -27,7 +31,7 @@ export interface LocalGraphqlDeps {
 }
 
 /**
- * The local platform's GraphQL step: the resolver handler the Lambda runs, over the platform's
+ * The local platform's GraphQL step: the resolver function composed as the Lambda composes it, over the platform's
  * registry and telemetry table, served by the local AppSync stand-in; and the change feed's
  * AppSync publisher, signing publishDeviceUpdate with the server's local IAM credentials,
  * exactly as the events Lambda does in the cloud.
@@ -35,16 +39,24 @@ export interface LocalGraphqlDeps {
 export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGraphqlServer> {
   const log = deps.log ?? (() => {});
   const issuer = deps.dataDir ? await LocalTokenIssuer.fromDataDir(deps.dataDir) : await LocalTokenIssuer.forProcess();
-  const resolver = createResolverHandler({
+  const resolver = composeGraphqlFunction({
     registry: deps.registry,
-    telemetry: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
-    // Telemetry page tokens only need to outlive a client's paging session, not a restart.
-    pageTokens: createPageTokenCodec(randomBytes(32)),
-    onUnexpectedError: (error, event) =>
-      log(`graphql: ${event.info.parentTypeName}.${event.info.fieldName} failed: ${(error as Error).stack ?? String(error)}`),
+    telemetry: new TelemetryHistory({
+      reader: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
+      // Telemetry page tokens only need to outlive a client's paging session, not a restart.
+      pageTokens: createPageTokenCodec(randomBytes(32)),
+    }),
+    logger: lineLogger('graphql', log, 'warn'),
+    metrics: DISCARDED_METRICS,
   });
   const server = await startLocalGraphqlServer({
     resolver,
+    // The CDK's DynamoDB resolver of deviceUpdated, through the same (captured) client.
+    subscriptionResolvers: {
+      deviceUpdated: async ({ id }) => {
+        if (typeof id === 'string') await markDeviceWatched(deps.doc, deps.tables.devices, id);
+      },
+    },
     issuer,
     host: deps.host,
     port: deps.port,
@@ -60,7 +72,10 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
-  deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  deps.changeFeed.addPublisher({
+    publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)),
+    publishTelemetryBatch: (changes) => (stopped ? Promise.resolve() : publisher.publishTelemetryBatch(changes)),
+  });
   return {
     ...server,
     stop: async () => {

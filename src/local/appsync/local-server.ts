@@ -7,7 +7,6 @@ import {
   getOperationAST,
   parse,
   subscribe,
-  validate,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -20,18 +19,21 @@ import { AppSyncResolverError } from '../../graphql/appsync-error.js';
 import type { Caller } from './auth-rules.js';
 import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realtime.js';
 import { acceptsHtml, sendGraphiqlPage, serveGraphiqlAsset } from './graphiql-page.js';
-import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalRequestContext } from './local-appsync-schema.js';
+import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalAppSyncSchemaOptions, type LocalRequestContext } from './local-appsync-schema.js';
 import { LOCAL_SIGN_IN_PATH } from '../../contracts/console-config.js';
 import { createConsoleFiles } from './console-files.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
 import { handleLocalSignIn } from './local-sign-in.js';
 import type { LocalTokenIssuer } from './local-token-issuer.js';
 import { SubscriptionHub } from './subscription-hub.js';
+import { validateWithinLimits } from './request-limits.js';
 
 /** Options for {@link startLocalGraphqlServer}. */
 export interface LocalGraphqlServerOptions {
   /** The Lambda data source: the same handler lambdas/graphql exports (createResolverHandler). */
   readonly resolver: LambdaDataSource;
+  /** Subscription resolvers with a data source (see LocalAppSyncSchemaOptions). */
+  readonly subscriptionResolvers?: LocalAppSyncSchemaOptions['subscriptionResolvers'];
   /** Verifies user pool tokens (`iotctl token`). */
   readonly issuer: LocalTokenIssuer;
   /** @default '127.0.0.1' */
@@ -65,6 +67,8 @@ export interface LocalGraphqlServer {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** How long the rest of an oversized body is drained before the connection is cut. */
+const OVERSIZED_BODY_DRAIN_MS = 5_000;
 
 /** An authentication failure: HTTP 401 before any GraphQL processing, as AppSync answers it. */
 class AuthenticationError extends Error {
@@ -114,15 +118,25 @@ const CORS = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
 };
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RangeError('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body, or a RangeError once it passes MAX_BODY_BYTES (the rest is then drained and discarded). */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      // Stop keeping it, but keep reading: leaving the rest unread (or destroying the stream,
+      // which breaking out of an async iterator does) made the next request on the same
+      // keep-alive connection fail with ECONNRESET.
+      req.removeListener('data', onData);
+      req.resume();
+      reject(new RangeError('body too large'));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
 /**
@@ -140,7 +154,12 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   };
   const iam = new LocalIamVerifier(options.iamCredentials ?? [iamCredentials], region);
   const hub = new SubscriptionHub();
-  const { schema } = buildLocalAppSyncSchema({ lambda: options.resolver, hub, ...(options.sdl && { sdl: options.sdl }) });
+  const { schema } = buildLocalAppSyncSchema({
+    lambda: options.resolver,
+    hub,
+    ...(options.subscriptionResolvers && { subscriptionResolvers: options.subscriptionResolvers }),
+    ...(options.sdl && { sdl: options.sdl }),
+  });
 
   async function cognitoCaller(token: string): Promise<Caller> {
     try {
@@ -185,6 +204,11 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     try {
       body = await readBody(req);
     } catch {
+      // The client may still be sending the rest: answer, close the connection so no client
+      // reuses it mid-body, and cut a sender that goes on for long after the answer.
+      res.setHeader('connection', 'close');
+      const cut = setTimeout(() => req.socket.destroy(), OVERSIZED_BODY_DRAIN_MS).unref();
+      req.socket.once('close', () => clearTimeout(cut));
       return send(res, 413, { errors: [{ errorType: 'BadRequestException', message: `Request body exceeds ${MAX_BODY_BYTES} bytes` }] });
     }
     let caller: Caller;
@@ -206,7 +230,7 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     } catch (error) {
       return send(res, 200, formatResult({ errors: [error as GraphQLError] }));
     }
-    const validationErrors = validate(schema, document);
+    const validationErrors = validateWithinLimits(schema, document);
     // AppSync answers a well-formed request with 200 and the errors in the body, as
     // GraphQL over HTTP does for application/json; only a malformed body is a 400.
     if (validationErrors.length > 0) return send(res, 200, formatResult({ errors: validationErrors }));
@@ -275,7 +299,7 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
       // Our own graphql-js functions: under some loaders graphql-ws resolves another copy of
       // graphql, whose instanceof checks would refuse this schema.
       parse,
-      validate,
+      validate: (schema, document) => validateWithinLimits(schema, document),
       execute: (args) => run(args),
       subscribe: (args) => subscribe(args),
       onConnect: async (ctx) => {

@@ -9,7 +9,9 @@ import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
+import { keepAlivePost, type Post } from '../../../src/adapters/appsync/keep-alive-post.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
+import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
 const now = '2026-05-01T12:00:00.000Z';
 const change = (): DeviceChange => {
@@ -33,8 +35,7 @@ describe('AppSyncChangePublisher against the local server', () => {
     server = await startLocalGraphqlServer({
       resolver: createResolverHandler({
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
-        telemetry: { query: async () => ({ items: [] }) },
-        pageTokens,
+        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
       }),
       issuer: await LocalTokenIssuer.ephemeral(),
       port: 0,
@@ -62,6 +63,7 @@ describe('AppSyncChangePublisher against the local server', () => {
       id: published.device.id,
       changeType: 'UPDATED',
       changedAt: now,
+      sequence: '1',
       device: {
         id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2,
         metadata: [{ key: 'site', value: 'berlin' }],
@@ -77,6 +79,41 @@ describe('AppSyncChangePublisher against the local server', () => {
     await forOther.return!();
   });
 
+  it('sends a telemetry batch in one compact mutation to telemetryUpdated, and only watched devices one by one to deviceUpdated', async () => {
+    // Prepare
+    const quiet = change();
+    const watched = { ...change(), sequence: '7', watched: true };
+    const all = server.hub.subscribe(['publishTelemetryBatch'], {});
+    const single = server.hub.subscribe(['publishDeviceUpdate'], { id: watched.device.id });
+    const unwatched = server.hub.subscribe(['publishDeviceUpdate'], { id: quiet.device.id });
+    const posts: string[] = [];
+    const post = keepAlivePost();
+    const counting: Post = (url, headers, body) => {
+      posts.push(body);
+      return post(url, headers, body);
+    };
+    const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: counting });
+
+    // Act
+    await publisher.publishTelemetryBatch([quiet, watched]);
+    const batch = await all.next();
+    const one = await single.next();
+    server.hub.publish('publishDeviceUpdate', { id: quiet.device.id, marker: true });
+    const none = await unwatched.next();
+
+    // Assess
+    expect(posts).toHaveLength(2);
+    expect(batch.value).toEqual({
+      items: [
+        { id: quiet.device.id, sequence: '1', lastSeen: now, readings: { kwh: 12.5, on: true, mode: 'eco' } },
+        { id: watched.device.id, sequence: '7', lastSeen: now, readings: { kwh: 12.5, on: true, mode: 'eco' } },
+      ],
+    });
+    expect(one.value).toMatchObject({ id: watched.device.id, sequence: '7', device: { readings: expect.any(Array) } });
+    expect(none.value).toEqual({ id: quiet.device.id, marker: true });
+    for (const iterator of [all, single, unwatched]) await iterator.return!();
+  });
+
   it('fails with UnavailableError and delivers nothing when the secret is wrong or the body was changed after signing', async () => {
     // Prepare
     const published = change();
@@ -84,9 +121,9 @@ describe('AppSyncChangePublisher against the local server', () => {
     const wrongSecret = new AppSyncChangePublisher({
       url: server.url, region: server.region, credentials: { ...server.iamCredentials, secretAccessKey: 'guessed' },
     });
-    const tampering: typeof fetch = (input, init) =>
-      fetch(input, { ...init, body: String(init!.body).replace('"Meter"', '"Hijacked"') });
-    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, fetch: tampering });
+    const post = keepAlivePost();
+    const tampering: Post = (url, headers, body) => post(url, headers, body.replace('"Meter"', '"Hijacked"'));
+    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: tampering });
 
     // Act
     const results = await Promise.allSettled([wrongSecret.publish(published), tampered.publish(published)]);

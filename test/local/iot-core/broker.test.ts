@@ -5,6 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandTopic, presenceTopic, stateTopic } from '../../../src/contracts/topics.js';
 import type { PresenceEvent } from '../../../src/contracts/rules.js';
+import { encodeDeviceChange } from '../../../src/contracts/device-change-codec.js';
 import { openLocalCa, type IssuedCertificate, type LocalCa } from '../../../src/local/iot-core/ca.js';
 import { startBroker, type LocalBroker } from '../../../src/local/iot-core/broker.js';
 import type { CertificateBinding, CertificateBindingReader } from '../../../src/ports/device-credentials.js';
@@ -31,8 +32,16 @@ class Registry implements CertificateBindingReader {
 }
 
 /** The change the feed relays for a device at `version` (only id, version and the type matter to the broker). */
-const changeOf = (id: string, version: number, changeType = 'UPDATED') =>
-  JSON.stringify({ changeType, device: { id, name: id, type: 'sensor', status: 'ONLINE', metadata: {}, readings: {}, version }, changedAt: new Date().toISOString(), sequence: String(version) });
+// A whole change in its wire form, as the change feed publishes it (the broker decodes it with the same codec).
+const changeOf = (id: string, version: number, changeType: 'CREATED' | 'UPDATED' | 'DELETED' = 'UPDATED') => {
+  const at = new Date().toISOString();
+  return encodeDeviceChange({
+    changeType,
+    device: { id, name: id, type: 'sensor', status: 'ONLINE', createdAt: at, updatedAt: at, metadata: {}, readings: {}, version },
+    changedAt: at,
+    sequence: String(version),
+  });
+};
 
 describe('local broker', () => {
   let dataDir: string;

@@ -1,7 +1,6 @@
 /**
  * The device-state port of the ingest and presence pipelines: the only writes they make to
- * the Devices table. Lives beside its use cases; the DynamoDB adapter is
- * src/adapters/dynamodb/device-state-writer.ts.
+ * the Devices table. The DynamoDB adapter is src/adapters/dynamodb/device-state-writer.ts.
  */
 import type { ReadingValue } from '../domain/device.js';
 
@@ -36,6 +35,11 @@ export interface PresenceUpdate {
   readonly version: number;
   /** Kept on OFFLINE; cleared by ONLINE. */
   readonly disconnectReason?: string;
+  /**
+   * Only correct a status a lifecycle event set (the item has `presenceAt`): a reconciler's
+   * correction leaves a status an operator set through the API alone.
+   */
+  readonly onlyAfterEvent?: boolean;
 }
 
 /**
