@@ -15,6 +15,8 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
 import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { IotCredentialRetirer } from '../../src/adapters/iot/iot-credential-retirer.js';
 
 const logger = new Logger();
 const config = readEventsEnvironment();
@@ -35,6 +37,7 @@ logger.info('Events handler configured', {
   appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
+  retireDeletedCredentials: config.retireDeletedCredentials,
 });
 
 const handleChanges = composeEventsFunction({
@@ -43,6 +46,7 @@ const handleChanges = composeEventsFunction({
   logger,
   metrics: powertoolsMetrics(new Metrics()),
   publishTelemetryChanges: config.publishTelemetryChanges,
+  ...(config.retireDeletedCredentials && { retirer: new IotCredentialRetirer(new IoTClient({ credentials: fromEnv() })) }),
 });
 
 /** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */

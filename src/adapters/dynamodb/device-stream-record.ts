@@ -2,6 +2,7 @@
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import { CREDENTIAL_ATTRIBUTES } from './device-credentials-store.js';
 import { fromDeviceItem, isDeviceItem } from './device-item.js';
 import { padSequence } from '../../domain/change-sequence.js';
 import type { Device } from '../../domain/device.js';
@@ -27,6 +28,16 @@ export function toDeviceChange(record: DynamoDBRecord): DeviceChange | undefined
   if (record.eventName === 'REMOVE' || !after) return { changeType: 'DELETED', device: before!, changedAt, sequence };
   if (!before) return { changeType: 'CREATED', device: after, changedAt, sequence };
   return { changeType: 'UPDATED', device: after, previous: before, changedAt, sequence };
+}
+
+/**
+ * The certificate bound to a device a REMOVE record deleted (its old image's binding), or
+ * undefined for any other record: what the change feed retires when a device goes.
+ */
+export function deletedCertificateOf(record: DynamoDBRecord): string | undefined {
+  if (record.eventName !== 'REMOVE') return undefined;
+  const old = record.dynamodb?.OldImage?.[CREDENTIAL_ATTRIBUTES.certificateId];
+  return old && 'S' in old && typeof old.S === 'string' && old.S ? old.S : undefined;
 }
 
 function deviceOf(image: Record<string, AttributeValue> | undefined): Device | undefined {
