@@ -270,7 +270,7 @@ export function register(
         const connection = connectLocalRegistry(options.endpoint);
         try {
           const outcome = await revokeLocalDevice(connection.credentials, id);
-          if (outcome.deleted) note = ' (device already deleted: the broker admits no certificate of it)';
+          if (outcome.deleted) note = ' (no such device is registered, deleted or never created: the broker admits no certificate of it)';
         } catch (error) {
           if (isDomainError(error) && error.code !== 'UNAVAILABLE') throw error;
           throw new Error(explainUnreachable(error, options.endpoint), { cause: error });
