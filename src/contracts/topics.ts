@@ -26,6 +26,12 @@ export const changeTopic = (deviceId: string): string => `internal/device-change
 /** Filter matching every change topic. */
 export const CHANGE_TOPIC_FILTER = 'internal/device-changes/#';
 
+/**
+ * Internal topic of telemetry-only change batches (see device-change-codec.ts), under the
+ * change filter so the gRPC tasks' one subscription gets both; never a device id (a UUID).
+ */
+export const TELEMETRY_BATCH_TOPIC = 'internal/device-changes/batch/telemetry';
+
 /** Whether an MQTT topic matches a filter with `+` and `#` wildcards (the one matcher of the code base). */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');

@@ -1,6 +1,8 @@
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { toDeviceChangeInput } from '../../wire/graphql-device.js';
+import { toDeviceChangeInput, toTelemetryUpdateInput } from '../../wire/graphql-device.js';
+import { chunks } from '../../change-feed/chunks.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import { keepAlivePost, type Post, type PostResponse } from './keep-alive-post.js';
 import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
@@ -15,11 +17,21 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
       id
       changeType
       changedAt
+      sequence
       device {
         id name type status createdAt updatedAt lastSeen version
         metadata { key value }
         readings { metric numberValue booleanValue stringValue }
       }
+    }
+  }
+`;
+
+/** The IAM-only mutation that fans a batch of telemetry-only changes out to telemetryUpdated subscribers. */
+export const PUBLISH_TELEMETRY_BATCH = /* GraphQL */ `
+  mutation PublishTelemetryBatch($input: TelemetryBatchInput!) {
+    publishTelemetryBatch(input: $input) {
+      items { id sequence lastSeen readings }
     }
   }
 `;
@@ -35,8 +47,8 @@ export interface AppSyncChangePublisherOptions {
 }
 
 /**
- * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate with a
- * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
+ * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate (and
+ * telemetry batches with publishTelemetryBatch) with a SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
  */
 export class AppSyncChangePublisher implements ChangePublisher {
   private readonly url: URL;
@@ -51,7 +63,24 @@ export class AppSyncChangePublisher implements ChangePublisher {
 
   /** Sends one change; resolves when AppSync accepted it. */
   async publish(change: DeviceChange): Promise<void> {
-    const body = JSON.stringify({ query: PUBLISH_DEVICE_UPDATE, variables: { input: toDeviceChangeInput(change) } });
+    await this.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
+  }
+
+  /**
+   * Sends telemetry-only changes to telemetryUpdated subscribers in one mutation per
+   * TELEMETRY_BATCH_MAX_CHANGES, in their compact form. A batch reaches every all-devices
+   * subscriber whole, so it never goes to a single-device subscription (it would carry other
+   * devices' data): the changes of watched devices also go one by one to deviceUpdated(id).
+   */
+  async publishTelemetryBatch(changes: readonly DeviceChange[]): Promise<void> {
+    for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+      await this.send('publishTelemetryBatch', PUBLISH_TELEMETRY_BATCH, { input: { items: slice.map(toTelemetryUpdateInput) } });
+    }
+    for (const change of changes) if (change.watched) await this.publish(change);
+  }
+
+  private async send(mutation: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify({ query, variables });
     const signed = await this.signer.sign({
       method: 'POST',
       protocol: this.url.protocol,
@@ -78,7 +107,7 @@ export class AppSyncChangePublisher implements ChangePublisher {
     if (status < 200 || status > 299 || (errors && errors.length > 0)) {
       const first = errors?.[0];
       throw new UnavailableError(
-        `publishDeviceUpdate failed (HTTP ${status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
+        `${mutation} failed (HTTP ${status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
       );
     }
   }

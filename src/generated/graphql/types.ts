@@ -46,6 +46,8 @@ export interface DeviceChange {
   /** The device after the change (before it, for DELETED). */
   device: Device;
   changedAt: string;
+  /** 48 decimal digits, increasing per device (string order is numeric order). Delivery is at least once: drop a change whose sequence is not above the last one applied for its device. */
+  sequence: string;
 }
 
 export interface DeviceChangeInput {
@@ -53,6 +55,7 @@ export interface DeviceChangeInput {
   changeType: ChangeType;
   device: DeviceInput;
   changedAt: string;
+  sequence: string;
 }
 
 /** One page of devices. Pass nextToken back to get the next page; it is null on the last page. */
@@ -122,6 +125,15 @@ export interface StatusCount {
   count: number;
 }
 
+/** Telemetry-only changes of many devices, at most one (the newest) per device per batch. */
+export interface TelemetryBatch {
+  items: Array<TelemetryUpdate>;
+}
+
+export interface TelemetryBatchInput {
+  items: Array<TelemetryUpdateInput>;
+}
+
 export interface TelemetryConnection {
   /** Points in ascending time order. */
   items: Array<TelemetryPoint>;
@@ -134,6 +146,24 @@ export interface TelemetryPoint {
   numberValue?: Maybe<number>;
   booleanValue?: Maybe<boolean>;
   stringValue?: Maybe<string>;
+}
+
+/** The newest telemetry of one device, as a telemetryUpdated batch carries it. */
+export interface TelemetryUpdate {
+  /** The device id. */
+  id: string;
+  /** Its change's sequence (see DeviceChange.sequence): the same order and the same duplicates rule. */
+  sequence: string;
+  lastSeen?: Maybe<string>;
+  /** The latest reading of each metric, one JSON object of metric name to number, boolean or string. */
+  readings: unknown;
+}
+
+export interface TelemetryUpdateInput {
+  id: string;
+  sequence: string;
+  lastSeen?: Maybe<string>;
+  readings: unknown;
 }
 
 export interface TypeCount {
@@ -220,12 +250,18 @@ export interface MutationPublishDeviceUpdateArgs {
   input: DeviceChangeInput;
 }
 
+/** Arguments of Mutation.publishTelemetryBatch. */
+export interface MutationPublishTelemetryBatchArgs {
+  input: TelemetryBatchInput;
+}
+
 /** Arguments of every Mutation field, by field name. */
 export interface MutationArgs {
   createDevice: MutationCreateDeviceArgs;
   updateDevice: MutationUpdateDeviceArgs;
   deleteDevice: MutationDeleteDeviceArgs;
   publishDeviceUpdate: MutationPublishDeviceUpdateArgs;
+  publishTelemetryBatch: MutationPublishTelemetryBatchArgs;
 }
 
 /** What a resolver of each Mutation field returns, by field name. */
@@ -234,25 +270,32 @@ export interface MutationResults {
   updateDevice: Device;
   deleteDevice: Device;
   publishDeviceUpdate: DeviceChange;
+  publishTelemetryBatch: TelemetryBatch;
 }
 
 /** Every Mutation field in the schema. */
-export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate'] as const;
+export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'publishTelemetryBatch'] as const;
 
 /** Arguments of Subscription.deviceUpdated. */
 export interface SubscriptionDeviceUpdatedArgs {
   id?: Maybe<string>;
 }
 
+/** Arguments of Subscription.telemetryUpdated. */
+export interface SubscriptionTelemetryUpdatedArgs {
+}
+
 /** Arguments of every Subscription field, by field name. */
 export interface SubscriptionArgs {
   deviceUpdated: SubscriptionDeviceUpdatedArgs;
+  telemetryUpdated: SubscriptionTelemetryUpdatedArgs;
 }
 
 /** What a resolver of each Subscription field returns, by field name. */
 export interface SubscriptionResults {
   deviceUpdated: Maybe<DeviceChange>;
+  telemetryUpdated: Maybe<TelemetryBatch>;
 }
 
 /** Every Subscription field in the schema. */
-export const SUBSCRIPTION_FIELDS = ['deviceUpdated'] as const;
+export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'telemetryUpdated'] as const;
