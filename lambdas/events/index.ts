@@ -15,6 +15,8 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
 import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { IotCredentialRetirer } from '../../src/adapters/iot/iot-credential-retirer.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
@@ -36,6 +38,7 @@ logger.info('Events handler configured', {
   appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
+  retireDeletedCredentials: config.retireDeletedCredentials,
 });
 
 const handleChanges = composeEventsFunction({
@@ -44,6 +47,7 @@ const handleChanges = composeEventsFunction({
   logger,
   metrics: powertoolsMetrics(metrics),
   publishTelemetryChanges: config.publishTelemetryChanges,
+  ...(config.retireDeletedCredentials && { retirer: new IotCredentialRetirer(new IoTClient({ credentials: fromEnv() })) }),
 });
 
 /** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */
