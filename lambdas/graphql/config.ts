@@ -7,6 +7,8 @@ export interface GraphqlConfig {
   readonly devicesTableName: string;
   /** Stats table (STATS_TABLE_NAME, set by Storage.grantStatsRead). */
   readonly statsTableName: string;
+  /** Alarms table (ALARMS_TABLE_NAME, set by Storage.grant). */
+  readonly alarmsTableName: string;
   /** Where telemetry is read (TELEMETRY_STORE, set by IngestPipeline.grantTelemetryRead). */
   readonly telemetry:
     | { readonly store: 'dynamodb'; readonly tableName: string }
@@ -24,6 +26,7 @@ export function readGraphqlConfig(env: NodeJS.ProcessEnv = process.env): Graphql
   return {
     devicesTableName: required('DEVICES_TABLE_NAME'),
     statsTableName: required('STATS_TABLE_NAME'),
+    alarmsTableName: required('ALARMS_TABLE_NAME'),
     telemetry: telemetryConfig(required),
     pageTokenSecret,
   };

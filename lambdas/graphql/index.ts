@@ -11,6 +11,8 @@ import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-rep
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
+import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
+import { AlarmService } from '../../src/alarms/alarm-service.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
@@ -41,13 +43,11 @@ const telemetry: TelemetryReader =
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await pageTokenSecret());
+const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
 const resolve = createResolverHandler({
-  registry: new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
-    stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens,
-  }),
+  registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
   telemetry,
+  alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),
   pageTokens,
   onUnexpectedError: (error, event) => {
     metrics.addMetric('ResolverUnexpectedErrors', MetricUnit.Count, 1);

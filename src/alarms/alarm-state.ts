@@ -57,6 +57,8 @@ export interface AlarmInstance {
   readonly rev: number;
   /** Time of the latest transition (ISO-8601). */
   readonly changedAt: string;
+  /** The rule's notify flag at the latest transition: whether it is published beyond the live APIs. */
+  readonly notify: boolean;
   /**
    * Event time (epoch ms) up to which readings were evaluated when the latest condition-driven
    * transition was made: a redelivered or late reading at or before it is ignored.
@@ -80,7 +82,7 @@ export function parseAlarmId(id: unknown, field = 'id'): { ruleId: string; devic
 }
 
 /** What {@link applyTransition} needs to know about the rule. */
-export type RuleRef = Pick<AlarmRule, 'id' | 'name' | 'version' | 'severity'>;
+export type RuleRef = Pick<AlarmRule, 'id' | 'name' | 'version' | 'severity' | 'notify'>;
 
 /** The state of a (rule, device) pair that has no stored instance. */
 export function normalInstance(rule: RuleRef, deviceId: string, at: string): AlarmInstance {
@@ -93,6 +95,7 @@ export function normalInstance(rule: RuleRef, deviceId: string, at: string): Ala
     state: 'NORMAL',
     rev: 0,
     changedAt: at,
+    notify: rule.notify,
     last: { alarmId: id, ruleId: rule.id, ruleName: rule.name, ruleVersion: rule.version, deviceId, severity: rule.severity, rev: 0, from: 'NORMAL', to: 'NORMAL', at, reason: 'created', actor: SYSTEM_ACTOR },
   };
 }
@@ -132,6 +135,7 @@ export function applyTransition(instance: AlarmInstance, rule: RuleRef, to: Alar
   return {
     ...rest,
     severity: rule.severity,
+    notify: rule.notify,
     state: to,
     rev,
     changedAt: details.at,

@@ -33,12 +33,14 @@ export function toGraphqlDevice(device: DomainDevice): Device {
     metadata: Object.entries(device.metadata).map(([key, value]) => ({ key, value })),
     version: device.version,
     readings: Object.entries(device.readings).map(([metric, value]) => toReading(metric, value)),
+    alarms: null,
   };
 }
 
 /** Fleet counters in the schema's shape: every status listed, types with devices only. */
-export function toGraphqlStats(stats: DomainStats): DeviceStats {
+export function toGraphqlStats(stats: DomainStats, activeAlarms: DeviceStats['activeAlarms'] = []): DeviceStats {
   return {
+    activeAlarms,
     total: stats.total,
     online: stats.byStatus.ONLINE ?? 0,
     byStatus: DEVICE_STATUSES.map((status) => ({ status, count: stats.byStatus[status] ?? 0 })),
@@ -50,7 +52,7 @@ export function toGraphqlStats(stats: DomainStats): DeviceStats {
 
 /** The publishDeviceUpdate input for a change; the subscriber-facing DeviceChange is the same shape. */
 export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
-  const device = toGraphqlDevice(change.device);
+  const { alarms: _alarms, ...device } = toGraphqlDevice(change.device);
   return {
     id: device.id,
     changeType: change.changeType,

@@ -3,6 +3,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppSyncChangePublisher } from '../adapters/appsync/appsync-change-publisher.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
+import type { AlarmService } from '../alarms/alarm-service.js';
+import type { AlarmPublisher } from '../alarms/alarm-notification.js';
+import { AppSyncAlarmPublisher } from '../adapters/appsync/appsync-alarm-publisher.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
@@ -12,6 +15,9 @@ import { createResolverHandler } from './resolver-handler.js';
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
   readonly registry: DeviceRegistry;
+  readonly alarms: AlarmService;
+  /** Receives the publisher of alarmUpdated (the alarm stream consumer calls it per transition). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly telemetry: string };
   readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
@@ -35,6 +41,7 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const resolver = createResolverHandler({
     registry: deps.registry,
     telemetry: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
+    alarms: deps.alarms,
     // Telemetry page tokens only need to outlive a client's paging session, not a restart.
     pageTokens: createPageTokenCodec(randomBytes(32)),
     onUnexpectedError: (error, event) =>
@@ -57,6 +64,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
   deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  const alarmPublisher = new AppSyncAlarmPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  deps.alarmFeed?.addLive({ publish: (n) => (stopped ? Promise.resolve() : alarmPublisher.publish(n)) });
   return {
     ...server,
     stop: async () => {

@@ -14,7 +14,9 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
-import { changeTopic } from '../domain/topics.js';
+import { alarmTopic, changeTopic } from '../domain/topics.js';
+import type { AlarmEvaluatorPort } from '../alarms/alarm-evaluation.js';
+import type { AlarmPublisher } from '../alarms/alarm-notification.js';
 import { createIngestHandler } from '../devices/ingest-handler.js';
 import { localIngestSettings, type IngestSettings } from '../devices/ingest-settings.js';
 import { createPresenceHandler } from '../devices/presence-handler.js';
@@ -35,6 +37,10 @@ export interface LocalIotCoreOptions {
   /** Document client through the change-capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly devices: string; readonly telemetry: string };
+  /** Alarm rules evaluated in the ingest batches. */
+  readonly alarms?: AlarmEvaluatorPort;
+  /** Alarm transitions to relay onto the bus (internal/alarm-changes/<deviceId>, for WatchAlarms). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   /** The change feed to relay onto the bus. */
   readonly changeFeed?: { addPublisher(publisher: ChangePublisher): void };
   /** CA and dead letters live here; a temporary directory when absent (ephemeral runs). */
@@ -80,6 +86,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     devices,
     telemetry: new DynamoDbTelemetryStore(options.doc, options.tables.telemetry),
     deadLetters,
+    ...(options.alarms && { alarms: options.alarms }),
     observer: { failure: (stage, error, records) => log(`ingest: ${stage} failed for ${records} record(s): ${(error as Error).message}`) },
   });
   const presenceHandler = createPresenceHandler({ devices, deadLetters });
@@ -151,6 +158,11 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     // the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
     publish: async ({ previous: _previous, ...change }) => {
       if (!stopped) await bus.publish(changeTopic(change.device.id), JSON.stringify(change), { qos: 1 });
+    },
+  });
+  options.alarmFeed?.addLive({
+    publish: async (n) => {
+      if (!stopped) await bus.publish(alarmTopic(n.deviceId), JSON.stringify(n), { qos: 1 });
     },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);

@@ -25,6 +25,8 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from '../graphql/local-graphql.js';
 import { startLocalIotCore } from './iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { ALARMS_TABLE } from '../adapters/dynamodb/tables.js';
+import { startLocalAlarms, type LocalAlarms } from './local-alarms.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -58,17 +60,21 @@ export interface LocalPlatformOptions {
   ports?: LocalPorts;
   /** Receives one line per thing started or stopped. @default no logging */
   log?: (line: string) => void;
+  /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
+  alarmSweepMs?: number;
 }
 
 /** A running local platform. */
 export interface LocalPlatform {
   /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
   readonly dynamodbEndpoint: string;
-  readonly tables: { devices: string; stats: string; telemetry: string };
+  readonly tables: { devices: string; stats: string; telemetry: string; alarms: string };
   /** Document client through the capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly registry: DeviceRegistry;
   readonly changeFeed: LocalChangeFeed;
+  /** Alarm rules, evaluation, the Alarms stream consumer and the sweep. */
+  readonly alarms: LocalAlarms;
   /** What runs where (name → URL or address), printed by `iotctl local`. */
   readonly endpoints: Record<string, string>;
   /** Absolute data directory, or undefined when ephemeral. */
@@ -126,17 +132,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
     await ensureTables(dynalite.endpoint, names);
-    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]! };
 
     // 3. DynamoDB Streams stand-in: the proxy every client uses, feeding the change feed.
     let changeFeed: LocalChangeFeed | undefined;
+    let alarms: LocalAlarms | undefined;
     const capture = await listenOrExplain({ name: 'DynamoDB endpoint', host, port: ports.dynamodb, flag: PORT_FLAGS.dynamodb }, () =>
       startChangeCapture({
         upstream: dynalite.endpoint,
         tables: capturedTables(ALL_TABLES, names),
         host,
         port: ports.dynamodb,
-        onRecord: (record) => changeFeed?.capture(record),
+        // Each table's stream has its own consumer, as each has its own Lambda in the cloud.
+        onRecord: (record) => (record.eventSourceARN?.includes(`/${tables.alarms}/`) ? alarms?.capture(record) : changeFeed?.capture(record)),
         onError: (error) => log(`change capture: ${error.message}`),
       }),
     );
@@ -162,16 +170,28 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
 
     // 5. Registry: the domain core every door calls.
-    const registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, tables.devices),
-      stats: statsStore,
-      pageTokens: createPageTokenCodec(secret),
+    const repository = new DynamoDbDeviceRepository(doc, tables.devices);
+    const pageTokens = createPageTokenCodec(secret);
+    const registry = new DeviceRegistry({ repository, stats: statsStore, pageTokens });
+
+    // 5b. Alarms: rules and actions for the doors, evaluation for the ingest handler, the Alarms
+    //     stream consumer and the sweep timer.
+    alarms = await startLocalAlarms({
+      doc,
+      tableName: tables.alarms,
+      devices: repository,
+      pageTokens,
+      ...(dataDir && { dataDir }),
+      ...(options.alarmSweepMs !== undefined && { sweepIntervalMs: options.alarmSweepMs }),
+      log,
     });
+    const alarmsWing = alarms;
+    stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
 
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
-      startLocalGraphql({ registry, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+      startLocalGraphql({ registry, alarms: alarmsWing.service, alarmFeed: alarmsWing, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
@@ -180,7 +200,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
@@ -203,6 +223,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       doc,
       registry,
       changeFeed: feed,
+      alarms: alarmsWing,
       endpoints,
       dataDir,
       ingest: iot.ingest,

@@ -1,8 +1,8 @@
 import type { DeviceChange } from '../../domain/device-change.js';
-import { UnavailableError } from '../../domain/errors.js';
 import { toDeviceChangeInput } from '../../graphql/device-mapper.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
+import { AppSyncMutationSender, type AppSyncMutationOptions } from './appsync-mutation-sender.js';
+import type { AwsCredentials } from './sigv4-signer.js';
 
 /**
  * The IAM-only mutation that fans a change out to deviceUpdated subscribers. AppSync only
@@ -24,14 +24,7 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
 `;
 
 /** Options for {@link AppSyncChangePublisher}. */
-export interface AppSyncChangePublisherOptions {
-  /** The GraphQL endpoint (APPSYNC_GRAPHQL_URL), or the local server's. */
-  readonly url: string;
-  readonly region: string;
-  readonly credentials: AwsCredentials | (() => Promise<AwsCredentials>);
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-}
+export type AppSyncChangePublisherOptions = AppSyncMutationOptions;
 
 /** Credentials of the running Lambda, read from its environment; fails naming the missing variable. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): () => Promise<AwsCredentials> {
@@ -56,47 +49,14 @@ export function requiredRegion(env: NodeJS.ProcessEnv = process.env): string {
  * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
  */
 export class AppSyncChangePublisher implements ChangePublisher {
-  private readonly url: URL;
-  private readonly signer;
-  private readonly fetchFn: typeof fetch;
+  private readonly sender: AppSyncMutationSender;
 
   constructor(options: AppSyncChangePublisherOptions) {
-    this.url = new URL(options.url);
-    this.signer = createAppSyncSigner(options.region, options.credentials);
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.sender = new AppSyncMutationSender(options);
   }
 
   /** Sends one change; resolves when AppSync accepted it. */
   async publish(change: DeviceChange): Promise<void> {
-    const body = JSON.stringify({ query: PUBLISH_DEVICE_UPDATE, variables: { input: toDeviceChangeInput(change) } });
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port && { port: Number(this.url.port) }),
-      path: this.url.pathname,
-      query: {},
-      headers: { host: this.url.host, 'content-type': 'application/json' },
-      body,
-    });
-    let response: Response;
-    try {
-      response = await this.fetchFn(this.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
-    } catch (error) {
-      throw new UnavailableError(`AppSync is unreachable: ${(error as Error).message}`, { cause: error });
-    }
-    const text = await response.text();
-    let errors: { message?: string; errorType?: string }[] | undefined;
-    try {
-      errors = (JSON.parse(text) as { errors?: typeof errors }).errors;
-    } catch {
-      throw new UnavailableError(`AppSync answered ${response.status} with a non-JSON body`);
-    }
-    if (!response.ok || (errors && errors.length > 0)) {
-      const first = errors?.[0];
-      throw new UnavailableError(
-        `publishDeviceUpdate failed (HTTP ${response.status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
-      );
-    }
+    await this.sender.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readGraphqlConfig } from '../../../lambdas/graphql/config.js';
 
-const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
+const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', ALARMS_TABLE_NAME: 'a', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
 
 describe('GraphQL Lambda config', () => {
   it('reads tables, the telemetry store and the page-token secret ARN', () => {
@@ -12,6 +12,7 @@ describe('GraphQL Lambda config', () => {
     expect(config).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      alarmsTableName: 'a',
       telemetry: { store: 'dynamodb', tableName: 't' },
       pageTokenSecret: { arn: 'arn:secret' },
     });
@@ -28,6 +29,7 @@ describe('GraphQL Lambda config', () => {
   it.each([
     ['DEVICES_TABLE_NAME', /Missing environment variable DEVICES_TABLE_NAME/],
     ['STATS_TABLE_NAME', /Missing environment variable STATS_TABLE_NAME/],
+    ['ALARMS_TABLE_NAME', /Missing environment variable ALARMS_TABLE_NAME/],
     ['TELEMETRY_STORE', /Missing environment variable TELEMETRY_STORE/],
     ['PAGE_TOKEN_SECRET_ARN', /Missing environment variable PAGE_TOKEN_SECRET_ARN/],
   ])('fails naming %s when it is missing', (name, message) => {
