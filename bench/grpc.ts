@@ -12,6 +12,7 @@
  * the load generator runs here and sends pre-encoded requests with identity serializers, so
  * the client does the same work against both servers.
  */
+import { inMemoryAlarms } from '../src/grpc/in-memory-alarms.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -70,7 +71,7 @@ async function serveDevices(): Promise<void> {
   let logged = 0;
   const log = jsonLogSink(() => void (logged += 1));
   // Production server options: 1,000 watch streams over 8 channels fit MAX_CONCURRENT_STREAMS.
-  const server = await startDeviceServer({ registry, changes, log });
+  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(), log });
   process.stdout.write(`${JSON.stringify({ port: server.port, ids })}\n`);
 }
 

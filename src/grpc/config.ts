@@ -18,6 +18,7 @@ export const DYNAMODB_CLIENT_LIMITS = {
 export interface GrpcServiceConfig {
   readonly devicesTableName: string;
   readonly statsTableName: string;
+  readonly alarmsTableName: string;
   /** Exactly one of these two is set. */
   readonly pageTokenSecret?: string;
   readonly pageTokenSecretArn?: string;
@@ -67,6 +68,7 @@ export function readConfig(env: NodeJS.ProcessEnv): GrpcServiceConfig {
   return {
     devicesTableName: required('DEVICES_TABLE_NAME'),
     statsTableName: required('STATS_TABLE_NAME'),
+    alarmsTableName: required('ALARMS_TABLE_NAME'),
     ...(secret ? { pageTokenSecret: secret } : { pageTokenSecretArn: secretArn! }),
     iotEndpoint: required('IOT_ENDPOINT'),
     ...(iotEndpointUrl && { iotEndpointUrl }),

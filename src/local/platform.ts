@@ -83,6 +83,8 @@ export interface LocalPlatform {
   readonly ingest: IngestSettings;
   /** Certificate bindings of devices (provisioning binds and revokes; the broker reads them). */
   readonly credentials: DeviceCredentialStore;
+  /** Delivers everything devices published so far through the ingest handler (alarm evaluation included). */
+  flushIngest(): Promise<void>;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -207,7 +209,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log }),
+      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
@@ -228,6 +230,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       ingest: iot.ingest,
       credentials: iot.credentials,
+      flushIngest: () => iot.flush(),
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { inMemoryAlarms } from '../../src/grpc/in-memory-alarms.js';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
@@ -39,7 +40,7 @@ export async function startTestServer(
     pageTokens: createPageTokenCodec('test-secret-test-secret-test-secret'),
   });
   const logs: Record<string, unknown>[] = [];
-  const server = await startDeviceServer({ registry, changes, log: (entry) => logs.push({ ...entry }), ...options });
+  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(repository), log: (entry) => logs.push({ ...entry }), ...definedOptions(options) });
   const client = newClient(server.address);
   return {
     server,
@@ -113,4 +114,8 @@ export function watchChanges(client: Client, deviceIds: string[] = []) {
   stream.on('status', (s: grpc.StatusObject) => (status = s));
   stream.on('error', () => undefined);
   return { stream, seen, status: () => status };
+}
+
+function definedOptions<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
