@@ -17,13 +17,13 @@ import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
 import { toDeviceItem } from '../src/adapters/dynamodb/device-item.js';
 import { DynamoDbStatsStore } from '../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE } from '../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../src/contracts/tables.js';
 import { IotChangePublisher } from '../src/adapters/iot/iot-change-publisher.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { capturedTables, startChangeCapture } from '../src/local/change-capture.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynalite.js';
+import { capturedTables, startChangeCapture } from '../src/local/dynamodb/change-capture.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 
 /** Records per events invocation (lib/change-feed.ts batchSize). */
 export const EVENTS_BATCH_SIZE = 100;

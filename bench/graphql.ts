@@ -6,9 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { graphql, type GraphQLSchema } from 'graphql';
-import { APPSYNC_SCALARS } from '../src/graphql/appsync-scalars.js';
+import { APPSYNC_SCALARS } from '../src/local/appsync/appsync-scalars.js';
 import { toGraphqlDevice } from '../src/graphql/device-mapper.js';
-import { LocalTokenIssuer } from '../src/graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
 import { buildSchemaFromSdl } from '../src/graphql/schema-source.js';
 import type { DeviceRegistry } from '../src/domain/device-registry.js';
 import { startLocalPlatform } from '../src/local/platform.js';

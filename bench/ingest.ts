@@ -43,9 +43,10 @@ import { DynamoDbTelemetryStore, telemetryPartitionKey, telemetrySortKey } from 
 import { TimestreamTelemetryStore } from '../src/adapters/telemetry/timestream-telemetry-store.js';
 import type { DeviceStateWriter } from '../src/devices/device-state.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
-import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/devices/ingest-settings.js';
+import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
-import { TELEMETRY_RULE, telemetryRuleOutput, type TelemetryRuleOutput } from '../src/devices/rules.js';
+import { TELEMETRY_RULE, type TelemetryRuleOutput } from '../src/contracts/rules.js';
+import { telemetryRuleOutput } from '../src/local/iot-core/telemetry-rule-output.js';
 import { parseTelemetry } from '../src/devices/telemetry-message.js';
 import { countChangeFeedFanOut, DEVICES_STREAM_SHARDS, EVENTS_BATCH_SIZE, GRPC_TASKS, PUBLISH_MS, type FanOutCounts } from './change-feed-fanout.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     const fanOut = await countChangeFeedFanOut(feedBatches.map((b) => b.event), endpoint);
 
     // --- handler CPU without any SDK (in-memory ports) and JSON.parse of the same payloads
-    const memoryState: DeviceStateWriter = { recordTelemetry: async () => 'applied', recordPresence: async () => 'applied' };
+    const memoryState: DeviceStateWriter = { recordTelemetry: async () => 'applied', recordPresence: async () => 'applied', readingNames: async () => new Set() };
     const pure = createIngestHandler({ devices: memoryState, telemetry: { write: async () => ({ rejected: [] }) }, deadLetters: new InMemoryDeadLetterQueue() });
     const pureCpu = await cpuMicros(async () => {
       for (const b of batches) await pure(b.event);

@@ -19,7 +19,7 @@ import { padSequence } from '../src/domain/change-sequence.js';
 import { DEVICE_STATUSES, type Device } from '../src/domain/device.js';
 import { DeviceRegistry } from '../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../src/domain/page-token.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 
 /** Fleet sizes; the first is the baseline. BENCH_LARGE_FLEET overrides the second (quick local runs). */
 const SIZES = [100, Number(process.env.BENCH_LARGE_FLEET ?? 10_000)] as const;

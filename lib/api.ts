@@ -23,14 +23,12 @@ import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { NONE_DATA_SOURCE_FIELDS } from '../src/graphql/data-sources.js';
-import { SCHEMA_PATH } from '../src/graphql/schema-source.js';
-import { MUTATION_FIELDS, QUERY_FIELDS } from '../src/generated/graphql/types.js';
+import { MUTATION_FIELDS, NONE_DATA_SOURCE_FIELDS, QUERY_FIELDS, SCHEMA_PATH } from '../src/contracts/graphql-api.js';
+import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
-
-/** Cognito groups of the API: `admin` may do everything, `viewer` may read and subscribe. */
-export const API_GROUPS = ['admin', 'viewer'] as const;
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -126,7 +124,7 @@ export class Api extends Construct {
       new CfnUserPoolGroup(this, `${group[0]!.toUpperCase()}${group.slice(1)}Group`, {
         userPoolId: this.userPool.userPoolId,
         groupName: group,
-        description: group === 'admin' ? 'May do everything' : 'May read and subscribe',
+        description: API_GROUP_DESCRIPTIONS[group],
       });
     }
     this.userPoolClient = this.userPool.addClient('WebClient', {
@@ -183,9 +181,9 @@ export class Api extends Construct {
 
     this.resolverFunction = new PlatformFunction(this, 'ResolverFunction', {
       entry: props.entry ?? 'lambdas/graphql/index.ts',
-      serviceName: 'graphql',
+      serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
-      environment: { PAGE_TOKEN_SECRET_ARN: secret.secretArn },
+      environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
     });
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
@@ -221,7 +219,7 @@ export class Api extends Construct {
 
     if (props.changePublisher) {
       this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate');
-      props.changePublisher.addEnvironment('APPSYNC_GRAPHQL_URL', this.api.graphqlUrl);
+      props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 
     // Stack-level outputs, so operators read plain names (GraphqlUrl, ...) without construct hashes.

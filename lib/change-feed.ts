@@ -3,6 +3,9 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -28,23 +31,23 @@ export interface ChangeFeedProps {
   readonly storage: Storage;
   /**
    * Stream records per invocation.
-   * @default 100
+   * @default CHANGE_STREAM_BATCH_SIZE (100)
    */
   readonly batchSize?: number;
   /**
    * Retries of a failing batch (halved each time by bisection) before its records go to the DLQ.
-   * @default 5
+   * @default CHANGE_STREAM_MAPPING.retryAttempts (5)
    */
   readonly retryAttempts?: number;
   /**
    * Records older than this go to the DLQ instead of being retried (streams keep 24 h).
-   * @default Duration.hours(6)
+   * @default CHANGE_STREAM_MAPPING.maxRecordAgeSeconds (6 h)
    */
   readonly maxRecordAge?: Duration;
   /**
    * Concurrent batches per shard. 1 keeps each device's changes in order, which subscribers
    * (`deviceUpdated`, WatchDevices) rely on.
-   * @default 1
+   * @default CHANGE_STREAM_MAPPING.parallelizationFactor (1)
    */
   readonly parallelizationFactor?: number;
   /**
@@ -90,21 +93,21 @@ export class ChangeFeed extends Construct {
 
     this.fn = new PlatformFunction(this, 'EventsFunction', {
       entry: props.entry ?? 'lambdas/events/index.ts',
-      serviceName: 'change-feed',
+      serviceName: SERVICE_NAMES.changeFeed,
       description: 'Devices stream → stats counters and change publishers',
     });
     storage.grantStatsReadWrite(this.fn);
-    this.fn.addEnvironment('PUBLISH_TELEMETRY_CHANGES', String(props.liveTelemetryUpdates ?? true));
+    this.fn.addEnvironment(VARIABLES.publishTelemetryChanges, String(props.liveTelemetryUpdates ?? true));
 
     this.fn.addEventSource(
       new DynamoEventSource(storage.devicesTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: props.batchSize ?? 100,
+        batchSize: props.batchSize ?? CHANGE_STREAM_BATCH_SIZE,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
-        retryAttempts: props.retryAttempts ?? 5,
-        maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-        parallelizationFactor: props.parallelizationFactor ?? 1,
+        retryAttempts: props.retryAttempts ?? CHANGE_STREAM_MAPPING.retryAttempts,
+        maxRecordAge: props.maxRecordAge ?? Duration.seconds(CHANGE_STREAM_MAPPING.maxRecordAgeSeconds),
+        parallelizationFactor: props.parallelizationFactor ?? CHANGE_STREAM_MAPPING.parallelizationFactor,
         onFailure: new SqsDlq(this.deadLetterQueue),
       }),
     );

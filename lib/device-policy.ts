@@ -1,7 +1,7 @@
 import { Aws, aws_iot as iot } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { devicePolicyDocument } from '../src/devices/iot-policy.js';
-import { TELEMETRY_RULE_NAME } from '../src/devices/rules.js';
+import { devicePolicyDocument } from '../src/contracts/iot-policy.js';
+import { TELEMETRY_RULE_NAME } from '../src/contracts/rules.js';
 
 /** Props of {@link DevicePolicy}. */
 export interface DevicePolicyProps {

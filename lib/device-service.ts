@@ -25,18 +25,19 @@ import {
   OperatingSystemFamily,
   Protocol as EcsProtocol,
 } from 'aws-cdk-lib/aws-ecs';
-import { NetworkLoadBalancer, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { NetworkLoadBalancer, type NetworkTargetGroup, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/domain/topics.js';
+import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
+import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/contracts/topics.js';
 import type { Storage } from './storage.js';
 
 /** Port of the gRPC service, on the container and on the load balancer. */
-export const GRPC_PORT = 50051;
-/** MQTT client ids the service may connect as (src/grpc/main.ts MQTT_CLIENT_ID_PREFIX). */
-export const GRPC_MQTT_CLIENT_PREFIX = 'device-service-';
+export const GRPC_PORT = DEFAULT_GRPC_PORT;
 /** The VPC CIDR used when the construct creates the VPC. */
 export const DEFAULT_VPC_CIDR = '10.40.0.0/16';
 
@@ -110,6 +111,10 @@ export class DeviceService extends Construct {
   public readonly vpc: IVpc;
   public readonly service: FargateService;
   public readonly loadBalancer: NetworkLoadBalancer;
+  /** The load balancer's targets: the service's tasks. */
+  public readonly targetGroup: NetworkTargetGroup;
+  /** The fewest tasks the service runs (autoscaling minimum). */
+  public readonly minTasks: number;
   public readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: DeviceServiceProps) {
@@ -154,11 +159,11 @@ export class DeviceService extends Construct {
       readonlyRootFilesystem: true,
       stopTimeout,
       environment: {
-        PORT: String(GRPC_PORT),
+        [DEVICE_SERVICE_VARIABLES.port]: String(GRPC_PORT),
         // The NLB deregisters first; SIGTERM then leaves 5 s of the stop timeout as margin.
-        SHUTDOWN_GRACE_MS: String((stopTimeout.toSeconds() - 5) * 1000),
-        PAGE_TOKEN_SECRET_ARN: secret.secretArn,
-        IOT_ENDPOINT: props.iotEndpoint ?? 'describe',
+        [DEVICE_SERVICE_VARIABLES.shutdownGraceMs]: String((stopTimeout.toSeconds() - 5) * 1000),
+        [VARIABLES.pageTokenSecretArn]: secret.secretArn,
+        [DEVICE_SERVICE_VARIABLES.iotEndpoint]: props.iotEndpoint ?? DESCRIBE_IOT_ENDPOINT,
         NODE_OPTIONS: '--max-old-space-size=384',
       },
       healthCheck: {
@@ -177,7 +182,7 @@ export class DeviceService extends Construct {
     const iotArn = (resource: string) =>
       Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);
     const topicPattern = changeTopic('*');
-    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`)] }));
     if (!props.iotEndpoint) {
@@ -185,7 +190,7 @@ export class DeviceService extends Construct {
     }
 
     if (!props.changePublisher.role) throw new Error('DeviceService: changePublisher has no role to grant iot:Publish to');
-    props.changePublisher.addEnvironment('CHANGE_TOPIC_ENABLED', 'true');
+    props.changePublisher.addEnvironment(VARIABLES.changeTopicEnabled, 'true');
     const publishPolicy = new Policy(this, 'ChangeTopicPublishPolicy', {
       statements: [new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${topicPattern}`)] })],
     });
@@ -210,10 +215,11 @@ export class DeviceService extends Construct {
     serviceSecurityGroup.addIngressRule(lbSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC from the load balancer');
     lbSecurityGroup.addEgressRule(serviceSecurityGroup, Port.tcp(GRPC_PORT), 'gRPC to the tasks');
 
+    this.minTasks = props.minTasks ?? 2;
     this.service = new FargateService(this, 'Service', {
       cluster,
       taskDefinition,
-      desiredCount: props.minTasks ?? 2,
+      desiredCount: this.minTasks,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
@@ -222,7 +228,7 @@ export class DeviceService extends Construct {
       assignPublicIp: false,
       healthCheckGracePeriod: Duration.seconds(30),
     });
-    const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minTasks ?? 2, maxCapacity: props.maxTasks ?? 10 });
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: this.minTasks, maxCapacity: props.maxTasks ?? 10 });
     scaling.scaleOnCpuUtilization('Cpu', {
       targetUtilizationPercent: props.targetCpuPercent ?? 60,
       scaleInCooldown: Duration.minutes(5),
@@ -237,7 +243,7 @@ export class DeviceService extends Construct {
       crossZoneEnabled: true,
     });
     const listener = this.loadBalancer.addListener('Grpc', { port: GRPC_PORT, protocol: Protocol.TCP });
-    listener.addTargets('Tasks', {
+    this.targetGroup = listener.addTargets('Tasks', {
       port: GRPC_PORT,
       protocol: Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: container.containerName, containerPort: GRPC_PORT })],
@@ -286,7 +292,7 @@ export class DeviceService extends Construct {
       reason: "Listing queries the Devices GSIs (by creation, status, type); the grant covers this table's indexes only.",
     });
     Validations.of(taskPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`client/${GRPC_MQTT_CLIENT_PREFIX}*`)}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)}]`,
       reason: 'Each task connects with a unique client id under this prefix (host name + random suffix), so two tasks never take over each other.',
     });
     Validations.of(taskPolicy).acknowledge({

@@ -9,9 +9,12 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/adapters/dynamodb/tables.js';
-import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/devices/ingest-settings.js';
-import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/devices/rules.js';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
+import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/contracts/ingest-settings.js';
+import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
+import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
+import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -102,14 +105,14 @@ export class IngestPipeline extends Construct {
 
     this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
       entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
-      serviceName: 'ingest',
+      serviceName: SERVICE_NAMES.ingest,
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
       environment: {
-        TELEMETRY_STORE: props.telemetryStore,
-        TELEMETRY_RETENTION_DAYS: String(retentionDays),
-        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        [VARIABLES.telemetryStore]: props.telemetryStore,
+        [VARIABLES.telemetryRetentionDays]: String(retentionDays),
+        [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       },
     });
     this.grantDeviceStateWrites(storage, this.ingestFunction);
@@ -127,8 +130,8 @@ export class IngestPipeline extends Construct {
       this.ingestFunction.addEnvironment(TELEMETRY_TABLE.tableNameEnv, table.tableName);
     } else {
       this.timestream = this.timestreamStore(retentionDays);
-      this.ingestFunction.addEnvironment('TIMESTREAM_DATABASE_NAME', this.timestream.database.ref);
-      this.ingestFunction.addEnvironment('TIMESTREAM_TABLE_NAME', this.timestream.table.attrName);
+      this.ingestFunction.addEnvironment(VARIABLES.timestreamDatabaseName, this.timestream.database.ref);
+      this.ingestFunction.addEnvironment(VARIABLES.timestreamTableName, this.timestream.table.attrName);
       this.ingestFunction.executionRole.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [this.timestream.table.attrArn] }),
       );
@@ -151,19 +154,18 @@ export class IngestPipeline extends Construct {
         maxBatchingWindow: Duration.seconds(settings.batchWindowSeconds),
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
-        retryAttempts: 10,
-        maxRecordAge: Duration.hours(12),
-        // 1: per-device order within a shard is what makes lastSeen monotonic cheap.
-        parallelizationFactor: 1,
+        retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
+        maxRecordAge: Duration.seconds(INGEST_STREAM_MAPPING.maxRecordAgeSeconds),
+        parallelizationFactor: INGEST_STREAM_MAPPING.parallelizationFactor,
         onFailure: new SqsDlq(this.failureQueue),
       }),
     );
 
     this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
       entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
-      serviceName: 'presence',
+      serviceName: SERVICE_NAMES.presence,
       description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
-      environment: { DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl },
+      environment: { [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
     });
     this.grantDeviceStateWrites(storage, this.presenceFunction);
     this.deadLetterQueue.grantSendMessages(this.presenceFunction);
@@ -207,7 +209,7 @@ export class IngestPipeline extends Construct {
    * Runtime side: DynamoDbTelemetryStore or TimestreamTelemetryReader.
    */
   public grantTelemetryRead(consumer: PlatformFunction): void {
-    consumer.addEnvironment('TELEMETRY_STORE', this.timestream ? 'timestream' : 'dynamodb');
+    consumer.addEnvironment(VARIABLES.telemetryStore, this.timestream ? 'timestream' : 'dynamodb');
     if (!this.timestream) {
       consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.telemetryTable!.tableArn] }));
       consumer.addEnvironment(TELEMETRY_TABLE.tableNameEnv, this.telemetryTable!.tableName);
@@ -222,8 +224,8 @@ export class IngestPipeline extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'timestream:DescribeEndpoints supports no resource-level permissions and is required before Query; this policy holds nothing else.',
     });
-    consumer.addEnvironment('TIMESTREAM_DATABASE_NAME', this.timestream.database.ref);
-    consumer.addEnvironment('TIMESTREAM_TABLE_NAME', this.timestream.table.attrName);
+    consumer.addEnvironment(VARIABLES.timestreamDatabaseName, this.timestream.database.ref);
+    consumer.addEnvironment(VARIABLES.timestreamTableName, this.timestream.table.attrName);
   }
 
   /** UpdateItem/GetItem on the Devices table itself (not its indexes): the writer never puts, deletes, queries or scans. */

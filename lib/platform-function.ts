@@ -6,6 +6,7 @@ import { Architecture, CfnFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/a
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../src/contracts/metrics.js';
 
 /** Absolute path of the repository root (the folder holding package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -115,7 +116,7 @@ export class PlatformFunction extends NodejsFunction {
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'IotPlatform',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? METRICS_NAMESPACE,
         ...(sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
         ...props.environment,
       },

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './api.js';
@@ -6,6 +6,8 @@ import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
 import { IngestPipeline } from './ingest-pipeline.js';
+import { Monitoring } from './monitoring.js';
+import { PlatformFunction } from './platform-function.js';
 import { Storage } from './storage.js';
 
 /** Where telemetry points are stored (context flag `telemetryStore`). */
@@ -57,6 +59,8 @@ export class PlatformStack extends Stack {
   public readonly storage: Storage;
   /** Devices stream → events Lambda (stats + publishers). */
   public readonly changeFeed: ChangeFeed;
+  /** Alarms, their SNS topic and the dashboard. */
+  public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
     super(scope, id, props);
@@ -65,7 +69,7 @@ export class PlatformStack extends Stack {
     this.storage = new Storage(this, 'Storage', { telemetryTable: this.telemetryStore === 'dynamodb' });
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage, liveTelemetryUpdates: liveTelemetryUpdatesFromContext(this) });
     const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
-    new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
+    const api = new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
     const deviceService = new DeviceService(this, 'DeviceService', { storage: this.storage, changePublisher: this.changeFeed.fn });
@@ -80,5 +84,29 @@ export class PlatformStack extends Stack {
       new CfnOutput(this, 'TelemetryTableName', { value: this.storage.telemetryTable.tableName });
     }
     new CfnOutput(this, 'ChangeFeedDeadLetterQueueUrl', { value: this.changeFeed.deadLetterQueue.queueUrl });
+
+    // Last, so that it finds every function the constructs above created.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      queues: [
+        { id: 'IngestDeadLetters', queue: ingest.deadLetterQueue },
+        { id: 'IngestRuleErrors', queue: ingest.ruleErrorQueue },
+        { id: 'IngestFailures', queue: ingest.failureQueue },
+        { id: 'ChangeFeedFailures', queue: this.changeFeed.deadLetterQueue },
+      ],
+      functions: this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction),
+      streamConsumers: [
+        // The ingest mapping waits up to its batching window (60 s by default) on purpose.
+        { id: 'IngestIteratorAge', fn: ingest.ingestFunction, maxIteratorAge: Duration.minutes(10) },
+        { id: 'ChangeFeedIteratorAge', fn: this.changeFeed.fn, maxIteratorAge: Duration.minutes(5) },
+      ],
+      graphqlApi: api.api,
+      grpc: {
+        service: deviceService.service,
+        loadBalancer: deviceService.loadBalancer,
+        targetGroup: deviceService.targetGroup,
+        minTasks: deviceService.minTasks,
+        logGroup: deviceService.logGroup,
+      },
+    });
   }
 }

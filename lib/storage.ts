@@ -18,7 +18,7 @@ import {
   STATS_TABLE,
   TELEMETRY_TABLE,
   type TableDefinition,
-} from '../src/adapters/dynamodb/tables.js';
+} from '../src/contracts/tables.js';
 
 /** Something that can be granted access and told the table's name (a Lambda function, or an adapter for a container). */
 export interface TableConsumer extends IGrantable {

@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CHANGE_FEED_METRICS } from '../../src/contracts/metrics.js';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { AppSyncChangePublisher, credentialsFromEnv, requiredRegion } from '../../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
@@ -12,10 +13,10 @@ import { createEventsHandler } from '../../src/change-feed/events-handler.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
-import { readEventsConfig } from './config.js';
+import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
 
 const logger = new Logger();
-const config = readEventsConfig();
+const config = readEventsEnvironment();
 const doc = createDocumentClient();
 
 const publishers: ChangePublisher[] = [];
@@ -43,11 +44,11 @@ const metrics = new Metrics();
 
 /** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  metrics.addMetric('ChangeRecords', MetricUnit.Count, event.Records?.length ?? 0);
+  metrics.addMetric(CHANGE_FEED_METRICS.records, MetricUnit.Count, event.Records?.length ?? 0);
   try {
     const response = await handleChanges(event);
     // One reported failure per shard: the batch is retried from that record on.
-    metrics.addMetric('ChangeBatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
+    metrics.addMetric(CHANGE_FEED_METRICS.batchItemFailures, MetricUnit.Count, response.batchItemFailures.length);
     return response;
   } finally {
     metrics.publishStoredMetrics();

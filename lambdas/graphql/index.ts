@@ -4,9 +4,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { RESOLVER_METRICS } from '../../src/contracts/metrics.js';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { resolvePageTokenSecret } from '../../src/adapters/secrets/page-token-secret.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
@@ -18,31 +19,19 @@ import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
 import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
-import { readGraphqlConfig } from './config.js';
+import { readGraphqlEnvironment } from '../../src/contracts/environment/graphql-function.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
-const config = readGraphqlConfig();
+const config = readGraphqlEnvironment();
 const doc = createDocumentClient();
-
-async function pageTokenSecret(): Promise<string> {
-  if ('value' in config.pageTokenSecret) return config.pageTokenSecret.value;
-  const client = new SecretsManagerClient({});
-  try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: config.pageTokenSecret.arn }));
-    if (!SecretString) throw new Error('The page-token secret has no string value');
-    return SecretString;
-  } finally {
-    client.destroy();
-  }
-}
 
 const telemetry: TelemetryReader =
   config.telemetry.store === 'dynamodb'
     ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName)
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
-const pageTokens = createPageTokenCodec(await pageTokenSecret());
+const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
 const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
 const resolve = createResolverHandler({
   registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
@@ -50,7 +39,7 @@ const resolve = createResolverHandler({
   alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),
   pageTokens,
   onUnexpectedError: (error, event) => {
-    metrics.addMetric('ResolverUnexpectedErrors', MetricUnit.Count, 1);
+    metrics.addMetric(RESOLVER_METRICS.unexpectedErrors, MetricUnit.Count, 1);
     logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error });
   },
 });
@@ -59,11 +48,11 @@ const resolve = createResolverHandler({
 export const handler = async (event: DirectLambdaEvent): Promise<unknown> => {
   // ResolverErrors counts every refused or failed field (domain errors included); ResolverUnexpectedErrors
   // only the InternalFailure ones, the ones that need a person.
-  metrics.addMetric('Resolutions', MetricUnit.Count, 1);
+  metrics.addMetric(RESOLVER_METRICS.resolutions, MetricUnit.Count, 1);
   try {
     return await resolve(event);
   } catch (error) {
-    metrics.addMetric('ResolverErrors', MetricUnit.Count, 1);
+    metrics.addMetric(RESOLVER_METRICS.errors, MetricUnit.Count, 1);
     throw error;
   } finally {
     metrics.publishStoredMetrics();

@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { INGEST_METRICS } from '../../src/contracts/metrics.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -15,19 +16,19 @@ import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-te
 import { TimestreamTelemetryStore } from '../../src/adapters/telemetry/timestream-telemetry-store.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
-import { readIngestConfig } from './config.js';
+import { readIngestEnvironment } from '../../src/contracts/environment/ingest-function.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
-const config = readIngestConfig();
+const config = readIngestEnvironment();
 const doc = createDocumentClient();
 
 const telemetry: TelemetryWriter =
-  config.telemetryStore === 'dynamodb'
-    ? new DynamoDbTelemetryStore(doc, config.telemetryTableName, { retentionDays: config.retentionDays })
+  config.telemetry.store === 'dynamodb'
+    ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName, { retentionDays: config.retentionDays })
     : new TimestreamTelemetryStore(new TimestreamWriteClient({}), {
-        databaseName: config.timestreamDatabaseName,
-        tableName: config.timestreamTableName,
+        databaseName: config.telemetry.databaseName,
+        tableName: config.telemetry.tableName,
       });
 
 const ingest = createIngestHandler({
@@ -36,18 +37,18 @@ const ingest = createIngestHandler({
   deadLetters: new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl),
   observer: {
     batch: (summary) => {
-      metrics.addMetric('RecordsReceived', MetricUnit.Count, summary.records);
-      metrics.addMetric('PointsStored', MetricUnit.Count, summary.stored);
-      metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
-      metrics.addMetric('DeviceStateWrites', MetricUnit.Count, summary.stateApplied);
-      metrics.addMetric('RecordsFailed', MetricUnit.Count, summary.failed);
+      metrics.addMetric(INGEST_METRICS.received, MetricUnit.Count, summary.records);
+      metrics.addMetric(INGEST_METRICS.stored, MetricUnit.Count, summary.stored);
+      metrics.addMetric(INGEST_METRICS.deadLettered, MetricUnit.Count, summary.deadLettered);
+      metrics.addMetric(INGEST_METRICS.stateWrites, MetricUnit.Count, summary.stateApplied);
+      metrics.addMetric(INGEST_METRICS.failed, MetricUnit.Count, summary.failed);
       if (summary.deadLettered > 0) logger.warn('Records dead-lettered', { reasons: summary.reasons });
       logger.info('Batch processed', { ...summary });
     },
     failure: (stage, error, records) => logger.error('Infrastructure failure; records will be retried', { stage, records, error: error as Error }),
   },
 });
-logger.info('Ingest handler configured', { telemetryStore: config.telemetryStore });
+logger.info('Ingest handler configured', { telemetryStore: config.telemetry.store });
 
 /** Lambda entry point (Kinesis event source with ReportBatchItemFailures). */
 export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {

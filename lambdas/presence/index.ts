@@ -10,11 +10,11 @@ import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { SqsDeadLetterQueue } from '../../src/adapters/sqs/sqs-dead-letter-queue.js';
 import { createPresenceHandler, type PresenceResult } from '../../src/devices/presence-handler.js';
-import { readPresenceConfig } from './config.js';
+import { readPresenceEnvironment } from '../../src/contracts/environment/presence-function.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
-const config = readPresenceConfig();
+const config = readPresenceEnvironment();
 
 const presence = createPresenceHandler({
   devices: new DynamoDbDeviceStateWriter(createDocumentClient(), config.devicesTableName),

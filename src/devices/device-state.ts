@@ -12,10 +12,19 @@ export interface TelemetryStateUpdate {
   readonly lastSeen: number;
   /** Latest value per metric within the batch. */
   readonly readings: Readonly<Record<string, ReadingValue>>;
+  /** The write must leave at most this many metrics in the stored readings map. @default unbounded */
+  readonly maxReadings?: number;
+  /** Names known to be in the stored map already (from readingNames): they take no room. */
+  readonly storedNames?: ReadonlySet<string>;
 }
 
-/** applied: written; stale: the stored lastSeen is newer, nothing changed; unknown: no such device. */
-export type TelemetryStateOutcome = 'applied' | 'stale' | 'unknown';
+/**
+ * applied: written; stale: the stored lastSeen is newer, nothing changed; unknown: no such
+ * device; full: the stored map might pass `maxReadings` with these names, nothing changed (ask
+ * {@link DeviceStateWriter.readingNames} which are stored); too-large: the item would pass
+ * DynamoDB's item size limit, nothing changed, and retrying cannot help.
+ */
+export type TelemetryStateOutcome = 'applied' | 'stale' | 'unknown' | 'full' | 'too-large';
 
 /** One lifecycle event reduced to what the Devices item records. */
 export interface PresenceUpdate {
@@ -39,5 +48,7 @@ export type PresenceOutcome = 'applied' | 'recorded' | 'stale' | 'unknown';
 /** Writes device state; never creates a device; throws UnavailableError on outage. */
 export interface DeviceStateWriter {
   recordTelemetry(update: TelemetryStateUpdate): Promise<TelemetryStateOutcome>;
+  /** The metric names in the device's stored readings map; undefined when there is no such device. */
+  readingNames(deviceId: string): Promise<ReadonlySet<string> | undefined>;
   recordPresence(update: PresenceUpdate): Promise<PresenceOutcome>;
 }

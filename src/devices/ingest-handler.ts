@@ -9,9 +9,10 @@ import type { AlarmEvaluatorPort } from '../alarms/alarm-evaluation.js';
 import type { ReadingValue } from '../domain/device.js';
 import type { DeadLetter, DeadLetterQueue } from '../ports/dead-letter.js';
 import type { TelemetryPoint, TelemetryWriter } from '../ports/telemetry-store.js';
+import { UnavailableError } from '../domain/errors.js';
 import { mapSettled } from './concurrency.js';
 import type { DeviceStateWriter, TelemetryStateOutcome } from './device-state.js';
-import type { TelemetryRuleOutput } from './rules.js';
+import type { TelemetryRuleOutput } from '../contracts/rules.js';
 import {
   DEFAULT_TELEMETRY_LIMITS,
   parseTelemetry,
@@ -136,33 +137,39 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
       byDevice.set(deviceId, unique);
     }
 
-    // 3. One coalesced state write per device; it also tells unknown devices apart.
+    // 3. One coalesced state write per device; it also tells unknown devices apart. A device
+    //    whose latest-readings map is full has its messages with new names refused, alone.
     const devices = [...byDevice.keys()];
-    const outcomes = await mapSettled(devices, concurrency, (deviceId) =>
-      deps.devices.recordTelemetry(coalesce(deviceId, byDevice.get(deviceId)!, limits.maxMetrics)),
-    );
+    const outcomes = await mapSettled(devices, concurrency, (deviceId) => writeState(deps.devices, deviceId, byDevice.get(deviceId)!, limits));
     const points: TelemetryPoint[] = [];
     const pointRecords = new Map<TelemetryPoint, Accepted>();
     let stateApplied = 0;
     let stateStale = 0;
-    const known: string[] = [];
+    const known: Array<[string, readonly Accepted[]]> = [];
     devices.forEach((deviceId, index) => {
-      const outcome = outcomes[index]!;
+      const result = outcomes[index]!;
       const items = byDevice.get(deviceId)!;
-      if (outcome.status === 'rejected') {
-        deps.observer?.failure?.('state', outcome.reason, items.length);
+      if (result.status === 'rejected') {
+        deps.observer?.failure?.('state', result.reason, items.length);
         for (const item of items) failed.add(item.record);
         return;
       }
-      const value: TelemetryStateOutcome = outcome.value;
-      if (value === 'unknown') {
-        for (const item of items) deadLetter(item.record, 'UNKNOWN_DEVICE', `no registered device "${deviceId}"`, item.envelope);
+      const { outcome, accepted, refused } = result.value;
+      for (const item of refused) {
+        deadLetter(item.record, 'READINGS_LIMIT', `${deviceId} already reports ${limits.maxReadings} metrics; this message adds new ones`, item.envelope);
+      }
+      if (outcome === 'unknown') {
+        for (const item of accepted) deadLetter(item.record, 'UNKNOWN_DEVICE', `no registered device "${deviceId}"`, item.envelope);
         return;
       }
-      if (value === 'applied') stateApplied += 1;
-      else stateStale += 1;
-      known.push(deviceId);
-      for (const item of items) {
+      if (outcome === 'too-large') {
+        for (const item of accepted) deadLetter(item.record, 'ITEM_TOO_LARGE', `the registry item of ${deviceId} would pass DynamoDB's 400 KB item limit`, item.envelope);
+        return;
+      }
+      if (outcome === 'applied') stateApplied += 1;
+      else if (outcome === 'stale') stateStale += 1;
+      known.push([deviceId, accepted]);
+      for (const item of accepted) {
         const point: TelemetryPoint = { deviceId, ts: item.message.ts, seq: item.message.seq, metrics: item.message.metrics };
         points.push(point);
         pointRecords.set(point, item);
@@ -189,33 +196,37 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     //     evaluation ignores what it already evaluated, so the retry causes no second transition.
     if (deps.alarms) {
       const alarms = deps.alarms;
-      const results = await mapSettled(known, concurrency, (deviceId) =>
-        alarms.evaluate(deviceId, byDevice.get(deviceId)!.map(({ message }) => ({ ts: message.ts, seq: message.seq, metrics: message.metrics }))),
+      const results = await mapSettled(known, concurrency, ([deviceId, items]) =>
+        alarms.evaluate(deviceId, items.map(({ message }) => ({ ts: message.ts, seq: message.seq, metrics: message.metrics }))),
       );
       results.forEach((result, index) => {
         if (result.status === 'fulfilled') return;
-        const items = byDevice.get(known[index]!)!;
+        const items = known[index]![1];
         deps.observer?.failure?.('alarms', result.reason, items.length);
         for (const item of items) failed.add(item.record);
       });
     }
 
-    // 5. Dead letters; if the queue is down, those records are retried too.
+    // 5. Dead letters; if the queue is down, those records are retried too. Lambda retries
+    //    the shard from the earliest failed record on, so a letter of a later record would be
+    //    sent again by the retry: it waits for that retry instead (one letter per sequence number).
+    const retried = retriedFrom(failed);
+    const sendable = letters.filter(({ record }) => !retried(record));
     const reasons: Partial<Record<RejectReason, number>> = {};
-    for (const { letter } of letters) reasons[letter.reason as RejectReason] = (reasons[letter.reason as RejectReason] ?? 0) + 1;
-    if (letters.length > 0) {
+    for (const { letter } of sendable) reasons[letter.reason as RejectReason] = (reasons[letter.reason as RejectReason] ?? 0) + 1;
+    if (sendable.length > 0) {
       try {
-        await deps.deadLetters.send(letters.map((l) => l.letter));
+        await deps.deadLetters.send(sendable.map((l) => l.letter));
       } catch (error) {
-        deps.observer?.failure?.('dead-letter', error, letters.length);
-        for (const { record } of letters) failed.add(record);
+        deps.observer?.failure?.('dead-letter', error, sendable.length);
+        for (const { record } of sendable) failed.add(record);
       }
     }
 
     deps.observer?.batch?.({
       records: records.length,
       stored,
-      deadLettered: letters.length,
+      deadLettered: sendable.length,
       reasons,
       devices: devices.length,
       stateApplied,
@@ -224,6 +235,74 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     });
     return { batchItemFailures: [...failed].map((record) => ({ itemIdentifier: record.kinesis.sequenceNumber })) };
   };
+}
+
+/** What one device's state write decided for its messages of the batch. */
+interface StateResult {
+  readonly outcome: Exclude<TelemetryStateOutcome, 'full'> | 'nothing';
+  /** Messages whose readings the outcome covers. */
+  readonly accepted: readonly Accepted[];
+  /** Messages that would have added names beyond the device's readings bound. */
+  readonly refused: readonly Accepted[];
+}
+
+/**
+ * The coalesced state write of one device, within its readings bound. Only when the writer
+ * answers 'full' are the stored names read and the messages that would add names beyond the
+ * bound set aside, in (ts, seq) order, so a device's earlier messages win over its later ones.
+ */
+async function writeState(writer: DeviceStateWriter, deviceId: string, items: readonly Accepted[], limits: TelemetryLimits): Promise<StateResult> {
+  let accepted = items;
+  const refused: Accepted[] = [];
+  let storedNames: ReadonlySet<string> | undefined;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const outcome = await writer.recordTelemetry({ ...coalesce(deviceId, accepted), maxReadings: limits.maxReadings, ...(storedNames && { storedNames }) });
+    if (outcome !== 'full') return { outcome, accepted, refused };
+    storedNames = await writer.readingNames(deviceId);
+    if (!storedNames) return { outcome: 'unknown', accepted, refused };
+    const names = new Set(storedNames);
+    const within: Accepted[] = [];
+    for (const item of [...accepted].sort(byTime)) {
+      const added = Object.keys(item.message.metrics).filter((name) => !names.has(name));
+      if (names.size + added.length > limits.maxReadings) {
+        refused.push(item);
+        continue;
+      }
+      for (const name of added) names.add(name);
+      within.push(item);
+    }
+    accepted = within;
+    if (accepted.length === 0) return { outcome: 'nothing', accepted, refused };
+  }
+  throw new UnavailableError(`the readings map of ${deviceId} kept changing under its bound`);
+}
+
+const byTime = (a: Accepted, b: Accepted): number => a.message.ts - b.message.ts || a.message.seq - b.message.seq;
+
+/**
+ * Whether a record comes again because a record at or before it failed: Lambda checkpoints
+ * before the lowest failed sequence number of the shard and redelivers from there.
+ */
+function retriedFrom(failed: ReadonlySet<KinesisStreamRecord>): (record: KinesisStreamRecord) => boolean {
+  let earliest: bigint | undefined;
+  for (const record of failed) {
+    const sequence = sequenceOf(record);
+    if (sequence !== undefined && (earliest === undefined || sequence < earliest)) earliest = sequence;
+  }
+  if (failed.size > 0 && earliest === undefined) return () => true;
+  return (record) => {
+    if (earliest === undefined) return false;
+    const sequence = sequenceOf(record);
+    return sequence === undefined || sequence >= earliest;
+  };
+}
+
+function sequenceOf(record: KinesisStreamRecord): bigint | undefined {
+  try {
+    return BigInt(record.kinesis.sequenceNumber);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The rule output inside a Kinesis record, or why it is not one. */
@@ -242,23 +321,11 @@ function decodeEnvelope(record: KinesisStreamRecord): TelemetryRuleOutput | stri
   return { payload, thingName, clientId: typeof clientId === 'string' ? clientId : '', receivedAt };
 }
 
-/**
- * Newest timestamp and latest value per metric, in (ts, seq) order. At most `maxMetrics`
- * readings (the most recently reported ones): one message may carry that many, and the
- * single UpdateItem per device must stay within DynamoDB's 4 KB expression limit however
- * many different metrics a batch holds.
- */
-function coalesce(deviceId: string, items: readonly Accepted[], maxMetrics: number) {
-  const ordered = [...items].sort((a, b) => a.message.ts - b.message.ts || a.message.seq - b.message.seq);
-  const latest = new Map<string, ReadingValue>();
-  for (const { message } of ordered) {
-    for (const [name, value] of Object.entries(message.metrics)) {
-      latest.delete(name); // re-inserted last: Map order is recency order
-      latest.set(name, value);
-    }
-  }
-  const entries = [...latest];
-  const readings = Object.fromEntries(entries.slice(Math.max(0, entries.length - maxMetrics)));
+/** Newest timestamp and latest value per metric, in (ts, seq) order. */
+function coalesce(deviceId: string, items: readonly Accepted[]) {
+  const ordered = [...items].sort(byTime);
+  const readings: Record<string, ReadingValue> = {};
+  for (const { message } of ordered) Object.assign(readings, message.metrics);
   return { deviceId, lastSeen: ordered[ordered.length - 1]!.message.ts, readings };
 }
 

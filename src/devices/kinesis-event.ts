@@ -4,7 +4,7 @@
  * of the ingest handler produces the cloud's event shape.
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { TelemetryRuleOutput } from './rules.js';
+import type { TelemetryRuleOutput } from '../contracts/rules.js';
 
 /** Where a record sits in the (local or simulated) stream. */
 export interface KinesisRecordPosition {

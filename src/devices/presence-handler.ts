@@ -5,7 +5,7 @@
  */
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
 import type { DeviceStateWriter, PresenceOutcome, PresenceUpdate } from './device-state.js';
-import type { PresenceEvent } from './rules.js';
+import type { PresenceEvent } from '../contracts/rules.js';
 
 /** What the handler did with one event. */
 export type PresenceResult = PresenceOutcome | 'invalid';

@@ -28,6 +28,12 @@ export interface TelemetryLimits {
   readonly maxPastMs: number;
   /** How far after the receive time `ts` may be (clock skew). */
   readonly maxFutureMs: number;
+  /**
+   * Distinct metrics kept in a device's latest-readings map (its registry item). A device that
+   * keeps inventing metric names would otherwise grow its item towards DynamoDB's 400 KB limit;
+   * 200 names of at most 64 characters with strings of at most 1,024 keep it under ~220 KB.
+   */
+  readonly maxReadings: number;
 }
 
 /** Defaults; maxPastMs must stay within the Timestream memory-store retention set in lib/ingest-pipeline.ts. */
@@ -39,6 +45,7 @@ export const DEFAULT_TELEMETRY_LIMITS: TelemetryLimits = Object.freeze({
   maxStringLength: 1024,
   maxPastMs: 7 * 24 * 3600 * 1000,
   maxFutureMs: 5 * 60 * 1000,
+  maxReadings: 200,
 });
 
 /** Publishes per second a device may send (IoT Core's per-connection limit); enforced by the broker, documented here. */
@@ -80,6 +87,10 @@ export const REJECT_REASONS = [
   'UNKNOWN_DEVICE',
   'DUPLICATE_SEQUENCE',
   'STORE_REJECTED',
+  // The message would add metric names beyond the device's latest-readings map (maxReadings).
+  'READINGS_LIMIT',
+  // DynamoDB refused the device's state write because its item would pass 400 KB: never retried.
+  'ITEM_TOO_LARGE',
 ] as const;
 
 /** Why a message was refused. */

@@ -1,13 +1,6 @@
 import type { AppSyncIdentity } from 'aws-lambda';
+import type { ApiGroup } from '../contracts/groups.js';
 import { UnauthorizedError } from '../domain/errors.js';
-
-/** Cognito groups of this API. */
-export type ApiGroup = 'admin' | 'viewer';
-
-/** Groups allowed to read and subscribe. */
-export const READ_GROUPS: readonly ApiGroup[] = ['admin', 'viewer'];
-/** Groups allowed to change the registry. */
-export const WRITE_GROUPS: readonly ApiGroup[] = ['admin'];
 
 /** The Cognito groups of a caller, or undefined when the caller is not a user pool user. */
 export function cognitoGroups(identity: AppSyncIdentity | null | undefined): string[] | undefined {

@@ -12,7 +12,8 @@ import type {
 } from '../generated/graphql/types.js';
 import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.js';
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
-import { READ_GROUPS, WRITE_GROUPS, requireGroup } from './caller.js';
+import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
+import { requireGroup } from './caller.js';
 import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
 import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toGraphqlTransition, toSeverityCounts } from './alarm-mapper.js';
 import { cognitoGroups } from './caller.js';

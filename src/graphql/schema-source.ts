@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { buildASTSchema, parse, type GraphQLSchema } from 'graphql';
+import { SCHEMA_PATH } from '../contracts/graphql-api.js';
 import { APPSYNC_DEFINITIONS_SDL } from './appsync-definitions.js';
-
-/** The one schema file AppSync deploys and every local consumer reads. */
-export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/schema.graphql', import.meta.url));
 
 /** The schema file's text, unchanged. */
 export function readSchemaSdl(path: string = SCHEMA_PATH): string {

@@ -4,8 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { DEFAULT_GRPC_PORT, DEVICE_SERVICE_VARIABLES } from '../contracts/environment/device-service.js';
 
-const target = process.argv[2] ?? `127.0.0.1:${process.env.PORT ?? 50051}`;
+const target = process.argv[2] ?? `127.0.0.1:${process.env[DEVICE_SERVICE_VARIABLES.port] ?? DEFAULT_GRPC_PORT}`;
 const serviceName = process.argv[3] ?? '';
 const Client = grpc.makeGenericClientConstructor(healthService, 'Health');
 const client = new Client(target, grpc.credentials.createInsecure());

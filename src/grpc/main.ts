@@ -6,9 +6,18 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DescribeEndpointCommand, IoTClient } from '@aws-sdk/client-iot';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { resolvePageTokenSecret } from '../adapters/secrets/page-token-secret.js';
+import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../contracts/client-ids.js';
+import { ConfigError } from '../contracts/config-reader.js';
+import {
+  DESCRIBE_IOT_ENDPOINT,
+  DEVICE_SERVICE_VARIABLES,
+  readDeviceServiceEnvironment,
+  type DeviceServiceEnvironment,
+} from '../contracts/environment/device-service.js';
 import { IotMqttMessageBus } from '../adapters/iot/iot-mqtt-message-bus.js';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
@@ -19,20 +28,17 @@ import { AlarmService } from '../alarms/alarm-service.js';
 import { subscribeToAlarms } from './watch-alarms.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
-import { ConfigError, DYNAMODB_CLIENT_LIMITS, readConfig, type GrpcServiceConfig } from './config.js';
+import { DYNAMODB_CLIENT_LIMITS } from './config.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { startDeviceServer } from './server.js';
-
-/** Prefix of the MQTT client ids this service uses; the task role may connect only as these. */
-export const MQTT_CLIENT_ID_PREFIX = 'device-service-';
 
 const log = jsonLogSink();
 
 async function main(): Promise<void> {
-  const config = readConfig(process.env);
+  const config = readDeviceServiceEnvironment(process.env);
   const doc = createDocumentClient({ region: config.region, ...DYNAMODB_CLIENT_LIMITS });
   const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
-  const pageTokens = createPageTokenCodec(await pageTokenSecret(config));
+  const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region })));
   const registry = new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens });
   const alarmService = new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository });
   const credentials = defaultProvider();
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
     endpoint: await iotEndpoint(config),
     region: config.region,
     credentials: () => credentials(),
-    clientId: `${MQTT_CLIENT_ID_PREFIX}${hostname().slice(0, 40)}-${randomUUID().slice(0, 8)}`,
+    clientId: `${DEVICE_SERVICE_CLIENT_ID_PREFIX}${hostname().slice(0, 40)}-${randomUUID().slice(0, 8)}`,
     ...(config.iotEndpointUrl && { url: config.iotEndpointUrl }),
     log,
   });
@@ -78,22 +84,13 @@ async function main(): Promise<void> {
 }
 
 /** The IoT data endpoint; `describe` looks the account's ATS endpoint up (iot:DescribeEndpoint). */
-async function iotEndpoint(config: GrpcServiceConfig): Promise<string> {
-  if (config.iotEndpoint !== 'describe' || config.iotEndpointUrl) return config.iotEndpoint;
+async function iotEndpoint(config: DeviceServiceEnvironment): Promise<string> {
+  if (config.iotEndpoint !== DESCRIBE_IOT_ENDPOINT || config.iotEndpointUrl) return config.iotEndpoint;
   const client = new IoTClient({ region: config.region });
   const { endpointAddress } = await client.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }));
   client.destroy();
-  if (!endpointAddress) throw new ConfigError('IOT_ENDPOINT', 'is "describe" but iot:DescribeEndpoint returned no address');
+  if (!endpointAddress) throw new ConfigError(DEVICE_SERVICE_VARIABLES.iotEndpoint, 'is "describe" but iot:DescribeEndpoint returned no address');
   return endpointAddress;
-}
-
-async function pageTokenSecret(config: GrpcServiceConfig): Promise<string> {
-  if (config.pageTokenSecret) return config.pageTokenSecret;
-  const client = new SecretsManagerClient({ region: config.region });
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: config.pageTokenSecretArn }));
-  client.destroy();
-  if (!SecretString) throw new ConfigError('PAGE_TOKEN_SECRET_ARN', 'names a secret without a string value');
-  return SecretString;
 }
 
 main().catch((error: unknown) => {

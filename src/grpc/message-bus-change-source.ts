@@ -1,11 +1,10 @@
 /**
  * A ChangeSource over a MessageBus: one subscription to CHANGE_TOPIC_FILTER (the change feed
- * publishes each registry change there as JSON), relayed to every WatchDevices stream.
+ * publishes each registry change there in the device-change wire form), relayed to every WatchDevices stream.
  * Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
  */
-import { DEVICE_STATUSES } from '../domain/device.js';
-import type { DeviceChange } from '../domain/device-change.js';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../domain/topics.js';
+import { decodeDeviceChange } from '../contracts/device-change-codec.js';
+import { CHANGE_TOPIC_FILTER } from '../contracts/topics.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection, MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
@@ -23,9 +22,9 @@ export interface BusChangeSource extends ChangeSource, BusConnection {
 export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
   const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
   const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
-    const change = parseChange(topic, payload);
-    if (change) fanout.emit(change);
-    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length });
+    const decoded = decodeDeviceChange(topic, payload);
+    if (decoded.ok) fanout.emit(decoded.change);
+    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length, reason: decoded.reason });
   });
   return {
     subscribe: (listener) => fanout.subscribe(listener),
@@ -36,36 +35,4 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
     onConnectionChange: (listener) => bus.onConnectionChange?.(listener) ?? (() => {}),
     close: unsubscribe,
   };
-}
-
-/** The change carried by one message, or undefined when it is not one (or not on its device's topic). */
-export function parseChange(topic: string, payload: Buffer): DeviceChange | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value) || !isRecord(value.device)) return undefined;
-  const { changeType, device, changedAt, sequence } = value;
-  if (changeType !== 'CREATED' && changeType !== 'UPDATED' && changeType !== 'DELETED') return undefined;
-  if (typeof changedAt !== 'string' || Number.isNaN(Date.parse(changedAt)) || typeof sequence !== 'string') return undefined;
-  if (typeof device.id !== 'string' || topic !== changeTopic(device.id)) return undefined;
-  if (typeof device.name !== 'string' || typeof device.type !== 'string') return undefined;
-  if (!(DEVICE_STATUSES as readonly unknown[]).includes(device.status)) return undefined;
-  if (typeof device.createdAt !== 'string' || typeof device.updatedAt !== 'string' || typeof device.version !== 'number') return undefined;
-  return {
-    changeType,
-    changedAt,
-    sequence,
-    device: {
-      ...(device as unknown as DeviceChange['device']),
-      metadata: isRecord(device.metadata) ? (device.metadata as Record<string, string>) : {},
-      readings: isRecord(device.readings) ? (device.readings as DeviceChange['device']['readings']) : {},
-    },
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -9,7 +9,7 @@ import { Metadata, status as Status, type ServerWritableStream, type StatusObjec
 import type { AlarmNotification } from '../alarms/alarm-notification.js';
 import { ALARM_SEVERITIES } from '../alarms/alarm-rule.js';
 import { ALARM_STATES } from '../alarms/alarm-state.js';
-import { ALARM_TOPIC_FILTER, alarmTopic } from '../domain/topics.js';
+import { ALARM_TOPIC_FILTER, alarmTopic } from '../contracts/topics.js';
 import type { WatchAlarmsRequest__Output } from '../generated/proto/iot/device/v1/WatchAlarmsRequest.js';
 import type { WatchAlarmsResponse } from '../generated/proto/iot/device/v1/WatchAlarmsResponse.js';
 import type { MessageBus } from '../ports/message-bus.js';

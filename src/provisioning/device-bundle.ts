@@ -6,8 +6,8 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
-import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from '../domain/topics.js';
-import { TELEMETRY_RULE_NAME } from '../devices/rules.js';
+import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from '../contracts/topics.js';
+import { TELEMETRY_RULE_NAME } from '../contracts/rules.js';
 
 /** device.json */
 export interface DeviceManifest {

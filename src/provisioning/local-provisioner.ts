@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
 import type { CreateDeviceInput } from '../domain/device-registry.js';
-import type { LocalCa } from '../local/ca.js';
+import type { LocalCa } from '../local/iot-core/ca.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
 import { deviceTopics, type DeviceBundle } from './device-bundle.js';
 

@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
 import { InMemoryAlarmStore } from '../../src/adapters/memory/in-memory-alarm-store.js';
-import { ALARMS_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { ALARMS_TABLE } from '../../src/contracts/tables.js';
 import type { AlarmStore } from '../../src/alarms/alarm-store.js';
 import { applyAction, applyTransition, normalInstance, SYSTEM_ACTOR, type AlarmInstance } from '../../src/alarms/alarm-state.js';
 import type { AlarmRule } from '../../src/alarms/alarm-rule.js';
 import { AlreadyExistsError, ConflictError } from '../../src/domain/errors.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { testRule } from '../alarms/alarm-fixtures.js';
 

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
-import { DEVICES_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
 import type { Device } from '../../src/domain/device.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/domain/errors.js';
-import { ensureTables, localTableNames } from '../../src/local/dynalite.js';
+import { ensureTables, localTableNames } from '../../src/local/dynamodb/dynalite.js';
 import type { DeviceRepository } from '../../src/ports/device-repository.js';
 import { startDynamoFixture, type DynamoFixture } from './dynamodb/dynamo-fixture.js';
 

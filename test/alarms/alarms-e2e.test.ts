@@ -12,13 +12,13 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { readAlarmEvents } from '../../src/adapters/local/json-lines-alarm-events.js';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
-import { openLocalCa } from '../../src/local/ca.js';
-import { alarmEventsFile } from '../../src/local/local-alarms.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
+import { alarmEventsFile } from '../../src/local/alarms/local-alarms.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/mqtt-device.js';
+import { connectDevice } from '../local/iot-core/mqtt-device.js';
 
 const RULE = 'id version';
 const CREATE_RULE = `mutation C($input: AlarmRuleInput!) { createAlarmRule(input: $input) { ${RULE} } }`;

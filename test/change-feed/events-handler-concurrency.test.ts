@@ -8,7 +8,7 @@ import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../../src/change-feed/events-handler.js';
 import { toDeviceChange } from '../../src/change-feed/stream-record.js';
-import { StreamPoller } from '../../src/local/stream-poller.js';
+import { StreamPoller } from '../../src/local/event-source-mapping/stream-poller.js';
 import type { Device } from '../../src/domain/device.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';

@@ -4,14 +4,14 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { UnavailableError } from '../../src/domain/errors.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import { kinesisRecordFor } from '../../src/devices/kinesis-event.js';
 import type { RejectReason } from '../../src/devices/telemetry-message.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
 import { seedDevice, telemetryJson, telemetryRecord } from './ingest-helpers.js';
 
@@ -186,8 +186,8 @@ describe('createIngestHandler', () => {
     }
   });
 
-  it('keeps the device-state write within limits when a batch reports many different metrics', async () => {
-    // Prepare: 3 messages x 100 distinct metrics = 300 names; the item keeps the 100 newest.
+  it('keeps the latest-readings map within its bound and dead-letters the messages that would pass it', async () => {
+    // Prepare: 3 messages x 100 distinct metrics = 300 names; the map holds 1 and may hold 200.
     const device = await seedDevice(doc, devicesTable(), { readings: { old: 1 } });
     const records = [0, 1, 2].map((m) =>
       telemetryRecord(device, telemetryJson(m, NOW - 10 + m, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${m}_${i}`, i]))), NOW),
@@ -199,11 +199,35 @@ describe('createIngestHandler', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
+    expect(deadLetters.letters.map((l) => [l.reason, l.sequenceNumber])).toEqual([
+      ['READINGS_LIMIT', records[1]!.kinesis.sequenceNumber],
+      ['READINGS_LIMIT', records[2]!.kinesis.sequenceNumber],
+    ]);
+    const readings = (await doc.send(new GetCommand({ TableName: devicesTable(), Key: { id: device } }))).Item?.readings as Record<string, number>;
+    expect(Object.keys(readings)).toHaveLength(101);
+    expect(readings.m0_99).toBe(99);
+    expect(readings.m1_0).toBeUndefined();
+    expect(await storedSeqs(store, device, 'm0_5')).toEqual([0]);
+    expect(await storedSeqs(store, device, 'm1_5')).toEqual([]);
+  });
+
+  it('writes a batch of up to 200 new names in updates of 100', async () => {
+    // Prepare
+    const device = await seedDevice(doc, devicesTable(), { readings: {} });
+    const records = [0, 1].map((m) =>
+      telemetryRecord(device, telemetryJson(m, NOW - 10 + m, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`n${m}_${i}`, i]))), NOW),
+    );
+    const { deadLetters, handler } = setup();
+
+    // Act
+    const response = await handler({ Records: records });
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
     expect(deadLetters.letters).toEqual([]);
     const readings = (await doc.send(new GetCommand({ TableName: devicesTable(), Key: { id: device } }))).Item?.readings as Record<string, number>;
-    expect(Object.keys(readings).filter((k) => k.startsWith('m2_'))).toHaveLength(100);
-    expect(readings.m1_99).toBeUndefined();
-    expect(await storedSeqs(store, device, 'm0_5')).toEqual([0]);
+    expect(Object.keys(readings)).toHaveLength(200);
+    expect(updatesByDevice.get(device)).toBe(2);
   });
 
   it('stores a reading redelivered in a later batch once, and a late batch does not move lastSeen back', async () => {
@@ -225,20 +249,32 @@ describe('createIngestHandler', () => {
     expect(item).toMatchObject({ lastSeen: new Date(NOW).toISOString(), readings: { t: 2 } });
   });
 
-  it('reports the records of an unreachable telemetry store as batch item failures and dead-letters nothing good', async () => {
+  it('reports the records of an unreachable telemetry store as batch item failures and dead-letters each bad record once across the retry', async () => {
     // Prepare
     const device = await seedDevice(doc, devicesTable());
-    const down: TelemetryWriter = { write: async () => Promise.reject(new UnavailableError('store down')) };
-    const { deadLetters, handler } = setup(down);
+    let storeUp = false;
+    const flaky: TelemetryWriter = { write: async () => (storeUp ? { rejected: [] } : Promise.reject(new UnavailableError('store down'))) };
+    const { deadLetters, handler } = setup(flaky);
+    const badBefore = telemetryRecord(device, '[]', NOW);
     const goodRecord = telemetryRecord(device, telemetryJson(1, NOW, { t: 1 }), NOW);
-    const badRecord = telemetryRecord(device, '{', NOW);
+    const badAfter = telemetryRecord(device, '{', NOW);
 
     // Act
-    const response = await handler({ Records: [goodRecord, badRecord] });
+    const first = await handler({ Records: [badBefore, goodRecord, badAfter] });
+    const lettersAfterFirst = deadLetters.letters.map((l) => l.reason);
+    storeUp = true;
+    // Lambda checkpoints before the failed record and redelivers from it.
+    const retry = await handler({ Records: [goodRecord, badAfter] });
 
     // Assess
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: goodRecord.kinesis.sequenceNumber }]);
-    expect(deadLetters.letters.map((l) => l.reason)).toEqual(['INVALID_JSON']);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: goodRecord.kinesis.sequenceNumber }]);
+    // The record after the failure comes again: its letter waits for that delivery.
+    expect(lettersAfterFirst).toEqual(['NOT_AN_OBJECT']);
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(deadLetters.letters.map((l) => [l.reason, l.sequenceNumber])).toEqual([
+      ['NOT_AN_OBJECT', badBefore.kinesis.sequenceNumber],
+      ['INVALID_JSON', badAfter.kinesis.sequenceNumber],
+    ]);
   });
 
   it('dead-letters points the store rejects and keeps the batch successful', async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { kinesisRecordFor } from '../../src/devices/kinesis-event.js';
-import type { PresenceEvent } from '../../src/devices/rules.js';
+import type { PresenceEvent } from '../../src/contracts/rules.js';
 
 let sequence = 0;
 

@@ -2,7 +2,7 @@
  * One table of allowed and denied device operations, checked against the policy document by
  * the evaluator test and against the running broker by the broker test, so both agree.
  */
-import { basicIngestTopic, changeTopic, commandTopic, presenceTopic, stateTopic, telemetryTopic } from '../../src/domain/topics.js';
+import { basicIngestTopic, changeTopic, commandTopic, presenceTopic, stateTopic, telemetryTopic } from '../../src/contracts/topics.js';
 
 export const TEST_RULE_NAME = 'telemetry_ingest';
 

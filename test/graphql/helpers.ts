@@ -1,4 +1,4 @@
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 
 /** A GraphQL response as the local server sends it (AppSync's shape). */

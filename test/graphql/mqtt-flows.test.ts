@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
-import { openLocalCa } from '../../src/local/ca.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/mqtt-device.js';
+import { connectDevice } from '../local/iot-core/mqtt-device.js';
 import { STATS } from './helpers.js';
 
 const SUBSCRIBE = `subscription S($id: ID) { deviceUpdated(id: $id) {

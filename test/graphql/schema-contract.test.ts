@@ -9,7 +9,7 @@ import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { Device } from '../../src/domain/device.js';
-import { NONE_DATA_SOURCE_FIELDS } from '../../src/graphql/data-sources.js';
+import { NONE_DATA_SOURCE_FIELDS } from '../../src/contracts/graphql-api.js';
 import { toDeviceChangeInput, toGraphqlDevice, toGraphqlStats } from '../../src/graphql/device-mapper.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
 import { buildSchemaFromSdl } from '../../src/graphql/schema-source.js';

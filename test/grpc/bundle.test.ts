@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { changeTopic } from '../../src/domain/topics.js';
+import { changeTopic } from '../../src/contracts/topics.js';
 import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
-import { ensureTables, LOCAL_CREDENTIALS, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { buildGrpc } from '../../scripts/build-grpc.js';
 import { call, newClient, once, waitFor } from './helpers.js';
 

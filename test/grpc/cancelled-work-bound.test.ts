@@ -6,7 +6,7 @@ import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DYNAMODB_CLIENT_LIMITS } from '../../src/grpc/config.js';
 import type { DeviceRepository } from '../../src/ports/device-repository.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynamodb/dynalite.js';
 import { call, startTestServer, waitFor, type TestServer } from './helpers.js';
 
 const MISSING_ID = '77777777-7777-4777-8777-777777777777';

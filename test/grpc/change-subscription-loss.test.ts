@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IotMqttMessageBus } from '../../src/adapters/iot/iot-mqtt-message-bus.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
-import { changeTopic } from '../../src/domain/topics.js';
+import { changeTopic } from '../../src/contracts/topics.js';
 import { subscribeToChanges, type BusChangeSource } from '../../src/grpc/message-bus-change-source.js';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { startWsBroker, waitFor, type WsBroker } from '../adapters/iot/ws-broker.js';

@@ -5,11 +5,11 @@ import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceServiceClient as Client } from '../../src/generated/proto/iot/device/v1/DeviceService.js';
 import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
-import { LocalTokenIssuer } from '../../src/graphql/local-token-issuer.js';
-import { openLocalCa } from '../../src/local/ca.js';
+import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/mqtt-device.js';
+import { connectDevice } from '../local/iot-core/mqtt-device.js';
 import { call, newClient, once, waitFor } from './helpers.js';
 
 describe('gRPC in the local platform', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageBus } from '../../src/ports/message-bus.js';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../../src/domain/topics.js';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../../src/contracts/topics.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import { subscribeToChanges } from '../../src/grpc/message-bus-change-source.js';
 

@@ -6,7 +6,7 @@ import { Api } from '../../lib/api.js';
 import { ChangeFeed } from '../../lib/change-feed.js';
 import { IngestPipeline } from '../../lib/ingest-pipeline.js';
 import { Storage } from '../../lib/storage.js';
-import { SCHEMA_PATH } from '../../src/graphql/schema-source.js';
+import { SCHEMA_PATH } from '../../src/contracts/graphql-api.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(telemetryStore: 'dynamodb' | 'timestream' = 'dynamodb') {

@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DevicePolicy } from '../../lib/device-policy.js';
-import { TELEMETRY_RULE_NAME } from '../../src/devices/rules.js';
+import { TELEMETRY_RULE_NAME } from '../../src/contracts/rules.js';
 import { testStack } from './stack-helper.js';
 
 describe('DevicePolicy', () => {

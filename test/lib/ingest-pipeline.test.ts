@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IngestPipeline, type IngestPipelineProps } from '../../lib/ingest-pipeline.js';
 import { PlatformFunction } from '../../lib/platform-function.js';
 import { Storage } from '../../lib/storage.js';
-import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/devices/rules.js';
+import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/contracts/rules.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(telemetryStore: 'dynamodb' | 'timestream', context: Record<string, unknown> = {}, props: Partial<IngestPipelineProps> = {}) {

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ALL_TABLES, DEVICES_TABLE, TELEMETRY_TABLE, type TableDefinition } from '../../src/adapters/dynamodb/tables.js';
+import { ALL_TABLES, DEVICES_TABLE, TELEMETRY_TABLE, type TableDefinition } from '../../src/contracts/tables.js';
 import { Storage } from '../../lib/storage.js';
 import { testStack } from './stack-helper.js';
 

@@ -7,10 +7,10 @@ import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceCredentialStore } from '../../src/adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE, STATS_TABLE } from '../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, STATS_TABLE } from '../../src/contracts/tables.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { provisionAwsDevices, revokeAwsDevice, type IotCommand, type IotSender } from '../../src/provisioning/aws-provisioner.js';
 import type { DeviceManifest } from '../../src/provisioning/device-bundle.js';
 

@@ -8,6 +8,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../../domain/errors.js';
+import type { ReadingValue } from '../../domain/device.js';
 import type {
   DeviceStateWriter,
   PresenceOutcome,
@@ -23,7 +24,13 @@ export interface DeviceStateWriterOptions {
   readonly clock?: () => Date;
 }
 
+/** Readings per UpdateItem: `readings.#rN = :rN` is ~24 characters, so 100 stay under the 4 KB expression limit. */
+const READINGS_PER_UPDATE = 100;
+
 const isValidation = (error: unknown): boolean => (error as { name?: string })?.name === 'ValidationException';
+// DynamoDB's words for an item that would pass 400 KB ("Item size to update has exceeded the
+// maximum allowed size", "Item size has exceeded ..."): the same write can never succeed.
+const isItemTooLarge = (error: unknown): boolean => isValidation(error) && /item size/i.test((error as Error).message ?? '');
 
 /** Conditional device-state writes to the Devices table. */
 export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
@@ -40,42 +47,70 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
   /**
    * lastSeen only moves forward: the condition refuses a batch older than what is stored
    * (a retried or out-of-order batch), and its readings with it. Readings are merged metric
-   * by metric into the `readings` map; the first write of a device creates the map.
+   * by metric into the `readings` map; the first write of a device creates the map. The map
+   * stays within `maxReadings`: the condition leaves room for every name of the update as if
+   * all were new, so only a device near the bound pays a read ('full', then readingNames).
    */
   async recordTelemetry(update: TelemetryStateUpdate): Promise<TelemetryStateOutcome> {
+    // One UpdateItem per 100 readings keeps each update expression under DynamoDB's 4 KB.
+    const entries = Object.entries(update.readings);
+    const chunks: Array<Array<[string, ReadingValue]>> = [];
+    for (let i = 0; i < entries.length; i += READINGS_PER_UPDATE) chunks.push(entries.slice(i, i + READINGS_PER_UPDATE));
+    if (chunks.length === 0) chunks.push([]);
+    const isNew = ([name]: [string, ReadingValue]) => !update.storedNames?.has(name);
+    for (let index = 0; index < chunks.length; index += 1) {
+      // This chunk and every later one must still fit: the map grows by their new names.
+      const added = chunks.slice(index).reduce((n, chunk) => n + chunk.filter(isNew).length, 0);
+      const outcome = await this.writeReadings(update, Object.fromEntries(chunks[index]!), added);
+      if (outcome !== 'applied') return outcome;
+    }
+    return 'applied';
+  }
+
+  private async writeReadings(update: TelemetryStateUpdate, readings: Record<string, ReadingValue>, added: number): Promise<TelemetryStateOutcome> {
     const lastSeen = new Date(update.lastSeen).toISOString();
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':ls': lastSeen };
     const sets: string[] = [];
-    Object.entries(update.readings).forEach(([metric, value], index) => {
+    Object.entries(readings).forEach(([metric, value], index) => {
       names[`#r${index}`] = metric;
       values[`:r${index}`] = value;
       sets.push(`readings.#r${index} = :r${index}`);
     });
-    const condition = 'attribute_exists(id) AND (attribute_not_exists(lastSeen) OR lastSeen <= :ls)';
+    const fresh = 'attribute_exists(id) AND (attribute_not_exists(lastSeen) OR lastSeen <= :ls)';
+    const room = (update.maxReadings ?? Number.POSITIVE_INFINITY) - added;
+    if (room < 0) return 'full';
+    const bounded = added > 0 && Number.isFinite(room) ? ' AND (attribute_not_exists(readings) OR size(readings) <= :room)' : '';
     // 1st try: merge into the existing map. A missing map makes that path invalid
     // (ValidationException); then set the whole map, guarded so a concurrent creator wins.
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
         await this.updateItem(update.deviceId, {
           UpdateExpression: sets.length > 0 ? `SET lastSeen = :ls, ${sets.join(', ')}` : 'SET lastSeen = :ls',
-          ConditionExpression: condition,
+          ConditionExpression: fresh + bounded,
           ...(sets.length > 0 && { ExpressionAttributeNames: names }),
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: bounded ? { ...values, ':room': room } : values,
         });
         return 'applied';
       } catch (error) {
-        if (isConditionalCheckFailed(error)) return (await this.exists(update.deviceId)) ? 'stale' : 'unknown';
+        if (isConditionalCheckFailed(error)) {
+          const item = await this.read(update.deviceId);
+          if (!item) return 'unknown';
+          if (typeof item.lastSeen === 'string' && item.lastSeen > lastSeen) return 'stale';
+          return 'full';
+        }
+        if (isItemTooLarge(error)) return 'too-large';
         if (!isValidation(error)) throw unavailable('telemetry state write', error);
       }
       try {
         await this.updateItem(update.deviceId, {
           UpdateExpression: 'SET lastSeen = :ls, readings = :readings',
-          ConditionExpression: `${condition} AND attribute_not_exists(readings)`,
-          ExpressionAttributeValues: { ':ls': lastSeen, ':readings': { ...update.readings } },
+          ConditionExpression: `${fresh} AND attribute_not_exists(readings)`,
+          ExpressionAttributeValues: { ':ls': lastSeen, ':readings': { ...readings } },
         });
         return 'applied';
       } catch (error) {
+        if (isItemTooLarge(error)) return 'too-large';
         if (!isConditionalCheckFailed(error)) throw unavailable('telemetry state write', error);
         const item = await this.read(update.deviceId);
         if (!item) return 'unknown';
@@ -84,6 +119,18 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
       }
     }
     throw new UnavailableError(`telemetry state write for ${update.deviceId} kept conflicting`);
+  }
+
+  async readingNames(deviceId: string): Promise<ReadonlySet<string> | undefined> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { id: deviceId }, ConsistentRead: true, ProjectionExpression: 'id, readings' }),
+      );
+      if (!Item) return undefined;
+      return new Set(Item.readings && typeof Item.readings === 'object' ? Object.keys(Item.readings as object) : []);
+    } catch (error) {
+      throw unavailable('device read', error);
+    }
   }
 
   /**
@@ -139,10 +186,6 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
   /** One UpdateItem on the device's item; every write of this adapter is one. */
   private async updateItem(id: string, input: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<void> {
     await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { id }, ...input }));
-  }
-
-  private async exists(id: string): Promise<boolean> {
-    return (await this.read(id)) !== undefined;
   }
 
   private async read(id: string): Promise<Record<string, unknown> | undefined> {

@@ -1,19 +1,14 @@
 /**
  * Publishes every registry change to its internal IoT topic (changeTopic(id)) through the IoT
- * data plane, QoS 1, as JSON of the DeviceChange without `previous`. The gRPC service on
+ * data plane, QoS 1, in the device-change wire form. The gRPC service on
  * Fargate subscribes to these topics to serve WatchDevices.
  */
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import { encodeDeviceChange } from '../../contracts/device-change-codec.js';
 import type { DeviceChange } from '../../domain/device-change.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { changeTopic } from '../../domain/topics.js';
+import { changeTopic } from '../../contracts/topics.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-
-/** The wire form of a change on the internal topic: the DeviceChange without `previous`. */
-export function changePayload(change: DeviceChange): string {
-  const { previous: _previous, ...rest } = change;
-  return JSON.stringify(rest);
-}
 
 /** ChangePublisher over the IoT data plane Publish API. */
 export class IotChangePublisher implements ChangePublisher {
@@ -26,7 +21,7 @@ export class IotChangePublisher implements ChangePublisher {
           topic: changeTopic(change.device.id),
           qos: 1,
           contentType: 'application/json',
-          payload: new TextEncoder().encode(changePayload(change)),
+          payload: new TextEncoder().encode(encodeDeviceChange(change)),
         }),
       );
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { topicMatches } from '../../contracts/topics.js';
 import type { BusConnection, MessageBus } from '../../ports/message-bus.js';
 import { signIotWebSocketUrl } from './sigv4-websocket-url.js';
 
@@ -164,16 +165,4 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
       for (const handler of set) handler(topic, payload);
     }
   }
-}
-
-/** Whether an MQTT topic filter (`+`, `#`) matches `topic`. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -4,9 +4,14 @@ import { dirname } from 'node:path';
 import { UnavailableError } from '../../domain/errors.js';
 import type { DeadLetter, DeadLetterQueue } from '../../ports/dead-letter.js';
 
-/** Appends dead letters to a JSON-lines file (one write per call, so a batch is not interleaved). */
+/**
+ * Appends dead letters to a JSON-lines file (one write per call, so a batch is not interleaved).
+ * A letter whose stream sequence number the file already holds is not written again: the local
+ * stream replays records after a crash, and a replayed record must not be dead-lettered twice.
+ */
 export class JsonLinesDeadLetterQueue implements DeadLetterQueue {
   private count = 0;
+  private sequences: Promise<Set<string>> | undefined;
 
   constructor(readonly path: string) {}
 
@@ -18,9 +23,21 @@ export class JsonLinesDeadLetterQueue implements DeadLetterQueue {
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     try {
+      this.sequences ??= this.readAll().then((all) => new Set(all.flatMap((l) => (l.sequenceNumber ? [l.sequenceNumber] : []))));
+      const seen = await this.sequences.catch((error: unknown) => {
+        this.sequences = undefined;
+        throw error;
+      });
+      const fresh = letters.filter((letter) => {
+        if (!letter.sequenceNumber) return true;
+        if (seen.has(letter.sequenceNumber)) return false;
+        seen.add(letter.sequenceNumber);
+        return true;
+      });
+      if (fresh.length === 0) return;
       await mkdir(dirname(this.path), { recursive: true });
-      await appendFile(this.path, letters.map((l) => `${JSON.stringify(l)}\n`).join(''), 'utf8');
-      this.count += letters.length;
+      await appendFile(this.path, fresh.map((l) => `${JSON.stringify(l)}\n`).join(''), 'utf8');
+      this.count += fresh.length;
     } catch (error) {
       throw new UnavailableError(`cannot write dead letters to ${this.path}`, { cause: error });
     }

@@ -24,7 +24,7 @@ import { createPageTokenCodec } from '../../domain/page-token.js';
 import type { DeadLetter } from '../../ports/dead-letter.js';
 import type { TelemetryReader } from '../../ports/telemetry-store.js';
 import { randomSecret } from '../../local/data-dir.js';
-import { deadLetterFile } from '../../local/iot-core.js';
+import { deadLetterFile } from '../../local/iot-core/local-iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
 import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
 import { readDeviceBundle, type DeviceBundle } from '../../provisioning/device-bundle.js';

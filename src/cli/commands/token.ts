@@ -4,11 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ApiGroup } from '../../graphql/caller.js';
-import { LocalTokenIssuer } from '../../graphql/local-token-issuer.js';
+import { API_GROUPS, type ApiGroup } from '../../contracts/groups.js';
+import { LocalTokenIssuer } from '../../local/appsync/local-token-issuer.js';
 import { stdoutLines, type LineWriter } from '../output.js';
 
-const GROUPS: readonly ApiGroup[] = ['admin', 'viewer'];
 
 /** Options of {@link issueLocalToken}. */
 export interface TokenOptions {
@@ -42,7 +41,7 @@ export function register(program: Command, write: LineWriter = stdoutLines): voi
     .command('token')
     .description('print a token for the local GraphQL server, signed by the local issuer (the Cognito stand-in)')
     .requiredOption('--user <name>', 'user name (the token\'s cognito:username)', parseUser)
-    .addOption(new Option('--group <group>', 'Cognito group: admin may do everything, viewer may read and subscribe').choices(GROUPS).makeOptionMandatory())
+    .addOption(new Option('--group <group>', 'Cognito group: admin may do everything, viewer may read and subscribe').choices(API_GROUPS).makeOptionMandatory())
     .option('--expires <duration>', 'lifetime, e.g. 30m, 1h, 7d', parseDuration, '1h')
     .option('--data-dir <dir>', 'data directory of `iotctl local` (an --ephemeral platform only accepts tokens minted in its own process)', '.local')
     .action(async (options: TokenOptions) => {

@@ -9,8 +9,8 @@ import type { DeviceChange } from '../../../src/domain/device-change.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/graphql/local-server.js';
-import { LocalTokenIssuer } from '../../../src/graphql/local-token-issuer.js';
+import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
+import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
 
 const now = '2026-05-01T12:00:00.000Z';

@@ -4,12 +4,12 @@ import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceCredentialStore } from '../../../src/adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, STATS_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE, STATS_TABLE } from '../../../src/contracts/tables.js';
 import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { admits } from '../../../src/ports/device-credentials.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;

@@ -5,7 +5,7 @@ import { InMemoryStats } from '../../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { allDeviceIds, startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
 
 const SECRET = 'repository-test-secret-0123456789';

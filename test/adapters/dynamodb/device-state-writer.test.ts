@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../../../src/contracts/tables.js';
 import { toPresenceUpdate } from '../../../src/devices/presence-handler.js';
 import type { PresenceUpdate } from '../../../src/devices/device-state.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import { presenceEvent, seedDevice } from '../../devices/ingest-helpers.js';
 
 let dynamo: LocalDynamo;
@@ -75,6 +75,54 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
     // Assess
     expect(outcome).toBe('unknown');
     expect(await read('no-such-thing')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbDeviceStateWriter readings bound', () => {
+  const names = (n: number, prefix = 'm') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, i]));
+
+  it('answers full, changing nothing, when new names could pass the bound', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { readings: names(9) });
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { a: 1, b: 2 }, maxReadings: 10 });
+
+    // Assess
+    expect(outcome).toBe('full');
+    expect(Object.keys((await read(id))?.readings ?? {})).toHaveLength(9);
+    expect((await read(id))?.lastSeen).toBeUndefined();
+  });
+
+  it('applies known names to a full map once it is told which names are stored', async () => {
+    // Prepare
+    const id = await seedDevice(doc, table, { readings: names(10) });
+    const storedNames = await writer.readingNames(id);
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { m1: 100, m2: 200 }, maxReadings: 10, storedNames });
+
+    // Assess
+    expect(storedNames).toEqual(new Set(Object.keys(names(10))));
+    expect(outcome).toBe('applied');
+    expect((await read(id))?.readings).toMatchObject({ m1: 100, m2: 200 });
+  });
+
+  it('reads no names of an unknown device', async () => {
+    // Act / Assess
+    expect(await writer.readingNames('no-such-thing')).toBeUndefined();
+  });
+
+  it('answers too-large, changing nothing, when the item would pass 400 KB', async () => {
+    // Prepare: an item just under DynamoDB's limit
+    const id = await seedDevice(doc, table, { metadata: { notes: 'x'.repeat(405_000) } });
+
+    // Act
+    const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { log: 'y'.repeat(8_000) }, maxReadings: 200 });
+
+    // Assess
+    expect(outcome).toBe('too-large');
+    expect((await read(id))?.readings).toBeUndefined();
   });
 });
 

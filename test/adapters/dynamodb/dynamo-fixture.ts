@@ -2,7 +2,7 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { LIST_PK } from '../../../src/adapters/dynamodb/device-item.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../../../src/local/dynamodb/dynalite.js';
 
 export interface DynamoFixture {
   /** dynalite's own endpoint. */

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { IotMqttMessageBus, topicMatches } from '../../../src/adapters/iot/iot-mqtt-message-bus.js';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../../../src/domain/topics.js';
+import { topicMatches } from '../../../src/contracts/topics.js';
+import { IotMqttMessageBus } from '../../../src/adapters/iot/iot-mqtt-message-bus.js';
+import { CHANGE_TOPIC_FILTER, changeTopic } from '../../../src/contracts/topics.js';
 import { startWsBroker, waitFor } from './ws-broker.js';
 
 describe('IotMqttMessageBus', () => {

@@ -32,4 +32,27 @@ describe('JsonLinesDeadLetterQueue', () => {
     dir = await mkdtemp(join(tmpdir(), 'dlq-'));
     expect(await new JsonLinesDeadLetterQueue(join(dir, 'none.jsonl')).readAll()).toEqual([]);
   });
+
+  it('writes a letter once per stream sequence number, also across instances (a replay after a restart)', async () => {
+    // Prepare
+    dir = await mkdtemp(join(tmpdir(), 'dlq-'));
+    const path = join(dir, 'dead-letters.jsonl');
+    const bySeq = (reason: string, sequenceNumber: string): DeadLetter => ({ ...letter(reason), sequenceNumber });
+    await new JsonLinesDeadLetterQueue(path).send([bySeq('INVALID_JSON', '101'), bySeq('TOO_DEEP', '102')]);
+    const restarted = new JsonLinesDeadLetterQueue(path);
+
+    // Act
+    await restarted.send([bySeq('INVALID_JSON', '101'), bySeq('UNKNOWN_DEVICE', '103'), bySeq('UNKNOWN_DEVICE', '103')]);
+    await restarted.send([letter('RULE_ERROR'), letter('RULE_ERROR')]);
+
+    // Assess
+    expect((await restarted.readAll()).map((l) => [l.reason, l.sequenceNumber])).toEqual([
+      ['INVALID_JSON', '101'],
+      ['TOO_DEEP', '102'],
+      ['UNKNOWN_DEVICE', '103'],
+      ['RULE_ERROR', undefined],
+      ['RULE_ERROR', undefined],
+    ]);
+    expect(restarted.written).toBe(3);
+  });
 });

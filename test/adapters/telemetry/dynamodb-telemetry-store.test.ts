@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, type DynamoDBDocumentClient as Doc 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
-import { TELEMETRY_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import {
   DynamoDbTelemetryStore,
   telemetryGroup,
@@ -14,7 +14,7 @@ import {
   telemetrySortKey,
 } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { ValidationError } from '../../../src/domain/errors.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import type { TelemetryPoint } from '../../../src/ports/telemetry-store.js';
 import { startWireSink } from '../wire-sink.js';
 

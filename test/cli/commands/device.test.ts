@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../../../src/cli/commands/device.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceManifest } from '../../../src/provisioning/device-bundle.js';
-import { closed, connectDevice } from '../../local/mqtt-device.js';
+import { closed, connectDevice } from '../../local/iot-core/mqtt-device.js';
 
 describe('iotctl device (local)', () => {
   let dataDir: string;

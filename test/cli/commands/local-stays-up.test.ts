@@ -16,7 +16,7 @@ import { service as healthService } from 'grpc-health-check';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 
 const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE } from '../../../src/adapters/dynamodb/tables.js';
+import { DEVICES_TABLE } from '../../../src/contracts/tables.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { capturedTables, startChangeCapture, type ChangeCapture } from '../../../src/local/change-capture.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { capturedTables, startChangeCapture, type ChangeCapture } from '../../../src/local/dynamodb/change-capture.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { emittedMetrics } from '../emitted-metrics.js';
 

@@ -6,7 +6,7 @@
 import type { AppSyncIdentity } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectLambdaEvent } from '../../../src/graphql/appsync-router.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynalite.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { emittedMetrics } from '../emitted-metrics.js';
 

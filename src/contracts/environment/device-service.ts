@@ -1,0 +1,61 @@
+/** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
+import { configReader, type Environment } from '../config-reader.js';
+import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE } from '../tables.js';
+import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
+import { readRegion } from './region.js';
+
+/** Variables only the service reads. */
+export const DEVICE_SERVICE_VARIABLES = {
+  /** IoT data endpoint host of the change topics, or `describe` to look it up at start. */
+  iotEndpoint: 'IOT_ENDPOINT',
+  /** Overrides the signed wss:// URL (a local broker); never set in the cloud. */
+  iotEndpointUrl: 'IOT_ENDPOINT_URL',
+  host: 'HOST',
+  port: 'PORT',
+  /** How long a SIGTERM waits for calls to finish. */
+  shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
+  healthProbeIntervalMs: 'HEALTH_PROBE_INTERVAL_MS',
+} as const;
+
+/** The IOT_ENDPOINT value that makes the service look the endpoint up (iot:DescribeEndpoint). */
+export const DESCRIBE_IOT_ENDPOINT = 'describe';
+
+/** The port the service listens on unless PORT says otherwise. */
+export const DEFAULT_GRPC_PORT = 50051;
+
+/** The service's settings. */
+export interface DeviceServiceEnvironment {
+  readonly devicesTableName: string;
+  readonly statsTableName: string;
+  readonly alarmsTableName: string;
+  readonly pageTokenSecret: PageTokenSecretSource;
+  /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
+  readonly iotEndpoint: string;
+  /** Overrides the signed wss:// URL (a local broker); never set in the cloud. */
+  readonly iotEndpointUrl?: string;
+  readonly region: string;
+  readonly host: string;
+  readonly port: number;
+  readonly shutdownGraceMs: number;
+  readonly probeIntervalMs: number;
+}
+
+/** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
+export function readDeviceServiceEnvironment(env: Environment = process.env): DeviceServiceEnvironment {
+  const read = configReader(env);
+  const v = DEVICE_SERVICE_VARIABLES;
+  const iotEndpointUrl = read.optional(v.iotEndpointUrl);
+  return {
+    devicesTableName: read.required(DEVICES_TABLE.tableNameEnv),
+    statsTableName: read.required(STATS_TABLE.tableNameEnv),
+    alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
+    pageTokenSecret: readPageTokenSecretSource(read),
+    iotEndpoint: read.required(v.iotEndpoint),
+    ...(iotEndpointUrl && { iotEndpointUrl }),
+    region: readRegion(read),
+    host: read.optional(v.host) ?? '0.0.0.0',
+    port: read.integer(v.port, { fallback: DEFAULT_GRPC_PORT, min: 0, max: 65_535 }),
+    shutdownGraceMs: read.integer(v.shutdownGraceMs, { fallback: 20_000, min: 0, max: 120_000 }),
+    probeIntervalMs: read.integer(v.healthProbeIntervalMs, { fallback: 10_000, min: 100, max: 300_000 }),
+  };
+}

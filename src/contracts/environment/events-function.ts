@@ -1,0 +1,28 @@
+/** The events (change feed) function's environment: set by lib/change-feed.ts and the publishers' constructs. */
+import { configReader, type Environment } from '../config-reader.js';
+import { STATS_TABLE } from '../tables.js';
+import { VARIABLES } from './variables.js';
+
+/** Settings the events function runs with. */
+export interface EventsEnvironment {
+  readonly statsTableName: string;
+  /** AppSync GraphQL endpoint of the deviceUpdated publisher; that publisher is off when unset. */
+  readonly appSyncGraphqlUrl?: string;
+  /** Whether changes are republished on the internal IoT change topics. */
+  readonly changeTopicEnabled: boolean;
+  /** Whether telemetry-only changes (lastSeen/readings) reach the publishers (stack flag liveTelemetryUpdates). */
+  readonly publishTelemetryChanges: boolean;
+}
+
+/** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
+export function readEventsEnvironment(env: Environment = process.env): EventsEnvironment {
+  const read = configReader(env);
+  const appSyncGraphqlUrl = read.optional(VARIABLES.appSyncGraphqlUrl);
+  return {
+    statsTableName: read.required(STATS_TABLE.tableNameEnv),
+    ...(appSyncGraphqlUrl && { appSyncGraphqlUrl }),
+    changeTopicEnabled: read.boolean(VARIABLES.changeTopicEnabled, false),
+    publishTelemetryChanges: read.boolean(VARIABLES.publishTelemetryChanges, true),
+  };
+}
+

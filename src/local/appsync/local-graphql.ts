@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-publisher.js';
+import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
+import type { DeviceRegistry } from '../../domain/device-registry.js';
+import { createPageTokenCodec } from '../../domain/page-token.js';
+import type { ChangePublisher } from '../../ports/change-feed.js';
+import type { AlarmService } from '../../alarms/alarm-service.js';
+import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
+import { AppSyncAlarmPublisher } from '../../adapters/appsync/appsync-alarm-publisher.js';
+import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
+import { LocalTokenIssuer } from './local-token-issuer.js';
+import { createResolverHandler } from '../../graphql/resolver-handler.js';
+
+/** What the GraphQL step needs from the local platform. */
+export interface LocalGraphqlDeps {
+  readonly registry: DeviceRegistry;
+  readonly alarms: AlarmService;
+  /** Receives the publisher of alarmUpdated (the alarm stream consumer calls it per transition). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
+  readonly doc: DynamoDBDocumentClient;
+  readonly tables: { readonly telemetry: string };
+  readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
+  /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
+  readonly dataDir: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly region?: string;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The local platform's GraphQL step: the resolver handler the Lambda runs, over the platform's
+ * registry and telemetry table, served by the local AppSync stand-in; and the change feed's
+ * AppSync publisher, signing publishDeviceUpdate with the server's local IAM credentials,
+ * exactly as the events Lambda does in the cloud.
+ */
+export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGraphqlServer> {
+  const log = deps.log ?? (() => {});
+  const issuer = deps.dataDir ? await LocalTokenIssuer.fromDataDir(deps.dataDir) : await LocalTokenIssuer.forProcess();
+  const resolver = createResolverHandler({
+    registry: deps.registry,
+    telemetry: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
+    alarms: deps.alarms,
+    // Telemetry page tokens only need to outlive a client's paging session, not a restart.
+    pageTokens: createPageTokenCodec(randomBytes(32)),
+    onUnexpectedError: (error, event) =>
+      log(`graphql: ${event.info.parentTypeName}.${event.info.fieldName} failed: ${(error as Error).stack ?? String(error)}`),
+  });
+  const server = await startLocalGraphqlServer({
+    resolver,
+    issuer,
+    host: deps.host,
+    port: deps.port,
+    ...(deps.region && { region: deps.region }),
+    log,
+  });
+  log(
+    deps.dataDir
+      ? `graphql: tokens from \`npm run iotctl -- token --user NAME --group admin|viewer --data-dir ${deps.dataDir}\``
+      : 'graphql: ephemeral token key, so `iotctl token` tokens are refused (sign in-process with LocalTokenIssuer.forProcess())',
+  );
+  const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  let stopped = false;
+  // After stop the feed may still drain; those changes have no subscribers left to reach.
+  deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  const alarmPublisher = new AppSyncAlarmPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  deps.alarmFeed?.addLive({ publish: (n) => (stopped ? Promise.resolve() : alarmPublisher.publish(n)) });
+  return {
+    ...server,
+    stop: async () => {
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The local change feed: captured stream records → the same events handler the events Lambda
+ * runs (stats counters, then every publisher) → live listeners. Publishers and listeners can be
+ * added while the platform runs (the GraphQL and gRPC servers start after the feed).
+ */
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { DeviceChange } from '../../domain/device-change.js';
+import type { ChangePublisher, ChangeSource } from '../../ports/change-feed.js';
+import type { StatsProjector } from '../../ports/stats.js';
+import { createEventsHandler } from '../../change-feed/events-handler.js';
+import { StreamPoller, type StreamPollerOptions } from './stream-poller.js';
+
+/** Options for {@link LocalChangeFeed}. */
+export interface LocalChangeFeedOptions {
+  readonly stats: StatsProjector;
+  /** Batching and retry settings; the CDK-named defaults of stream-poller.ts otherwise. */
+  readonly poller?: StreamPollerOptions;
+  /** Told about listener errors (a listener never fails delivery). */
+  readonly onListenerError?: (error: unknown) => void;
+}
+
+/** Local DynamoDB Streams consumer that also is a {@link ChangeSource}. */
+export class LocalChangeFeed implements ChangeSource {
+  private readonly publishers: ChangePublisher[] = [];
+  private readonly listeners = new Set<(change: DeviceChange) => void>();
+  /** Last sequence handed to listeners per device: a redelivered batch is not shown twice. */
+  private readonly listened = new Map<string, string>();
+  private readonly poller: StreamPoller;
+
+  constructor(private readonly options: LocalChangeFeedOptions) {
+    const toListeners: ChangePublisher = { publish: async (change) => this.notify(change) };
+    // One stable publisher that reads the current list, so publishers added later are called too.
+    const added: ChangePublisher = {
+      publish: async (change) => {
+        await Promise.all(this.publishers.map((publisher) => publisher.publish(change)));
+      },
+    };
+    const handler = createEventsHandler({ stats: options.stats, publishers: [toListeners, added] });
+    this.poller = new StreamPoller(handler, options.poller);
+  }
+
+  /** Receives one captured stream record (the change-capture proxy's `onRecord`). */
+  readonly capture = (record: DynamoDBRecord): void => {
+    this.poller.push(record);
+  };
+
+  /** Adds a publisher that gets every change from now on (at least once, like the events Lambda's). */
+  addPublisher(publisher: ChangePublisher): void {
+    this.publishers.push(publisher);
+  }
+
+  /** Calls `listener` once for every change from now on; returns the function that stops it. */
+  subscribe(listener: (change: DeviceChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Resolves when every change captured so far was delivered (or given up on after retries). */
+  flush(): Promise<void> {
+    return this.poller.flush();
+  }
+
+  /** Delivers what is queued (bounded wait) and stops; returns how many records were left undelivered. */
+  stop(drainMs?: number): Promise<number> {
+    return this.poller.stop(drainMs);
+  }
+
+  private notify(change: DeviceChange): void {
+    const last = this.listened.get(change.device.id);
+    if (last !== undefined && last >= change.sequence) return;
+    this.listened.set(change.device.id, change.sequence);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.onListenerError?.(error);
+      }
+    }
+  }
+}

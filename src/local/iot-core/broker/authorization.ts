@@ -1,0 +1,55 @@
+/**
+ * What an admitted client may do, decided per packet by the IoT policy evaluator: a denied
+ * publish or subscribe disconnects the client with AUTH_ERROR (as IoT Core does on MQTT 3.1.1),
+ * a delivery the policy does not allow is silently withheld. Publishes also pass the limits.
+ */
+import type { AedesOptions, Client } from 'aedes';
+import type { MqttAuthorizer } from '../policy-evaluator.js';
+import type { PublishLimits } from './publish-limits.js';
+import type { SessionTable } from './session.js';
+
+/** What authorization needs. */
+export interface AuthorizationOptions {
+  readonly authorizer: MqttAuthorizer;
+  readonly limits: PublishLimits;
+  readonly sessions: SessionTable;
+  readonly log: (line: string) => void;
+}
+
+/** The aedes authorization hooks. */
+export function authorizationHooks(options: AuthorizationOptions): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>> {
+  const { authorizer, limits, sessions, log } = options;
+  const deny = (client: Client, reason: string): Error => {
+    const session = sessions.get(client);
+    if (session) session.reason = 'AUTH_ERROR';
+    log(`mqtt: ${client.id} denied: ${reason}`);
+    return new Error(`Not authorized: ${reason}`);
+  };
+  return {
+    authorizePublish(client, packet, done) {
+      // Internal publishers (the bus) have no client and are not devices.
+      if (!client) return done(null);
+      const session = sessions.get(client);
+      if (!session || !authorizer.canPublish(session.context, packet.topic).allowed) return done(deny(client, `publish to ${packet.topic}`));
+      const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.byteLength;
+      const breach = limits.check(session.bucket, packet.topic, size);
+      if (breach) {
+        session.reason = breach.reason;
+        log(`mqtt: ${client.id} ${breach.detail}`);
+        return done(new Error(breach.message));
+      }
+      done(null);
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const session = sessions.get(client);
+      const decision = session && authorizer.canSubscribe(session.context, subscription.topic);
+      if (!decision?.allowed) return done(deny(client, `subscribe to ${subscription.topic}`), null);
+      done(null, subscription);
+    },
+    authorizeForward(client, packet) {
+      const session = sessions.get(client);
+      if (!session || !authorizer.canReceive(session.context, packet.topic).allowed) return null;
+      return packet;
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The local AWS IoT Core, as one start step of the local platform: the CA, the mutual-TLS
+ * broker, the rules engine over the rule definitions the CDK deploys, the Kinesis stand-in in
+ * front of the ingest handler and the presence handler, all called with the cloud's event
+ * shapes and the same DynamoDB adapters; and the change feed relayed onto the bus
+ * (`internal/device-changes/<id>`), which also lets the broker cut off revoked devices.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbDeviceCredentialStore } from '../../adapters/dynamodb/device-credentials-store.js';
+import { DynamoDbDeviceStateWriter } from '../../adapters/dynamodb/device-state-writer.js';
+import { InMemoryDeadLetterQueue } from '../../adapters/sqs/in-memory-dead-letter-queue.js';
+import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-letter-queue.js';
+import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
+import { encodeDeviceChange } from '../../contracts/device-change-codec.js';
+import { alarmTopic, changeTopic } from '../../contracts/topics.js';
+import { createIngestHandler } from '../../devices/ingest-handler.js';
+import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
+import { createPresenceHandler } from '../../devices/presence-handler.js';
+import type { DeadLetterQueue } from '../../ports/dead-letter.js';
+import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
+import type { ChangePublisher } from '../../ports/change-feed.js';
+import type { MessageBus } from '../../ports/message-bus.js';
+import type { AlarmEvaluatorPort } from '../../alarms/alarm-evaluation.js';
+import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
+import { startBroker, type LocalBroker } from './broker.js';
+import { openLocalCa, type LocalCa } from './ca.js';
+import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
+import { startRulesRunner } from './rules-runner.js';
+
+/** Where the local dead-letter queue keeps its letters (JSON lines). */
+export const deadLetterFile = (dataDir: string): string => join(dataDir, 'dead-letters.jsonl');
+
+/** Options of {@link startLocalIotCore}. */
+export interface LocalIotCoreOptions {
+  /** Document client through the change-capture proxy. */
+  readonly doc: DynamoDBDocumentClient;
+  readonly tables: { readonly devices: string; readonly telemetry: string };
+  /** Alarm rules evaluated in the ingest batches. */
+  readonly alarms?: AlarmEvaluatorPort;
+  /** Alarm transitions to relay onto the bus (internal/alarm-changes/<deviceId>, for WatchAlarms). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
+  /** The change feed to relay onto the bus. */
+  readonly changeFeed?: { addPublisher(publisher: ChangePublisher): void };
+  /** CA and dead letters live here; a temporary directory when absent (ephemeral runs). */
+  readonly dataDir?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 8883 */
+  readonly port?: number;
+  /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
+  readonly ingest?: IngestSettings;
+  readonly log?: (line: string) => void;
+}
+
+/** The running local IoT Core. */
+export interface LocalIotCore {
+  readonly broker: LocalBroker;
+  readonly bus: MessageBus;
+  readonly ca: LocalCa;
+  readonly batcher: KinesisBatcher;
+  readonly deadLetters: DeadLetterQueue;
+  readonly ingest: IngestSettings;
+  /** Certificate bindings (Devices table): the broker admits only a registered thing's bound, unrevoked certificate. */
+  readonly credentials: DeviceCredentialStore;
+  /** Delivers everything published so far through the rules, the stream and the handlers. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the broker and the device pipeline behind it. */
+export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<LocalIotCore> {
+  const log = options.log ?? (() => undefined);
+  const ingest = options.ingest ?? localIngestSettings();
+  const scratch = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'iot-local-'));
+  const dataDir = options.dataDir ?? scratch!;
+  const ca = await openLocalCa(dataDir).catch(async (error: unknown) => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  });
+  const deadLetters: DeadLetterQueue = options.dataDir ? new JsonLinesDeadLetterQueue(deadLetterFile(dataDir)) : new InMemoryDeadLetterQueue();
+
+  const devices = new DynamoDbDeviceStateWriter(options.doc, options.tables.devices);
+  const ingestHandler = createIngestHandler({
+    devices,
+    telemetry: new DynamoDbTelemetryStore(options.doc, options.tables.telemetry),
+    deadLetters,
+    ...(options.alarms && { alarms: options.alarms }),
+    observer: { failure: (stage, error, records) => log(`ingest: ${stage} failed for ${records} record(s): ${(error as Error).message}`) },
+  });
+  const presenceHandler = createPresenceHandler({ devices, deadLetters });
+  const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
+
+  const broker = await startBroker({
+    ca,
+    host: options.host,
+    port: options.port,
+    log,
+    credentials,
+  }).catch(async (error: unknown) => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  });
+
+  const batcher = new KinesisBatcher({
+    settings: ingest,
+    handler: ingestHandler,
+    log,
+    onDiscard: (records, reason) =>
+      deadLetters.send(
+        records.map((record) => {
+          const payload = Buffer.from(record.kinesis.data, 'base64');
+          return {
+            source: 'ingest' as const,
+            reason: 'RETRIES_EXHAUSTED',
+            detail: reason,
+            thingName: record.kinesis.partitionKey,
+            payload: payload.toString('base64'),
+            payloadBytes: payload.byteLength,
+            sequenceNumber: record.kinesis.sequenceNumber,
+            deadLetteredAt: new Date().toISOString(),
+          };
+        }),
+      ),
+  });
+
+  const runner = startRulesRunner({
+    source: broker,
+    log,
+    targets: {
+      kinesis: (_rule, partitionKey, data) => void batcher.put(partitionKey, data),
+      lambda: async (_rule, handler, event) => {
+        if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
+        await presenceHandler(event);
+      },
+      error: async (rule, input, reason) => {
+        await deadLetters.send([
+          {
+            source: rule.target.kind === 'kinesis' ? 'ingest' : 'presence',
+            reason: 'RULE_ERROR',
+            detail: `${rule.ruleName}: ${reason}`,
+            ...(input.clientId && { clientId: input.clientId }),
+            payload: input.payload.toString('base64'),
+            payloadBytes: input.payload.byteLength,
+            receivedAt: input.receivedAt,
+            deadLetteredAt: new Date().toISOString(),
+          },
+        ]);
+      },
+    },
+  });
+
+  const bus = broker.bus;
+  let stopped = false;
+  options.changeFeed?.addPublisher({
+    // Once the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
+    publish: async (change) => {
+      if (!stopped) await bus.publish(changeTopic(change.device.id), encodeDeviceChange(change), { qos: 1 });
+    },
+  });
+  options.alarmFeed?.addLive({
+    publish: async (n) => {
+      if (!stopped) await bus.publish(alarmTopic(n.deviceId), JSON.stringify(n), { qos: 1 });
+    },
+  });
+  log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);
+
+  const flush = async () => {
+    await runner.flush();
+    await batcher.flush();
+    await runner.flush();
+  };
+  return {
+    broker,
+    bus,
+    ca,
+    batcher,
+    deadLetters,
+    ingest,
+    credentials,
+    flush,
+    async stop() {
+      // The broker first: its disconnect events still flow through the rules to the presence handler.
+      stopped = true;
+      await broker.stop();
+      await runner.stop();
+      await batcher.stop();
+      if (scratch) await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { basicIngestTopic, presenceTopic, stateTopic, telemetryTopic } from '../../../src/contracts/topics.js';
+import { PRESENCE_RULE, TELEMETRY_RULE, TELEMETRY_RULE_NAME, type TopicRuleDefinition } from '../../../src/contracts/rules.js';
+import { telemetryRuleOutput } from '../../../src/local/iot-core/telemetry-rule-output.js';
+import { compileRule, startRulesRunner, type RuleInput, type RuleTargets } from '../../../src/local/iot-core/rules-runner.js';
+
+const THING = 'thing-1';
+const input = (topic: string, payload: string | Buffer): RuleInput => ({
+  topic,
+  payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+  clientId: THING,
+  receivedAt: 1_700_000_000_000,
+});
+
+describe('compileRule', () => {
+  it.each([
+    ['Basic Ingest', basicIngestTopic(TELEMETRY_RULE_NAME, telemetryTopic(THING))],
+    ['plain', telemetryTopic(THING)],
+  ])('evaluates the telemetry rule SQL exactly as the documented output (%s topic)', (_kind, topic) => {
+    // Prepare
+    const rule = compileRule(TELEMETRY_RULE);
+    const message = input(topic, Buffer.from([0x7b, 0xff, 0x00]));
+
+    // Act
+    const ruleTopic = rule.route(message.topic)!;
+    const value = rule.select(message, ruleTopic);
+
+    // Assess
+    expect(value).toEqual(telemetryRuleOutput(topic, message.payload, THING, message.receivedAt));
+    expect(rule.partitionKey(message, ruleTopic)).toBe(THING);
+  });
+
+  it('does not route a Basic Ingest publish addressed to another rule, nor other topics', () => {
+    // Prepare
+    const rule = compileRule(TELEMETRY_RULE);
+
+    // Act / Assess
+    expect(rule.route(basicIngestTopic('other_rule', telemetryTopic(THING)))).toBeUndefined();
+    expect(rule.route(stateTopic(THING))).toBeUndefined();
+    expect(rule.route(`${telemetryTopic(THING)}/x`)).toBeUndefined();
+  });
+
+  it('passes a lifecycle event through SELECT * unchanged', () => {
+    // Prepare
+    const rule = compileRule(PRESENCE_RULE);
+    const event = { clientId: THING, timestamp: 1, eventType: 'connected', versionNumber: 3 };
+    const message = input(presenceTopic('connected', THING), JSON.stringify(event));
+
+    // Act
+    const value = rule.select(message, rule.route(message.topic)!);
+
+    // Assess
+    expect(value).toEqual(event);
+  });
+
+  it('refuses SQL outside the supported subset at compile time', () => {
+    // Prepare
+    const base: TopicRuleDefinition = { ...PRESENCE_RULE };
+
+    // Act / Assess
+    expect(() => compileRule({ ...base, sql: `SELECT * FROM '${base.topicFilter}' WHERE x > 1` })).toThrow(/Unsupported/);
+    expect(() => compileRule({ ...base, sql: `SELECT upper(x) AS y FROM '${base.topicFilter}'` })).toThrow(/Unsupported/);
+    expect(() => compileRule({ ...base, sql: `SELECT * FROM 'other/+'` })).toThrow(/differs/);
+  });
+});
+
+/** Targets that record every call; Lambda fails the first `lambdaFailures` times. */
+function recordingTargets(lambdaFailures = 0) {
+  const calls = { kinesis: [] as Array<[string, string]>, lambda: [] as unknown[], errors: [] as string[] };
+  let failures = lambdaFailures;
+  const targets: RuleTargets = {
+    kinesis: (_rule, partitionKey, data) => void calls.kinesis.push([partitionKey, data]),
+    lambda: async (_rule, _handler, event) => {
+      calls.lambda.push(event);
+      if (failures-- > 0) throw new Error('lambda down');
+    },
+    error: async (rule, _input, reason) => void calls.errors.push(`${rule.ruleName}: ${reason}`),
+  };
+  return { calls, targets };
+}
+
+function fakeSource() {
+  const listeners = new Set<(input: RuleInput) => void>();
+  return {
+    onPublish: (listener: (input: RuleInput) => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    emit: (message: RuleInput) => listeners.forEach((l) => l(message)),
+  };
+}
+
+describe('startRulesRunner', () => {
+  it('sends telemetry to Kinesis and lifecycle events to the presence Lambda', async () => {
+    // Prepare
+    const source = fakeSource();
+    const { calls, targets } = recordingTargets();
+    const runner = startRulesRunner({ source, targets });
+
+    // Act
+    source.emit(input(basicIngestTopic(TELEMETRY_RULE_NAME, telemetryTopic(THING)), '{"v":1}'));
+    source.emit(input(presenceTopic('disconnected', THING), '{"clientId":"thing-1"}'));
+    source.emit(input(stateTopic(THING), '{"on":true}'));
+    await runner.stop();
+
+    // Assess
+    expect(calls.kinesis).toHaveLength(1);
+    expect(calls.kinesis[0]![0]).toBe(THING);
+    expect(JSON.parse(calls.kinesis[0]![1])).toMatchObject({ thingName: THING, payload: Buffer.from('{"v":1}').toString('base64') });
+    expect(calls.lambda).toEqual([{ clientId: THING }]);
+    expect(calls.errors).toEqual([]);
+  });
+
+  it('retries a failing Lambda twice, then uses the error action', async () => {
+    // Prepare
+    const source = fakeSource();
+    const { calls, targets } = recordingTargets(5);
+    const runner = startRulesRunner({ source, targets });
+
+    // Act
+    source.emit(input(presenceTopic('connected', THING), '{"clientId":"thing-1"}'));
+    await runner.flush();
+
+    // Assess
+    expect(calls.lambda).toHaveLength(3);
+    expect(calls.errors).toEqual([`${PRESENCE_RULE.ruleName}: LAMBDA_FAILED: lambda down`]);
+    await runner.stop();
+  });
+
+  it('sends a lifecycle payload that is not JSON to the error action', async () => {
+    // Prepare
+    const source = fakeSource();
+    const { calls, targets } = recordingTargets();
+    const runner = startRulesRunner({ source, targets });
+
+    // Act
+    source.emit(input(presenceTopic('connected', THING), 'not json'));
+    await runner.stop();
+
+    // Assess
+    expect(calls.lambda).toEqual([]);
+    expect(calls.errors).toHaveLength(1);
+  });
+});
