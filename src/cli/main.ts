@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
@@ -22,6 +23,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  alarm.register(program);
   simulate.register(program);
   token.register(program);
   return program;
