@@ -29,6 +29,7 @@ import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
+import { ALARMS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -188,6 +189,8 @@ export class Api extends Construct {
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
     props.storage.grantStatsRead(this.resolverFunction);
+    // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
+    props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
     props.telemetry.grantTelemetryRead(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
@@ -247,6 +250,10 @@ export class Api extends Construct {
     Validations.of(this.resolverFunction.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
+    });
+    Validations.of(this.resolverFunction.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.table(ALARMS_TABLE).node.defaultChild as CfnResource)}.Arn>/index/*]`,
+      reason: 'alarms(filter) lists alarms through the Alarms indexes (by rule, state and change time); the grant names this table only.',
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',

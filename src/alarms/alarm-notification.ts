@@ -5,10 +5,7 @@
  */
 import type { AlarmTransition } from './alarm-state.js';
 
-/** EventBridge `source` of alarm events. */
-export const ALARM_EVENT_SOURCE = 'iot-platform.alarms';
-/** EventBridge `detail-type` of alarm events. */
-export const ALARM_EVENT_DETAIL_TYPE = 'Alarm State Change';
+export { ALARM_EVENT_DETAIL_TYPE, ALARM_EVENT_SOURCE } from '../contracts/alarms.js';
 /** Version of the detail's shape; a breaking change gets a new one. */
 export const ALARM_EVENT_SCHEMA_VERSION = 1;
 

@@ -14,8 +14,6 @@ import { normalInstance, type AlarmInstance } from './alarm-state.js';
 import type { AlarmCursor, AlarmStore } from './alarm-store.js';
 import type { RuleSource } from './rule-cache.js';
 
-/** How often the sweep runs, in the cloud (EventBridge schedule) and locally (timer). */
-export const ALARM_SWEEP_INTERVAL_SECONDS = 60;
 const PAGE = 100;
 
 /** What one sweep did. */

@@ -17,6 +17,7 @@ import {
 import { ALARM_SEVERITIES, type AlarmRule, type AlarmSeverity } from '../../alarms/alarm-rule.js';
 import type { AlarmInstance, AlarmTransition } from '../../alarms/alarm-state.js';
 import type { AlarmCursor, AlarmFilter, AlarmPage, AlarmStore } from '../../alarms/alarm-store.js';
+import { ALARM_INSTANCE_KEY_PREFIX } from '../../contracts/alarms.js';
 import { AlreadyExistsError, ConflictError, UnavailableError } from '../../domain/errors.js';
 import { isConditionalCheckFailed, mapDynamoError } from './dynamo-errors.js';
 
@@ -28,7 +29,7 @@ const MAX_PAGE_QUERIES = 10;
 
 const rulePk = (id: string) => `RULE#${id}`;
 const versionSk = (version: number) => `V#${String(version).padStart(10, '0')}`;
-const devicePk = (deviceId: string) => `DEV#${deviceId}`;
+const devicePk = (deviceId: string) => `${ALARM_INSTANCE_KEY_PREFIX}${deviceId}`;
 const instanceSk = (ruleId: string) => `ALARM#${ruleId}`;
 const historyPk = (alarmId: string) => `HIST#${alarmId}`;
 const historySk = (rev: number) => `R#${String(rev).padStart(10, '0')}`;
@@ -55,7 +56,7 @@ export function fromInstanceItem(item: Item): AlarmInstance {
 
 /** Whether a stored item is an alarm instance (not a rule, version or history item). */
 export function isInstanceItem(item: Item | undefined): boolean {
-  return typeof item?.pk === 'string' && item.pk.startsWith('DEV#') && typeof item.sk === 'string' && item.sk.startsWith('ALARM#');
+  return typeof item?.pk === 'string' && item.pk.startsWith(ALARM_INSTANCE_KEY_PREFIX) && typeof item.sk === 'string' && item.sk.startsWith('ALARM#');
 }
 
 const fromRuleItem = (item: Item): AlarmRule => {
@@ -255,7 +256,7 @@ export class DynamoDbAlarmStore implements AlarmStore {
       }),
       'read ended snoozes',
     );
-    return (page.Items ?? []).map((item) => ({ ruleId: String(item.sk).slice('ALARM#'.length), deviceId: String(item.pk).slice('DEV#'.length) }));
+    return (page.Items ?? []).map((item) => ({ ruleId: String(item.sk).slice('ALARM#'.length), deviceId: String(item.pk).slice(ALARM_INSTANCE_KEY_PREFIX.length) }));
   }
 
   async activeBySeverity(): Promise<Record<AlarmSeverity, number>> {
