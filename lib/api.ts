@@ -83,6 +83,18 @@ export function response(ctx) {
 }
 `;
 
+// alarmUpdated(deviceId): the same filtering on the transition's device (no deviceId = every alarm).
+const ALARM_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
+  return null;
+}
+`;
+
 /**
  * The client API: AppSync GraphQL from schema/schema.graphql, Cognito user pool (default mode,
  * groups admin/viewer) and IAM (internal publishers) auth, no API key; the Lambda resolver for
@@ -218,6 +230,13 @@ export class Api extends Construct {
       fieldName: 'deviceUpdated',
       runtime: FunctionRuntime.JS_1_0_0,
       code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
+    });
+
+    noneSource.createResolver('SubscriptionalarmUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'alarmUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(ALARM_SUBSCRIPTION_FILTER_CODE),
     });
 
     if (props.changePublisher) {
