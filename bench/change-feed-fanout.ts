@@ -8,10 +8,12 @@
  * Publish calls with their payload sizes. Used by bench/ingest.ts.
  */
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toDeviceChange } from '../src/adapters/dynamodb/device-stream-record.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
+import { keepAlivePost } from '../src/adapters/appsync/keep-alive-post.js';
 import { AppSyncChangePublisher } from '../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
@@ -112,13 +114,14 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
     { step: 'build', name: 'benchCountIot' },
   );
   let mutations = 0;
+  const post = keepAlivePost();
   const appSync = new AppSyncChangePublisher({
     url: `${sinkEndpoint}/graphql`,
     region: 'us-east-1',
     credentials: base.credentials,
-    fetch: async (input, init) => {
+    post: async (url, headers, body) => {
       mutations += 1;
-      return fetch(input, init);
+      return post(url, headers, body);
     },
   });
 
@@ -173,6 +176,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
       iotUnits = 0;
       mutations = 0;
       const handler = createEventsHandler({
+        toChange: toDeviceChange,
         stats: new DynamoDbStatsStore(direct, statsTable),
         publishers: [appSync, new IotChangePublisher(iot)],
         publishTelemetryChanges,

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { graphql, type GraphQLSchema } from 'graphql';
 import { APPSYNC_SCALARS } from '../src/local/appsync/appsync-scalars.js';
-import { toGraphqlDevice } from '../src/graphql/device-mapper.js';
+import { toGraphqlDevice } from '../src/wire/graphql-device.js';
 import { LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
 import { buildSchemaFromSdl } from '../src/graphql/schema-source.js';
 import type { DeviceRegistry } from '../src/domain/device-registry.js';

@@ -41,7 +41,7 @@ import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-lett
 import { SqsDeadLetterQueue } from '../src/adapters/sqs/sqs-dead-letter-queue.js';
 import { DynamoDbTelemetryStore, telemetryPartitionKey, telemetrySortKey } from '../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryStore } from '../src/adapters/telemetry/timestream-telemetry-store.js';
-import type { DeviceStateWriter } from '../src/devices/device-state.js';
+import type { DeviceStateWriter } from '../src/ports/device-state-writer.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';

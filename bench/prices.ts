@@ -53,5 +53,5 @@ export const PRICES = {
   appSyncRealtimeUpdate: { usd: 2.0 / 1e6, unit: 'real-time update (5 KB)', source: `${APPSYNC} (GraphQL, real-time updates)` },
 } as const satisfies Record<string, Price>;
 
-/** Hours in the 30-day month the DESIGN.md figures use. */
+/** Hours in the 30-day month the cost figures (README) use. */
 export const HOURS_PER_MONTH = 720;

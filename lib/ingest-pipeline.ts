@@ -51,11 +51,11 @@ export interface IngestPipelineProps {
 }
 
 /**
- * The device data path (DESIGN.md flows 1 and 2): telemetry rule (Basic Ingest) → Kinesis
+ * The device data path (docs/architecture.md, telemetry and presence flows): telemetry rule (Basic Ingest) → Kinesis
  * (partition key = thing name) → ingest Lambda → Devices state + telemetry store; lifecycle
  * rule → presence Lambda. Every rule has an SQS error action; the event source sends what it
  * gives up on to an SQS queue; records the handlers refuse go to the dead-letter queue with a
- * reason. Rule SQL and targets come from src/devices/rules.ts, shared with the local runner.
+ * reason. Rule SQL and targets come from src/contracts/rules.ts, shared with the local runner.
  */
 export class IngestPipeline extends Construct {
   /** The ingest stream. */
@@ -300,7 +300,7 @@ export class IngestPipeline extends Construct {
     for (const resource of [database, table]) {
       Validations.of(resource).acknowledge({
         id: 'CloudFormation-Validate::W3697',
-        reason: 'Timestream LiveAnalytics is closed to new customers (DESIGN.md): only an account that already has it selects -c telemetryStore=timestream; the default store is DynamoDB.',
+        reason: 'Timestream LiveAnalytics is closed to new customers since 2025-06-20: only an account that already has it selects -c telemetryStore=timestream; the default store is DynamoDB.',
       });
     }
     return { database, table };

@@ -3,8 +3,7 @@
  * direct Lambda resolver for every Query and Mutation field except the NONE-backed ones.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RESOLVER_METRICS } from '../../src/contracts/metrics.js';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { resolvePageTokenSecret } from '../../src/adapters/secrets/page-token-secret.js';
@@ -12,12 +11,14 @@ import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-rep
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
+import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
 import { AlarmService } from '../../src/alarms/alarm-service.js';
-import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
-import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { composeGraphqlFunction } from '../../src/functions/graphql-function.js';
+import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
 import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
 import { readGraphqlEnvironment } from '../../src/contracts/environment/graphql-function.js';
 
@@ -33,28 +34,13 @@ const telemetry: TelemetryReader =
 
 const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
 const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
-const resolve = createResolverHandler({
+const resolve = composeGraphqlFunction({
   registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
-  telemetry,
+  telemetry: new TelemetryHistory({ reader: telemetry, pageTokens }),
   alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),
-  pageTokens,
-  onUnexpectedError: (error, event) => {
-    metrics.addMetric(RESOLVER_METRICS.unexpectedErrors, MetricUnit.Count, 1);
-    logger.error('Resolver failed', { field: `${event.info.parentTypeName}.${event.info.fieldName}`, error: error as Error });
-  },
+  logger,
+  metrics: powertoolsMetrics(metrics),
 });
 
 /** Lambda entry point (AppSync direct Lambda resolver). */
-export const handler = async (event: DirectLambdaEvent): Promise<unknown> => {
-  // ResolverErrors counts every refused or failed field (domain errors included); ResolverUnexpectedErrors
-  // only the InternalFailure ones, the ones that need a person.
-  metrics.addMetric(RESOLVER_METRICS.resolutions, MetricUnit.Count, 1);
-  try {
-    return await resolve(event);
-  } catch (error) {
-    metrics.addMetric(RESOLVER_METRICS.errors, MetricUnit.Count, 1);
-    throw error;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);

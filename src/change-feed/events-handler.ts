@@ -3,9 +3,11 @@
  * every change publisher. Shared by the events Lambda and the local change feed.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DeviceChange } from '../domain/device-change.js';
+import { mapSettled } from '../shared/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { Logger } from '../ports/logger.js';
 import type { StatsProjector } from '../ports/stats.js';
-import { toDeviceChange } from './stream-record.js';
 import { isTelemetryOnlyChange } from './telemetry-change.js';
 
 /**
@@ -16,18 +18,18 @@ import { isTelemetryOnlyChange } from './telemetry-change.js';
  */
 export const EVENTS_DEVICE_CONCURRENCY = 16;
 
-/** The subset of a logger (Powertools Logger fits) the handler reports failures to. */
-export interface EventsHandlerLogger {
-  error(message: string, ...extra: unknown[]): void;
-}
-
 /** Ports and settings of {@link createEventsHandler}. */
 export interface EventsHandlerDeps {
+  /**
+   * The change a stream record describes, or undefined when it is not a device's (the table
+   * adapter's decoder); throws when a device record cannot be de-duplicated.
+   */
+  readonly toChange: (record: DynamoDBRecord) => DeviceChange | undefined;
   /** Keeps the counters; must be idempotent per (device, sequence), since records are redelivered. */
   readonly stats: StatsProjector;
   /** Called for every change (see publishTelemetryChanges), after the counters, at least once. */
   readonly publishers: readonly ChangePublisher[];
-  readonly logger?: EventsHandlerLogger;
+  readonly logger?: Pick<Logger, 'error'>;
   /**
    * Whether telemetry-only changes (lastSeen/readings; the version did not move) go to the
    * publishers. Registry and presence changes always do.
@@ -64,7 +66,7 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`Events handler concurrency must be a positive integer, got ${concurrency}`);
 
   const processRecord = async (record: DynamoDBRecord): Promise<void> => {
-    const change = toDeviceChange(record);
+    const change = deps.toChange(record);
     if (!change) return;
     await deps.stats.apply(change);
     if (!publishTelemetry && isTelemetryOnlyChange(change)) return;
@@ -97,7 +99,11 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
       records.push({ record, index });
       devices.set(key, records);
     });
-    const failed = await mapBounded([...devices.values()], concurrency, processDevice);
+    // processDevice reports a failure as its result and never rejects.
+    const failed = (await mapSettled([...devices.values()], concurrency, processDevice)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    });
 
     // Per shard (a Lambda batch holds one; grouping keeps the rule right for any caller that mixes them).
     const earliest = new Map<string, Positioned>();
@@ -120,19 +126,4 @@ function deviceKey(record: DynamoDBRecord, index: number): string {
   const keys = record.dynamodb?.Keys;
   const item = keys ? JSON.stringify(keys) : `#${index}`;
   return `${record.eventSourceARN ?? ''}\u0000${item}`;
-}
-
-/** `work` over `items` with at most `limit` running at once; results in the order of `items`. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

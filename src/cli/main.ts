@@ -11,7 +11,7 @@ import * as simulate from './commands/simulate.js';
 import * as token from './commands/token.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing to someone running the CLI
-// (the SDK is pinned, see TOOLCHAIN); it would precede every command's output. Set the variable
+// (the SDK is pinned in package.json); it would precede every command's output. Set the variable
 // to anything else to see it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -4,7 +4,7 @@
  * in the writer's condition makes any order converge on the latest event.
  */
 import type { DeadLetterQueue } from '../ports/dead-letter.js';
-import type { DeviceStateWriter, PresenceOutcome, PresenceUpdate } from './device-state.js';
+import type { DeviceStateWriter, PresenceOutcome, PresenceUpdate } from '../ports/device-state-writer.js';
 import type { PresenceEvent } from '../contracts/rules.js';
 
 /** What the handler did with one event. */

@@ -1,8 +1,8 @@
 /** Alarm domain values in the GraphQL schema's shapes, and rule input from it. */
 import type { AlarmRule as DomainRule, AlarmRuleInput as DomainRuleInput, AlarmSeverity as DomainSeverity } from '../alarms/alarm-rule.js';
-import type { AlarmInstance, AlarmTransition as DomainTransition } from '../alarms/alarm-state.js';
-import type { AlarmNotification } from '../alarms/alarm-notification.js';
-import type { Alarm, AlarmRule, AlarmRuleInput, AlarmTransition, AlarmUpdateInput, SeverityCount } from '../generated/graphql/types.js';
+import type { AlarmInstance } from '../alarms/alarm-state.js';
+import type { Alarm, AlarmRule, AlarmRuleInput, SeverityCount } from '../generated/graphql/types.js';
+import { toGraphqlTransition } from '../wire/graphql-alarm.js';
 import { ALARM_SEVERITIES } from '../alarms/alarm-rule.js';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -54,22 +54,6 @@ export function toGraphqlRule(rule: DomainRule): AlarmRule {
   };
 }
 
-/** A transition in the schema's shape. */
-export function toGraphqlTransition(t: DomainTransition): AlarmTransition {
-  return {
-    rev: t.rev,
-    from: t.from,
-    to: t.to,
-    at: t.at,
-    eventTime: iso(t.eventTime),
-    value: t.value ?? null,
-    reason: t.reason,
-    actor: t.actor,
-    note: t.note ?? null,
-    ruleVersion: t.ruleVersion,
-  };
-}
-
 /** An alarm in the schema's shape (history left null unless the caller fills it). */
 export function toGraphqlAlarm(instance: AlarmInstance): Alarm {
   return {
@@ -85,11 +69,6 @@ export function toGraphqlAlarm(instance: AlarmInstance): Alarm {
     lastTransition: toGraphqlTransition(instance.last),
     history: null,
   };
-}
-
-/** The publishAlarmUpdate input for a published transition. */
-export function toAlarmUpdateInput(n: AlarmNotification): AlarmUpdateInput {
-  return { id: n.alarmId, deviceId: n.deviceId, ruleId: n.ruleId, ruleName: n.ruleName, severity: n.severity, state: n.to, transition: toGraphqlTransition(n) };
 }
 
 /** Counts per severity in the schema's shape, loudest first. */

@@ -1,41 +1,8 @@
-import type { Device as DomainDevice, DeviceStats as DomainStats, ReadingValue } from '../domain/device.js';
+import type { DeviceStats as DomainStats } from '../domain/device.js';
 import { DEVICE_STATUSES } from '../domain/device.js';
-import type { DeviceChange as DomainChange } from '../domain/device-change.js';
 import { ValidationError } from '../domain/errors.js';
 import { metadataFromPairs, validateMetadata } from '../domain/validation.js';
-import type {
-  Device,
-  DeviceChange,
-  DeviceChangeInput,
-  DeviceStats,
-  KeyValueInput,
-  Maybe,
-  Reading,
-} from '../generated/graphql/types.js';
-
-/** One reading in the schema's shape (exactly one value field set). */
-export function toReading(metric: string, value: ReadingValue): Reading {
-  if (typeof value === 'number') return { metric, numberValue: value, booleanValue: null, stringValue: null };
-  if (typeof value === 'boolean') return { metric, numberValue: null, booleanValue: value, stringValue: null };
-  return { metric, numberValue: null, booleanValue: null, stringValue: value };
-}
-
-/** A domain device in the schema's shape. */
-export function toGraphqlDevice(device: DomainDevice): Device {
-  return {
-    id: device.id,
-    name: device.name,
-    type: device.type,
-    status: device.status,
-    createdAt: device.createdAt,
-    updatedAt: device.updatedAt,
-    lastSeen: device.lastSeen ?? null,
-    metadata: Object.entries(device.metadata).map(([key, value]) => ({ key, value })),
-    version: device.version,
-    readings: Object.entries(device.readings).map(([metric, value]) => toReading(metric, value)),
-    alarms: null,
-  };
-}
+import type { DeviceChange, DeviceChangeInput, DeviceStats, KeyValueInput, Maybe } from '../generated/graphql/types.js';
 
 /** Fleet counters in the schema's shape: every status listed, types with devices only. */
 export function toGraphqlStats(stats: DomainStats, activeAlarms: DeviceStats['activeAlarms'] = []): DeviceStats {
@@ -47,17 +14,6 @@ export function toGraphqlStats(stats: DomainStats, activeAlarms: DeviceStats['ac
     byType: Object.entries(stats.byType)
       .filter(([, count]) => count > 0)
       .map(([type, count]) => ({ type, count })),
-  };
-}
-
-/** The publishDeviceUpdate input for a change; the subscriber-facing DeviceChange is the same shape. */
-export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
-  const { alarms: _alarms, ...device } = toGraphqlDevice(change.device);
-  return {
-    id: device.id,
-    changeType: change.changeType,
-    device: { ...device, lastSeen: device.lastSeen ?? null },
-    changedAt: change.changedAt,
   };
 }
 

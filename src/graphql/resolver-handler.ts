@@ -1,8 +1,6 @@
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
 import { ValidationError } from '../domain/errors.js';
-import type { PageTokenCodec } from '../domain/page-token.js';
-import { validateDeviceId } from '../domain/validation.js';
 import type {
   MutationArgs,
   MutationResults,
@@ -10,22 +8,23 @@ import type {
   QueryResults,
   TelemetryPoint,
 } from '../generated/graphql/types.js';
-import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.js';
+import type { TelemetryHistory } from '../domain/telemetry-history.js';
+import type { TelemetrySample } from '../ports/telemetry-store.js';
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
 import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
 import { requireGroup } from './caller.js';
-import { metadataFromInput, toGraphqlDevice, toGraphqlStats } from './device-mapper.js';
-import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toGraphqlTransition, toSeverityCounts } from './alarm-mapper.js';
+import { toGraphqlDevice } from '../wire/graphql-device.js';
+import { metadataFromInput, toGraphqlStats } from './device-mapper.js';
+import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toSeverityCounts } from './alarm-mapper.js';
+import { toGraphqlTransition } from '../wire/graphql-alarm.js';
 import { cognitoGroups } from './caller.js';
 import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
 export interface ResolverDeps {
   readonly registry: Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
-  readonly telemetry: TelemetryReader;
+  readonly telemetry: Pick<TelemetryHistory, 'query'>;
   readonly alarms: AlarmService;
-  /** Signs telemetry page cursors so a client cannot hand the store a cursor it did not issue. */
-  readonly pageTokens: PageTokenCodec;
   /** Told about unexpected errors (they reach the client as InternalFailure only). */
   readonly onUnexpectedError?: (error: unknown, event: DirectLambdaEvent) => void;
 }
@@ -36,8 +35,6 @@ export type ResolverHandler = ((event: DirectLambdaEvent) => Promise<unknown>) &
   readonly fields: readonly string[];
 };
 
-const TELEMETRY_MAX_LIMIT = 1000;
-const TELEMETRY_DEFAULT_LIMIT = 100;
 
 function epochMs(value: string, field: string): number {
   // The AWSDateTime scalar already refuses bad text at the edge; this guards direct invocations.
@@ -45,14 +42,6 @@ function epochMs(value: string, field: string): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new ValidationError(`${field} is not a representable time`, field);
   return ms;
-}
-
-function telemetryLimit(value: number | null | undefined): number {
-  if (value === undefined || value === null) return TELEMETRY_DEFAULT_LIMIT;
-  if (!Number.isInteger(value) || value < 1 || value > TELEMETRY_MAX_LIMIT) {
-    throw new ValidationError(`limit must be an integer from 1 to ${TELEMETRY_MAX_LIMIT}, got ${value}`, 'limit');
-  }
-  return value;
 }
 
 function toPoint(sample: TelemetrySample): TelemetryPoint {
@@ -122,22 +111,15 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
     })
     .onQuery('telemetry', async (args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read telemetry');
-      const deviceId = validateDeviceId(args.deviceId, 'deviceId');
-      if (typeof args.metric !== 'string' || args.metric.length === 0 || args.metric.length > 128) {
-        throw new ValidationError('metric must be 1-128 characters', 'metric');
-      }
-      const from = epochMs(args.from, 'from');
-      const to = epochMs(args.to, 'to');
-      if (from >= to) throw new ValidationError('from must be before to', 'from');
-      const limit = telemetryLimit(args.limit);
-      // The token is bound to this exact query: reusing it for another range or metric is refused.
-      const scope = { kind: 'telemetry', deviceId, metric: args.metric, from: String(from), to: String(to) };
-      const cursor = args.nextToken ? String(deps.pageTokens.decode(args.nextToken, scope).c) : undefined;
-      const page = await deps.telemetry.query({ deviceId, metric: args.metric, from, to, limit, ...(cursor && { cursor }) });
-      return {
-        items: page.items.map(toPoint),
-        nextToken: page.nextCursor ? deps.pageTokens.encode({ c: page.nextCursor }, scope) : null,
-      };
+      const page = await deps.telemetry.query({
+        deviceId: args.deviceId,
+        metric: args.metric,
+        from: epochMs(args.from, 'from'),
+        to: epochMs(args.to, 'to'),
+        ...(args.limit !== undefined && args.limit !== null && { limit: args.limit }),
+        ...(args.nextToken && { pageToken: args.nextToken }),
+      });
+      return { items: page.items.map(toPoint), nextToken: page.nextPageToken ?? null };
     })
     .onMutation('createDevice', async ({ input }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'create devices');

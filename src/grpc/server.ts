@@ -22,8 +22,7 @@ import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-d
  * Largest request grpc-js hands to our deserializer. It is a transport bound, not a validity one:
  * the largest VALID request (a Device with 50 metadata entries of 128 + 1,024 characters plus
  * name and type, at up to 4 UTF-8 bytes per character) is ~0.25 MB. It sits a little above the
- * 10 MB malformed request we promise to classify (issue 5: e.g. a Device.metadata value of
- * 10 MB), so such a request reaches the wire check and gets INVALID_ARGUMENT naming the broken
+ * 10 MB malformed request we promise to classify (e.g. a Device.metadata value of 10 MB), so such a request reaches the wire check and gets INVALID_ARGUMENT naming the broken
  * rule. Anything larger gets RESOURCE_EXHAUSTED from grpc-js before any handler runs: its
  * StreamDecoder throws and the base call sends that status itself (server-interceptors.js,
  * handleDataFrame), where no server interceptor can change the code.

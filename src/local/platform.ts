@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
+import { lineLogger } from '../adapters/logging/line-logger.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { ALL_TABLES } from '../contracts/tables.js';
@@ -159,6 +160,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const statsStore = new DynamoDbStatsStore(doc, tables.stats);
     changeFeed = new LocalChangeFeed({
       stats: statsStore,
+      logger: lineLogger('change feed', log, 'warn'),
       poller: { onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`) },
       onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
     });

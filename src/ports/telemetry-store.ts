@@ -59,5 +59,5 @@ export interface TelemetryReader {
   query(query: TelemetryQuery): Promise<TelemetryPage>;
 }
 
-/** The telemetry store: DynamoDB (every account, local default) or Timestream (see DESIGN.md). */
+/** The telemetry store: DynamoDB (every account, local default) or Timestream (an account that still has LiveAnalytics; see the README). */
 export interface TelemetryStore extends TelemetryWriter, TelemetryReader {}

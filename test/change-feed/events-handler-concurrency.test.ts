@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../../src/change-feed/events-handler.js';
-import { toDeviceChange } from '../../src/change-feed/stream-record.js';
+import { toDeviceChange } from '../../src/adapters/dynamodb/device-stream-record.js';
 import { StreamPoller } from '../../src/local/event-source-mapping/stream-poller.js';
 import type { Device } from '../../src/domain/device.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
@@ -103,7 +103,7 @@ describe('createEventsHandler under concurrency', () => {
     const next = random(7);
     const records = interleavedBatch(40, 4, next);
     const publisher = new SlowRecordingPublisher(next);
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [publisher] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [publisher] });
 
     // Act
     const response = await handler({ Records: records });
@@ -125,7 +125,7 @@ describe('createEventsHandler under concurrency', () => {
     // Prepare
     const next = random(11);
     const publisher = new SlowRecordingPublisher(next);
-    const handler = createEventsHandler({ stats: new InMemoryStats(), publishers: [publisher], concurrency: 3 });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [publisher], concurrency: 3 });
 
     // Act
     await handler({ Records: interleavedBatch(12, 2, next) });
@@ -148,6 +148,7 @@ describe('createEventsHandler under concurrency', () => {
     const failedAt: string[] = [];
     const publisher = new SlowRecordingPublisher(random(3), { 1002: 1, 1005: 1 }, (change) => (change.device.id === id(1) ? 20 : 0));
     const handler = createEventsHandler({
+      toChange: toDeviceChange,
       stats: new InMemoryStats(),
       publishers: [publisher],
       logger: { error: (_message, extra) => failedAt.push(String((extra as { sequenceNumber: string }).sequenceNumber)) },
@@ -173,8 +174,8 @@ describe('createEventsHandler under concurrency', () => {
     const quietStats = new InMemoryStats();
 
     // Act
-    await createEventsHandler({ stats: quietStats, publishers: [quiet], publishTelemetryChanges: false })({ Records: records });
-    await createEventsHandler({ stats: new InMemoryStats(), publishers: [live] })({ Records: records });
+    await createEventsHandler({ toChange: toDeviceChange, stats: quietStats, publishers: [quiet], publishTelemetryChanges: false })({ Records: records });
+    await createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [live] })({ Records: records });
 
     // Assess
     expect(quiet.published.map((c) => `${c.changeType}@${c.device.version}`)).toEqual(['CREATED@1', 'UPDATED@2', 'DELETED@2']);
@@ -184,7 +185,7 @@ describe('createEventsHandler under concurrency', () => {
 
   it.each([[0], [-1], [1.5], [Number.NaN]])('refuses a concurrency of %s', (concurrency) => {
     // Act / Assess
-    expect(() => createEventsHandler({ stats: new InMemoryStats(), publishers: [], concurrency })).toThrow(/concurrency must be a positive integer/);
+    expect(() => createEventsHandler({ toChange: toDeviceChange, stats: new InMemoryStats(), publishers: [], concurrency })).toThrow(/concurrency must be a positive integer/);
   });
 
   describe('on the DynamoDB stats store (dynalite)', () => {
@@ -203,7 +204,7 @@ describe('createEventsHandler under concurrency', () => {
       const failing = [rawSequences(records)[40]!, rawSequences(records)[90]!];
       const publisher = new SlowRecordingPublisher(next, { [failing[0]!]: 1, [failing[1]!]: 2 });
       const stats = new DynamoDbStatsStore(fixture.doc, fixture.statsTable);
-      const handler = createEventsHandler({ stats, publishers: [publisher] });
+      const handler = createEventsHandler({ toChange: toDeviceChange, stats, publishers: [publisher] });
       const truth = new InMemoryStats();
       for (const r of records) {
         await truth.apply(toDeviceChange(r)!);
@@ -239,7 +240,7 @@ describe('createEventsHandler behind the local stream poller', () => {
     const stats = new InMemoryStats();
     const truth = new InMemoryStats();
     for (const r of records) await truth.apply(toDeviceChange(r)!);
-    const poller = new StreamPoller(createEventsHandler({ stats, publishers: [publisher] }), { batchingWindowMs: 1, retryBaseDelayMs: 1 });
+    const poller = new StreamPoller(createEventsHandler({ toChange: toDeviceChange, stats, publishers: [publisher] }), { batchingWindowMs: 1, retryBaseDelayMs: 1 });
 
     // Act
     for (const r of records) poller.push(r);

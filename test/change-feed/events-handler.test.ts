@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toDeviceChange } from '../../src/adapters/dynamodb/device-stream-record.js';
 import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { createEventsHandler } from '../../src/change-feed/events-handler.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
@@ -22,7 +23,7 @@ describe('createEventsHandler', () => {
     // Prepare
     const stats = new InMemoryStats();
     const publisher = new RecordingPublisher();
-    const handler = createEventsHandler({ stats, publishers: [publisher] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats, publishers: [publisher] });
     const records = [
       deviceRecord(1, undefined, device(id(1))),
       streamRecord(2, undefined, { id: 'not-a-device' }),
@@ -42,7 +43,7 @@ describe('createEventsHandler', () => {
     // Prepare
     const stats = new InMemoryStats();
     const publisher = new RecordingPublisher(new Set([id(2)]));
-    const handler = createEventsHandler({ stats, publishers: [publisher] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats, publishers: [publisher] });
     const otherShard = 'arn:aws:dynamodb:us-east-1:000000000000:table/Devices/stream/other';
     const records = [
       deviceRecord(10, undefined, device(id(1))),
@@ -62,7 +63,7 @@ describe('createEventsHandler', () => {
   it('counts a redelivered batch once', async () => {
     // Prepare
     const stats = new InMemoryStats();
-    const handler = createEventsHandler({ stats, publishers: [] });
+    const handler = createEventsHandler({ toChange: toDeviceChange, stats, publishers: [] });
     const batch = { Records: [deviceRecord(20, undefined, device(id(1))), deviceRecord(21, undefined, device(id(2)))] };
 
     // Act

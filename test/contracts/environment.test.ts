@@ -51,11 +51,12 @@ describe('events function environment', () => {
   it('turns publishers on only when their variables are set', () => {
     // Act
     const bare = readEventsEnvironment({ STATS_TABLE_NAME: 'stats' });
-    const full = readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql', CHANGE_TOPIC_ENABLED: 'true' });
+    const full = readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql', CHANGE_TOPIC_ENABLED: 'true', AWS_REGION: 'eu-west-1' });
 
     // Assess
     expect(bare).toEqual({ statsTableName: 'stats', changeTopicEnabled: false, publishTelemetryChanges: true });
-    expect(full).toEqual({ statsTableName: 'stats', appSyncGraphqlUrl: 'https://x/graphql', changeTopicEnabled: true, publishTelemetryChanges: true });
+    expect(full).toEqual({ statsTableName: 'stats', appSync: { url: 'https://x/graphql', region: 'eu-west-1' }, changeTopicEnabled: true, publishTelemetryChanges: true });
+    expect(() => readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql' })).toThrow(/^AWS_REGION: is required/);
   });
 
   it('stops fanning out telemetry-only changes with PUBLISH_TELEMETRY_CHANGES=false', () => {

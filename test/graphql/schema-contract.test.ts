@@ -10,16 +10,17 @@ import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import type { Device } from '../../src/domain/device.js';
 import { NONE_DATA_SOURCE_FIELDS } from '../../src/contracts/graphql-api.js';
-import { toDeviceChangeInput, toGraphqlDevice, toGraphqlStats } from '../../src/graphql/device-mapper.js';
+import { toGraphqlStats } from '../../src/graphql/device-mapper.js';
+import { toDeviceChangeInput, toGraphqlDevice } from '../../src/wire/graphql-device.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { buildSchemaFromSdl } from '../../src/graphql/schema-source.js';
 
 const schema = buildSchemaFromSdl();
 
 const handler = createResolverHandler({
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
-  telemetry: { query: async () => ({ items: [] }) },
-  pageTokens: createPageTokenCodec('contract-test-secret-0123456789'),
+  telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789'), devices: new InMemoryDeviceRepository() }),
 });
 

@@ -1,6 +1,6 @@
 /** Fans alarm transitions out to alarmUpdated subscribers through the IAM-only publishAlarmUpdate mutation. */
 import type { AlarmNotification, AlarmPublisher } from '../../alarms/alarm-notification.js';
-import { toAlarmUpdateInput } from '../../graphql/alarm-mapper.js';
+import { toAlarmUpdateInput } from '../../wire/graphql-alarm.js';
 import { AppSyncMutationSender, type AppSyncMutationOptions } from './appsync-mutation-sender.js';
 
 /** AppSync delivers only the fields a mutation selects, so it selects everything a subscriber may ask for. */

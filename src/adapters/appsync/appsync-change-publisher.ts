@@ -1,7 +1,8 @@
 import type { DeviceChange } from '../../domain/device-change.js';
-import { toDeviceChangeInput } from '../../graphql/device-mapper.js';
+import { toDeviceChangeInput } from '../../wire/graphql-device.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-import { AppSyncMutationSender, type AppSyncMutationOptions } from './appsync-mutation-sender.js';
+import { AppSyncMutationSender } from './appsync-mutation-sender.js';
+import type { Post } from './keep-alive-post.js';
 import type { AwsCredentials } from './sigv4-signer.js';
 
 /**
@@ -24,24 +25,13 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
 `;
 
 /** Options for {@link AppSyncChangePublisher}. */
-export type AppSyncChangePublisherOptions = AppSyncMutationOptions;
-
-/** Credentials of the running Lambda, read from its environment; fails naming the missing variable. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): () => Promise<AwsCredentials> {
-  return async () => {
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId) throw new Error('AWS_ACCESS_KEY_ID is not set');
-    if (!secretAccessKey) throw new Error('AWS_SECRET_ACCESS_KEY is not set');
-    return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }) };
-  };
-}
-
-/** The Lambda's region (AWS_REGION, always set by Lambda); fails naming the variable. */
-export function requiredRegion(env: NodeJS.ProcessEnv = process.env): string {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error('AWS_REGION is not set');
-  return region;
+export interface AppSyncChangePublisherOptions {
+  /** The GraphQL endpoint (APPSYNC_GRAPHQL_URL), or the local server's. */
+  readonly url: string;
+  readonly region: string;
+  readonly credentials: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** @default keepAlivePost() */
+  readonly post?: Post;
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Sends one IAM-signed GraphQL mutation to AppSync (or the local stand-in): what the internal
- * publishers (publishDeviceUpdate, publishAlarmUpdate) have in common. Any failure is an
- * UnavailableError, so the stream consumer that called it retries the record.
+ * Sends one IAM-signed GraphQL mutation to AppSync (or the local stand-in) over the keep-alive
+ * transport: what the internal publishers (publishDeviceUpdate, publishAlarmUpdate) have in
+ * common. Any failure is an UnavailableError, so the stream consumer that called it retries.
  */
 import { UnavailableError } from '../../domain/errors.js';
+import { keepAlivePost, type Post, type PostResponse } from './keep-alive-post.js';
 import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
 
 /** Where and as whom a mutation is sent. */
@@ -12,20 +13,20 @@ export interface AppSyncMutationOptions {
   readonly url: string;
   readonly region: string;
   readonly credentials: AwsCredentials | (() => Promise<AwsCredentials>);
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** @default keepAlivePost() */
+  readonly post?: Post;
 }
 
 /** Posts SigV4-signed mutations to one endpoint. */
 export class AppSyncMutationSender {
   private readonly url: URL;
   private readonly signer;
-  private readonly fetchFn: typeof fetch;
+  private readonly post: Post;
 
   constructor(options: AppSyncMutationOptions) {
     this.url = new URL(options.url);
     this.signer = createAppSyncSigner(options.region, options.credentials);
-    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.post = options.post ?? keepAlivePost();
   }
 
   /** Resolves when AppSync accepted the mutation; `name` appears in errors. */
@@ -41,22 +42,22 @@ export class AppSyncMutationSender {
       headers: { host: this.url.host, 'content-type': 'application/json' },
       body,
     });
-    let response: Response;
+    let response: PostResponse;
     try {
-      response = await this.fetchFn(this.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+      response = await this.post(this.url, signed.headers as Record<string, string>, body);
     } catch (error) {
       throw new UnavailableError(`AppSync is unreachable: ${(error as Error).message}`, { cause: error });
     }
-    const text = await response.text();
+    const { status, text } = response;
     let errors: { message?: string; errorType?: string }[] | undefined;
     try {
       errors = (JSON.parse(text) as { errors?: typeof errors }).errors;
     } catch {
-      throw new UnavailableError(`AppSync answered ${response.status} with a non-JSON body`);
+      throw new UnavailableError(`AppSync answered ${status} with a non-JSON body`);
     }
-    if (!response.ok || (errors && errors.length > 0)) {
+    if (status < 200 || status > 299 || (errors && errors.length > 0)) {
       const first = errors?.[0];
-      throw new UnavailableError(`${name} failed (HTTP ${response.status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`);
+      throw new UnavailableError(`${name} failed (HTTP ${status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`);
     }
   }
 }

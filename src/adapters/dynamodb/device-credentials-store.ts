@@ -13,7 +13,7 @@ import { validateDeviceId } from '../../domain/validation.js';
 import type { CertificateBinding, CertificateStatus, DeviceCredentialStore } from '../../ports/device-credentials.js';
 import { isConditionalCheckFailed, mapDynamoError } from './dynamo-errors.js';
 
-/** Item attributes of the binding (see the DeviceItem attributes in API.md). */
+/** Item attributes of the binding, on the device's own item (beside the DeviceItem attributes of device-item.ts). */
 export const CREDENTIAL_ATTRIBUTES = { certificateId: 'certificateId', status: 'certificateStatus', revokedAt: 'revokedAt' } as const;
 
 /** IoT certificate ids are 64 lower-case hex digits. */

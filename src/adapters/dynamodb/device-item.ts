@@ -7,7 +7,7 @@ import { isDeviceStatus, type Device, type ReadingValue } from '../../domain/dev
 /** Partition key value of the byCreated index: one list of every device. */
 export const LIST_PK = 'DEVICE';
 
-/** A device as stored in the Devices table (attribute names per API.md). */
+/** A device as stored in the Devices table (the attribute names are the table's schema: changing one needs a migration). */
 export interface DeviceItem {
   id: string;
   name: string;

@@ -15,7 +15,7 @@ import type {
   PresenceUpdate,
   TelemetryStateOutcome,
   TelemetryStateUpdate,
-} from '../../devices/device-state.js';
+} from '../../ports/device-state-writer.js';
 import { isConditionalCheckFailed } from './dynamo-errors.js';
 
 /** Options of {@link DynamoDbDeviceStateWriter}. */

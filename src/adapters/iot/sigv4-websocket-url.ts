@@ -3,9 +3,9 @@
  * SigV4 (service `iotdevicegateway`). As AWS IoT requires, the session token of temporary
  * credentials (the Fargate task role's) is appended after signing, not signed.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, Checksum, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { Sha256 } from '../aws/sha256.js';
 
 /** SigV4 service name of the IoT device gateway (MQTT, WebSockets). */
 export const IOT_SIGNING_SERVICE = 'iotdevicegateway';
@@ -29,7 +29,7 @@ export async function signIotWebSocketUrl(input: SignIotUrlInput): Promise<strin
     service: IOT_SIGNING_SERVICE,
     region: input.region,
     credentials: { accessKeyId: longTerm.accessKeyId, secretAccessKey: longTerm.secretAccessKey },
-    sha256: NodeSha256,
+    sha256: Sha256,
     uriEscapePath: true,
     applyChecksum: false,
   });
@@ -42,27 +42,4 @@ export async function signIotWebSocketUrl(input: SignIotUrlInput): Promise<strin
     .join('&');
   const token = sessionToken ? `&X-Amz-Security-Token=${encodeURIComponent(sessionToken)}` : '';
   return `wss://${input.endpoint}/mqtt?${query}${token}`;
-}
-
-/** SHA-256 / HMAC-SHA-256 over node:crypto, in the Checksum shape the signer expects. */
-class NodeSha256 implements Checksum {
-  private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = secret ? createHmac('sha256', toBuffer(secret)) : createHash('sha256');
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.secret ? createHmac('sha256', toBuffer(this.secret)) : createHash('sha256');
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }

@@ -2,14 +2,15 @@
 import { configReader, type Environment } from '../config-reader.js';
 import { ALARMS_TABLE, DEVICES_TABLE } from '../tables.js';
 import { VARIABLES } from './variables.js';
+import { readRegion } from './region.js';
 
 /** Settings of the alarm-events function (the Alarms stream consumer). */
 export interface AlarmEventsEnvironment {
   readonly alarmsTableName: string;
   readonly eventBusName: string;
   readonly topicArn: string;
-  /** AppSync endpoint of the alarmUpdated publisher; off when unset. */
-  readonly appSyncGraphqlUrl?: string;
+  /** AppSync endpoint (and region) of the alarmUpdated publisher; off when unset. */
+  readonly appSync?: { readonly url: string; readonly region: string };
   /** Whether transitions are republished on the internal IoT alarm topics (WatchAlarms). */
   readonly alarmTopicEnabled: boolean;
 }
@@ -22,7 +23,7 @@ export function readAlarmEventsEnvironment(env: Environment = process.env): Alar
     alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
     eventBusName: read.required(VARIABLES.alarmEventBusName),
     topicArn: read.required(VARIABLES.alarmTopicArn),
-    ...(appSyncGraphqlUrl && { appSyncGraphqlUrl }),
+    ...(appSyncGraphqlUrl && { appSync: { url: appSyncGraphqlUrl, region: readRegion(read) } }),
     alarmTopicEnabled: read.boolean(VARIABLES.alarmTopicEnabled, false),
   };
 }

@@ -1,13 +1,14 @@
 /** The events (change feed) function's environment: set by lib/change-feed.ts and the publishers' constructs. */
 import { configReader, type Environment } from '../config-reader.js';
 import { STATS_TABLE } from '../tables.js';
+import { readRegion } from './region.js';
 import { VARIABLES } from './variables.js';
 
 /** Settings the events function runs with. */
 export interface EventsEnvironment {
   readonly statsTableName: string;
-  /** AppSync GraphQL endpoint of the deviceUpdated publisher; that publisher is off when unset. */
-  readonly appSyncGraphqlUrl?: string;
+  /** The deviceUpdated publisher's AppSync endpoint and the region it signs for; off when APPSYNC_GRAPHQL_URL is unset. */
+  readonly appSync?: { readonly url: string; readonly region: string };
   /** Whether changes are republished on the internal IoT change topics. */
   readonly changeTopicEnabled: boolean;
   /** Whether telemetry-only changes (lastSeen/readings) reach the publishers (stack flag liveTelemetryUpdates). */
@@ -20,7 +21,7 @@ export function readEventsEnvironment(env: Environment = process.env): EventsEnv
   const appSyncGraphqlUrl = read.optional(VARIABLES.appSyncGraphqlUrl);
   return {
     statsTableName: read.required(STATS_TABLE.tableNameEnv),
-    ...(appSyncGraphqlUrl && { appSyncGraphqlUrl }),
+    ...(appSyncGraphqlUrl && { appSync: { url: appSyncGraphqlUrl, region: readRegion(read) } }),
     changeTopicEnabled: read.boolean(VARIABLES.changeTopicEnabled, false),
     publishTelemetryChanges: read.boolean(VARIABLES.publishTelemetryChanges, true),
   };

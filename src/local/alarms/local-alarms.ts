@@ -13,7 +13,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAlarmStore } from '../../adapters/dynamodb/alarm-store.js';
 import { openAlarmEventsFile } from '../../adapters/local/json-lines-alarm-events.js';
 import { AlarmEvaluation, cachedDeviceTypes } from '../../alarms/alarm-evaluation.js';
-import { createAlarmEventsHandler } from '../../alarms/alarm-events-handler.js';
+import { composeAlarmEventsFunction } from '../../functions/alarm-events-function.js';
+import { lineLogger } from '../../adapters/logging/line-logger.js';
 import type { AlarmNotification, AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { AlarmService } from '../../alarms/alarm-service.js';
 import { sweepAlarms } from '../../alarms/alarm-sweep.js';
@@ -82,12 +83,7 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
     }),
   ];
   const live: AlarmPublisher[] = [];
-  const handler = createAlarmEventsHandler({
-    history: store,
-    live,
-    notify,
-    onFailure: (error) => log(`alarms: publishing a transition failed, retrying: ${(error as Error).message}`),
-  });
+  const handler = composeAlarmEventsFunction({ history: store, live, notify, logger: lineLogger('alarms', log, 'warn') });
   const poller = new StreamPoller(handler, { onDiscard: (record: DynamoDBRecord, reason: string) => log(`alarms: gave up on ${record.dynamodb?.SequenceNumber}: ${reason}`) });
 
   let sweeping: Promise<void> | undefined;

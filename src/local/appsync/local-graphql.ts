@@ -4,13 +4,16 @@ import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-pu
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
+import { TelemetryHistory } from '../../domain/telemetry-history.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { AppSyncAlarmPublisher } from '../../adapters/appsync/appsync-alarm-publisher.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
 import { LocalTokenIssuer } from './local-token-issuer.js';
-import { createResolverHandler } from '../../graphql/resolver-handler.js';
+import { lineLogger } from '../../adapters/logging/line-logger.js';
+import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
+import { composeGraphqlFunction } from '../../functions/graphql-function.js';
 
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
@@ -30,7 +33,7 @@ export interface LocalGraphqlDeps {
 }
 
 /**
- * The local platform's GraphQL step: the resolver handler the Lambda runs, over the platform's
+ * The local platform's GraphQL step: the resolver function composed as the Lambda composes it, over the platform's
  * registry and telemetry table, served by the local AppSync stand-in; and the change feed's
  * AppSync publisher, signing publishDeviceUpdate with the server's local IAM credentials,
  * exactly as the events Lambda does in the cloud.
@@ -38,14 +41,16 @@ export interface LocalGraphqlDeps {
 export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGraphqlServer> {
   const log = deps.log ?? (() => {});
   const issuer = deps.dataDir ? await LocalTokenIssuer.fromDataDir(deps.dataDir) : await LocalTokenIssuer.forProcess();
-  const resolver = createResolverHandler({
+  const resolver = composeGraphqlFunction({
     registry: deps.registry,
-    telemetry: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
+    telemetry: new TelemetryHistory({
+      reader: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
+      // Telemetry page tokens only need to outlive a client's paging session, not a restart.
+      pageTokens: createPageTokenCodec(randomBytes(32)),
+    }),
+    logger: lineLogger('graphql', log, 'warn'),
+    metrics: DISCARDED_METRICS,
     alarms: deps.alarms,
-    // Telemetry page tokens only need to outlive a client's paging session, not a restart.
-    pageTokens: createPageTokenCodec(randomBytes(32)),
-    onUnexpectedError: (error, event) =>
-      log(`graphql: ${event.info.parentTypeName}.${event.info.fieldName} failed: ${(error as Error).stack ?? String(error)}`),
   });
   const server = await startLocalGraphqlServer({
     resolver,

@@ -1,13 +1,15 @@
 /**
- * The local change feed: captured stream records → the same events handler the events Lambda
- * runs (stats counters, then every publisher) → live listeners. Publishers and listeners can be
+ * The local change feed: captured stream records → the events function composed as the events
+ * Lambda composes it (stats counters, then every publisher) → live listeners. Publishers and listeners can be
  * added while the platform runs (the GraphQL and gRPC servers start after the feed).
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { DeviceChange } from '../../domain/device-change.js';
 import type { ChangePublisher, ChangeSource } from '../../ports/change-feed.js';
 import type { StatsProjector } from '../../ports/stats.js';
-import { createEventsHandler } from '../../change-feed/events-handler.js';
+import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
+import { composeEventsFunction } from '../../functions/events-function.js';
+import type { Logger } from '../../ports/logger.js';
 import { StreamPoller, type StreamPollerOptions } from './stream-poller.js';
 
 /** Options for {@link LocalChangeFeed}. */
@@ -15,9 +17,13 @@ export interface LocalChangeFeedOptions {
   readonly stats: StatsProjector;
   /** Batching and retry settings; the CDK-named defaults of stream-poller.ts otherwise. */
   readonly poller?: StreamPollerOptions;
+  /** Where the events function logs (a failed record, before it is retried). @default nowhere */
+  readonly logger?: Logger;
   /** Told about listener errors (a listener never fails delivery). */
   readonly onListenerError?: (error: unknown) => void;
 }
+
+const SILENT_LOGGER: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Local DynamoDB Streams consumer that also is a {@link ChangeSource}. */
 export class LocalChangeFeed implements ChangeSource {
@@ -35,7 +41,12 @@ export class LocalChangeFeed implements ChangeSource {
         await Promise.all(this.publishers.map((publisher) => publisher.publish(change)));
       },
     };
-    const handler = createEventsHandler({ stats: options.stats, publishers: [toListeners, added] });
+    const handler = composeEventsFunction({
+      stats: options.stats,
+      publishers: [toListeners, added],
+      logger: options.logger ?? SILENT_LOGGER,
+      metrics: DISCARDED_METRICS,
+    });
     this.poller = new StreamPoller(handler, options.poller);
   }
 

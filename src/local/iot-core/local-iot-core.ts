@@ -16,9 +16,11 @@ import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-let
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import { encodeDeviceChange } from '../../contracts/device-change-codec.js';
 import { alarmTopic, changeTopic } from '../../contracts/topics.js';
-import { createIngestHandler } from '../../devices/ingest-handler.js';
 import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
-import { createPresenceHandler } from '../../devices/presence-handler.js';
+import { lineLogger } from '../../adapters/logging/line-logger.js';
+import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
+import { composeIngestFunction } from '../../functions/ingest-function.js';
+import { composePresenceFunction } from '../../functions/presence-function.js';
 import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
@@ -83,14 +85,16 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const deadLetters: DeadLetterQueue = options.dataDir ? new JsonLinesDeadLetterQueue(deadLetterFile(dataDir)) : new InMemoryDeadLetterQueue();
 
   const devices = new DynamoDbDeviceStateWriter(options.doc, options.tables.devices);
-  const ingestHandler = createIngestHandler({
+  // The functions as their Lambda modules compose them; only warnings and errors reach the console.
+  const ingestHandler = composeIngestFunction({
     devices,
     telemetry: new DynamoDbTelemetryStore(options.doc, options.tables.telemetry),
     deadLetters,
     ...(options.alarms && { alarms: options.alarms }),
-    observer: { failure: (stage, error, records) => log(`ingest: ${stage} failed for ${records} record(s): ${(error as Error).message}`) },
+    logger: lineLogger('ingest', log, 'warn'),
+    metrics: DISCARDED_METRICS,
   });
-  const presenceHandler = createPresenceHandler({ devices, deadLetters });
+  const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   const broker = await startBroker({

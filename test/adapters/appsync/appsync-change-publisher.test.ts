@@ -11,7 +11,9 @@ import { UnavailableError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/local/appsync/local-server.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
+import { keepAlivePost, type Post } from '../../../src/adapters/appsync/keep-alive-post.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
+import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
 const now = '2026-05-01T12:00:00.000Z';
 const change = (): DeviceChange => {
@@ -35,9 +37,8 @@ describe('AppSyncChangePublisher against the local server', () => {
     server = await startLocalGraphqlServer({
       resolver: createResolverHandler({
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
-        telemetry: { query: async () => ({ items: [] }) },
+        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
         alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: new InMemoryDeviceRepository() }),
-        pageTokens,
       }),
       issuer: await LocalTokenIssuer.ephemeral(),
       port: 0,
@@ -87,9 +88,9 @@ describe('AppSyncChangePublisher against the local server', () => {
     const wrongSecret = new AppSyncChangePublisher({
       url: server.url, region: server.region, credentials: { ...server.iamCredentials, secretAccessKey: 'guessed' },
     });
-    const tampering: typeof fetch = (input, init) =>
-      fetch(input, { ...init, body: String(init!.body).replace('"Meter"', '"Hijacked"') });
-    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, fetch: tampering });
+    const post = keepAlivePost();
+    const tampering: Post = (url, headers, body) => post(url, headers, body.replace('"Meter"', '"Hijacked"'));
+    const tampered = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: tampering });
 
     // Act
     const results = await Promise.allSettled([wrongSecret.publish(published), tampered.publish(published)]);

@@ -5,7 +5,7 @@ import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
 import { DEVICES_TABLE } from '../../../src/contracts/tables.js';
 import { toPresenceUpdate } from '../../../src/devices/presence-handler.js';
-import type { PresenceUpdate } from '../../../src/devices/device-state.js';
+import type { PresenceUpdate } from '../../../src/ports/device-state-writer.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import { presenceEvent, seedDevice } from '../../devices/ingest-helpers.js';
 

@@ -1,7 +1,6 @@
 /**
  * The device-state port of the ingest and presence pipelines: the only writes they make to
- * the Devices table. Lives beside its use cases; the DynamoDB adapter is
- * src/adapters/dynamodb/device-state-writer.ts.
+ * the Devices table. The DynamoDB adapter is src/adapters/dynamodb/device-state-writer.ts.
  */
 import type { ReadingValue } from '../domain/device.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { toDeviceChange } from '../../src/change-feed/stream-record.js';
-import { padSequence } from '../../src/domain/change-sequence.js';
-import { device, deviceRecord, streamRecord } from './stream-events.js';
+import { toDeviceChange } from '../../../src/adapters/dynamodb/device-stream-record.js';
+import { padSequence } from '../../../src/domain/change-sequence.js';
+import { device, deviceRecord, streamRecord } from '../../change-feed/stream-events.js';
 
 const ID = '00000000-0000-4000-8000-000000000001';
 

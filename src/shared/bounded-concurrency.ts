@@ -1,4 +1,7 @@
-/** Runs `task` over `items` with at most `limit` in flight; results keep the input order. Rejects with the first error after all settle. */
+/**
+ * The one bounded-concurrency helper: runs `task` over `items` with at most `limit` in flight and
+ * settles every item (one failure does not abandon the others); results keep the input order.
+ */
 export async function mapSettled<T, R>(
   items: readonly T[],
   limit: number,

@@ -2,10 +2,10 @@
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { fromDeviceItem, isDeviceItem } from '../adapters/dynamodb/device-item.js';
-import { padSequence } from '../domain/change-sequence.js';
-import type { Device } from '../domain/device.js';
-import type { DeviceChange } from '../domain/device-change.js';
+import { fromDeviceItem, isDeviceItem } from './device-item.js';
+import { padSequence } from '../../domain/change-sequence.js';
+import type { Device } from '../../domain/device.js';
+import type { DeviceChange } from '../../domain/device-change.js';
 
 /**
  * The change a stream record (NEW_AND_OLD_IMAGES) describes, or undefined when neither image

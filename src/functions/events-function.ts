@@ -1,0 +1,45 @@
+/**
+ * The events (change feed) function as one composition, built by its Lambda module
+ * (lambdas/events) and by the local change feed, so the counters and the fan-out behave alike.
+ */
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
+import { createEventsHandler } from '../change-feed/events-handler.js';
+import { CHANGE_FEED_METRICS } from '../contracts/metrics.js';
+import type { ChangePublisher } from '../ports/change-feed.js';
+import type { Logger } from '../ports/logger.js';
+import type { MetricsRecorder } from '../ports/metrics.js';
+import type { StatsProjector } from '../ports/stats.js';
+
+/** What the events function is built from. */
+export interface EventsFunctionPorts {
+  readonly stats: StatsProjector;
+  readonly publishers: readonly ChangePublisher[];
+  readonly logger: Logger;
+  readonly metrics: MetricsRecorder;
+  /** @default true */
+  readonly publishTelemetryChanges?: boolean;
+}
+
+/** The stream batch handler (ReportBatchItemFailures); counts records and reported failures per batch. */
+export function composeEventsFunction(ports: EventsFunctionPorts): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+  const { metrics } = ports;
+  const handleChanges = createEventsHandler({
+    toChange: toDeviceChange,
+    stats: ports.stats,
+    publishers: ports.publishers,
+    logger: ports.logger,
+    ...(ports.publishTelemetryChanges !== undefined && { publishTelemetryChanges: ports.publishTelemetryChanges }),
+  });
+  return async (event) => {
+    metrics.count(CHANGE_FEED_METRICS.records, event.Records?.length ?? 0);
+    try {
+      const response = await handleChanges(event);
+      // One reported failure per shard: the batch is retried from that record on.
+      metrics.count(CHANGE_FEED_METRICS.batchItemFailures, response.batchItemFailures.length);
+      return response;
+    } finally {
+      metrics.flush();
+    }
+  };
+}
