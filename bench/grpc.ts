@@ -10,11 +10,14 @@
  *
  * Each server runs in its own child process from an esbuild bundle (like the deployed service);
  * the load generator runs here and sends pre-encoded requests with identity serializers, so
- * the client does the same work against both servers.
+ * the client does the same work against both servers. Both speak TLS with one local CA; the
+ * DeviceService also verifies the bearer token of every call, as deployed, so the ratio measures
+ * the handlers plus authentication against bare grpc-js on the same transport.
  */
 import { inMemoryAlarms } from '../src/grpc/in-memory-alarms.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +30,11 @@ import { createPageTokenCodec } from '../src/domain/page-token.js';
 import { descriptor } from '../src/generated/proto/descriptor.js';
 import { jsonLogSink } from '../src/grpc/call-log.js';
 import { ChangeFanout } from '../src/grpc/change-fanout.js';
-import { startDeviceServer } from '../src/grpc/server.js';
+import { startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
+import { localAccessTokenVerifier } from '../src/grpc/access-token-verifier.js';
+import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
+import { DEVICES_SCOPES } from '../src/contracts/grpc-access.js';
+import { openLocalCa, type LocalCa } from '../src/local/iot-core/ca.js';
 import { bundleForNode } from '../scripts/build-grpc.js';
 
 const CONCURRENCY = 64;
@@ -51,6 +58,17 @@ function method(path: string, responseStream = false): grpc.MethodDefinition<Buf
 
 // ---------------------------------------------------------------- servers (child processes)
 
+/** The CA the parent created (BENCH_CA_DIR): its server certificate is every child's identity. */
+async function benchCa(): Promise<LocalCa> {
+  const dir = process.env.BENCH_CA_DIR;
+  if (!dir) throw new Error('BENCH_CA_DIR is not set');
+  return openLocalCa(dir);
+}
+
+function tlsOf(ca: LocalCa): ServerTlsIdentity {
+  return { certificateChainPem: ca.server.certificatePem, privateKeyPem: ca.server.privateKeyPem };
+}
+
 /** The DeviceService over an in-memory registry holding DEVICES devices; prints its port and ids. */
 async function serveDevices(): Promise<void> {
   const changes = new ChangeFanout();
@@ -71,8 +89,11 @@ async function serveDevices(): Promise<void> {
   let logged = 0;
   const log = jsonLogSink(() => void (logged += 1));
   // Production server options: 1,000 watch streams over 8 channels fit MAX_CONCURRENT_STREAMS.
-  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(), log });
-  process.stdout.write(`${JSON.stringify({ port: server.port, ids })}\n`);
+  const issuer = await LocalTokenIssuer.ephemeral();
+  const verifyToken = localAccessTokenVerifier({ issuer: LOCAL_ISSUER, jwk: issuer.publicJwk as never, clientIds: LOCAL_CLIENT_IDS });
+  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(), log, tls: tlsOf(await benchCa()), verifyToken });
+  const token = await issuer.issueForClient({ scopes: [DEVICES_SCOPES.read, DEVICES_SCOPES.write] });
+  process.stdout.write(`${JSON.stringify({ port: server.port, ids, token })}\n`);
 }
 
 /** Bare grpc-js: a unary echo answering `reply`, and a fan-out stream of the same bytes. */
@@ -95,9 +116,9 @@ async function serveEcho(replyBytes: number): Promise<void> {
       },
     },
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
+  const { certificateChainPem, privateKeyPem } = tlsOf(await benchCa());
+  const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(certificateChainPem), private_key: Buffer.from(privateKeyPem) }], false);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (e, p) => (e ? reject(e) : resolve(p))));
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 }
 
@@ -105,7 +126,7 @@ async function serveEcho(replyBytes: number): Promise<void> {
 
 interface Started {
   readonly child: ChildProcess;
-  readonly info: { port: number; ids?: string[] };
+  readonly info: { port: number; ids?: string[]; token?: string };
 }
 
 /**
@@ -121,20 +142,34 @@ async function bundleSelf(): Promise<string> {
 }
 
 let serverEntry: string | undefined;
+let caDir: string | undefined;
+let caPem: string | undefined;
 
 function startChild(args: string[]): Promise<Started> {
   // BENCH_CHILD_ARGS (e.g. "--cpu-prof") profiles the servers.
   const extra = process.env.BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, serverEntry!, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...extra, serverEntry!, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CA_DIR: caDir } });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)));
     createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, info: JSON.parse(line) }));
   });
 }
 
-function rawClient(port: number, methods: Record<string, grpc.MethodDefinition<Buffer, Buffer>>, local = false): grpc.Client & Record<string, Function> {
+/** A TLS client trusting the bench CA; with `token`, every call carries it as a bearer token. */
+function rawClient(port: number, methods: Record<string, grpc.MethodDefinition<Buffer, Buffer>>, local = false, token?: string): grpc.Client & Record<string, Function> {
   const Ctor = grpc.makeGenericClientConstructor(methods as grpc.ServiceDefinition, 'Raw');
-  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), local ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as never;
+  const tls = grpc.credentials.createSsl(Buffer.from(caPem!));
+  const credentials = token
+    ? grpc.credentials.combineChannelCredentials(
+        tls,
+        grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('authorization', `Bearer ${token}`);
+          cb(null, metadata);
+        }),
+      )
+    : tls;
+  return new Ctor(`127.0.0.1:${port}`, credentials, local ? { 'grpc.use_local_subchannel_pool': 1 } : {}) as never;
 }
 
 function unary(client: Record<string, Function>, name: string, request: Buffer): Promise<Buffer> {
@@ -214,9 +249,12 @@ async function main(): Promise<void> {
   }, 110_000);
   deadline.unref();
   serverEntry = await bundleSelf();
+  caDir = mkdtempSync(join(tmpdir(), 'bench-grpc-ca-'));
+  caPem = (await openLocalCa(caDir)).caCertificatePem;
   const devices = await startChild(['serve-devices']);
   const ids = devices.info.ids!;
-  const deviceClient = rawClient(devices.info.port, { GetDevice: method(`${SERVICE}GetDevice`), UpdateDevice: method(`${SERVICE}UpdateDevice`) });
+  const token = devices.info.token!;
+  const deviceClient = rawClient(devices.info.port, { GetDevice: method(`${SERVICE}GetDevice`), UpdateDevice: method(`${SERVICE}UpdateDevice`) }, false, token);
   const sample = await unary(deviceClient, 'GetDevice', Buffer.from(GetDeviceRequest.encode({ id: ids[0] }).finish()));
   const echo = await startChild(['serve-echo', String(sample.length)]);
   const echoClient = rawClient(echo.info.port, { Echo: method(`${ECHO}Echo`) });
@@ -226,7 +264,7 @@ async function main(): Promise<void> {
   const getDevice = () => unary(deviceClient, 'GetDevice', requests[i++ % requests.length]!);
   const echoCall = () => unary(echoClient, 'Echo', requests[i++ % requests.length]!);
 
-  console.log(`bench:grpc  Node ${process.version}, ${CONCURRENCY} concurrent calls, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s, response ${sample.length} bytes`);
+  console.log(`bench:grpc  Node ${process.version}, ${CONCURRENCY} concurrent calls, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s, response ${sample.length} bytes, TLS on both, bearer token verified per DeviceService call`);
   await closedLoop(WARMUP_MS, echoCall);
   await closedLoop(WARMUP_MS, getDevice);
   const results: Record<'echo' | 'device', RunResult[]> = { echo: [], device: [] };
@@ -254,7 +292,7 @@ async function main(): Promise<void> {
 
   // Streaming: each stream on one of 8 connections, as many clients would open.
   const watchMethods = { WatchDevices: method(`${SERVICE}WatchDevices`, true) };
-  const watchClients = Array.from({ length: 8 }, () => rawClient(devices.info.port, watchMethods, true));
+  const watchClients = Array.from({ length: 8 }, () => rawClient(devices.info.port, watchMethods, true, token));
   const watchRequest = Buffer.alloc(0);
   let s = 0;
   const watched = await watchBench(
@@ -284,6 +322,7 @@ async function main(): Promise<void> {
   deviceClient.close();
   for (const c of [devices.child, echo.child, fanout.child]) c.kill('SIGTERM');
   rmSync(dirname(serverEntry), { recursive: true, force: true });
+  rmSync(caDir, { recursive: true, force: true });
 }
 
 const [mode, arg] = process.argv.slice(2);

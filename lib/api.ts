@@ -7,6 +7,7 @@ import {
   FieldLogLevel,
   FunctionRuntime,
   GraphqlApi,
+  IntrospectionConfig,
   UserPoolDefaultAction,
   type LambdaDataSource,
 } from 'aws-cdk-lib/aws-appsync';
@@ -23,10 +24,18 @@ import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cd
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { MUTATION_FIELDS, NONE_DATA_SOURCE_FIELDS, QUERY_FIELDS, SCHEMA_PATH } from '../src/contracts/graphql-api.js';
+import {
+  GRAPHQL_INTROSPECTION_SETTINGS,
+  GRAPHQL_LIMITS,
+  MUTATION_FIELDS,
+  NONE_DATA_SOURCE_FIELDS,
+  QUERY_FIELDS,
+  SCHEMA_PATH,
+} from '../src/contracts/graphql-api.js';
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { choiceContextFlag, integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 import { ALARMS_TABLE } from '../src/contracts/tables.js';
@@ -62,7 +71,15 @@ export interface ApiProps {
    * @default FieldLogLevel.ERROR (ALL would log every field's arguments, including user data)
    */
   readonly fieldLogLevel?: FieldLogLevel;
+  /**
+   * Most concurrent executions of the resolver function (its reserved concurrency).
+   * @default - context `resolverMaxConcurrency` (`off` for none), else DEFAULT_RESOLVER_MAX_CONCURRENCY
+   */
+  readonly resolverMaxConcurrency?: number;
 }
+
+/** The resolver's concurrency cap unless context says otherwise: 100 of the default account quota of 1,000. */
+export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
 
 // Pass-through resolvers on the NONE data source (APPSYNC_JS): publishDeviceUpdate returns its
 // input, which AppSync then fans out to the deviceUpdated subscriptions listening to it.
@@ -170,6 +187,10 @@ export class Api extends Construct {
         additionalAuthorizationModes: [{ authorizationType: AuthorizationType.IAM }],
       },
       xrayEnabled: true,
+      queryDepthLimit: GRAPHQL_LIMITS.queryDepth,
+      resolverCountLimit: GRAPHQL_LIMITS.resolverCount,
+      introspectionConfig:
+        choiceContextFlag(this, 'graphqlIntrospection', GRAPHQL_INTROSPECTION_SETTINGS, 'disabled') === 'enabled' ? IntrospectionConfig.ENABLED : IntrospectionConfig.DISABLED,
     });
     const cfnApi = this.api.node.defaultChild as CfnGraphQLApi;
     // Set on the L1: the L2's logConfig adds a LogRetention custom resource (a Lambda with the
@@ -197,6 +218,10 @@ export class Api extends Construct {
       serviceName: SERVICE_NAMES.graphql,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
       environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
+      // A cap as much as a reservation: an API flood takes at most this many concurrent
+      // executions from the account, leaving the rest to ingestion and the change feed.
+      reservedConcurrentExecutions:
+        props.resolverMaxConcurrency ?? integerContextFlag(this, 'resolverMaxConcurrency', DEFAULT_RESOLVER_MAX_CONCURRENCY, { min: 1, max: 10_000 }),
     });
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);

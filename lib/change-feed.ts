@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -16,6 +17,10 @@ import type { Storage } from './storage.js';
  * registry and presence changes are always published.
  * @default true when the flag is absent
  */
+
+/** Reserved concurrency of the events function unless context says otherwise. */
+export const DEFAULT_EVENTS_RESERVED_CONCURRENCY = 10;
+
 export function liveTelemetryUpdatesFromContext(scope: Construct): boolean {
   const value: unknown = scope.node.tryGetContext('liveTelemetryUpdates') ?? true;
   if (value === true || value === 'true') return true;
@@ -50,6 +55,13 @@ export interface ChangeFeedProps {
    * @default CHANGE_STREAM_MAPPING.parallelizationFactor (1)
    */
   readonly parallelizationFactor?: number;
+  /**
+   * Reserved concurrency of the events function, so resolver floods cannot starve the change
+   * feed. DynamoDB Streams run one batch per shard (parallelization 1), and an on-demand table
+   * starts with a handful of partitions.
+   * @default - context `eventsReservedConcurrency` (`off` for none), else DEFAULT_EVENTS_RESERVED_CONCURRENCY
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Whether telemetry-only changes reach `deviceUpdated` subscribers and WatchDevices live
    * (env PUBLISH_TELEMETRY_CHANGES of the events function). Registry and presence changes always do.
@@ -95,6 +107,8 @@ export class ChangeFeed extends Construct {
       entry: props.entry ?? 'lambdas/events/index.ts',
       serviceName: SERVICE_NAMES.changeFeed,
       description: 'Devices stream → stats counters and change publishers',
+      reservedConcurrentExecutions:
+        props.reservedConcurrency ?? integerContextFlag(this, 'eventsReservedConcurrency', DEFAULT_EVENTS_RESERVED_CONCURRENCY, { min: 1, max: 10_000 }),
     });
     storage.grantStatsReadWrite(this.fn);
     this.fn.addEnvironment(VARIABLES.publishTelemetryChanges, String(props.liveTelemetryUpdates ?? true));

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import {
   FlowLogDestination,
@@ -25,7 +25,8 @@ import {
   OperatingSystemFamily,
   Protocol as EcsProtocol,
 } from 'aws-cdk-lib/aws-ecs';
-import { NetworkLoadBalancer, type NetworkTargetGroup, Protocol } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { AlpnPolicy, ListenerCertificate, NetworkLoadBalancer, type NetworkTargetGroup, Protocol, SslPolicy } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { IUserPool } from 'aws-cdk-lib/aws-cognito';
 import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -48,8 +49,32 @@ export interface ChangeTopicPublisher {
   readonly role?: IRole;
 }
 
+/**
+ * Reads the `grpcCertificateArn` context flag: the ACM certificate the load balancer presents
+ * to gRPC callers.
+ * @returns undefined when the flag is absent
+ */
+export function grpcCertificateArnFromContext(scope: Construct): string | undefined {
+  const value: unknown = scope.node.tryGetContext('grpcCertificateArn');
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(value)) {
+    throw new Error(`Invalid context flag grpcCertificateArn=${JSON.stringify(value)}: use -c grpcCertificateArn=arn:aws:acm:<region>:<account>:certificate/<id>`);
+  }
+  return value;
+}
+
 /** Props of {@link DeviceService}. */
 export interface DeviceServiceProps {
+  /** Only access tokens of this user pool are accepted. */
+  readonly userPool: IUserPool;
+  /** App clients whose access tokens are accepted (the web client, the internal client). */
+  readonly accessTokenClientIds: readonly string[];
+  /**
+   * ACM certificate the NLB presents to callers (TLS listener, re-encrypted to the task).
+   * @default - the `grpcCertificateArn` context flag; without one the NLB passes TCP through to
+   *   the task's own TLS, which callers cannot verify (synth warns)
+   */
+  readonly certificateArn?: string;
   /** The tables: read/write Devices, read Stats (and their name variables). */
   readonly storage: Storage;
   /** Gets CHANGE_TOPIC_ENABLED=true and iot:Publish on the change topics, so WatchDevices sees every change. */
@@ -103,7 +128,8 @@ export const DEVICE_SERVICE_MEMORY_MIB = 1_024;
 
 /**
  * The gRPC DeviceService on ECS Fargate (arm64) behind an internal Network Load Balancer on
- * port 50051, reachable only from inside the VPC. Deployment circuit breaker with rollback,
+ * port 50051, reachable only from inside the VPC, over TLS only, every call but health
+ * authenticated with a Cognito access token. Deployment circuit breaker with rollback,
  * CPU autoscaling, Container Insights, a least-privilege task role.
  */
 export class DeviceService extends Construct {
@@ -166,6 +192,10 @@ export class DeviceService extends Construct {
         [VARIABLES.pageTokenSecretArn]: secret.secretArn,
         [DEVICE_SERVICE_VARIABLES.iotEndpoint]: props.iotEndpoint ?? DESCRIBE_IOT_ENDPOINT,
         NODE_OPTIONS: '--max-old-space-size=384',
+        [DEVICE_SERVICE_VARIABLES.userPoolId]: props.userPool.userPoolId,
+        [DEVICE_SERVICE_VARIABLES.accessTokenClientIds]: props.accessTokenClientIds.join(','),
+        // Reflection stays off in the cloud: it would map the API for anyone inside the VPC.
+        [DEVICE_SERVICE_VARIABLES.reflection]: 'disabled',
       },
       healthCheck: {
         command: ['CMD', '/nodejs/bin/node', '/app/health-client.mjs'],
@@ -247,10 +277,32 @@ export class DeviceService extends Construct {
       securityGroups: [lbSecurityGroup],
       crossZoneEnabled: true,
     });
-    const listener = this.loadBalancer.addListener('Grpc', { port: GRPC_PORT, protocol: Protocol.TCP });
+    // TLS end to end, no plaintext hop. With an ACM certificate the NLB terminates the callers'
+    // TLS (a name and chain they can verify, renewed by ACM) and opens a new TLS connection to
+    // the task, which serves only TLS with a key made in memory at start (NLBs do not validate
+    // target certificates). The alternative, TLS on the task with a certificate the stack
+    // provisions, would need a private CA or a secret holding a long-lived key that every task
+    // shares and callers must pin; ACM keeps key and renewal out of the tasks.
+    const certificateArn = props.certificateArn ?? grpcCertificateArnFromContext(this);
+    const listener = certificateArn
+      ? this.loadBalancer.addListener('Grpc', {
+          port: GRPC_PORT,
+          protocol: Protocol.TLS,
+          certificates: [ListenerCertificate.fromArn(certificateArn)],
+          sslPolicy: SslPolicy.RECOMMENDED_TLS,
+          // gRPC is HTTP/2: clients must be able to negotiate h2 through the NLB.
+          alpnPolicy: AlpnPolicy.HTTP2_ONLY,
+        })
+      : this.loadBalancer.addListener('Grpc', { port: GRPC_PORT, protocol: Protocol.TCP });
+    if (!certificateArn) {
+      Annotations.of(this).addWarningV2(
+        'iot-platform:grpcCertificate',
+        'No grpcCertificateArn: the NLB passes TCP through to the tasks, whose TLS certificate callers cannot verify. Pass -c grpcCertificateArn=<ACM certificate ARN>.',
+      );
+    }
     this.targetGroup = listener.addTargets('Tasks', {
       port: GRPC_PORT,
-      protocol: Protocol.TCP,
+      protocol: certificateArn ? Protocol.TLS : Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: container.containerName, containerPort: GRPC_PORT })],
       // ECS waits for deregistration before SIGTERM; keep it short of the stop timeout.
       deregistrationDelay: Duration.seconds(15),
@@ -339,7 +391,7 @@ export class DeviceService extends Construct {
     }
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
-      reason: 'Internal NLB passing TCP through to the service, which logs one JSON line per call; VPC flow logs record rejected traffic.',
+      reason: 'Internal NLB in front of a service that logs one JSON line per call naming the caller; VPC flow logs record rejected traffic.',
     });
   }
 }

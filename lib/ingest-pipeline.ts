@@ -15,6 +15,7 @@ import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 
@@ -44,6 +45,13 @@ export interface IngestPipelineProps {
    * @default 30
    */
   readonly retentionDays?: number;
+  /**
+   * Reserved concurrency of the ingest function: what it can always get, so a flood of API
+   * calls (resolver invocations) cannot starve ingestion.
+   * @default - context `ingestReservedConcurrency` (`off` for none), else shards x parallelization factor:
+   *   the most batches the Kinesis event source ever runs at once
+   */
+  readonly reservedConcurrency?: number;
   /** @default 'lambdas/ingest/index.ts' */
   readonly ingestEntry?: string;
   /** @default 'lambdas/presence/index.ts' */
@@ -109,6 +117,9 @@ export class IngestPipeline extends Construct {
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
+      reservedConcurrentExecutions:
+        props.reservedConcurrency ??
+        integerContextFlag(this, 'ingestReservedConcurrency', shardCount * INGEST_STREAM_MAPPING.parallelizationFactor, { min: 1, max: 10_000 }),
       environment: {
         [VARIABLES.telemetryStore]: props.telemetryStore,
         [VARIABLES.telemetryRetentionDays]: String(retentionDays),

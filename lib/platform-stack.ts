@@ -6,6 +6,8 @@ import { Api } from './api.js';
 import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
+import { ApiFirewall } from './api-firewall.js';
+import { GrpcAccess } from './grpc-access.js';
 import { IngestPipeline } from './ingest-pipeline.js';
 import { Monitoring } from './monitoring.js';
 import { PlatformFunction } from './platform-function.js';
@@ -71,9 +73,17 @@ export class PlatformStack extends Stack {
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage, liveTelemetryUpdates: liveTelemetryUpdatesFromContext(this) });
     const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
     const api = new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
+    new ApiFirewall(this, 'ApiFirewall', { apiArn: api.api.arn });
+    const grpcAccess = new GrpcAccess(this, 'GrpcAccess', { userPool: api.userPool });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
-    const deviceService = new DeviceService(this, 'DeviceService', { storage: this.storage, changePublisher: this.changeFeed.fn });
+    const deviceService = new DeviceService(this, 'DeviceService', {
+      storage: this.storage,
+      changePublisher: this.changeFeed.fn,
+      userPool: api.userPool,
+      // People's access tokens (web client) and internal services' (client credentials).
+      accessTokenClientIds: [api.userPoolClient.userPoolClientId, grpcAccess.internalClient.userPoolClientId],
+    });
     new CfnOutput(this, 'GrpcEndpoint', {
       value: deviceService.endpoint,
       description: 'gRPC DeviceService (internal NLB), reachable from inside the VPC',

@@ -1,7 +1,7 @@
 /**
  * The alarm RPCs of DeviceService: each parses its request, calls one alarm use case and maps
- * the result, like the device handlers. The gRPC door has no caller identity yet, so the
- * actor recorded for an operator's action is GRPC_ACTOR.
+ * the result, like the device handlers. The actor recorded for an operator's action is the
+ * authenticated caller's id (a user's sub, or a machine client's id).
  */
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { DeviceServiceHandlers } from '../generated/proto/iot/device/v1/DeviceService.js';
@@ -31,8 +31,6 @@ export type AlarmRpc =
   | 'EnableAlarm'
   | 'WatchAlarms';
 
-/** The actor recorded for actions taken through gRPC. */
-export const GRPC_ACTOR = 'grpc';
 
 /** The alarm handlers. */
 export function createAlarmHandlers(alarms: AlarmServicePort, context: CallContext, watch: AlarmWatchHub): Pick<DeviceServiceHandlers, AlarmRpc> {
@@ -70,11 +68,11 @@ export function createAlarmHandlers(alarms: AlarmServicePort, context: CallConte
     }),
     AcknowledgeAlarm: guardUnary(context, 'AcknowledgeAlarm', async (request, signal) => {
       signal.throwIfAborted();
-      return toProtoAlarm(await alarms.act(request.id, { kind: 'ACKNOWLEDGE', ...(request.note && { note: request.note }) }, GRPC_ACTOR));
+      return toProtoAlarm(await alarms.act(request.id, { kind: 'ACKNOWLEDGE', ...(request.note && { note: request.note }) }, signal.caller));
     }),
-    SnoozeAlarm: guardUnary(context, 'SnoozeAlarm', async (request) => toProtoAlarm(await alarms.act(request.id, { kind: 'SNOOZE', seconds: request.seconds }, GRPC_ACTOR))),
-    DisableAlarm: guardUnary(context, 'DisableAlarm', async (request) => toProtoAlarm(await alarms.act(request.id, { kind: 'DISABLE' }, GRPC_ACTOR))),
-    EnableAlarm: guardUnary(context, 'EnableAlarm', async (request) => toProtoAlarm(await alarms.act(request.id, { kind: 'ENABLE' }, GRPC_ACTOR))),
+    SnoozeAlarm: guardUnary(context, 'SnoozeAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'SNOOZE', seconds: request.seconds }, signal.caller))),
+    DisableAlarm: guardUnary(context, 'DisableAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'DISABLE' }, signal.caller))),
+    EnableAlarm: guardUnary(context, 'EnableAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'ENABLE' }, signal.caller))),
     WatchAlarms: watch.handle,
   };
 }

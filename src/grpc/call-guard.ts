@@ -5,6 +5,7 @@
  */
 import { status as Status, type Metadata, type ServerUnaryCall, type sendUnaryData, type StatusObject } from '@grpc/grpc-js';
 import { statusName, toGrpcStatus } from './error-mapper.js';
+import { callerIdOf } from './auth-interceptor.js';
 import type { LogSink } from './call-log.js';
 import { MalformedRequest } from './proto.js';
 
@@ -43,6 +44,8 @@ export interface CallSignal {
   readonly aborted: boolean;
   /** Throws CallCancelledError once the caller cancelled or the deadline passed. */
   throwIfAborted(): void;
+  /** The authenticated caller's id (what the call log names), e.g. the actor of an alarm action. */
+  readonly caller: string;
 }
 
 /** A unary handler around `work`, which receives the decoded request and the call's cancellation signal. */
@@ -53,8 +56,19 @@ export function guardUnary<Req, Res>(
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const started = performance.now();
+    const caller = callerIdOf(call.metadata);
+    let deviceId = deviceIdOf(call.request);
     const log = (code: number, extra?: Record<string, unknown>): void =>
-      context.log({ level: code === Status.INTERNAL ? 'error' : 'info', msg: 'rpc', method, code: statusName(code), durationMs: round(performance.now() - started), ...extra });
+      context.log({
+        level: code === Status.INTERNAL ? 'error' : 'info',
+        msg: 'rpc',
+        method,
+        code: statusName(code),
+        caller,
+        ...(deviceId && { deviceId }),
+        durationMs: round(performance.now() - started),
+        ...extra,
+      });
 
     const refused = rejectRequest(call.request, call.metadata);
     if (refused) {
@@ -67,6 +81,7 @@ export function guardUnary<Req, Res>(
     let settled = false;
     const signal = {
       aborted: false,
+      caller,
       throwIfAborted(): void {
         if (this.aborted) throw new CallCancelledError();
       },
@@ -96,6 +111,7 @@ export function guardUnary<Req, Res>(
     pending.then(
       (response) => {
         if (!settle()) return;
+        deviceId ??= deviceIdOf(response);
         callback(null, response);
         log(Status.OK);
       },
@@ -115,6 +131,17 @@ export function cancelCode(call: { getDeadline(): Date | number }): number {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   // grpc-js' deadline timer can fire a few ms before Date.now() reaches the deadline.
   return Number.isFinite(ms) && ms <= Date.now() + 20 ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
+}
+
+/**
+ * The device a request or response is about (`id`, or `device.id`), cut to the id length the
+ * domain allows so a hostile id cannot bloat the log line.
+ */
+export function deviceIdOf(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const record = message as { id?: unknown; device?: { id?: unknown } | null };
+  const id = typeof record.id === 'string' && record.id ? record.id : record.device?.id;
+  return typeof id === 'string' && id ? id.slice(0, 128) : undefined;
 }
 
 function metadataBytes(metadata: Metadata): number {

@@ -1,6 +1,8 @@
 /**
  * Tiny grpc.health.v1 Check client for the container HEALTHCHECK (no grpcurl in the image):
  * exits 0 when the server answers SERVING, 1 otherwise. Usage: node health-client.mjs [host:port] [service]
+ * The server speaks TLS only; this client runs in the task itself, against the task's own
+ * in-memory certificate, so it encrypts but does not verify the peer.
  */
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
@@ -9,7 +11,7 @@ import { DEFAULT_GRPC_PORT, DEVICE_SERVICE_VARIABLES } from '../contracts/enviro
 const target = process.argv[2] ?? `127.0.0.1:${process.env[DEVICE_SERVICE_VARIABLES.port] ?? DEFAULT_GRPC_PORT}`;
 const serviceName = process.argv[3] ?? '';
 const Client = grpc.makeGenericClientConstructor(healthService, 'Health');
-const client = new Client(target, grpc.credentials.createInsecure());
+const client = new Client(target, grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }));
 const check = client.check as unknown as (
   request: { service: string },
   options: grpc.CallOptions,

@@ -2,7 +2,12 @@
  * The gRPC step of the local platform (`iotctl local`): the same server as on Fargate, over the
  * platform's registry, with WatchDevices relaying the change topics of the local broker's bus
  * (where the local change feed publishes every change, as the events Lambda does to IoT Core).
+ * It serves TLS with the local CA's server certificate (the broker's), accepts access tokens of
+ * the local issuer (`iotctl token`) as the cloud accepts the user pool's, and offers reflection.
  */
+import type { LocalCa } from '../local/iot-core/ca.js';
+import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, type LocalTokenIssuer } from '../local/appsync/local-token-issuer.js';
+import { localAccessTokenVerifier } from './access-token-verifier.js';
 import type { DeviceRegistryPort } from './device-service.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
@@ -18,6 +23,10 @@ export interface LocalGrpcOptions {
   readonly bus: MessageBus;
   readonly host: string;
   readonly port: number;
+  /** Its server certificate is the TLS identity; clients trust its CA certificate. */
+  readonly ca: Pick<LocalCa, 'server'>;
+  /** The local Cognito stand-in whose access tokens are accepted. */
+  readonly issuer: Pick<LocalTokenIssuer, 'publicJwk'>;
   /** The platform's line logger. */
   readonly log: (line: string) => void;
 }
@@ -30,10 +39,13 @@ export interface LocalGrpc {
   stop(): Promise<void>;
 }
 
-/** Starts the server; per-call log entries become `grpc: Method CODE 1.2ms` lines. */
+/** Starts the server; per-call log entries become `grpc: Method CODE caller device 1.2ms` lines. */
 export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGrpc> {
   const sink: LogSink = (entry) => {
-    if (entry.msg === 'rpc') options.log(`grpc: ${String(entry.method)} ${String(entry.code)} ${String(entry.durationMs)}ms`);
+    if (entry.msg === 'rpc') {
+      const device = entry.deviceId ? ` device=${String(entry.deviceId)}` : '';
+      options.log(`grpc: ${String(entry.method)} ${String(entry.code)} caller=${String(entry.caller)}${device} ${String(entry.durationMs)}ms`);
+    }
     else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
   };
   const changes = await subscribeToChanges(options.bus, sink);
@@ -46,6 +58,9 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
       host: options.host,
       port: options.port,
       log: sink,
+      tls: { certificateChainPem: options.ca.server.certificatePem, privateKeyPem: options.ca.server.privateKeyPem },
+      verifyToken: localAccessTokenVerifier({ issuer: LOCAL_ISSUER, jwk: options.issuer.publicJwk as never, clientIds: LOCAL_CLIENT_IDS }),
+      reflection: true,
     });
     return {
       address: server.address,

@@ -29,8 +29,10 @@ import { subscribeToAlarms } from './watch-alarms.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
+import { cognitoAccessTokenVerifier } from './access-token-verifier.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { startDeviceServer } from './server.js';
+import { createTaskTlsIdentity } from './task-tls-identity.js';
 
 const log = jsonLogSink();
 
@@ -59,6 +61,13 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     log,
+    tls: await createTaskTlsIdentity(),
+    verifyToken: cognitoAccessTokenVerifier({
+      userPoolId: config.userPoolId,
+      clientIds: config.accessTokenClientIds,
+      ...(config.cognitoEndpointUrl && { endpointUrl: config.cognitoEndpointUrl }),
+    }),
+    reflection: config.reflection,
     probeIntervalMs: config.probeIntervalMs,
     // A cheap read proves DynamoDB answers with this task's credentials.
     probe: async () => {

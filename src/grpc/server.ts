@@ -1,6 +1,7 @@
 /**
- * The gRPC server: DeviceService over the domain core, grpc.health.v1, server reflection,
- * message-size and keepalive limits, and a graceful shutdown.
+ * The gRPC server: DeviceService over the domain core, TLS only, bearer-token authentication
+ * of every call but grpc.health.v1, grpc.health.v1, optional server reflection, message-size
+ * and keepalive limits, and a graceful shutdown.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -8,6 +9,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection } from '../ports/message-bus.js';
+import type { AccessTokenVerifier } from './access-token-verifier.js';
+import { authInterceptor } from './auth-interceptor.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
 import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
@@ -62,9 +65,22 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
 };
 
+/** The server's TLS identity, PEM-encoded. */
+export interface ServerTlsIdentity {
+  /** The server certificate, followed by any intermediates. */
+  readonly certificateChainPem: string;
+  readonly privateKeyPem: string;
+}
+
 /** Options of {@link startDeviceServer}. */
 export interface DeviceServerOptions {
   readonly registry: DeviceRegistryPort;
+  /** The server speaks TLS only: there is no plaintext mode. */
+  readonly tls: ServerTlsIdentity;
+  /** Verifies the bearer token every call but grpc.health.v1 must carry. */
+  readonly verifyToken: AccessTokenVerifier;
+  /** Serve grpc.reflection (locally yes; the cloud build leaves it off). @default false */
+  readonly reflection?: boolean;
   /** With a connection state (a bus subscription), losing it ends every WatchDevices stream. */
   readonly changes: ChangeSource & Partial<BusConnection>;
   /** The alarm use cases and the transitions WatchAlarms relays (from the same bus as `changes`). */
@@ -113,7 +129,10 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     maxMessageBytes: serverOptions['grpc.max_receive_message_length'] ?? MAX_RECEIVE_MESSAGE_BYTES,
     ...(options.receiveTimeoutMs !== undefined && { receiveTimeoutMs: options.receiveTimeoutMs }),
   });
-  const server = new grpc.Server({ ...serverOptions, interceptors: [receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
+  // The first interceptor sees a call's metadata first: authentication comes before the receive
+  // budget, so an unauthenticated caller never holds a share of it.
+  const auth = authInterceptor({ verify: options.verifyToken, log });
+  const server = new grpc.Server({ ...serverOptions, interceptors: [auth, receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
   const { handlers, watchers, alarmWatchers } = createDeviceServiceHandlers({
     registry: options.registry,
     changes: options.changes,
@@ -124,13 +143,20 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   server.addService(deviceServiceDefinition, handlers);
   const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });
   healthImpl.addToServer(server);
-  // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
-  const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-  new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+  if (options.reflection) {
+    // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
+    const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true });
+    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+  }
+  const credentials = grpc.ServerCredentials.createSsl(
+    null,
+    [{ cert_chain: Buffer.from(options.tls.certificateChainPem), private_key: Buffer.from(options.tls.privateKeyPem) }],
+    false,
+  );
 
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, credentials, (error, bound) =>
       // grpc-js reports a taken port only in the message; give it the errno code callers check.
       error ? reject(/EADDRINUSE/.test(error.message) ? Object.assign(error, { code: 'EADDRINUSE' }) : error) : resolve(bound),
     ),
@@ -155,7 +181,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       alarmWatchers.closeAll({ code: CHANGES_UNAVAILABLE.code, details: 'alarm subscription lost: transitions may have been missed; list alarms again, then watch again' });
     }
   });
-  log({ level: 'info', msg: 'listening', host, port });
+  log({ level: 'info', msg: 'listening', host, port, tls: true, reflection: Boolean(options.reflection) });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> => {

@@ -12,6 +12,7 @@ import type { WatchDevicesRequest__Output } from '../generated/proto/iot/device/
 import type { WatchDevicesResponse } from '../generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection } from '../ports/message-bus.js';
+import { callerIdOf } from './auth-interceptor.js';
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
 import { statusName, toGrpcStatus } from './error-mapper.js';
 import { toWatchResponse } from './device-mapper.js';
@@ -66,8 +67,20 @@ export class WatchHub {
     const started = performance.now();
     let ended = false;
     let delivered = 0;
+    const caller = callerIdOf(call.metadata);
     const log = (code: number, details?: string): void =>
-      this.context.log({ level: 'info', msg: 'rpc', method: 'WatchDevices', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
+      this.context.log({
+        level: 'info',
+        msg: 'rpc',
+        method: 'WatchDevices',
+        code: statusName(code),
+        caller,
+        // The filter, not every id: a 1,000-id filter would make the line huge.
+        ...(filter && { deviceIds: filter.size <= 10 ? [...filter] : `${filter.size} ids` }),
+        durationMs: Math.round(performance.now() - started),
+        delivered,
+        ...(details && { details }),
+      });
 
     const refused = rejectRequest(call.request, call.metadata);
     let filter: Set<string> | undefined;

@@ -7,7 +7,7 @@
  * adds one step: start its server with `listenOrExplain`, `stops.push(...)`, and set its
  * `endpoints` entry.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { lineLogger } from '../adapters/logging/line-logger.js';
@@ -28,6 +28,7 @@ import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
 import { ALARMS_TABLE } from '../contracts/tables.js';
 import { startLocalAlarms, type LocalAlarms } from './alarms/local-alarms.js';
+import { LocalTokenIssuer } from './appsync/local-token-issuer.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
 export const DEFAULT_PORTS = { dynamodb: 8000, mqtt: 8883, graphql: 4000, grpc: 50051 } as const;
@@ -86,6 +87,10 @@ export interface LocalPlatform {
   readonly credentials: DeviceCredentialStore;
   /** Delivers everything devices published so far through the ingest handler (alarm evaluation included). */
   flushIngest(): Promise<void>;
+  /** The local CA's certificate (PEM): MQTT and gRPC clients trust it. */
+  readonly caCertificatePem: string;
+  /** Where that certificate is on disk (grpcurl -cacert, mosquitto --cafile). */
+  readonly caCertificatePath: string;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -210,8 +215,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     endpoints.mqtt = iot.broker.url;
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
+    //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
+    const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log }),
+      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
@@ -233,6 +240,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       ingest: iot.ingest,
       credentials: iot.credentials,
       flushIngest: () => iot.flush(),
+      caCertificatePem: iot.ca.caCertificatePem,
+      caCertificatePath: join(iot.ca.directory, 'ca.crt'),
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

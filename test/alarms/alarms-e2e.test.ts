@@ -78,9 +78,16 @@ describe('alarms on the local platform', () => {
     process.env.INGEST_BATCH_WINDOW_SECONDS = '1';
     dataDir = mkdtempSync(join(tmpdir(), 'alarms-e2e-'));
     platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 }, alarmSweepMs: 300 });
-    admin = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'ops', groups: ['admin'] });
+    const issuer = await LocalTokenIssuer.fromDataDir(dataDir);
+    admin = await issuer.issue({ user: 'ops', groups: ['admin'] });
+    const access = await issuer.issue({ user: 'ops', groups: ['viewer'], tokenUse: 'access' });
     ws = createClient({ url: platform.endpoints.graphql!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { Authorization: admin }, retryAttempts: 0 });
-    grpcClient = new DeviceServiceClient(platform.endpoints.grpc!, grpc.credentials.createInsecure());
+    const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${access}`);
+      callback(null, metadata);
+    });
+    grpcClient = new DeviceServiceClient(platform.endpoints.grpc!, grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(Buffer.from(platform.caCertificatePem)), bearer));
   });
 
   afterAll(async () => {

@@ -117,6 +117,8 @@ describe('device service environment', () => {
     PAGE_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
     IOT_ENDPOINT: 'describe',
     AWS_REGION: 'us-east-1',
+    USER_POOL_ID: 'us-east-1_AbC123',
+    ACCESS_TOKEN_CLIENT_IDS: 'web, internal',
   };
 
   it('reads a complete environment with defaults for the optional settings', () => {
@@ -131,14 +133,28 @@ describe('device service environment', () => {
       host: '0.0.0.0',
       shutdownGraceMs: 20_000,
       probeIntervalMs: 10_000,
+      userPoolId: 'us-east-1_AbC123',
+      accessTokenClientIds: ['web', 'internal'],
+      reflection: false,
     });
+  });
+
+  it('turns reflection on only for GRPC_REFLECTION=enabled', () => {
+    expect(readDeviceServiceEnvironment({ ...valid, GRPC_REFLECTION: 'enabled' }).reflection).toBe(true);
+    expect(readDeviceServiceEnvironment({ ...valid, GRPC_REFLECTION: 'disabled' }).reflection).toBe(false);
+    expect(() => readDeviceServiceEnvironment({ ...valid, GRPC_REFLECTION: 'yes' })).toThrow(/^GRPC_REFLECTION: must be one of enabled, disabled/);
+  });
+
+  it('fails naming USER_POOL_ID or ACCESS_TOKEN_CLIENT_IDS when malformed', () => {
+    expect(() => readDeviceServiceEnvironment({ ...valid, USER_POOL_ID: 'not a pool' })).toThrow(/^USER_POOL_ID: must be a user pool id/);
+    expect(() => readDeviceServiceEnvironment({ ...valid, ACCESS_TOKEN_CLIENT_IDS: ' , ' })).toThrow(/^ACCESS_TOKEN_CLIENT_IDS: must name at least one/);
   });
 
   it('takes AWS_DEFAULT_REGION when AWS_REGION is unset', () => {
     expect(readDeviceServiceEnvironment({ ...valid, AWS_REGION: undefined, AWS_DEFAULT_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
   });
 
-  it.each(['DEVICES_TABLE_NAME', 'STATS_TABLE_NAME', 'IOT_ENDPOINT', 'AWS_REGION'])('fails naming %s when it is missing', (name) => {
+  it.each(['DEVICES_TABLE_NAME', 'STATS_TABLE_NAME', 'IOT_ENDPOINT', 'AWS_REGION', 'USER_POOL_ID', 'ACCESS_TOKEN_CLIENT_IDS'])('fails naming %s when it is missing', (name) => {
     expect(() => readDeviceServiceEnvironment({ ...valid, [name]: '' })).toThrow(new RegExp(`^${name}: is required`));
   });
 

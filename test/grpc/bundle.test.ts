@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -13,7 +14,11 @@ import { changeTopic } from '../../src/contracts/topics.js';
 import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchDevicesResponse.js';
 import { ensureTables, LOCAL_CREDENTIALS, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { buildGrpc } from '../../scripts/build-grpc.js';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { call, newClient, once, waitFor } from './helpers.js';
+
+const USER_POOL_ID = 'us-east-1_BundleTest';
+const CLIENT_ID = 'bundle-internal-client';
 
 const run = promisify(execFile);
 
@@ -26,8 +31,26 @@ describe('the bundled gRPC server', () => {
   let child: ChildProcess;
   const lines: Record<string, unknown>[] = [];
   let address: string;
+  let jwks: Server;
+  let token: string;
 
   beforeAll(async () => {
+    // A stand-in for the user pool's JWKS endpoint (AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER);
+    // the tokens carry the real Cognito issuer of USER_POOL_ID, as a deployed task sees them.
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'bundle', alg: 'RS256', use: 'sig' };
+    jwks = createServer((req, res) => {
+      if (req.url !== `/${USER_POOL_ID}/.well-known/jwks.json`) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    token = await new SignJWT({ token_use: 'access', client_id: CLIENT_ID, scope: 'devices/read devices/write', version: 2 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'bundle' })
+      .setIssuer(`https://cognito-idp.us-east-1.amazonaws.com/${USER_POOL_ID}`)
+      .setSubject(CLIENT_ID)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     dist = mkdtempSync(join(tmpdir(), 'grpc-dist-'));
     await buildGrpc(dist);
     dynamo = await startDynalite();
@@ -54,6 +77,9 @@ describe('the bundled gRPC server', () => {
         HOST: '127.0.0.1',
         PORT: '0',
         HEALTH_PROBE_INTERVAL_MS: '200',
+        USER_POOL_ID,
+        ACCESS_TOKEN_CLIENT_IDS: `web-client,${CLIENT_ID}`,
+        AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}`,
         SHUTDOWN_GRACE_MS: '3000',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -68,9 +94,33 @@ describe('the bundled gRPC server', () => {
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+    await new Promise<void>((r) => (jwks ? jwks.close(() => r()) : r()));
     await new Promise<void>((r) => (broker ? broker.close(() => r()) : r()));
     await dynamo?.stop().catch(() => undefined);
     rmSync(dist, { recursive: true, force: true });
+  });
+
+  it('refuses a call without a token and names the caller of an accepted one in its log line', async () => {
+    // Prepare
+    const anonymous = newClient(address, { caPem: null, as: 'anonymous' });
+    const client = newClient(address, { caPem: null, as: { token } });
+
+    // Act
+    const refused = await call(anonymous, 'getDeviceStats', {});
+    const accepted = await call(client, 'getDeviceStats', {});
+    anonymous.close();
+    client.close();
+
+    // Assess
+    expect(refused.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(accepted.error).toBeNull();
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'rpc', method: 'GetDeviceStats', code: 'OK', caller: CLIENT_ID }));
+    expect(JSON.stringify(lines)).not.toContain(token);
+  });
+
+  it('serves no reflection in the cloud build', async () => {
+    // Assess
+    expect(lines.find((l) => l.msg === 'listening')).toMatchObject({ tls: true, reflection: false });
   });
 
   it('answers the bundled health client with SERVING', async () => {
@@ -83,7 +133,7 @@ describe('the bundled gRPC server', () => {
 
   it('creates a device in DynamoDB and reads it back with GetDevice', async () => {
     // Prepare
-    const client = newClient(address);
+    const client = newClient(address, { caPem: null, as: { token } });
     const created = await call(client, 'createDevice', { device: { name: 'bundled', type: 'pump' } });
 
     // Act
@@ -97,7 +147,7 @@ describe('the bundled gRPC server', () => {
 
   it('relays a change published on the internal IoT topic to WatchDevices', async () => {
     // Prepare
-    const client = newClient(address);
+    const client = newClient(address, { caPem: null, as: { token } });
     const stream = client.watchDevices({});
     const seen: WatchDevicesResponse__Output[] = [];
     stream.on('data', (m: WatchDevicesResponse__Output) => seen.push(m));

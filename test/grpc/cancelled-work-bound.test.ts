@@ -56,6 +56,9 @@ describe('work left over by a cancelled call', () => {
       }),
     });
 
+    // The TLS handshake happens before the 200 ms deadline starts, so the call reaches the repository.
+    await call(t.client, 'getDeviceStats', {});
+
     // Act
     const { error } = await call(t.client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 200 });
     const pendingAtDeadline = leftover;

@@ -1,6 +1,13 @@
 import { inMemoryAlarms } from '../../src/grpc/in-memory-alarms.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { DEVICES_SCOPES } from '../../src/contracts/grpc-access.js';
+import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
+import { localAccessTokenVerifier } from '../../src/grpc/access-token-verifier.js';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
 import { InMemoryStats } from '../../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
@@ -11,6 +18,63 @@ import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot
 import { ChangeFanout } from '../../src/grpc/change-fanout.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
 import { startDeviceServer, type DeviceServer, type DeviceServerOptions } from '../../src/grpc/server.js';
+
+/**
+ * TLS and token material shared by every gRPC test of this process: one local CA (its server
+ * certificate is the server's identity, its CA certificate what clients trust) and one token
+ * issuer (the local Cognito stand-in). Tokens are minted once here, so clients are made in one
+ * synchronous call.
+ */
+const caDir = mkdtempSync(join(tmpdir(), 'grpc-test-ca-'));
+process.once('exit', () => rmSync(caDir, { recursive: true, force: true }));
+const ca = await openLocalCa(caDir);
+const issuer = await LocalTokenIssuer.forProcess();
+
+/** The callers tests act as: people by Cognito group, machines by scope. */
+export const TOKENS = {
+  /** Cognito group admin: every RPC. */
+  admin: await issuer.issue({ user: 'grpc-admin', groups: ['admin'], tokenUse: 'access' }),
+  /** Cognito group viewer: reads and WatchDevices only. */
+  viewer: await issuer.issue({ user: 'grpc-viewer', groups: ['viewer'], tokenUse: 'access' }),
+  /** Machine caller with devices/read and devices/write. */
+  service: await issuer.issueForClient({ scopes: [DEVICES_SCOPES.read, DEVICES_SCOPES.write] }),
+  /** Machine caller with devices/read only. */
+  reader: await issuer.issueForClient({ scopes: [DEVICES_SCOPES.read] }),
+  /** Machine caller with devices/write only. */
+  writer: await issuer.issueForClient({ scopes: [DEVICES_SCOPES.write] }),
+} as const;
+
+/** Who a test client calls as: one of {@link TOKENS}, a raw token, or no token at all. */
+export type As = keyof typeof TOKENS | { token: string } | 'anonymous';
+
+/** What a test server needs: the TLS identity and the verifier of the test issuer's tokens. */
+export const testAuth = {
+  ca,
+  issuer,
+  tls: { certificateChainPem: ca.server.certificatePem, privateKeyPem: ca.server.privateKeyPem },
+  verifyToken: localAccessTokenVerifier({ issuer: LOCAL_ISSUER, jwk: issuer.publicJwk as never, clientIds: LOCAL_CLIENT_IDS }),
+};
+
+/**
+ * Channel credentials trusting the test CA (or `caPem`), with `as`'s token on every call.
+ * `caPem: null` encrypts without verifying the server, as the NLB treats a Fargate task's
+ * own certificate.
+ */
+export function channelCredentials(as: As = 'admin', caPem: string | null = ca.caCertificatePem): grpc.ChannelCredentials {
+  const tls = caPem === null ? grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }) : grpc.credentials.createSsl(Buffer.from(caPem));
+  if (as === 'anonymous') return tls;
+  const token = typeof as === 'string' ? TOKENS[as] : as.token;
+  return grpc.credentials.combineChannelCredentials(tls, bearer(token));
+}
+
+/** Call credentials adding `authorization: Bearer <token>`. */
+export function bearer(token: string): grpc.CallCredentials {
+  return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    callback(null, metadata);
+  });
+}
 
 /** A server over in-memory ports plus a real client, for one test. */
 export interface TestServer {
@@ -40,8 +104,19 @@ export async function startTestServer(
     pageTokens: createPageTokenCodec('test-secret-test-secret-test-secret'),
   });
   const logs: Record<string, unknown>[] = [];
-  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(repository), log: (entry) => logs.push({ ...entry }), ...definedOptions(options) });
+  const server = await startDeviceServer({
+    registry,
+    changes,
+    alarms: inMemoryAlarms(repository),
+    log: (entry) => logs.push({ ...entry }),
+    tls: testAuth.tls,
+    verifyToken: testAuth.verifyToken,
+    reflection: true,
+    ...definedOptions(options),
+  });
   const client = newClient(server.address);
+  // Connect (TLS handshake) now, so a test's deadline measures its call and not the handshake.
+  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 20_000, (error) => (error ? reject(error) : resolve())));
   return {
     server,
     client,
@@ -55,9 +130,13 @@ export async function startTestServer(
   };
 }
 
-/** A generated DeviceService client. */
-export function newClient(address: string, options: grpc.ChannelOptions = {}): Client {
-  return new DeviceServiceClient(address, grpc.credentials.createInsecure(), options) as unknown as Client;
+/**
+ * A generated DeviceService client over TLS, calling as `as` (admin by default). `caPem` is the
+ * CA the server's certificate chains to: the test CA unless given (a local platform's own CA).
+ */
+export function newClient(address: string, options: grpc.ChannelOptions & { as?: As; caPem?: string | null } = {}): Client {
+  const { as, caPem, ...channelOptions } = options;
+  return new DeviceServiceClient(address, channelCredentials(as, caPem), channelOptions) as unknown as Client;
 }
 
 type UnaryMethod = 'createDevice' | 'getDevice' | 'listDevices' | 'updateDevice' | 'deleteDevice' | 'getDeviceStats';
@@ -92,10 +171,10 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-/** A grpc.health.v1 client whose `check(service)` resolves with the serving status name. */
-export function healthClient(address: string) {
+/** A grpc.health.v1 client (TLS, no token: health needs none) whose `check(service)` resolves with the serving status name. */
+export function healthClient(address: string, caPem: string = ca.caCertificatePem) {
   const Ctor = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const client = new Ctor(address, channelCredentials('anonymous', caPem));
   const check = (service: string) =>
     new Promise<string>((resolve, reject) =>
       (client.check as unknown as (r: unknown, cb: (e: Error | null, v?: { status: string }) => void) => void).call(client, { service }, (e, v) =>

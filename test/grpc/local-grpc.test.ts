@@ -23,7 +23,9 @@ describe('gRPC in the local platform', () => {
     process.env.INGEST_BATCH_WINDOW_SECONDS = '1';
     dataDir = await mkdtemp(join(tmpdir(), 'iot-grpc-'));
     platform = await startLocalPlatform({ dataDir, ports: ANY_FREE_PORTS });
-    client = newClient(platform.endpoints.grpc!);
+    // What `iotctl token --user ops --group admin` prints for this data directory.
+    const token = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'ops', groups: ['admin'], tokenUse: 'access' });
+    client = newClient(platform.endpoints.grpc!, { caPem: platform.caCertificatePem, as: { token } });
   });
   afterAll(async () => {
     client?.close();

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
 import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
-import { call, newClient, startTestServer, type TestServer } from './helpers.js';
+import { call, channelCredentials, newClient, startTestServer, type TestServer } from './helpers.js';
 
 const SERVICE = '/iot.device.v1.DeviceService/';
 const UNARY = ['CreateDevice', 'GetDevice', 'ListDevices', 'UpdateDevice', 'DeleteDevice', 'GetDeviceStats'] as const;
@@ -26,7 +26,7 @@ function rawClient(address: string) {
     };
   }
   const Ctor = grpc.makeGenericClientConstructor(definition as grpc.ServiceDefinition, 'Raw');
-  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const client = new Ctor(address, channelCredentials());
   const send = (method: Method, bytes: Uint8Array, metadata = new grpc.Metadata()): Promise<number> =>
     new Promise((resolve) => {
       const options = { deadline: Date.now() + 10_000 };

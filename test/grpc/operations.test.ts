@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
-import { call, healthClient, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
+import { call, channelCredentials, healthClient, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const MISSING_ID = '123e4567-e89b-42d3-a456-426614174000';
 
@@ -62,7 +62,7 @@ describe('operations', () => {
     t = await startTestServer();
     const reflectionProto = fileURLToPath(new URL('../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto', import.meta.url));
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { keepCase: true })) as any;
-    const client = new pkg.grpc.reflection.v1.ServerReflection(t.server.address, grpc.credentials.createInsecure());
+    const client = new pkg.grpc.reflection.v1.ServerReflection(t.server.address, channelCredentials());
     const stream = client.ServerReflectionInfo();
     const answers: any[] = [];
     stream.on('data', (a: unknown) => answers.push(a));
@@ -102,7 +102,8 @@ describe('operations', () => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     await waitFor(() => lines.some((l) => l.msg === 'listening'), 'the server to listen', 20_000);
     const address = `127.0.0.1:${lines.find((l) => l.msg === 'listening')!.port}`;
-    const client = newClient(address);
+    const credentials = lines.find((l) => l.msg === 'credentials')!;
+    const client = newClient(address, { caPem: String(credentials.caPem), as: { token: String(credentials.token) } });
     const stream = client.watchDevices({});
     stream.on('error', () => undefined);
     const streamStatus = once<grpc.StatusObject>(stream, 'status');

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
-import { call, startTestServer, waitFor, type TestServer } from './helpers.js';
+import { call, startTestServer, TOKENS, testAuth, waitFor, type TestServer } from './helpers.js';
 
 const MISSING_ID = '88888888-8888-4888-8888-888888888888';
 
@@ -18,9 +18,9 @@ describe('server-wide receive budget', () => {
 
   /** A raw HTTP/2 call that announces a 10 MB request message and sends only its first KB. */
   function halfSentRequest(address: string) {
-    raw = connect(`http://${address}`);
+    raw = connect(`https://${address}`, { ca: testAuth.ca.caCertificatePem });
     raw.on('error', () => undefined);
-    const stream = raw.request({ ':method': 'POST', ':path': `/${DEVICE_SERVICE_NAME}/UpdateDevice`, 'content-type': 'application/grpc', te: 'trailers' });
+    const stream = raw.request({ ':method': 'POST', ':path': `/${DEVICE_SERVICE_NAME}/UpdateDevice`, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${TOKENS.admin}` });
     stream.on('error', () => undefined);
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(10_000_000, 1);

@@ -2,17 +2,22 @@ import { Template, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
+import { UserPool } from 'aws-cdk-lib/aws-cognito';
+import { Annotations } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DeviceService, DEVICE_SERVICE_MEMORY_MIB, GRPC_PORT } from '../../lib/device-service.js';
 import { MAX_CONCURRENT_STREAMS, MAX_RECEIVE_MESSAGE_BYTES, RECEIVE_BUDGET_BYTES } from '../../src/grpc/server.js';
 import { Storage } from '../../lib/storage.js';
 import { testStack } from './stack-helper.js';
 
-function build() {
-  const stack = testStack();
+const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+
+function build(context: Record<string, unknown> = { grpcCertificateArn: CERTIFICATE_ARN }) {
+  const stack = testStack(context);
   const storage = new Storage(stack, 'Storage');
   const publisher = new LambdaFunction(stack, 'Publisher', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>{}') });
-  const service = new DeviceService(stack, 'DeviceService', { storage, changePublisher: publisher });
+  const userPool = new UserPool(stack, 'Pool');
+  const service = new DeviceService(stack, 'DeviceService', { storage, changePublisher: publisher, userPool, accessTokenClientIds: ['web-client', 'internal-client'] });
   return { stack, service, template: Template.fromStack(stack) };
 }
 
@@ -79,11 +84,51 @@ describe('DeviceService', () => {
 
   it('puts an internal NLB on port 50051 in front of the tasks', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internal' });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: GRPC_PORT, Protocol: 'TCP' });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Port: GRPC_PORT,
       TargetType: 'ip',
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '15' }]),
+    });
+  });
+
+  it('has no plaintext path: a TLS listener with the ACM certificate and h2 ALPN, re-encrypted to a TLS target group', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: GRPC_PORT,
+      Protocol: 'TLS',
+      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      AlpnPolicy: ['HTTP2Only'],
+    });
+    const listeners = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::Listener'));
+    expect(listeners.map((l) => l.Properties.Protocol)).toEqual(['TLS']);
+    const groups = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'));
+    expect(groups.map((g) => g.Properties.Protocol)).toEqual(['TLS']);
+  });
+
+  it('without a certificate passes TCP through to the TLS-only task and warns that callers cannot verify it', () => {
+    // Prepare
+    const { stack: bare, template: passthrough } = build({});
+
+    // Assess
+    passthrough.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: GRPC_PORT, Protocol: 'TCP' });
+    Annotations.fromStack(bare).hasWarning('/TestStack/DeviceService', Match.stringLikeRegexp('No grpcCertificateArn'));
+  });
+
+  it('refuses a grpcCertificateArn that is not an ACM certificate ARN', () => {
+    expect(() => build({ grpcCertificateArn: 'arn:aws:iam::123456789012:server-certificate/x' })).toThrow(/Invalid context flag grpcCertificateArn/);
+  });
+
+  it('tells the task which user pool and app clients to accept tokens of, with reflection off', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([
+            { Name: 'USER_POOL_ID', Value: Match.anyValue() },
+            { Name: 'ACCESS_TOKEN_CLIENT_IDS', Value: 'web-client,internal-client' },
+            { Name: 'GRPC_REFLECTION', Value: 'disabled' },
+          ]),
+        }),
+      ],
     });
   });
 
@@ -129,7 +174,8 @@ describe('DeviceService', () => {
     const storage = new Storage(other, 'Storage');
     const fn = new LambdaFunction(other, 'P', { runtime: Runtime.NODEJS_22_X, handler: 'i.h', code: Code.fromInline('x') });
     const vpc = new Vpc(other, 'V');
-    expect(() => new DeviceService(other, 'S', { storage, changePublisher: fn, existingVpcObj: vpc })).toThrow(/existingVpcObj needs clientCidr/);
+    const userPool = new UserPool(other, 'Pool');
+    expect(() => new DeviceService(other, 'S', { storage, changePublisher: fn, existingVpcObj: vpc, userPool, accessTokenClientIds: ['c'] })).toThrow(/existingVpcObj needs clientCidr/);
   });
 
   it('leaves no cdk-nag AwsSolutions finding of its own unacknowledged', () => {

@@ -93,9 +93,10 @@ async function runLocal(options: LocalCommandOptions): Promise<void> {
 }
 
 /** What runs where, as an aligned two-column table. */
-export function endpointTable(platform: Pick<LocalPlatform, 'endpoints' | 'tables' | 'dataDir'> & Partial<Pick<LocalPlatform, 'ingest'>>): string {
+export function endpointTable(platform: Pick<LocalPlatform, 'endpoints' | 'tables' | 'dataDir'> & Partial<Pick<LocalPlatform, 'ingest' | 'caCertificatePath'>>): string {
   const rows: Array<[string, string]> = [
     ...Object.entries(platform.endpoints),
+    ...(platform.caCertificatePath ? [['local CA (MQTT, gRPC TLS)', platform.caCertificatePath] as [string, string]] : []),
     ...Object.entries(platform.tables).map(([id, name]): [string, string] => [`table ${id}`, name]),
     ['data', platform.dataDir ?? 'in memory (--ephemeral)'],
     ...(platform.ingest

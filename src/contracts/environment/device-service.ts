@@ -1,5 +1,5 @@
 /** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
-import { configReader, type Environment } from '../config-reader.js';
+import { ConfigError, configReader, type Environment } from '../config-reader.js';
 import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE } from '../tables.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
@@ -15,7 +15,18 @@ export const DEVICE_SERVICE_VARIABLES = {
   /** How long a SIGTERM waits for calls to finish. */
   shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
   healthProbeIntervalMs: 'HEALTH_PROBE_INTERVAL_MS',
+  /** The user pool whose access tokens are accepted. */
+  userPoolId: 'USER_POOL_ID',
+  /** Comma-separated app client ids whose access tokens are accepted (web and internal clients). */
+  accessTokenClientIds: 'ACCESS_TOKEN_CLIENT_IDS',
+  /** `enabled` turns server reflection on; the cloud build sets `disabled`. */
+  reflection: 'GRPC_REFLECTION',
+  /** Where the user pool's JWKS is fetched instead of Cognito (an emulator), as the SDK honours it; never set in the cloud. */
+  cognitoEndpointUrl: 'AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER',
 } as const;
+
+/** Values of GRPC_REFLECTION. */
+export const REFLECTION_SETTINGS = ['enabled', 'disabled'] as const;
 
 /** The IOT_ENDPOINT value that makes the service look the endpoint up (iot:DescribeEndpoint). */
 export const DESCRIBE_IOT_ENDPOINT = 'describe';
@@ -38,6 +49,14 @@ export interface DeviceServiceEnvironment {
   readonly port: number;
   readonly shutdownGraceMs: number;
   readonly probeIntervalMs: number;
+  /** Cognito user pool whose access tokens are accepted. */
+  readonly userPoolId: string;
+  /** App clients whose access tokens are accepted. */
+  readonly accessTokenClientIds: readonly string[];
+  /** Server reflection (off unless GRPC_REFLECTION=enabled). */
+  readonly reflection: boolean;
+  /** Where the JWKS is fetched instead of Cognito's host (an emulator); never set in the cloud. */
+  readonly cognitoEndpointUrl?: string;
 }
 
 /** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
@@ -45,6 +64,16 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
   const read = configReader(env);
   const v = DEVICE_SERVICE_VARIABLES;
   const iotEndpointUrl = read.optional(v.iotEndpointUrl);
+  const userPoolId = read.required(v.userPoolId);
+  if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId)) throw new ConfigError(v.userPoolId, `must be a user pool id such as us-east-1_AbC123, got "${userPoolId.slice(0, 60)}"`);
+  const accessTokenClientIds = read
+    .required(v.accessTokenClientIds)
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (accessTokenClientIds.length === 0) throw new ConfigError(v.accessTokenClientIds, 'must name at least one app client id');
+  const reflection = read.optional(v.reflection) === undefined ? 'disabled' : read.oneOf(v.reflection, REFLECTION_SETTINGS);
+  const cognitoEndpointUrl = read.optional(v.cognitoEndpointUrl);
   return {
     devicesTableName: read.required(DEVICES_TABLE.tableNameEnv),
     statsTableName: read.required(STATS_TABLE.tableNameEnv),
@@ -57,5 +86,9 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
     port: read.integer(v.port, { fallback: DEFAULT_GRPC_PORT, min: 0, max: 65_535 }),
     shutdownGraceMs: read.integer(v.shutdownGraceMs, { fallback: 20_000, min: 0, max: 120_000 }),
     probeIntervalMs: read.integer(v.healthProbeIntervalMs, { fallback: 10_000, min: 100, max: 300_000 }),
+    userPoolId,
+    accessTokenClientIds,
+    reflection: reflection === 'enabled',
+    ...(cognitoEndpointUrl && { cognitoEndpointUrl }),
   };
 }

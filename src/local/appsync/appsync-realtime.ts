@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { parse, subscribe, validate, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { validateWithinLimits } from './request-limits.js';
+import { parse, subscribe, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Caller } from './auth-rules.js';
 import type { LocalRequestContext } from './local-appsync-schema.js';
@@ -92,7 +93,7 @@ export function serveAppSyncRealtime(socket: WebSocket, request: IncomingMessage
     } catch (error) {
       return fail('ValidationError', (error as GraphQLError).message);
     }
-    const errors = validate(deps.schema, document);
+    const errors = validateWithinLimits(deps.schema, document);
     if (errors.length > 0) return send({ id, type: 'error', payload: deps.formatResult({ errors }) });
     const operationName = typeof request.operationName === 'string' ? request.operationName : undefined;
     if (getOperationAST(document, operationName)?.operation !== 'subscription') {

@@ -7,7 +7,6 @@ import {
   getOperationAST,
   parse,
   subscribe,
-  validate,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -24,6 +23,7 @@ import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalRequestContex
 import { LocalIamVerifier } from './local-iam-verifier.js';
 import type { LocalTokenIssuer } from './local-token-issuer.js';
 import { SubscriptionHub } from './subscription-hub.js';
+import { validateWithinLimits } from './request-limits.js';
 
 /** Options for {@link startLocalGraphqlServer}. */
 export interface LocalGraphqlServerOptions {
@@ -60,6 +60,8 @@ export interface LocalGraphqlServer {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** How long the rest of an oversized body is drained before the connection is cut. */
+const OVERSIZED_BODY_DRAIN_MS = 5_000;
 
 /** An authentication failure: HTTP 401 before any GraphQL processing, as AppSync answers it. */
 class AuthenticationError extends Error {
@@ -109,15 +111,25 @@ const CORS = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
 };
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RangeError('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body, or a RangeError once it passes MAX_BODY_BYTES (the rest is then drained and discarded). */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      // Stop keeping it, but keep reading: leaving the rest unread (or destroying the stream,
+      // which breaking out of an async iterator does) made the next request on the same
+      // keep-alive connection fail with ECONNRESET.
+      req.removeListener('data', onData);
+      req.resume();
+      reject(new RangeError('body too large'));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
 }
 
 /**
@@ -180,6 +192,11 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     try {
       body = await readBody(req);
     } catch {
+      // The client may still be sending the rest: answer, close the connection so no client
+      // reuses it mid-body, and cut a sender that goes on for long after the answer.
+      res.setHeader('connection', 'close');
+      const cut = setTimeout(() => req.socket.destroy(), OVERSIZED_BODY_DRAIN_MS).unref();
+      req.socket.once('close', () => clearTimeout(cut));
       return send(res, 413, { errors: [{ errorType: 'BadRequestException', message: `Request body exceeds ${MAX_BODY_BYTES} bytes` }] });
     }
     let caller: Caller;
@@ -201,7 +218,7 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     } catch (error) {
       return send(res, 200, formatResult({ errors: [error as GraphQLError] }));
     }
-    const validationErrors = validate(schema, document);
+    const validationErrors = validateWithinLimits(schema, document);
     // AppSync answers a well-formed request with 200 and the errors in the body, as
     // GraphQL over HTTP does for application/json; only a malformed body is a 400.
     if (validationErrors.length > 0) return send(res, 200, formatResult({ errors: validationErrors }));
@@ -260,7 +277,7 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
       // Our own graphql-js functions: under some loaders graphql-ws resolves another copy of
       // graphql, whose instanceof checks would refuse this schema.
       parse,
-      validate,
+      validate: (schema, document) => validateWithinLimits(schema, document),
       execute: (args) => run(args),
       subscribe: (args) => subscribe(args),
       onConnect: async (ctx) => {

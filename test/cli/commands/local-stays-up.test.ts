@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { call, newClient } from '../../grpc/helpers.js';
 
 const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;
 const ANY_PORTS = ['--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'];
@@ -71,9 +72,9 @@ async function deviceSession(bundle: DeviceBundle, port: number): Promise<void> 
   }
 }
 
-function grpcHealth(address: string): Promise<string | undefined> {
+function grpcHealth(address: string, caPem: string): Promise<string | undefined> {
   const Client = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Client(address, grpc.credentials.createInsecure());
+  const client = new Client(address, grpc.credentials.createSsl(Buffer.from(caPem)));
   const check = client.check as unknown as (
     request: { service: string },
     options: grpc.CallOptions,
@@ -118,15 +119,20 @@ describe('iotctl local (npm start)', () => {
     const token = (await iotctl(['token', '--user', 'operator', '--group', 'admin', '--data-dir', dataDir])).stdout.trim();
     await iotctl(['device', 'create', 'stays-up', '--out', deviceDir, '--endpoint', dynamodb, '--data-dir', dataDir, '--mqtt-port', String(mqttPort)]);
     const bundle = await readDeviceBundle(deviceDir);
+    const caPem = bundle.caCertificatePem;
 
     // Act: use every endpoint, round after round, for about 10 s.
     const rounds: Array<{ tables: string[]; graphql: unknown; health: string | undefined }> = [];
     const until = Date.now() + UP_FOR_MS;
     while (Date.now() < until) {
-      const [tables, graphql, , health] = await Promise.all([listTables(dynamodb), graphqlStats(graphqlUrl, token), deviceSession(bundle, mqttPort), grpcHealth(grpcAddress)]);
+      const [tables, graphql, , health] = await Promise.all([listTables(dynamodb), graphqlStats(graphqlUrl, token), deviceSession(bundle, mqttPort), grpcHealth(grpcAddress, caPem)]);
       rounds.push({ tables, graphql, health });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
+    // The same `iotctl token` output is accepted by the gRPC door too (TLS with the local CA).
+    const grpcClient = newClient(grpcAddress, { caPem, as: { token } });
+    const grpcStats = await call(grpcClient, 'getDeviceStats', {});
+    grpcClient.close();
     const stillRunning = child.exitCode === null && child.signalCode === null;
     child.kill('SIGTERM');
     const exit = await exited;
@@ -138,6 +144,9 @@ describe('iotctl local (npm start)', () => {
       expect(round.graphql).toEqual({ status: 200, body: { data: { stats: { total: expect.any(Number) } } } });
       expect(round.health).toBe('SERVING');
     }
+    expect(grpcStats.error).toBeNull();
+    expect(output).toMatch(/grpc: GetDeviceStats OK caller=[0-9a-f-]{36} /);
+    expect(output).not.toContain(token);
     expect(stillRunning, output).toBe(true);
     expect(exit, output).toEqual({ code: 0, signal: null });
     expect(output).toContain('[local] stopped');

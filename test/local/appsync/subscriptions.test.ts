@@ -165,7 +165,7 @@ describe('deviceUpdated subscriptions', () => {
     await h.platform.changeFeed.flush();
     const mine = watch(client, device.id);
     await prime([mine], device.id);
-    const grpcClient = newClient(h.platform.endpoints.grpc!);
+    const grpcClient = newClient(h.platform.endpoints.grpc!, { caPem: h.platform.caCertificatePem });
 
     // Act
     const { error } = await call(grpcClient, 'updateDevice', { device: { id: device.id, name: 'Heater (gRPC)' }, updateMask: { paths: ['name'] } });
