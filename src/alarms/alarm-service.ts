@@ -45,6 +45,8 @@ export interface AlarmServiceDeps {
   readonly devices: { get(id: string): Promise<Device | undefined> };
   /** Told when a rule changed, so a cache in the same process can drop it. */
   readonly onRulesChanged?: () => void;
+  /** Told when an operator's action changed an alarm of a device, for the same reason. */
+  readonly onAlarmChanged?: (deviceId: string) => void;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default crypto.randomUUID */
@@ -185,7 +187,10 @@ export class AlarmService {
         instance = normalInstance(rule, deviceId, new Date(this.now()).toISOString());
       }
       const next = applyAction(instance, rule, action, actor, this.now());
-      if (await this.deps.store.writeTransition(next)) return next;
+      if (await this.deps.store.writeTransition(next)) {
+        this.deps.onAlarmChanged?.(deviceId);
+        return next;
+      }
       if (attempt >= MAX_ACTION_RETRIES) throw new ConflictError(`Alarm ${ruleId}.${deviceId} keeps changing; try again`);
     }
   }

@@ -67,9 +67,15 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
   const log = options.log ?? (() => undefined);
   const store = new DynamoDbAlarmStore(options.doc, options.tableName);
   const rules = new CachedRules(store);
-  // Same process: a rule changed through a door takes effect at the next batch, not after the cache age.
-  const service = new AlarmService({ store, pageTokens: options.pageTokens, devices: options.devices, onRulesChanged: () => rules.invalidate() });
   const evaluation = new AlarmEvaluation({ store, rules, deviceType: cachedDeviceTypes(async (id) => (await options.devices.get(id))?.type) });
+  // Same process: a rule or alarm changed through a door, or by the sweep, is seen at the next batch, not after the cache age.
+  const service = new AlarmService({
+    store,
+    pageTokens: options.pageTokens,
+    devices: options.devices,
+    onRulesChanged: () => rules.invalidate(),
+    onAlarmChanged: (deviceId) => evaluation.forget(deviceId),
+  });
 
   const events: AlarmNotification[] = [];
   const eventsFile = options.dataDir ? alarmEventsFile(options.dataDir) : undefined;
@@ -88,7 +94,7 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
 
   let sweeping: Promise<void> | undefined;
   const sweep = () =>
-    (sweeping ??= sweepAlarms({ store, rules, devices: options.devices })
+    (sweeping ??= sweepAlarms({ store, rules, devices: options.devices, onTransition: (i) => evaluation.forget(i.deviceId) })
       .then((summary) => {
         if (summary.transitions > 0) log(`alarms: sweep made ${summary.transitions} transition(s)`);
       })
