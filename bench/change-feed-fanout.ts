@@ -23,6 +23,8 @@ import { DEVICES_TABLE } from '../src/contracts/tables.js';
 import { IotChangePublisher } from '../src/adapters/iot/iot-change-publisher.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createEventsHandler, EVENTS_DEVICE_CONCURRENCY } from '../src/change-feed/events-handler.js';
+import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-updates.js';
+import type { ChangePublisher } from '../src/ports/change-feed.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
 import { capturedTables, startChangeCapture } from '../src/local/dynamodb/change-capture.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
@@ -50,6 +52,12 @@ export interface FanOutCounts {
   readonly sequentialModelledMs: number;
   readonly statsWrites: number;
   readonly appSyncMutations: number;
+  /** publishTelemetryBatch mutations (of appSyncMutations). */
+  readonly appSyncBatchMutations: number;
+  /** Real-time messages (5 KB units) to one subscriber of every device (deviceUpdated and telemetryUpdated). */
+  readonly allDevicesSubscriberUnits: number;
+  /** Real-time messages (5 KB units) to one subscriber of the watched device (deviceUpdated(id)). */
+  readonly singleDeviceSubscriberUnits: number;
   /** IoT Publish calls in 5 KB billing units. */
   readonly iotPublishUnits: number;
   readonly iotPublishCalls: number;
@@ -64,7 +72,10 @@ export interface FanOutResult {
   readonly changes: number;
   /** Of which telemetry only (version unchanged). */
   readonly telemetryOnly: number;
+  /** The default: telemetry-only changes in one batch per invocation. */
   readonly live: FanOutCounts;
+  /** Every change published one by one (the previous design), same records. */
+  readonly perChange: FanOutCounts;
   readonly quiet: FanOutCounts;
 }
 
@@ -75,7 +86,9 @@ function streamShardOf(id: string): number {
 
 /**
  * Runs the ingest state writes of `batches` through the change capture, then the events handler
- * over the captured records twice: publishing telemetry-only changes (the default) and not.
+ * over the captured records three times: batching telemetry-only changes (the default), each
+ * change one by one (the per-change design), and not publishing them at all. The first device is
+ * watched by a single-device subscriber (its item carries the watch mark, as subscribing writes it).
  */
 export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent[], sinkEndpoint: string): Promise<FanOutResult> {
   const dynamo = await startDynalite();
@@ -114,6 +127,11 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
     { step: 'build', name: 'benchCountIot' },
   );
   let mutations = 0;
+  let batchMutations = 0;
+  let allUnits = 0;
+  let singleUnits = 0;
+  let watchedId = '';
+  const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 5120));
   const post = keepAlivePost();
   const appSync = new AppSyncChangePublisher({
     url: `${sinkEndpoint}/graphql`,
@@ -121,6 +139,12 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
     credentials: base.credentials,
     post: async (url, headers, body) => {
       mutations += 1;
+      // What subscribers receive is the mutation's selection of its input: the input's size.
+      const { variables } = JSON.parse(String(body)) as { variables: { input: { id?: string; items?: unknown[] } } };
+      const delivered = units(Buffer.byteLength(JSON.stringify(variables.input)));
+      if (variables.input.items) batchMutations += 1;
+      allUnits += delivered;
+      if (variables.input.id === watchedId) singleUnits += delivered;
       return post(url, headers, body);
     },
   });
@@ -128,6 +152,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
   try {
     // The registry items of the slice's devices, as CORE writes them, seeded past the capture.
     const ids = [...new Set(batches.flatMap((b) => b.Records.map((r) => r.kinesis.partitionKey)))];
+    watchedId = ids[0]!;
     const raw = new DynamoDBClient({ endpoint: dynamo.endpoint, ...local });
     const at = new Date(Date.now() - 86_400_000).toISOString();
     for (let i = 0; i < ids.length; i += 25) {
@@ -136,7 +161,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
           id, name: `Boiler room sensor ${i + j}`, type: 'thermostat', status: 'ONLINE', createdAt: at, updatedAt: at, version: 3,
           metadata: { site: 'plant-7', floor: '2', firmware: '4.2.1' }, readings: {},
         }),
-      );
+      ).map((item) => (item.id === watchedId ? { ...item, [WATCHED_UNTIL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + WATCH_SECONDS } : item));
       await raw.send(new BatchWriteItemCommand({ RequestItems: { [names.Devices!]: items.map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } })) } }));
     }
     raw.destroy();
@@ -170,15 +195,21 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
     const version = (image: unknown) => (image as Record<string, { N?: string }> | undefined)?.version?.N;
     const telemetryOnly = bursts.flat().filter((r) => r.eventName === 'MODIFY' && version(r.dynamodb?.NewImage) === version(r.dynamodb?.OldImage)).length;
 
-    const run = async (publishTelemetryChanges: boolean, statsTable: string): Promise<FanOutCounts> => {
+    const iotPublisher = new IotChangePublisher(iot);
+    const run = async (publishTelemetryChanges: boolean, statsTable: string, batching: boolean): Promise<FanOutCounts> => {
       statsWrites = 0;
       iotCalls = 0;
       iotUnits = 0;
       mutations = 0;
+      batchMutations = 0;
+      allUnits = 0;
+      singleUnits = 0;
+      // The per-change design: the same publishers without their batch method.
+      const oneByOne = (publisher: ChangePublisher): ChangePublisher => ({ publish: (change) => publisher.publish(change) });
       const handler = createEventsHandler({
         toChange: toDeviceChange,
         stats: new DynamoDbStatsStore(direct, statsTable),
-        publishers: [appSync, new IotChangePublisher(iot)],
+        publishers: batching ? [appSync, iotPublisher] : [oneByOne(appSync), oneByOne(iotPublisher)],
         publishTelemetryChanges,
       });
       let billedMs = 0;
@@ -187,6 +218,7 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
       for (const event of events) {
         const statsBefore = statsWrites;
         const publishedBefore = mutations;
+        const batchesBefore = batchMutations;
         const t = performance.now();
         const response = await handler(event);
         const measured = performance.now() - t;
@@ -195,16 +227,22 @@ export async function countChangeFeedFanOut(batches: readonly KinesisStreamEvent
         const perDevice = new Map<string, number>();
         for (const r of event.Records) perDevice.set(r.dynamodb?.Keys?.id?.S ?? '', (perDevice.get(r.dynamodb?.Keys?.id?.S ?? '') ?? 0) + 1);
         const chain = Math.max(...perDevice.values());
-        const published = mutations - publishedBefore;
+        const batchRounds = batchMutations - batchesBefore;
+        const published = mutations - publishedBefore - batchRounds;
         const perRecordMs = (published > 0 ? PUBLISH_MS * (published / event.Records.length) : 0) + DYNAMO_MS * ((statsWrites - statsBefore) / event.Records.length);
-        billedMs += Math.ceil(measured + Math.ceil(perDevice.size / EVENTS_DEVICE_CONCURRENCY) * chain * perRecordMs);
+        // The batch publish runs once after the devices (AppSync and IoT in parallel, as above).
+        billedMs += Math.ceil(measured + Math.ceil(perDevice.size / EVENTS_DEVICE_CONCURRENCY) * chain * perRecordMs + batchRounds * PUBLISH_MS);
         sequentialModelledMs += event.Records.length * perRecordMs;
       }
-      return { invocations: events.length, billedMs, sequentialModelledMs, statsWrites, appSyncMutations: mutations, iotPublishUnits: iotUnits, iotPublishCalls: iotCalls, failures };
+      return {
+        invocations: events.length, billedMs, sequentialModelledMs, statsWrites, appSyncMutations: mutations, appSyncBatchMutations: batchMutations,
+        allDevicesSubscriberUnits: allUnits, singleDeviceSubscriberUnits: singleUnits, iotPublishUnits: iotUnits, iotPublishCalls: iotCalls, failures,
+      };
     };
-    const live = await run(true, names.Stats!);
-    const quiet = await run(false, names.Stats!);
-    return { messages: batches.reduce((n, b) => n + b.Records.length, 0), changes, telemetryOnly, live, quiet };
+    const live = await run(true, names.Stats!, true);
+    const perChange = await run(true, names.Stats!, false);
+    const quiet = await run(false, names.Stats!, true);
+    return { messages: batches.reduce((n, b) => n + b.Records.length, 0), changes, telemetryOnly, live, perChange, quiet };
   } finally {
     captured.destroy();
     direct.destroy();

@@ -4,6 +4,7 @@ import {
   CfnGraphQLApi,
   Code,
   Definition,
+  DynamoDbDataSource,
   FieldLogLevel,
   FunctionRuntime,
   GraphqlApi,
@@ -32,6 +33,7 @@ import {
   QUERY_FIELDS,
   SCHEMA_PATH,
 } from '../src/contracts/graphql-api.js';
+import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-updates.js';
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
@@ -88,14 +90,28 @@ export function request(ctx) { return { payload: ctx.args.input }; }
 export function response(ctx) { return ctx.result; }
 `;
 
-// deviceUpdated(id): AppSync enhanced filtering on the id argument (no id = every device).
+// deviceUpdated(id): marks the device watched (WATCHED_UNTIL_ATTRIBUTE on its item, so the
+// change feed publishes its telemetry one change at a time, to this filter only) and filters on
+// the id with AppSync enhanced filtering. No id = every device, nothing to mark. An unknown
+// device is not an error: the subscription waits for its creation, as before.
 const SUBSCRIPTION_FILTER_CODE = `
-import { util, extensions } from '@aws-appsync/utils';
-export function request(ctx) { return { payload: null }; }
+import { util, extensions, runtime } from '@aws-appsync/utils';
+export function request(ctx) {
+  if (!ctx.args.id) runtime.earlyReturn(null);
+  return {
+    operation: 'UpdateItem',
+    key: util.dynamodb.toMapValues({ id: ctx.args.id }),
+    update: {
+      expression: 'SET #watched = :until',
+      expressionNames: { '#watched': '${WATCHED_UNTIL_ATTRIBUTE}' },
+      expressionValues: util.dynamodb.toMapValues({ ':until': util.time.nowEpochSeconds() + ${WATCH_SECONDS} }),
+    },
+    condition: { expression: 'attribute_exists(#id)', expressionNames: { '#id': 'id' } },
+  };
+}
 export function response(ctx) {
-  if (ctx.args.id) {
-    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
-  }
+  if (ctx.error && ctx.error.type !== 'DynamoDB:ConditionalCheckFailedException') util.error(ctx.error.message, ctx.error.type);
+  extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
   return null;
 }
 `;
@@ -250,7 +266,17 @@ export class Api extends Construct {
         lambdaSource.createResolver(`${typeName}${fieldName}Resolver`, { typeName, fieldName });
       }
     }
-    noneSource.createResolver('SubscriptiondeviceUpdatedResolver', {
+    // Writes one attribute of a Devices item per subscribe: UpdateItem only, no reads.
+    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: new ServicePrincipal('appsync.amazonaws.com') });
+    watchRole.addToPolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.storage.devicesTable.tableArn] }));
+    const watchSource = new DynamoDbDataSource(this, 'DeviceWatchSource', {
+      api: this.api,
+      table: props.storage.devicesTable,
+      // The data source would grant itself read/write on the table and its indexes; the role has exactly UpdateItem.
+      serviceRole: watchRole.withoutPolicyUpdates(),
+      description: 'deviceUpdated(id) marks its device watched',
+    });
+    watchSource.createResolver('SubscriptiondeviceUpdatedResolver', {
       typeName: 'Subscription',
       fieldName: 'deviceUpdated',
       runtime: FunctionRuntime.JS_1_0_0,
@@ -265,7 +291,7 @@ export class Api extends Construct {
     });
 
     if (props.changePublisher) {
-      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate');
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch');
       props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 

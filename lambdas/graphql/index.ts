@@ -16,9 +16,9 @@ import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
 import { AlarmService } from '../../src/alarms/alarm-service.js';
 import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
-import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { composeGraphqlFunction } from '../../src/functions/graphql-function.js';
-import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
+import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
 import { readGraphqlEnvironment } from '../../src/contracts/environment/graphql-function.js';
 
@@ -43,4 +43,4 @@ const resolve = composeGraphqlFunction({
 });
 
 /** Lambda entry point (AppSync direct Lambda resolver). */
-export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);
+export const handler = lambdaEntry({ logger, metrics }, resolve);

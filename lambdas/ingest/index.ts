@@ -7,7 +7,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { SqsDeadLetterQueue } from '../../src/adapters/sqs/sqs-dead-letter-queue.js';
@@ -18,7 +17,8 @@ import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { AlarmEvaluation, cachedDeviceTypes } from '../../src/alarms/alarm-evaluation.js';
 import { CachedRules } from '../../src/alarms/rule-cache.js';
-import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
+import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
 import { readIngestEnvironment } from '../../src/contracts/environment/ingest-function.js';
 
@@ -53,4 +53,4 @@ const ingest = composeIngestFunction({
 logger.info('Ingest handler configured', { telemetryStore: config.telemetry.store });
 
 /** Lambda entry point (Kinesis event source with ReportBatchItemFailures). */
-export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => ingest(event);
+export const handler = lambdaEntry({ logger, metrics }, ingest);

@@ -6,6 +6,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import type { DeviceChange } from '../domain/device-change.js';
 import { mapSettled } from '../shared/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { CredentialRetirer } from '../ports/credential-retirer.js';
 import type { Logger } from '../ports/logger.js';
 import type { StatsProjector } from '../ports/stats.js';
 import { isTelemetryOnlyChange } from './telemetry-change.js';
@@ -38,6 +39,16 @@ export interface EventsHandlerDeps {
   readonly publishTelemetryChanges?: boolean;
   /** @default EVENTS_DEVICE_CONCURRENCY */
   readonly concurrency?: number;
+  /**
+   * Retires the certificate of every deleted device (after the counters, before the publishers):
+   * `certificateOf` reads it from a REMOVE record's old image. A failure fails the record, so it
+   * is retried and, in the end, dead-lettered like any other.
+   * @default - credentials are left alone (the local platform: its broker admits only registered devices)
+   */
+  readonly retirement?: {
+    readonly certificateOf: (record: DynamoDBRecord) => string | undefined;
+    readonly retirer: CredentialRetirer;
+  };
 }
 
 /** A stream handler for the events Lambda (ReportBatchItemFailures on). */
@@ -59,32 +70,51 @@ interface Positioned {
  * of other devices that already succeeded: the stats projector counts those once (its marker
  * is at or past them) and publishers deliver at least once, as before. Records whose images
  * are not devices are ignored.
+ *
+ * Registry and presence changes (the version moved) are published one by one, as they come.
+ * Telemetry-only changes go to publishers that take batches in one publishTelemetryBatch per
+ * invocation, coalesced to the newest per device: at most one per device per batch, which is
+ * what keeps live telemetry at the cost of a batch rather than of a change.
  */
 export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
   const publishTelemetry = deps.publishTelemetryChanges ?? true;
   const concurrency = deps.concurrency ?? EVENTS_DEVICE_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`Events handler concurrency must be a positive integer, got ${concurrency}`);
+  const batching = deps.publishers.filter((p) => p.publishTelemetryBatch !== undefined);
+  const oneByOne = deps.publishers.filter((p) => p.publishTelemetryBatch === undefined);
 
-  const processRecord = async (record: DynamoDBRecord): Promise<void> => {
-    const change = deps.toChange(record);
+  /** Publishes or collects one record's change; telemetry-only ones go into `telemetry` for the batch publishers. */
+  const processRecord = async (positioned: Positioned, telemetry: TelemetryBatch): Promise<void> => {
+    const change = deps.toChange(positioned.record);
     if (!change) return;
     await deps.stats.apply(change);
-    if (!publishTelemetry && isTelemetryOnlyChange(change)) return;
-    await Promise.all(deps.publishers.map((publisher) => publisher.publish(change)));
+    if (change.changeType === 'DELETED' && deps.retirement) {
+      const certificateId = deps.retirement.certificateOf(positioned.record);
+      if (certificateId) await deps.retirement.retirer.retire(change.device.id, certificateId);
+    }
+    if (!isTelemetryOnlyChange(change)) {
+      await Promise.all(deps.publishers.map((publisher) => publisher.publish(change)));
+      return;
+    }
+    if (!publishTelemetry) return;
+    if (batching.length > 0) telemetry.add(change, positioned);
+    await Promise.all(oneByOne.map((publisher) => publisher.publish(change)));
   };
 
+  const logFailure = ({ record }: Positioned, error: unknown) =>
+    deps.logger?.error('Stream record failed; it and the later records of its shard will be redelivered', {
+      eventID: record.eventID,
+      sequenceNumber: record.dynamodb?.SequenceNumber,
+      error,
+    });
+
   /** Runs one device's records in order; returns the failed one, if any. */
-  const processDevice = async (records: readonly Positioned[]): Promise<Positioned | undefined> => {
+  const processDevice = async (records: readonly Positioned[], telemetry: TelemetryBatch): Promise<Positioned | undefined> => {
     for (const positioned of records) {
       try {
-        await processRecord(positioned.record);
+        await processRecord(positioned, telemetry);
       } catch (error) {
-        const { record } = positioned;
-        deps.logger?.error('Stream record failed; it and the later records of its shard will be redelivered', {
-          eventID: record.eventID,
-          sequenceNumber: record.dynamodb?.SequenceNumber,
-          error,
-        });
+        logFailure(positioned, error);
         return positioned;
       }
     }
@@ -99,11 +129,26 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
       records.push({ record, index });
       devices.set(key, records);
     });
+    const telemetry = new TelemetryBatch();
     // processDevice reports a failure as its result and never rejects.
-    const failed = (await mapSettled([...devices.values()], concurrency, processDevice)).map((result) => {
+    const failed = (await mapSettled([...devices.values()], concurrency, (records) => processDevice(records, telemetry))).map((result) => {
       if (result.status === 'rejected') throw result.reason;
       return result.value;
     });
+
+    // One delivery per batch publisher for all telemetry-only changes; if it fails, every
+    // collected change is unpublished, so the earliest of them per shard is redelivered too.
+    if (telemetry.size > 0) {
+      try {
+        const changes = telemetry.newestPerDevice();
+        await Promise.all(batching.map((publisher) => publisher.publishTelemetryBatch!(changes)));
+      } catch (error) {
+        for (const first of telemetry.firstPerShard()) {
+          logFailure(first, error);
+          failed.push(first);
+        }
+      }
+    }
 
     // Per shard (a Lambda batch holds one; grouping keeps the rule right for any caller that mixes them).
     const earliest = new Map<string, Positioned>();
@@ -119,6 +164,37 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
         .map(({ record }) => ({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' })),
     };
   };
+}
+
+/**
+ * The telemetry-only changes of one batch. Each is a whole device image, so the newest per
+ * device carries everything the older ones did: coalescing them loses no value, only
+ * intermediate readings a live view would overwrite at once (the telemetry store has them all).
+ */
+class TelemetryBatch {
+  private readonly newest = new Map<string, { change: DeviceChange; index: number }>();
+  private readonly first = new Map<string, Positioned>();
+
+  get size(): number {
+    return this.newest.size;
+  }
+
+  add(change: DeviceChange, positioned: Positioned): void {
+    const current = this.newest.get(change.device.id);
+    if (!current || current.change.sequence < change.sequence) this.newest.set(change.device.id, { change, index: positioned.index });
+    const shard = positioned.record.eventSourceARN ?? '';
+    const first = this.first.get(shard);
+    if (!first || positioned.index < first.index) this.first.set(shard, positioned);
+  }
+
+  /** The newest change of each device, in batch order. */
+  newestPerDevice(): DeviceChange[] {
+    return [...this.newest.values()].sort((a, b) => a.index - b.index).map((entry) => entry.change);
+  }
+
+  firstPerShard(): Positioned[] {
+    return [...this.first.values()];
+  }
 }
 
 /** A record's device: its shard and item key. A record without keys is a group of its own. */

@@ -32,6 +32,12 @@ export const alarmTopic = (deviceId: string): string => `internal/alarm-changes/
 /** Every device's alarm transitions. */
 export const ALARM_TOPIC_FILTER = 'internal/alarm-changes/#';
 
+/**
+ * Internal topic of telemetry-only change batches (see device-change-codec.ts), under the
+ * change filter so the gRPC tasks' one subscription gets both; never a device id (a UUID).
+ */
+export const TELEMETRY_BATCH_TOPIC = 'internal/device-changes/batch/telemetry';
+
 /** Whether an MQTT topic matches a filter with `+` and `#` wildcards (the one matcher of the code base). */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');

@@ -15,10 +15,10 @@ import type { DeviceStateWriter, TelemetryStateOutcome } from '../ports/device-s
 import type { TelemetryRuleOutput } from '../contracts/rules.js';
 import {
   DEFAULT_TELEMETRY_LIMITS,
-  parseTelemetry,
+  parseTelemetryPayload,
   type RejectReason,
   type TelemetryLimits,
-  type TelemetryMessage,
+  type TelemetryReading,
 } from './telemetry-message.js';
 
 /** What one batch did; handed to the observer (Powertools metrics in the Lambda). */
@@ -66,10 +66,13 @@ export type IngestHandler = (event: KinesisStreamEvent) => Promise<KinesisStream
 /** IoT thing names: 1-128 of `[a-zA-Z0-9:_-]`. */
 const THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 
+/** One valid reading: a version-1 message, or one point of a version-2 message. */
 interface Accepted {
   readonly record: KinesisStreamRecord;
   readonly envelope: TelemetryRuleOutput;
-  readonly message: TelemetryMessage;
+  readonly message: TelemetryReading;
+  /** Its index in a version-2 message's points; dead letters about it name the point. */
+  readonly pointIndex?: number;
 }
 
 /** Builds the ingest handler from its ports. */
@@ -85,7 +88,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     const byDevice = new Map<string, Accepted[]>();
     const deadLetteredAt = new Date(now()).toISOString();
 
-    const deadLetter = (record: KinesisStreamRecord, reason: RejectReason, detail: string, envelope?: Partial<TelemetryRuleOutput>) => {
+    const deadLetter = (record: KinesisStreamRecord, reason: RejectReason, detail: string, envelope?: Partial<TelemetryRuleOutput>, pointIndex?: number) => {
       const payload = typeof envelope?.payload === 'string' ? envelope.payload : record.kinesis.data;
       letters.push({
         record,
@@ -99,27 +102,36 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
           payloadBytes: base64Length(payload),
           ...(typeof envelope?.receivedAt === 'number' && { receivedAt: envelope.receivedAt }),
           sequenceNumber: record.kinesis.sequenceNumber,
+          ...(pointIndex !== undefined && { pointIndex }),
           deadLetteredAt,
         },
       });
     };
+    const refuse = (item: Accepted, reason: RejectReason, detail: string) => deadLetter(item.record, reason, detail, item.envelope, item.pointIndex);
 
-    // 1. Decode and validate every record on its own.
+    // 1. Decode and validate every record on its own, and each point of a version-2 message alone.
     for (const record of records) {
       const envelope = decodeEnvelope(record);
       if (typeof envelope === 'string') {
         deadLetter(record, 'INVALID_ENVELOPE', envelope);
         continue;
       }
-      const result = parseTelemetry(Buffer.from(envelope.payload, 'base64'), envelope.receivedAt, limits);
+      const result = parseTelemetryPayload(Buffer.from(envelope.payload, 'base64'), envelope.receivedAt, limits);
       if (!result.ok) {
         deadLetter(record, result.reason, result.detail, envelope);
         continue;
       }
-      const list = byDevice.get(envelope.thingName);
-      const accepted = { record, envelope, message: result.message };
-      if (list) list.push(accepted);
-      else byDevice.set(envelope.thingName, [accepted]);
+      result.points.forEach((point, index) => {
+        const pointIndex = result.version === 2 ? index : undefined;
+        if (!point.ok) {
+          deadLetter(record, point.reason, pointIndex === undefined ? point.detail : `point ${index}: ${point.detail}`, envelope, pointIndex);
+          return;
+        }
+        const accepted: Accepted = { record, envelope, message: point.reading, ...(pointIndex !== undefined && { pointIndex }) };
+        const list = byDevice.get(envelope.thingName);
+        if (list) list.push(accepted);
+        else byDevice.set(envelope.thingName, [accepted]);
+      });
     }
 
     // 2. De-duplicate (device, seq) within the batch: the first occurrence wins.
@@ -128,7 +140,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
       const unique: Accepted[] = [];
       for (const item of list) {
         if (seen.has(item.message.seq)) {
-          deadLetter(item.record, 'DUPLICATE_SEQUENCE', `seq ${item.message.seq} of ${deviceId} already appears in this batch`, item.envelope);
+          refuse(item, 'DUPLICATE_SEQUENCE', `seq ${item.message.seq} of ${deviceId} already appears in this batch`);
         } else {
           seen.add(item.message.seq);
           unique.push(item);
@@ -156,14 +168,14 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
       }
       const { outcome, accepted, refused } = result.value;
       for (const item of refused) {
-        deadLetter(item.record, 'READINGS_LIMIT', `${deviceId} already reports ${limits.maxReadings} metrics; this message adds new ones`, item.envelope);
+        refuse(item, 'READINGS_LIMIT', `${deviceId} already reports ${limits.maxReadings} metrics; this reading adds new ones`);
       }
       if (outcome === 'unknown') {
-        for (const item of accepted) deadLetter(item.record, 'UNKNOWN_DEVICE', `no registered device "${deviceId}"`, item.envelope);
+        for (const item of accepted) refuse(item, 'UNKNOWN_DEVICE', `no registered device "${deviceId}"`);
         return;
       }
       if (outcome === 'too-large') {
-        for (const item of accepted) deadLetter(item.record, 'ITEM_TOO_LARGE', `the registry item of ${deviceId} would pass DynamoDB's 400 KB item limit`, item.envelope);
+        for (const item of accepted) refuse(item, 'ITEM_TOO_LARGE', `the registry item of ${deviceId} would pass DynamoDB's 400 KB item limit`);
         return;
       }
       if (outcome === 'applied') stateApplied += 1;
@@ -183,7 +195,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         const { rejected } = await deps.telemetry.write(points);
         for (const { point, reason } of rejected) {
           const item = pointRecords.get(point);
-          if (item) deadLetter(item.record, 'STORE_REJECTED', reason, item.envelope);
+          if (item) refuse(item, 'STORE_REJECTED', reason);
         }
         stored = points.length - rejected.length;
       } catch (error) {

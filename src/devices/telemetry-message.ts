@@ -1,5 +1,6 @@
 /**
- * The telemetry message a device publishes (schema version 1), and its validator.
+ * The telemetry messages a device publishes (schema version 1: one reading; version 2: up to
+ * MAX_POINTS_PER_MESSAGE readings), and their validator.
  * The contract is documented in docs/device-contract.md; the validator is the only place
  * that decides whether a payload is acceptable, for the cloud ingest Lambda and the local
  * rules runner alike. It never throws on device input: it returns a parsed message or a
@@ -7,8 +8,14 @@
  */
 import type { ReadingValue } from '../domain/device.js';
 
-/** The schema version this code accepts. */
+/** The schema version of a one-reading message. */
 export const TELEMETRY_SCHEMA_VERSION = 1;
+
+/** The schema version of a message of several readings (`points`). */
+export const TELEMETRY_POINTS_SCHEMA_VERSION = 2;
+
+/** Readings one version-2 message may carry. */
+export const MAX_POINTS_PER_MESSAGE = 100;
 
 /** Limits a telemetry message must respect; all overridable for tests and tuning. */
 export interface TelemetryLimits {
@@ -51,14 +58,18 @@ export const DEFAULT_TELEMETRY_LIMITS: TelemetryLimits = Object.freeze({
 /** Publishes per second a device may send (IoT Core's per-connection limit); enforced by the broker, documented here. */
 export const MAX_MESSAGES_PER_SECOND = 100;
 
-/** A valid telemetry message, normalised: `ts` is epoch milliseconds whatever form the device sent. */
-export interface TelemetryMessage {
-  readonly v: typeof TELEMETRY_SCHEMA_VERSION;
+/** One valid reading, normalised: `ts` is epoch milliseconds whatever form the device sent. */
+export interface TelemetryReading {
   /** Epoch milliseconds of the measurement. */
   readonly ts: number;
   /** Per-device sequence number (non-negative safe integer); (device, seq) identifies a reading. */
   readonly seq: number;
   readonly metrics: Readonly<Record<string, ReadingValue>>;
+}
+
+/** A valid version-1 message: one reading. */
+export interface TelemetryMessage extends TelemetryReading {
+  readonly v: typeof TELEMETRY_SCHEMA_VERSION;
 }
 
 /** Every reason a message can be refused; stable strings, used as the DLQ `reason`. */
@@ -82,6 +93,9 @@ export const REJECT_REASONS = [
   'TOO_MANY_METRICS',
   'INVALID_METRIC_NAME',
   'STRING_TOO_LONG',
+  // Version 2: a message without readings, or with more than MAX_POINTS_PER_MESSAGE.
+  'NO_POINTS',
+  'TOO_MANY_POINTS',
   // Decided by the ingest handler rather than the validator:
   'INVALID_ENVELOPE',
   'UNKNOWN_DEVICE',
@@ -101,14 +115,30 @@ export type TelemetryValidation =
   | { readonly ok: true; readonly message: TelemetryMessage }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
+/** One point of a message: its reading, or why that point alone is refused. */
+export type PointValidation =
+  | { readonly ok: true; readonly reading: TelemetryReading }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+
+/**
+ * A message of either version: refused whole (unreadable, or no valid version-2 frame), or its
+ * points one by one. A version-1 message is one point; its refusal is the message's.
+ */
+export type TelemetryPayloadValidation =
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string }
+  | { readonly ok: true; readonly version: 1 | 2; readonly points: readonly PointValidation[] };
+
 /** Metric names: a letter, then letters, digits, `_`, `-` or `.` (safe as Timestream measure and DynamoDB names). */
 const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 /** ISO-8601 with a zone (Z or ±hh:mm); a zone-less time would be read in the receiver's zone. */
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const FIELDS = new Set(['v', 'ts', 'seq', 'metrics']);
+const POINTS_FIELDS = new Set(['v', 'points']);
+const POINT_FIELDS = new Set(['ts', 'seq', 'metrics']);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-const reject = (reason: RejectReason, detail: string): TelemetryValidation => ({ ok: false, reason, detail });
+type Refusal = { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+const reject = (reason: RejectReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /**
  * Validates a raw payload received at `receivedAt` (epoch ms) and returns the parsed message
@@ -119,6 +149,58 @@ export function parseTelemetry(
   receivedAt: number,
   limits: TelemetryLimits = DEFAULT_TELEMETRY_LIMITS,
 ): TelemetryValidation {
+  const document = decodeDocument(payload, limits);
+  return 'reason' in document ? document : validateTelemetry(document.value, receivedAt, limits);
+}
+
+/**
+ * Validates a raw payload of either version received at `receivedAt` (epoch ms): a version-2
+ * message is refused whole only when its frame is wrong (not JSON, unknown fields, `points` not
+ * a list of 1-MAX_POINTS_PER_MESSAGE), else each point is valid or refused alone. Never throws.
+ */
+export function parseTelemetryPayload(
+  payload: Uint8Array,
+  receivedAt: number,
+  limits: TelemetryLimits = DEFAULT_TELEMETRY_LIMITS,
+): TelemetryPayloadValidation {
+  const document = decodeDocument(payload, limits);
+  if ('reason' in document) return document;
+  const body = document.value;
+  const version = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).v : undefined;
+  if (typeof version === 'number' && version !== TELEMETRY_SCHEMA_VERSION && version !== TELEMETRY_POINTS_SCHEMA_VERSION) {
+    return reject('UNSUPPORTED_VERSION', `schema version ${version} is not supported (expected ${TELEMETRY_SCHEMA_VERSION} or ${TELEMETRY_POINTS_SCHEMA_VERSION})`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || version !== TELEMETRY_POINTS_SCHEMA_VERSION) {
+    const one = validateTelemetry(body, receivedAt, limits);
+    return one.ok ? { ok: true, version: 1, points: [{ ok: true, reading: one.message }] } : one;
+  }
+  // A point nests two levels below the message (points → point), so the frame allows two more.
+  if (depthExceeding(body, limits.maxDepth + 2) !== undefined) return reject('TOO_DEEP', `nesting deeper than ${limits.maxDepth + 2} levels`);
+  const frame = body as Record<string, unknown>;
+  for (const key of Object.keys(frame)) {
+    if (!POINTS_FIELDS.has(key)) return reject('UNKNOWN_FIELD', `unknown field "${truncate(key)}" (allowed in version 2: v, points)`);
+  }
+  if (!('points' in frame) || frame.points === null) return reject('MISSING_FIELD', 'field "points" is required');
+  if (!Array.isArray(frame.points)) return reject('WRONG_TYPE', `"points" must be an array, got ${describe(frame.points)}`);
+  if (frame.points.length === 0) return reject('NO_POINTS', '"points" is empty');
+  if (frame.points.length > MAX_POINTS_PER_MESSAGE) {
+    return reject('TOO_MANY_POINTS', `${frame.points.length} points; the limit is ${MAX_POINTS_PER_MESSAGE}`);
+  }
+  const points = frame.points.map((point: unknown): PointValidation => {
+    if (typeof point !== 'object' || point === null || Array.isArray(point)) {
+      return { ok: false, reason: 'NOT_AN_OBJECT', detail: `a point must be a JSON object, got ${describe(point)}` };
+    }
+    for (const key of Object.keys(point)) {
+      if (!POINT_FIELDS.has(key)) return { ok: false, reason: 'UNKNOWN_FIELD', detail: `unknown field "${truncate(key)}" in a point (allowed: ts, seq, metrics)` };
+    }
+    const result = validateReading(point as Record<string, unknown>, receivedAt, limits);
+    return result.ok ? { ok: true, reading: result.message } : result;
+  });
+  return { ok: true, version: 2, points };
+}
+
+/** The JSON document of a payload, or why there is none. */
+function decodeDocument(payload: Uint8Array, limits: TelemetryLimits): { readonly value: unknown } | { readonly ok: false; readonly reason: RejectReason; readonly detail: string } {
   if (payload.byteLength > limits.maxPayloadBytes) {
     return reject('PAYLOAD_TOO_LARGE', `payload is ${payload.byteLength} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
@@ -129,13 +211,11 @@ export function parseTelemetry(
   } catch {
     return reject('INVALID_UTF8', 'payload is not valid UTF-8');
   }
-  let document: unknown;
   try {
-    document = JSON.parse(text);
+    return { value: JSON.parse(text) as unknown };
   } catch (error) {
-    return reject('INVALID_JSON', `payload is not JSON: ${(error as Error).message}`);
+    return { ok: false, reason: 'INVALID_JSON', detail: `payload is not JSON: ${(error as Error).message}` };
   }
-  return validateTelemetry(document, receivedAt, limits);
 }
 
 /** Validates an already parsed document (the rules of {@link parseTelemetry} after JSON parsing). */
@@ -158,9 +238,16 @@ export function validateTelemetry(
   }
   if (typeof body.v !== 'number') return reject('WRONG_TYPE', `"v" must be a number, got ${describe(body.v)}`);
   if (body.v !== TELEMETRY_SCHEMA_VERSION) {
-    return reject('UNSUPPORTED_VERSION', `schema version ${String(body.v)} is not supported (expected ${TELEMETRY_SCHEMA_VERSION})`);
+    return reject('UNSUPPORTED_VERSION', `schema version ${String(body.v)} is not supported here (expected ${TELEMETRY_SCHEMA_VERSION})`);
   }
+  return validateReading(body, receivedAt, limits);
+}
 
+/** The rules of one reading (`ts`, `seq`, `metrics`), shared by both versions. */
+function validateReading(body: Record<string, unknown>, receivedAt: number, limits: TelemetryLimits): TelemetryValidation {
+  for (const field of ['ts', 'seq', 'metrics']) {
+    if (!(field in body) || body[field] === null) return reject('MISSING_FIELD', `field "${field}" is required`);
+  }
   const ts = parseTimestamp(body.ts);
   if (typeof ts !== 'number') return ts;
   if (ts < receivedAt - limits.maxPastMs) {

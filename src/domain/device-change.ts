@@ -17,4 +17,9 @@ export interface DeviceChange {
    * numeric order. Increases per device; used to drop redelivered records.
    */
   readonly sequence: string;
+  /**
+   * Whether a single-device subscription watched the device when the change was captured
+   * (telemetry-only changes reach single-device subscribers only then). Never on the wire.
+   */
+  readonly watched?: boolean;
 }

@@ -68,6 +68,7 @@ export function toWatchResponse(change: DeviceChange): WatchDevicesResponse {
     changeType: CHANGE_TYPES[change.changeType] ?? 'CHANGE_TYPE_UNSPECIFIED',
     device: toProtoDevice(change.device),
     changeTime: toTimestamp(change.changedAt),
+    sequence: change.sequence,
   };
 }
 

@@ -1,10 +1,12 @@
 /**
  * A ChangeSource over a MessageBus: one subscription to CHANGE_TOPIC_FILTER (the change feed
- * publishes each registry change there in the device-change wire form), relayed to every WatchDevices stream.
- * Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
+ * publishes each registry change there in the device-change wire form, and telemetry-only
+ * changes in batches on TELEMETRY_BATCH_TOPIC), relayed change by change to every WatchDevices
+ * stream. Locally the bus is the embedded broker; on Fargate it is MQTT over WSS to IoT Core.
  */
-import { decodeDeviceChange } from '../contracts/device-change-codec.js';
-import { CHANGE_TOPIC_FILTER } from '../contracts/topics.js';
+import { decodeDeviceChange, decodeDeviceChangeBatch } from '../contracts/device-change-codec.js';
+import { CHANGE_TOPIC_FILTER, TELEMETRY_BATCH_TOPIC } from '../contracts/topics.js';
+import type { DeviceChange } from '../domain/device-change.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection, MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
@@ -21,9 +23,25 @@ export interface BusChangeSource extends ChangeSource, BusConnection {
 /** Subscribes to the change topics on `bus`; payloads that are not a DeviceChange are logged and dropped. */
 export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
   const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
+  // The change feed publishes at least once (a redelivered stream record is published again) and
+  // a batch may carry telemetry older than a change already relayed: streams get each sequence
+  // once, per device in increasing order. One short string per device of the fleet.
+  const relayed = new Map<string, string>();
+  const emit = (change: DeviceChange) => {
+    const last = relayed.get(change.device.id);
+    if (last !== undefined && last >= change.sequence) return;
+    relayed.set(change.device.id, change.sequence);
+    fanout.emit(change);
+  };
   const unsubscribe = await bus.subscribe(CHANGE_TOPIC_FILTER, (topic, payload) => {
+    if (topic === TELEMETRY_BATCH_TOPIC) {
+      const batch = decodeDeviceChangeBatch(payload);
+      if (batch.ok) for (const change of batch.changes) emit(change);
+      else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length, reason: batch.reason });
+      return;
+    }
     const decoded = decodeDeviceChange(topic, payload);
-    if (decoded.ok) fanout.emit(decoded.change);
+    if (decoded.ok) emit(decoded.change);
     else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length, reason: decoded.reason });
   });
   return {

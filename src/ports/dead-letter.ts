@@ -19,6 +19,11 @@ export interface DeadLetter {
   readonly receivedAt?: number;
   /** Kinesis sequence number of the record, for ingest. */
   readonly sequenceNumber?: string;
+  /**
+   * For one refused reading of a version-2 message: its index in `points` (the payload is still
+   * the whole message). Absent when the whole message was refused.
+   */
+  readonly pointIndex?: number;
   /** ISO time the letter was written. */
   readonly deadLetteredAt: string;
 }

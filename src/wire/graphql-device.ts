@@ -1,11 +1,11 @@
 /**
  * A domain device and change in the GraphQL schema's shapes: what the GraphQL door returns and
- * what the AppSync publisher sends as publishDeviceUpdate's input. Shared here so that the
+ * what the AppSync publisher sends as publishDeviceUpdate's (and publishTelemetryBatch's) input. Shared here so that the
  * adapter does not import the door.
  */
 import type { Device as DomainDevice, ReadingValue } from '../domain/device.js';
 import type { DeviceChange as DomainChange } from '../domain/device-change.js';
-import type { Device, DeviceChangeInput, Reading } from '../generated/graphql/types.js';
+import type { Device, DeviceChangeInput, Reading, TelemetryUpdateInput } from '../generated/graphql/types.js';
 
 /** One reading in the schema's shape (exactly one value field set). */
 export function toReading(metric: string, value: ReadingValue): Reading {
@@ -40,5 +40,16 @@ export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
     changeType: change.changeType,
     device: { ...device, lastSeen: device.lastSeen ?? null },
     changedAt: change.changedAt,
+    sequence: change.sequence,
+  };
+}
+
+/** The compact form of a telemetry-only change in a publishTelemetryBatch input: readings as one JSON object. */
+export function toTelemetryUpdateInput(change: DomainChange): TelemetryUpdateInput {
+  return {
+    id: change.device.id,
+    sequence: change.sequence,
+    lastSeen: change.device.lastSeen ?? null,
+    readings: JSON.stringify(change.device.readings),
   };
 }

@@ -54,9 +54,19 @@ describe('events function environment', () => {
     const full = readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql', CHANGE_TOPIC_ENABLED: 'true', AWS_REGION: 'eu-west-1' });
 
     // Assess
-    expect(bare).toEqual({ statsTableName: 'stats', changeTopicEnabled: false, publishTelemetryChanges: true });
-    expect(full).toEqual({ statsTableName: 'stats', appSync: { url: 'https://x/graphql', region: 'eu-west-1' }, changeTopicEnabled: true, publishTelemetryChanges: true });
+    expect(bare).toEqual({ statsTableName: 'stats', changeTopicEnabled: false, publishTelemetryChanges: true, retireDeletedCredentials: false });
+    expect(full).toEqual({
+      statsTableName: 'stats',
+      appSync: { url: 'https://x/graphql', region: 'eu-west-1' },
+      changeTopicEnabled: true,
+      publishTelemetryChanges: true,
+      retireDeletedCredentials: false,
+    });
     expect(() => readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql' })).toThrow(/^AWS_REGION: is required/);
+  });
+
+  it('retires deleted devices\' certificates with RETIRE_DELETED_CREDENTIALS=true', () => {
+    expect(readEventsEnvironment({ STATS_TABLE_NAME: 'stats', RETIRE_DELETED_CREDENTIALS: 'true' }).retireDeletedCredentials).toBe(true);
   });
 
   it('stops fanning out telemetry-only changes with PUBLISH_TELEMETRY_CHANGES=false', () => {

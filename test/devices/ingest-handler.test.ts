@@ -95,7 +95,7 @@ describe('createIngestHandler', () => {
       ['MISSING_FIELD', a, json({ v: 1, ts: NOW, metrics: { t: 1 } })],
       ['MISSING_FIELD', b, json({ v: 1, ts: NOW, seq: 1 })],
       ['MISSING_FIELD', b, json({ v: null, ts: NOW, seq: 1, metrics: { t: 1 } })],
-      ['UNSUPPORTED_VERSION', a, json({ v: 2, ts: NOW, seq: 1, metrics: { t: 1 } })],
+      ['UNSUPPORTED_VERSION', a, json({ v: 3, ts: NOW, seq: 1, metrics: { t: 1 } })],
       ['WRONG_TYPE', a, json({ v: '1', ts: NOW, seq: 1, metrics: { t: 1 } })],
       ['WRONG_TYPE', a, json({ v: 1, ts: true, seq: 1, metrics: { t: 1 } })],
       ['INVALID_TIMESTAMP', a, json({ v: 1, ts: 'yesterday', seq: 1, metrics: { t: 1 } })],

@@ -36,7 +36,7 @@ describe('parseTelemetry', () => {
     ['NaN literal', bytes(`{"v":1,"ts":${NOW},"seq":1,"metrics":{"t":NaN}}`), 'INVALID_JSON'],
     ['an array', bytes('[1,2]'), 'NOT_AN_OBJECT'],
     ['deep nesting', bytes(`{"v":1,"ts":${NOW},"seq":1,"metrics":{"a":${'['.repeat(50)}${']'.repeat(50)}}}`), 'TOO_DEEP'],
-    ['version 2', bytes(JSON.stringify({ v: 2, ts: NOW, seq: 1, metrics: { a: 1 } })), 'UNSUPPORTED_VERSION'],
+    ['version 3', bytes(JSON.stringify({ v: 3, ts: NOW, seq: 1, metrics: { a: 1 } })), 'UNSUPPORTED_VERSION'],
     ['no seq', bytes(JSON.stringify({ v: 1, ts: NOW, metrics: { a: 1 } })), 'MISSING_FIELD'],
     ['an unknown field', bytes(JSON.stringify({ v: 1, ts: NOW, seq: 1, metrics: { a: 1 }, extra: 1 })), 'UNKNOWN_FIELD'],
     ['seq as a string', bytes(JSON.stringify({ v: 1, ts: NOW, seq: '1', metrics: { a: 1 } })), 'WRONG_TYPE'],

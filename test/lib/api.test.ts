@@ -75,7 +75,7 @@ describe('Api', () => {
     });
   });
 
-  it('resolves every Query and Mutation field with the Lambda directly, except publishDeviceUpdate on a NONE data source', () => {
+  it('resolves every Query and Mutation field with the Lambda directly, except the two publish mutations on a NONE data source', () => {
     // Prepare / Act
     const { template } = build();
     const resolvers = Object.values(template.findResources('AWS::AppSync::Resolver')).map((r) => r.Properties);
@@ -86,7 +86,7 @@ describe('Api', () => {
     const byField = Object.fromEntries(resolvers.map((r) => [`${r.TypeName}.${r.FieldName}`, { type: typeOf(r.DataSourceName), code: r.Code, runtime: r.Runtime }]));
     const alarmFields = ['Query.alarm', 'Query.alarmRule', 'Query.alarmRules', 'Query.alarms', 'Mutation.acknowledgeAlarm', 'Mutation.createAlarmRule', 'Mutation.deleteAlarmRule', 'Mutation.disableAlarm', 'Mutation.enableAlarm', 'Mutation.snoozeAlarm', 'Mutation.updateAlarmRule'];
     expect(Object.keys(byField).sort()).toEqual(
-      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated', ...alarmFields, 'Mutation.publishAlarmUpdate', 'Subscription.alarmUpdated'].sort(),
+      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated', ...alarmFields, 'Mutation.publishAlarmUpdate', 'Subscription.alarmUpdated'].sort(),
     );
     expect(byField['Mutation.publishAlarmUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.alarmUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
@@ -95,10 +95,28 @@ describe('Api', () => {
     }
     expect(byField['Mutation.publishDeviceUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Mutation.publishDeviceUpdate']!.code).toContain('payload: ctx.args.input');
+    expect(byField['Mutation.publishTelemetryBatch']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
+    expect(byField['Subscription.deviceUpdated']).toMatchObject({ type: 'AMAZON_DYNAMODB', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.deviceUpdated']!.code).toContain('setSubscriptionFilter');
+    expect(byField['Subscription.deviceUpdated']!.code).toContain("'#watched': 'watchedUntil'");
   });
 
-  it('lets the events function call publishDeviceUpdate and nothing else, and tells it the GraphQL URL', () => {
+  it('lets deviceUpdated(id) mark its device watched with UpdateItem on the Devices table and nothing else', () => {
+    // Prepare / Act
+    const { stack, storage, template } = build();
+
+    // Assess
+    const source = Object.values(template.findResources('AWS::AppSync::DataSource')).find((d) => d.Properties.Type === 'AMAZON_DYNAMODB')!;
+    const roleArn = source.Properties.ServiceRoleArn as { 'Fn::GetAtt': [string, string] };
+    const roleId = roleArn['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: stack.resolve(storage.devicesTable.tableArn) },
+    ]);
+  });
+
+  it('lets the events function call the two publish mutations and nothing else, and tells it the GraphQL URL', () => {
     // Prepare / Act
     const { stack, feed, api, template } = build();
 
@@ -111,7 +129,10 @@ describe('Api', () => {
           {
             Action: 'appsync:GraphQL',
             Effect: 'Allow',
-            Resource: { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
+            Resource: [
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishTelemetryBatch'])] },
+            ],
           },
         ]),
       },

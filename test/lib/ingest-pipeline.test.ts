@@ -221,10 +221,13 @@ describe('the real ingest and presence bundles', () => {
       DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
     };
 
+    // What the Lambda runtime passes as the handler's second argument (JSON-safe fields only).
+    const CONTEXT = { functionName: 'ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest', memoryLimitInMB: '512', awsRequestId: 'bundle-test' };
+
     // Act: separate processes, so each bundle's module scope runs as in a cold start.
     const ingest = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.ingestFunction))}); console.log(JSON.stringify(await m.handler({ Records: [] })));`],
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.ingestFunction))}); console.log(JSON.stringify(await m.handler({ Records: [] }, ${JSON.stringify(CONTEXT)})));`],
       { env, encoding: 'utf8' },
     );
     const presence = execFileSync(

@@ -1,5 +1,7 @@
 import type { DeviceChange } from '../../domain/device-change.js';
-import { toDeviceChangeInput } from '../../wire/graphql-device.js';
+import { toDeviceChangeInput, toTelemetryUpdateInput } from '../../wire/graphql-device.js';
+import { chunks } from '../../change-feed/chunks.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import { AppSyncMutationSender } from './appsync-mutation-sender.js';
 import type { Post } from './keep-alive-post.js';
@@ -15,11 +17,21 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
       id
       changeType
       changedAt
+      sequence
       device {
         id name type status createdAt updatedAt lastSeen version
         metadata { key value }
         readings { metric numberValue booleanValue stringValue }
       }
+    }
+  }
+`;
+
+/** The IAM-only mutation that fans a batch of telemetry-only changes out to telemetryUpdated subscribers. */
+export const PUBLISH_TELEMETRY_BATCH = /* GraphQL */ `
+  mutation PublishTelemetryBatch($input: TelemetryBatchInput!) {
+    publishTelemetryBatch(input: $input) {
+      items { id sequence lastSeen readings }
     }
   }
 `;
@@ -35,8 +47,8 @@ export interface AppSyncChangePublisherOptions {
 }
 
 /**
- * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate with a
- * SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
+ * Publishes registry changes to AppSync subscribers by calling publishDeviceUpdate (and
+ * telemetry batches with publishTelemetryBatch) with a SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
  */
 export class AppSyncChangePublisher implements ChangePublisher {
   private readonly sender: AppSyncMutationSender;
@@ -47,6 +59,23 @@ export class AppSyncChangePublisher implements ChangePublisher {
 
   /** Sends one change; resolves when AppSync accepted it. */
   async publish(change: DeviceChange): Promise<void> {
-    await this.sender.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
+    await this.send('publishDeviceUpdate', PUBLISH_DEVICE_UPDATE, { input: toDeviceChangeInput(change) });
+  }
+
+  /**
+   * Sends telemetry-only changes to telemetryUpdated subscribers in one mutation per
+   * TELEMETRY_BATCH_MAX_CHANGES, in their compact form. A batch reaches every all-devices
+   * subscriber whole, so it never goes to a single-device subscription (it would carry other
+   * devices' data): the changes of watched devices also go one by one to deviceUpdated(id).
+   */
+  async publishTelemetryBatch(changes: readonly DeviceChange[]): Promise<void> {
+    for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+      await this.send('publishTelemetryBatch', PUBLISH_TELEMETRY_BATCH, { input: { items: slice.map(toTelemetryUpdateInput) } });
+    }
+    for (const change of changes) if (change.watched) await this.publish(change);
+  }
+
+  private send(mutation: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    return this.sender.send(mutation, query, variables);
   }
 }

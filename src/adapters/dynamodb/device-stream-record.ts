@@ -1,15 +1,19 @@
 /** Turns a DynamoDB stream record of the Devices table into a domain DeviceChange. */
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isDeepStrictEqual } from 'node:util';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import { CREDENTIAL_ATTRIBUTES } from './device-credentials-store.js';
 import { fromDeviceItem, isDeviceItem } from './device-item.js';
+import { WATCHED_UNTIL_ATTRIBUTE } from '../../contracts/live-updates.js';
 import { padSequence } from '../../domain/change-sequence.js';
 import type { Device } from '../../domain/device.js';
 import type { DeviceChange } from '../../domain/device-change.js';
 
 /**
  * The change a stream record (NEW_AND_OLD_IMAGES) describes, or undefined when neither image
- * is a device (another writer's item) or the record is not a data change. Throws when a
+ * is a device (another writer's item), the record is not a data change, or the device reads
+ * the same before and after. Throws when a
  * device record has no SequenceNumber: without it the change could not be de-duplicated.
  */
 export function toDeviceChange(record: DynamoDBRecord): DeviceChange | undefined {
@@ -25,8 +29,27 @@ export function toDeviceChange(record: DynamoDBRecord): DeviceChange | undefined
   ).toISOString();
   // REMOVE (or a MODIFY that made the item stop being a device) is a deletion of the old device.
   if (record.eventName === 'REMOVE' || !after) return { changeType: 'DELETED', device: before!, changedAt, sequence };
-  if (!before) return { changeType: 'CREATED', device: after, changedAt, sequence };
-  return { changeType: 'UPDATED', device: after, previous: before, changedAt, sequence };
+  const watched = isWatched(data.NewImage, Date.parse(changedAt));
+  // Only attributes outside the device moved (the watch mark, presence bookkeeping): nothing to tell anyone.
+  if (before && isDeepStrictEqual(before, after)) return undefined;
+  if (!before) return { changeType: 'CREATED', device: after, changedAt, sequence, ...(watched && { watched }) };
+  return { changeType: 'UPDATED', device: after, previous: before, changedAt, sequence, ...(watched && { watched }) };
+}
+
+/** Whether the item carries a single-device watch that is still running at `atMs`. */
+function isWatched(image: Record<string, AttributeValue> | undefined, atMs: number): boolean {
+  const until = Number(image?.[WATCHED_UNTIL_ATTRIBUTE]?.N);
+  return Number.isFinite(until) && until * 1000 > atMs;
+}
+
+/**
+ * The certificate bound to a device a REMOVE record deleted (its old image's binding), or
+ * undefined for any other record: what the change feed retires when a device goes.
+ */
+export function deletedCertificateOf(record: DynamoDBRecord): string | undefined {
+  if (record.eventName !== 'REMOVE') return undefined;
+  const old = record.dynamodb?.OldImage?.[CREDENTIAL_ATTRIBUTES.certificateId];
+  return old && 'S' in old && typeof old.S === 'string' && old.S ? old.S : undefined;
 }
 
 function deviceOf(image: Record<string, AttributeValue> | undefined): Device | undefined {

@@ -23,15 +23,16 @@ export class JsonLinesDeadLetterQueue implements DeadLetterQueue {
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     try {
-      this.sequences ??= this.readAll().then((all) => new Set(all.flatMap((l) => (l.sequenceNumber ? [l.sequenceNumber] : []))));
+      this.sequences ??= this.readAll().then((all) => new Set(all.flatMap((l) => (l.sequenceNumber ? [letterKey(l)] : []))));
       const seen = await this.sequences.catch((error: unknown) => {
         this.sequences = undefined;
         throw error;
       });
       const fresh = letters.filter((letter) => {
         if (!letter.sequenceNumber) return true;
-        if (seen.has(letter.sequenceNumber)) return false;
-        seen.add(letter.sequenceNumber);
+        const key = letterKey(letter);
+        if (seen.has(key)) return false;
+        seen.add(key);
         return true;
       });
       if (fresh.length === 0) return;
@@ -57,4 +58,9 @@ export class JsonLinesDeadLetterQueue implements DeadLetterQueue {
       .filter((line) => line.length > 0)
       .map((line) => JSON.parse(line) as DeadLetter);
   }
+}
+
+/** One letter per record, or per point of a version-2 record (each of its points may be refused alone). */
+function letterKey(letter: DeadLetter): string {
+  return letter.pointIndex === undefined ? letter.sequenceNumber! : `${letter.sequenceNumber!}#${letter.pointIndex}`;
 }

@@ -24,6 +24,7 @@ import { createPageTokenCodec } from '../../domain/page-token.js';
 import type { DeadLetter } from '../../ports/dead-letter.js';
 import type { TelemetryReader } from '../../ports/telemetry-store.js';
 import { randomSecret } from '../../local/data-dir.js';
+import { MAX_POINTS_PER_MESSAGE } from '../../devices/telemetry-message.js';
 import { deadLetterFile } from '../../local/iot-core/local-iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
 import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
@@ -41,13 +42,15 @@ export interface SimulationResult {
   readonly failed: number;
   /** Planned messages never published (device did not connect, or the run fell behind its end). */
   readonly notSent: number;
-  /** Of the sent messages, how many were deliberately invalid. */
+  /** Of the sent messages, how many were deliberately invalid (with several points: had one bad point). */
   readonly invalid: number;
   /** Publish-to-PUBACK latencies in ms, ascending. */
   readonly latenciesMs: readonly number[];
-  /** Epoch ms range of the `ts` of the messages sent. */
+  /** Epoch ms range of the `ts` of the readings sent. */
   readonly fromTs: number;
   readonly toTs: number;
+  /** Readings per message (1: schema v1). */
+  readonly pointsPerMessage: number;
 }
 
 /** Options of {@link simulateFleet}. */
@@ -64,6 +67,11 @@ export interface FleetOptions {
   readonly connectConcurrency?: number;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * Readings per message: 1 sends schema v1; more sends schema v2 with that many points, taken
+   * evenly over the message interval (an invalid message then has one bad point). @default 1
+   */
+  readonly pointsPerMessage?: number;
 }
 
 /** One device's realistic sensor state: slow random walks, a draining battery, an occasional door event. */
@@ -155,6 +163,12 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
 
   const startTs = Date.now();
   let lastTs = startTs;
+  // Points of a v2 message reach back over the interval before it was sent.
+  let firstTs = startTs;
+  const pointsPerMessage = options.pointsPerMessage ?? 1;
+  if (!Number.isInteger(pointsPerMessage) || pointsPerMessage < 1 || pointsPerMessage > MAX_POINTS_PER_MESSAGE) {
+    throw new Error(`pointsPerMessage must be an integer from 1 to ${MAX_POINTS_PER_MESSAGE}, got ${pointsPerMessage}`);
+  }
   const intervalMs = 1000 / options.rate;
   const endAt = performance.now() + options.durationSeconds * 1000;
   const perDevice = Math.floor(options.rate * options.durationSeconds);
@@ -181,11 +195,21 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
         due += intervalMs;
         const ts = Date.now();
         lastTs = Math.max(lastTs, ts);
-        seq += 1;
         const invalid = random() * 100 < invalidPercent;
-        const payload = invalid
-          ? INVALID_PAYLOADS[counters.invalid % INVALID_PAYLOADS.length]!(ts, seq)
-          : JSON.stringify({ v: 1, ts, seq, metrics: model.next() });
+        let payload: string;
+        if (pointsPerMessage === 1) {
+          seq += 1;
+          payload = invalid ? INVALID_PAYLOADS[counters.invalid % INVALID_PAYLOADS.length]!(ts, seq) : JSON.stringify({ v: 1, ts, seq, metrics: model.next() });
+        } else {
+          const points = Array.from({ length: pointsPerMessage }, (_, k) => {
+            seq += 1;
+            const at = ts - Math.round(((pointsPerMessage - 1 - k) * intervalMs) / pointsPerMessage);
+            firstTs = Math.min(firstTs, at);
+            // The first point of an invalid message is refused alone; the others are stored.
+            return invalid && k === 0 ? { ts: at, seq, metrics: { temperature: { nested: true } } } : { ts: at, seq, metrics: model.next() };
+          });
+          payload = JSON.stringify({ v: 2, points });
+        }
         if (invalid) counters.invalid += 1;
         counters.sent += 1;
         const started = performance.now();
@@ -220,8 +244,9 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
     notSent: counters.notSent,
     invalid: counters.invalid,
     latenciesMs: latencies,
-    fromTs: startTs,
+    fromTs: firstTs,
     toTs: lastTs,
+    pointsPerMessage,
   };
 }
 
@@ -292,6 +317,7 @@ interface SimulateCommandOptions {
   out: string;
   type: string;
   invalidPercent: number;
+  pointsPerMessage: number;
   drainTimeout: number;
   endpoint: string;
   dataDir: string;
@@ -336,6 +362,7 @@ export function register(
     .option('--out <dir>', 'where device bundles are kept between runs (default <data-dir>/simulator)')
     .option('--type <type>', 'device type of provisioned devices', 'simulated')
     .option('--invalid-percent <p>', 'share of deliberately invalid messages (exercises the dead-letter path)', percent, 0)
+    .option('--points-per-message <n>', `readings per message: 1 sends schema v1, 2-${MAX_POINTS_PER_MESSAGE} schema v2`, positiveInt(MAX_POINTS_PER_MESSAGE), 1)
     .option('--drain-timeout <s>', 'local: how long to wait for the pipeline to store everything', positiveInt(3_600), 300)
     .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', process.env.IOT_DYNAMODB_ENDPOINT ?? DEFAULT_LOCAL_ENDPOINT)
     .option('--data-dir <dir>', 'local: data directory of `iotctl local`', '.local')
@@ -411,7 +438,8 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     const lettersFile = deadLetterFile(resolve(options.dataDir));
     const lettersOffset = await deadLetterOffset(lettersFile);
     const total = Math.floor(options.rate * options.duration) * options.devices;
-    write(`publishing ${options.rate}/s per device for ${options.duration} s: ${total} messages at QoS 1`);
+    const perMessage = options.pointsPerMessage;
+    write(`publishing ${options.rate}/s per device for ${options.duration} s: ${total} messages at QoS 1${perMessage > 1 ? ` of ${perMessage} readings (schema v2)` : ''}`);
     const bar = new SingleBar(
       { format: 'sent {value}/{total} [{bar}] | acked {acked} | failed {failed} | connected {connected}', stream: process.stderr },
       Presets.shades_classic,
@@ -422,6 +450,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       rate: options.rate,
       durationSeconds: options.duration,
       invalidPercent: options.invalidPercent,
+      pointsPerMessage: perMessage,
       onProgress: (p) => bar.update(p.sent, { acked: p.acknowledged, failed: p.failed, connected: p.connected }),
     });
     bar.stop();
@@ -431,7 +460,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       return;
     }
 
-    // 3. Account for every acknowledged message (local).
+    // 3. Account for every reading of every sent message (local); a bad point is dead-lettered alone.
     const ids = bundles.map((b) => b.manifest.thingName);
     const idSet = new Set(ids);
 
@@ -442,12 +471,12 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     for (;;) {
       stored = await countStoredReadings(store, ids, result.fromTs, result.toTs);
       deadLettered = await countDeadLetters(lettersFile, idSet, lettersOffset);
-      if (stored + deadLettered + result.failed >= result.sent || Date.now() > deadline) break;
-      process.stderr.write(`waiting for the pipeline: stored ${stored} + dead-lettered ${deadLettered} + failed ${result.failed} of sent ${result.sent}\r`);
+      if (stored + deadLettered + result.failed * perMessage >= result.sent * perMessage || Date.now() > deadline) break;
+      process.stderr.write(`waiting for the pipeline: stored ${stored} + dead-lettered ${deadLettered} + failed ${result.failed * perMessage} of sent ${result.sent * perMessage}\r`);
       await new Promise((r) => setTimeout(r, 2_000));
     }
     process.stderr.write('\n');
-    const accounting = accountingLine({ sent: result.sent, failed: result.failed, stored, deadLettered });
+    const accounting = accountingLine({ sent: result.sent * perMessage, failed: result.failed * perMessage, stored, deadLettered });
     write(accounting.line);
     if (!accounting.exact) process.exitCode = 1;
   } finally {

@@ -20,6 +20,8 @@ export const VARIABLES = {
   appSyncGraphqlUrl: 'APPSYNC_GRAPHQL_URL',
   /** `true` when the events function republishes changes on the internal IoT change topics. */
   changeTopicEnabled: 'CHANGE_TOPIC_ENABLED',
+  /** `true` when the events function revokes and detaches a deleted device's IoT certificate. */
+  retireDeletedCredentials: 'RETIRE_DELETED_CREDENTIALS',
   /** `false` stops fanning telemetry-only changes out to the change publishers. */
   publishTelemetryChanges: 'PUBLISH_TELEMETRY_CHANGES',
   /** EventBridge bus the alarm-events function puts alarm transitions on. */

@@ -220,6 +220,8 @@ export interface DeviceChange {
   /** The device after the change (before it, for DELETED). */
   device: Device;
   changedAt: string;
+  /** 48 decimal digits, increasing per device (string order is numeric order). Delivery is at least once: drop a change whose sequence is not above the last one applied for its device. */
+  sequence: string;
 }
 
 export interface DeviceChangeInput {
@@ -227,6 +229,7 @@ export interface DeviceChangeInput {
   changeType: ChangeType;
   device: DeviceInput;
   changedAt: string;
+  sequence: string;
 }
 
 /** One page of devices. Pass nextToken back to get the next page; it is null on the last page. */
@@ -303,6 +306,15 @@ export interface StatusCount {
   count: number;
 }
 
+/** Telemetry-only changes of many devices, at most one (the newest) per device per batch. */
+export interface TelemetryBatch {
+  items: Array<TelemetryUpdate>;
+}
+
+export interface TelemetryBatchInput {
+  items: Array<TelemetryUpdateInput>;
+}
+
 export interface TelemetryConnection {
   /** Points in ascending time order. */
   items: Array<TelemetryPoint>;
@@ -315,6 +327,24 @@ export interface TelemetryPoint {
   numberValue?: Maybe<number>;
   booleanValue?: Maybe<boolean>;
   stringValue?: Maybe<string>;
+}
+
+/** The newest telemetry of one device, as a telemetryUpdated batch carries it. */
+export interface TelemetryUpdate {
+  /** The device id. */
+  id: string;
+  /** Its change's sequence (see DeviceChange.sequence): the same order and the same duplicates rule. */
+  sequence: string;
+  lastSeen?: Maybe<string>;
+  /** The latest reading of each metric, one JSON object of metric name to number, boolean or string. */
+  readings: unknown;
+}
+
+export interface TelemetryUpdateInput {
+  id: string;
+  sequence: string;
+  lastSeen?: Maybe<string>;
+  readings: unknown;
 }
 
 export interface TypeCount {
@@ -432,6 +462,11 @@ export interface MutationPublishDeviceUpdateArgs {
   input: DeviceChangeInput;
 }
 
+/** Arguments of Mutation.publishTelemetryBatch. */
+export interface MutationPublishTelemetryBatchArgs {
+  input: TelemetryBatchInput;
+}
+
 /** Arguments of Mutation.createAlarmRule. */
 export interface MutationCreateAlarmRuleArgs {
   input: AlarmRuleInput;
@@ -482,6 +517,7 @@ export interface MutationArgs {
   updateDevice: MutationUpdateDeviceArgs;
   deleteDevice: MutationDeleteDeviceArgs;
   publishDeviceUpdate: MutationPublishDeviceUpdateArgs;
+  publishTelemetryBatch: MutationPublishTelemetryBatchArgs;
   createAlarmRule: MutationCreateAlarmRuleArgs;
   updateAlarmRule: MutationUpdateAlarmRuleArgs;
   deleteAlarmRule: MutationDeleteAlarmRuleArgs;
@@ -498,6 +534,7 @@ export interface MutationResults {
   updateDevice: Device;
   deleteDevice: Device;
   publishDeviceUpdate: DeviceChange;
+  publishTelemetryBatch: TelemetryBatch;
   createAlarmRule: AlarmRule;
   updateAlarmRule: AlarmRule;
   deleteAlarmRule: AlarmRule;
@@ -509,11 +546,15 @@ export interface MutationResults {
 }
 
 /** Every Mutation field in the schema. */
-export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'createAlarmRule', 'updateAlarmRule', 'deleteAlarmRule', 'acknowledgeAlarm', 'snoozeAlarm', 'disableAlarm', 'enableAlarm', 'publishAlarmUpdate'] as const;
+export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'publishTelemetryBatch', 'createAlarmRule', 'updateAlarmRule', 'deleteAlarmRule', 'acknowledgeAlarm', 'snoozeAlarm', 'disableAlarm', 'enableAlarm', 'publishAlarmUpdate'] as const;
 
 /** Arguments of Subscription.deviceUpdated. */
 export interface SubscriptionDeviceUpdatedArgs {
   id?: Maybe<string>;
+}
+
+/** Arguments of Subscription.telemetryUpdated. */
+export interface SubscriptionTelemetryUpdatedArgs {
 }
 
 /** Arguments of Subscription.alarmUpdated. */
@@ -524,14 +565,16 @@ export interface SubscriptionAlarmUpdatedArgs {
 /** Arguments of every Subscription field, by field name. */
 export interface SubscriptionArgs {
   deviceUpdated: SubscriptionDeviceUpdatedArgs;
+  telemetryUpdated: SubscriptionTelemetryUpdatedArgs;
   alarmUpdated: SubscriptionAlarmUpdatedArgs;
 }
 
 /** What a resolver of each Subscription field returns, by field name. */
 export interface SubscriptionResults {
   deviceUpdated: Maybe<DeviceChange>;
+  telemetryUpdated: Maybe<TelemetryBatch>;
   alarmUpdated: Maybe<AlarmUpdate>;
 }
 
 /** Every Subscription field in the schema. */
-export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'alarmUpdated'] as const;
+export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'telemetryUpdated', 'alarmUpdated'] as const;

@@ -295,6 +295,10 @@ export const descriptor = {
                     "changeTime": {
                       "type": "google.protobuf.Timestamp",
                       "id": 3
+                    },
+                    "sequence": {
+                      "type": "string",
+                      "id": 30
                     }
                   }
                 },

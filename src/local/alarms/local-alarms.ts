@@ -23,6 +23,7 @@ import { CachedRules } from '../../alarms/rule-cache.js';
 import type { PageTokenCodec } from '../../domain/page-token.js';
 import type { DeviceRepository } from '../../ports/device-repository.js';
 import { StreamPoller } from '../event-source-mapping/stream-poller.js';
+import { ALARM_STREAM_MAPPING } from '../../contracts/alarms.js';
 
 /** Where the local stand-in of the EventBridge / SNS targets writes. */
 export const alarmEventsFile = (dataDir: string): string => join(dataDir, 'alarm-events.jsonl');
@@ -51,8 +52,8 @@ export interface LocalAlarms {
   readonly events: readonly AlarmNotification[];
   /** Where the events file is, or undefined when ephemeral. */
   readonly eventsFile: string | undefined;
-  /** Receives each captured record of the Alarms table (the change-capture proxy routes them here). */
-  capture(record: DynamoDBRecord): void;
+  /** Receives each captured record of the Alarms table (the change-capture proxy routes them here); resolves once it is in the stream (durable with a data directory). */
+  capture(record: DynamoDBRecord): Promise<void>;
   /** Adds a live publisher (alarmUpdated, WatchAlarms); it receives each transition once. */
   addLive(publisher: AlarmPublisher): void;
   /** Runs one sweep now (the timer runs it every sweepIntervalMs). */
@@ -90,7 +91,14 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
   ];
   const live: AlarmPublisher[] = [];
   const handler = composeAlarmEventsFunction({ history: store, live, notify, logger: lineLogger('alarms', log, 'warn') });
-  const poller = new StreamPoller(handler, { onDiscard: (record: DynamoDBRecord, reason: string) => log(`alarms: gave up on ${record.dynamodb?.SequenceNumber}: ${reason}`) });
+  // Durable like the change feed's: transitions captured but not yet published survive a kill and go out at the next start.
+  const poller = new StreamPoller(handler, {
+    ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'alarms') }),
+    maxRecordAgeMs: ALARM_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+    onDiscard: (record: DynamoDBRecord, reason: string) => log(`alarms: gave up on ${record.dynamodb?.SequenceNumber}: ${reason}`),
+    log,
+  });
+  await poller.recover();
 
   let sweeping: Promise<void> | undefined;
   const sweep = () =>

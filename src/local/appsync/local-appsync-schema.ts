@@ -33,6 +33,11 @@ export interface LocalAppSyncSchemaOptions {
   /** The Lambda data source (lambdas/graphql's handler, built by createResolverHandler). */
   readonly lambda: LambdaDataSource;
   readonly hub: SubscriptionHub;
+  /**
+   * Subscription resolvers with a data source, by field name: run once when a subscription
+   * starts (after it listens), as AppSync runs a subscription field's resolver; a throw refuses it.
+   */
+  readonly subscriptionResolvers?: Readonly<Record<string, (args: Record<string, unknown>) => Promise<void>>>;
   /** @default the schema file */
   readonly sdl?: string;
 }
@@ -142,9 +147,17 @@ export function buildLocalAppSyncSchema(options: LocalAppSyncSchemaOptions): Loc
       const fieldName = field.name;
       if (typeName === subscriptionName) {
         const mutations = subscribedMutations(schema, fieldName);
-        field.subscribe = (_source, args, context: LocalRequestContext) => {
+        const resolver = options.subscriptionResolvers?.[fieldName];
+        field.subscribe = async (_source, args: Record<string, unknown>, context: LocalRequestContext) => {
           if (!authRules.allows(context.caller, typeName, fieldName)) throw unauthorized(typeName, fieldName);
-          return options.hub.subscribe(mutations, args as Record<string, unknown>);
+          const events = options.hub.subscribe(mutations, args);
+          try {
+            await resolver?.(args);
+          } catch (error) {
+            await events.return?.();
+            throw error;
+          }
+          return events;
         };
         field.resolve = (payload) => payload;
         continue;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-publisher.js';
+import { markDeviceWatched } from '../../adapters/dynamodb/device-watch.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
@@ -22,7 +23,7 @@ export interface LocalGraphqlDeps {
   /** Receives the publisher of alarmUpdated (the alarm stream consumer calls it per transition). */
   readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   readonly doc: DynamoDBDocumentClient;
-  readonly tables: { readonly telemetry: string };
+  readonly tables: { readonly telemetry: string; readonly devices: string };
   readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
   /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
   readonly dataDir: string | undefined;
@@ -54,6 +55,12 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   });
   const server = await startLocalGraphqlServer({
     resolver,
+    // The CDK's DynamoDB resolver of deviceUpdated, through the same (captured) client.
+    subscriptionResolvers: {
+      deviceUpdated: async ({ id }) => {
+        if (typeof id === 'string') await markDeviceWatched(deps.doc, deps.tables.devices, id);
+      },
+    },
     issuer,
     host: deps.host,
     port: deps.port,
@@ -68,7 +75,10 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   let stopped = false;
   // After stop the feed may still drain; those changes have no subscribers left to reach.
-  deps.changeFeed.addPublisher({ publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)) });
+  deps.changeFeed.addPublisher({
+    publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)),
+    publishTelemetryBatch: (changes) => (stopped ? Promise.resolve() : publisher.publishTelemetryBatch(changes)),
+  });
   const alarmPublisher = new AppSyncAlarmPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   deps.alarmFeed?.addLive({ publish: (n) => (stopped ? Promise.resolve() : alarmPublisher.publish(n)) });
   return {

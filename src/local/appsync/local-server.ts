@@ -19,7 +19,7 @@ import { AppSyncResolverError } from '../../graphql/appsync-error.js';
 import type { Caller } from './auth-rules.js';
 import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realtime.js';
 import { acceptsHtml, sendGraphiqlPage, serveGraphiqlAsset } from './graphiql-page.js';
-import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalRequestContext } from './local-appsync-schema.js';
+import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalAppSyncSchemaOptions, type LocalRequestContext } from './local-appsync-schema.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
 import type { LocalTokenIssuer } from './local-token-issuer.js';
 import { SubscriptionHub } from './subscription-hub.js';
@@ -29,6 +29,8 @@ import { validateWithinLimits } from './request-limits.js';
 export interface LocalGraphqlServerOptions {
   /** The Lambda data source: the same handler lambdas/graphql exports (createResolverHandler). */
   readonly resolver: LambdaDataSource;
+  /** Subscription resolvers with a data source (see LocalAppSyncSchemaOptions). */
+  readonly subscriptionResolvers?: LocalAppSyncSchemaOptions['subscriptionResolvers'];
   /** Verifies user pool tokens (`iotctl token`). */
   readonly issuer: LocalTokenIssuer;
   /** @default '127.0.0.1' */
@@ -147,7 +149,12 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
   };
   const iam = new LocalIamVerifier(options.iamCredentials ?? [iamCredentials], region);
   const hub = new SubscriptionHub();
-  const { schema } = buildLocalAppSyncSchema({ lambda: options.resolver, hub, ...(options.sdl && { sdl: options.sdl }) });
+  const { schema } = buildLocalAppSyncSchema({
+    lambda: options.resolver,
+    hub,
+    ...(options.subscriptionResolvers && { subscriptionResolvers: options.subscriptionResolvers }),
+    ...(options.sdl && { sdl: options.sdl }),
+  });
 
   async function cognitoCaller(token: string): Promise<Caller> {
     try {

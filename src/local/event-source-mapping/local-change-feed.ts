@@ -40,6 +40,15 @@ export class LocalChangeFeed implements ChangeSource {
       publish: async (change) => {
         await Promise.all(this.publishers.map((publisher) => publisher.publish(change)));
       },
+      // Each added publisher gets the batch as the events Lambda's would: whole, or change by change.
+      publishTelemetryBatch: async (changes) => {
+        await Promise.all(
+          this.publishers.map(async (publisher) => {
+            if (publisher.publishTelemetryBatch) await publisher.publishTelemetryBatch(changes);
+            else for (const change of changes) await publisher.publish(change);
+          }),
+        );
+      },
     };
     const handler = composeEventsFunction({
       stats: options.stats,
@@ -50,10 +59,13 @@ export class LocalChangeFeed implements ChangeSource {
     this.poller = new StreamPoller(handler, options.poller);
   }
 
-  /** Receives one captured stream record (the change-capture proxy's `onRecord`). */
-  readonly capture = (record: DynamoDBRecord): void => {
-    this.poller.push(record);
-  };
+  /** Receives one captured stream record (the change-capture proxy's `onRecord`); resolves once it is durable. */
+  readonly capture = (record: DynamoDBRecord): Promise<void> => this.poller.push(record);
+
+  /** Delivers the records a previous process captured but did not deliver; call before the first capture. */
+  recover(): Promise<number> {
+    return this.poller.recover();
+  }
 
   /** Adds a publisher that gets every change from now on (at least once, like the events Lambda's). */
   addPublisher(publisher: ChangePublisher): void {

@@ -14,8 +14,10 @@ import { DynamoDbDeviceStateWriter } from '../../adapters/dynamodb/device-state-
 import { InMemoryDeadLetterQueue } from '../../adapters/sqs/in-memory-dead-letter-queue.js';
 import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
-import { encodeDeviceChange } from '../../contracts/device-change-codec.js';
-import { alarmTopic, changeTopic } from '../../contracts/topics.js';
+import { encodeDeviceChange, encodeDeviceChangeBatch } from '../../contracts/device-change-codec.js';
+import { alarmTopic, changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
+import { chunks } from '../../change-feed/chunks.js';
+import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
 import { lineLogger } from '../../adapters/logging/line-logger.js';
 import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
@@ -31,6 +33,7 @@ import { startBroker, type LocalBroker } from './broker.js';
 import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
 import { startRulesRunner } from './rules-runner.js';
+import { INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
 
 /** Where the local dead-letter queue keeps its letters (JSON lines). */
 export const deadLetterFile = (dataDir: string): string => join(dataDir, 'dead-letters.jsonl');
@@ -54,6 +57,8 @@ export interface LocalIotCoreOptions {
   readonly port?: number;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
+  /** Records the ingest stream holds before PUBACKs wait. @default 10,000 */
+  readonly maxPendingRecords?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -97,21 +102,16 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
   const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
-  const broker = await startBroker({
-    ca,
-    host: options.host,
-    port: options.port,
-    log,
-    credentials,
-  }).catch(async (error: unknown) => {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-    throw error;
-  });
-
+  // The ingest stream keeps its records under the data directory until delivered (durable
+  // before the PUBACK, replayed on restart); an ephemeral run keeps them in memory.
   const batcher = new KinesisBatcher({
     settings: ingest,
     handler: ingestHandler,
     log,
+    ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'ingest') }),
+    ...(options.maxPendingRecords !== undefined && { maxPending: options.maxPendingRecords }),
+    maxRecordAgeMs: INGEST_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+    retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
     onDiscard: (records, reason) =>
       deadLetters.send(
         records.map((record) => {
@@ -130,11 +130,30 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       ),
   });
 
-  const runner = startRulesRunner({
+  await batcher.recover();
+  let runner: ReturnType<typeof startRulesRunner>;
+  const broker = await startBroker({
+    ca,
+    host: options.host,
+    port: options.port,
+    log,
+    credentials,
+    // PUBACK only once the message's Kinesis record is on disk; while the stream is full the
+    // gate waits, so the broker stops reading that client's socket.
+    acceptPublish: (message) => runner.accept(message),
+  }).catch(async (error: unknown) => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  });
+
+  runner = startRulesRunner({
     source: broker,
     log,
+    gatesClientPublishes: true,
     targets: {
-      kinesis: (_rule, partitionKey, data) => void batcher.put(partitionKey, data),
+      kinesis: async (_rule, partitionKey, data) => {
+        await batcher.put(partitionKey, data);
+      },
       lambda: async (_rule, handler, event) => {
         if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
         await presenceHandler(event);
@@ -162,6 +181,11 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     // Once the broker is gone nobody can be subscribed, so changes are dropped instead of retried.
     publish: async (change) => {
       if (!stopped) await bus.publish(changeTopic(change.device.id), encodeDeviceChange(change), { qos: 1 });
+    },
+    publishTelemetryBatch: async (changes) => {
+      for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
+        if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeDeviceChangeBatch(slice), { qos: 1 });
+      }
     },
   });
   options.alarmFeed?.addLive({

@@ -66,6 +66,7 @@ describe('AppSyncChangePublisher against the local server', () => {
       id: published.device.id,
       changeType: 'UPDATED',
       changedAt: now,
+      sequence: '1',
       device: {
         id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2,
         metadata: [{ key: 'site', value: 'berlin' }],
@@ -79,6 +80,41 @@ describe('AppSyncChangePublisher against the local server', () => {
     expect(server.hub.size).toBe(2);
     await forId.return!();
     await forOther.return!();
+  });
+
+  it('sends a telemetry batch in one compact mutation to telemetryUpdated, and only watched devices one by one to deviceUpdated', async () => {
+    // Prepare
+    const quiet = change();
+    const watched = { ...change(), sequence: '7', watched: true };
+    const all = server.hub.subscribe(['publishTelemetryBatch'], {});
+    const single = server.hub.subscribe(['publishDeviceUpdate'], { id: watched.device.id });
+    const unwatched = server.hub.subscribe(['publishDeviceUpdate'], { id: quiet.device.id });
+    const posts: string[] = [];
+    const post = keepAlivePost();
+    const counting: Post = (url, headers, body) => {
+      posts.push(body);
+      return post(url, headers, body);
+    };
+    const publisher = new AppSyncChangePublisher({ url: server.url, region: server.region, credentials: server.iamCredentials, post: counting });
+
+    // Act
+    await publisher.publishTelemetryBatch([quiet, watched]);
+    const batch = await all.next();
+    const one = await single.next();
+    server.hub.publish('publishDeviceUpdate', { id: quiet.device.id, marker: true });
+    const none = await unwatched.next();
+
+    // Assess
+    expect(posts).toHaveLength(2);
+    expect(batch.value).toEqual({
+      items: [
+        { id: quiet.device.id, sequence: '1', lastSeen: now, readings: { kwh: 12.5, on: true, mode: 'eco' } },
+        { id: watched.device.id, sequence: '7', lastSeen: now, readings: { kwh: 12.5, on: true, mode: 'eco' } },
+      ],
+    });
+    expect(one.value).toMatchObject({ id: watched.device.id, sequence: '7', device: { readings: expect.any(Array) } });
+    expect(none.value).toEqual({ id: quiet.device.id, marker: true });
+    for (const iterator of [all, single, unwatched]) await iterator.return!();
   });
 
   it('fails with UnavailableError and delivers nothing when the secret is wrong or the body was changed after signing', async () => {

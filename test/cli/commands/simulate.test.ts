@@ -59,6 +59,24 @@ describe('iotctl simulate (local)', () => {
     expect(second.lines[1]).toMatch(/unchanged 4/);
   });
 
+  it('sends schema v2 with --points-per-message and accounts for every reading, a bad point dead-lettered alone', async () => {
+    // Prepare
+    const mqttPort = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:')).port;
+    const args = ['--devices', '2', '--rate', '2', '--duration', '2', '--points-per-message', '10', '--invalid-percent', '50', '--endpoint', platform.dynamodbEndpoint, '--data-dir', dataDir, '--mqtt-port', mqttPort];
+
+    // Act
+    const result = await run(args);
+
+    // Assess
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode, result.lines.join('\n')).toBe(0);
+    expect(result.lines.find((l) => l.startsWith('publishing'))).toMatch(/8 messages at QoS 1 of 10 readings \(schema v2\)$/);
+    const invalid = Number(/invalid on purpose (\d+)/.exec(result.lines.find((l) => l.startsWith('sent '))!)![1]);
+    const accounting = result.lines.find((l) => l.startsWith('accounting:'))!;
+    const [, sent, stored, dead, failed] = /^accounting: sent (\d+) = stored (\d+) \+ dead-lettered (\d+) \+ failed (\d+) \(exact\)$/.exec(accounting)!.map(Number);
+    expect([sent, failed, dead, stored]).toEqual([80, 0, invalid, 80 - invalid]);
+  });
+
   it('prints the inexact accounting and exits non-zero when the stores do not hold every sent message', async () => {
     // Prepare: a second platform whose ingest batch closes only after 300 s, so nothing is
     // stored within the 1 s drain timeout.

@@ -196,7 +196,7 @@ describe('local GraphQL server', () => {
       // Prepare
       const now = new Date().toISOString();
       const input = {
-        id: randomUUID(), changeType: 'UPDATED', changedAt: now,
+        id: randomUUID(), changeType: 'UPDATED', changedAt: now, sequence: '1',
         device: { id: randomUUID(), name: 'x', type: 'x', status: 'ONLINE', createdAt: now, updatedAt: now, metadata: [], version: 1, readings: [] },
       };
 

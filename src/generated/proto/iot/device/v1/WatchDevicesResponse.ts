@@ -12,6 +12,11 @@ export interface WatchDevicesResponse {
    */
   'device'?: (_iot_device_v1_Device | null);
   'changeTime'?: (_google_protobuf_Timestamp | null);
+  /**
+   * 48 decimal digits, increasing per device (string order is numeric order). Delivery is at
+   * least once: drop a change whose sequence is not above the last one seen for its device.
+   */
+  'sequence'?: (string);
 }
 
 export interface WatchDevicesResponse__Output {
@@ -21,4 +26,9 @@ export interface WatchDevicesResponse__Output {
    */
   'device': (_iot_device_v1_Device__Output | null);
   'changeTime': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * 48 decimal digits, increasing per device (string order is numeric order). Delivery is at
+   * least once: drop a change whose sequence is not above the last one seen for its device.
+   */
+  'sequence': (string);
 }
