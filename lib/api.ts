@@ -41,7 +41,7 @@ import { choiceContextFlag, integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
-import { COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -125,6 +125,18 @@ export function request(ctx) {
 export function response(ctx) {
   if (ctx.error && ctx.error.type !== 'DynamoDB:ConditionalCheckFailedException') util.error(ctx.error.message, ctx.error.type);
   extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
+  return null;
+}
+`;
+
+// alarmUpdated(deviceId): the same filtering on the transition's device (no deviceId = every alarm).
+const ALARM_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
   return null;
 }
 `;
@@ -243,6 +255,8 @@ export class Api extends Construct {
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
     props.storage.grantStatsRead(this.resolverFunction);
+    // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
+    props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
     props.telemetry.grantTelemetryRead(this.resolverFunction);
     props.storage.grant(COMMANDS_TABLE, this.resolverFunction, 'readWrite');
     props.storage.grant(TWINS_TABLE, this.resolverFunction, 'readWrite');
@@ -291,6 +305,12 @@ export class Api extends Construct {
       runtime: FunctionRuntime.JS_1_0_0,
       code: Code.fromInline(COMMAND_SUBSCRIPTION_FILTER_CODE),
     });
+    noneSource.createResolver('SubscriptionalarmUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'alarmUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(ALARM_SUBSCRIPTION_FILTER_CODE),
+    });
 
     if (props.changePublisher) {
       this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch', 'publishCommandUpdate');
@@ -328,6 +348,10 @@ export class Api extends Construct {
       this.props.storage.table(COMMANDS_TABLE),
       'commands(deviceId) lists through the byDevice index, and sends and cancels read the queue and deadline indexes; the grant names this table only.',
     );
+    Validations.of(this.resolverFunction.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.table(ALARMS_TABLE).node.defaultChild as CfnResource)}.Arn>/index/*]`,
+      reason: 'alarms(filter) lists alarms through the Alarms indexes (by rule, state and change time); the grant names this table only.',
+    });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'The page-token key only signs listing cursors; rotating it would invalidate every listing in progress for no security gain (tokens grant no access, the caller is still authorized per request).',

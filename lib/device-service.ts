@@ -34,8 +34,8 @@ import { Construct } from 'constructs';
 import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
 import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { CHANGE_TOPIC_FILTER, COMMAND_CHANGE_TOPIC_FILTER, changeTopic, commandChangeTopic, commandTopic, twinDeltaTopic } from '../src/contracts/topics.js';
-import { COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
+import { ALARM_TOPIC_FILTER, CHANGE_TOPIC_FILTER, COMMAND_CHANGE_TOPIC_FILTER, alarmTopic, changeTopic, commandChangeTopic, commandTopic, twinDeltaTopic } from '../src/contracts/topics.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 import type { Storage } from './storage.js';
 
 /** Port of the gRPC service, on the container and on the load balancer. */
@@ -212,17 +212,20 @@ export class DeviceService extends Construct {
     // Commands and twins: the same use cases as the resolver, publishing to devices' command and delta topics.
     props.storage.grant(COMMANDS_TABLE, consumer, 'readWrite');
     props.storage.grant(TWINS_TABLE, consumer, 'readWrite');
+    props.storage.grant(ALARMS_TABLE, consumer, 'readWrite');
     secret.grantRead(taskRole);
     const iotArn = (resource: string) =>
       Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);
     const topicPattern = changeTopic('*');
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)] }));
-    taskRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`), iotArn(`topicfilter/${COMMAND_CHANGE_TOPIC_FILTER}`)] }),
-    );
-    taskRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`), iotArn(`topic/${commandChangeTopic('*')}`)] }),
-    );
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`)] }));
+    // WatchAlarms relays the alarm transitions the alarm-events Lambda publishes.
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${alarmTopic('*')}`)] }));
+    // WatchCommands relays the command transitions; SendCommand and UpdateDesiredState publish to devices.
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${COMMAND_CHANGE_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${commandChangeTopic('*')}`)] }));
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${commandTopic('*')}`), iotArn(`topic/${twinDeltaTopic('*')}`)] }),
     );
@@ -322,7 +325,8 @@ export class DeviceService extends Construct {
 
     const devicesTableId = stack.getLogicalId(props.storage.devicesTable.node.defaultChild as CfnElement);
     const commandsTableId = stack.getLogicalId(props.storage.table(COMMANDS_TABLE).node.defaultChild as CfnElement);
-    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, commandsTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint));
+    const alarmsTableId = stack.getLogicalId(props.storage.table(ALARMS_TABLE).node.defaultChild as CfnElement);
+    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, commandsTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint), alarmsTableId);
   }
 
   private createVpc(): Vpc {
@@ -350,6 +354,7 @@ export class DeviceService extends Construct {
     commandsTableId: string,
     sharedSecret: boolean,
     fixedEndpoint: boolean,
+    alarmsTableId: string,
   ): void {
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
@@ -381,6 +386,18 @@ export class DeviceService extends Construct {
     Validations.of(taskPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${commandsTableId}.Arn>/index/*]`,
       reason: 'ListCommands queries the byDevice index and sends read the queue index; the grant covers this table only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)}]`,
+      reason: 'WatchAlarms subscribes once to every device\'s alarm transitions; the filter covers the internal alarm topics only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${alarmTopic('*')}`)}]`,
+      reason: 'WatchAlarms receives the transitions of every device; the wildcard is the device id under the internal alarm topic only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${alarmsTableId}.Arn>/index/*]`,
+      reason: 'ListAlarms queries the Alarms indexes (by rule, state and change time); the grant covers this table\'s indexes only.',
     });
     if (!fixedEndpoint) {
       Validations.of(taskPolicy).acknowledge({

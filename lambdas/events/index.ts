@@ -19,6 +19,8 @@ import { AppSyncCommandPublisher } from '../../src/adapters/appsync/appsync-comm
 import { IotCommandChangePublisher } from '../../src/adapters/iot/iot-command-change-publisher.js';
 import type { CommandChangePublisher } from '../../src/commands/command-change.js';
 import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { IotCredentialRetirer } from '../../src/adapters/iot/iot-credential-retirer.js';
 
 const logger = new Logger();
 const metrics = new Metrics();
@@ -46,6 +48,7 @@ logger.info('Events handler configured', {
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
   commandPublishers,
+  retireDeletedCredentials: config.retireDeletedCredentials,
 });
 
 const handleChanges = composeEventsFunction({
@@ -55,6 +58,7 @@ const handleChanges = composeEventsFunction({
   metrics: powertoolsMetrics(metrics),
   publishTelemetryChanges: config.publishTelemetryChanges,
   commandPublishers,
+  ...(config.retireDeletedCredentials && { retirer: new IotCredentialRetirer(new IoTClient({ credentials: fromEnv() })) }),
 });
 
 /** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import * as command from './commands/command.js';
+import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
+import * as dlq from './commands/dlq.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
@@ -25,6 +27,8 @@ export function createProgram(): Command {
   local.register(program);
   device.register(program);
   command.register(program);
+  alarm.register(program);
+  dlq.register(program);
   simulate.register(program);
   stats.register(program);
   token.register(program);

@@ -19,6 +19,8 @@ export const SERVICE_NAMES = {
   presenceReconciler: 'presence-reconciler',
   deviceControl: 'device-control',
   commandTimeouts: 'command-timeouts',
+  alarmEvents: 'alarm-events',
+  alarmSweep: 'alarm-sweep',
 } as const;
 
 /** Metrics of the ingest function, one value per batch. */

@@ -4,11 +4,12 @@
  */
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { isCommandRecord, toCommandChange } from '../adapters/dynamodb/command-stream-record.js';
-import { toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
 import type { CommandChangePublisher } from '../commands/command-change.js';
+import { deletedCertificateOf, toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
 import { createEventsHandler } from '../change-feed/events-handler.js';
 import { CHANGE_FEED_METRICS } from '../contracts/metrics.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { CredentialRetirer } from '../ports/credential-retirer.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsRecorder } from '../ports/metrics.js';
 import type { StatsProjector } from '../ports/stats.js';
@@ -23,6 +24,8 @@ export interface EventsFunctionPorts {
   readonly publishTelemetryChanges?: boolean;
   /** Where command status transitions (the Commands stream) go. @default none */
   readonly commandPublishers?: readonly CommandChangePublisher[];
+  /** Retires a deleted device's certificate. @default - none */
+  readonly retirer?: CredentialRetirer;
 }
 
 /** The stream batch handler (ReportBatchItemFailures); counts records and reported failures per batch. */
@@ -35,6 +38,7 @@ export function composeEventsFunction(ports: EventsFunctionPorts): (event: Dynam
     logger: ports.logger,
     ...(ports.publishTelemetryChanges !== undefined && { publishTelemetryChanges: ports.publishTelemetryChanges }),
     commands: { isCommandRecord, toChange: toCommandChange, publishers: ports.commandPublishers ?? [] },
+    ...(ports.retirer && { retirement: { certificateOf: deletedCertificateOf, retirer: ports.retirer } }),
   });
   return async (event) => {
     metrics.count(CHANGE_FEED_METRICS.records, event.Records?.length ?? 0);

@@ -1,4 +1,5 @@
 import type { CommandService } from '../commands/command-service.js';
+import type { AlarmService } from '../alarms/alarm-service.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
 import type { TwinService } from '../twin/twin-service.js';
 import { ValidationError } from '../domain/errors.js';
@@ -18,6 +19,9 @@ import { toGraphqlDevice } from '../wire/graphql-device.js';
 import { metadataFromInput, toGraphqlStats } from './device-mapper.js';
 import { toGraphqlCommand, toGraphqlTwin } from './command-mapper.js';
 import type { Device } from '../generated/graphql/types.js';
+import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toSeverityCounts } from './alarm-mapper.js';
+import { toGraphqlTransition } from '../wire/graphql-alarm.js';
+import { cognitoGroups } from './caller.js';
 import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
@@ -26,6 +30,7 @@ export interface ResolverDeps {
   readonly telemetry: Pick<TelemetryHistory, 'query'>;
   readonly commands: Pick<CommandService, 'send' | 'get' | 'list' | 'cancel'>;
   readonly twins: Pick<TwinService, 'get' | 'updateDesired'>;
+  readonly alarms: AlarmService;
   /** Told about unexpected errors (they reach the client as InternalFailure only). */
   readonly onUnexpectedError?: (error: unknown, event: DirectLambdaEvent) => void;
 }
@@ -64,10 +69,17 @@ function toPoint(sample: TelemetrySample): TelemetryPoint {
  * the local server both call what this returns, with AppSync's direct Lambda event shape.
  */
 export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
-  const { registry, commands, twins } = deps;
+  const { registry, commands, twins, alarms } = deps;
   // Device.twin lives in its own item: read only when the query selects it, as a field resolver would.
   const withTwin = async (device: Device, event: DirectLambdaEvent, path: string): Promise<Device> =>
     event.info.selectionSetList.includes(path) ? { ...device, twin: toGraphqlTwin(await twins.get(device.id)) } : device;
+  const selects = (event: DirectLambdaEvent, field: string) => (event.info?.selectionSetList ?? []).includes(field);
+  const withAlarms = async <D extends { id: string }>(event: DirectLambdaEvent, path: string, device: D) =>
+    selects(event, path) ? { ...device, alarms: (await alarms.deviceAlarms(device.id)).map(toGraphqlAlarm) } : device;
+  const actor = (event: DirectLambdaEvent): string => {
+    const identity = event.identity as { username?: string } | null;
+    return identity && cognitoGroups(event.identity) ? String(identity.username ?? 'unknown') : 'unknown';
+  };
   const router = new AppSyncRouter<QueryArgs, QueryResults, MutationArgs, MutationResults>({
     ...(deps.onUnexpectedError && { onUnexpectedError: deps.onUnexpectedError }),
   });
@@ -75,7 +87,7 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
   router
     .onQuery('device', async ({ id }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
-      return withTwin(toGraphqlDevice(await registry.get(id)), event, 'twin');
+      return withTwin(await withAlarms(event, 'alarms', toGraphqlDevice(await registry.get(id))), event, 'twin');
     })
     .onQuery('devices', async ({ limit, nextToken, filter }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
@@ -85,12 +97,32 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         ...(filter?.status && { status: filter.status }),
         ...(filter?.type && { type: filter.type }),
       });
-      const items = await Promise.all(page.items.map((device) => withTwin(toGraphqlDevice(device), event, 'items/twin')));
+      const items = await Promise.all(page.items.map(async (d) => withTwin(await withAlarms(event, 'items/alarms', toGraphqlDevice(d)), event, 'items/twin')));
       return { items, nextToken: page.nextPageToken ?? null, total: page.total ?? null };
     })
     .onQuery('stats', async (_args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read stats');
-      return toGraphqlStats(await registry.stats());
+      const [stats, active] = await Promise.all([registry.stats(), selects(event, 'activeAlarms') ? alarms.activeBySeverity() : undefined]);
+      return toGraphqlStats(stats, active ? toSeverityCounts(active) : []);
+    })
+    .onQuery('alarmRule', async ({ id }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
+      return toGraphqlRule(await alarms.getRule(id));
+    })
+    .onQuery('alarmRules', async (_args, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
+      return (await alarms.listRules()).map(toGraphqlRule);
+    })
+    .onQuery('alarms', async ({ filter, limit, nextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarms');
+      const page = await alarms.listAlarms({ ...(filter ?? {}), ...(limit !== undefined && limit !== null && { limit }), ...(nextToken && { pageToken: nextToken }) });
+      return { items: page.items.map(toGraphqlAlarm), nextToken: page.nextPageToken ?? null };
+    })
+    .onQuery('alarm', async ({ id, historyLimit, historyNextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarms');
+      const alarm = toGraphqlAlarm(await alarms.getAlarm(id));
+      const history = await alarms.history(id, historyLimit ?? undefined, historyNextToken ?? undefined);
+      return { ...alarm, history: { items: history.items.map(toGraphqlTransition), nextToken: history.nextPageToken ?? null } };
     })
     .onQuery('telemetry', async (args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read telemetry');
@@ -153,6 +185,34 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
     .onMutation('deleteDevice', async ({ id, expectedVersion }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'delete devices');
       return toGraphqlDevice(await registry.delete(id, expectedVersion ?? undefined));
+    })
+    .onMutation('createAlarmRule', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'create alarm rules');
+      return toGraphqlRule(await alarms.createRule(fromRuleInput(input)));
+    })
+    .onMutation('updateAlarmRule', async ({ id, input, expectedVersion }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'update alarm rules');
+      return toGraphqlRule(await alarms.updateRule(id, fromRuleInput(input), expectedVersion ?? undefined));
+    })
+    .onMutation('deleteAlarmRule', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'delete alarm rules');
+      return toGraphqlRule(await alarms.deleteRule(id));
+    })
+    .onMutation('acknowledgeAlarm', async ({ id, note }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'acknowledge alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'ACKNOWLEDGE', ...(note !== undefined && note !== null && { note }) }, actor(event)));
+    })
+    .onMutation('snoozeAlarm', async ({ id, seconds }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'snooze alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'SNOOZE', seconds }, actor(event)));
+    })
+    .onMutation('disableAlarm', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'disable alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'DISABLE' }, actor(event)));
+    })
+    .onMutation('enableAlarm', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'enable alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'ENABLE' }, actor(event)));
     });
 
   const handler = ((event: DirectLambdaEvent) => router.resolve(event)) as ResolverHandler;

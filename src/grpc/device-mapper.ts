@@ -51,8 +51,9 @@ export function toListResponse(page: DeviceListPage): ListDevicesResponse {
 }
 
 /** Fleet counters as the proto message. */
-export function toProtoStats(stats: DeviceStats): ProtoDeviceStats {
+export function toProtoStats(stats: DeviceStats, activeAlarms: Readonly<Record<string, number>> = {}): ProtoDeviceStats {
   return {
+    activeAlarmsBySeverity: Object.fromEntries(Object.entries(activeAlarms).map(([k, v]) => [k, String(v)])),
     total: String(stats.total),
     online: String(stats.byStatus.ONLINE ?? 0),
     byStatus: Object.fromEntries(Object.entries(stats.byStatus).map(([k, v]) => [k, String(v)])),
@@ -136,7 +137,7 @@ function maskFields(paths: string[]): Set<UpdatableField> {
   return fields;
 }
 
-/** An ISO time as a proto Timestamp. */
+/** An ISO-8601 time as a protobuf Timestamp. */
 export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
   const seconds = Math.floor(ms / 1000);

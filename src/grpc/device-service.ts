@@ -23,6 +23,8 @@ export interface DeviceControlPorts {
   readonly commandChanges: Pick<CommandChangeSource, 'subscribe'>;
 }
 
+import { createAlarmHandlers, type AlarmServicePort } from './alarm-handlers.js';
+import { AlarmWatchHub, type AlarmTransitionSource } from './watch-alarms.js';
 
 /** The registry use cases the service calls. */
 export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
@@ -31,6 +33,7 @@ export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' 
 export interface DeviceServiceDeps {
   readonly registry: DeviceRegistryPort;
   readonly changes: ChangeSource;
+  readonly alarms: { readonly service: AlarmServicePort; readonly transitions: AlarmTransitionSource };
   readonly context: CallContext;
   readonly watch?: WatchOptions;
   /** Without it the command and twin RPCs answer UNIMPLEMENTED. */
@@ -59,9 +62,15 @@ export interface DeviceServiceDeps {
  * never piles up. A cancelled write may still apply, as gRPC allows: a cancel racing the
  * response never tells the caller whether the write happened (retry with expected version).
  */
-export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub; commandWatchers: { closeAll: WatchHub['closeAll'] } } {
+export function createDeviceServiceHandlers(deps: DeviceServiceDeps): {
+  handlers: DeviceServiceHandlers;
+  watchers: WatchHub;
+  alarmWatchers: AlarmWatchHub;
+  commandWatchers: { closeAll: WatchHub['closeAll'] };
+} {
   const { registry, context } = deps;
   const watchers = new WatchHub(deps.changes, context, deps.watch);
+  const alarmWatchers = new AlarmWatchHub(deps.alarms.transitions, context, deps.watch?.maxQueued);
   const control = deps.control;
   const need = (): DeviceControlPorts => {
     if (!control) throw new NotServedError('commands and twins are not served by this server');
@@ -93,7 +102,10 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
       await registry.delete(request.id, version === 0 ? undefined : version);
       return {};
     }),
-    GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => toProtoStats(await registry.stats())),
+    GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => {
+      const [stats, active] = await Promise.all([registry.stats(), deps.alarms.service.activeBySeverity()]);
+      return toProtoStats(stats, active);
+    }),
     WatchDevices: watchers.handle,
     SendCommand: guardUnary(context, 'SendCommand', async (request, signal, caller) => {
       const input = toSendInput(request);
@@ -115,6 +127,7 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
       signal.throwIfAborted();
       return toProtoTwin(await need().twins.updateDesired({ deviceId: request.deviceId, patch: request.patchJson, ...(expected !== 0 && { expectedVersion: expected }) }));
     }),
+    ...createAlarmHandlers(deps.alarms.service, context, alarmWatchers),
   };
-  return { handlers, watchers, commandWatchers };
+  return { handlers, watchers, alarmWatchers, commandWatchers };
 }

@@ -15,12 +15,15 @@ import { subscribeToChanges } from './message-bus-change-source.js';
 import { subscribeToCommandChanges } from './command-change-source.js';
 import type { DeviceControlPorts } from './device-service.js';
 import { startDeviceServer } from './server.js';
+import type { AlarmServicePort } from './alarm-handlers.js';
+import { subscribeToAlarms } from './watch-alarms.js';
 
 /** Options of {@link startLocalGrpc}. */
 export interface LocalGrpcOptions {
   readonly registry: DeviceRegistryPort;
   /** Commands and twins (their transitions come from the bus). */
   readonly control?: Omit<DeviceControlPorts, 'commandChanges'>;
+  readonly alarms: AlarmServicePort;
   readonly bus: MessageBus;
   readonly host: string;
   readonly port: number;
@@ -50,16 +53,19 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
     else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
   };
   const changes = await subscribeToChanges(options.bus, sink);
+  const transitions = await subscribeToAlarms(options.bus, sink);
   const commandChanges = await subscribeToCommandChanges(options.bus, sink);
   const close = async () => {
     await changes.close();
     await commandChanges.close();
+    await transitions.close();
   };
   try {
     const server = await startDeviceServer({
       registry: options.registry,
       changes,
       ...(options.control && { control: { ...options.control, commandChanges } }),
+      alarms: { service: options.alarms, transitions },
       host: options.host,
       port: options.port,
       log: sink,

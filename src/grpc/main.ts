@@ -23,6 +23,9 @@ import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
+import { DynamoDbAlarmStore } from '../adapters/dynamodb/alarm-store.js';
+import { AlarmService } from '../alarms/alarm-service.js';
+import { subscribeToAlarms } from './watch-alarms.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
@@ -40,12 +43,10 @@ const log = jsonLogSink();
 async function main(): Promise<void> {
   const config = readDeviceServiceEnvironment(process.env);
   const doc = createDocumentClient({ region: config.region, ...DYNAMODB_CLIENT_LIMITS });
+  const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
   const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region })));
-  const registry = new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
-    stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens,
-  });
+  const registry = new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens });
+  const alarmService = new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository });
   const credentials = defaultProvider();
   const bus = await IotMqttMessageBus.connect({
     endpoint: await iotEndpoint(config),
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     log,
   });
   const changes = await subscribeToChanges(bus, log);
+  const transitions = await subscribeToAlarms(bus, log);
   let commandChanges: CommandChangeSource | undefined;
   let control;
   if (config.deviceControl) {
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     registry,
     changes,
     ...(control && { control }),
+    alarms: { service: alarmService, transitions },
     host: config.host,
     port: config.port,
     log,
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
       .shutdown(config.shutdownGraceMs)
       .then(() => changes.close())
       .then(() => commandChanges?.close())
+      .then(() => transitions.close())
       .then(() => bus.close())
       .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))
       .finally(() => process.exit(0));

@@ -1,6 +1,6 @@
 import type { CommandChange, CommandChangePublisher } from '../../commands/command-change.js';
 import { toCommandUpdateInput } from '../../graphql/command-mapper.js';
-import { AppSyncChangePublisher, type AppSyncChangePublisherOptions } from './appsync-change-publisher.js';
+import { AppSyncMutationSender, type AppSyncMutationOptions } from './appsync-mutation-sender.js';
 
 /**
  * The IAM-only mutation that fans a command transition out to commandUpdated subscribers; it
@@ -20,10 +20,10 @@ export const PUBLISH_COMMAND_UPDATE = /* GraphQL */ `
 
 /** Publishes command transitions to AppSync subscribers through publishCommandUpdate. */
 export class AppSyncCommandPublisher implements CommandChangePublisher {
-  private readonly sender: AppSyncChangePublisher;
+  private readonly sender: AppSyncMutationSender;
 
-  constructor(options: AppSyncChangePublisherOptions) {
-    this.sender = new AppSyncChangePublisher(options);
+  constructor(options: AppSyncMutationOptions) {
+    this.sender = new AppSyncMutationSender(options);
   }
 
   /** Sends one transition; resolves when AppSync accepted it. */

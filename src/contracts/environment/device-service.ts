@@ -1,6 +1,6 @@
 /** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
 import { ConfigError, configReader, type Environment } from '../config-reader.js';
-import { COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
 
@@ -40,6 +40,7 @@ export interface DeviceServiceEnvironment {
   readonly statsTableName: string;
   /** Commands and Twins tables; both set (by the stack) or the command and twin RPCs answer UNIMPLEMENTED. */
   readonly deviceControl?: { readonly commandsTableName: string; readonly twinsTableName: string };
+  readonly alarmsTableName: string;
   readonly pageTokenSecret: PageTokenSecretSource;
   /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
   readonly iotEndpoint: string;
@@ -81,6 +82,7 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
     ...(read.optional(COMMANDS_TABLE.tableNameEnv) !== undefined && {
       deviceControl: { commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv), twinsTableName: read.required(TWINS_TABLE.tableNameEnv) },
     }),
+    alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
     pageTokenSecret: readPageTokenSecretSource(read),
     iotEndpoint: read.required(v.iotEndpoint),
     ...(iotEndpointUrl && { iotEndpointUrl }),

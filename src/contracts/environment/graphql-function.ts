@@ -1,6 +1,6 @@
 /** The GraphQL resolver function's environment: set by lib/api.ts and the grants of storage and telemetry. */
 import { configReader, type Environment } from '../config-reader.js';
-import { COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readTelemetryStore, type TelemetryStoreLocation } from './telemetry-store.js';
 
@@ -10,6 +10,7 @@ export interface GraphqlEnvironment {
   readonly statsTableName: string;
   readonly commandsTableName: string;
   readonly twinsTableName: string;
+  readonly alarmsTableName: string;
   /** Where telemetry is read. */
   readonly telemetry: TelemetryStoreLocation;
   readonly pageTokenSecret: PageTokenSecretSource;
@@ -23,6 +24,7 @@ export function readGraphqlEnvironment(env: Environment = process.env): GraphqlE
     statsTableName: read.required(STATS_TABLE.tableNameEnv),
     commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv),
     twinsTableName: read.required(TWINS_TABLE.tableNameEnv),
+    alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
     telemetry: readTelemetryStore(read),
     pageTokenSecret: readPageTokenSecretSource(read),
   };

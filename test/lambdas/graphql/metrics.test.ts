@@ -36,6 +36,7 @@ describe('GraphQL resolver Lambda metrics', () => {
       STATS_TABLE_NAME: 'missing-stats-table',
       COMMANDS_TABLE_NAME: 'missing-commands-table',
       TWINS_TABLE_NAME: 'missing-twins-table',
+      ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'test-Telemetry',
       PAGE_TOKEN_SECRET: 'graphql-metrics-test-secret-0123456789',
