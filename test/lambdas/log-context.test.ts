@@ -44,6 +44,7 @@ describe('Lambda log lines', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // No such table: the GraphQL stats query fails unexpectedly, which the resolver logs.
       STATS_TABLE_NAME: 'no-such-stats-table',
+      ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'no-such-telemetry-table',
       COMMANDS_TABLE_NAME: 'no-such-commands-table',
