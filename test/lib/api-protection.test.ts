@@ -137,14 +137,14 @@ describe('Cognito web client', () => {
       GenerateSecret: false,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
-      CallbackURLs: ['http://localhost:4000/'],
+      CallbackURLs: Match.arrayWith(['http://localhost:4000/']),
       AccessTokenValidity: 60,
       IdTokenValidity: 60,
       TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes', IdToken: 'minutes' }),
     });
     custom.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       AllowedOAuthFlows: ['code'],
-      CallbackURLs: ['https://console.example.org/', 'http://localhost:4000/'],
+      CallbackURLs: Match.arrayWith(['https://console.example.org/', 'http://localhost:4000/']),
       AccessTokenValidity: 15,
     });
     const clients = Object.values(defaults.findResources('AWS::Cognito::UserPoolClient')).map((c) => c.Properties);
