@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import * as device from './commands/device.js';
+import * as dlq from './commands/dlq.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  dlq.register(program);
   simulate.register(program);
   stats.register(program);
   token.register(program);
