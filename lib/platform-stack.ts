@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { Alarms } from './alarms.js';
 import { Api } from './api.js';
 import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
@@ -88,6 +89,8 @@ export class PlatformStack extends Stack {
       description: 'gRPC DeviceService (internal NLB), reachable from inside the VPC',
     });
 
+    const alarms = new Alarms(this, 'Alarms', { storage: this.storage, graphqlApi: api.api, alarmTopics: true });
+
     new CfnOutput(this, 'DevicesTableName', { value: this.storage.devicesTable.tableName });
     new CfnOutput(this, 'StatsTableName', { value: this.storage.statsTable.tableName });
     if (this.storage.telemetryTable) {
@@ -102,12 +105,14 @@ export class PlatformStack extends Stack {
         { id: 'IngestRuleErrors', queue: ingest.ruleErrorQueue },
         { id: 'IngestFailures', queue: ingest.failureQueue },
         { id: 'ChangeFeedFailures', queue: this.changeFeed.deadLetterQueue },
+        { id: 'AlarmEventFailures', queue: alarms.deadLetterQueue },
       ],
       functions: this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction),
       streamConsumers: [
         // The ingest mapping waits up to its batching window (60 s by default) on purpose.
         { id: 'IngestIteratorAge', fn: ingest.ingestFunction, maxIteratorAge: Duration.minutes(10) },
         { id: 'ChangeFeedIteratorAge', fn: this.changeFeed.fn, maxIteratorAge: Duration.minutes(5) },
+        { id: 'AlarmEventsIteratorAge', fn: alarms.eventsFunction, maxIteratorAge: Duration.minutes(5) },
       ],
       graphqlApi: api.api,
       grpc: {
