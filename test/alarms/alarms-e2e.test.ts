@@ -19,6 +19,8 @@ import { alarmEventsFile } from '../../src/local/alarms/local-alarms.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
 import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { ALARM_EVENT_JSON_SCHEMA } from '../../src/alarms/alarm-notification.js';
+import { schemaViolations } from './json-schema-check.js';
 
 const RULE = 'id version';
 const CREATE_RULE = `mutation C($input: AlarmRuleInput!) { createAlarmRule(input: $input) { ${RULE} } }`;
@@ -260,6 +262,7 @@ describe('alarms on the local platform', () => {
     expect(notProbe(all).map((u) => key(u.id, u.transition.rev)).sort()).toEqual(expected);
     expect(notProbe(watched).map((w) => key(w.alarm_id, w.rev)).sort()).toEqual(expected);
     expect(notProbe(events).map((e) => e.eventId).sort()).toEqual(expected);
+    for (const event of events) expect(schemaViolations(ALARM_EVENT_JSON_SCHEMA, event)).toEqual([]);
     expect(ofQuiet.filter((u) => u.id === silentAlarm).map((u) => u.transition.rev)).toEqual([1, 2, 3]);
     expect(ofQuiet.every((u) => u.deviceId === quiet.id)).toBe(true);
     const probes = all.filter((u) => u.id === probeAlarm).map((u) => u.transition.rev);
