@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { reflectionDescriptors } from './reflection-descriptors.js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ChangeSource } from '../ports/change-feed.js';
@@ -146,7 +147,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   if (options.reflection) {
     // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
     const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+    new ReflectionService(reflectionDescriptors({ ...packageDefinition, ...healthDefinition })).addToServer(server);
   }
   const credentials = grpc.ServerCredentials.createSsl(
     null,
