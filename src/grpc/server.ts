@@ -21,6 +21,7 @@ import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-bud
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
 import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-devices.js';
+import { REFUSAL_CODES } from './error-mapper.js';
 
 /**
  * Largest request grpc-js hands to our deserializer. It is a transport bound, not a validity one:
@@ -191,8 +192,8 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       log({ level: 'info', msg: 'shutdown', inFlight: context.inFlight, streams: watchers.size, graceMs });
       stopWatchingConnection?.();
       health.stop();
-      watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
-      alarmWatchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+      watchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
+      alarmWatchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
       let done = false;
       const finish = (forced: boolean): void => {
         if (done) return;

@@ -70,3 +70,8 @@ export const ACKNOWLEDGE_ALARM = `mutation AcknowledgeAlarm($id: ID!, $note: Str
 export interface AcknowledgeAlarmResult {
   acknowledgeAlarm: Pick<Alarm, 'id' | 'state'>;
 }
+
+export const TELEMETRY_UPDATED = `subscription TelemetryUpdated { telemetryUpdated { items { id lastSeen } } }`;
+export interface TelemetryUpdatedResult {
+  telemetryUpdated: { items: Array<{ id: string; lastSeen?: string | null }> } | null;
+}

@@ -137,6 +137,20 @@ describe('web console in Chromium', () => {
     await context.close();
   }, FLOW_TIMEOUT_MS);
 
+  it('updates last seen in the device list live as a device publishes telemetry', async () => {
+    const bundle = await provisionDevice(platform, 'Corridor beacon', 'beacon');
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    await page.goto(`${platform.consoleUrl}/devices?type=beacon`);
+    const lastSeen = page.locator(`tr[data-device-id="${bundle.manifest.thingName}"] td[data-label="Last seen"]`);
+    await expect.poll(() => lastSeen.textContent(), WAIT).toBe('never');
+
+    await publishTelemetry(platform, bundle, { rssi: -60 }, 1);
+
+    await expect.poll(() => lastSeen.textContent(), WAIT).toMatch(/^(just now|\d+ s ago)$/);
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
   it('shows the fleet overview with live totals', async () => {
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');
