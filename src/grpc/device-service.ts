@@ -8,13 +8,12 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import { guardUnary, type CallContext } from './call-guard.js';
 import { fromInt64, toCreateInput, toListInput, toProtoDevice, toProtoStats, toUpdateInput, toListResponse } from './device-mapper.js';
 import { WatchHub, type WatchOptions } from './watch-devices.js';
-import { status as Status } from '@grpc/grpc-js';
 import type { CommandService } from '../commands/command-service.js';
 import type { TwinService } from '../twin/twin-service.js';
 import type { CommandChangeSource } from './command-change-source.js';
 import { toListCommandsInput, toProtoCommand, toProtoTwin, toSendInput } from './command-mapper.js';
 import { watchCommandsHandler } from './watch-commands.js';
-import { NotServedError } from './error-mapper.js';
+import { NotServedError, toGrpcStatus } from './error-mapper.js';
 
 /** Commands and twin use cases, and the transitions WatchCommands relays. */
 export interface DeviceControlPorts {
@@ -78,7 +77,7 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): {
   };
   const commandWatchers = control
     ? watchCommandsHandler(control.commandChanges, context)
-    : { handle: (call: { emit(event: 'error', status: unknown): void }) => void call.emit('error', { code: Status.UNIMPLEMENTED, details: 'commands are not served here' }), closeAll: () => {} };
+    : { handle: (call: { emit(event: 'error', status: unknown): void }) => void call.emit('error', toGrpcStatus(new NotServedError('commands are not served by this server'))), closeAll: () => {} };
   const handlers: DeviceServiceHandlers = {
     CreateDevice: guardUnary(context, 'CreateDevice', async (request, signal) => {
       const input = toCreateInput(request);

@@ -3,7 +3,7 @@
  * the same bounded queue as WatchDevices: a consumer that falls `maxQueued` transitions behind
  * gets RESOURCE_EXHAUSTED, so memory per stream never grows without bound.
  */
-import { Metadata, status as Status, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
 import { ValidationError } from '../domain/errors.js';
 import { validateDeviceId } from '../domain/validation.js';
 import type { WatchCommandsRequest__Output } from '../generated/proto/iot/device/v1/WatchCommandsRequest.js';
@@ -11,7 +11,7 @@ import type { WatchCommandsResponse } from '../generated/proto/iot/device/v1/Wat
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
 import type { CommandChangeSource } from './command-change-source.js';
 import { toWatchCommandsResponse } from './command-mapper.js';
-import { statusName, toGrpcStatus } from './error-mapper.js';
+import { REFUSAL_CODES, statusName, toGrpcStatus } from './error-mapper.js';
 import { MAX_WATCH_IDS } from './watch-devices.js';
 
 type WatchCall = ServerWritableStream<WatchCommandsRequest__Output, WatchCommandsResponse>;
@@ -70,7 +70,7 @@ export function watchCommandsHandler(source: Pick<CommandChangeSource, 'subscrib
         return;
       }
       queue.push(message);
-      if (queue.length > maxQueued) finish({ code: Status.RESOURCE_EXHAUSTED, details: `consumer fell more than ${maxQueued} transitions behind` });
+      if (queue.length > maxQueued) finish({ code: REFUSAL_CODES.consumerTooSlow, details: `consumer fell more than ${maxQueued} transitions behind` });
     });
     streams.add(finish);
     call.on('drain', drain);

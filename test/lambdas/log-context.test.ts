@@ -60,7 +60,7 @@ describe('Lambda log lines', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'IotPlatformTest',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
-    for (const name of ['ingest', 'presence', 'events', 'graphql']) {
+    for (const name of ['ingest', 'presence', 'events', 'graphql', 'alarm-sweep']) {
       process.env.POWERTOOLS_SERVICE_NAME = name;
       handlers[name] = ((await import(`../../lambdas/${name}/index.ts`)) as { handler: Handler }).handler;
     }
@@ -102,6 +102,8 @@ describe('Lambda log lines', () => {
         stash: {},
       } as unknown as DirectLambdaEvent,
     ],
+    // The scheduled sweep logs its summary on every run.
+    ['alarm-sweep', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }],
   ];
 
   it.each(invocations)('%s: every line of an invocation carries its request id and cold_start', async (name, event) => {
