@@ -64,8 +64,12 @@ export class DeviceControl extends Construct {
     this.fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(props.failureQueue) });
     acknowledgeIndexQueries(this.fn.executionRole, storage.table(COMMANDS_TABLE), 'A subscription drains the device queue through the byQueue index; the grant names this table only.');
 
+    // Confused deputy: IoT may assume it only for rules of this account and region.
     const ruleRole = new Role(this, 'RuleRole', {
-      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+      assumedBy: new ServicePrincipal('iot.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'iot', resource: 'rule', resourceName: '*' }) },
+      }),
       description: 'IoT rules of device control: the SQS error action only',
     });
     props.ruleErrorQueue.grantSendMessages(ruleRole);
