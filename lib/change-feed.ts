@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -125,10 +126,40 @@ export class ChangeFeed extends Construct {
         onFailure: new SqsDlq(this.deadLetterQueue),
       }),
     );
+    this.retireDeletedCredentials();
     // The event source grants dynamodb:ListStreams, which has no resource-level permissions.
     Validations.of(this.fn.executionRole.node.findChild('DefaultPolicy')).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'dynamodb:ListStreams (granted by the DynamoDB stream event source) supports only Resource "*".',
+    });
+  }
+
+  /**
+   * Credentials follow the device: on DELETED the events function revokes the deleted device's
+   * certificate, detaches its policies and its thing (src/adapters/iot/iot-credential-retirer.ts).
+   */
+  private retireDeletedCredentials(): void {
+    const stack = Stack.of(this);
+    const iotArn = (resource: string) => stack.formatArn({ service: 'iot', resource, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    this.fn.addEnvironment(VARIABLES.retireDeletedCredentials, 'true');
+    const policy = new Policy(this, 'RetireDeletedCredentials', {
+      statements: [
+        new PolicyStatement({
+          actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:ListAttachedPolicies', 'iot:DetachPolicy', 'iot:DetachThingPrincipal'],
+          resources: [iotArn('cert/*')],
+        }),
+        new PolicyStatement({ actions: ['iot:DetachThingPrincipal'], resources: [iotArn('thing/*')] }),
+      ],
+    });
+    policy.attachToRole(this.fn.executionRole);
+    const nag = (resource: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:${resource}]`;
+    Validations.of(policy).acknowledge({
+      id: nag('cert/*'),
+      reason: "The certificate to retire is the deleted device's, known only from the stream record at run time; certificates are this account's device certificates.",
+    });
+    Validations.of(policy).acknowledge({
+      id: nag('thing/*'),
+      reason: 'Detaching the certificate from the deleted device\'s thing, whose name (the device id) is known only at run time.',
     });
   }
 }

@@ -1,8 +1,8 @@
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, CfnFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -78,8 +78,10 @@ export interface PlatformFunctionProps {
 
 /**
  * The platform's Lambda function: nodejs24.x on arm64, a minified ESM bundle built by the
- * local esbuild with the AWS SDK inside it, an explicit log group with retention, active X-Ray
- * tracing and Powertools settings. Every Lambda of the platform uses it.
+ * local esbuild with the AWS SDK inside it, an explicit log group with retention and Powertools
+ * settings. Every Lambda of the platform uses it. Active X-Ray tracing is off: without the
+ * Powertools Tracer no SDK call or HTTPS publish makes a subsegment, and the Tracer costs every
+ * cold start (see the README, Tracing); Powertools logs and metrics carry the request id instead.
  */
 export class PlatformFunction extends NodejsFunction {
   /** The execution role; it can write only to this function's own log group (`logGroup`, created explicitly beside the function). */
@@ -138,27 +140,5 @@ export class PlatformFunction extends NodejsFunction {
       },
     });
     this.executionRole = role;
-    this.enableTracing();
-  }
-
-  /**
-   * Turns on active X-Ray tracing with its permissions in a separate policy. The two X-Ray
-   * actions support no resource-level permissions (`*` only); keeping them out of the role's
-   * default policy means a wildcard granted there later is still reported by cdk-nag.
-   */
-  private enableTracing(): void {
-    (this.node.defaultChild as CfnFunction).tracingConfig = { mode: 'Active' };
-    const tracing = new Policy(this, 'TracingPolicy', {
-      statements: [
-        new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
-      ],
-    });
-    tracing.attachToRole(this.executionRole);
-    // Lambda checks the role's X-Ray permission when tracing is turned on.
-    this.node.addDependency(tracing);
-    Validations.of(tracing).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; this policy holds nothing else.',
-    });
   }
 }

@@ -7,6 +7,7 @@
 # Passes only when every device connected, every planned message was sent, the accounting line
 # says "exact" (sent = stored + dead-lettered + failed, read back from the stores), the simulator
 # exited 0, and the platform stops on SIGTERM with exit 0. Cleans up on every path.
+# It also prints the platform process's peak RSS and fails above ACCEPT_MAX_RSS_MB (300).
 # ACCEPT_DEVICES / ACCEPT_RATE / ACCEPT_DURATION shrink the run for a quick try.
 set -uo pipefail
 
@@ -15,6 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 devices="${ACCEPT_DEVICES:-200}"
 rate="${ACCEPT_RATE:-10}"
 duration="${ACCEPT_DURATION:-60}"
+# The platform's peak RSS must stay within this: every local queue is bounded.
+max_rss_mb="${ACCEPT_MAX_RSS_MB:-300}"
 ready_line='Local platform is ready.'
 ready_timeout_s=120
 
@@ -88,6 +91,16 @@ grep -q "^sent ${planned}, " "${simulate_out}" || fail "not all ${planned} plann
 grep -qE '^accounting: sent [0-9]+ = stored [0-9]+ \+ dead-lettered [0-9]+ \+ failed [0-9]+ \(exact\)$' "${simulate_out}" ||
   fail "the accounting is not exact"
 ((simulate_status == 0)) || fail "iotctl simulate exited ${simulate_status}"
+
+# VmHWM: the platform process's peak resident set since it started (Linux).
+peak_rss_kb="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/${platform_pid}/status" 2>/dev/null)"
+if [[ -n "${peak_rss_kb}" ]]; then
+  peak_rss_mb=$((peak_rss_kb / 1024))
+  echo "accept:simulate: peak RSS of iotctl local ${peak_rss_mb} MB (target <= ${max_rss_mb} MB)"
+  ((peak_rss_mb <= max_rss_mb)) || fail "iotctl local peaked at ${peak_rss_mb} MB RSS, over ${max_rss_mb} MB"
+else
+  echo "accept:simulate: peak RSS not available (no /proc/${platform_pid}/status)"
+fi
 
 echo "accept:simulate: stopping iotctl local with SIGTERM"
 kill -TERM "${platform_pid}"

@@ -4,19 +4,22 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { AppSyncChangePublisher } from '../../src/adapters/appsync/appsync-change-publisher.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { composeEventsFunction } from '../../src/functions/events-function.js';
-import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
+import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
 import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { IotCredentialRetirer } from '../../src/adapters/iot/iot-credential-retirer.js';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const config = readEventsEnvironment();
 const doc = createDocumentClient();
 
@@ -35,15 +38,17 @@ logger.info('Events handler configured', {
   appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
+  retireDeletedCredentials: config.retireDeletedCredentials,
 });
 
 const handleChanges = composeEventsFunction({
   stats: new DynamoDbStatsStore(doc, config.statsTableName),
   publishers,
   logger,
-  metrics: powertoolsMetrics(new Metrics()),
+  metrics: powertoolsMetrics(metrics),
   publishTelemetryChanges: config.publishTelemetryChanges,
+  ...(config.retireDeletedCredentials && { retirer: new IotCredentialRetirer(new IoTClient({ credentials: fromEnv() })) }),
 });
 
 /** Lambda entry point (ReportBatchItemFailures); flushes ChangeRecords / ChangeBatchItemFailures per batch. */
-export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => handleChanges(event);
+export const handler = lambdaEntry({ logger, metrics }, handleChanges);

@@ -12,11 +12,13 @@ import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
+import { AlarmService } from '../../src/alarms/alarm-service.js';
 import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
-import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { composeGraphqlFunction } from '../../src/functions/graphql-function.js';
-import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
+import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import type { TelemetryReader } from '../../src/ports/telemetry-store.js';
 import { readGraphqlEnvironment } from '../../src/contracts/environment/graphql-function.js';
 
@@ -31,16 +33,14 @@ const telemetry: TelemetryReader =
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
+const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
 const resolve = composeGraphqlFunction({
-  registry: new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
-    stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens,
-  }),
+  registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
   telemetry: new TelemetryHistory({ reader: telemetry, pageTokens }),
+  alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),
   logger,
   metrics: powertoolsMetrics(metrics),
 });
 
 /** Lambda entry point (AppSync direct Lambda resolver). */
-export const handler = (event: DirectLambdaEvent): Promise<unknown> => resolve(event);
+export const handler = lambdaEntry({ logger, metrics }, resolve);

@@ -9,9 +9,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { SqsDeadLetterQueue } from '../../src/adapters/sqs/sqs-dead-letter-queue.js';
-import type { PresenceResult } from '../../src/devices/presence-handler.js';
 import { composePresenceFunction } from '../../src/functions/presence-function.js';
-import { powertoolsMetrics } from '../../src/adapters/metrics/powertools-metrics.js';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
+import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import { readPresenceEnvironment } from '../../src/contracts/environment/presence-function.js';
 
 const logger = new Logger();
@@ -26,4 +26,4 @@ const presence = composePresenceFunction({
 });
 
 /** Lambda entry point: the event is the lifecycle event JSON (`SELECT *`). */
-export const handler = (event: unknown): Promise<PresenceResult> => presence(event);
+export const handler = lambdaEntry({ logger, metrics }, presence);

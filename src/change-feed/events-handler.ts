@@ -6,6 +6,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import type { DeviceChange } from '../domain/device-change.js';
 import { mapSettled } from '../shared/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { CredentialRetirer } from '../ports/credential-retirer.js';
 import type { Logger } from '../ports/logger.js';
 import type { StatsProjector } from '../ports/stats.js';
 import { isTelemetryOnlyChange } from './telemetry-change.js';
@@ -38,6 +39,16 @@ export interface EventsHandlerDeps {
   readonly publishTelemetryChanges?: boolean;
   /** @default EVENTS_DEVICE_CONCURRENCY */
   readonly concurrency?: number;
+  /**
+   * Retires the certificate of every deleted device (after the counters, before the publishers):
+   * `certificateOf` reads it from a REMOVE record's old image. A failure fails the record, so it
+   * is retried and, in the end, dead-lettered like any other.
+   * @default - credentials are left alone (the local platform: its broker admits only registered devices)
+   */
+  readonly retirement?: {
+    readonly certificateOf: (record: DynamoDBRecord) => string | undefined;
+    readonly retirer: CredentialRetirer;
+  };
 }
 
 /** A stream handler for the events Lambda (ReportBatchItemFailures on). */
@@ -77,6 +88,10 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
     const change = deps.toChange(positioned.record);
     if (!change) return;
     await deps.stats.apply(change);
+    if (change.changeType === 'DELETED' && deps.retirement) {
+      const certificateId = deps.retirement.certificateOf(positioned.record);
+      if (certificateId) await deps.retirement.retirer.retire(change.device.id, certificateId);
+    }
     if (!isTelemetryOnlyChange(change)) {
       await Promise.all(deps.publishers.map((publisher) => publisher.publish(change)));
       return;

@@ -4,9 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
+import * as dlq from './commands/dlq.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
+import * as stats from './commands/stats.js';
 import * as token from './commands/token.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing to someone running the CLI
@@ -22,7 +25,10 @@ export function createProgram(): Command {
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  alarm.register(program);
+  dlq.register(program);
   simulate.register(program);
+  stats.register(program);
   token.register(program);
   return program;
 }

@@ -3,10 +3,11 @@
  * (lambdas/events) and by the local change feed, so the counters and the fan-out behave alike.
  */
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
+import { deletedCertificateOf, toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
 import { createEventsHandler } from '../change-feed/events-handler.js';
 import { CHANGE_FEED_METRICS } from '../contracts/metrics.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
+import type { CredentialRetirer } from '../ports/credential-retirer.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsRecorder } from '../ports/metrics.js';
 import type { StatsProjector } from '../ports/stats.js';
@@ -19,6 +20,8 @@ export interface EventsFunctionPorts {
   readonly metrics: MetricsRecorder;
   /** @default true */
   readonly publishTelemetryChanges?: boolean;
+  /** Retires a deleted device's certificate. @default - none */
+  readonly retirer?: CredentialRetirer;
 }
 
 /** The stream batch handler (ReportBatchItemFailures); counts records and reported failures per batch. */
@@ -30,6 +33,7 @@ export function composeEventsFunction(ports: EventsFunctionPorts): (event: Dynam
     publishers: ports.publishers,
     logger: ports.logger,
     ...(ports.publishTelemetryChanges !== undefined && { publishTelemetryChanges: ports.publishTelemetryChanges }),
+    ...(ports.retirer && { retirement: { certificateOf: deletedCertificateOf, retirer: ports.retirer } }),
   });
   return async (event) => {
     metrics.count(CHANGE_FEED_METRICS.records, event.Records?.length ?? 0);

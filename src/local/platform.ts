@@ -12,8 +12,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { lineLogger } from '../adapters/logging/line-logger.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
+import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-writer.js';
+import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
+import { createPresenceReconciler } from '../devices/presence-reconciler.js';
+import { brokerConnectivity } from './iot-core/broker-connectivity.js';
 import { ALL_TABLES } from '../contracts/tables.js';
+import { CHANGE_STREAM_MAPPING } from '../contracts/stream-mappings.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import type { IngestSettings } from '../contracts/ingest-settings.js';
 import type { DeviceCredentialStore } from '../ports/device-credentials.js';
@@ -26,6 +31,8 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
 import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { ALARMS_TABLE } from '../contracts/tables.js';
+import { startLocalAlarms, type LocalAlarms } from './alarms/local-alarms.js';
 import { LocalTokenIssuer } from './appsync/local-token-issuer.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
@@ -45,6 +52,11 @@ export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = 
   grpc: '--port-grpc',
 };
 
+/** How often the local platform compares ONLINE devices with the broker's sessions. */
+export const LOCAL_PRESENCE_RECONCILE_MS = 10_000;
+/** A device whose status changed this recently is left to its own lifecycle events. */
+export const LOCAL_PRESENCE_DEBOUNCE_MS = 5_000;
+
 /** Prefix of the local physical table names (`iot-Devices`, ...). */
 export const LOCAL_TABLE_PREFIX = 'iot-';
 
@@ -58,19 +70,25 @@ export interface LocalPlatformOptions {
   host?: string;
   /** @default DEFAULT_PORTS; 0 = any free port */
   ports?: LocalPorts;
+  /** How often ONLINE devices are compared with the broker's sessions; 0 only at startup. @default LOCAL_PRESENCE_RECONCILE_MS */
+  presenceReconcileMs?: number;
   /** Receives one line per thing started or stopped. @default no logging */
   log?: (line: string) => void;
+  /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
+  alarmSweepMs?: number;
 }
 
 /** A running local platform. */
 export interface LocalPlatform {
   /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
   readonly dynamodbEndpoint: string;
-  readonly tables: { devices: string; stats: string; telemetry: string };
+  readonly tables: { devices: string; stats: string; telemetry: string; alarms: string };
   /** Document client through the capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly registry: DeviceRegistry;
   readonly changeFeed: LocalChangeFeed;
+  /** Alarm rules, evaluation, the Alarms stream consumer and the sweep. */
+  readonly alarms: LocalAlarms;
   /** What runs where (name → URL or address), printed by `iotctl local`. */
   readonly endpoints: Record<string, string>;
   /** Absolute data directory, or undefined when ephemeral. */
@@ -79,6 +97,8 @@ export interface LocalPlatform {
   readonly ingest: IngestSettings;
   /** Certificate bindings of devices (provisioning binds and revokes; the broker reads them). */
   readonly credentials: DeviceCredentialStore;
+  /** Delivers everything devices published so far through the ingest handler (alarm evaluation included). */
+  flushIngest(): Promise<void>;
   /** The local CA's certificate (PEM): MQTT and gRPC clients trust it. */
   readonly caCertificatePem: string;
   /** Where that certificate is on disk (grpcurl -cacert, mosquitto --cafile). */
@@ -132,17 +152,46 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
     await ensureTables(dynalite.endpoint, names);
-    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]! };
 
-    // 3. DynamoDB Streams stand-in: the proxy every client uses, feeding the change feed.
-    let changeFeed: LocalChangeFeed | undefined;
+    // 3. Change feed: the events handler the Lambda runs, over the stats store. Its stream is
+    //    durable under the data directory: what a previous process captured but did not deliver
+    //    is delivered first. The Stats table has no stream, so the store talks to dynalite directly.
+    const statsDoc = createDocumentClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stops.push({ name: 'stats client', stop: () => statsDoc.destroy() });
+    const statsStore = new DynamoDbStatsStore(statsDoc, tables.stats);
+    const feed = new LocalChangeFeed({
+      stats: statsStore,
+      logger: lineLogger('change feed', log, 'warn'),
+      poller: {
+        ...(dataDir && { dir: resolve(dataDir, 'streams', 'changes') }),
+        maxRecordAgeMs: CHANGE_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+        onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`),
+        log,
+      },
+      onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
+    });
+    stops.push({
+      name: 'change feed',
+      stop: async () => {
+        const left = await feed.stop();
+        if (left > 0) log(`change feed stopped with ${left} undelivered change(s)${dataDir ? ', kept for the next start' : ''}`);
+      },
+    });
+    await feed.recover();
+
+    let alarms: LocalAlarms | undefined;
+
+    // 4. DynamoDB Streams stand-in: the proxy every client uses; a write is answered once its
+    //    change is in the feed's durable stream.
     const capture = await listenOrExplain({ name: 'DynamoDB endpoint', host, port: ports.dynamodb, flag: PORT_FLAGS.dynamodb }, () =>
       startChangeCapture({
         upstream: dynalite.endpoint,
         tables: capturedTables(ALL_TABLES, names),
         host,
         port: ports.dynamodb,
-        onRecord: (record) => changeFeed?.capture(record),
+        // Each table's stream has its own consumer, as each has its own Lambda in the cloud.
+        onRecord: (record) => (record.eventSourceARN?.includes(`/${tables.alarms}/`) ? alarms?.capture(record) : feed.capture(record)),
         onError: (error) => log(`change capture: ${error.message}`),
       }),
     );
@@ -151,43 +200,50 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const doc = createDocumentClient({ endpoint: capture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     stops.push({ name: 'DynamoDB client', stop: () => doc.destroy() });
 
-    // 4. Change feed: the events handler the Lambda runs, over the same stats store.
-    const statsStore = new DynamoDbStatsStore(doc, tables.stats);
-    changeFeed = new LocalChangeFeed({
-      stats: statsStore,
-      logger: lineLogger('change feed', log, 'warn'),
-      poller: { onDiscard: (record, reason) => log(`change feed gave up on ${record.eventName} ${record.dynamodb?.SequenceNumber}: ${reason}`) },
-      onListenerError: (error) => log(`change listener failed: ${(error as Error).message}`),
-    });
-    const feed = changeFeed;
-    stops.push({
-      name: 'change feed',
-      stop: async () => {
-        const left = await feed.stop();
-        if (left > 0) log(`change feed stopped with ${left} undelivered change(s)`);
-      },
-    });
-
     // 5. Registry: the domain core every door calls.
-    const registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, tables.devices),
-      stats: statsStore,
-      pageTokens: createPageTokenCodec(secret),
+    const repository = new DynamoDbDeviceRepository(doc, tables.devices);
+    const pageTokens = createPageTokenCodec(secret);
+    const registry = new DeviceRegistry({ repository, stats: statsStore, pageTokens });
+
+    // 5b. Alarms: rules and actions for the doors, evaluation for the ingest handler, the Alarms
+    //     stream consumer and the sweep timer.
+    alarms = await startLocalAlarms({
+      doc,
+      tableName: tables.alarms,
+      devices: repository,
+      pageTokens,
+      ...(dataDir && { dataDir }),
+      ...(options.alarmSweepMs !== undefined && { sweepIntervalMs: options.alarmSweepMs }),
+      log,
     });
+    const alarmsWing = alarms;
+    stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
+
+    // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
+    //     what it holds, a recount that differs (a crash between a write and its change record)
+    //     is switched in.
+    await feed.flush();
+    const recount = statsOf(await recountStats(doc, tables.devices));
+    if (!sameStats(recount, await statsStore.read())) {
+      const rebuilt = await rebuildStats(doc, tables);
+      log(`stats disagreed with the registry and were rebuilt: ${rebuilt.correctedShards} ledger shard(s) corrected`);
+    }
 
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
-      startLocalGraphql({ registry, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+      startLocalGraphql({ registry, alarms: alarmsWing.service, alarmFeed: alarmsWing, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
+    // The web console is served by the same server, so it shares the origin of /graphql.
+    endpoints.console = new URL('/', graphql.url).toString();
 
     // 7. IoT Core stand-in: mutual-TLS broker on ports.mqtt, the rules over the CDK's rule
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
@@ -196,10 +252,30 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
     const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
+      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
+
+    // 9. Presence converges to the broker's truth: at startup nobody has a session yet, so every
+    //    device still ONLINE from before a crash goes OFFLINE; then every few seconds.
+    const reconcile = createPresenceReconciler({
+      repository: new DynamoDbDeviceRepository(doc, tables.devices),
+      devices: new DynamoDbDeviceStateWriter(doc, tables.devices),
+      truth: brokerConnectivity(iot.broker),
+      debounceMs: LOCAL_PRESENCE_DEBOUNCE_MS,
+      onCorrection: (id, reason) => log(`presence: ${id} set OFFLINE (${reason}): the broker has no session for it`),
+    });
+    const atStart = await reconcile({ debounceMs: 0 });
+    if (atStart.corrected > 0) log(`presence: ${atStart.corrected} device(s) were ONLINE without a session`);
+    const every = options.presenceReconcileMs ?? LOCAL_PRESENCE_RECONCILE_MS;
+    if (every > 0) {
+      const reconciler = setInterval(() => {
+        reconcile().catch((error: unknown) => log(`presence reconcile failed: ${(error as Error).message}`));
+      }, every);
+      reconciler.unref();
+      stops.push({ name: 'presence reconciler', stop: () => clearInterval(reconciler) });
+    }
 
     // A new part adds its start step here: listenOrExplain(...) with its entry in DEFAULT_PORTS and
     // PORT_FLAGS (iotctl local offers a flag for each), stops.push(...), endpoints.<name> = ...
@@ -212,10 +288,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       doc,
       registry,
       changeFeed: feed,
+      alarms: alarmsWing,
       endpoints,
       dataDir,
       ingest: iot.ingest,
       credentials: iot.credentials,
+      flushIngest: () => iot.flush(),
       caCertificatePem: iot.ca.caCertificatePem,
       caCertificatePath: join(iot.ca.directory, 'ca.crt'),
       stop: () => (stopping ??= stopAll()),

@@ -35,6 +35,11 @@ export interface PresenceUpdate {
   readonly version: number;
   /** Kept on OFFLINE; cleared by ONLINE. */
   readonly disconnectReason?: string;
+  /**
+   * Only correct a status a lifecycle event set (the item has `presenceAt`): a reconciler's
+   * correction leaves a status an operator set through the API alone.
+   */
+  readonly onlyAfterEvent?: boolean;
 }
 
 /**

@@ -14,9 +14,11 @@ import {
   CreateKeysAndCertificateCommand,
   CreateThingCommand,
   DescribeEndpointCommand,
+  ListThingPrincipalsCommand,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
-import { isDomainError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { IotCredentialRetirer, type RetirementCommand } from '../adapters/iot/iot-credential-retirer.js';
+import { isDomainError, ValidationError } from '../domain/errors.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
 import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
 import type { ProvisioningRegistry } from './local-provisioner.js';
@@ -28,7 +30,9 @@ export type IotCommand =
   | AttachPolicyCommand
   | AttachThingPrincipalCommand
   | DescribeEndpointCommand
-  | UpdateCertificateCommand;
+  | UpdateCertificateCommand
+  | ListThingPrincipalsCommand
+  | RetirementCommand;
 
 /** What provisioning needs of an IoTClient (the real one, or an in-memory fake in tests). */
 export interface IotSender {
@@ -213,15 +217,47 @@ function manifest(p: DeviceProgress, type: string, endpoint: string, port: numbe
   };
 }
 
+/** What a revoke did. */
+export type RevokeOutcome =
+  | { readonly deleted: false; readonly binding: CertificateBinding }
+  /** The device was already deleted: these certificates of its thing were revoked and detached. */
+  | { readonly deleted: true; readonly retiredCertificateIds: readonly string[] };
+
 /**
  * Deactivates the device's certificate (UpdateCertificate INACTIVE), then marks the binding
  * REVOKED; idempotent. The certificate id comes from the credential store, which registry
  * callers cannot write, so nobody can point a revoke at another device's certificate.
+ * A device already deleted has no binding left: its thing's certificates (ListThingPrincipals)
+ * are revoked and detached as the change feed does on deletion, so a deletion whose
+ * retirement failed can be finished by hand; a thing already gone leaves nothing to do.
  */
-export async function revokeAwsDevice(deps: { iot: IotSender; credentials: DeviceCredentialStore }, id: string): Promise<CertificateBinding> {
+export async function revokeAwsDevice(deps: { iot: IotSender; credentials: DeviceCredentialStore }, id: string): Promise<RevokeOutcome> {
   const binding = await deps.credentials.get(id);
-  if (!binding) throw new NotFoundError(`device ${id} does not exist`);
+  if (!binding) return { deleted: true, retiredCertificateIds: await retireThingCertificates(deps.iot, id) };
   if (!binding.certificateId) throw new ValidationError(`Device ${id} has no certificate bound; nothing to deactivate`, 'id');
   await deps.iot.send(new UpdateCertificateCommand({ certificateId: binding.certificateId, newStatus: 'INACTIVE' }));
-  return deps.credentials.revoke(id);
+  return { deleted: false, binding: await deps.credentials.revoke(id) };
+}
+
+async function retireThingCertificates(iot: IotSender, thingName: string): Promise<string[]> {
+  const retirer = new IotCredentialRetirer(iot);
+  const retired: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    let page: { principals?: string[]; nextToken?: string };
+    try {
+      page = (await iot.send(new ListThingPrincipalsCommand({ thingName, ...(nextToken && { nextToken }) }))) as typeof page;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return retired;
+      throw error;
+    }
+    for (const principal of page.principals ?? []) {
+      const certificateId = /:cert\/([0-9a-f]{64})$/.exec(principal)?.[1];
+      if (!certificateId) continue;
+      await retirer.retire(thingName, certificateId);
+      retired.push(certificateId);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return retired;
 }

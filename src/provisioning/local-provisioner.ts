@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
+import { isDomainError } from '../domain/errors.js';
 import type { CreateDeviceInput } from '../domain/device-registry.js';
 import type { LocalCa } from '../local/iot-core/ca.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
@@ -56,7 +57,16 @@ export async function provisionLocalDevice(
   };
 }
 
-/** Marks the device's certificate REVOKED (idempotent); the broker refuses and disconnects it. NotFoundError for an unknown device. */
-export async function revokeLocalDevice(credentials: DeviceCredentialStore, id: string): Promise<CertificateBinding> {
-  return credentials.revoke(id);
+/**
+ * Marks the device's certificate REVOKED (idempotent); the broker refuses and disconnects it.
+ * A deleted device (or an id never registered) has no binding, so the broker admits no
+ * certificate of it already: the outcome says so instead of failing.
+ */
+export async function revokeLocalDevice(credentials: DeviceCredentialStore, id: string): Promise<{ deleted: false; binding: CertificateBinding } | { deleted: true }> {
+  try {
+    return { deleted: false, binding: await credentials.revoke(id) };
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') return { deleted: true };
+    throw error;
+  }
 }

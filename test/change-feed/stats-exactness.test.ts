@@ -4,13 +4,12 @@
  * events Lambda's own handler module with some records delivered twice; the counters must
  * equal a ground truth counted from the Devices table through its index.
  */
-import type { DynamoDBRecord } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DEVICES_TABLE } from '../../src/contracts/tables.js';
-import type { EventsHandler } from '../../src/change-feed/events-handler.js';
 import { DEVICE_STATUSES, type Device, type DeviceStatus } from '../../src/domain/device.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { NotFoundError } from '../../src/domain/errors.js';
@@ -18,6 +17,7 @@ import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import { capturedTables, startChangeCapture, type ChangeCapture } from '../../src/local/dynamodb/change-capture.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../adapters/dynamodb/dynamo-fixture.js';
+import { lambdaContext } from '../lambdas/lambda-context.js';
 
 const TYPES = ['sensor', 'gateway', 'camera'];
 const STATUSES: DeviceStatus[] = ['ONLINE', 'OFFLINE', 'ERROR', 'MAINTENANCE'];
@@ -34,7 +34,7 @@ function random(seed: number) {
 describe('stats counters through the events Lambda', () => {
   let fixture: DynamoFixture;
   let capture: ChangeCapture;
-  let handler: EventsHandler;
+  let handler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
   const records: DynamoDBRecord[] = [];
   const savedEnv = { ...process.env };
 
@@ -51,6 +51,8 @@ describe('stats counters through the events Lambda', () => {
       STATS_TABLE_NAME: fixture.statsTable,
       AWS_ENDPOINT_URL: dynaliteUrl,
       AWS_REGION: LOCAL_REGION,
+      // As the Lambda runtime sets it for an on-demand function (Powertools tells cold starts by it).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
@@ -101,7 +103,7 @@ describe('stats counters through the events Lambda', () => {
       redelivered += Math.min(start, 5);
       const times = (start / 25) % 3 === 0 ? 2 : 1;
       for (let t = 0; t < times; t++) {
-        const response = await handler({ Records: batch });
+        const response = await handler({ Records: batch }, lambdaContext('events'));
         expect(response.batchItemFailures).toEqual([]);
         deliveries++;
       }

@@ -54,9 +54,19 @@ describe('events function environment', () => {
     const full = readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql', CHANGE_TOPIC_ENABLED: 'true', AWS_REGION: 'eu-west-1' });
 
     // Assess
-    expect(bare).toEqual({ statsTableName: 'stats', changeTopicEnabled: false, publishTelemetryChanges: true });
-    expect(full).toEqual({ statsTableName: 'stats', appSync: { url: 'https://x/graphql', region: 'eu-west-1' }, changeTopicEnabled: true, publishTelemetryChanges: true });
+    expect(bare).toEqual({ statsTableName: 'stats', changeTopicEnabled: false, publishTelemetryChanges: true, retireDeletedCredentials: false });
+    expect(full).toEqual({
+      statsTableName: 'stats',
+      appSync: { url: 'https://x/graphql', region: 'eu-west-1' },
+      changeTopicEnabled: true,
+      publishTelemetryChanges: true,
+      retireDeletedCredentials: false,
+    });
     expect(() => readEventsEnvironment({ STATS_TABLE_NAME: 'stats', APPSYNC_GRAPHQL_URL: 'https://x/graphql' })).toThrow(/^AWS_REGION: is required/);
+  });
+
+  it('retires deleted devices\' certificates with RETIRE_DELETED_CREDENTIALS=true', () => {
+    expect(readEventsEnvironment({ STATS_TABLE_NAME: 'stats', RETIRE_DELETED_CREDENTIALS: 'true' }).retireDeletedCredentials).toBe(true);
   });
 
   it('stops fanning out telemetry-only changes with PUBLISH_TELEMETRY_CHANGES=false', () => {
@@ -69,12 +79,13 @@ describe('events function environment', () => {
 });
 
 describe('GraphQL function environment', () => {
-  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
+  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', ALARMS_TABLE_NAME: 'a', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
 
   it('reads tables, the telemetry store and the page-token secret ARN', () => {
     expect(readGraphqlEnvironment(base)).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      alarmsTableName: 'a',
       telemetry: { store: 'dynamodb', tableName: 't' },
       pageTokenSecret: { arn: 'arn:secret' },
     });
@@ -112,6 +123,7 @@ describe('device service environment', () => {
   const valid = {
     DEVICES_TABLE_NAME: 'd',
     STATS_TABLE_NAME: 's',
+    ALARMS_TABLE_NAME: 'a',
     PAGE_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
     IOT_ENDPOINT: 'describe',
     AWS_REGION: 'us-east-1',
@@ -123,6 +135,7 @@ describe('device service environment', () => {
     expect(readDeviceServiceEnvironment(valid)).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      alarmsTableName: 'a',
       pageTokenSecret: { arn: valid.PAGE_TOKEN_SECRET_ARN },
       iotEndpoint: 'describe',
       region: 'us-east-1',

@@ -77,3 +77,23 @@ describe('GraphQL API bounds', () => {
     expect(() => buildPlatformStack({ context: { resolverMaxConcurrency: '0' } })).toThrow(/Invalid context flag resolverMaxConcurrency/);
   });
 });
+
+describe('credentials follow the device (stack)', () => {
+  const { template } = buildPlatformStack();
+
+  it('lets the events function revoke and detach certificates, and turns it on', () => {
+    expect(functionOf(template, 'change-feed').Environment.Variables.RETIRE_DELETED_CREDENTIALS).toBe('true');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('RetireDeletedCredentials'),
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:ListAttachedPolicies', 'iot:DetachPolicy', 'iot:DetachThingPrincipal'],
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':cert/*'])] },
+          }),
+          Match.objectLike({ Action: 'iot:DetachThingPrincipal', Resource: { 'Fn::Join': ['', Match.arrayWith([':thing/*'])] } }),
+        ],
+      },
+    });
+  });
+});

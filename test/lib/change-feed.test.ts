@@ -79,7 +79,6 @@ describe('ChangeFeed', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'change-feed', STATS_TABLE_NAME: stack.resolve(storage.statsTable.tableName) }),
       },

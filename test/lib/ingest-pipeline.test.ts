@@ -108,14 +108,17 @@ describe('IngestPipeline', () => {
     );
   });
 
-  it('gives the ingest function only UpdateItem/GetItem on Devices, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
+  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem on Alarms, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
     // Prepare / Act
     const { stack, storage, pipeline, template } = build('dynamodb');
 
     // Assess
     const statements = statementsOf(template, stack, pipeline.ingestFunction.executionRole.roleName);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !/^(logs|kinesis|xray):/.test(a));
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    const alarms = statements.find((s) => JSON.stringify(s.Resource).includes('StorageAlarms'))!;
+    expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(JSON.stringify(alarms.Resource)).not.toContain('/index/');
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
       Environment: {
@@ -218,10 +221,13 @@ describe('the real ingest and presence bundles', () => {
       DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
     };
 
+    // What the Lambda runtime passes as the handler's second argument (JSON-safe fields only).
+    const CONTEXT = { functionName: 'ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest', memoryLimitInMB: '512', awsRequestId: 'bundle-test' };
+
     // Act: separate processes, so each bundle's module scope runs as in a cold start.
     const ingest = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.ingestFunction))}); console.log(JSON.stringify(await m.handler({ Records: [] })));`],
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(pipeline.ingestFunction))}); console.log(JSON.stringify(await m.handler({ Records: [] }, ${JSON.stringify(CONTEXT)})));`],
       { env, encoding: 'utf8' },
     );
     const presence = execFileSync(

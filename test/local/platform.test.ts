@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceChange } from '../../src/domain/device-change.js';
+import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
+import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
+import { padSequence } from '../../src/domain/change-sequence.js';
+import { testDevice } from '../domain/test-device.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { DataDirLockedError, PortInUseError } from '../../src/local/startup-errors.js';
 
@@ -93,7 +97,8 @@ describe('startLocalPlatform', () => {
     // Prepare
     const dataDir = tempDir();
     const first = await start({ dataDir });
-    const device = await first.registry.create({ name: 'valve', type: 'valve', status: 'ONLINE' });
+    // MAINTENANCE: an ONLINE device without a session would be set OFFLINE at startup.
+    const device = await first.registry.create({ name: 'valve', type: 'valve', status: 'MAINTENANCE' });
     await first.registry.create({ name: 'valve 2', type: 'valve' });
     const page = await first.registry.list({ limit: 1 });
     await first.changeFeed.flush();
@@ -111,10 +116,41 @@ describe('startLocalPlatform', () => {
     expect(again).toEqual(device);
     const stats = await second.registry.stats();
     expect(stats.total).toBe(2);
-    expect(stats.byStatus.ONLINE).toBe(0);
+    expect(stats.byStatus.MAINTENANCE).toBe(0);
     expect(stats.byStatus.OFFLINE).toBe(1);
     const nextPage = await second.registry.list({ limit: 1, pageToken: page.nextPageToken! });
     expect(nextPage.items.map((d) => d.name)).toEqual(['valve 2']);
+  });
+
+  it('at startup sets OFFLINE the devices left ONLINE without a session, and recounts drifted stats', async () => {
+    // Prepare: a device left ONLINE (as after a crash) and a counter the registry does not back
+    const dataDir = tempDir();
+    const first = await start({ dataDir });
+    const stranded = await first.registry.create({ name: 'stranded', type: 'valve' });
+    const byApi = await first.registry.create({ name: 'set by an operator', type: 'valve', status: 'ONLINE' });
+    // Connected, as a lifecycle event records it, and then the process dies without its disconnect.
+    await new DynamoDbDeviceStateWriter(first.doc, first.tables.devices).recordPresence({ deviceId: stranded.id, status: 'ONLINE', at: Date.now() - 60_000, version: 1 });
+    await first.changeFeed.flush();
+    await new DynamoDbStatsStore(first.doc, first.tables.stats).apply({
+      changeType: 'CREATED',
+      device: testDevice('00000000-0000-4000-8000-0000000000ff', { type: 'valve' }),
+      changedAt: 'x',
+      sequence: padSequence(1),
+    });
+    expect((await first.registry.stats()).total).toBe(3);
+    await first.stop();
+    const lines: string[] = [];
+
+    // Act
+    const second = await start({ dataDir, log: (line) => lines.push(line) });
+    await second.changeFeed.flush();
+
+    // Assess
+    expect(await second.registry.get(stranded.id)).toMatchObject({ status: 'OFFLINE' });
+    expect(await second.registry.get(byApi.id)).toMatchObject({ status: 'ONLINE' });
+    expect(lines).toContain('stats disagreed with the registry and were rebuilt: 1 ledger shard(s) corrected');
+    expect(lines).toContain(`presence: ${stranded.id} set OFFLINE (CONNECTION_LOST): the broker has no session for it`);
+    expect(await second.registry.stats()).toMatchObject({ total: 2, byStatus: { ONLINE: 1, OFFLINE: 1 } });
   });
 
   it('refuses a second platform on a data directory in use', async () => {

@@ -192,8 +192,57 @@ describe('revokeAwsDevice', () => {
 
     // Assess
     expect(iot.requests).toEqual([{ command: 'UpdateCertificateCommand', input: { certificateId: '1'.padStart(64, 'c'), newStatus: 'INACTIVE' } }]);
-    expect(revoked).toMatchObject({ certificateId: '1'.padStart(64, 'c'), status: 'REVOKED' });
-    expect(await credentials.get(thingName)).toEqual(revoked);
+    expect(revoked).toEqual({ deleted: false, binding: expect.objectContaining({ certificateId: '1'.padStart(64, 'c'), status: 'REVOKED' }) });
+    expect(await credentials.get(thingName)).toEqual(revoked.deleted ? undefined : revoked.binding);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('on a device already deleted revokes and detaches the certificates of its thing, as exact control-plane requests', async () => {
+    // Prepare
+    const { credentials } = await freshStores();
+    const thingName = '22222222-3333-4444-8555-666666666666';
+    const certificateId = 'd'.repeat(64);
+    const arn = `arn:aws:iot:us-east-1:123456789012:cert/${certificateId}`;
+    const requests: Array<{ command: string; input: unknown }> = [];
+    const iot: IotSender = {
+      async send(command) {
+        const name = command.constructor.name;
+        requests.push({ command: name, input: command.input });
+        if (name === 'ListThingPrincipalsCommand') return { principals: [arn] };
+        if (name === 'DescribeCertificateCommand') return { certificateDescription: { certificateArn: arn, status: 'ACTIVE' } };
+        if (name === 'ListAttachedPoliciesCommand') return { policies: [{ policyName: 'DevicePolicy' }] };
+        return {};
+      },
+    };
+
+    // Act
+    const outcome = await revokeAwsDevice({ iot, credentials }, thingName);
+
+    // Assess
+    expect(outcome).toEqual({ deleted: true, retiredCertificateIds: [certificateId] });
+    expect(requests).toEqual([
+      { command: 'ListThingPrincipalsCommand', input: { thingName } },
+      { command: 'DescribeCertificateCommand', input: { certificateId } },
+      { command: 'UpdateCertificateCommand', input: { certificateId, newStatus: 'REVOKED' } },
+      { command: 'ListAttachedPoliciesCommand', input: { target: arn } },
+      { command: 'DetachPolicyCommand', input: { policyName: 'DevicePolicy', target: arn } },
+      { command: 'DetachThingPrincipalCommand', input: { thingName, principal: arn } },
+    ]);
+  });
+
+  it('on a device whose thing is gone too has nothing left to revoke', async () => {
+    // Prepare
+    const { credentials } = await freshStores();
+    const iot: IotSender = {
+      async send() {
+        throw Object.assign(new Error('no such thing'), { name: 'ResourceNotFoundException' });
+      },
+    };
+
+    // Act
+    const outcome = await revokeAwsDevice({ iot, credentials }, '22222222-3333-4444-8555-777777777777');
+
+    // Assess
+    expect(outcome).toEqual({ deleted: true, retiredCertificateIds: [] });
   });
 });

@@ -141,8 +141,9 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
    * status. Whatever the order of arrival, the item ends in the state of the newest event.
    */
   async recordPresence(update: PresenceUpdate): Promise<PresenceOutcome> {
-    const newer =
-      '(attribute_not_exists(presenceAt) OR presenceAt < :at OR (presenceAt = :at AND presenceVersion < :pv))';
+    const newer = update.onlyAfterEvent
+      ? '(presenceAt < :at OR (presenceAt = :at AND presenceVersion < :pv))'
+      : '(attribute_not_exists(presenceAt) OR presenceAt < :at OR (presenceAt = :at AND presenceVersion < :pv))';
     const reason =
       update.status === 'OFFLINE' && update.disconnectReason !== undefined
         ? { set: ', disconnectReason = :reason', remove: '', values: { ':reason': update.disconnectReason } }
@@ -175,6 +176,8 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
       }
       const item = await this.read(update.deviceId);
       if (!item) return 'unknown';
+      // No lifecycle event ever set this status: an operator did, and it is theirs.
+      if (update.onlyAfterEvent && typeof item.presenceAt !== 'number') return 'stale';
       const at = typeof item.presenceAt === 'number' ? item.presenceAt : -1;
       const version = typeof item.presenceVersion === 'number' ? item.presenceVersion : -1;
       if (at > update.at || (at === update.at && version >= update.version)) return 'stale';

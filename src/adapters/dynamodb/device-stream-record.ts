@@ -3,6 +3,7 @@ import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamo
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isDeepStrictEqual } from 'node:util';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import { CREDENTIAL_ATTRIBUTES } from './device-credentials-store.js';
 import { fromDeviceItem, isDeviceItem } from './device-item.js';
 import { WATCHED_UNTIL_ATTRIBUTE } from '../../contracts/live-updates.js';
 import { padSequence } from '../../domain/change-sequence.js';
@@ -39,6 +40,16 @@ export function toDeviceChange(record: DynamoDBRecord): DeviceChange | undefined
 function isWatched(image: Record<string, AttributeValue> | undefined, atMs: number): boolean {
   const until = Number(image?.[WATCHED_UNTIL_ATTRIBUTE]?.N);
   return Number.isFinite(until) && until * 1000 > atMs;
+}
+
+/**
+ * The certificate bound to a device a REMOVE record deleted (its old image's binding), or
+ * undefined for any other record: what the change feed retires when a device goes.
+ */
+export function deletedCertificateOf(record: DynamoDBRecord): string | undefined {
+  if (record.eventName !== 'REMOVE') return undefined;
+  const old = record.dynamodb?.OldImage?.[CREDENTIAL_ATTRIBUTES.certificateId];
+  return old && 'S' in old && typeof old.S === 'string' && old.S ? old.S : undefined;
 }
 
 function deviceOf(image: Record<string, AttributeValue> | undefined): Device | undefined {

@@ -39,6 +39,7 @@ import { isPaddedSequence } from '../../domain/change-sequence.js';
 import { isEmptyDelta, statsDelta } from '../../domain/stats-delta.js';
 import type { StatsProjector, StatsReader } from '../../ports/stats.js';
 import { batchGet } from './batch-get.js';
+import { UnavailableError } from '../../domain/errors.js';
 import { isConditionalCheckFailed, mapDynamoError } from './dynamo-errors.js';
 
 /** Ledger shards: spread the counter writes (no hot item) and bound each item's marker count. */
@@ -46,15 +47,30 @@ export const STATS_LEDGER_SHARDS = 256;
 /** Summary items: what a stats read fetches, one BatchGetItem whatever the fleet size. */
 export const STATS_SUMMARY_ITEMS = 16;
 
-const TOTAL = 'total';
-const REVISION = 'rev';
-const STATUS_PREFIX = 's_';
-const TYPE_PREFIX = 't_';
-const MARKER_PREFIX = 'seq_';
-const COPY_PREFIX = 'c_';
-const COPY_REVISION_PREFIX = 'r_';
+/** Attribute names of the Stats items, shared with the rebuild (stats-rebuild.ts). */
+export const STATS_ATTRIBUTES = {
+  total: 'total',
+  revision: 'rev',
+  statusPrefix: 's_',
+  typePrefix: 't_',
+  markerPrefix: 'seq_',
+  copyPrefix: 'c_',
+  copyRevisionPrefix: 'r_',
+  /** Summary items written by one rebuild carry its generation; a reader never mixes two. */
+  generation: 'gen',
+} as const;
+const TOTAL = STATS_ATTRIBUTES.total;
+const REVISION = STATS_ATTRIBUTES.revision;
+const STATUS_PREFIX = STATS_ATTRIBUTES.statusPrefix;
+const TYPE_PREFIX = STATS_ATTRIBUTES.typePrefix;
+const MARKER_PREFIX = STATS_ATTRIBUTES.markerPrefix;
+const COPY_PREFIX = STATS_ATTRIBUTES.copyPrefix;
+const COPY_REVISION_PREFIX = STATS_ATTRIBUTES.copyRevisionPrefix;
+/** Reads that may meet a rebuild switching the summary items over before one sees a single generation. */
+const GENERATION_READS = 10;
 
-type Counters = Record<string, number>;
+/** Counter attributes of a ledger shard (total, s_<status>, t_<type>) and their values. */
+export type Counters = Record<string, number>;
 
 /** Partition key of ledger shard `index`. */
 export function ledgerKey(index: number): string {
@@ -78,14 +94,23 @@ export class DynamoDbStatsStore implements StatsReader, StatsProjector {
     private readonly tableName: string,
   ) {}
 
-  /** Sums the ledger copies held by the 16 summary items, read with one BatchGetItem. */
+  /**
+   * Sums the ledger copies held by the 16 summary items, read with one BatchGetItem. While a
+   * rebuild switches the items over one by one, a read that meets two generations reads again,
+   * so no reader sees half a rebuilt count.
+   */
   async read(): Promise<DeviceStats> {
     const keys = Array.from({ length: STATS_SUMMARY_ITEMS }, (_, i) => ({ pk: summaryKey(i) }));
-    let items: Record<string, unknown>[];
-    try {
-      items = await batchGet(this.doc, this.tableName, keys);
-    } catch (error) {
-      throw mapDynamoError(error, 'read stats');
+    let items: Record<string, unknown>[] = [];
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        items = await batchGet(this.doc, this.tableName, keys);
+      } catch (error) {
+        throw mapDynamoError(error, 'read stats');
+      }
+      if (new Set(items.map((item) => item[STATS_ATTRIBUTES.generation] ?? 0)).size <= 1) break;
+      if (attempt === GENERATION_READS) throw new UnavailableError('stats are being rebuilt; read again');
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
     }
     let total = 0;
     const byStatus = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>;
@@ -220,7 +245,7 @@ export function statsItemsForFleet(devices: Iterable<Device>, sequence: string):
 }
 
 /** The non-zero counters of a ledger shard item. */
-function countersOf(ledger: Record<string, unknown>): Counters {
+export function countersOf(ledger: Record<string, unknown>): Counters {
   const counters: Counters = {};
   for (const [name, value] of Object.entries(ledger)) {
     const isCounter = name === TOTAL || name.startsWith(STATUS_PREFIX) || name.startsWith(TYPE_PREFIX);

@@ -258,17 +258,19 @@ export function register(
 
   device
     .command('revoke <id>')
-    .description('disable a device certificate: locally the broker refuses it and disconnects it; in AWS UpdateCertificate INACTIVE')
+    .description('disable a device certificate: locally the broker refuses it and disconnects it; in AWS UpdateCertificate INACTIVE (a deleted device: its thing\'s certificates are revoked and detached)')
     .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
     .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
     .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
     .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
     .action(
       guarded(async (id: string, options: Pick<CreateCommandOptions, 'target' | 'endpoint' | 'devicesTable' | 'statsTable'>) => {
+      let note = '';
       if (options.target === 'local') {
         const connection = connectLocalRegistry(options.endpoint);
         try {
-          await revokeLocalDevice(connection.credentials, id);
+          const outcome = await revokeLocalDevice(connection.credentials, id);
+          if (outcome.deleted) note = ' (no such device is registered, deleted or never created: the broker admits no certificate of it)';
         } catch (error) {
           if (isDomainError(error) && error.code !== 'UNAVAILABLE') throw error;
           throw new Error(explainUnreachable(error, options.endpoint), { cause: error });
@@ -280,13 +282,14 @@ export function register(
         const doc = createDocumentClient({});
         const iot = new IoTClient({});
         try {
-          await revokeAwsDevice({ iot, credentials: new DynamoDbDeviceCredentialStore(doc, options.devicesTable) }, id);
+          const outcome = await revokeAwsDevice({ iot, credentials: new DynamoDbDeviceCredentialStore(doc, options.devicesTable) }, id);
+          if (outcome.deleted) note = ` (device already deleted: ${outcome.retiredCertificateIds.length} certificate(s) of its thing revoked and detached)`;
         } finally {
           iot.destroy();
           doc.destroy();
         }
       }
-      write(`revoked ${id}`);
+      write(`revoked ${id}${note}`);
       }),
     );
 }

@@ -13,6 +13,8 @@ export interface EventsEnvironment {
   readonly changeTopicEnabled: boolean;
   /** Whether telemetry-only changes (lastSeen/readings) reach the publishers (stack flag liveTelemetryUpdates). */
   readonly publishTelemetryChanges: boolean;
+  /** Whether a deleted device's IoT certificate is revoked and detached (always in the cloud). */
+  readonly retireDeletedCredentials: boolean;
 }
 
 /** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
@@ -24,6 +26,7 @@ export function readEventsEnvironment(env: Environment = process.env): EventsEnv
     ...(appSyncGraphqlUrl && { appSync: { url: appSyncGraphqlUrl, region: readRegion(read) } }),
     changeTopicEnabled: read.boolean(VARIABLES.changeTopicEnabled, false),
     publishTelemetryChanges: read.boolean(VARIABLES.publishTelemetryChanges, true),
+    retireDeletedCredentials: read.boolean(VARIABLES.retireDeletedCredentials, false),
   };
 }
 

@@ -20,8 +20,16 @@ export const VARIABLES = {
   appSyncGraphqlUrl: 'APPSYNC_GRAPHQL_URL',
   /** `true` when the events function republishes changes on the internal IoT change topics. */
   changeTopicEnabled: 'CHANGE_TOPIC_ENABLED',
+  /** `true` when the events function revokes and detaches a deleted device's IoT certificate. */
+  retireDeletedCredentials: 'RETIRE_DELETED_CREDENTIALS',
   /** `false` stops fanning telemetry-only changes out to the change publishers. */
   publishTelemetryChanges: 'PUBLISH_TELEMETRY_CHANGES',
+  /** EventBridge bus the alarm-events function puts alarm transitions on. */
+  alarmEventBusName: 'ALARM_EVENT_BUS_NAME',
+  /** SNS topic the alarm-events function publishes alarm transitions to (stack output AlarmNotificationsTopicArn). */
+  alarmTopicArn: 'ALARM_TOPIC_ARN',
+  /** `true` when the alarm-events function republishes transitions on the internal IoT alarm topics (WatchAlarms). */
+  alarmTopicEnabled: 'ALARM_TOPIC_ENABLED',
   /** Set by the Lambda and ECS runtimes. */
   region: 'AWS_REGION',
   regionFallback: 'AWS_DEFAULT_REGION',

@@ -32,8 +32,8 @@ export interface ChangeCaptureOptions {
   /** dynalite's endpoint, e.g. `http://127.0.0.1:41234`. */
   readonly upstream: string;
   readonly tables: readonly CapturedTable[];
-  /** Receives each record synchronously, before the client gets the write's response. */
-  readonly onRecord: (record: DynamoDBRecord) => void;
+  /** Receives each record before the client gets the write's response, which waits for the returned promise (durability). */
+  readonly onRecord: (record: DynamoDBRecord) => unknown;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0 (any free port) */
@@ -146,10 +146,9 @@ export async function startChangeCapture(options: ChangeCaptureOptions): Promise
       const responseBody = await readBody(response);
       try {
         const after = await Promise.all(targets.map((t) => getItem(t.table.tableName, t.key)));
-        targets.forEach((target, i) => {
-          const record = streamRecord(target, before[i], after[i]);
-          if (record) options.onRecord(record);
-        });
+        const records = targets.flatMap((target, i) => streamRecord(target, before[i], after[i]) ?? []);
+        // The client hears of its write only once the changes it made are kept.
+        await Promise.all(records.map(async (record) => options.onRecord(record)));
       } catch (error) {
         onError(new Error(`change capture lost a record of ${req.headers['x-amz-target']}: ${(error as Error).message}`));
       }

@@ -59,10 +59,13 @@ export class LocalChangeFeed implements ChangeSource {
     this.poller = new StreamPoller(handler, options.poller);
   }
 
-  /** Receives one captured stream record (the change-capture proxy's `onRecord`). */
-  readonly capture = (record: DynamoDBRecord): void => {
-    this.poller.push(record);
-  };
+  /** Receives one captured stream record (the change-capture proxy's `onRecord`); resolves once it is durable. */
+  readonly capture = (record: DynamoDBRecord): Promise<void> => this.poller.push(record);
+
+  /** Delivers the records a previous process captured but did not deliver; call before the first capture. */
+  recover(): Promise<number> {
+    return this.poller.recover();
+  }
 
   /** Adds a publisher that gets every change from now on (at least once, like the events Lambda's). */
   addPublisher(publisher: ChangePublisher): void {

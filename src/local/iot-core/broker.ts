@@ -52,6 +52,12 @@ export interface BrokerOptions {
   readonly maxPublishesPerSecond?: number;
   /** Largest PUBLISH payload in bytes; a bigger one disconnects the client (CLIENT_ERROR). @default 128 KB, IoT Core's limit */
   readonly maxPayloadBytes?: number;
+  /**
+   * Takes each authorized client publish before its PUBACK (the local stream's durable append):
+   * the client is acknowledged, and its socket read again, only once this resolves.
+   * @default acknowledge at once
+   */
+  readonly acceptPublish?: (message: PublishedMessage) => Promise<void>;
 }
 
 /** A running local broker. */
@@ -86,7 +92,21 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const sessions = new SessionTable();
   const broker = new Aedes({
     authenticate: authenticationHook({ credentials: options.credentials, authorizer, limits, sessions, log }),
-    ...authorizationHooks({ authorizer, limits, sessions, log }),
+    ...authorizationHooks({
+      authorizer,
+      limits,
+      sessions,
+      log,
+      ...(options.acceptPublish && {
+        accept: (client, packet) =>
+          options.acceptPublish!({
+            topic: packet.topic,
+            payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+            clientId: client.id,
+            receivedAt: clock(),
+          }),
+      }),
+    }),
   });
   const bus = createAedesMessageBus(broker, { onListenerError: (error, topic) => log(`bus: a listener failed on ${topic}: ${String(error)}`) });
   let revocations: RevocationWatch | undefined;

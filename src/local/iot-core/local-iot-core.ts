@@ -15,7 +15,7 @@ import { InMemoryDeadLetterQueue } from '../../adapters/sqs/in-memory-dead-lette
 import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import { encodeDeviceChange, encodeDeviceChangeBatch } from '../../contracts/device-change-codec.js';
-import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
+import { alarmTopic, changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
 import { chunks } from '../../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
@@ -27,10 +27,13 @@ import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import type { MessageBus } from '../../ports/message-bus.js';
+import type { AlarmEvaluatorPort } from '../../alarms/alarm-evaluation.js';
+import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { startBroker, type LocalBroker } from './broker.js';
 import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
 import { startRulesRunner } from './rules-runner.js';
+import { INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
 
 /** Where the local dead-letter queue keeps its letters (JSON lines). */
 export const deadLetterFile = (dataDir: string): string => join(dataDir, 'dead-letters.jsonl');
@@ -40,6 +43,10 @@ export interface LocalIotCoreOptions {
   /** Document client through the change-capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly devices: string; readonly telemetry: string };
+  /** Alarm rules evaluated in the ingest batches. */
+  readonly alarms?: AlarmEvaluatorPort;
+  /** Alarm transitions to relay onto the bus (internal/alarm-changes/<deviceId>, for WatchAlarms). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   /** The change feed to relay onto the bus. */
   readonly changeFeed?: { addPublisher(publisher: ChangePublisher): void };
   /** CA and dead letters live here; a temporary directory when absent (ephemeral runs). */
@@ -50,6 +57,8 @@ export interface LocalIotCoreOptions {
   readonly port?: number;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
+  /** Records the ingest stream holds before PUBACKs wait. @default 10,000 */
+  readonly maxPendingRecords?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -86,27 +95,23 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     devices,
     telemetry: new DynamoDbTelemetryStore(options.doc, options.tables.telemetry),
     deadLetters,
+    ...(options.alarms && { alarms: options.alarms }),
     logger: lineLogger('ingest', log, 'warn'),
     metrics: DISCARDED_METRICS,
   });
   const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
-  const broker = await startBroker({
-    ca,
-    host: options.host,
-    port: options.port,
-    log,
-    credentials,
-  }).catch(async (error: unknown) => {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-    throw error;
-  });
-
+  // The ingest stream keeps its records under the data directory until delivered (durable
+  // before the PUBACK, replayed on restart); an ephemeral run keeps them in memory.
   const batcher = new KinesisBatcher({
     settings: ingest,
     handler: ingestHandler,
     log,
+    ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'ingest') }),
+    ...(options.maxPendingRecords !== undefined && { maxPending: options.maxPendingRecords }),
+    maxRecordAgeMs: INGEST_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
+    retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
     onDiscard: (records, reason) =>
       deadLetters.send(
         records.map((record) => {
@@ -125,11 +130,30 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       ),
   });
 
-  const runner = startRulesRunner({
+  await batcher.recover();
+  let runner: ReturnType<typeof startRulesRunner>;
+  const broker = await startBroker({
+    ca,
+    host: options.host,
+    port: options.port,
+    log,
+    credentials,
+    // PUBACK only once the message's Kinesis record is on disk; while the stream is full the
+    // gate waits, so the broker stops reading that client's socket.
+    acceptPublish: (message) => runner.accept(message),
+  }).catch(async (error: unknown) => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  });
+
+  runner = startRulesRunner({
     source: broker,
     log,
+    gatesClientPublishes: true,
     targets: {
-      kinesis: (_rule, partitionKey, data) => void batcher.put(partitionKey, data),
+      kinesis: async (_rule, partitionKey, data) => {
+        await batcher.put(partitionKey, data);
+      },
       lambda: async (_rule, handler, event) => {
         if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
         await presenceHandler(event);
@@ -162,6 +186,11 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       for (const slice of chunks(changes, TELEMETRY_BATCH_MAX_CHANGES)) {
         if (!stopped) await bus.publish(TELEMETRY_BATCH_TOPIC, encodeDeviceChangeBatch(slice), { qos: 1 });
       }
+    },
+  });
+  options.alarmFeed?.addLive({
+    publish: async (n) => {
+      if (!stopped) await bus.publish(alarmTopic(n.deviceId), JSON.stringify(n), { qos: 1 });
     },
   });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);

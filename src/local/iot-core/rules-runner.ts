@@ -148,7 +148,7 @@ export function compileRule(definition: TopicRuleDefinition): CompiledRule {
 /** Where rule outputs go: the local Kinesis stream and Lambda handlers, and the error action. */
 export interface RuleTargets {
   /** Kinesis PutRecord. */
-  kinesis(rule: TopicRuleDefinition, partitionKey: string, data: string): void;
+  kinesis(rule: TopicRuleDefinition, partitionKey: string, data: string): Promise<void> | void;
   /** Asynchronous Lambda invocation with the rule output as the event. */
   lambda(rule: TopicRuleDefinition, handler: string, event: Record<string, unknown>): Promise<void>;
   /** The rule's error action (an SQS queue in the cloud). */
@@ -157,6 +157,11 @@ export interface RuleTargets {
 
 /** A running rules engine. */
 export interface RulesRunner {
+  /**
+   * Runs the rules for one client publish; resolves once its Kinesis records are durable and
+   * its rule errors are recorded: what the broker's PUBACK waits for (with `gatesClientPublishes`).
+   */
+  accept(input: RuleInput): Promise<void>;
   /** Resolves when every Lambda invocation started so far has finished. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -171,6 +176,8 @@ export interface RulesRunnerOptions {
   readonly rules?: readonly TopicRuleDefinition[];
   /** Lambda's asynchronous invocation retries. @default 2 */
   readonly lambdaRetries?: number;
+  /** Client publishes arrive through `accept` (the broker's acknowledgement gate), not the source. @default false */
+  readonly gatesClientPublishes?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -197,32 +204,41 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
     }
   };
 
-  const onPublish = (input: RuleInput) => {
+  const track = (pending: Promise<void>): Promise<void> => {
+    inFlight.add(pending);
+    void pending.catch(() => undefined).finally(() => inFlight.delete(pending));
+    return pending;
+  };
+
+  const accept = async (input: RuleInput): Promise<void> => {
+    const recorded: Array<Promise<void> | void> = [];
     for (const rule of rules) {
       const ruleTopic = rule.route(input.topic);
       if (ruleTopic === undefined) continue;
       const { definition } = rule;
       const value = rule.select(input, ruleTopic);
       if (!value) {
-        const pending = options.targets.error(definition, input, 'SQL_EVALUATION_FAILED: payload is not a JSON object');
-        inFlight.add(pending);
-        void pending.catch(() => undefined).finally(() => inFlight.delete(pending));
+        recorded.push(track(options.targets.error(definition, input, 'SQL_EVALUATION_FAILED: payload is not a JSON object')));
         continue;
       }
       if (definition.target.kind === 'kinesis') {
+        const failed = (error: unknown) => track(options.targets.error(definition, input, `KINESIS_PUT_FAILED: ${(error as Error).message}`));
         try {
-          options.targets.kinesis(definition, rule.partitionKey(input, ruleTopic) ?? '', JSON.stringify(value));
+          recorded.push(Promise.resolve(options.targets.kinesis(definition, rule.partitionKey(input, ruleTopic) ?? '', JSON.stringify(value))).catch(failed));
         } catch (error) {
-          const pending = options.targets.error(definition, input, `KINESIS_PUT_FAILED: ${(error as Error).message}`);
-          inFlight.add(pending);
-          void pending.catch(() => undefined).finally(() => inFlight.delete(pending));
+          recorded.push(failed(error));
         }
       } else {
-        const pending = invoke(definition, definition.target.handler, value, input);
-        inFlight.add(pending);
-        void pending.finally(() => inFlight.delete(pending));
+        // An asynchronous invocation: accepted once queued, as IoT's Lambda action is.
+        track(invoke(definition, definition.target.handler, value, input));
       }
     }
+    await Promise.all(recorded);
+  };
+
+  const onPublish = (input: RuleInput) => {
+    if (options.gatesClientPublishes && input.clientId !== undefined) return;
+    void track(accept(input));
   };
   const unsubscribe = options.source.onPublish(onPublish);
 
@@ -230,6 +246,7 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
   return {
+    accept,
     flush,
     async stop() {
       unsubscribe();

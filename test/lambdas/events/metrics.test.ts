@@ -3,7 +3,7 @@
  * stream records from the local change capture: every batch flushes Powertools metrics
  * (CloudWatch EMF on stdout) with the records received and the failures reported back.
  */
-import type { DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, DynamoDBBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
@@ -15,11 +15,12 @@ import { capturedTables, startChangeCapture, type ChangeCapture } from '../../..
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { emittedMetrics } from '../emitted-metrics.js';
+import { lambdaContext } from '../lambda-context.js';
 
 describe('events Lambda metrics', () => {
   let fixture: DynamoFixture;
   let capture: ChangeCapture;
-  let handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  let handler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
   const records: DynamoDBRecord[] = [];
   const savedEnv = { ...process.env };
 
@@ -34,6 +35,8 @@ describe('events Lambda metrics', () => {
       STATS_TABLE_NAME: fixture.statsTable,
       AWS_ENDPOINT_URL: fixture.endpoint,
       AWS_REGION: LOCAL_REGION,
+      // As the Lambda runtime sets it for an on-demand function (Powertools tells cold starts by it).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       POWERTOOLS_METRICS_NAMESPACE: 'IotPlatformTest',
@@ -62,12 +65,13 @@ describe('events Lambda metrics', () => {
     const broken: DynamoDBRecord = { ...records[0]!, eventID: 'broken', dynamodb: unsequenced };
 
     // Act
-    const good = await emittedMetrics(() => handler({ Records: records.slice(0, 3) }));
-    const bad = await emittedMetrics(() => handler({ Records: [broken] }));
+    const good = await emittedMetrics(() => handler({ Records: records.slice(0, 3) }, lambdaContext('events')));
+    const bad = await emittedMetrics(() => handler({ Records: [broken] }, lambdaContext('events')));
 
     // Assess
     expect(records).toHaveLength(3);
-    expect(good).toEqual([{ ChangeRecords: 3, ChangeBatchItemFailures: 0 }]);
+    // The first invocation of an execution environment also records the cold start.
+    expect(good).toEqual([{ ColdStart: 1 }, { ChangeRecords: 3, ChangeBatchItemFailures: 0 }]);
     expect(bad).toEqual([{ ChangeRecords: 1, ChangeBatchItemFailures: 1 }]);
   });
 });

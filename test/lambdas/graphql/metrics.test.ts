@@ -3,12 +3,13 @@
  * dynalite: every invocation flushes Powertools metrics (CloudWatch EMF on stdout) counting
  * resolutions, refused or failed fields, and unexpected failures.
  */
-import type { AppSyncIdentity } from 'aws-lambda';
+import type { Context, AppSyncIdentity } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectLambdaEvent } from '../../../src/graphql/appsync-router.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { emittedMetrics } from '../emitted-metrics.js';
+import { lambdaContext } from '../lambda-context.js';
 
 const admin: AppSyncIdentity = {
   sub: 's', issuer: 'i', username: 'u', claims: { 'cognito:groups': ['admin'] }, sourceIp: ['127.0.0.1'], defaultAuthStrategy: 'ALLOW', groups: ['admin'],
@@ -24,7 +25,7 @@ function event(parentTypeName: string, fieldName: string, args: Record<string, u
 
 describe('GraphQL resolver Lambda metrics', () => {
   let fixture: DynamoFixture;
-  let handler: (event: DirectLambdaEvent) => Promise<unknown>;
+  let handler: (event: DirectLambdaEvent, context: Context) => Promise<unknown>;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
@@ -33,11 +34,14 @@ describe('GraphQL resolver Lambda metrics', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // A table that does not exist: reading stats is an unexpected (infrastructure) failure.
       STATS_TABLE_NAME: 'missing-stats-table',
+      ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'test-Telemetry',
       PAGE_TOKEN_SECRET: 'graphql-metrics-test-secret-0123456789',
       AWS_ENDPOINT_URL: fixture.endpoint,
       AWS_REGION: LOCAL_REGION,
+      // As the Lambda runtime sets it for an on-demand function (Powertools tells cold starts by it).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       POWERTOOLS_METRICS_NAMESPACE: 'IotPlatformTest',
@@ -51,14 +55,15 @@ describe('GraphQL resolver Lambda metrics', () => {
     await fixture?.stop();
   });
 
-  it('counts a resolution per invocation, a refused field as an error, and an infrastructure failure as unexpected', async () => {
+  it('counts a cold start once, a resolution per invocation, a refused field as an error, and an infrastructure failure as unexpected', async () => {
     // Act
-    const created = await emittedMetrics(() => handler(event('Mutation', 'createDevice', { input: { name: 'Boiler', type: 'sensor' } })));
-    const refused = await emittedMetrics(() => handler(event('Query', 'device', { id: 'not-a-uuid' })));
-    const failed = await emittedMetrics(() => handler(event('Query', 'stats', {})));
+    const created = await emittedMetrics(() => handler(event('Mutation', 'createDevice', { input: { name: 'Boiler', type: 'sensor' } }), lambdaContext('graphql')));
+    const refused = await emittedMetrics(() => handler(event('Query', 'device', { id: 'not-a-uuid' }), lambdaContext('graphql')));
+    const failed = await emittedMetrics(() => handler(event('Query', 'stats', {}), lambdaContext('graphql')));
 
     // Assess
-    expect(created).toEqual([{ Resolutions: 1 }]);
+    // The first invocation of an execution environment also records the cold start.
+    expect(created).toEqual([{ ColdStart: 1 }, { Resolutions: 1 }]);
     expect(refused).toEqual([{ Resolutions: 1, ResolverErrors: 1 }]);
     expect(failed).toEqual([{ Resolutions: 1, ResolverUnexpectedErrors: 1, ResolverErrors: 1 }]);
   });

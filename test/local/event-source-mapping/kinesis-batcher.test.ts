@@ -133,6 +133,6 @@ describe('KinesisBatcher', () => {
     await batcher.stop();
 
     // Act / Assess
-    expect(() => batcher.put('dev-1', 'late')).toThrow(/stopped/);
+    await expect(batcher.put('dev-1', 'late')).rejects.toThrow(/stopped/);
   });
 });

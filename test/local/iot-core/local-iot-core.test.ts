@@ -7,6 +7,8 @@ import { DynamoDbTelemetryStore } from '../../../src/adapters/telemetry/dynamodb
 import { openLocalCa } from '../../../src/local/iot-core/ca.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { provisionLocalDevice, revokeLocalDevice } from '../../../src/provisioning/local-provisioner.js';
+import { call, newClient } from '../../grpc/helpers.js';
+import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import type { DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 import { closed, connectDevice } from './mqtt-device.js';
 
@@ -106,6 +108,29 @@ describe('local IoT Core on the local platform', () => {
     expect(again.ok).toBe(false);
     const device = await eventually(id, (d) => d.status === 'OFFLINE');
     expect(device.status).toBe('OFFLINE');
+  });
+
+  it('disconnects a device deleted through the gRPC door at once, refuses its certificate afterwards, and revoke still answers for it', async () => {
+    // Prepare
+    const bundle = await provision('deleted sensor');
+    const id = bundle.manifest.thingName;
+    const outcome = await connect(bundle);
+    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const closing = closed(outcome.client);
+    const token = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'ops', groups: ['admin'], tokenUse: 'access' });
+    const grpc = newClient(platform.endpoints.grpc!, { caPem: platform.caCertificatePem, as: { token } });
+
+    // Act
+    const deleted = await call(grpc, 'deleteDevice', { id });
+    grpc.close();
+    await closing;
+    const again = await connect(bundle);
+    const revoked = await revokeLocalDevice(platform.credentials, id);
+
+    // Assess
+    expect(deleted.error).toBeNull();
+    expect(again.ok).toBe(false);
+    expect(revoked).toEqual({ deleted: true });
   });
 
   it('admits by the certificate binding only: registry updates (forged metadata keys included) neither revoke nor re-admit a device', async () => {

@@ -14,11 +14,16 @@ export interface AuthorizationOptions {
   readonly limits: PublishLimits;
   readonly sessions: SessionTable;
   readonly log: (line: string) => void;
+  /**
+   * Takes an authorized client publish before it is acknowledged: aedes sends the PUBACK (and
+   * reads the client's socket again) only once this resolves; a rejection disconnects the client.
+   */
+  readonly accept?: (client: Client, packet: { topic: string; payload: Buffer | string }) => Promise<void>;
 }
 
 /** The aedes authorization hooks. */
 export function authorizationHooks(options: AuthorizationOptions): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>> {
-  const { authorizer, limits, sessions, log } = options;
+  const { authorizer, limits, sessions, log, accept } = options;
   const deny = (client: Client, reason: string): Error => {
     const session = sessions.get(client);
     if (session) session.reason = 'AUTH_ERROR';
@@ -38,7 +43,14 @@ export function authorizationHooks(options: AuthorizationOptions): Required<Pick
         log(`mqtt: ${client.id} ${breach.detail}`);
         return done(new Error(breach.message));
       }
-      done(null);
+      if (!accept) return done(null);
+      accept(client, packet).then(
+        () => done(null),
+        (error: unknown) => {
+          log(`mqtt: ${client.id} publish to ${packet.topic} not accepted: ${(error as Error).message}`);
+          done(error as Error);
+        },
+      );
     },
     authorizeSubscribe(client, subscription, done) {
       const session = sessions.get(client);
