@@ -22,7 +22,7 @@ import {
   UserPool,
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
-import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CfnRole, type IPrincipal, PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -197,8 +197,10 @@ export class Api extends Construct {
 
     // An own logging role scoped to AppSync's log groups, instead of the AWS managed policy
     // (AWSAppSyncPushToCloudWatchLogs), which may write to every log group in the account.
+    // Confused deputy: AppSync may assume it only for APIs of this account and region (the API's
+    // own id is not known before the API, which needs this role first).
     const logRole = new Role(this, 'LogRole', {
-      assumedBy: new ServicePrincipal('appsync.amazonaws.com'),
+      assumedBy: appSyncPrincipal(Stack.of(this).formatArn({ service: 'appsync', resource: 'apis', resourceName: '*' }), Stack.of(this).account),
       description: 'Lets AppSync write the request logs of the IoT platform API',
     });
     logRole.addToPolicy(
@@ -263,6 +265,12 @@ export class Api extends Construct {
     props.telemetry.grantTelemetryRead(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
+    // The data source makes its own role; only this API of this account may assume it.
+    const sourceRole = lambdaSource.grantPrincipal as Role;
+    (sourceRole.node.defaultChild as CfnRole).addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      ArnEquals: { 'aws:SourceArn': this.api.arn },
+    });
     const noneSource = this.api.addNoneDataSource('NoneSource');
     const noneFields = new Set<string>(NONE_DATA_SOURCE_FIELDS);
     const rootFields = [
@@ -283,7 +291,7 @@ export class Api extends Construct {
       }
     }
     // Writes one attribute of a Devices item per subscribe: UpdateItem only, no reads.
-    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: new ServicePrincipal('appsync.amazonaws.com') });
+    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: appSyncPrincipal(this.api.arn, Stack.of(this).account) });
     watchRole.addToPolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.storage.devicesTable.tableArn] }));
     const watchSource = new DynamoDbDataSource(this, 'DeviceWatchSource', {
       api: this.api,
@@ -346,4 +354,12 @@ export class Api extends Construct {
       reason: 'The page-token key only signs listing cursors; rotating it would invalidate every listing in progress for no security gain (tokens grant no access, the caller is still authorized per request).',
     });
   }
+}
+
+/** AppSync as a principal for the API(s) `sourceArn` of `account` only (confused-deputy conditions). */
+function appSyncPrincipal(sourceArn: string, account: string): IPrincipal {
+  return new ServicePrincipal('appsync.amazonaws.com').withConditions({
+    StringEquals: { 'aws:SourceAccount': account },
+    ArnLike: { 'aws:SourceArn': sourceArn },
+  });
 }
