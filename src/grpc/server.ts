@@ -3,6 +3,7 @@
  * of every call but grpc.health.v1, grpc.health.v1, optional server reflection, message-size
  * and keepalive limits, and a graceful shutdown.
  */
+import { cachedTokenVerifier } from './cached-token-verifier.js';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { reflectionDescriptors } from './reflection-descriptors.js';
@@ -135,7 +136,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   });
   // The first interceptor sees a call's metadata first: authentication comes before the receive
   // budget, so an unauthenticated caller never holds a share of it.
-  const auth = authInterceptor({ verify: options.verifyToken, log });
+  const auth = authInterceptor({ verify: cachedTokenVerifier(options.verifyToken), log });
   const server = new grpc.Server({ ...serverOptions, interceptors: [auth, receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
   const { handlers, watchers, alarmWatchers, commandWatchers } = createDeviceServiceHandlers({
     registry: options.registry,
