@@ -394,6 +394,7 @@ export interface QueryTelemetryArgs {
 /** Arguments of Query.alarmRule. */
 export interface QueryAlarmRuleArgs {
   id: string;
+  version?: Maybe<number>;
 }
 
 /** Arguments of Query.alarmRules. */
