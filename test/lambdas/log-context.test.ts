@@ -44,6 +44,7 @@ describe('Lambda log lines', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // No such table: the GraphQL stats query fails unexpectedly, which the resolver logs.
       STATS_TABLE_NAME: 'no-such-stats-table',
+      ALARMS_TABLE_NAME: 'no-such-alarms-table',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'no-such-telemetry-table',
       DEAD_LETTER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/never-used',
