@@ -236,6 +236,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
+    // The web console is served by the same server, so it shares the origin of /graphql.
+    endpoints.console = new URL('/', graphql.url).toString();
 
     // 7. IoT Core stand-in: mutual-TLS broker on ports.mqtt, the rules over the CDK's rule
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change

@@ -7,6 +7,7 @@ import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
 import { TelemetryHistory } from '../../domain/telemetry-history.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
+import { CONSOLE_DIST_DIR } from '../../contracts/console-assets.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { AppSyncAlarmPublisher } from '../../adapters/appsync/appsync-alarm-publisher.js';
@@ -30,6 +31,8 @@ export interface LocalGraphqlDeps {
   readonly host: string;
   readonly port: number;
   readonly region?: string;
+  /** The built console served at /. @default CONSOLE_DIST_DIR */
+  readonly consoleDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -65,6 +68,7 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     host: deps.host,
     port: deps.port,
     ...(deps.region && { region: deps.region }),
+    consoleDir: deps.consoleDir ?? CONSOLE_DIST_DIR,
     log,
   });
   log(
