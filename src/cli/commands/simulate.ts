@@ -137,6 +137,13 @@ function connect(bundle: DeviceBundle): Promise<MqttClient> {
   });
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever is first; the timer holds the process open meanwhile. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Runs the fleet: connect, publish at the rate for the duration, wait for outstanding acks, disconnect. */
 export async function simulateFleet(options: FleetOptions): Promise<SimulationResult> {
   const random = options.random ?? Math.random;
@@ -227,13 +234,15 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
       }
     }),
   );
-  // Outstanding QoS 1 publishes get a bounded time to be acknowledged.
-  await Promise.race([Promise.all([...outstanding]), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  // Outstanding QoS 1 publishes get a bounded time to be acknowledged. The timer keeps the
+  // process alive: with the broker gone no socket does, and an unref'd timer let Node exit
+  // with the top-level await unsettled (exit 13, no accounting).
+  await settleWithin(Promise.all([...outstanding]), 30_000);
   clearInterval(progress);
   // A client whose broker went away never finishes a graceful end: force it after 5 s.
   await Promise.all(
     clients.map(({ client }) =>
-      Promise.race([client.endAsync().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]).then(() => {
+      settleWithin(client.endAsync().catch(() => undefined), 5_000).then(() => {
         if (!client.disconnected) client.end(true);
       }),
     ),
