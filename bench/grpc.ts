@@ -14,6 +14,7 @@
  * DeviceService also verifies the bearer token of every call, as deployed, so the ratio measures
  * the handlers plus authentication against bare grpc-js on the same transport.
  */
+import { inMemoryAlarms } from '../src/grpc/in-memory-alarms.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +91,7 @@ async function serveDevices(): Promise<void> {
   // Production server options: 1,000 watch streams over 8 channels fit MAX_CONCURRENT_STREAMS.
   const issuer = await LocalTokenIssuer.ephemeral();
   const verifyToken = localAccessTokenVerifier({ issuer: LOCAL_ISSUER, jwk: issuer.publicJwk as never, clientIds: LOCAL_CLIENT_IDS });
-  const server = await startDeviceServer({ registry, changes, log, tls: tlsOf(await benchCa()), verifyToken });
+  const server = await startDeviceServer({ registry, changes, alarms: inMemoryAlarms(), log, tls: tlsOf(await benchCa()), verifyToken });
   const token = await issuer.issueForClient({ scopes: [DEVICES_SCOPES.read, DEVICES_SCOPES.write] });
   process.stdout.write(`${JSON.stringify({ port: server.port, ids, token })}\n`);
 }

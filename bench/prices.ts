@@ -16,6 +16,9 @@ const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const TIMESTREAM = 'https://aws.amazon.com/timestream/pricing/';
 const APPSYNC = 'https://aws.amazon.com/appsync/pricing/';
+const EVENTBRIDGE = 'https://aws.amazon.com/eventbridge/pricing/';
+const SNS = 'https://aws.amazon.com/sns/pricing/';
+const IOT_EVENTS = 'https://aws.amazon.com/iot-events/pricing/';
 
 export const PRICES = {
   /**
@@ -45,6 +48,16 @@ export const PRICES = {
   lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second (arm64)', source: `${LAMBDA} (Duration, Arm price)` },
   /** DynamoDB on-demand write request unit (1 KB, standard table class; price after the Nov 2024 reduction). */
   dynamoWriteUnit: { usd: 0.625 / 1e6, unit: 'write request unit (1 KB)', source: `${DYNAMODB} (Write request units)` },
+  /** DynamoDB on-demand read request unit (4 KB strongly consistent, or 8 KB eventually consistent at half a unit). */
+  dynamoReadUnit: { usd: 0.125 / 1e6, unit: 'read request unit (4 KB)', source: `${DYNAMODB} (Read request units)` },
+  /** EventBridge custom events put on a bus (64 KB chunks). */
+  eventBridgeEvent: { usd: 1.0 / 1e6, unit: 'custom event (64 KB)', source: `${EVENTBRIDGE} (Event buses, custom events)` },
+  /** SNS publish requests (64 KB chunks); deliveries to e-mail or HTTP are the subscriber's choice and not counted. */
+  snsPublish: { usd: 0.5 / 1e6, unit: 'publish request (64 KB)', source: `${SNS} (Standard topics, API requests)` },
+  /** AWS IoT Events message evaluations (1 KB increments), us-east-1, the last list price before support ended on 2026-05-20. */
+  iotEventsMessageEvaluation: { usd: 15.0 / 1e6, unit: 'message evaluation (1 KB)', source: `${IOT_EVENTS} (Message evaluations, US East (N. Virginia) $15.00 per million)` },
+  /** AWS IoT Events alarms: each alarm that evaluated a message in the month. */
+  iotEventsAlarmMonth: { usd: 0.1, unit: 'active alarm-month', source: `${IOT_EVENTS} (Alarms, $0.10 per alarm per month)` },
   /** Timestream for LiveAnalytics writes, in 1 KiB units per request. */
   timestreamWrite: { usd: 0.5 / 1e6, unit: 'write (1 KiB)', source: `${TIMESTREAM} (LiveAnalytics, writes)` },
   /** AppSync GraphQL query and mutation operations (the change feed's publishDeviceUpdate). */

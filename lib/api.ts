@@ -40,6 +40,7 @@ import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { choiceContextFlag, integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
+import { ALARMS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -111,6 +112,18 @@ export function request(ctx) {
 export function response(ctx) {
   if (ctx.error && ctx.error.type !== 'DynamoDB:ConditionalCheckFailedException') util.error(ctx.error.message, ctx.error.type);
   extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ id: { eq: ctx.args.id } }));
+  return null;
+}
+`;
+
+// alarmUpdated(deviceId): the same filtering on the transition's device (no deviceId = every alarm).
+const ALARM_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
   return null;
 }
 `;
@@ -229,6 +242,8 @@ export class Api extends Construct {
     secret.grantRead(this.resolverFunction);
     props.storage.grantDevicesReadWrite(this.resolverFunction);
     props.storage.grantStatsRead(this.resolverFunction);
+    // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
+    props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
     props.telemetry.grantTelemetryRead(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
@@ -268,6 +283,13 @@ export class Api extends Construct {
       code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
     });
 
+    noneSource.createResolver('SubscriptionalarmUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'alarmUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(ALARM_SUBSCRIPTION_FILTER_CODE),
+    });
+
     if (props.changePublisher) {
       this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch');
       props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
@@ -298,6 +320,10 @@ export class Api extends Construct {
     Validations.of(this.resolverFunction.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
+    });
+    Validations.of(this.resolverFunction.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.table(ALARMS_TABLE).node.defaultChild as CfnResource)}.Arn>/index/*]`,
+      reason: 'alarms(filter) lists alarms through the Alarms indexes (by rule, state and change time); the grant names this table only.',
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',

@@ -34,7 +34,8 @@ import { Construct } from 'constructs';
 import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
 import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { CHANGE_TOPIC_FILTER, changeTopic } from '../src/contracts/topics.js';
+import { ALARM_TOPIC_FILTER, CHANGE_TOPIC_FILTER, alarmTopic, changeTopic } from '../src/contracts/topics.js';
+import { ALARMS_TABLE } from '../src/contracts/tables.js';
 import type { Storage } from './storage.js';
 
 /** Port of the gRPC service, on the container and on the load balancer. */
@@ -208,6 +209,7 @@ export class DeviceService extends Construct {
     const consumer = { grantPrincipal: taskRole, addEnvironment: (key: string, value: string) => container.addEnvironment(key, value) };
     props.storage.grantDevicesReadWrite(consumer);
     props.storage.grantStatsRead(consumer);
+    props.storage.grant(ALARMS_TABLE, consumer, 'readWrite');
     secret.grantRead(taskRole);
     const iotArn = (resource: string) =>
       Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);
@@ -215,6 +217,9 @@ export class DeviceService extends Construct {
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Connect'], resources: [iotArn(`client/${DEVICE_SERVICE_CLIENT_ID_PREFIX}*`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${CHANGE_TOPIC_FILTER}`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${topicPattern}`)] }));
+    // WatchAlarms relays the alarm transitions the alarm-events Lambda publishes.
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${alarmTopic('*')}`)] }));
     if (!props.iotEndpoint) {
       taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] }));
     }
@@ -306,7 +311,8 @@ export class DeviceService extends Construct {
     this.endpoint = `${this.loadBalancer.loadBalancerDnsName}:${GRPC_PORT}`;
 
     const devicesTableId = stack.getLogicalId(props.storage.devicesTable.node.defaultChild as CfnElement);
-    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint));
+    const alarmsTableId = stack.getLogicalId(props.storage.table(ALARMS_TABLE).node.defaultChild as CfnElement);
+    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint), alarmsTableId);
   }
 
   private createVpc(): Vpc {
@@ -333,6 +339,7 @@ export class DeviceService extends Construct {
     devicesTableId: string,
     sharedSecret: boolean,
     fixedEndpoint: boolean,
+    alarmsTableId: string,
   ): void {
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
@@ -350,6 +357,18 @@ export class DeviceService extends Construct {
     Validations.of(taskPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${changeTopic('*')}`)}]`,
       reason: 'WatchDevices receives the change of every device; the wildcard is the device id under the internal change topic only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)}]`,
+      reason: 'WatchAlarms subscribes once to every device\'s alarm transitions; the filter covers the internal alarm topics only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${alarmTopic('*')}`)}]`,
+      reason: 'WatchAlarms receives the transitions of every device; the wildcard is the device id under the internal alarm topic only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${alarmsTableId}.Arn>/index/*]`,
+      reason: 'ListAlarms queries the Alarms indexes (by rule, state and change time); the grant covers this table\'s indexes only.',
     });
     if (!fixedEndpoint) {
       Validations.of(taskPolicy).acknowledge({

@@ -9,7 +9,7 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
-import { DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
+import { ALARMS_TABLE, DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
@@ -127,6 +127,7 @@ export class IngestPipeline extends Construct {
       },
     });
     this.grantDeviceStateWrites(storage, this.ingestFunction);
+    this.grantAlarmEvaluation(storage, this.ingestFunction);
     this.deadLetterQueue.grantSendMessages(this.ingestFunction);
 
     if (props.telemetryStore === 'dynamodb') {
@@ -237,6 +238,16 @@ export class IngestPipeline extends Construct {
     });
     consumer.addEnvironment(VARIABLES.timestreamDatabaseName, this.timestream.database.ref);
     consumer.addEnvironment(VARIABLES.timestreamTableName, this.timestream.table.attrName);
+  }
+
+  /**
+   * Alarm evaluation in the batches: Query of a device's alarms and GetItem on the Alarms table
+   * itself (no index), PutItem for transitions; rules are read by the same Query on the table.
+   */
+  private grantAlarmEvaluation(storage: Storage, fn: PlatformFunction): void {
+    const table = storage.table(ALARMS_TABLE);
+    fn.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table.tableArn] }));
+    fn.addEnvironment(ALARMS_TABLE.tableNameEnv, table.tableName);
   }
 
   /** UpdateItem/GetItem on the Devices table itself (not its indexes): the writer never puts, deletes, queries or scans. */

@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type Stage, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { Alarms } from './alarms.js';
 import { Api } from './api.js';
+import { Console } from './console.js';
 import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
@@ -48,6 +50,11 @@ export interface PlatformStackProps extends StackProps {
    * @default - the `telemetryStore` context flag, else 'dynamodb'
    */
   readonly telemetryStore?: TelemetryStore;
+  /**
+   * The built web console.
+   * @default - console/dist (`npm run build:console`)
+   */
+  readonly consoleAssetPath?: string;
 }
 
 /**
@@ -61,6 +68,8 @@ export class PlatformStack extends Stack {
   public readonly storage: Storage;
   /** Devices stream → events Lambda (stats + publishers). */
   public readonly changeFeed: ChangeFeed;
+  /** The web console (CloudFront + S3). */
+  public readonly console: Console;
   /** Alarms, their SNS topic and the dashboard. */
   public readonly monitoring: Monitoring;
 
@@ -74,6 +83,14 @@ export class PlatformStack extends Stack {
     const api = new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
     new ApiFirewall(this, 'ApiFirewall', { apiArn: api.api.arn });
     const grpcAccess = new GrpcAccess(this, 'GrpcAccess', { userPool: api.userPool });
+    this.console = new Console(this, 'Console', {
+      api: { graphqlUrl: api.api.graphqlUrl, realtimeUrl: api.realtimeUrl },
+      userPool: api.userPool,
+      userPoolClient: api.userPoolClient,
+      // The pool's one domain: it serves the gRPC token endpoint and the console's hosted sign-in.
+      signInDomain: grpcAccess.domain,
+      ...(props.consoleAssetPath && { assetPath: props.consoleAssetPath }),
+    });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
     const deviceService = new DeviceService(this, 'DeviceService', {
@@ -87,6 +104,8 @@ export class PlatformStack extends Stack {
       value: deviceService.endpoint,
       description: 'gRPC DeviceService (internal NLB), reachable from inside the VPC',
     });
+
+    const alarms = new Alarms(this, 'Alarms', { storage: this.storage, graphqlApi: api.api, alarmTopics: true });
 
     new CfnOutput(this, 'DevicesTableName', { value: this.storage.devicesTable.tableName });
     new CfnOutput(this, 'StatsTableName', { value: this.storage.statsTable.tableName });
@@ -102,12 +121,15 @@ export class PlatformStack extends Stack {
         { id: 'IngestRuleErrors', queue: ingest.ruleErrorQueue },
         { id: 'IngestFailures', queue: ingest.failureQueue },
         { id: 'ChangeFeedFailures', queue: this.changeFeed.deadLetterQueue },
+        { id: 'AlarmEventFailures', queue: alarms.deadLetterQueue },
       ],
-      functions: this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction),
+      // The console's deploy-time copy function too: a failed copy leaves an old or broken site.
+      functions: [...this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction), this.console.deployFunction],
       streamConsumers: [
         // The ingest mapping waits up to its batching window (60 s by default) on purpose.
         { id: 'IngestIteratorAge', fn: ingest.ingestFunction, maxIteratorAge: Duration.minutes(10) },
         { id: 'ChangeFeedIteratorAge', fn: this.changeFeed.fn, maxIteratorAge: Duration.minutes(5) },
+        { id: 'AlarmEventsIteratorAge', fn: alarms.eventsFunction, maxIteratorAge: Duration.minutes(5) },
       ],
       graphqlApi: api.api,
       grpc: {

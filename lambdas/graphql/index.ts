@@ -12,6 +12,8 @@ import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryReader } from '../../src/adapters/telemetry/timestream-telemetry-reader.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
+import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
+import { AlarmService } from '../../src/alarms/alarm-service.js';
 import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import { composeGraphqlFunction } from '../../src/functions/graphql-function.js';
@@ -31,13 +33,11 @@ const telemetry: TelemetryReader =
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
+const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
 const resolve = composeGraphqlFunction({
-  registry: new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
-    stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens,
-  }),
+  registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
   telemetry: new TelemetryHistory({ reader: telemetry, pageTokens }),
+  alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),
   logger,
   metrics: powertoolsMetrics(metrics),
 });

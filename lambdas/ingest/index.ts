@@ -13,6 +13,10 @@ import { SqsDeadLetterQueue } from '../../src/adapters/sqs/sqs-dead-letter-queue
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryStore } from '../../src/adapters/telemetry/timestream-telemetry-store.js';
 import { composeIngestFunction } from '../../src/functions/ingest-function.js';
+import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
+import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
+import { AlarmEvaluation, cachedDeviceTypes } from '../../src/alarms/alarm-evaluation.js';
+import { CachedRules } from '../../src/alarms/rule-cache.js';
 import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
 import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metrics.js';
 import type { TelemetryWriter } from '../../src/ports/telemetry-store.js';
@@ -31,10 +35,18 @@ const telemetry: TelemetryWriter =
         tableName: config.telemetry.tableName,
       });
 
+// Alarm rules (cached, ALARM_RULE_CACHE_MS) and each (rule, device)'s progress live as long as this container.
+const alarmStore = config.alarmsTableName ? new DynamoDbAlarmStore(doc, config.alarmsTableName) : undefined;
+const deviceRepository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
+const alarms = alarmStore
+  ? new AlarmEvaluation({ store: alarmStore, rules: new CachedRules(alarmStore), deviceType: cachedDeviceTypes(async (id) => (await deviceRepository.get(id))?.type) })
+  : undefined;
+
 const ingest = composeIngestFunction({
   devices: new DynamoDbDeviceStateWriter(doc, config.devicesTableName),
   telemetry,
   deadLetters: new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl),
+  ...(alarms && { alarms }),
   logger,
   metrics: powertoolsMetrics(metrics),
 });

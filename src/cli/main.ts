@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
 import * as dlq from './commands/dlq.js';
 import * as local from './commands/local.js';
@@ -24,6 +25,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  alarm.register(program);
   dlq.register(program);
   simulate.register(program);
   stats.register(program);

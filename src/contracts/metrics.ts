@@ -17,6 +17,8 @@ export const SERVICE_NAMES = {
   changeFeed: 'change-feed',
   graphql: 'graphql',
   presenceReconciler: 'presence-reconciler',
+  alarmEvents: 'alarm-events',
+  alarmSweep: 'alarm-sweep',
 } as const;
 
 /** Metrics of the ingest function, one value per batch. */

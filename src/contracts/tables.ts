@@ -82,5 +82,26 @@ export const TELEMETRY_TABLE: TableDefinition = {
   timeToLiveAttribute: 'expiresAt',
 };
 
+/**
+ * Alarms: rules (pk `RULE`), their immutable versions (pk `RULE#<id>`), one instance per
+ * (rule, device) that ever left NORMAL (pk `DEV#<deviceId>`, so the ingest path reads a device's
+ * alarms with one Query) and each instance's transition history (pk `HIST#<alarmId>`). Instance
+ * writes happen only on transitions; the stream carries each one to history and notifications.
+ * The indexes are sparse: only instances carry their keys (and `snoozeDue` only while snoozed).
+ */
+export const ALARMS_TABLE: TableDefinition = {
+  id: 'Alarms',
+  tableNameEnv: 'ALARMS_TABLE_NAME',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    { indexName: 'byRule', partitionKey: { name: 'ruleId', type: 'S' }, sortKey: { name: 'deviceId', type: 'S' }, projection: { type: 'ALL' } },
+    { indexName: 'byState', partitionKey: { name: 'state', type: 'S' }, sortKey: { name: 'changedKey', type: 'S' }, projection: { type: 'ALL' } },
+    { indexName: 'byChanged', partitionKey: { name: 'listPk', type: 'S' }, sortKey: { name: 'changedKey', type: 'S' }, projection: { type: 'ALL' } },
+    { indexName: 'bySnoozeEnd', partitionKey: { name: 'snoozeDue', type: 'S' }, sortKey: { name: 'snoozeUntil', type: 'N' }, projection: { type: 'KEYS_ONLY' } },
+  ],
+  stream: 'NEW_AND_OLD_IMAGES',
+};
+
 /** Every table the platform uses. */
-export const ALL_TABLES: readonly TableDefinition[] = [DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE];
+export const ALL_TABLES: readonly TableDefinition[] = [DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE, ALARMS_TABLE];

@@ -26,6 +26,12 @@ export const changeTopic = (deviceId: string): string => `internal/device-change
 /** Filter matching every change topic. */
 export const CHANGE_TOPIC_FILTER = 'internal/device-changes/#';
 
+/** Internal topic of one device's alarm transitions (the alarm stream consumer publishes, gRPC WatchAlarms relays). */
+export const alarmTopic = (deviceId: string): string => `internal/alarm-changes/${deviceId}`;
+
+/** Every device's alarm transitions. */
+export const ALARM_TOPIC_FILTER = 'internal/alarm-changes/#';
+
 /**
  * Internal topic of telemetry-only change batches (see device-change-codec.ts), under the
  * change filter so the gRPC tasks' one subscription gets both; never a device id (a UUID).

@@ -5,6 +5,7 @@
  * batch item failures, so Lambda retries from the earliest of them (every write is idempotent).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { AlarmEvaluatorPort } from '../alarms/alarm-evaluation.js';
 import type { ReadingValue } from '../domain/device.js';
 import type { DeadLetter, DeadLetterQueue } from '../ports/dead-letter.js';
 import type { TelemetryPoint, TelemetryWriter } from '../ports/telemetry-store.js';
@@ -40,7 +41,7 @@ export interface IngestBatchSummary {
 export interface IngestObserver {
   batch?(summary: IngestBatchSummary): void;
   /** An infrastructure failure; the affected records are retried. */
-  failure?(stage: 'state' | 'telemetry' | 'dead-letter', error: unknown, records: number): void;
+  failure?(stage: 'state' | 'telemetry' | 'dead-letter' | 'alarms', error: unknown, records: number): void;
 }
 
 /** Ports and options of {@link createIngestHandler}. */
@@ -48,6 +49,8 @@ export interface IngestHandlerDeps {
   readonly devices: DeviceStateWriter;
   readonly telemetry: TelemetryWriter;
   readonly deadLetters: DeadLetterQueue;
+  /** Alarm rules, evaluated once per known device per batch; none when absent. */
+  readonly alarms?: AlarmEvaluatorPort;
   /** @default DEFAULT_TELEMETRY_LIMITS */
   readonly limits?: TelemetryLimits;
   /** Concurrent device-state writes. @default 32 */
@@ -154,6 +157,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     const pointRecords = new Map<TelemetryPoint, Accepted>();
     let stateApplied = 0;
     let stateStale = 0;
+    const known: Array<[string, readonly Accepted[]]> = [];
     devices.forEach((deviceId, index) => {
       const result = outcomes[index]!;
       const items = byDevice.get(deviceId)!;
@@ -176,6 +180,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
       }
       if (outcome === 'applied') stateApplied += 1;
       else if (outcome === 'stale') stateStale += 1;
+      known.push([deviceId, accepted]);
       for (const item of accepted) {
         const point: TelemetryPoint = { deviceId, ts: item.message.ts, seq: item.message.seq, metrics: item.message.metrics };
         points.push(point);
@@ -197,6 +202,21 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         deps.observer?.failure?.('telemetry', error, points.length);
         for (const item of pointRecords.values()) failed.add(item.record);
       }
+    }
+
+    // 4b. Alarm rules, per device in event-time order. A failure retries the device's records;
+    //     evaluation ignores what it already evaluated, so the retry causes no second transition.
+    if (deps.alarms) {
+      const alarms = deps.alarms;
+      const results = await mapSettled(known, concurrency, ([deviceId, items]) =>
+        alarms.evaluate(deviceId, items.map(({ message }) => ({ ts: message.ts, seq: message.seq, metrics: message.metrics }))),
+      );
+      results.forEach((result, index) => {
+        if (result.status === 'fulfilled') return;
+        const items = known[index]![1];
+        deps.observer?.failure?.('alarms', result.reason, items.length);
+        for (const item of items) failed.add(item.record);
+      });
     }
 
     // 5. Dead letters; if the queue is down, those records are retried too. Lambda retries

@@ -10,12 +10,15 @@ import type { DeviceStateWriter } from '../ports/device-state-writer.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsRecorder } from '../ports/metrics.js';
 import type { TelemetryWriter } from '../ports/telemetry-store.js';
+import type { AlarmEvaluatorPort } from '../alarms/alarm-evaluation.js';
 
 /** What the ingest function is built from. */
 export interface IngestFunctionPorts {
   readonly devices: DeviceStateWriter;
   readonly telemetry: TelemetryWriter;
   readonly deadLetters: DeadLetterQueue;
+  /** Alarm rules evaluated in the batches; none when absent. */
+  readonly alarms?: AlarmEvaluatorPort;
   readonly logger: Logger;
   readonly metrics: MetricsRecorder;
 }
@@ -27,6 +30,7 @@ export function composeIngestFunction(ports: IngestFunctionPorts): (event: Kines
     devices: ports.devices,
     telemetry: ports.telemetry,
     deadLetters: ports.deadLetters,
+    ...(ports.alarms && { alarms: ports.alarms }),
     observer: {
       batch: (summary) => {
         metrics.count(INGEST_METRICS.received, summary.records);

@@ -5,8 +5,9 @@ import { metadataFromPairs, validateMetadata } from '../domain/validation.js';
 import type { DeviceChange, DeviceChangeInput, DeviceStats, KeyValueInput, Maybe } from '../generated/graphql/types.js';
 
 /** Fleet counters in the schema's shape: every status listed, types with devices only. */
-export function toGraphqlStats(stats: DomainStats): DeviceStats {
+export function toGraphqlStats(stats: DomainStats, activeAlarms: DeviceStats['activeAlarms'] = []): DeviceStats {
   return {
+    activeAlarms,
     total: stats.total,
     online: stats.byStatus.ONLINE ?? 0,
     byStatus: DEVICE_STATUSES.map((status) => ({ status, count: stats.byStatus[status] ?? 0 })),

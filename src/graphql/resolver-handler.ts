@@ -1,3 +1,4 @@
+import type { AlarmService } from '../alarms/alarm-service.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
 import { ValidationError } from '../domain/errors.js';
 import type {
@@ -14,12 +15,16 @@ import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
 import { requireGroup } from './caller.js';
 import { toGraphqlDevice } from '../wire/graphql-device.js';
 import { metadataFromInput, toGraphqlStats } from './device-mapper.js';
+import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toSeverityCounts } from './alarm-mapper.js';
+import { toGraphqlTransition } from '../wire/graphql-alarm.js';
+import { cognitoGroups } from './caller.js';
 import { isAwsDateTime } from './appsync-scalar-rules.js';
 
 /** Ports the GraphQL resolvers run on; composed once per door (Lambda module scope, local server). */
 export interface ResolverDeps {
   readonly registry: Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
   readonly telemetry: Pick<TelemetryHistory, 'query'>;
+  readonly alarms: AlarmService;
   /** Told about unexpected errors (they reach the client as InternalFailure only). */
   readonly onUnexpectedError?: (error: unknown, event: DirectLambdaEvent) => void;
 }
@@ -52,7 +57,14 @@ function toPoint(sample: TelemetrySample): TelemetryPoint {
  * the local server both call what this returns, with AppSync's direct Lambda event shape.
  */
 export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
-  const { registry } = deps;
+  const { registry, alarms } = deps;
+  const selects = (event: DirectLambdaEvent, field: string) => (event.info?.selectionSetList ?? []).includes(field);
+  const withAlarms = async <D extends { id: string }>(event: DirectLambdaEvent, path: string, device: D) =>
+    selects(event, path) ? { ...device, alarms: (await alarms.deviceAlarms(device.id)).map(toGraphqlAlarm) } : device;
+  const actor = (event: DirectLambdaEvent): string => {
+    const identity = event.identity as { username?: string } | null;
+    return identity && cognitoGroups(event.identity) ? String(identity.username ?? 'unknown') : 'unknown';
+  };
   const router = new AppSyncRouter<QueryArgs, QueryResults, MutationArgs, MutationResults>({
     ...(deps.onUnexpectedError && { onUnexpectedError: deps.onUnexpectedError }),
   });
@@ -60,7 +72,7 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
   router
     .onQuery('device', async ({ id }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
-      return toGraphqlDevice(await registry.get(id));
+      return withAlarms(event, 'alarms', toGraphqlDevice(await registry.get(id)));
     })
     .onQuery('devices', async ({ limit, nextToken, filter }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
@@ -70,11 +82,32 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         ...(filter?.status && { status: filter.status }),
         ...(filter?.type && { type: filter.type }),
       });
-      return { items: page.items.map(toGraphqlDevice), nextToken: page.nextPageToken ?? null, total: page.total ?? null };
+      const items = await Promise.all(page.items.map((d) => withAlarms(event, 'items/alarms', toGraphqlDevice(d))));
+      return { items, nextToken: page.nextPageToken ?? null, total: page.total ?? null };
     })
     .onQuery('stats', async (_args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read stats');
-      return toGraphqlStats(await registry.stats());
+      const [stats, active] = await Promise.all([registry.stats(), selects(event, 'activeAlarms') ? alarms.activeBySeverity() : undefined]);
+      return toGraphqlStats(stats, active ? toSeverityCounts(active) : []);
+    })
+    .onQuery('alarmRule', async ({ id }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
+      return toGraphqlRule(await alarms.getRule(id));
+    })
+    .onQuery('alarmRules', async (_args, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
+      return (await alarms.listRules()).map(toGraphqlRule);
+    })
+    .onQuery('alarms', async ({ filter, limit, nextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarms');
+      const page = await alarms.listAlarms({ ...(filter ?? {}), ...(limit !== undefined && limit !== null && { limit }), ...(nextToken && { pageToken: nextToken }) });
+      return { items: page.items.map(toGraphqlAlarm), nextToken: page.nextPageToken ?? null };
+    })
+    .onQuery('alarm', async ({ id, historyLimit, historyNextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read alarms');
+      const alarm = toGraphqlAlarm(await alarms.getAlarm(id));
+      const history = await alarms.history(id, historyLimit ?? undefined, historyNextToken ?? undefined);
+      return { ...alarm, history: { items: history.items.map(toGraphqlTransition), nextToken: history.nextPageToken ?? null } };
     })
     .onQuery('telemetry', async (args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read telemetry');
@@ -116,6 +149,34 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
     .onMutation('deleteDevice', async ({ id, expectedVersion }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'delete devices');
       return toGraphqlDevice(await registry.delete(id, expectedVersion ?? undefined));
+    })
+    .onMutation('createAlarmRule', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'create alarm rules');
+      return toGraphqlRule(await alarms.createRule(fromRuleInput(input)));
+    })
+    .onMutation('updateAlarmRule', async ({ id, input, expectedVersion }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'update alarm rules');
+      return toGraphqlRule(await alarms.updateRule(id, fromRuleInput(input), expectedVersion ?? undefined));
+    })
+    .onMutation('deleteAlarmRule', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'delete alarm rules');
+      return toGraphqlRule(await alarms.deleteRule(id));
+    })
+    .onMutation('acknowledgeAlarm', async ({ id, note }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'acknowledge alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'ACKNOWLEDGE', ...(note !== undefined && note !== null && { note }) }, actor(event)));
+    })
+    .onMutation('snoozeAlarm', async ({ id, seconds }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'snooze alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'SNOOZE', seconds }, actor(event)));
+    })
+    .onMutation('disableAlarm', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'disable alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'DISABLE' }, actor(event)));
+    })
+    .onMutation('enableAlarm', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'enable alarms');
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'ENABLE' }, actor(event)));
     });
 
   const handler = ((event: DirectLambdaEvent) => router.resolve(event)) as ResolverHandler;

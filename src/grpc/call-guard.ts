@@ -44,6 +44,8 @@ export interface CallSignal {
   readonly aborted: boolean;
   /** Throws CallCancelledError once the caller cancelled or the deadline passed. */
   throwIfAborted(): void;
+  /** The authenticated caller's id (what the call log names), e.g. the actor of an alarm action. */
+  readonly caller: string;
 }
 
 /** A unary handler around `work`, which receives the decoded request and the call's cancellation signal. */
@@ -79,6 +81,7 @@ export function guardUnary<Req, Res>(
     let settled = false;
     const signal = {
       aborted: false,
+      caller,
       throwIfAborted(): void {
         if (this.aborted) throw new CallCancelledError();
       },

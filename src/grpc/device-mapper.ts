@@ -50,8 +50,9 @@ export function toListResponse(page: DeviceListPage): ListDevicesResponse {
 }
 
 /** Fleet counters as the proto message. */
-export function toProtoStats(stats: DeviceStats): ProtoDeviceStats {
+export function toProtoStats(stats: DeviceStats, activeAlarms: Readonly<Record<string, number>> = {}): ProtoDeviceStats {
   return {
+    activeAlarmsBySeverity: Object.fromEntries(Object.entries(activeAlarms).map(([k, v]) => [k, String(v)])),
     total: String(stats.total),
     online: String(stats.byStatus.ONLINE ?? 0),
     byStatus: Object.fromEntries(Object.entries(stats.byStatus).map(([k, v]) => [k, String(v)])),
@@ -135,7 +136,8 @@ function maskFields(paths: string[]): Set<UpdatableField> {
   return fields;
 }
 
-function toTimestamp(iso: string): Timestamp {
+/** An ISO-8601 time as a protobuf Timestamp. */
+export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
   const seconds = Math.floor(ms / 1000);
   return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };

@@ -8,6 +8,8 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import { guardUnary, type CallContext } from './call-guard.js';
 import { fromInt64, toCreateInput, toListInput, toProtoDevice, toProtoStats, toUpdateInput, toListResponse } from './device-mapper.js';
 import { WatchHub, type WatchOptions } from './watch-devices.js';
+import { createAlarmHandlers, type AlarmServicePort } from './alarm-handlers.js';
+import { AlarmWatchHub, type AlarmTransitionSource } from './watch-alarms.js';
 
 /** The registry use cases the service calls. */
 export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
@@ -16,6 +18,7 @@ export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' 
 export interface DeviceServiceDeps {
   readonly registry: DeviceRegistryPort;
   readonly changes: ChangeSource;
+  readonly alarms: { readonly service: AlarmServicePort; readonly transitions: AlarmTransitionSource };
   readonly context: CallContext;
   readonly watch?: WatchOptions;
 }
@@ -42,9 +45,10 @@ export interface DeviceServiceDeps {
  * never piles up. A cancelled write may still apply, as gRPC allows: a cancel racing the
  * response never tells the caller whether the write happened (retry with expected version).
  */
-export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub } {
+export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub; alarmWatchers: AlarmWatchHub } {
   const { registry, context } = deps;
   const watchers = new WatchHub(deps.changes, context, deps.watch);
+  const alarmWatchers = new AlarmWatchHub(deps.alarms.transitions, context, deps.watch?.maxQueued);
   const handlers: DeviceServiceHandlers = {
     CreateDevice: guardUnary(context, 'CreateDevice', async (request, signal) => {
       const input = toCreateInput(request);
@@ -68,8 +72,12 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
       await registry.delete(request.id, version === 0 ? undefined : version);
       return {};
     }),
-    GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => toProtoStats(await registry.stats())),
+    GetDeviceStats: guardUnary(context, 'GetDeviceStats', async () => {
+      const [stats, active] = await Promise.all([registry.stats(), deps.alarms.service.activeBySeverity()]);
+      return toProtoStats(stats, active);
+    }),
     WatchDevices: watchers.handle,
+    ...createAlarmHandlers(deps.alarms.service, context, alarmWatchers),
   };
-  return { handlers, watchers };
+  return { handlers, watchers, alarmWatchers };
 }

@@ -13,10 +13,13 @@ import type { MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { startDeviceServer } from './server.js';
+import type { AlarmServicePort } from './alarm-handlers.js';
+import { subscribeToAlarms } from './watch-alarms.js';
 
 /** Options of {@link startLocalGrpc}. */
 export interface LocalGrpcOptions {
   readonly registry: DeviceRegistryPort;
+  readonly alarms: AlarmServicePort;
   readonly bus: MessageBus;
   readonly host: string;
   readonly port: number;
@@ -46,10 +49,12 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
     else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
   };
   const changes = await subscribeToChanges(options.bus, sink);
+  const transitions = await subscribeToAlarms(options.bus, sink);
   try {
     const server = await startDeviceServer({
       registry: options.registry,
       changes,
+      alarms: { service: options.alarms, transitions },
       host: options.host,
       port: options.port,
       log: sink,
@@ -63,10 +68,12 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
       async stop() {
         await server.shutdown(2_000);
         await changes.close();
+        await transitions.close();
       },
     };
   } catch (error) {
     await changes.close();
+    await transitions.close();
     throw error;
   }
 }

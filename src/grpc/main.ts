@@ -23,6 +23,9 @@ import { createDocumentClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
+import { DynamoDbAlarmStore } from '../adapters/dynamodb/alarm-store.js';
+import { AlarmService } from '../alarms/alarm-service.js';
+import { subscribeToAlarms } from './watch-alarms.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { jsonLogSink } from './call-log.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
@@ -36,11 +39,10 @@ const log = jsonLogSink();
 async function main(): Promise<void> {
   const config = readDeviceServiceEnvironment(process.env);
   const doc = createDocumentClient({ region: config.region, ...DYNAMODB_CLIENT_LIMITS });
-  const registry = new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, config.devicesTableName),
-    stats: new DynamoDbStatsStore(doc, config.statsTableName),
-    pageTokens: createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region }))),
-  });
+  const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
+  const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret, new SecretsManagerClient({ region: config.region })));
+  const registry = new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens });
+  const alarmService = new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository });
   const credentials = defaultProvider();
   const bus = await IotMqttMessageBus.connect({
     endpoint: await iotEndpoint(config),
@@ -51,9 +53,11 @@ async function main(): Promise<void> {
     log,
   });
   const changes = await subscribeToChanges(bus, log);
+  const transitions = await subscribeToAlarms(bus, log);
   const server = await startDeviceServer({
     registry,
     changes,
+    alarms: { service: alarmService, transitions },
     host: config.host,
     port: config.port,
     log,
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
     void server
       .shutdown(config.shutdownGraceMs)
       .then(() => changes.close())
+      .then(() => transitions.close())
       .then(() => bus.close())
       .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))
       .finally(() => process.exit(0));

@@ -17,6 +17,19 @@ export const RPC_RIGHTS: Readonly<Record<keyof DeviceServiceHandlers, DeviceRigh
   ListDevices: 'read',
   GetDeviceStats: 'read',
   WatchDevices: 'read',
+  // Alarm rules and actions change the fleet's alarming: write, as on the GraphQL API (admin).
+  CreateAlarmRule: 'write',
+  UpdateAlarmRule: 'write',
+  DeleteAlarmRule: 'write',
+  AcknowledgeAlarm: 'write',
+  SnoozeAlarm: 'write',
+  DisableAlarm: 'write',
+  EnableAlarm: 'write',
+  GetAlarmRule: 'read',
+  ListAlarmRules: 'read',
+  ListAlarms: 'read',
+  GetAlarm: 'read',
+  WatchAlarms: 'read',
 };
 
 /** An authenticated caller of the gRPC door. */

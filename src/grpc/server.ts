@@ -14,6 +14,8 @@ import { authInterceptor } from './auth-interceptor.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
 import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
+import type { AlarmServicePort } from './alarm-handlers.js';
+import type { AlarmTransitionSource } from './watch-alarms.js';
 import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-budget.js';
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
@@ -81,6 +83,8 @@ export interface DeviceServerOptions {
   readonly reflection?: boolean;
   /** With a connection state (a bus subscription), losing it ends every WatchDevices stream. */
   readonly changes: ChangeSource & Partial<BusConnection>;
+  /** The alarm use cases and the transitions WatchAlarms relays (from the same bus as `changes`). */
+  readonly alarms: { readonly service: AlarmServicePort; readonly transitions: AlarmTransitionSource };
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0 (any free port) */
@@ -129,9 +133,10 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   // budget, so an unauthenticated caller never holds a share of it.
   const auth = authInterceptor({ verify: options.verifyToken, log });
   const server = new grpc.Server({ ...serverOptions, interceptors: [auth, receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
-  const { handlers, watchers } = createDeviceServiceHandlers({
+  const { handlers, watchers, alarmWatchers } = createDeviceServiceHandlers({
     registry: options.registry,
     changes: options.changes,
+    alarms: options.alarms,
     context,
     ...(options.watch && { watch: options.watch }),
   });
@@ -173,6 +178,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     if (!connected) {
       log({ level: 'warn', msg: 'change subscription lost', streams: watchers.size });
       watchers.closeAll(CHANGES_UNAVAILABLE);
+      alarmWatchers.closeAll({ code: CHANGES_UNAVAILABLE.code, details: 'alarm subscription lost: transitions may have been missed; list alarms again, then watch again' });
     }
   });
   log({ level: 'info', msg: 'listening', host, port, tls: true, reflection: Boolean(options.reflection) });
@@ -185,6 +191,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       stopWatchingConnection?.();
       health.stop();
       watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+      alarmWatchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
       let done = false;
       const finish = (forced: boolean): void => {
         if (done) return;
@@ -201,7 +208,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       // Two quiet polls in a row, so the last statuses handed to grpc-js reach the socket.
       let quiet = 0;
       const poll = setInterval(() => {
-        quiet = context.inFlight === 0 && watchers.size === 0 ? quiet + 1 : 0;
+        quiet = context.inFlight === 0 && watchers.size === 0 && alarmWatchers.size === 0 ? quiet + 1 : 0;
         if (quiet >= 2) {
           server.forceShutdown();
           finish(false);

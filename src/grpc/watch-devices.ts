@@ -158,7 +158,8 @@ export class WatchHub {
   };
 }
 
-function idFilter(ids: readonly string[]): Set<string> | undefined {
+/** The device-id filter of a watch request; undefined means every device. */
+export function idFilter(ids: readonly string[]): Set<string> | undefined {
   if (ids.length === 0) return undefined;
   if (ids.length > MAX_WATCH_IDS) {
     throw new ValidationError(`device_ids has ${ids.length} entries; at most ${MAX_WATCH_IDS} allowed`, 'device_ids');

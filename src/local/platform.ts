@@ -31,6 +31,8 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
 import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { ALARMS_TABLE } from '../contracts/tables.js';
+import { startLocalAlarms, type LocalAlarms } from './alarms/local-alarms.js';
 import { LocalTokenIssuer } from './appsync/local-token-issuer.js';
 
 /** Default ports of `iotctl local`; 0 picks any free port (tests). */
@@ -72,17 +74,21 @@ export interface LocalPlatformOptions {
   presenceReconcileMs?: number;
   /** Receives one line per thing started or stopped. @default no logging */
   log?: (line: string) => void;
+  /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
+  alarmSweepMs?: number;
 }
 
 /** A running local platform. */
 export interface LocalPlatform {
   /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
   readonly dynamodbEndpoint: string;
-  readonly tables: { devices: string; stats: string; telemetry: string };
+  readonly tables: { devices: string; stats: string; telemetry: string; alarms: string };
   /** Document client through the capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly registry: DeviceRegistry;
   readonly changeFeed: LocalChangeFeed;
+  /** Alarm rules, evaluation, the Alarms stream consumer and the sweep. */
+  readonly alarms: LocalAlarms;
   /** What runs where (name → URL or address), printed by `iotctl local`. */
   readonly endpoints: Record<string, string>;
   /** Absolute data directory, or undefined when ephemeral. */
@@ -91,6 +97,8 @@ export interface LocalPlatform {
   readonly ingest: IngestSettings;
   /** Certificate bindings of devices (provisioning binds and revokes; the broker reads them). */
   readonly credentials: DeviceCredentialStore;
+  /** Delivers everything devices published so far through the ingest handler (alarm evaluation included). */
+  flushIngest(): Promise<void>;
   /** The local CA's certificate (PEM): MQTT and gRPC clients trust it. */
   readonly caCertificatePem: string;
   /** Where that certificate is on disk (grpcurl -cacert, mosquitto --cafile). */
@@ -144,7 +152,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
     await ensureTables(dynalite.endpoint, names);
-    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry! };
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]! };
 
     // 3. Change feed: the events handler the Lambda runs, over the stats store. Its stream is
     //    durable under the data directory: what a previous process captured but did not deliver
@@ -172,6 +180,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     await feed.recover();
 
+    let alarms: LocalAlarms | undefined;
+
     // 4. DynamoDB Streams stand-in: the proxy every client uses; a write is answered once its
     //    change is in the feed's durable stream.
     const capture = await listenOrExplain({ name: 'DynamoDB endpoint', host, port: ports.dynamodb, flag: PORT_FLAGS.dynamodb }, () =>
@@ -180,7 +190,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         tables: capturedTables(ALL_TABLES, names),
         host,
         port: ports.dynamodb,
-        onRecord: (record) => feed.capture(record),
+        // Each table's stream has its own consumer, as each has its own Lambda in the cloud.
+        onRecord: (record) => (record.eventSourceARN?.includes(`/${tables.alarms}/`) ? alarms?.capture(record) : feed.capture(record)),
         onError: (error) => log(`change capture: ${error.message}`),
       }),
     );
@@ -190,11 +201,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'DynamoDB client', stop: () => doc.destroy() });
 
     // 5. Registry: the domain core every door calls.
-    const registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, tables.devices),
-      stats: statsStore,
-      pageTokens: createPageTokenCodec(secret),
+    const repository = new DynamoDbDeviceRepository(doc, tables.devices);
+    const pageTokens = createPageTokenCodec(secret);
+    const registry = new DeviceRegistry({ repository, stats: statsStore, pageTokens });
+
+    // 5b. Alarms: rules and actions for the doors, evaluation for the ingest handler, the Alarms
+    //     stream consumer and the sweep timer.
+    alarms = await startLocalAlarms({
+      doc,
+      tableName: tables.alarms,
+      devices: repository,
+      pageTokens,
+      ...(dataDir && { dataDir }),
+      ...(options.alarmSweepMs !== undefined && { sweepIntervalMs: options.alarmSweepMs }),
+      log,
     });
+    const alarmsWing = alarms;
+    stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
 
     // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
     //     what it holds, a recount that differs (a crash between a write and its change record)
@@ -209,16 +232,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
-      startLocalGraphql({ registry, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+      startLocalGraphql({ registry, alarms: alarmsWing.service, alarmFeed: alarmsWing, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
+    // The web console is served by the same server, so it shares the origin of /graphql.
+    endpoints.console = new URL('/', graphql.url).toString();
 
     // 7. IoT Core stand-in: mutual-TLS broker on ports.mqtt, the rules over the CDK's rule
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
@@ -227,7 +252,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
     const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
+      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
@@ -263,10 +288,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       doc,
       registry,
       changeFeed: feed,
+      alarms: alarmsWing,
       endpoints,
       dataDir,
       ingest: iot.ingest,
       credentials: iot.credentials,
+      flushIngest: () => iot.flush(),
       caCertificatePem: iot.ca.caCertificatePem,
       caCertificatePath: join(iot.ca.directory, 'ca.crt'),
       stop: () => (stopping ??= stopAll()),

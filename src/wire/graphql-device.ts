@@ -27,12 +27,14 @@ export function toGraphqlDevice(device: DomainDevice): Device {
     metadata: Object.entries(device.metadata).map(([key, value]) => ({ key, value })),
     version: device.version,
     readings: Object.entries(device.readings).map(([metric, value]) => toReading(metric, value)),
+    alarms: null,
   };
 }
 
 /** The publishDeviceUpdate input for a change; the subscriber-facing DeviceChange is the same shape. */
 export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
-  const device = toGraphqlDevice(change.device);
+  // Device.alarms is filled by the queries only; DeviceInput has no such field.
+  const { alarms: _alarms, ...device } = toGraphqlDevice(change.device);
   return {
     id: device.id,
     changeType: change.changeType,

@@ -79,12 +79,13 @@ describe('events function environment', () => {
 });
 
 describe('GraphQL function environment', () => {
-  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
+  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', ALARMS_TABLE_NAME: 'a', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
 
   it('reads tables, the telemetry store and the page-token secret ARN', () => {
     expect(readGraphqlEnvironment(base)).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      alarmsTableName: 'a',
       telemetry: { store: 'dynamodb', tableName: 't' },
       pageTokenSecret: { arn: 'arn:secret' },
     });
@@ -122,6 +123,7 @@ describe('device service environment', () => {
   const valid = {
     DEVICES_TABLE_NAME: 'd',
     STATS_TABLE_NAME: 's',
+    ALARMS_TABLE_NAME: 'a',
     PAGE_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
     IOT_ENDPOINT: 'describe',
     AWS_REGION: 'us-east-1',
@@ -133,6 +135,7 @@ describe('device service environment', () => {
     expect(readDeviceServiceEnvironment(valid)).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      alarmsTableName: 'a',
       pageTokenSecret: { arn: valid.PAGE_TOKEN_SECRET_ARN },
       iotEndpoint: 'describe',
       region: 'us-east-1',

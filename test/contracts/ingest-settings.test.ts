@@ -55,7 +55,7 @@ describe('endpointTable', () => {
     // Prepare
     const platform = {
       endpoints: { mqtt: 'mqtts://127.0.0.1:8883' },
-      tables: { devices: 'iot-Devices', stats: 'iot-Stats', telemetry: 'iot-Telemetry' },
+      tables: { devices: 'iot-Devices', stats: 'iot-Stats', telemetry: 'iot-Telemetry', alarms: 'iot-Alarms' },
       dataDir: undefined,
       ingest: { batchSize: 10_000, batchWindowSeconds: 1 },
     };

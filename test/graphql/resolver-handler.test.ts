@@ -1,3 +1,5 @@
+import { AlarmService } from '../../src/alarms/alarm-service.js';
+import { InMemoryAlarmStore } from '../../src/adapters/memory/in-memory-alarm-store.js';
 import type { AppSyncIdentity } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { InMemoryDeviceRepository } from '../../src/adapters/memory/in-memory-device-repository.js';
@@ -28,7 +30,8 @@ function event(parentTypeName: string, fieldName: string, args: Record<string, u
 }
 
 function build(telemetryFails = false) {
-  const registry = new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens });
+  const repository = new InMemoryDeviceRepository();
+  const registry = new DeviceRegistry({ repository, stats: new InMemoryStats(), pageTokens });
   const unexpected: unknown[] = [];
   const handler = createResolverHandler({
     registry,
@@ -36,6 +39,7 @@ function build(telemetryFails = false) {
       reader: { query: async () => { if (telemetryFails) throw new Error('connect ECONNREFUSED 10.0.0.7:443 secret-host'); return { items: [{ ts: 0, seq: 1, value: 21.5 }], nextCursor: 'c1' }; } },
       pageTokens,
     }),
+    alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: repository }),
     onUnexpectedError: (error) => unexpected.push(error),
   });
   return { registry, handler, unexpected };

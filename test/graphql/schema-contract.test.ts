@@ -1,3 +1,5 @@
+import { AlarmService } from '../../src/alarms/alarm-service.js';
+import { InMemoryAlarmStore } from '../../src/adapters/memory/in-memory-alarm-store.js';
 import { readFileSync } from 'node:fs';
 import { getNamedType, isNonNullType, isObjectType, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +21,7 @@ const schema = buildSchemaFromSdl();
 const handler = createResolverHandler({
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
+  alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789'), devices: new InMemoryDeviceRepository() }),
 });
 
 const sampleDevice: Device = {

@@ -66,6 +66,7 @@ describe('the bundled gRPC server', () => {
         PATH: process.env.PATH,
         DEVICES_TABLE_NAME: names.Devices,
         STATS_TABLE_NAME: names.Stats,
+        ALARMS_TABLE_NAME: names.Alarms,
         PAGE_TOKEN_SECRET: 'bundle-test-secret-bundle-test-secret',
         IOT_ENDPOINT: 'iot.example.invalid',
         IOT_ENDPOINT_URL: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`,

@@ -1,3 +1,4 @@
+import { inMemoryAlarms } from '../../src/grpc/in-memory-alarms.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,11 +107,12 @@ export async function startTestServer(
   const server = await startDeviceServer({
     registry,
     changes,
+    alarms: inMemoryAlarms(repository),
     log: (entry) => logs.push({ ...entry }),
     tls: testAuth.tls,
     verifyToken: testAuth.verifyToken,
     reflection: true,
-    ...options,
+    ...definedOptions(options),
   });
   const client = newClient(server.address);
   // Connect (TLS handshake) now, so a test's deadline measures its call and not the handshake.
@@ -191,4 +193,8 @@ export function watchChanges(client: Client, deviceIds: string[] = []) {
   stream.on('status', (s: grpc.StatusObject) => (status = s));
   stream.on('error', () => undefined);
   return { stream, seen, status: () => status };
+}
+
+function definedOptions<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

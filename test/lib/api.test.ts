@@ -84,10 +84,13 @@ describe('Api', () => {
 
     // Assess
     const byField = Object.fromEntries(resolvers.map((r) => [`${r.TypeName}.${r.FieldName}`, { type: typeOf(r.DataSourceName), code: r.Code, runtime: r.Runtime }]));
+    const alarmFields = ['Query.alarm', 'Query.alarmRule', 'Query.alarmRules', 'Query.alarms', 'Mutation.acknowledgeAlarm', 'Mutation.createAlarmRule', 'Mutation.deleteAlarmRule', 'Mutation.disableAlarm', 'Mutation.enableAlarm', 'Mutation.snoozeAlarm', 'Mutation.updateAlarmRule'];
     expect(Object.keys(byField).sort()).toEqual(
-      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated'].sort(),
+      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated', ...alarmFields, 'Mutation.publishAlarmUpdate', 'Subscription.alarmUpdated'].sort(),
     );
-    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice']) {
+    expect(byField['Mutation.publishAlarmUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
+    expect(byField['Subscription.alarmUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
+    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice', ...alarmFields]) {
       expect(byField[field]).toEqual({ type: 'AWS_LAMBDA', code: undefined, runtime: undefined });
     }
     expect(byField['Mutation.publishDeviceUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });

@@ -155,9 +155,9 @@ describe('Monitoring', () => {
   });
 
   it('sends alarms to one encrypted topic, output as AlarmTopicArn', () => {
-    // Assess
-    template.resourceCountIs('AWS::SNS::Topic', 1);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    // Assess: the other topic is the alarm-rule notifications topic (lib/alarms.ts)
+    template.resourceCountIs('AWS::SNS::Topic', 2);
+    template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'IoT platform alarms', KmsMasterKeyId: Match.anyValue() });
     template.hasOutput('AlarmTopicArn', { Value: topicRef(stack, stack) });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });

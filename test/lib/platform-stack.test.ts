@@ -21,7 +21,7 @@ describe('PlatformStack', () => {
 
     // Assess
     expect(stack.telemetryStore).toBe('dynamodb');
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.hasOutput('TelemetryTableName', { Value: stack.resolve(stack.storage.telemetryTable!.tableName) });
   });
 
@@ -31,7 +31,7 @@ describe('PlatformStack', () => {
 
     // Assess
     expect(stack.telemetryStore).toBe('timestream');
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     expect(template.findOutputs('TelemetryTableName')).toEqual({});
   });
 

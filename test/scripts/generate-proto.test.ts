@@ -42,6 +42,18 @@ describe('generate-proto', () => {
       'DeleteDevice',
       'GetDeviceStats',
       'WatchDevices',
+      'CreateAlarmRule',
+      'GetAlarmRule',
+      'ListAlarmRules',
+      'UpdateAlarmRule',
+      'DeleteAlarmRule',
+      'ListAlarms',
+      'GetAlarm',
+      'AcknowledgeAlarm',
+      'SnoozeAlarm',
+      'DisableAlarm',
+      'EnableAlarm',
+      'WatchAlarms',
     ]);
   });
 });

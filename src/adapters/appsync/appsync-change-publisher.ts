@@ -1,11 +1,11 @@
 import type { DeviceChange } from '../../domain/device-change.js';
-import { UnavailableError } from '../../domain/errors.js';
 import { toDeviceChangeInput, toTelemetryUpdateInput } from '../../wire/graphql-device.js';
 import { chunks } from '../../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
-import { keepAlivePost, type Post, type PostResponse } from './keep-alive-post.js';
-import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
+import { AppSyncMutationSender } from './appsync-mutation-sender.js';
+import type { Post } from './keep-alive-post.js';
+import type { AwsCredentials } from './sigv4-signer.js';
 
 /**
  * The IAM-only mutation that fans a change out to deviceUpdated subscribers. AppSync only
@@ -51,14 +51,10 @@ export interface AppSyncChangePublisherOptions {
  * telemetry batches with publishTelemetryBatch) with a SigV4-signed POST. A failure throws UnavailableError so the change feed retries the record.
  */
 export class AppSyncChangePublisher implements ChangePublisher {
-  private readonly url: URL;
-  private readonly signer;
-  private readonly post: Post;
+  private readonly sender: AppSyncMutationSender;
 
   constructor(options: AppSyncChangePublisherOptions) {
-    this.url = new URL(options.url);
-    this.signer = createAppSyncSigner(options.region, options.credentials);
-    this.post = options.post ?? keepAlivePost();
+    this.sender = new AppSyncMutationSender(options);
   }
 
   /** Sends one change; resolves when AppSync accepted it. */
@@ -79,36 +75,7 @@ export class AppSyncChangePublisher implements ChangePublisher {
     for (const change of changes) if (change.watched) await this.publish(change);
   }
 
-  private async send(mutation: string, query: string, variables: Record<string, unknown>): Promise<void> {
-    const body = JSON.stringify({ query, variables });
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port && { port: Number(this.url.port) }),
-      path: this.url.pathname,
-      query: {},
-      headers: { host: this.url.host, 'content-type': 'application/json' },
-      body,
-    });
-    let response: PostResponse;
-    try {
-      response = await this.post(this.url, signed.headers as Record<string, string>, body);
-    } catch (error) {
-      throw new UnavailableError(`AppSync is unreachable: ${(error as Error).message}`, { cause: error });
-    }
-    const { status, text } = response;
-    let errors: { message?: string; errorType?: string }[] | undefined;
-    try {
-      errors = (JSON.parse(text) as { errors?: typeof errors }).errors;
-    } catch {
-      throw new UnavailableError(`AppSync answered ${status} with a non-JSON body`);
-    }
-    if (status < 200 || status > 299 || (errors && errors.length > 0)) {
-      const first = errors?.[0];
-      throw new UnavailableError(
-        `${mutation} failed (HTTP ${status}): ${first?.errorType ?? 'error'}: ${first?.message ?? text.slice(0, 200)}`,
-      );
-    }
+  private send(mutation: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    return this.sender.send(mutation, query, variables);
   }
 }

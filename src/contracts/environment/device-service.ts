@@ -1,6 +1,6 @@
 /** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
 import { ConfigError, configReader, type Environment } from '../config-reader.js';
-import { DEVICES_TABLE, STATS_TABLE } from '../tables.js';
+import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE } from '../tables.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
 
@@ -38,6 +38,7 @@ export const DEFAULT_GRPC_PORT = 50051;
 export interface DeviceServiceEnvironment {
   readonly devicesTableName: string;
   readonly statsTableName: string;
+  readonly alarmsTableName: string;
   readonly pageTokenSecret: PageTokenSecretSource;
   /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
   readonly iotEndpoint: string;
@@ -76,6 +77,7 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
   return {
     devicesTableName: read.required(DEVICES_TABLE.tableNameEnv),
     statsTableName: read.required(STATS_TABLE.tableNameEnv),
+    alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
     pageTokenSecret: readPageTokenSecretSource(read),
     iotEndpoint: read.required(v.iotEndpoint),
     ...(iotEndpointUrl && { iotEndpointUrl }),

@@ -1,6 +1,6 @@
 /** The ingest function's environment: set by lib/ingest-pipeline.ts, read once at cold start. */
 import { configReader, type Environment } from '../config-reader.js';
-import { DEVICES_TABLE } from '../tables.js';
+import { ALARMS_TABLE, DEVICES_TABLE } from '../tables.js';
 import { readTelemetryStore, type TelemetryStoreLocation } from './telemetry-store.js';
 import { VARIABLES } from './variables.js';
 
@@ -15,6 +15,8 @@ export interface IngestEnvironment {
   /** Days a DynamoDB telemetry point is kept. @default 30 */
   readonly retentionDays: number;
   readonly telemetry: TelemetryStoreLocation;
+  /** Alarms table; alarm rules are evaluated in the batches when it is set (the stack always sets it). */
+  readonly alarmsTableName?: string;
 }
 
 /** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
@@ -25,5 +27,6 @@ export function readIngestEnvironment(env: Environment = process.env): IngestEnv
     deadLetterQueueUrl: read.required(VARIABLES.deadLetterQueueUrl),
     retentionDays: read.integer(VARIABLES.telemetryRetentionDays, { fallback: DEFAULT_TELEMETRY_RETENTION_DAYS, min: 1, max: 36_500 }),
     telemetry: readTelemetryStore(read),
+    ...(read.optional(ALARMS_TABLE.tableNameEnv) && { alarmsTableName: read.optional(ALARMS_TABLE.tableNameEnv)! }),
   };
 }

@@ -24,6 +24,12 @@ export const VARIABLES = {
   retireDeletedCredentials: 'RETIRE_DELETED_CREDENTIALS',
   /** `false` stops fanning telemetry-only changes out to the change publishers. */
   publishTelemetryChanges: 'PUBLISH_TELEMETRY_CHANGES',
+  /** EventBridge bus the alarm-events function puts alarm transitions on. */
+  alarmEventBusName: 'ALARM_EVENT_BUS_NAME',
+  /** SNS topic the alarm-events function publishes alarm transitions to (stack output AlarmNotificationsTopicArn). */
+  alarmTopicArn: 'ALARM_TOPIC_ARN',
+  /** `true` when the alarm-events function republishes transitions on the internal IoT alarm topics (WatchAlarms). */
+  alarmTopicEnabled: 'ALARM_TOPIC_ENABLED',
   /** Set by the Lambda and ECS runtimes. */
   region: 'AWS_REGION',
   regionFallback: 'AWS_DEFAULT_REGION',

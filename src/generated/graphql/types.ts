@@ -4,9 +4,181 @@
 /** A nullable GraphQL value. */
 export type Maybe<T> = T | null;
 
+/** The alarm of one rule on one device. */
+export interface Alarm {
+  /** <ruleId>.<deviceId> */
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  deviceId: string;
+  severity: AlarmSeverity;
+  state: AlarmState;
+  changedAt: string;
+  snoozeUntil?: Maybe<string>;
+  rev: number;
+  lastTransition: AlarmTransition;
+  /** Filled by the alarm query only. */
+  history?: Maybe<AlarmTransitionConnection>;
+}
+
+export interface AlarmCondition {
+  kind: AlarmConditionKind;
+  metric?: Maybe<string>;
+  operator?: Maybe<ComparisonOperator>;
+  threshold?: Maybe<number>;
+  /** Hysteresis: the alarm clears only beyond this value (at most threshold for GT/GE, at least for LT/LE). */
+  clearThreshold?: Maybe<number>;
+  forSeconds?: Maybe<number>;
+  consecutive?: Maybe<number>;
+  /** NO_DATA: seconds of silence. */
+  seconds?: Maybe<number>;
+}
+
+export interface AlarmConditionInput {
+  kind: AlarmConditionKind;
+  metric?: Maybe<string>;
+  operator?: Maybe<ComparisonOperator>;
+  threshold?: Maybe<number>;
+  clearThreshold?: Maybe<number>;
+  forSeconds?: Maybe<number>;
+  consecutive?: Maybe<number>;
+  seconds?: Maybe<number>;
+}
+
+export type AlarmConditionKind = 'THRESHOLD' | 'NO_DATA';
+export const AlarmConditionKindValues = ['THRESHOLD', 'NO_DATA'] as const;
+
+export interface AlarmConnection {
+  items: Array<Alarm>;
+  nextToken?: Maybe<string>;
+}
+
+export interface AlarmFilter {
+  state?: Maybe<AlarmState>;
+  severity?: Maybe<AlarmSeverity>;
+  deviceId?: Maybe<string>;
+  ruleId?: Maybe<string>;
+}
+
+export interface AlarmRule {
+  id: string;
+  name: string;
+  description: string;
+  severity: AlarmSeverity;
+  target: AlarmTarget;
+  condition: AlarmCondition;
+  /** Stay LATCHED after clearing until acknowledged. */
+  latch: boolean;
+  ackRequired: boolean;
+  /** Publish transitions to EventBridge and SNS. */
+  notify: boolean;
+  /** 1 on create, +1 per update; pass it as expectedVersion. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AlarmRuleInput {
+  name: string;
+  description?: Maybe<string>;
+  severity: AlarmSeverity;
+  target: AlarmTargetInput;
+  condition: AlarmConditionInput;
+  /** default false; needs ackRequired */
+  latch?: Maybe<boolean>;
+  /** default true */
+  ackRequired?: Maybe<boolean>;
+  /** default true */
+  notify?: Maybe<boolean>;
+}
+
+/** How urgent an alarm is, loudest first. */
+export type AlarmSeverity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFO';
+export const AlarmSeverityValues = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
+
+/** The state model of AWS IoT Events alarms. */
+export type AlarmState = 'NORMAL' | 'ACTIVE' | 'ACKNOWLEDGED' | 'LATCHED' | 'SNOOZE_DISABLED' | 'DISABLED';
+export const AlarmStateValues = ['NORMAL', 'ACTIVE', 'ACKNOWLEDGED', 'LATCHED', 'SNOOZE_DISABLED', 'DISABLED'] as const;
+
+export interface AlarmTarget {
+  kind: AlarmTargetKind;
+  deviceId?: Maybe<string>;
+  deviceType?: Maybe<string>;
+}
+
+export interface AlarmTargetInput {
+  kind: AlarmTargetKind;
+  deviceId?: Maybe<string>;
+  deviceType?: Maybe<string>;
+}
+
+export type AlarmTargetKind = 'DEVICE' | 'DEVICE_TYPE' | 'ALL';
+export const AlarmTargetKindValues = ['DEVICE', 'DEVICE_TYPE', 'ALL'] as const;
+
+/** One recorded state change of an alarm. */
+export interface AlarmTransition {
+  /** The alarm's transition number, from 1. */
+  rev: number;
+  from: AlarmState;
+  to: AlarmState;
+  at: string;
+  /** Event time of the reading that caused it. */
+  eventTime?: Maybe<string>;
+  value?: Maybe<number>;
+  reason: string;
+  /** system, or the operator who acted. */
+  actor: string;
+  note?: Maybe<string>;
+  ruleVersion: number;
+}
+
+export interface AlarmTransitionConnection {
+  /** Newest first. */
+  items: Array<AlarmTransition>;
+  nextToken?: Maybe<string>;
+}
+
+export interface AlarmTransitionInput {
+  rev: number;
+  from: AlarmState;
+  to: AlarmState;
+  at: string;
+  eventTime?: Maybe<string>;
+  value?: Maybe<number>;
+  reason: string;
+  actor: string;
+  note?: Maybe<string>;
+  ruleVersion: number;
+}
+
+/** A transition, delivered to alarmUpdated subscribers. */
+export interface AlarmUpdate {
+  /** The alarm id. */
+  id: string;
+  deviceId: string;
+  ruleId: string;
+  ruleName: string;
+  severity: AlarmSeverity;
+  state: AlarmState;
+  transition: AlarmTransition;
+}
+
+export interface AlarmUpdateInput {
+  id: string;
+  deviceId: string;
+  ruleId: string;
+  ruleName: string;
+  severity: AlarmSeverity;
+  state: AlarmState;
+  transition: AlarmTransitionInput;
+}
+
 /** What happened to a device. */
 export type ChangeType = 'CREATED' | 'UPDATED' | 'DELETED';
 export const ChangeTypeValues = ['CREATED', 'UPDATED', 'DELETED'] as const;
+
+export type ComparisonOperator = 'GT' | 'GE' | 'LT' | 'LE' | 'EQ' | 'NE';
+export const ComparisonOperatorValues = ['GT', 'GE', 'LT', 'LE', 'EQ', 'NE'] as const;
 
 export interface CreateDeviceInput {
   /** Optional UUID; generated when absent. */
@@ -37,6 +209,8 @@ export interface Device {
   version: number;
   /** The latest reading of each metric. */
   readings: Array<Reading>;
+  /** The device's alarms that ever left NORMAL (filled by device and devices queries when selected; null in deviceUpdated). */
+  alarms?: Maybe<Array<Alarm>>;
 }
 
 /** A change to a device, delivered to deviceUpdated subscribers. */
@@ -89,6 +263,8 @@ export interface DeviceStats {
   online: number;
   byStatus: Array<StatusCount>;
   byType: Array<TypeCount>;
+  /** ACTIVE alarms per severity (every severity listed, zeros included). */
+  activeAlarms: Array<SeverityCount>;
 }
 
 /** Lifecycle and connectivity state of a device. */
@@ -118,6 +294,11 @@ export interface ReadingInput {
   numberValue?: Maybe<number>;
   booleanValue?: Maybe<boolean>;
   stringValue?: Maybe<string>;
+}
+
+export interface SeverityCount {
+  severity: AlarmSeverity;
+  count: number;
 }
 
 export interface StatusCount {
@@ -210,12 +391,39 @@ export interface QueryTelemetryArgs {
   nextToken?: Maybe<string>;
 }
 
+/** Arguments of Query.alarmRule. */
+export interface QueryAlarmRuleArgs {
+  id: string;
+}
+
+/** Arguments of Query.alarmRules. */
+export interface QueryAlarmRulesArgs {
+}
+
+/** Arguments of Query.alarms. */
+export interface QueryAlarmsArgs {
+  filter?: Maybe<AlarmFilter>;
+  limit?: Maybe<number>;
+  nextToken?: Maybe<string>;
+}
+
+/** Arguments of Query.alarm. */
+export interface QueryAlarmArgs {
+  id: string;
+  historyLimit?: Maybe<number>;
+  historyNextToken?: Maybe<string>;
+}
+
 /** Arguments of every Query field, by field name. */
 export interface QueryArgs {
   device: QueryDeviceArgs;
   devices: QueryDevicesArgs;
   stats: QueryStatsArgs;
   telemetry: QueryTelemetryArgs;
+  alarmRule: QueryAlarmRuleArgs;
+  alarmRules: QueryAlarmRulesArgs;
+  alarms: QueryAlarmsArgs;
+  alarm: QueryAlarmArgs;
 }
 
 /** What a resolver of each Query field returns, by field name. */
@@ -224,10 +432,14 @@ export interface QueryResults {
   devices: DeviceConnection;
   stats: DeviceStats;
   telemetry: TelemetryConnection;
+  alarmRule: Maybe<AlarmRule>;
+  alarmRules: Array<AlarmRule>;
+  alarms: AlarmConnection;
+  alarm: Maybe<Alarm>;
 }
 
 /** Every Query field in the schema. */
-export const QUERY_FIELDS = ['device', 'devices', 'stats', 'telemetry'] as const;
+export const QUERY_FIELDS = ['device', 'devices', 'stats', 'telemetry', 'alarmRule', 'alarmRules', 'alarms', 'alarm'] as const;
 
 /** Arguments of Mutation.createDevice. */
 export interface MutationCreateDeviceArgs {
@@ -255,6 +467,50 @@ export interface MutationPublishTelemetryBatchArgs {
   input: TelemetryBatchInput;
 }
 
+/** Arguments of Mutation.createAlarmRule. */
+export interface MutationCreateAlarmRuleArgs {
+  input: AlarmRuleInput;
+}
+
+/** Arguments of Mutation.updateAlarmRule. */
+export interface MutationUpdateAlarmRuleArgs {
+  id: string;
+  input: AlarmRuleInput;
+  expectedVersion?: Maybe<number>;
+}
+
+/** Arguments of Mutation.deleteAlarmRule. */
+export interface MutationDeleteAlarmRuleArgs {
+  id: string;
+}
+
+/** Arguments of Mutation.acknowledgeAlarm. */
+export interface MutationAcknowledgeAlarmArgs {
+  id: string;
+  note?: Maybe<string>;
+}
+
+/** Arguments of Mutation.snoozeAlarm. */
+export interface MutationSnoozeAlarmArgs {
+  id: string;
+  seconds: number;
+}
+
+/** Arguments of Mutation.disableAlarm. */
+export interface MutationDisableAlarmArgs {
+  id: string;
+}
+
+/** Arguments of Mutation.enableAlarm. */
+export interface MutationEnableAlarmArgs {
+  id: string;
+}
+
+/** Arguments of Mutation.publishAlarmUpdate. */
+export interface MutationPublishAlarmUpdateArgs {
+  input: AlarmUpdateInput;
+}
+
 /** Arguments of every Mutation field, by field name. */
 export interface MutationArgs {
   createDevice: MutationCreateDeviceArgs;
@@ -262,6 +518,14 @@ export interface MutationArgs {
   deleteDevice: MutationDeleteDeviceArgs;
   publishDeviceUpdate: MutationPublishDeviceUpdateArgs;
   publishTelemetryBatch: MutationPublishTelemetryBatchArgs;
+  createAlarmRule: MutationCreateAlarmRuleArgs;
+  updateAlarmRule: MutationUpdateAlarmRuleArgs;
+  deleteAlarmRule: MutationDeleteAlarmRuleArgs;
+  acknowledgeAlarm: MutationAcknowledgeAlarmArgs;
+  snoozeAlarm: MutationSnoozeAlarmArgs;
+  disableAlarm: MutationDisableAlarmArgs;
+  enableAlarm: MutationEnableAlarmArgs;
+  publishAlarmUpdate: MutationPublishAlarmUpdateArgs;
 }
 
 /** What a resolver of each Mutation field returns, by field name. */
@@ -271,10 +535,18 @@ export interface MutationResults {
   deleteDevice: Device;
   publishDeviceUpdate: DeviceChange;
   publishTelemetryBatch: TelemetryBatch;
+  createAlarmRule: AlarmRule;
+  updateAlarmRule: AlarmRule;
+  deleteAlarmRule: AlarmRule;
+  acknowledgeAlarm: Alarm;
+  snoozeAlarm: Alarm;
+  disableAlarm: Alarm;
+  enableAlarm: Alarm;
+  publishAlarmUpdate: AlarmUpdate;
 }
 
 /** Every Mutation field in the schema. */
-export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'publishTelemetryBatch'] as const;
+export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'publishTelemetryBatch', 'createAlarmRule', 'updateAlarmRule', 'deleteAlarmRule', 'acknowledgeAlarm', 'snoozeAlarm', 'disableAlarm', 'enableAlarm', 'publishAlarmUpdate'] as const;
 
 /** Arguments of Subscription.deviceUpdated. */
 export interface SubscriptionDeviceUpdatedArgs {
@@ -285,17 +557,24 @@ export interface SubscriptionDeviceUpdatedArgs {
 export interface SubscriptionTelemetryUpdatedArgs {
 }
 
+/** Arguments of Subscription.alarmUpdated. */
+export interface SubscriptionAlarmUpdatedArgs {
+  deviceId?: Maybe<string>;
+}
+
 /** Arguments of every Subscription field, by field name. */
 export interface SubscriptionArgs {
   deviceUpdated: SubscriptionDeviceUpdatedArgs;
   telemetryUpdated: SubscriptionTelemetryUpdatedArgs;
+  alarmUpdated: SubscriptionAlarmUpdatedArgs;
 }
 
 /** What a resolver of each Subscription field returns, by field name. */
 export interface SubscriptionResults {
   deviceUpdated: Maybe<DeviceChange>;
   telemetryUpdated: Maybe<TelemetryBatch>;
+  alarmUpdated: Maybe<AlarmUpdate>;
 }
 
 /** Every Subscription field in the schema. */
-export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'telemetryUpdated'] as const;
+export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'telemetryUpdated', 'alarmUpdated'] as const;

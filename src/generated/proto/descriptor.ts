@@ -38,6 +38,55 @@ export const descriptor = {
                       "requestType": "WatchDevicesRequest",
                       "responseType": "WatchDevicesResponse",
                       "responseStream": true
+                    },
+                    "CreateAlarmRule": {
+                      "requestType": "CreateAlarmRuleRequest",
+                      "responseType": "AlarmRule"
+                    },
+                    "GetAlarmRule": {
+                      "requestType": "GetAlarmRuleRequest",
+                      "responseType": "AlarmRule"
+                    },
+                    "ListAlarmRules": {
+                      "requestType": "ListAlarmRulesRequest",
+                      "responseType": "ListAlarmRulesResponse"
+                    },
+                    "UpdateAlarmRule": {
+                      "requestType": "UpdateAlarmRuleRequest",
+                      "responseType": "AlarmRule"
+                    },
+                    "DeleteAlarmRule": {
+                      "requestType": "DeleteAlarmRuleRequest",
+                      "responseType": "AlarmRule"
+                    },
+                    "ListAlarms": {
+                      "requestType": "ListAlarmsRequest",
+                      "responseType": "ListAlarmsResponse"
+                    },
+                    "GetAlarm": {
+                      "requestType": "GetAlarmRequest",
+                      "responseType": "GetAlarmResponse"
+                    },
+                    "AcknowledgeAlarm": {
+                      "requestType": "AcknowledgeAlarmRequest",
+                      "responseType": "Alarm"
+                    },
+                    "SnoozeAlarm": {
+                      "requestType": "SnoozeAlarmRequest",
+                      "responseType": "Alarm"
+                    },
+                    "DisableAlarm": {
+                      "requestType": "AlarmActionRequest",
+                      "responseType": "Alarm"
+                    },
+                    "EnableAlarm": {
+                      "requestType": "AlarmActionRequest",
+                      "responseType": "Alarm"
+                    },
+                    "WatchAlarms": {
+                      "requestType": "WatchAlarmsRequest",
+                      "responseType": "WatchAlarmsResponse",
+                      "responseStream": true
                     }
                   }
                 },
@@ -208,6 +257,11 @@ export const descriptor = {
                       "keyType": "string",
                       "type": "int64",
                       "id": 4
+                    },
+                    "activeAlarmsBySeverity": {
+                      "keyType": "string",
+                      "type": "int64",
+                      "id": 40
                     }
                   }
                 },
@@ -245,6 +299,494 @@ export const descriptor = {
                     "sequence": {
                       "type": "string",
                       "id": 30
+                    }
+                  }
+                },
+                "AlarmSeverity": {
+                  "values": {
+                    "ALARM_SEVERITY_UNSPECIFIED": 0,
+                    "ALARM_SEVERITY_CRITICAL": 1,
+                    "ALARM_SEVERITY_HIGH": 2,
+                    "ALARM_SEVERITY_MEDIUM": 3,
+                    "ALARM_SEVERITY_LOW": 4,
+                    "ALARM_SEVERITY_INFO": 5
+                  }
+                },
+                "AlarmState": {
+                  "values": {
+                    "ALARM_STATE_UNSPECIFIED": 0,
+                    "ALARM_STATE_NORMAL": 1,
+                    "ALARM_STATE_ACTIVE": 2,
+                    "ALARM_STATE_ACKNOWLEDGED": 3,
+                    "ALARM_STATE_LATCHED": 4,
+                    "ALARM_STATE_SNOOZE_DISABLED": 5,
+                    "ALARM_STATE_DISABLED": 6
+                  }
+                },
+                "ComparisonOperator": {
+                  "values": {
+                    "COMPARISON_OPERATOR_UNSPECIFIED": 0,
+                    "COMPARISON_OPERATOR_GT": 1,
+                    "COMPARISON_OPERATOR_GE": 2,
+                    "COMPARISON_OPERATOR_LT": 3,
+                    "COMPARISON_OPERATOR_LE": 4,
+                    "COMPARISON_OPERATOR_EQ": 5,
+                    "COMPARISON_OPERATOR_NE": 6
+                  }
+                },
+                "ThresholdCondition": {
+                  "oneofs": {
+                    "_clearThreshold": {
+                      "oneof": [
+                        "clearThreshold"
+                      ]
+                    },
+                    "_forSeconds": {
+                      "oneof": [
+                        "forSeconds"
+                      ]
+                    },
+                    "_consecutive": {
+                      "oneof": [
+                        "consecutive"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "metric": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "operator": {
+                      "type": "ComparisonOperator",
+                      "id": 2
+                    },
+                    "threshold": {
+                      "type": "double",
+                      "id": 3
+                    },
+                    "clearThreshold": {
+                      "type": "double",
+                      "id": 4,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "forSeconds": {
+                      "type": "int32",
+                      "id": 5,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "consecutive": {
+                      "type": "int32",
+                      "id": 6,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    }
+                  }
+                },
+                "NoDataCondition": {
+                  "fields": {
+                    "seconds": {
+                      "type": "int32",
+                      "id": 1
+                    }
+                  }
+                },
+                "AlarmRule": {
+                  "oneofs": {
+                    "target": {
+                      "oneof": [
+                        "deviceId",
+                        "deviceType",
+                        "allDevices"
+                      ]
+                    },
+                    "condition": {
+                      "oneof": [
+                        "threshold",
+                        "noData"
+                      ]
+                    },
+                    "_ackRequired": {
+                      "oneof": [
+                        "ackRequired"
+                      ]
+                    },
+                    "_notify": {
+                      "oneof": [
+                        "notify"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "description": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "severity": {
+                      "type": "AlarmSeverity",
+                      "id": 4
+                    },
+                    "deviceId": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "deviceType": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "allDevices": {
+                      "type": "bool",
+                      "id": 7
+                    },
+                    "threshold": {
+                      "type": "ThresholdCondition",
+                      "id": 8
+                    },
+                    "noData": {
+                      "type": "NoDataCondition",
+                      "id": 9
+                    },
+                    "latch": {
+                      "type": "bool",
+                      "id": 10
+                    },
+                    "ackRequired": {
+                      "type": "bool",
+                      "id": 11,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "notify": {
+                      "type": "bool",
+                      "id": 12,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "version": {
+                      "type": "int64",
+                      "id": 13
+                    },
+                    "createdAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 14
+                    },
+                    "updatedAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 15
+                    }
+                  }
+                },
+                "CreateAlarmRuleRequest": {
+                  "fields": {
+                    "rule": {
+                      "type": "AlarmRule",
+                      "id": 1
+                    }
+                  }
+                },
+                "GetAlarmRuleRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "ListAlarmRulesRequest": {
+                  "fields": {}
+                },
+                "ListAlarmRulesResponse": {
+                  "fields": {
+                    "rules": {
+                      "rule": "repeated",
+                      "type": "AlarmRule",
+                      "id": 1
+                    }
+                  }
+                },
+                "UpdateAlarmRuleRequest": {
+                  "fields": {
+                    "rule": {
+                      "type": "AlarmRule",
+                      "id": 1
+                    }
+                  }
+                },
+                "DeleteAlarmRuleRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "AlarmTransition": {
+                  "oneofs": {
+                    "_value": {
+                      "oneof": [
+                        "value"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "alarmId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "ruleId": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "ruleName": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "ruleVersion": {
+                      "type": "int64",
+                      "id": 4
+                    },
+                    "deviceId": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "severity": {
+                      "type": "AlarmSeverity",
+                      "id": 6
+                    },
+                    "rev": {
+                      "type": "int64",
+                      "id": 7
+                    },
+                    "from": {
+                      "type": "AlarmState",
+                      "id": 8
+                    },
+                    "to": {
+                      "type": "AlarmState",
+                      "id": 9
+                    },
+                    "at": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 10
+                    },
+                    "eventTime": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 11
+                    },
+                    "value": {
+                      "type": "double",
+                      "id": 12,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "reason": {
+                      "type": "string",
+                      "id": 13
+                    },
+                    "actor": {
+                      "type": "string",
+                      "id": 14
+                    },
+                    "note": {
+                      "type": "string",
+                      "id": 15
+                    }
+                  }
+                },
+                "Alarm": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "ruleId": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "deviceId": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "severity": {
+                      "type": "AlarmSeverity",
+                      "id": 4
+                    },
+                    "state": {
+                      "type": "AlarmState",
+                      "id": 5
+                    },
+                    "rev": {
+                      "type": "int64",
+                      "id": 6
+                    },
+                    "changedAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 7
+                    },
+                    "snoozeUntil": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 8
+                    },
+                    "lastTransition": {
+                      "type": "AlarmTransition",
+                      "id": 9
+                    }
+                  }
+                },
+                "ListAlarmsRequest": {
+                  "oneofs": {
+                    "_state": {
+                      "oneof": [
+                        "state"
+                      ]
+                    },
+                    "_severity": {
+                      "oneof": [
+                        "severity"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "pageSize": {
+                      "type": "int32",
+                      "id": 1
+                    },
+                    "pageToken": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "state": {
+                      "type": "AlarmState",
+                      "id": 3,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "severity": {
+                      "type": "AlarmSeverity",
+                      "id": 4,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "deviceId": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "ruleId": {
+                      "type": "string",
+                      "id": 6
+                    }
+                  }
+                },
+                "ListAlarmsResponse": {
+                  "fields": {
+                    "alarms": {
+                      "rule": "repeated",
+                      "type": "Alarm",
+                      "id": 1
+                    },
+                    "nextPageToken": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "GetAlarmRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "historyPageSize": {
+                      "type": "int32",
+                      "id": 2
+                    },
+                    "historyPageToken": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  }
+                },
+                "GetAlarmResponse": {
+                  "fields": {
+                    "alarm": {
+                      "type": "Alarm",
+                      "id": 1
+                    },
+                    "history": {
+                      "rule": "repeated",
+                      "type": "AlarmTransition",
+                      "id": 2
+                    },
+                    "nextHistoryPageToken": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  }
+                },
+                "AcknowledgeAlarmRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "note": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "SnoozeAlarmRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "seconds": {
+                      "type": "int32",
+                      "id": 2
+                    }
+                  }
+                },
+                "AlarmActionRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "WatchAlarmsRequest": {
+                  "fields": {
+                    "deviceIds": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "WatchAlarmsResponse": {
+                  "fields": {
+                    "transition": {
+                      "type": "AlarmTransition",
+                      "id": 1
                     }
                   }
                 }

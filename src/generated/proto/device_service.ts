@@ -8,16 +8,36 @@ import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _goo
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.js';
 import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+import type { AcknowledgeAlarmRequest as _iot_device_v1_AcknowledgeAlarmRequest, AcknowledgeAlarmRequest__Output as _iot_device_v1_AcknowledgeAlarmRequest__Output } from './iot/device/v1/AcknowledgeAlarmRequest.js';
+import type { Alarm as _iot_device_v1_Alarm, Alarm__Output as _iot_device_v1_Alarm__Output } from './iot/device/v1/Alarm.js';
+import type { AlarmActionRequest as _iot_device_v1_AlarmActionRequest, AlarmActionRequest__Output as _iot_device_v1_AlarmActionRequest__Output } from './iot/device/v1/AlarmActionRequest.js';
+import type { AlarmRule as _iot_device_v1_AlarmRule, AlarmRule__Output as _iot_device_v1_AlarmRule__Output } from './iot/device/v1/AlarmRule.js';
+import type { AlarmTransition as _iot_device_v1_AlarmTransition, AlarmTransition__Output as _iot_device_v1_AlarmTransition__Output } from './iot/device/v1/AlarmTransition.js';
+import type { CreateAlarmRuleRequest as _iot_device_v1_CreateAlarmRuleRequest, CreateAlarmRuleRequest__Output as _iot_device_v1_CreateAlarmRuleRequest__Output } from './iot/device/v1/CreateAlarmRuleRequest.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from './iot/device/v1/CreateDeviceRequest.js';
+import type { DeleteAlarmRuleRequest as _iot_device_v1_DeleteAlarmRuleRequest, DeleteAlarmRuleRequest__Output as _iot_device_v1_DeleteAlarmRuleRequest__Output } from './iot/device/v1/DeleteAlarmRuleRequest.js';
 import type { DeleteDeviceRequest as _iot_device_v1_DeleteDeviceRequest, DeleteDeviceRequest__Output as _iot_device_v1_DeleteDeviceRequest__Output } from './iot/device/v1/DeleteDeviceRequest.js';
 import type { Device as _iot_device_v1_Device, Device__Output as _iot_device_v1_Device__Output } from './iot/device/v1/Device.js';
 import type { DeviceServiceClient as _iot_device_v1_DeviceServiceClient, DeviceServiceDefinition as _iot_device_v1_DeviceServiceDefinition } from './iot/device/v1/DeviceService.js';
 import type { DeviceStats as _iot_device_v1_DeviceStats, DeviceStats__Output as _iot_device_v1_DeviceStats__Output } from './iot/device/v1/DeviceStats.js';
+import type { GetAlarmRequest as _iot_device_v1_GetAlarmRequest, GetAlarmRequest__Output as _iot_device_v1_GetAlarmRequest__Output } from './iot/device/v1/GetAlarmRequest.js';
+import type { GetAlarmResponse as _iot_device_v1_GetAlarmResponse, GetAlarmResponse__Output as _iot_device_v1_GetAlarmResponse__Output } from './iot/device/v1/GetAlarmResponse.js';
+import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlarmRuleRequest__Output as _iot_device_v1_GetAlarmRuleRequest__Output } from './iot/device/v1/GetAlarmRuleRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from './iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from './iot/device/v1/GetDeviceStatsRequest.js';
+import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from './iot/device/v1/ListAlarmRulesRequest.js';
+import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from './iot/device/v1/ListAlarmRulesResponse.js';
+import type { ListAlarmsRequest as _iot_device_v1_ListAlarmsRequest, ListAlarmsRequest__Output as _iot_device_v1_ListAlarmsRequest__Output } from './iot/device/v1/ListAlarmsRequest.js';
+import type { ListAlarmsResponse as _iot_device_v1_ListAlarmsResponse, ListAlarmsResponse__Output as _iot_device_v1_ListAlarmsResponse__Output } from './iot/device/v1/ListAlarmsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from './iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from './iot/device/v1/ListDevicesResponse.js';
+import type { NoDataCondition as _iot_device_v1_NoDataCondition, NoDataCondition__Output as _iot_device_v1_NoDataCondition__Output } from './iot/device/v1/NoDataCondition.js';
+import type { SnoozeAlarmRequest as _iot_device_v1_SnoozeAlarmRequest, SnoozeAlarmRequest__Output as _iot_device_v1_SnoozeAlarmRequest__Output } from './iot/device/v1/SnoozeAlarmRequest.js';
+import type { ThresholdCondition as _iot_device_v1_ThresholdCondition, ThresholdCondition__Output as _iot_device_v1_ThresholdCondition__Output } from './iot/device/v1/ThresholdCondition.js';
+import type { UpdateAlarmRuleRequest as _iot_device_v1_UpdateAlarmRuleRequest, UpdateAlarmRuleRequest__Output as _iot_device_v1_UpdateAlarmRuleRequest__Output } from './iot/device/v1/UpdateAlarmRuleRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from './iot/device/v1/UpdateDeviceRequest.js';
+import type { WatchAlarmsRequest as _iot_device_v1_WatchAlarmsRequest, WatchAlarmsRequest__Output as _iot_device_v1_WatchAlarmsRequest__Output } from './iot/device/v1/WatchAlarmsRequest.js';
+import type { WatchAlarmsResponse as _iot_device_v1_WatchAlarmsResponse, WatchAlarmsResponse__Output as _iot_device_v1_WatchAlarmsResponse__Output } from './iot/device/v1/WatchAlarmsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from './iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from './iot/device/v1/WatchDevicesResponse.js';
 
@@ -40,8 +60,18 @@ export interface ProtoGrpcType {
   iot: {
     device: {
       v1: {
+        AcknowledgeAlarmRequest: MessageTypeDefinition<_iot_device_v1_AcknowledgeAlarmRequest, _iot_device_v1_AcknowledgeAlarmRequest__Output>
+        Alarm: MessageTypeDefinition<_iot_device_v1_Alarm, _iot_device_v1_Alarm__Output>
+        AlarmActionRequest: MessageTypeDefinition<_iot_device_v1_AlarmActionRequest, _iot_device_v1_AlarmActionRequest__Output>
+        AlarmRule: MessageTypeDefinition<_iot_device_v1_AlarmRule, _iot_device_v1_AlarmRule__Output>
+        AlarmSeverity: EnumTypeDefinition
+        AlarmState: EnumTypeDefinition
+        AlarmTransition: MessageTypeDefinition<_iot_device_v1_AlarmTransition, _iot_device_v1_AlarmTransition__Output>
         ChangeType: EnumTypeDefinition
+        ComparisonOperator: EnumTypeDefinition
+        CreateAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_CreateAlarmRuleRequest, _iot_device_v1_CreateAlarmRuleRequest__Output>
         CreateDeviceRequest: MessageTypeDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_CreateDeviceRequest__Output>
+        DeleteAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_DeleteAlarmRuleRequest, _iot_device_v1_DeleteAlarmRuleRequest__Output>
         DeleteDeviceRequest: MessageTypeDefinition<_iot_device_v1_DeleteDeviceRequest, _iot_device_v1_DeleteDeviceRequest__Output>
         Device: MessageTypeDefinition<_iot_device_v1_Device, _iot_device_v1_Device__Output>
         /**
@@ -53,11 +83,24 @@ export interface ProtoGrpcType {
         DeviceService: SubtypeConstructor<typeof grpc.Client, _iot_device_v1_DeviceServiceClient> & { service: _iot_device_v1_DeviceServiceDefinition }
         DeviceStats: MessageTypeDefinition<_iot_device_v1_DeviceStats, _iot_device_v1_DeviceStats__Output>
         DeviceStatus: EnumTypeDefinition
+        GetAlarmRequest: MessageTypeDefinition<_iot_device_v1_GetAlarmRequest, _iot_device_v1_GetAlarmRequest__Output>
+        GetAlarmResponse: MessageTypeDefinition<_iot_device_v1_GetAlarmResponse, _iot_device_v1_GetAlarmResponse__Output>
+        GetAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_GetAlarmRuleRequest, _iot_device_v1_GetAlarmRuleRequest__Output>
         GetDeviceRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_GetDeviceRequest__Output>
         GetDeviceStatsRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_GetDeviceStatsRequest__Output>
+        ListAlarmRulesRequest: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesRequest__Output>
+        ListAlarmRulesResponse: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesResponse__Output>
+        ListAlarmsRequest: MessageTypeDefinition<_iot_device_v1_ListAlarmsRequest, _iot_device_v1_ListAlarmsRequest__Output>
+        ListAlarmsResponse: MessageTypeDefinition<_iot_device_v1_ListAlarmsResponse, _iot_device_v1_ListAlarmsResponse__Output>
         ListDevicesRequest: MessageTypeDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesRequest__Output>
         ListDevicesResponse: MessageTypeDefinition<_iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesResponse__Output>
+        NoDataCondition: MessageTypeDefinition<_iot_device_v1_NoDataCondition, _iot_device_v1_NoDataCondition__Output>
+        SnoozeAlarmRequest: MessageTypeDefinition<_iot_device_v1_SnoozeAlarmRequest, _iot_device_v1_SnoozeAlarmRequest__Output>
+        ThresholdCondition: MessageTypeDefinition<_iot_device_v1_ThresholdCondition, _iot_device_v1_ThresholdCondition__Output>
+        UpdateAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_UpdateAlarmRuleRequest, _iot_device_v1_UpdateAlarmRuleRequest__Output>
         UpdateDeviceRequest: MessageTypeDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_UpdateDeviceRequest__Output>
+        WatchAlarmsRequest: MessageTypeDefinition<_iot_device_v1_WatchAlarmsRequest, _iot_device_v1_WatchAlarmsRequest__Output>
+        WatchAlarmsResponse: MessageTypeDefinition<_iot_device_v1_WatchAlarmsResponse, _iot_device_v1_WatchAlarmsResponse__Output>
         WatchDevicesRequest: MessageTypeDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesRequest__Output>
         WatchDevicesResponse: MessageTypeDefinition<_iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesResponse__Output>
       }

@@ -7,6 +7,10 @@ import type { DeviceRegistry } from '../../domain/device-registry.js';
 import { createPageTokenCodec } from '../../domain/page-token.js';
 import { TelemetryHistory } from '../../domain/telemetry-history.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
+import { CONSOLE_DIST_DIR } from '../../contracts/console-assets.js';
+import type { AlarmService } from '../../alarms/alarm-service.js';
+import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
+import { AppSyncAlarmPublisher } from '../../adapters/appsync/appsync-alarm-publisher.js';
 import { startLocalGraphqlServer, type LocalGraphqlServer } from './local-server.js';
 import { LocalTokenIssuer } from './local-token-issuer.js';
 import { lineLogger } from '../../adapters/logging/line-logger.js';
@@ -16,6 +20,9 @@ import { composeGraphqlFunction } from '../../functions/graphql-function.js';
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
   readonly registry: DeviceRegistry;
+  readonly alarms: AlarmService;
+  /** Receives the publisher of alarmUpdated (the alarm stream consumer calls it per transition). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly telemetry: string; readonly devices: string };
   readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
@@ -24,6 +31,8 @@ export interface LocalGraphqlDeps {
   readonly host: string;
   readonly port: number;
   readonly region?: string;
+  /** The built console served at /. @default CONSOLE_DIST_DIR */
+  readonly consoleDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -45,6 +54,7 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     }),
     logger: lineLogger('graphql', log, 'warn'),
     metrics: DISCARDED_METRICS,
+    alarms: deps.alarms,
   });
   const server = await startLocalGraphqlServer({
     resolver,
@@ -58,6 +68,7 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     host: deps.host,
     port: deps.port,
     ...(deps.region && { region: deps.region }),
+    consoleDir: deps.consoleDir ?? CONSOLE_DIST_DIR,
     log,
   });
   log(
@@ -72,6 +83,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)),
     publishTelemetryBatch: (changes) => (stopped ? Promise.resolve() : publisher.publishTelemetryBatch(changes)),
   });
+  const alarmPublisher = new AppSyncAlarmPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  deps.alarmFeed?.addLive({ publish: (n) => (stopped ? Promise.resolve() : alarmPublisher.publish(n)) });
   return {
     ...server,
     stop: async () => {

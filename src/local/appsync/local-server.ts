@@ -20,7 +20,10 @@ import type { Caller } from './auth-rules.js';
 import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realtime.js';
 import { acceptsHtml, sendGraphiqlPage, serveGraphiqlAsset } from './graphiql-page.js';
 import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalAppSyncSchemaOptions, type LocalRequestContext } from './local-appsync-schema.js';
+import { LOCAL_SIGN_IN_PATH } from '../../contracts/console-config.js';
+import { createConsoleFiles } from './console-files.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
+import { handleLocalSignIn } from './local-sign-in.js';
 import type { LocalTokenIssuer } from './local-token-issuer.js';
 import { SubscriptionHub } from './subscription-hub.js';
 import { validateWithinLimits } from './request-limits.js';
@@ -43,6 +46,8 @@ export interface LocalGraphqlServerOptions {
   readonly iamCredentials?: readonly AwsCredentials[];
   /** @default the schema file */
   readonly sdl?: string;
+  /** The built web console, served at / beside /graphql. @default no console */
+  readonly consoleDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -245,10 +250,20 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
     send(res, 200, formatResult(result));
   }
 
+  const serveConsole = options.consoleDir ? createConsoleFiles(options.consoleDir) : undefined;
+  const notFound = (res: ServerResponse) => send(res, 404, { errors: [{ errorType: 'NotFound', message: 'Use /graphql' }] });
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (serveGraphiqlAsset(req, res, path)) return;
-    if (path !== '/graphql') return send(res, 404, { errors: [{ errorType: 'NotFound', message: 'Use /graphql' }] });
+    const fail = (what: string) => (error: unknown) => {
+      log(`${what}: unexpected ${(error as Error).stack ?? String(error)}`);
+      if (!res.headersSent) send(res, 500, { errors: [{ errorType: 'InternalFailure', message: 'Internal failure; the request was logged' }] });
+    };
+    if (path === LOCAL_SIGN_IN_PATH && serveConsole) return void handleLocalSignIn(req, res, options.issuer, host).catch(fail('sign-in'));
+    if (path !== '/graphql') {
+      if (!serveConsole) return notFound(res);
+      return void serveConsole(req, res, path).then((served) => served || notFound(res), fail('console'));
+    }
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS);
       return res.end();

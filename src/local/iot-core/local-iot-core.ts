@@ -15,7 +15,7 @@ import { InMemoryDeadLetterQueue } from '../../adapters/sqs/in-memory-dead-lette
 import { JsonLinesDeadLetterQueue } from '../../adapters/sqs/json-lines-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import { encodeDeviceChange, encodeDeviceChangeBatch } from '../../contracts/device-change-codec.js';
-import { changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
+import { alarmTopic, changeTopic, TELEMETRY_BATCH_TOPIC } from '../../contracts/topics.js';
 import { chunks } from '../../change-feed/chunks.js';
 import { TELEMETRY_BATCH_MAX_CHANGES } from '../../contracts/live-updates.js';
 import { localIngestSettings, type IngestSettings } from '../../contracts/ingest-settings.js';
@@ -27,6 +27,8 @@ import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
 import type { MessageBus } from '../../ports/message-bus.js';
+import type { AlarmEvaluatorPort } from '../../alarms/alarm-evaluation.js';
+import type { AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { startBroker, type LocalBroker } from './broker.js';
 import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
@@ -49,6 +51,10 @@ export interface LocalIotCoreOptions {
   /** Document client through the change-capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly devices: string; readonly telemetry: string };
+  /** Alarm rules evaluated in the ingest batches. */
+  readonly alarms?: AlarmEvaluatorPort;
+  /** Alarm transitions to relay onto the bus (internal/alarm-changes/<deviceId>, for WatchAlarms). */
+  readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   /** The change feed to relay onto the bus. */
   readonly changeFeed?: { addPublisher(publisher: ChangePublisher): void };
   /** CA and dead letters live here; a temporary directory when absent (ephemeral runs). */
@@ -97,6 +103,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     devices,
     telemetry: new DynamoDbTelemetryStore(options.doc, options.tables.telemetry),
     deadLetters,
+    ...(options.alarms && { alarms: options.alarms }),
     logger: lineLogger('ingest', log, 'warn'),
     metrics: DISCARDED_METRICS,
   });
@@ -195,6 +202,11 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     if (stats.pending > 0) log(`ingest stream: ${stats.pending} held (peak ${stats.peakPending}), ${stats.delivered} delivered, ${stats.put} put`);
   }, 10_000);
   backlog.unref();
+  options.alarmFeed?.addLive({
+    publish: async (n) => {
+      if (!stopped) await bus.publish(alarmTopic(n.deviceId), JSON.stringify(n), { qos: 1 });
+    },
+  });
   log(`mqtt: ingest batches of up to ${ingest.batchSize} records or ${ingest.batchWindowSeconds} s`);
 
   const flush = async () => {

@@ -1,3 +1,5 @@
+import { AlarmService } from '../../../src/alarms/alarm-service.js';
+import { InMemoryAlarmStore } from '../../../src/adapters/memory/in-memory-alarm-store.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppSyncChangePublisher } from '../../../src/adapters/appsync/appsync-change-publisher.js';
@@ -36,6 +38,7 @@ describe('AppSyncChangePublisher against the local server', () => {
       resolver: createResolverHandler({
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
         telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
+        alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: new InMemoryDeviceRepository() }),
       }),
       issuer: await LocalTokenIssuer.ephemeral(),
       port: 0,

@@ -34,6 +34,7 @@ describe('GraphQL resolver Lambda metrics', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // A table that does not exist: reading stats is an unexpected (infrastructure) failure.
       STATS_TABLE_NAME: 'missing-stats-table',
+      ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'test-Telemetry',
       PAGE_TOKEN_SECRET: 'graphql-metrics-test-secret-0123456789',

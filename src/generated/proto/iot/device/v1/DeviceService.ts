@@ -3,16 +3,33 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AcknowledgeAlarmRequest as _iot_device_v1_AcknowledgeAlarmRequest, AcknowledgeAlarmRequest__Output as _iot_device_v1_AcknowledgeAlarmRequest__Output } from '../../../iot/device/v1/AcknowledgeAlarmRequest.js';
+import type { Alarm as _iot_device_v1_Alarm, Alarm__Output as _iot_device_v1_Alarm__Output } from '../../../iot/device/v1/Alarm.js';
+import type { AlarmActionRequest as _iot_device_v1_AlarmActionRequest, AlarmActionRequest__Output as _iot_device_v1_AlarmActionRequest__Output } from '../../../iot/device/v1/AlarmActionRequest.js';
+import type { AlarmRule as _iot_device_v1_AlarmRule, AlarmRule__Output as _iot_device_v1_AlarmRule__Output } from '../../../iot/device/v1/AlarmRule.js';
+import type { CreateAlarmRuleRequest as _iot_device_v1_CreateAlarmRuleRequest, CreateAlarmRuleRequest__Output as _iot_device_v1_CreateAlarmRuleRequest__Output } from '../../../iot/device/v1/CreateAlarmRuleRequest.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from '../../../iot/device/v1/CreateDeviceRequest.js';
+import type { DeleteAlarmRuleRequest as _iot_device_v1_DeleteAlarmRuleRequest, DeleteAlarmRuleRequest__Output as _iot_device_v1_DeleteAlarmRuleRequest__Output } from '../../../iot/device/v1/DeleteAlarmRuleRequest.js';
 import type { DeleteDeviceRequest as _iot_device_v1_DeleteDeviceRequest, DeleteDeviceRequest__Output as _iot_device_v1_DeleteDeviceRequest__Output } from '../../../iot/device/v1/DeleteDeviceRequest.js';
 import type { Device as _iot_device_v1_Device, Device__Output as _iot_device_v1_Device__Output } from '../../../iot/device/v1/Device.js';
 import type { DeviceStats as _iot_device_v1_DeviceStats, DeviceStats__Output as _iot_device_v1_DeviceStats__Output } from '../../../iot/device/v1/DeviceStats.js';
 import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf_Empty__Output } from '../../../google/protobuf/Empty.js';
+import type { GetAlarmRequest as _iot_device_v1_GetAlarmRequest, GetAlarmRequest__Output as _iot_device_v1_GetAlarmRequest__Output } from '../../../iot/device/v1/GetAlarmRequest.js';
+import type { GetAlarmResponse as _iot_device_v1_GetAlarmResponse, GetAlarmResponse__Output as _iot_device_v1_GetAlarmResponse__Output } from '../../../iot/device/v1/GetAlarmResponse.js';
+import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlarmRuleRequest__Output as _iot_device_v1_GetAlarmRuleRequest__Output } from '../../../iot/device/v1/GetAlarmRuleRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from '../../../iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from '../../../iot/device/v1/GetDeviceStatsRequest.js';
+import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from '../../../iot/device/v1/ListAlarmRulesRequest.js';
+import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from '../../../iot/device/v1/ListAlarmRulesResponse.js';
+import type { ListAlarmsRequest as _iot_device_v1_ListAlarmsRequest, ListAlarmsRequest__Output as _iot_device_v1_ListAlarmsRequest__Output } from '../../../iot/device/v1/ListAlarmsRequest.js';
+import type { ListAlarmsResponse as _iot_device_v1_ListAlarmsResponse, ListAlarmsResponse__Output as _iot_device_v1_ListAlarmsResponse__Output } from '../../../iot/device/v1/ListAlarmsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from '../../../iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from '../../../iot/device/v1/ListDevicesResponse.js';
+import type { SnoozeAlarmRequest as _iot_device_v1_SnoozeAlarmRequest, SnoozeAlarmRequest__Output as _iot_device_v1_SnoozeAlarmRequest__Output } from '../../../iot/device/v1/SnoozeAlarmRequest.js';
+import type { UpdateAlarmRuleRequest as _iot_device_v1_UpdateAlarmRuleRequest, UpdateAlarmRuleRequest__Output as _iot_device_v1_UpdateAlarmRuleRequest__Output } from '../../../iot/device/v1/UpdateAlarmRuleRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from '../../../iot/device/v1/UpdateDeviceRequest.js';
+import type { WatchAlarmsRequest as _iot_device_v1_WatchAlarmsRequest, WatchAlarmsRequest__Output as _iot_device_v1_WatchAlarmsRequest__Output } from '../../../iot/device/v1/WatchAlarmsRequest.js';
+import type { WatchAlarmsResponse as _iot_device_v1_WatchAlarmsResponse, WatchAlarmsResponse__Output as _iot_device_v1_WatchAlarmsResponse__Output } from '../../../iot/device/v1/WatchAlarmsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from '../../../iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from '../../../iot/device/v1/WatchDevicesResponse.js';
 
@@ -23,6 +40,36 @@ import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, Watch
  * RESOURCE_EXHAUSTED (a slow WatchDevices consumer), UNAVAILABLE, INTERNAL.
  */
 export interface DeviceServiceClient extends grpc.Client {
+  /**
+   * ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL; ABORTED from any other state.
+   */
+  AcknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  AcknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  AcknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  AcknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  /**
+   * ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL; ABORTED from any other state.
+   */
+  acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Alarms (rules on telemetry; see docs/alarms.md). Creates a rule at version 1.
+   */
+  CreateAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  CreateAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  CreateAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  CreateAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  /**
+   * Alarms (rules on telemetry; see docs/alarms.md). Creates a rule at version 1.
+   */
+  createAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  createAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  createAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  createAlarmRule(argument: _iot_device_v1_CreateAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Registers a device. The id doubles as the AWS IoT thing name.
    */
@@ -39,6 +86,21 @@ export interface DeviceServiceClient extends grpc.Client {
   createDevice(argument: _iot_device_v1_CreateDeviceRequest, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Deletes the rule and its alarms (their history stays); returns the rule.
+   */
+  DeleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  DeleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  DeleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  DeleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  /**
+   * Deletes the rule and its alarms (their history stays); returns the rule.
+   */
+  deleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  deleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  deleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  deleteAlarmRule(argument: _iot_device_v1_DeleteAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Deletes a device; checks version when it is set.
    */
   DeleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
@@ -52,6 +114,54 @@ export interface DeviceServiceClient extends grpc.Client {
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
   deleteDevice(argument: _iot_device_v1_DeleteDeviceRequest, callback: grpc.requestCallback<_google_protobuf_Empty__Output>): grpc.ClientUnaryCall;
+  
+  DisableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  DisableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  DisableAlarm(argument: _iot_device_v1_AlarmActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  DisableAlarm(argument: _iot_device_v1_AlarmActionRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  disableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  disableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  disableAlarm(argument: _iot_device_v1_AlarmActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  disableAlarm(argument: _iot_device_v1_AlarmActionRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * DISABLED -> NORMAL.
+   */
+  EnableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  EnableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  EnableAlarm(argument: _iot_device_v1_AlarmActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  EnableAlarm(argument: _iot_device_v1_AlarmActionRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  /**
+   * DISABLED -> NORMAL.
+   */
+  enableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  enableAlarm(argument: _iot_device_v1_AlarmActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  enableAlarm(argument: _iot_device_v1_AlarmActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  enableAlarm(argument: _iot_device_v1_AlarmActionRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * One alarm with a page of its history, newest first.
+   */
+  GetAlarm(argument: _iot_device_v1_GetAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  GetAlarm(argument: _iot_device_v1_GetAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  GetAlarm(argument: _iot_device_v1_GetAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  GetAlarm(argument: _iot_device_v1_GetAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * One alarm with a page of its history, newest first.
+   */
+  getAlarm(argument: _iot_device_v1_GetAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  getAlarm(argument: _iot_device_v1_GetAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  getAlarm(argument: _iot_device_v1_GetAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  getAlarm(argument: _iot_device_v1_GetAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_GetAlarmResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  GetAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  GetAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  GetAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  getAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  getAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  getAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  getAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
   
   /**
    * Reads one device.
@@ -83,6 +193,30 @@ export interface DeviceServiceClient extends grpc.Client {
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   
+  ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  listAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  listAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  listAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  listAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Alarms matching every filter given, most recently changed first.
+   */
+  ListAlarms(argument: _iot_device_v1_ListAlarmsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarms(argument: _iot_device_v1_ListAlarmsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarms(argument: _iot_device_v1_ListAlarmsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  ListAlarms(argument: _iot_device_v1_ListAlarmsRequest, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Alarms matching every filter given, most recently changed first.
+   */
+  listAlarms(argument: _iot_device_v1_ListAlarmsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  listAlarms(argument: _iot_device_v1_ListAlarmsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  listAlarms(argument: _iot_device_v1_ListAlarmsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  listAlarms(argument: _iot_device_v1_ListAlarmsRequest, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Lists devices in creation order with cursor pagination.
    */
@@ -99,6 +233,36 @@ export interface DeviceServiceClient extends grpc.Client {
   listDevices(argument: _iot_device_v1_ListDevicesRequest, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * -> SNOOZE_DISABLED for 1-604800 seconds, then NORMAL.
+   */
+  SnoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  SnoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  SnoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  SnoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  /**
+   * -> SNOOZE_DISABLED for 1-604800 seconds, then NORMAL.
+   */
+  snoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  snoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  snoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  snoozeAlarm(argument: _iot_device_v1_SnoozeAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Replaces the rule's settings as a new version; checks rule.version when it is set.
+   */
+  UpdateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  UpdateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  UpdateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  UpdateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  /**
+   * Replaces the rule's settings as a new version; checks rule.version when it is set.
+   */
+  updateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  updateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  updateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  updateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice(argument: _iot_device_v1_UpdateDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
@@ -112,6 +276,17 @@ export interface DeviceServiceClient extends grpc.Client {
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
   updateDevice(argument: _iot_device_v1_UpdateDeviceRequest, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Streams every alarm transition (of the given devices, or all) as it happens.
+   */
+  WatchAlarms(argument: _iot_device_v1_WatchAlarmsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchAlarmsResponse__Output>;
+  WatchAlarms(argument: _iot_device_v1_WatchAlarmsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchAlarmsResponse__Output>;
+  /**
+   * Streams every alarm transition (of the given devices, or all) as it happens.
+   */
+  watchAlarms(argument: _iot_device_v1_WatchAlarmsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchAlarmsResponse__Output>;
+  watchAlarms(argument: _iot_device_v1_WatchAlarmsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchAlarmsResponse__Output>;
   
   /**
    * Streams every registry change, from any door, as it happens.
@@ -134,14 +309,43 @@ export interface DeviceServiceClient extends grpc.Client {
  */
 export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL; ABORTED from any other state.
+   */
+  AcknowledgeAlarm: grpc.handleUnaryCall<_iot_device_v1_AcknowledgeAlarmRequest__Output, _iot_device_v1_Alarm>;
+  
+  /**
+   * Alarms (rules on telemetry; see docs/alarms.md). Creates a rule at version 1.
+   */
+  CreateAlarmRule: grpc.handleUnaryCall<_iot_device_v1_CreateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
+  
+  /**
    * Registers a device. The id doubles as the AWS IoT thing name.
    */
   CreateDevice: grpc.handleUnaryCall<_iot_device_v1_CreateDeviceRequest__Output, _iot_device_v1_Device>;
   
   /**
+   * Deletes the rule and its alarms (their history stays); returns the rule.
+   */
+  DeleteAlarmRule: grpc.handleUnaryCall<_iot_device_v1_DeleteAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
+  
+  /**
    * Deletes a device; checks version when it is set.
    */
   DeleteDevice: grpc.handleUnaryCall<_iot_device_v1_DeleteDeviceRequest__Output, _google_protobuf_Empty>;
+  
+  DisableAlarm: grpc.handleUnaryCall<_iot_device_v1_AlarmActionRequest__Output, _iot_device_v1_Alarm>;
+  
+  /**
+   * DISABLED -> NORMAL.
+   */
+  EnableAlarm: grpc.handleUnaryCall<_iot_device_v1_AlarmActionRequest__Output, _iot_device_v1_Alarm>;
+  
+  /**
+   * One alarm with a page of its history, newest first.
+   */
+  GetAlarm: grpc.handleUnaryCall<_iot_device_v1_GetAlarmRequest__Output, _iot_device_v1_GetAlarmResponse>;
+  
+  GetAlarmRule: grpc.handleUnaryCall<_iot_device_v1_GetAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
   
   /**
    * Reads one device.
@@ -153,15 +357,37 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
    */
   GetDeviceStats: grpc.handleUnaryCall<_iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats>;
   
+  ListAlarmRules: grpc.handleUnaryCall<_iot_device_v1_ListAlarmRulesRequest__Output, _iot_device_v1_ListAlarmRulesResponse>;
+  
+  /**
+   * Alarms matching every filter given, most recently changed first.
+   */
+  ListAlarms: grpc.handleUnaryCall<_iot_device_v1_ListAlarmsRequest__Output, _iot_device_v1_ListAlarmsResponse>;
+  
   /**
    * Lists devices in creation order with cursor pagination.
    */
   ListDevices: grpc.handleUnaryCall<_iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse>;
   
   /**
+   * -> SNOOZE_DISABLED for 1-604800 seconds, then NORMAL.
+   */
+  SnoozeAlarm: grpc.handleUnaryCall<_iot_device_v1_SnoozeAlarmRequest__Output, _iot_device_v1_Alarm>;
+  
+  /**
+   * Replaces the rule's settings as a new version; checks rule.version when it is set.
+   */
+  UpdateAlarmRule: grpc.handleUnaryCall<_iot_device_v1_UpdateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice: grpc.handleUnaryCall<_iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device>;
+  
+  /**
+   * Streams every alarm transition (of the given devices, or all) as it happens.
+   */
+  WatchAlarms: grpc.handleServerStreamingCall<_iot_device_v1_WatchAlarmsRequest__Output, _iot_device_v1_WatchAlarmsResponse>;
   
   /**
    * Streams every registry change, from any door, as it happens.
@@ -171,11 +397,23 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
 }
 
 export interface DeviceServiceDefinition extends grpc.ServiceDefinition {
+  AcknowledgeAlarm: MethodDefinition<_iot_device_v1_AcknowledgeAlarmRequest, _iot_device_v1_Alarm, _iot_device_v1_AcknowledgeAlarmRequest__Output, _iot_device_v1_Alarm__Output>
+  CreateAlarmRule: MethodDefinition<_iot_device_v1_CreateAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_CreateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
   CreateDevice: MethodDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_CreateDeviceRequest__Output, _iot_device_v1_Device__Output>
+  DeleteAlarmRule: MethodDefinition<_iot_device_v1_DeleteAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_DeleteAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
   DeleteDevice: MethodDefinition<_iot_device_v1_DeleteDeviceRequest, _google_protobuf_Empty, _iot_device_v1_DeleteDeviceRequest__Output, _google_protobuf_Empty__Output>
+  DisableAlarm: MethodDefinition<_iot_device_v1_AlarmActionRequest, _iot_device_v1_Alarm, _iot_device_v1_AlarmActionRequest__Output, _iot_device_v1_Alarm__Output>
+  EnableAlarm: MethodDefinition<_iot_device_v1_AlarmActionRequest, _iot_device_v1_Alarm, _iot_device_v1_AlarmActionRequest__Output, _iot_device_v1_Alarm__Output>
+  GetAlarm: MethodDefinition<_iot_device_v1_GetAlarmRequest, _iot_device_v1_GetAlarmResponse, _iot_device_v1_GetAlarmRequest__Output, _iot_device_v1_GetAlarmResponse__Output>
+  GetAlarmRule: MethodDefinition<_iot_device_v1_GetAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_GetAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
   GetDevice: MethodDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_Device, _iot_device_v1_GetDeviceRequest__Output, _iot_device_v1_Device__Output>
   GetDeviceStats: MethodDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_DeviceStats, _iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats__Output>
+  ListAlarmRules: MethodDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesRequest__Output, _iot_device_v1_ListAlarmRulesResponse__Output>
+  ListAlarms: MethodDefinition<_iot_device_v1_ListAlarmsRequest, _iot_device_v1_ListAlarmsResponse, _iot_device_v1_ListAlarmsRequest__Output, _iot_device_v1_ListAlarmsResponse__Output>
   ListDevices: MethodDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse__Output>
+  SnoozeAlarm: MethodDefinition<_iot_device_v1_SnoozeAlarmRequest, _iot_device_v1_Alarm, _iot_device_v1_SnoozeAlarmRequest__Output, _iot_device_v1_Alarm__Output>
+  UpdateAlarmRule: MethodDefinition<_iot_device_v1_UpdateAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_UpdateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
   UpdateDevice: MethodDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device__Output>
+  WatchAlarms: MethodDefinition<_iot_device_v1_WatchAlarmsRequest, _iot_device_v1_WatchAlarmsResponse, _iot_device_v1_WatchAlarmsRequest__Output, _iot_device_v1_WatchAlarmsResponse__Output>
   WatchDevices: MethodDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesRequest__Output, _iot_device_v1_WatchDevicesResponse__Output>
 }

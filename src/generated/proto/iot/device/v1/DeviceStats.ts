@@ -11,6 +11,10 @@ export interface DeviceStats {
    */
   'byStatus'?: ({[key: string]: number | string | Long});
   'byType'?: ({[key: string]: number | string | Long});
+  /**
+   * ACTIVE alarms keyed by severity name (CRITICAL, HIGH, MEDIUM, LOW, INFO), zeros included.
+   */
+  'activeAlarmsBySeverity'?: ({[key: string]: number | string | Long});
 }
 
 export interface DeviceStats__Output {
@@ -21,4 +25,8 @@ export interface DeviceStats__Output {
    */
   'byStatus': ({[key: string]: string});
   'byType': ({[key: string]: string});
+  /**
+   * ACTIVE alarms keyed by severity name (CRITICAL, HIGH, MEDIUM, LOW, INFO), zeros included.
+   */
+  'activeAlarmsBySeverity': ({[key: string]: string});
 }

@@ -1,0 +1,163 @@
+/**
+ * Alarm evaluation in the ingest path: called once per device per batch with that device's
+ * accepted readings. Cost per call: nothing when no rule targets the device; otherwise at most
+ * one Query of the device's stored alarms (eventually consistent, usually 0.5 read units) per
+ * ALARM_STATE_CACHE_MS, and one conditional write per transition. Rules come from a
+ * {@link RuleSource} (bounded staleness); device types, needed only for rules that target a
+ * type, from a cache of DEVICE_TYPE_CACHE_MS.
+ *
+ * Concurrency: Kinesis keeps one device on one shard, so one invocation at a time evaluates a
+ * device; an operator's action or the scheduler may still write in between. Every write is
+ * conditional on the revision it replaces; on a conflict the instance is read again
+ * (consistently) and the batch re-evaluated from it, so a stale cached state never causes a
+ * doubled or contradicting transition. What staleness can do is delay one: an alarm enabled,
+ * or fired by the no-data sweep, elsewhere is seen here within ALARM_STATE_CACHE_MS (the sweep
+ * itself clears a no-data alarm within a minute of the device speaking).
+ */
+import type { AlarmRule } from './alarm-rule.js';
+import { ruleTargets } from './alarm-rule.js';
+import { evaluateReadings, initialProgress, type AlarmReading, type EvaluationProgress } from './alarm-evaluator.js';
+import { alarmId, normalInstance, type AlarmInstance } from './alarm-state.js';
+import type { AlarmStore } from './alarm-store.js';
+import type { RuleSource } from './rule-cache.js';
+
+/** How long a device's stored alarms are trusted before they are read again: 5 minutes. */
+export const ALARM_STATE_CACHE_MS = 300_000;
+/** How long a device's type is trusted before it is read again: 10 minutes. */
+export const DEVICE_TYPE_CACHE_MS = 600_000;
+/** Most (rule, device) progress entries one process keeps; the oldest are dropped beyond it. */
+export const MAX_PROGRESS_ENTRIES = 200_000;
+const MAX_CONFLICT_RETRIES = 3;
+
+/** The port the ingest handler calls: one device, its readings of one batch. */
+export interface AlarmEvaluatorPort {
+  evaluate(deviceId: string, readings: readonly AlarmReading[]): Promise<EvaluationSummary>;
+}
+
+/** What one call did. */
+export interface EvaluationSummary {
+  readonly rules: number;
+  readonly transitions: number;
+  readonly conflicts: number;
+}
+
+/** Looks up a device's type; undefined when the device does not exist. */
+export type DeviceTypeLookup = (deviceId: string) => Promise<string | undefined>;
+
+/** Ports and options of {@link AlarmEvaluation}. */
+export interface AlarmEvaluationDeps {
+  readonly store: Pick<AlarmStore, 'deviceInstances' | 'getInstance' | 'writeTransition'>;
+  readonly rules: RuleSource;
+  readonly deviceType: DeviceTypeLookup;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Told about each transition written (logs, metrics). */
+  readonly onTransition?: (instance: AlarmInstance) => void;
+  /** @default ALARM_STATE_CACHE_MS */
+  readonly stateCacheMs?: number;
+}
+
+/** Caches a device's type for DEVICE_TYPE_CACHE_MS. */
+export function cachedDeviceTypes(lookup: DeviceTypeLookup, now: () => number = Date.now, maxAgeMs = DEVICE_TYPE_CACHE_MS): DeviceTypeLookup {
+  const cache = new Map<string, { at: number; type: Promise<string | undefined> }>();
+  return (deviceId) => {
+    const hit = cache.get(deviceId);
+    if (hit && now() - hit.at < maxAgeMs) return hit.type;
+    if (cache.size >= MAX_PROGRESS_ENTRIES) cache.delete(cache.keys().next().value!);
+    const type = lookup(deviceId);
+    cache.set(deviceId, { at: now(), type });
+    type.catch(() => cache.delete(deviceId));
+    return type;
+  };
+}
+
+/** Evaluates alarm rules for the ingest handler; keeps each (rule, device)'s progress in memory. */
+export class AlarmEvaluation implements AlarmEvaluatorPort {
+  private readonly progress = new Map<string, EvaluationProgress>();
+  private readonly states = new Map<string, { readonly at: number; readonly byRule: Map<string, AlarmInstance> }>();
+  private readonly now: () => number;
+  private readonly stateCacheMs: number;
+
+  constructor(private readonly deps: AlarmEvaluationDeps) {
+    this.now = deps.now ?? Date.now;
+    this.stateCacheMs = deps.stateCacheMs ?? ALARM_STATE_CACHE_MS;
+  }
+
+  /** Drops what this process knows of a device's alarms (a door in the same process just changed one). */
+  forget(deviceId: string): void {
+    this.states.delete(deviceId);
+  }
+
+  private async storedAlarms(deviceId: string): Promise<Map<string, AlarmInstance>> {
+    const cached = this.states.get(deviceId);
+    if (cached && this.now() - cached.at < this.stateCacheMs) return cached.byRule;
+    const byRule = new Map((await this.deps.store.deviceInstances(deviceId)).map((i) => [i.ruleId, i]));
+    this.states.delete(deviceId);
+    if (this.states.size >= MAX_PROGRESS_ENTRIES) this.states.delete(this.states.keys().next().value!);
+    this.states.set(deviceId, { at: this.now(), byRule });
+    return byRule;
+  }
+
+  async evaluate(deviceId: string, readings: readonly AlarmReading[]): Promise<EvaluationSummary> {
+    const all = await this.deps.rules.rules();
+    if (all.length === 0 || readings.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
+    const needsType = all.some((r) => r.target.kind === 'DEVICE_TYPE');
+    const type = needsType ? await this.deps.deviceType(deviceId) : undefined;
+    const rules = all.filter((rule) => ruleTargets(rule, { id: deviceId, type: type ?? '' }) && (rule.target.kind !== 'DEVICE_TYPE' || type !== undefined));
+    if (rules.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
+    const stored = await this.storedAlarms(deviceId);
+    let transitions = 0;
+    let conflicts = 0;
+    for (const rule of rules) {
+      const result = await this.evaluateRule(rule, deviceId, stored, readings);
+      transitions += result.transitions;
+      conflicts += result.conflicts;
+    }
+    return { rules: rules.length, transitions, conflicts };
+  }
+
+  private async evaluateRule(rule: AlarmRule, deviceId: string, stored: Map<string, AlarmInstance>, readings: readonly AlarmReading[]) {
+    const key = alarmId(rule.id, deviceId);
+    const before = this.progress.get(key);
+    let instance = stored.get(rule.id) ?? normalInstance(rule, deviceId, new Date(this.now()).toISOString());
+    let conflicts = 0;
+    for (let attempt = 0; ; attempt += 1) {
+      const progress = usable(before, instance);
+      const result = evaluateReadings(rule, instance, progress, readings, this.now());
+      let written = 0;
+      let conflict = false;
+      for (const next of result.transitions) {
+        if (!(await this.deps.store.writeTransition(next))) {
+          conflict = true;
+          break;
+        }
+        written += 1;
+        stored.set(rule.id, next);
+        this.deps.onTransition?.(next);
+      }
+      if (!conflict) {
+        this.remember(key, result.progress);
+        return { transitions: written, conflicts };
+      }
+      conflicts += 1;
+      if (attempt >= MAX_CONFLICT_RETRIES) throw new Error(`alarm ${key} kept changing under evaluation`);
+      // Someone else moved this alarm: start again from what is stored now.
+      const current = await this.deps.store.getInstance(rule.id, deviceId, true);
+      if (current) stored.set(rule.id, current);
+      instance = current ?? normalInstance(rule, deviceId, new Date(this.now()).toISOString());
+    }
+  }
+
+  private remember(key: string, progress: EvaluationProgress): void {
+    this.progress.delete(key);
+    if (this.progress.size >= MAX_PROGRESS_ENTRIES) this.progress.delete(this.progress.keys().next().value!);
+    this.progress.set(key, progress);
+  }
+}
+
+/** Progress from memory unless the stored instance was evaluated further (by another process). */
+function usable(progress: EvaluationProgress | undefined, instance: AlarmInstance): EvaluationProgress {
+  if (!progress) return initialProgress(instance);
+  if (instance.evaluatedTs !== undefined && instance.evaluatedTs > progress.lastTs) return initialProgress(instance);
+  return progress;
+}

@@ -1,0 +1,163 @@
+/**
+ * The console's end-to-end harness: the real platform (`iotctl local` as a child process on a
+ * temporary data directory and OS-picked ports), the console built as `npm start` builds it, and
+ * Debian's Chromium driven by playwright-core (never a downloaded browser).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import mqtt from 'mqtt';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { READY_LINE } from '../../../src/cli/commands/local.js';
+import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'iotctl.js');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+/** The browser the tests drive: Debian's package (`apt-get install -y chromium`). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Where screenshots of every view are kept (ignored by git). */
+export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'console');
+/** The two screens the console is designed for. */
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+
+const run = promisify(execFile);
+
+/** Builds the console unless console/dist is newer than its sources (what `npm start` does). */
+export async function buildConsole(): Promise<void> {
+  await run(process.execPath, [TSX, join(ROOT, 'scripts', 'build-console.ts'), '--if-stale'], { cwd: ROOT });
+}
+
+/** A running `iotctl local` and what it printed. */
+export interface LocalPlatformProcess {
+  readonly consoleUrl: string;
+  readonly graphqlUrl: string;
+  readonly dynamodb: string;
+  readonly mqttPort: number;
+  readonly dataDir: string;
+  iotctl(args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function where(output: string, service: string): string {
+  const match = new RegExp(`^${service}\\s+(\\S+)$`, 'm').exec(output);
+  if (!match) throw new Error(`no ${service} row in:\n${output}`);
+  return match[1]!;
+}
+
+/** Starts `iotctl local` on free ports and a temporary data directory, and waits until it is ready. */
+export async function startPlatform(): Promise<LocalPlatformProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [BIN, 'local', '--data-dir', dataDir, '--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes(READY_LINE)) {
+    if (child.exitCode !== null) throw new Error(`iotctl local exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`iotctl local not ready after 90 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const mqttUrl = where(output, 'mqtt');
+  return {
+    consoleUrl: where(output, 'console').replace(/\/$/, ''),
+    graphqlUrl: where(output, 'graphql'),
+    dynamodb: where(output, 'dynamodb'),
+    mqttPort: Number(new URL(mqttUrl.replace('mqtts:', 'http:')).port),
+    dataDir,
+    iotctl: async (args) => (await run(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' })).stdout,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches Debian's Chromium headless; a clear error when it is not installed. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM_PATH)`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/** A fresh browser context (own sessionStorage) at one of {@link VIEWPORTS}. */
+export async function newPage(browser: Browser, viewport: keyof typeof VIEWPORTS = 'desktop'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: VIEWPORTS[viewport], deviceScaleFactor: 1, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Saves a full-page screenshot as `<name>-<viewport>.png` in {@link SCREENSHOT_DIR}. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // Two frames: a resize reaches ResizeObserver-driven charts before the picture is taken.
+  await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+  // Nothing may stick out sideways: at 390 px that is the difference between usable and not.
+  const overflowing = (await page.evaluate(
+    `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map((e) => e.tagName.toLowerCase() + '.' + e.className)`,
+  )) as string[];
+  if (overflowing.length > 0) throw new Error(`${name}: wider than the ${page.viewportSize()?.width} px viewport: ${overflowing.join(', ')}`);
+  const size = page.viewportSize();
+  const label = size && size.width < 600 ? 'phone' : 'desktop';
+  const path = join(SCREENSHOT_DIR, `${name}-${label}.png`);
+  await page.screenshot({ path, fullPage: true, animations: 'disabled' });
+  return path;
+}
+
+/** Signs in through the local sign-in form and waits for the console's navigation. */
+export async function signIn(page: Page, url: string, user: string, group: 'admin' | 'viewer'): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('User name').fill(user);
+  await page.getByRole('radio', { name: new RegExp(`^${group}`) }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/** Provisions a device with its certificate through `iotctl device create`. */
+export async function provisionDevice(platform: LocalPlatformProcess, name: string, type = 'thermostat'): Promise<DeviceBundle> {
+  const out = mkdtempSync(join(tmpdir(), 'console-e2e-device-'));
+  await platform.iotctl(['device', 'create', name, '--type', type, '--out', out, '--endpoint', platform.dynamodb, '--data-dir', platform.dataDir, '--mqtt-port', String(platform.mqttPort)]);
+  const bundle = await readDeviceBundle(out);
+  rmSync(out, { recursive: true, force: true });
+  return bundle;
+}
+
+/** Publishes telemetry as the device over mutual TLS at QoS 1 (acknowledged = durable). */
+export async function publishTelemetry(platform: LocalPlatformProcess, bundle: DeviceBundle, metrics: Record<string, number>, seq: number): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
+    clientId: bundle.manifest.thingName,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    cert: bundle.certificatePem,
+    key: bundle.privateKeyPem,
+    ca: bundle.caCertificatePem,
+  });
+  try {
+    await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq, metrics }), { qos: 1 });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+/** POSTs a GraphQL request from Node with a token from `iotctl token`. */
+export async function graphql(platform: LocalPlatformProcess, token: string, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: any; errors?: Array<{ errorType: string; message: string }> }> {
+  const response = await fetch(platform.graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: token },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as never;
+}
