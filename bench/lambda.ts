@@ -26,7 +26,7 @@ import { toDeviceItem } from '../src/adapters/dynamodb/device-item.js';
 import { DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { TELEMETRY_RULE } from '../src/contracts/rules.js';
-import { DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
+import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
 import { telemetryRuleOutput } from '../src/local/iot-core/telemetry-rule-output.js';
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_LAMBDA_ROUNDS ?? 15));
@@ -40,6 +40,8 @@ const FUNCTIONS: ReadonlyArray<{ name: string; entry: string; event: () => unkno
   { name: 'presence', entry: 'lambdas/presence/index.ts', event: () => ({ clientId: DEVICE_ID, timestamp: Date.now(), eventType: 'connected', versionNumber: 1 }) },
   { name: 'events', entry: 'lambdas/events/index.ts', event: eventsEvent },
   { name: 'graphql', entry: 'lambdas/graphql/index.ts', event: graphqlEvent },
+  { name: 'alarm-events', entry: 'lambdas/alarm-events/index.ts', event: () => ({ Records: [] }) },
+  { name: 'alarm-sweep', entry: 'lambdas/alarm-sweep/index.ts', event: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }) },
 ];
 
 function ingestEvent(): unknown {
@@ -91,7 +93,7 @@ function bundle(outdir: string): Map<string, string> {
   const stack = new Stack(app, 'LambdaBench');
   const ids = new Map<string, string>();
   for (const fn of FUNCTIONS) {
-    const created = new PlatformFunction(stack, `${fn.name}Function`, { entry: fn.entry, serviceName: fn.name });
+    const created = new PlatformFunction(stack, `${fn.name.replace('-', '')}Function`, { entry: fn.entry, serviceName: fn.name });
     ids.set(fn.name, stack.getLogicalId(created.node.defaultChild as never));
   }
   const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Metadata?: Record<string, string> }> };
@@ -161,6 +163,10 @@ async function main(): Promise<void> {
       [DEVICES_TABLE.tableNameEnv]: 'Devices',
       [STATS_TABLE.tableNameEnv]: 'Stats',
       [TELEMETRY_TABLE.tableNameEnv]: 'Telemetry',
+      [ALARMS_TABLE.tableNameEnv]: 'Alarms',
+      [VARIABLES.alarmEventBusName]: 'bench-bus',
+      [VARIABLES.alarmTopicArn]: 'arn:aws:sns:us-east-1:123456789012:bench',
+      [VARIABLES.alarmTopicEnabled]: 'true',
       [VARIABLES.telemetryStore]: 'dynamodb',
       [VARIABLES.deadLetterQueueUrl]: `${url}/123456789012/dead-letters`,
       [VARIABLES.pageTokenSecret]: 'bench-page-token-secret-0123456789',
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
     console.log('\nabsolute medians (process CPU ms from its start; RSS after the first call):');
     for (const fn of FUNCTIONS) {
       const s = summary(fn.name);
-      console.log(`  ${fn.name.padEnd(9)} through import ${(s.importUs / 1000).toFixed(1).padStart(6)} ms  through first call ${(s.firstCallUs / 1000).toFixed(1).padStart(6)} ms  rss ${s.rssMiB.toFixed(0)} MiB`);
+      console.log(`  ${fn.name.padEnd(12)} through import ${(s.importUs / 1000).toFixed(1).padStart(6)} ms  through first call ${(s.firstCallUs / 1000).toFixed(1).padStart(6)} ms  rss ${s.rssMiB.toFixed(0)} MiB`);
     }
   } finally {
     endpoint.close();

@@ -16,6 +16,7 @@ import {
   AccountRecovery,
   CfnUserPoolGroup,
   FeaturePlan,
+  OAuthScope,
   Mfa,
   StandardThreatProtectionMode,
   UserPool,
@@ -37,7 +38,7 @@ import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-up
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
-import { choiceContextFlag, integerContextFlag } from './context-flags.js';
+import { choiceContextFlag, integerContextFlag, urlListContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 import { ALARMS_TABLE } from '../src/contracts/tables.js';
@@ -79,6 +80,9 @@ export interface ApiProps {
    */
   readonly resolverMaxConcurrency?: number;
 }
+
+/** Where sign-in returns to unless `-c authCallbackUrls=...` says otherwise: the console of `npm start`. */
+export const DEFAULT_AUTH_CALLBACK_URLS: readonly string[] = ['http://localhost:4000/'];
 
 /** The resolver's concurrency cap unless context says otherwise: 100 of the default account quota of 1,000. */
 export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
@@ -173,10 +177,22 @@ export class Api extends Construct {
         description: API_GROUP_DESCRIPTIONS[group],
       });
     }
+    // A public client (no secret): the authorization code flow only, which browsers run with
+    // PKCE; no implicit flow (tokens in URLs), callbacks and token lifetimes from context.
     this.userPoolClient = this.userPool.addClient('WebClient', {
       authFlows: { userSrp: true },
       preventUserExistenceErrors: true,
       generateSecret: false,
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+        callbackUrls: urlListContextFlag(this, 'authCallbackUrls', DEFAULT_AUTH_CALLBACK_URLS),
+        logoutUrls: urlListContextFlag(this, 'authLogoutUrls', DEFAULT_AUTH_CALLBACK_URLS),
+      },
+      accessTokenValidity: Duration.minutes(integerContextFlag(this, 'accessTokenMinutes', 60, { min: 5, max: 1_440 })!),
+      idTokenValidity: Duration.minutes(integerContextFlag(this, 'idTokenMinutes', 60, { min: 5, max: 1_440 })!),
+      refreshTokenValidity: Duration.days(integerContextFlag(this, 'refreshTokenDays', 30, { min: 1, max: 3_650 })!),
+      enableTokenRevocation: true,
     });
 
     // An own logging role scoped to AppSync's log groups, instead of the AWS managed policy

@@ -111,7 +111,7 @@ export class ChangeFeed extends Construct {
       reservedConcurrentExecutions:
         props.reservedConcurrency ?? integerContextFlag(this, 'eventsReservedConcurrency', DEFAULT_EVENTS_RESERVED_CONCURRENCY, { min: 1, max: 10_000 }),
     });
-    storage.grantStatsReadWrite(this.fn);
+    storage.grantStatsProjection(this.fn);
     this.fn.addEnvironment(VARIABLES.publishTelemetryChanges, String(props.liveTelemetryUpdates ?? true));
 
     this.fn.addEventSource(

@@ -4,10 +4,11 @@
  * notifies) and the live doors (alarmUpdated through AppSync, WatchAlarms through IoT).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { lambdaEntry } from '../../src/adapters/powertools/lambda-entry.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { AppSyncAlarmPublisher } from '../../src/adapters/appsync/appsync-alarm-publisher.js';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
@@ -20,6 +21,7 @@ import type { AlarmPublisher } from '../../src/alarms/alarm-notification.js';
 import { readAlarmEventsEnvironment } from '../../src/contracts/environment/alarm-functions.js';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const config = readAlarmEventsEnvironment();
 
 const live: AlarmPublisher[] = [];
@@ -35,4 +37,4 @@ const handle = composeAlarmEventsFunction({
 });
 
 /** Lambda entry point (ReportBatchItemFailures). */
-export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => handle(event);
+export const handler = lambdaEntry({ logger, metrics }, handle);

@@ -11,7 +11,7 @@
 import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
 import { TokenRejectedError, TokenVerificationUnavailableError, type AccessTokenVerifier } from './access-token-verifier.js';
 import type { LogSink } from './call-log.js';
-import { statusName } from './error-mapper.js';
+import { statusName, REFUSAL_CODES } from './error-mapper.js';
 import { DEVICE_SERVICE_NAME } from './proto.js';
 import { callerOf, RPC_RIGHTS } from './rpc-access.js';
 
@@ -59,20 +59,20 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
               metadata.remove('authorization');
               metadata.remove(CALLER_METADATA_KEY);
               const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-              if (!match) return refuse(Status.UNAUTHENTICATED, 'authorization: Bearer <access token> required', ANONYMOUS);
+              if (!match) return refuse(REFUSAL_CODES.unauthenticated, 'authorization: Bearer <access token> required', ANONYMOUS);
               options.verify(match[1]!).then(
                 (claims) => {
                   const caller = callerOf(claims);
                   if (service === DEVICE_SERVICE_NAME && (!right || !caller.rights.has(right as never))) {
-                    return refuse(Status.PERMISSION_DENIED, `${rpc} requires the ${right ?? 'unknown'} right (scope devices/${right ?? '?'} or a group granting it)`, caller.id);
+                    return refuse(REFUSAL_CODES.permissionDenied, `${rpc} requires the ${right ?? 'unknown'} right (scope devices/${right ?? '?'} or a group granting it)`, caller.id);
                   }
                   if (cancelled) return;
                   metadata.set(CALLER_METADATA_KEY, caller.id);
                   pass(metadata);
                 },
                 (error: unknown) => {
-                  if (error instanceof TokenVerificationUnavailableError) return refuse(Status.UNAVAILABLE, 'cannot verify tokens right now; retry', ANONYMOUS);
-                  refuse(Status.UNAUTHENTICATED, error instanceof TokenRejectedError ? error.message : 'token invalid', ANONYMOUS);
+                  if (error instanceof TokenVerificationUnavailableError) return refuse(REFUSAL_CODES.tokensUnavailable, 'cannot verify tokens right now; retry', ANONYMOUS);
+                  refuse(REFUSAL_CODES.unauthenticated, error instanceof TokenRejectedError ? error.message : 'token invalid', ANONYMOUS);
                 },
               );
             })

@@ -4,7 +4,7 @@
  * errors through the one error mapper and logs one line per call.
  */
 import { status as Status, type Metadata, type ServerUnaryCall, type sendUnaryData, type StatusObject } from '@grpc/grpc-js';
-import { statusName, toGrpcStatus } from './error-mapper.js';
+import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
 import { callerIdOf } from './auth-interceptor.js';
 import type { LogSink } from './call-log.js';
 import { MalformedRequest } from './proto.js';
@@ -30,11 +30,11 @@ export interface CallContext {
 /** Why a request is refused before any work, or undefined when it may proceed. */
 export function rejectRequest(request: unknown, metadata: Metadata): Pick<StatusObject, 'code' | 'details'> | undefined {
   if (request instanceof MalformedRequest) {
-    return { code: Status.INVALID_ARGUMENT, details: request.malformed ? `malformed request: ${request.reason}` : request.reason };
+    return { code: REFUSAL_CODES.malformedRequest, details: request.malformed ? `malformed request: ${request.reason}` : request.reason };
   }
   const size = metadataBytes(metadata);
   if (size > MAX_METADATA_BYTES) {
-    return { code: Status.INVALID_ARGUMENT, details: `request metadata is ${size} bytes; at most ${MAX_METADATA_BYTES} allowed` };
+    return { code: REFUSAL_CODES.malformedRequest, details: `request metadata is ${size} bytes; at most ${MAX_METADATA_BYTES} allowed` };
   }
   return undefined;
 }
@@ -130,7 +130,7 @@ export function cancelCode(call: { getDeadline(): Date | number }): number {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   // grpc-js' deadline timer can fire a few ms before Date.now() reaches the deadline.
-  return Number.isFinite(ms) && ms <= Date.now() + 20 ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
+  return Number.isFinite(ms) && ms <= Date.now() + 20 ? REFUSAL_CODES.deadlineExceeded : REFUSAL_CODES.cancelled;
 }
 
 /**

@@ -12,7 +12,8 @@
  * longer than `receiveTimeoutMs` without finishing its request (a stalled or hostile sender) is
  * ended with CANCELLED, so a few such streams cannot keep the budget from everyone else.
  */
-import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
+import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from '@grpc/grpc-js';
+import { REFUSAL_CODES } from './error-mapper.js';
 
 /** Options of {@link receiveBudgetInterceptor}. */
 export interface ReceiveBudgetOptions {
@@ -59,7 +60,7 @@ export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { inter
       state = 'holding';
       timer = setTimeout(() => {
         release();
-        call.sendStatus({ code: Status.CANCELLED, details: `request not received within ${receiveTimeoutMs} ms`, metadata: new Metadata() });
+        call.sendStatus({ code: REFUSAL_CODES.receiveTimeout, details: `request not received within ${receiveTimeoutMs} ms`, metadata: new Metadata() });
       }, receiveTimeoutMs);
       timer.unref();
     };
@@ -84,7 +85,7 @@ export function receiveBudgetInterceptor(options: ReceiveBudgetOptions): { inter
               }
               if (queue.size >= maxWaiting) {
                 state = 'done';
-                call.sendStatus({ code: Status.RESOURCE_EXHAUSTED, details: 'server is receiving too many requests; retry with backoff', metadata: new Metadata() });
+                call.sendStatus({ code: REFUSAL_CODES.overloaded, details: 'server is receiving too many requests; retry with backoff', metadata: new Metadata() });
                 return;
               }
               state = 'waiting';

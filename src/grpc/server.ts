@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { reflectionDescriptors } from './reflection-descriptors.js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ChangeSource } from '../ports/change-feed.js';
@@ -20,6 +21,7 @@ import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-bud
 import { startHealthMonitor, type HealthMonitor, type HealthProbe } from './health-monitor.js';
 import { DEVICE_SERVICE_NAME, deviceServiceDefinition, packageDefinition } from './proto.js';
 import { CHANGES_UNAVAILABLE, type WatchHub, type WatchOptions } from './watch-devices.js';
+import { REFUSAL_CODES } from './error-mapper.js';
 
 /**
  * Largest request grpc-js hands to our deserializer. It is a transport bound, not a validity one:
@@ -146,7 +148,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   if (options.reflection) {
     // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works.
     const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+    new ReflectionService(reflectionDescriptors({ ...packageDefinition, ...healthDefinition })).addToServer(server);
   }
   const credentials = grpc.ServerCredentials.createSsl(
     null,
@@ -190,8 +192,8 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       log({ level: 'info', msg: 'shutdown', inFlight: context.inFlight, streams: watchers.size, graceMs });
       stopWatchingConnection?.();
       health.stop();
-      watchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
-      alarmWatchers.closeAll({ code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+      watchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
+      alarmWatchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
       let done = false;
       const finish = (forced: boolean): void => {
         if (done) return;

@@ -5,7 +5,7 @@
  * has a bounded queue behind grpc-js' buffer; a consumer more than `maxQueued` transitions
  * behind gets RESOURCE_EXHAUSTED.
  */
-import { Metadata, status as Status, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
 import type { AlarmNotification } from '../alarms/alarm-notification.js';
 import { ALARM_SEVERITIES } from '../alarms/alarm-rule.js';
 import { ALARM_STATES } from '../alarms/alarm-state.js';
@@ -16,7 +16,7 @@ import type { MessageBus } from '../ports/message-bus.js';
 import { toProtoTransition } from './alarm-mapper.js';
 import type { LogSink } from './call-log.js';
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
-import { statusName, toGrpcStatus } from './error-mapper.js';
+import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
 import { idFilter } from './watch-devices.js';
 
 /** Where WatchAlarms gets transitions from. */
@@ -146,7 +146,7 @@ export class AlarmWatchHub {
         return;
       }
       queue.push(message);
-      if (queue.length > this.maxQueued) finish({ code: Status.RESOURCE_EXHAUSTED, details: `consumer fell more than ${this.maxQueued} transitions behind` });
+      if (queue.length > this.maxQueued) finish({ code: REFUSAL_CODES.consumerTooSlow, details: `consumer fell more than ${this.maxQueued} transitions behind` });
     });
     this.streams.add(finish);
     call.on('drain', drain);

@@ -4,7 +4,7 @@
  * reports backpressure, changes queue up; a consumer that falls `maxQueued` changes behind gets
  * RESOURCE_EXHAUSTED and its stream ends, so memory per stream never grows without bound.
  */
-import { Metadata, status as Status, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
 import type { DeviceChange } from '../domain/device-change.js';
 import { ValidationError } from '../domain/errors.js';
 import { validateDeviceId } from '../domain/validation.js';
@@ -14,13 +14,13 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection } from '../ports/message-bus.js';
 import { callerIdOf } from './auth-interceptor.js';
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
-import { statusName, toGrpcStatus } from './error-mapper.js';
+import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
 import { toWatchResponse } from './device-mapper.js';
 import { encodeWatchResponse } from './proto.js';
 
 /** Status of a stream ended (or refused) because the change subscription is down. */
 export const CHANGES_UNAVAILABLE = {
-  code: Status.UNAVAILABLE,
+  code: REFUSAL_CODES.changesUnavailable,
   details: 'change feed subscription lost: changes may have been missed; list devices again, then watch again',
 } as const;
 
@@ -138,7 +138,7 @@ export class WatchHub {
       }
       queue.push(message);
       if (queue.length > this.maxQueued) {
-        finish({ code: Status.RESOURCE_EXHAUSTED, details: `consumer fell more than ${this.maxQueued} changes behind` });
+        finish({ code: REFUSAL_CODES.consumerTooSlow, details: `consumer fell more than ${this.maxQueued} changes behind` });
       }
     };
 

@@ -57,3 +57,20 @@ export const DELETE = `mutation Delete($id: ID!, $v: Int) { deleteDevice(id: $id
 export const GET = `query Get($id: ID!) { device(id: $id) { ${DEVICE_FIELDS} } }`;
 export const LIST = `query List($limit: Int, $nextToken: String, $filter: DeviceFilter) { devices(limit: $limit, nextToken: $nextToken, filter: $filter) { items { id name type status } nextToken total } }`;
 export const STATS = 'query { stats { total online byStatus { status count } byType { type count } } }';
+
+/**
+ * The fleet counters once the change feed has counted every change made so far. Counters are
+ * eventually consistent: a test reads them only after the feed settled, i.e. after a flush two
+ * consecutive reads agree (bounded, so a feed that never settles fails the test).
+ */
+export async function settledStats(h: GraphqlHarness): Promise<Record<string, any>> {
+  await h.platform.changeFeed.flush();
+  let previous = JSON.stringify((await h.gql(STATS)).data!.stats);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    await h.platform.changeFeed.flush();
+    const current = JSON.stringify((await h.gql(STATS)).data!.stats);
+    if (current === previous) return JSON.parse(current) as Record<string, any>;
+    previous = current;
+  }
+  throw new Error('the change feed did not settle: stats kept changing');
+}

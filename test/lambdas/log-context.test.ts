@@ -44,6 +44,7 @@ describe('Lambda log lines', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // No such table: the GraphQL stats query fails unexpectedly, which the resolver logs.
       STATS_TABLE_NAME: 'no-such-stats-table',
+      ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'no-such-telemetry-table',
       DEAD_LETTER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/never-used',
@@ -57,7 +58,7 @@ describe('Lambda log lines', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'IotPlatformTest',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
-    for (const name of ['ingest', 'presence', 'events', 'graphql']) {
+    for (const name of ['ingest', 'presence', 'events', 'graphql', 'alarm-sweep']) {
       process.env.POWERTOOLS_SERVICE_NAME = name;
       handlers[name] = ((await import(`../../lambdas/${name}/index.ts`)) as { handler: Handler }).handler;
     }
@@ -99,6 +100,8 @@ describe('Lambda log lines', () => {
         stash: {},
       } as unknown as DirectLambdaEvent,
     ],
+    // The scheduled sweep logs its summary on every run.
+    ['alarm-sweep', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }],
   ];
 
   it.each(invocations)('%s: every line of an invocation carries its request id and cold_start', async (name, event) => {

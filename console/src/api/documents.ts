@@ -1,6 +1,6 @@
-import type { Device, DeviceChange, DeviceConnection, DeviceStats, TelemetryConnection } from '../../../src/generated/graphql/types';
+import type { Alarm, AlarmConnection, AlarmUpdate, Device, DeviceChange, DeviceConnection, DeviceStats, TelemetryConnection } from '../../../src/generated/graphql/types';
 
-export type { Device, DeviceChange, DeviceStats };
+export type { Alarm, Device, DeviceChange, DeviceStats };
 
 /** Every field of a device the console shows. */
 const DEVICE_FIELDS = `
@@ -9,7 +9,7 @@ const DEVICE_FIELDS = `
   readings { metric numberValue booleanValue stringValue }
 `;
 
-export const STATS_QUERY = `query Stats { stats { total online byStatus { status count } byType { type count } } }`;
+export const STATS_QUERY = `query Stats { stats { total online byStatus { status count } byType { type count } activeAlarms { severity count } } }`;
 export interface StatsResult {
   stats: DeviceStats;
 }
@@ -50,4 +50,28 @@ export const DELETE_DEVICE = `mutation DeleteDevice($id: ID!, $expectedVersion: 
 export const DEVICE_UPDATED = `subscription DeviceUpdated($id: ID) { deviceUpdated(id: $id) { id changeType changedAt device { ${DEVICE_FIELDS} } } }`;
 export interface DeviceUpdatedResult {
   deviceUpdated: DeviceChange | null;
+}
+
+export const DEVICE_ALARMS_QUERY = `query DeviceAlarms($deviceId: ID!) {
+  alarms(filter: { deviceId: $deviceId }, limit: 100) {
+    items { id ruleName severity state changedAt snoozeUntil lastTransition { at reason actor note } }
+  }
+}`;
+export interface DeviceAlarmsResult {
+  alarms: AlarmConnection;
+}
+
+export const ALARM_UPDATED = `subscription AlarmUpdated($deviceId: ID) { alarmUpdated(deviceId: $deviceId) { id deviceId severity state } }`;
+export interface AlarmUpdatedResult {
+  alarmUpdated: Pick<AlarmUpdate, 'id' | 'deviceId' | 'severity' | 'state'> | null;
+}
+
+export const ACKNOWLEDGE_ALARM = `mutation AcknowledgeAlarm($id: ID!, $note: String) { acknowledgeAlarm(id: $id, note: $note) { id state } }`;
+export interface AcknowledgeAlarmResult {
+  acknowledgeAlarm: Pick<Alarm, 'id' | 'state'>;
+}
+
+export const TELEMETRY_UPDATED = `subscription TelemetryUpdated { telemetryUpdated { items { id lastSeen } } }`;
+export interface TelemetryUpdatedResult {
+  telemetryUpdated: { items: Array<{ id: string; lastSeen?: string | null }> } | null;
 }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { useSubscription } from 'urql';
-import { DEVICE_UPDATED, type Device, type DeviceUpdatedResult } from '../api/documents';
+import { DEVICE_UPDATED, TELEMETRY_UPDATED, type Device, type DeviceUpdatedResult, type TelemetryUpdatedResult } from '../api/documents';
 
 /** What the live feed says about devices since the page loaded. */
 export interface LiveDevices {
@@ -8,6 +8,8 @@ export interface LiveDevices {
   readonly changed: ReadonlyMap<string, { device: Device; deleted: boolean }>;
   /** Ids created since the page loaded. */
   readonly created: ReadonlySet<string>;
+  /** The newest lastSeen of each device that sent telemetry since the page loaded. */
+  readonly lastSeen: ReadonlyMap<string, string>;
   /** Whether the subscription failed. */
   readonly failed: boolean;
 }
@@ -19,7 +21,38 @@ export interface LiveDevices {
 export function useLiveDevices(): LiveDevices {
   const pending = useRef(new Map<string, { device: Device; deleted: boolean; created: boolean }>());
   const frame = useRef<number | undefined>(undefined);
-  const [state, setState] = useState<Omit<LiveDevices, 'failed'>>({ changed: new Map(), created: new Set() });
+  const pendingSeen = useRef(new Map<string, string>());
+  const [state, setState] = useState<Omit<LiveDevices, 'failed'>>({ changed: new Map(), created: new Set(), lastSeen: new Map() });
+
+  // Registry and presence changes come on deviceUpdated; telemetry (lastSeen) in batches on
+  // telemetryUpdated. Both are applied together, once per frame.
+  const flush = () => {
+    frame.current ??= requestAnimationFrame(() => {
+      frame.current = undefined;
+      const batch = pending.current;
+      const seen = pendingSeen.current;
+      pending.current = new Map();
+      pendingSeen.current = new Map();
+      setState((previous) => {
+        const changed = new Map(previous.changed);
+        const created = new Set(previous.created);
+        const lastSeen = new Map(previous.lastSeen);
+        for (const [id, entry] of batch) {
+          changed.set(id, { device: entry.device, deleted: entry.deleted });
+          if (entry.created) created.add(id);
+        }
+        for (const [id, at] of seen) if (!(lastSeen.get(id)! > at)) lastSeen.set(id, at);
+        return { changed, created, lastSeen };
+      });
+    });
+  };
+  const [{ error: telemetryError }] = useSubscription<TelemetryUpdatedResult, null>({ query: TELEMETRY_UPDATED }, (_prev, result) => {
+    for (const item of result.telemetryUpdated?.items ?? []) {
+      if (item.lastSeen && !(pendingSeen.current.get(item.id)! > item.lastSeen)) pendingSeen.current.set(item.id, item.lastSeen);
+    }
+    flush();
+    return null;
+  });
 
   const [{ error }] = useSubscription<DeviceUpdatedResult, null>({ query: DEVICE_UPDATED, variables: {} }, (_prev, result) => {
     const change = result.deviceUpdated;
@@ -29,20 +62,7 @@ export function useLiveDevices(): LiveDevices {
         deleted: change.changeType === 'DELETED',
         created: change.changeType === 'CREATED' || (pending.current.get(change.device.id)?.created ?? false),
       });
-      frame.current ??= requestAnimationFrame(() => {
-        frame.current = undefined;
-        const batch = pending.current;
-        pending.current = new Map();
-        setState((previous) => {
-          const changed = new Map(previous.changed);
-          const created = new Set(previous.created);
-          for (const [id, entry] of batch) {
-            changed.set(id, { device: entry.device, deleted: entry.deleted });
-            if (entry.created) created.add(id);
-          }
-          return { changed, created };
-        });
-      });
+      flush();
     }
     return null;
   });
@@ -52,5 +72,5 @@ export function useLiveDevices(): LiveDevices {
     },
     [],
   );
-  return { ...state, failed: Boolean(error) };
+  return { ...state, failed: Boolean(error ?? telemetryError) };
 }

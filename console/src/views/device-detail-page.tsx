@@ -10,6 +10,7 @@ import { StatusBadge } from '../components/status-badge';
 import { TelemetryChart, type Series } from '../components/telemetry-chart';
 import { RANGES, useTelemetry, withLivePoint, type RangeId } from '../components/use-telemetry';
 import { useSession } from '../session-context';
+import { DeviceAlarms } from './device-alarms';
 import { DeviceEditor } from './device-editor';
 import { LiveIndicator } from './overview-page';
 
@@ -68,6 +69,7 @@ export function DeviceDetailPage({ id }: { id: string }) {
       </div>
       <DeviceFacts device={device} />
       <Readings readings={device.readings} />
+      <DeviceAlarms deviceId={device.id} />
       <Charts device={device} livePoints={livePoints} />
       <DeviceEditor device={device} onReload={() => refetch({ requestPolicy: 'network-only' })} onSaved={(saved) => setLive({ device: saved, deleted: false })} />
       <DeleteDevice device={device} />

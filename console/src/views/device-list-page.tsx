@@ -267,6 +267,8 @@ function DeviceTable({ devices, live, busy }: { devices: Device[]; live: ReturnT
         {devices.map((listed) => {
           const change = live.changed.get(listed.id);
           const device = change?.device ?? listed;
+          const seen = live.lastSeen.get(listed.id);
+          const lastSeen = seen && !(device.lastSeen && device.lastSeen > seen) ? seen : device.lastSeen;
           return (
             <tr key={listed.id} className={change?.deleted ? 'deleted' : undefined} data-device-id={listed.id}>
               <td data-label="Name">
@@ -281,8 +283,8 @@ function DeviceTable({ devices, live, busy }: { devices: Device[]; live: ReturnT
               <td data-label="Type">{device.type}</td>
               <td data-label="Status">{change?.deleted ? <span className="status status-deleted">deleted</span> : <StatusBadge status={device.status} />}</td>
               <td data-label="Last seen">
-                <time dateTime={device.lastSeen ?? undefined} title={device.lastSeen ?? 'never'}>
-                  {relativeTime(device.lastSeen, now)}
+                <time dateTime={lastSeen ?? undefined} title={lastSeen ?? 'never'}>
+                  {relativeTime(lastSeen, now)}
                 </time>
               </td>
             </tr>

@@ -1,6 +1,6 @@
 import { useQuery, useSubscription } from 'urql';
 import { Link } from 'wouter';
-import { DEVICE_UPDATED, STATS_QUERY, type DeviceUpdatedResult, type StatsResult } from '../api/documents';
+import { ALARM_UPDATED, DEVICE_UPDATED, STATS_QUERY, type AlarmUpdatedResult, type DeviceUpdatedResult, type StatsResult } from '../api/documents';
 import { plainMessage } from '../api/errors';
 import { useThrottled } from '../components/live';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
@@ -16,6 +16,12 @@ export function OverviewPage() {
   const [{ error: liveError }] = useSubscription<DeviceUpdatedResult>({ query: DEVICE_UPDATED, variables: {} }, (_prev, change) => {
     refresh();
     return change;
+  });
+
+  // An alarm transition moves the active-alarm counters.
+  useSubscription<AlarmUpdatedResult, null>({ query: ALARM_UPDATED, variables: {} }, () => {
+    refresh();
+    return null;
   });
 
   const stats = data?.stats;
@@ -45,6 +51,19 @@ export function OverviewPage() {
             <Tile label="Online" value={stats.online} href="/devices?status=ONLINE" detail={`${Math.round((stats.online / stats.total) * 100)} % of the fleet`} />
             <Tile label="Errors" value={count('ERROR')} href="/devices?status=ERROR" tone={count('ERROR') > 0 ? 'bad' : undefined} />
             <Tile label="Maintenance" value={count('MAINTENANCE')} href="/devices?status=MAINTENANCE" />
+          </section>
+          <section className="card" aria-labelledby="active-alarms">
+            <h2 id="active-alarms">Active alarms</h2>
+            <ul className="severities">
+              {stats.activeAlarms.map((s) => (
+                <li key={s.severity} className={`severity-count${s.count > 0 ? ' severity-count-on' : ''}`}>
+                  <span className={`severity severity-${s.severity.toLowerCase()}`}>{s.severity.toLowerCase()}</span>
+                  <span className="severity-value" data-testid={`active-alarms-${s.severity.toLowerCase()}`}>
+                    {s.count.toLocaleString()}
+                  </span>
+                </li>
+              ))}
+            </ul>
           </section>
           <div className="columns">
             <section className="card" aria-labelledby="by-status">

@@ -106,6 +106,51 @@ describe('web console in Chromium', () => {
     await context.close();
   }, FLOW_TIMEOUT_MS);
 
+  it('shows an ACTIVE alarm live when a reading crosses its threshold, and acknowledging it from the page is reflected', async () => {
+    // Prepare: a device and a rule that fires on its first reading above 30.
+    const bundle = await provisionDevice(platform, 'Freezer', 'freezer');
+    const id = bundle.manifest.thingName;
+    const rule = await graphql(platform, adminToken, 'mutation($input: AlarmRuleInput!) { createAlarmRule(input: $input) { id } }', {
+      input: { name: 'too-warm', severity: 'HIGH', target: { kind: 'DEVICE', deviceId: id }, condition: { kind: 'THRESHOLD', metric: 'temperature', operator: 'GT', threshold: 30, consecutive: 1 } },
+    });
+    expect(rule.errors).toBeUndefined();
+    await publishTelemetry(platform, bundle, { temperature: 20 }, 1);
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    await page.goto(`${platform.consoleUrl}/devices/${id}`);
+    await page.getByRole('heading', { name: 'Alarms' }).waitFor(WAIT);
+
+    // Act: the reading crosses the threshold while the page is open.
+    await publishTelemetry(platform, bundle, { temperature: 35 }, 2);
+
+    // Assess: ACTIVE without a reload; acknowledged from the page with a note.
+    await expect.poll(() => page.getByTestId('alarm-state-too-warm').textContent(), WAIT).toBe('active');
+    await screenshot(page, '12-device-alarm-active');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, '12-device-alarm-active');
+    await page.getByLabel('Note').fill('door was open');
+    await page.getByRole('button', { name: 'Acknowledge too-warm' }).click();
+    await expect.poll(() => page.getByTestId('alarm-state-too-warm').textContent(), WAIT).toBe('acknowledged');
+    await page.getByText('“door was open”').waitFor(WAIT);
+    const stored = await graphql(platform, adminToken, 'query($id: ID!) { alarms(filter: {deviceId: $id}) { items { state lastTransition { note actor } } } }', { id });
+    expect(stored.data.alarms.items).toEqual([{ state: 'ACKNOWLEDGED', lastTransition: { note: 'door was open', actor: 'alice' } }]);
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
+  it('updates last seen in the device list live as a device publishes telemetry', async () => {
+    const bundle = await provisionDevice(platform, 'Corridor beacon', 'beacon');
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    await page.goto(`${platform.consoleUrl}/devices?type=beacon`);
+    const lastSeen = page.locator(`tr[data-device-id="${bundle.manifest.thingName}"] td[data-label="Last seen"]`);
+    await expect.poll(() => lastSeen.textContent(), WAIT).toBe('never');
+
+    await publishTelemetry(platform, bundle, { rssi: -60 }, 1);
+
+    await expect.poll(() => lastSeen.textContent(), WAIT).toMatch(/^(just now|\d+ s ago)$/);
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
   it('shows the fleet overview with live totals', async () => {
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');

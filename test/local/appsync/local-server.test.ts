@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
-import { CREATE, DELETE, GET, LIST, STATS, UPDATE, startGraphqlHarness, type GqlResponse, type GraphqlHarness } from '../../graphql/helpers.js';
+import { CREATE, DELETE, GET, LIST, STATS, UPDATE, settledStats, startGraphqlHarness, type GqlResponse, type GraphqlHarness } from '../../graphql/helpers.js';
 
 const PUBLISH = `mutation P($input: DeviceChangeInput!) { publishDeviceUpdate(input: $input) { id } }`;
 const TELEMETRY = `query T($deviceId: ID!, $from: AWSDateTime!, $to: AWSDateTime!) {
@@ -115,7 +115,7 @@ describe('local GraphQL server', () => {
     it('keeps stats exact after concurrent writes through GraphQL and the domain core', async () => {
       // Prepare
       const type = `stats-${randomUUID().slice(0, 8)}`;
-      const before = (await h.gql(STATS)).data!.stats;
+      const before = await settledStats(h);
 
       // Act
       const viaGraphql = Array.from({ length: 12 }, (_, i) => h.gql(CREATE, { input: { name: `g${i}`, type, status: 'ONLINE' } }));
@@ -125,7 +125,7 @@ describe('local GraphQL server', () => {
         ...graphqlResults.slice(0, 4).map((r) => h.gql(UPDATE, { input: { id: r.data!.createDevice.id, status: 'ERROR' } })),
         ...coreDevices.slice(0, 3).map((d) => h.platform.registry.delete(d.id)),
       ]);
-      await h.platform.changeFeed.flush();
+      await settledStats(h);
       const after = (await h.gql(STATS, {}, h.viewerToken)).data!.stats;
 
       // Assess
@@ -306,19 +306,18 @@ describe('local GraphQL server', () => {
     it('answers an unknown or malformed id with NotFound or ValidationError and changes nothing', async () => {
       // Prepare
       const unknown = randomUUID();
-      const before = (await h.gql(STATS)).data!.stats.total;
+      const before = (await settledStats(h)).total;
 
       // Act
       const read = await h.gql(GET, { id: unknown });
       const update = await h.gql(UPDATE, { input: { id: unknown, name: 'ghost' } });
       const remove = await h.gql(DELETE, { id: unknown });
       const malformed = await h.gql(GET, { id: 'not-a-uuid' });
-      await h.platform.changeFeed.flush();
 
       // Assess
       expect([read, update, remove].map((r) => r.errors![0]!.errorType)).toEqual(['NotFound', 'NotFound', 'NotFound']);
       expect(malformed.errors![0]).toMatchObject({ errorType: 'ValidationError' });
-      expect((await h.gql(STATS)).data!.stats.total).toBe(before);
+      expect((await settledStats(h)).total).toBe(before);
     });
   });
 });
