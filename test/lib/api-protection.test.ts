@@ -153,3 +153,20 @@ describe('Cognito web client', () => {
     expect(() => buildPlatformStack({ context: { authCallbackUrls: 'http://evil.example/' } })).toThrow(/Invalid context flag authCallbackUrls/);
   });
 });
+
+describe('confused-deputy conditions', () => {
+  const { template } = buildPlatformStack();
+  const trustOf = (service: string) =>
+    Object.values(template.findResources('AWS::IAM::Role'))
+      .map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0])
+      .filter((s) => s.Principal?.Service === service);
+
+  it('holds every role IoT or AppSync may assume to this account (aws:SourceAccount) and its rules or APIs (aws:SourceArn)', () => {
+    const statements = [...trustOf('iot.amazonaws.com'), ...trustOf('appsync.amazonaws.com')];
+    expect(statements.length).toBeGreaterThanOrEqual(4);
+    for (const statement of statements) {
+      expect(statement.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+      expect(statement.Condition?.ArnLike?.['aws:SourceArn'] ?? statement.Condition?.ArnEquals?.['aws:SourceArn']).toBeDefined();
+    }
+  });
+});

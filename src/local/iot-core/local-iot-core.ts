@@ -23,6 +23,8 @@ import { lineLogger } from '../../adapters/logging/line-logger.js';
 import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
 import { composeIngestFunction } from '../../functions/ingest-function.js';
 import { composePresenceFunction } from '../../functions/presence-function.js';
+import type { DeviceControlDeps } from '../../devices/device-control-handler.js';
+import { composeDeviceControlFunction } from '../../functions/device-control-function.js';
 import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
@@ -63,6 +65,8 @@ export interface LocalIotCoreOptions {
   readonly host?: string;
   /** @default 8883 */
   readonly port?: number;
+  /** The commands and twin use cases behind the device control rules; without them those rules' events are refused. */
+  readonly deviceControl?: Pick<DeviceControlDeps, 'commands' | 'twins'>;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
   /** Records the ingest stream holds before PUBACKs wait. @default LOCAL_INGEST_MAX_PENDING */
@@ -108,6 +112,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     metrics: DISCARDED_METRICS,
   });
   const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
+  const deviceControlHandler =
+    options.deviceControl &&
+    composeDeviceControlFunction({ ...options.deviceControl, deadLetters, logger: lineLogger('device control', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   // The ingest stream keeps its records under the data directory until delivered (durable
@@ -163,8 +170,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
         await batcher.put(partitionKey, data);
       },
       lambda: async (_rule, handler, event) => {
-        if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
-        await presenceHandler(event);
+        if (handler === 'presence') await presenceHandler(event);
+        else if (handler === 'deviceControl' && deviceControlHandler) await deviceControlHandler(event);
+        else throw new Error(`No local Lambda named ${handler}`);
       },
       error: async (rule, input, reason) => {
         await deadLetters.send([
