@@ -16,12 +16,13 @@ import {
   AccountRecovery,
   CfnUserPoolGroup,
   FeaturePlan,
+  OAuthScope,
   Mfa,
   StandardThreatProtectionMode,
   UserPool,
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
-import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CfnRole, type IPrincipal, PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -37,10 +38,11 @@ import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-up
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
-import { choiceContextFlag, integerContextFlag } from './context-flags.js';
+import { choiceContextFlag, integerContextFlag, urlListContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
-import { ALARMS_TABLE } from '../src/contracts/tables.js';
+import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -80,6 +82,9 @@ export interface ApiProps {
   readonly resolverMaxConcurrency?: number;
 }
 
+/** Where sign-in returns to unless `-c authCallbackUrls=...` says otherwise: the console of `npm start`. */
+export const DEFAULT_AUTH_CALLBACK_URLS: readonly string[] = ['http://localhost:4000/'];
+
 /** The resolver's concurrency cap unless context says otherwise: 100 of the default account quota of 1,000. */
 export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
 
@@ -88,6 +93,18 @@ export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
 const PASS_THROUGH_CODE = `
 export function request(ctx) { return { payload: ctx.args.input }; }
 export function response(ctx) { return ctx.result; }
+`;
+
+// commandUpdated(deviceId): AppSync enhanced filtering on the deviceId argument (no deviceId = every device).
+const COMMAND_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
+  return null;
+}
 `;
 
 // deviceUpdated(id): marks the device watched (WATCHED_UNTIL_ATTRIBUTE on its item, so the
@@ -173,16 +190,30 @@ export class Api extends Construct {
         description: API_GROUP_DESCRIPTIONS[group],
       });
     }
+    // A public client (no secret): the authorization code flow only, which browsers run with
+    // PKCE; no implicit flow (tokens in URLs), callbacks and token lifetimes from context.
     this.userPoolClient = this.userPool.addClient('WebClient', {
       authFlows: { userSrp: true },
       preventUserExistenceErrors: true,
       generateSecret: false,
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+        callbackUrls: urlListContextFlag(this, 'authCallbackUrls', DEFAULT_AUTH_CALLBACK_URLS),
+        logoutUrls: urlListContextFlag(this, 'authLogoutUrls', DEFAULT_AUTH_CALLBACK_URLS),
+      },
+      accessTokenValidity: Duration.minutes(integerContextFlag(this, 'accessTokenMinutes', 60, { min: 5, max: 1_440 })!),
+      idTokenValidity: Duration.minutes(integerContextFlag(this, 'idTokenMinutes', 60, { min: 5, max: 1_440 })!),
+      refreshTokenValidity: Duration.days(integerContextFlag(this, 'refreshTokenDays', 30, { min: 1, max: 3_650 })!),
+      enableTokenRevocation: true,
     });
 
     // An own logging role scoped to AppSync's log groups, instead of the AWS managed policy
     // (AWSAppSyncPushToCloudWatchLogs), which may write to every log group in the account.
+    // Confused deputy: AppSync may assume it only for APIs of this account and region (the API's
+    // own id is not known before the API, which needs this role first).
     const logRole = new Role(this, 'LogRole', {
-      assumedBy: new ServicePrincipal('appsync.amazonaws.com'),
+      assumedBy: appSyncPrincipal(Stack.of(this).formatArn({ service: 'appsync', resource: 'apis', resourceName: '*' }), Stack.of(this).account),
       description: 'Lets AppSync write the request logs of the IoT platform API',
     });
     logRole.addToPolicy(
@@ -245,8 +276,17 @@ export class Api extends Construct {
     // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
     props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
     props.telemetry.grantTelemetryRead(this.resolverFunction);
+    props.storage.grant(COMMANDS_TABLE, this.resolverFunction, 'readWrite');
+    props.storage.grant(TWINS_TABLE, this.resolverFunction, 'readWrite');
+    grantDeviceMessaging(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
+    // The data source makes its own role; only this API of this account may assume it.
+    const sourceRole = lambdaSource.grantPrincipal as Role;
+    (sourceRole.node.defaultChild as CfnRole).addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      ArnEquals: { 'aws:SourceArn': this.api.arn },
+    });
     const noneSource = this.api.addNoneDataSource('NoneSource');
     const noneFields = new Set<string>(NONE_DATA_SOURCE_FIELDS);
     const rootFields = [
@@ -267,7 +307,7 @@ export class Api extends Construct {
       }
     }
     // Writes one attribute of a Devices item per subscribe: UpdateItem only, no reads.
-    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: new ServicePrincipal('appsync.amazonaws.com') });
+    const watchRole = new Role(this, 'DeviceWatchRole', { assumedBy: appSyncPrincipal(this.api.arn, Stack.of(this).account) });
     watchRole.addToPolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.storage.devicesTable.tableArn] }));
     const watchSource = new DynamoDbDataSource(this, 'DeviceWatchSource', {
       api: this.api,
@@ -283,6 +323,12 @@ export class Api extends Construct {
       code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
     });
 
+    noneSource.createResolver('SubscriptioncommandUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'commandUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(COMMAND_SUBSCRIPTION_FILTER_CODE),
+    });
     noneSource.createResolver('SubscriptionalarmUpdatedResolver', {
       typeName: 'Subscription',
       fieldName: 'alarmUpdated',
@@ -291,7 +337,7 @@ export class Api extends Construct {
     });
 
     if (props.changePublisher) {
-      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch');
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch', 'publishCommandUpdate');
       props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 
@@ -321,6 +367,11 @@ export class Api extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
     });
+    acknowledgeIndexQueries(
+      this.resolverFunction.executionRole,
+      this.props.storage.table(COMMANDS_TABLE),
+      'commands(deviceId) lists through the byDevice index, and sends and cancels read the queue and deadline indexes; the grant names this table only.',
+    );
     Validations.of(this.resolverFunction.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.table(ALARMS_TABLE).node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'alarms(filter) lists alarms through the Alarms indexes (by rule, state and change time); the grant names this table only.',
@@ -330,4 +381,12 @@ export class Api extends Construct {
       reason: 'The page-token key only signs listing cursors; rotating it would invalidate every listing in progress for no security gain (tokens grant no access, the caller is still authorized per request).',
     });
   }
+}
+
+/** AppSync as a principal for the API(s) `sourceArn` of `account` only (confused-deputy conditions). */
+function appSyncPrincipal(sourceArn: string, account: string): IPrincipal {
+  return new ServicePrincipal('appsync.amazonaws.com').withConditions({
+    StringEquals: { 'aws:SourceAccount': account },
+    ArnLike: { 'aws:SourceArn': sourceArn },
+  });
 }

@@ -24,3 +24,25 @@ export function choiceContextFlag<T extends string>(scope: Construct, name: stri
   }
   return raw as T;
 }
+
+/**
+ * A comma-separated list of absolute URLs (`-c name=https://a/,https://b/`), or `fallback` when
+ * absent: https everywhere, http only for localhost (as Cognito allows).
+ */
+export function urlListContextFlag(scope: Construct, name: string, fallback: readonly string[]): string[] {
+  const raw: unknown = scope.node.tryGetContext(name);
+  if (raw === undefined) return [...fallback];
+  const urls = typeof raw === 'string' ? raw.split(',').map((u) => u.trim()).filter(Boolean) : [];
+  const valid = (url: string): boolean => {
+    try {
+      const { protocol, hostname } = new URL(url);
+      return protocol === 'https:' || (protocol === 'http:' && (hostname === 'localhost' || hostname === '127.0.0.1'));
+    } catch {
+      return false;
+    }
+  };
+  if (urls.length === 0 || !urls.every(valid)) {
+    throw new Error(`Invalid context flag ${name}=${JSON.stringify(raw)}: use comma-separated https URLs (http only for localhost)`);
+  }
+  return urls;
+}

@@ -184,8 +184,12 @@ export class IngestPipeline extends Construct {
     this.presenceFunction.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.failureQueue) });
 
     // One role for both rules: put to the stream, invoke nothing else, and report errors.
+    // Confused deputy: IoT may assume it only for rules of this account and region.
     const ruleRole = new Role(this, 'RuleRole', {
-      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+      assumedBy: new ServicePrincipal('iot.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'iot', resource: 'rule', resourceName: '*' }) },
+      }),
       description: 'IoT rules of the ingest pipeline: Kinesis PutRecord and the SQS error action',
     });
     this.stream.grantWrite(ruleRole);

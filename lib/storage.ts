@@ -8,7 +8,7 @@ import {
   Table,
   type TableProps,
 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
   ALL_TABLES,
@@ -25,8 +25,21 @@ export interface TableConsumer extends IGrantable {
   addEnvironment(key: string, value: string): unknown;
 }
 
+/**
+ * What a consumer may do with a table, as explicit DynamoDB actions: never Scan (no request path
+ * scans), never more than the runtime sends.
+ */
+export const TABLE_ACCESS = {
+  /** Point reads, batch reads and index queries. */
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /** The registry (DeviceRepository, credential store): reads plus conditional put, update and delete. */
+  readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** The stats projector (events function): reads its own marker and counter items and updates them. */
+  project: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+} as const;
+
 /** What a consumer may do with a table. */
-export type TableAccess = 'read' | 'write' | 'readWrite';
+export type TableAccess = keyof typeof TABLE_ACCESS;
 
 /** Props of {@link Storage}. */
 export interface StorageProps {
@@ -88,9 +101,8 @@ export class Storage extends Construct {
    */
   public grant(definition: TableDefinition, consumer: TableConsumer, access: TableAccess): void {
     const table = this.table(definition);
-    if (access === 'read') table.grantReadData(consumer);
-    else if (access === 'write') table.grantWriteData(consumer);
-    else table.grantReadWriteData(consumer);
+    const indexes = definition.globalSecondaryIndexes.length > 0 && access !== 'project' ? [`${table.tableArn}/index/*`] : [];
+    consumer.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: [...TABLE_ACCESS[access]], resources: [table.tableArn, ...indexes] }));
     consumer.addEnvironment(definition.tableNameEnv, table.tableName);
   }
 
@@ -109,9 +121,9 @@ export class Storage extends Construct {
     this.grant(STATS_TABLE, consumer, 'read');
   }
 
-  /** Read/write access to Stats plus STATS_TABLE_NAME. */
-  public grantStatsReadWrite(consumer: TableConsumer): void {
-    this.grant(STATS_TABLE, consumer, 'readWrite');
+  /** What the stats projector needs of Stats (GetItem, UpdateItem) plus STATS_TABLE_NAME. */
+  public grantStatsProjection(consumer: TableConsumer): void {
+    this.grant(STATS_TABLE, consumer, 'project');
   }
 
   /** Read/write access to Telemetry plus TELEMETRY_TABLE_NAME (throws without the Telemetry table). */

@@ -17,6 +17,8 @@ export const SERVICE_NAMES = {
   changeFeed: 'change-feed',
   graphql: 'graphql',
   presenceReconciler: 'presence-reconciler',
+  deviceControl: 'device-control',
+  commandTimeouts: 'command-timeouts',
   alarmEvents: 'alarm-events',
   alarmSweep: 'alarm-sweep',
 } as const;

@@ -46,10 +46,25 @@ export function validateDeviceId(value: unknown, field = 'id'): string {
   return id;
 }
 
-/** A device name: 1-128 characters, not only whitespace. */
+/**
+ * C0 and C1 control characters (NUL, line breaks, escape sequences) and the bidirectional
+ * formatting characters (embeddings, overrides, isolates, marks) that make a name display as
+ * something else than it is in a console, a log line or a terminal.
+ */
+const UNSAFE_NAME_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Metadata keys that name an object's prototype machinery: refused, never stored or merged. */
+export const RESERVED_METADATA_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** A device name: 1-128 characters, not only whitespace, without control or bidi formatting characters. */
 export function validateName(value: unknown, field = 'name'): string {
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string, got ${describe(value)}`, field);
   if (value.trim().length === 0) throw new ValidationError(`${field} must not be empty`, field);
+  const unsafe = UNSAFE_NAME_CHARACTER.exec(value);
+  if (unsafe) {
+    const code = unsafe[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new ValidationError(`${field} must not contain control or bidirectional formatting characters, got U+${code} at position ${unsafe.index}`, field);
+  }
   const length = charLength(value);
   if (length > MAX_NAME_LENGTH) {
     throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters, got ${length}`, field);
@@ -141,6 +156,9 @@ export function validateVersion(value: unknown, field = 'expectedVersion'): numb
 
 function checkMetadataEntry(key: unknown, value: unknown, field: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new ValidationError(`${field} keys must be non-empty strings`, field);
+  if (RESERVED_METADATA_KEYS.includes(key)) {
+    throw new ValidationError(`${field} key "${key}" is reserved; use another name (${RESERVED_METADATA_KEYS.join(', ')} are refused)`, field);
+  }
   const keyLength = charLength(key);
   if (keyLength > MAX_METADATA_KEY_LENGTH) {
     throw new ValidationError(

@@ -24,8 +24,11 @@ export function composePresenceFunction(ports: PresenceFunctionPorts): (event: u
     deadLetters: ports.deadLetters,
     observer: (result, event) => {
       metrics.count(`Presence_${result}`, 1);
-      if (result === 'invalid' || result === 'unknown') logger.warn('Lifecycle event not applied', { result, event });
-      else logger.info('Lifecycle event', { result });
+      // The client id and the disconnect reason at most: the event also carries the device's
+      // IP address and session details, which have no place in the function's logs.
+      const fields = { result, ...lifecycleSummary(event) };
+      if (result === 'invalid' || result === 'unknown') logger.warn('Lifecycle event not applied', fields);
+      else logger.info('Lifecycle event', fields);
     },
   });
   return async (event) => {
@@ -34,5 +37,15 @@ export function composePresenceFunction(ports: PresenceFunctionPorts): (event: u
     } finally {
       metrics.flush();
     }
+  };
+}
+
+/** What may be logged of a lifecycle event: its client id and disconnect reason, cut short, when they are strings. */
+export function lifecycleSummary(event: unknown): { clientId?: string; disconnectReason?: string } {
+  if (typeof event !== 'object' || event === null) return {};
+  const { clientId, disconnectReason } = event as Record<string, unknown>;
+  return {
+    ...(typeof clientId === 'string' && { clientId: clientId.slice(0, 128) }),
+    ...(typeof disconnectReason === 'string' && { disconnectReason: disconnectReason.slice(0, 64) }),
   };
 }

@@ -69,14 +69,39 @@ describe('validation', () => {
     // Act
     const metadata = metadataFromPairs([
       { key: 'site', value: 'berlin' },
-      { key: '__proto__', value: 'kept' },
+      { key: 'floor', value: '2' },
     ]);
 
     // Assess
     expect(metadata.site).toBe('berlin');
-    expect(Object.keys(metadata)).toEqual(['site', '__proto__']);
+    expect(Object.keys(metadata)).toEqual(['site', 'floor']);
     expect(validationMessage(() => metadataFromPairs([{ key: 'a', value: '1' }, { key: 'a', value: '2' }]))).toMatch(
       /key "a" is given more than once/,
     );
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses the metadata key %s in objects and in pairs', (key) => {
+    // Prepare
+    const object = JSON.parse(`{"site":"north","${key}":"x"}`) as Record<string, string>;
+
+    // Act / Assess
+    expect(validationMessage(() => validateMetadata(object))).toMatch(new RegExp(`key "${key}" is reserved`));
+    expect(validationMessage(() => metadataFromPairs([{ key, value: 'x' }]))).toMatch(new RegExp(`key "${key}" is reserved`));
+  });
+
+  it.each([
+    ['NUL', 'a\u0000b', '0000'],
+    ['a line break', 'a\nb', '000A'],
+    ['ESC (terminal escapes)', 'a\u001b[31mb', '001B'],
+    ['a C1 control', 'a\u0085b', '0085'],
+    ['a right-to-left override', 'invoice\u202etxt.exe', '202E'],
+    ['a bidi isolate', 'a\u2066b', '2066'],
+    ['the mix from the field', 'a\u0000\u202e\nb', '0000'],
+  ])('refuses a name with %s', (_what, name, code) => {
+    expect(validationMessage(() => validateName(name))).toMatch(new RegExp(`U\\+${code}`));
+  });
+
+  it('keeps names in any script, with emoji and ordinary spaces', () => {
+    expect(validateName('Pumpe Nord 🚰 مضخة 泵')).toBe('Pumpe Nord 🚰 مضخة 泵');
   });
 });

@@ -97,3 +97,76 @@ describe('credentials follow the device (stack)', () => {
     });
   });
 });
+
+describe('least privilege on the tables', () => {
+  const { stack, template } = buildPlatformStack();
+  const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+  const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+  const onTable = (table: 'devicesTable' | 'statsTable') => {
+    const arn = JSON.stringify(stack.resolve(stack.storage[table].tableArn));
+    return statements.filter((s) => JSON.stringify(s.Resource).includes(arn) && actions(s).some((a) => a.startsWith('dynamodb:') && !a.includes('Stream')));
+  };
+
+  it('grants dynamodb:Scan (or a dynamodb:* wildcard) to no role at all', () => {
+    const granted = statements.flatMap(actions);
+    expect(granted.filter((a) => a === 'dynamodb:Scan' || a === 'dynamodb:*')).toEqual([]);
+  });
+
+  it('gives the registry roles (resolver, gRPC task) an explicit action list on Devices, without Scan or BatchWriteItem', () => {
+    const lists = onTable('devicesTable').map((s) => [...actions(s)].sort());
+    expect(lists).toContainEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(lists.flat()).not.toContain('dynamodb:BatchWriteItem');
+  });
+
+  it('gives the events function only GetItem and UpdateItem on Stats, and readers only reads', () => {
+    const lists = onTable('statsTable').map((s) => [...actions(s)].sort());
+    expect(lists).toContainEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(lists.flat().filter((a) => ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan'].includes(a))).toEqual([]);
+  });
+});
+
+describe('Cognito web client', () => {
+  it('allows the code flow only (no implicit flow, no example.com), with callbacks and token lifetimes from context', () => {
+    // Prepare
+    const { template: defaults } = buildPlatformStack();
+    const { template: custom } = buildPlatformStack({ context: { authCallbackUrls: 'https://console.example.org/,http://localhost:4000/', accessTokenMinutes: '15' } });
+
+    // Assess
+    defaults.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ClientName: Match.absent(),
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      CallbackURLs: Match.arrayWith(['http://localhost:4000/']),
+      AccessTokenValidity: 60,
+      IdTokenValidity: 60,
+      TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes', IdToken: 'minutes' }),
+    });
+    custom.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlows: ['code'],
+      CallbackURLs: Match.arrayWith(['https://console.example.org/', 'http://localhost:4000/']),
+      AccessTokenValidity: 15,
+    });
+    const clients = Object.values(defaults.findResources('AWS::Cognito::UserPoolClient')).map((c) => c.Properties);
+    expect(clients.flatMap((c) => c.AllowedOAuthFlows ?? [])).not.toContain('implicit');
+    expect(JSON.stringify(clients)).not.toContain('example.com');
+    expect(() => buildPlatformStack({ context: { authCallbackUrls: 'http://evil.example/' } })).toThrow(/Invalid context flag authCallbackUrls/);
+  });
+});
+
+describe('confused-deputy conditions', () => {
+  const { template } = buildPlatformStack();
+  const trustOf = (service: string) =>
+    Object.values(template.findResources('AWS::IAM::Role'))
+      .map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0])
+      .filter((s) => s.Principal?.Service === service);
+
+  it('holds every role IoT or AppSync may assume to this account (aws:SourceAccount) and its rules or APIs (aws:SourceArn)', () => {
+    const statements = [...trustOf('iot.amazonaws.com'), ...trustOf('appsync.amazonaws.com')];
+    expect(statements.length).toBeGreaterThanOrEqual(4);
+    for (const statement of statements) {
+      expect(statement.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+      expect(statement.Condition?.ArnLike?.['aws:SourceArn'] ?? statement.Condition?.ArnEquals?.['aws:SourceArn']).toBeDefined();
+    }
+  });
+});

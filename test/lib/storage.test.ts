@@ -131,7 +131,7 @@ describe('Storage', () => {
 
     // Act
     storage.grantDevicesRead(fn);
-    storage.grantStatsReadWrite(fn);
+    storage.grantStatsProjection(fn);
 
     // Assess
     const template = Template.fromStack(stack);
@@ -145,8 +145,8 @@ describe('Storage', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: Match.arrayWith(['dynamodb:Query', 'dynamodb:GetItem']), Resource: Match.arrayWith([devicesArn]) }),
-          Match.objectLike({ Action: Match.arrayWith(['dynamodb:PutItem', 'dynamodb:UpdateItem']), Resource: Match.arrayWith([statsArn]) }),
+          Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], Resource: Match.arrayWith([devicesArn]) }),
+          Match.objectLike({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: statsArn }),
         ]),
       },
     });
