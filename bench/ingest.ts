@@ -44,6 +44,7 @@ import { SqsDeadLetterQueue } from '../src/adapters/sqs/sqs-dead-letter-queue.js
 import { DynamoDbTelemetryStore, telemetryPartitionKey, telemetrySortKey } from '../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TimestreamTelemetryStore } from '../src/adapters/telemetry/timestream-telemetry-store.js';
 import type { DeviceStateWriter } from '../src/ports/device-state-writer.js';
+import type { TelemetryWriter } from '../src/ports/telemetry-store.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
@@ -233,13 +234,12 @@ function shardOf(partitionKey: string, shards: number): number {
   return Number((hash * BigInt(shards)) >> 128n);
 }
 
-function devicePayload(seq: number, ts: number, rng: () => number): string {
-  return JSON.stringify({
-    v: 1,
-    ts,
-    seq,
-    metrics: { temperature: Math.round((18 + rng() * 8) * 100) / 100, humidity: Math.round(rng() * 1000) / 10, battery: Math.round((3.4 + rng() * 0.8) * 100) / 100, door: rng() < 0.1 },
-  });
+function devicePayload(seq: number, ts: number, rng: () => number, pointsPerMessage = 1): string {
+  const metrics = () => ({ temperature: Math.round((18 + rng() * 8) * 100) / 100, humidity: Math.round(rng() * 1000) / 10, battery: Math.round((3.4 + rng() * 0.8) * 100) / 100, door: rng() < 0.1 });
+  if (pointsPerMessage === 1) return JSON.stringify({ v: 1, ts, seq, metrics: metrics() });
+  // Schema v2: the readings of the interval before the message, one second apart.
+  const points = Array.from({ length: pointsPerMessage }, (_, k) => ({ ts: ts - (pointsPerMessage - 1 - k) * 1000, seq: seq * pointsPerMessage + k, metrics: metrics() }));
+  return JSON.stringify({ v: 2, points });
 }
 
 function seededRandom(seed: number): () => number {
@@ -255,7 +255,7 @@ interface SimulatedBatch {
 }
 
 /** The batches one shard's event source would deliver over `minutes` of stream time. */
-function simulateShard(shards: number, minutes: number, batchSize: number, windowSeconds: number): { batches: SimulatedBatch[]; devices: number } {
+function simulateShard(shards: number, minutes: number, batchSize: number, windowSeconds: number, pointsPerMessage = 1): { batches: SimulatedBatch[]; devices: number } {
   const rng = seededRandom(42);
   const things: Array<{ id: string; phase: number }> = [];
   for (let i = 0; i < DEVICES; i += 1) {
@@ -279,7 +279,7 @@ function simulateShard(shards: number, minutes: number, batchSize: number, windo
   let sequence = 0n;
   for (const arrival of arrivals) {
     if (open && arrival.at >= open.first + windowSeconds * 1000) close();
-    const payload = Buffer.from(devicePayload(arrival.seq, arrival.at - 40, rng), 'utf8');
+    const payload = Buffer.from(devicePayload(arrival.seq, arrival.at - 40, rng, pointsPerMessage), 'utf8');
     const output = telemetryRuleOutput(`$aws/rules/${TELEMETRY_RULE.ruleName}/dt/iot/${arrival.id}/telemetry`, payload, arrival.id, arrival.at)!;
     sequence += 1n;
     const record = kinesisRecordFor(output, { sequenceNumber: String(49_000_000_000_000_000_000n + sequence), arrivalMs: arrival.at });
@@ -355,6 +355,52 @@ async function main(): Promise<void> {
     });
     const ddbCounts = counters;
     const ddbMessages = ddbBatches.reduce((n, b) => n + b.event.Records.length, 0);
+
+    // --- readings batched by the device (schema v2): the same fleet at the same message rate,
+    // each message carrying `n` readings; cost per million readings with both stores.
+    const readingsCost = async (n: number) => {
+      const sim = simulateShard(shards, Number(flag('points-minutes') ?? 3), settings.batchSize, settings.batchWindowSeconds, n);
+      const simMessages = sim.batches.reduce((m, b) => m + b.event.Records.length, 0);
+      const readings = simMessages * n;
+      const stored = { ts: 0, ddb: 0, deadLettered: 0, failed: 0 };
+      const run = async (telemetry: TelemetryWriter, key: 'ts' | 'ddb') => {
+        counters = newCounters();
+        const h = createIngestHandler({
+          observer: {
+            batch: (summary) => { stored[key] += summary.stored; stored.deadLettered += summary.deadLettered; stored.failed += summary.failed; },
+            failure: (stage, error, count) => { if (stored.failed === 0) console.error(`bench: ${count} readings' ${stage} write failed: ${(error as Error).message}`); },
+          },
+          devices: new DynamoDbDeviceStateWriter(clients.doc, 'Devices'),
+          telemetry,
+          deadLetters: new SqsDeadLetterQueue(clients.sqs, `${endpoint}/000000000000/dlq`),
+        });
+        let seen = 0;
+        const result = await runBatches(sim.batches, h, (batch) => {
+          if (key === 'ts') return Math.ceil(Math.ceil((batch.outputs.length * n) / 100) / 4) * TIMESTREAM_MS;
+          const calls = Object.values(counters.telemetryCalls).reduce((a, b) => a + b, 0);
+          const rounds = Math.ceil((calls - seen) / 8);
+          seen = calls;
+          return rounds * DYNAMO_MS;
+        });
+        return { result, counts: counters };
+      };
+      const ts = await run(new TimestreamTelemetryStore(clients.timestream, { databaseName: 'iot', tableName: 'telemetry' }), 'ts');
+      const dd = await run(new DynamoDbTelemetryStore(clients.doc, 'Telemetry', ddbStoreOptions), 'ddb');
+      const monthlyReadings = DEVICES * (3600 / INTERVAL_S) * HOURS_PER_MONTH * n;
+      const putUnits = sim.batches.reduce((m, b) => m + b.outputs.reduce((t, o) => t + Math.max(1, Math.ceil((Buffer.byteLength(JSON.stringify(o)) + Buffer.byteLength(o.thingName)) / 25_600)), 0), 0);
+      const perR = (count: number) => (count / readings) * 1e6;
+      const common = [
+        PRICES.iotConnectionMinute.usd * DEVICES * 60 * HOURS_PER_MONTH / (monthlyReadings / 1e6),
+        perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd),
+        (shards * HOURS_PER_MONTH * PRICES.kinesisShardHour.usd) / (monthlyReadings / 1e6),
+        perR(putUnits) * PRICES.kinesisPutUnit.usd,
+      ].reduce((a, b) => a + b, 0);
+      const lambda = (r: { invocations: number; billedMs: number }) => perR(r.invocations) * PRICES.lambdaRequest.usd + perR((r.billedMs / 1000) * ingestMemoryGb) * PRICES.lambdaArmGbSecond.usd;
+      const tsTotal = common + lambda(ts.result) + perR(ts.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd + perR(ts.counts.timestreamWrites) * PRICES.timestreamWrite.usd;
+      const ddbTotalPerReading = common + lambda(dd.result) + perR(dd.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd;
+      return { n, messages: simMessages, readings, ts: tsTotal, ddb: ddbTotalPerReading, stored, ruleShare: perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd) };
+    };
+    const perReading = [await readingsCost(1), await readingsCost(10)];
 
     // --- the change-feed fan-out of the state writes of the first `--feed=N` batches
     const feedBatches = batches.slice(0, Number(flag('feed') ?? 2));
@@ -564,6 +610,14 @@ async function main(): Promise<void> {
       out.push(`${name.padEnd(17)} ingest only: ${total <= TARGET ? 'within' : 'OVER'} $${TARGET} per million ($${f(total, 4)});  >= 4x cheaper than naive: ${ratio >= 4 ? 'MET' : 'MISSED'} (${f(ratio, 1)}x)`);
     }
     out.push(`(ran in ${f((performance.now() - started) / 1000, 1)} s; checksum ${sink % 10}; default config = the stack's default telemetryStore=dynamodb)`);
+    out.push('');
+    out.push(`Readings batched by the device (schema v2): the same fleet and message rate (1 message / ${INTERVAL_S} s per device), each message carrying N readings;`);
+    out.push(`ingest cost per million readings, counted over ${flag('points-minutes') ?? 3} simulated minutes per N (rule, stream, Lambda, state and telemetry writes; no live fan-out)`);
+    for (const r of perReading) {
+      out.push(`  ${String(r.n).padStart(2)} reading${r.n === 1 ? ' ' : 's'} per message: $${f(r.ddb, 4)} per million readings (DynamoDB store), $${f(r.ts, 4)} (Timestream); rule charge $${f(r.ruleShare, 4)} of it; ${r.readings.toLocaleString()} readings in ${r.messages.toLocaleString()} messages, stored ${r.stored.ddb.toLocaleString()} / ${r.stored.ts.toLocaleString()}, dead letters ${r.stored.deadLettered}, records reported for retry ${r.stored.failed}`);
+    }
+    const ten = perReading[1]!;
+    out.push(`  target at 10 readings per message <= $0.15 per million readings: ${Math.max(ten.ddb, ten.ts) <= 0.15 ? 'MET' : ten.ddb <= 0.15 || ten.ts <= 0.15 ? 'MET with one store' : 'MISSED'} (DynamoDB $${f(ten.ddb, 4)}, Timestream $${f(ten.ts, 4)})`);
     out.push(`default config: $${f(ddbTotal + liveFanOut, 4)} per million messages (ingest + live updates, 1 all-devices subscriber + 1 single-device subscriber)`);
     out.push(`per-change fan-out: $${f(ddbTotal + perChangeFanOut, 4)} per million messages (same run)`);
     console.log(out.join('\n'));

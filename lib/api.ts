@@ -41,7 +41,8 @@ import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { choiceContextFlag, integerContextFlag, urlListContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
-import { ALARMS_TABLE } from '../src/contracts/tables.js';
+import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 
 /** Something that publishes changes to AppSync (the change feed's events function). */
 export interface ChangePublisherFunction extends IGrantable {
@@ -92,6 +93,18 @@ export const DEFAULT_RESOLVER_MAX_CONCURRENCY = 100;
 const PASS_THROUGH_CODE = `
 export function request(ctx) { return { payload: ctx.args.input }; }
 export function response(ctx) { return ctx.result; }
+`;
+
+// commandUpdated(deviceId): AppSync enhanced filtering on the deviceId argument (no deviceId = every device).
+const COMMAND_SUBSCRIPTION_FILTER_CODE = `
+import { util, extensions } from '@aws-appsync/utils';
+export function request(ctx) { return { payload: null }; }
+export function response(ctx) {
+  if (ctx.args.deviceId) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter({ deviceId: { eq: ctx.args.deviceId } }));
+  }
+  return null;
+}
 `;
 
 // deviceUpdated(id): marks the device watched (WATCHED_UNTIL_ATTRIBUTE on its item, so the
@@ -263,6 +276,9 @@ export class Api extends Construct {
     // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
     props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
     props.telemetry.grantTelemetryRead(this.resolverFunction);
+    props.storage.grant(COMMANDS_TABLE, this.resolverFunction, 'readWrite');
+    props.storage.grant(TWINS_TABLE, this.resolverFunction, 'readWrite');
+    grantDeviceMessaging(this.resolverFunction);
 
     const lambdaSource: LambdaDataSource = this.api.addLambdaDataSource('ResolverSource', this.resolverFunction);
     // The data source makes its own role; only this API of this account may assume it.
@@ -307,6 +323,12 @@ export class Api extends Construct {
       code: Code.fromInline(SUBSCRIPTION_FILTER_CODE),
     });
 
+    noneSource.createResolver('SubscriptioncommandUpdatedResolver', {
+      typeName: 'Subscription',
+      fieldName: 'commandUpdated',
+      runtime: FunctionRuntime.JS_1_0_0,
+      code: Code.fromInline(COMMAND_SUBSCRIPTION_FILTER_CODE),
+    });
     noneSource.createResolver('SubscriptionalarmUpdatedResolver', {
       typeName: 'Subscription',
       fieldName: 'alarmUpdated',
@@ -315,7 +337,7 @@ export class Api extends Construct {
     });
 
     if (props.changePublisher) {
-      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch');
+      this.api.grantMutation(props.changePublisher, 'publishDeviceUpdate', 'publishTelemetryBatch', 'publishCommandUpdate');
       props.changePublisher.addEnvironment(VARIABLES.appSyncGraphqlUrl, this.api.graphqlUrl);
     }
 
@@ -345,6 +367,11 @@ export class Api extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.devicesTable.node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'devices(filter) queries the Devices table through its indexes (status, type and creation order); the grant names this table only.',
     });
+    acknowledgeIndexQueries(
+      this.resolverFunction.executionRole,
+      this.props.storage.table(COMMANDS_TABLE),
+      'commands(deviceId) lists through the byDevice index, and sends and cancels read the queue and deadline indexes; the grant names this table only.',
+    );
     Validations.of(this.resolverFunction.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.props.storage.table(ALARMS_TABLE).node.defaultChild as CfnResource)}.Arn>/index/*]`,
       reason: 'alarms(filter) lists alarms through the Alarms indexes (by rule, state and change time); the grant names this table only.',

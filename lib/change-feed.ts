@@ -10,6 +10,7 @@ import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
+import { COMMANDS_TABLE } from '../src/contracts/tables.js';
 
 /**
  * Reads and validates the `liveTelemetryUpdates` context flag (`-c liveTelemetryUpdates=false`).
@@ -107,25 +108,29 @@ export class ChangeFeed extends Construct {
     this.fn = new PlatformFunction(this, 'EventsFunction', {
       entry: props.entry ?? 'lambdas/events/index.ts',
       serviceName: SERVICE_NAMES.changeFeed,
-      description: 'Devices stream → stats counters and change publishers',
+      description: 'Devices stream → stats counters and change publishers; Commands stream → command publishers',
       reservedConcurrentExecutions:
         props.reservedConcurrency ?? integerContextFlag(this, 'eventsReservedConcurrency', DEFAULT_EVENTS_RESERVED_CONCURRENCY, { min: 1, max: 10_000 }),
     });
     storage.grantStatsProjection(this.fn);
     this.fn.addEnvironment(VARIABLES.publishTelemetryChanges, String(props.liveTelemetryUpdates ?? true));
 
-    this.fn.addEventSource(
-      new DynamoEventSource(storage.devicesTable, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: props.batchSize ?? CHANGE_STREAM_BATCH_SIZE,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        retryAttempts: props.retryAttempts ?? CHANGE_STREAM_MAPPING.retryAttempts,
-        maxRecordAge: props.maxRecordAge ?? Duration.seconds(CHANGE_STREAM_MAPPING.maxRecordAgeSeconds),
-        parallelizationFactor: props.parallelizationFactor ?? CHANGE_STREAM_MAPPING.parallelizationFactor,
-        onFailure: new SqsDlq(this.deadLetterQueue),
-      }),
-    );
+    // The Devices stream (registry changes) and the Commands stream (status transitions), with the
+    // same per-shard ordering and retry settings.
+    for (const table of [storage.devicesTable, storage.table(COMMANDS_TABLE)]) {
+      this.fn.addEventSource(
+        new DynamoEventSource(table, {
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: props.batchSize ?? CHANGE_STREAM_BATCH_SIZE,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          retryAttempts: props.retryAttempts ?? CHANGE_STREAM_MAPPING.retryAttempts,
+          maxRecordAge: props.maxRecordAge ?? Duration.seconds(CHANGE_STREAM_MAPPING.maxRecordAgeSeconds),
+          parallelizationFactor: props.parallelizationFactor ?? CHANGE_STREAM_MAPPING.parallelizationFactor,
+          onFailure: new SqsDlq(this.deadLetterQueue),
+        }),
+      );
+    }
     this.retireDeletedCredentials();
     // The event source grants dynamodb:ListStreams, which has no resource-level permissions.
     Validations.of(this.fn.executionRole.node.findChild('DefaultPolicy')).acknowledge({

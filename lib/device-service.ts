@@ -34,8 +34,8 @@ import { Construct } from 'constructs';
 import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
 import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { ALARM_TOPIC_FILTER, CHANGE_TOPIC_FILTER, alarmTopic, changeTopic } from '../src/contracts/topics.js';
-import { ALARMS_TABLE } from '../src/contracts/tables.js';
+import { ALARM_TOPIC_FILTER, CHANGE_TOPIC_FILTER, COMMAND_CHANGE_TOPIC_FILTER, alarmTopic, changeTopic, commandChangeTopic, commandTopic, twinDeltaTopic } from '../src/contracts/topics.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 import type { Storage } from './storage.js';
 
 /** Port of the gRPC service, on the container and on the load balancer. */
@@ -209,6 +209,9 @@ export class DeviceService extends Construct {
     const consumer = { grantPrincipal: taskRole, addEnvironment: (key: string, value: string) => container.addEnvironment(key, value) };
     props.storage.grantDevicesReadWrite(consumer);
     props.storage.grantStatsRead(consumer);
+    // Commands and twins: the same use cases as the resolver, publishing to devices' command and delta topics.
+    props.storage.grant(COMMANDS_TABLE, consumer, 'readWrite');
+    props.storage.grant(TWINS_TABLE, consumer, 'readWrite');
     props.storage.grant(ALARMS_TABLE, consumer, 'readWrite');
     secret.grantRead(taskRole);
     const iotArn = (resource: string) =>
@@ -220,6 +223,12 @@ export class DeviceService extends Construct {
     // WatchAlarms relays the alarm transitions the alarm-events Lambda publishes.
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)] }));
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${alarmTopic('*')}`)] }));
+    // WatchCommands relays the command transitions; SendCommand and UpdateDesiredState publish to devices.
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Subscribe'], resources: [iotArn(`topicfilter/${COMMAND_CHANGE_TOPIC_FILTER}`)] }));
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:Receive'], resources: [iotArn(`topic/${commandChangeTopic('*')}`)] }));
+    taskRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${commandTopic('*')}`), iotArn(`topic/${twinDeltaTopic('*')}`)] }),
+    );
     if (!props.iotEndpoint) {
       taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] }));
     }
@@ -227,12 +236,16 @@ export class DeviceService extends Construct {
     if (!props.changePublisher.role) throw new Error('DeviceService: changePublisher has no role to grant iot:Publish to');
     props.changePublisher.addEnvironment(VARIABLES.changeTopicEnabled, 'true');
     const publishPolicy = new Policy(this, 'ChangeTopicPublishPolicy', {
-      statements: [new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${topicPattern}`)] })],
+      statements: [new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${topicPattern}`), iotArn(`topic/${commandChangeTopic('*')}`)] })],
     });
     publishPolicy.attachToRole(props.changePublisher.role);
     Validations.of(publishPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${topicPattern}`)}]`,
       reason: 'The events Lambda publishes each change to its own device topic under internal/device-changes/; the wildcard is the device id only.',
+    });
+    Validations.of(publishPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${commandChangeTopic('*')}`)}]`,
+      reason: 'The events Lambda publishes each command transition to its device topic under internal/command-changes/; the wildcard is the device id only.',
     });
 
     // Callers reach the NLB from the client CIDR; the tasks accept only the NLB.
@@ -311,8 +324,9 @@ export class DeviceService extends Construct {
     this.endpoint = `${this.loadBalancer.loadBalancerDnsName}:${GRPC_PORT}`;
 
     const devicesTableId = stack.getLogicalId(props.storage.devicesTable.node.defaultChild as CfnElement);
+    const commandsTableId = stack.getLogicalId(props.storage.table(COMMANDS_TABLE).node.defaultChild as CfnElement);
     const alarmsTableId = stack.getLogicalId(props.storage.table(ALARMS_TABLE).node.defaultChild as CfnElement);
-    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint), alarmsTableId);
+    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, commandsTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint), alarmsTableId);
   }
 
   private createVpc(): Vpc {
@@ -337,6 +351,7 @@ export class DeviceService extends Construct {
     taskDefinition: FargateTaskDefinition,
     secret: ISecret,
     devicesTableId: string,
+    commandsTableId: string,
     sharedSecret: boolean,
     fixedEndpoint: boolean,
     alarmsTableId: string,
@@ -357,6 +372,20 @@ export class DeviceService extends Construct {
     Validations.of(taskPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${changeTopic('*')}`)}]`,
       reason: 'WatchDevices receives the change of every device; the wildcard is the device id under the internal change topic only.',
+    });
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${commandChangeTopic('*')}`)}]`,
+      reason: 'WatchCommands receives the transitions of every device; the wildcard is the device id under the internal command change topic only.',
+    });
+    for (const topic of [commandTopic('*'), twinDeltaTopic('*')]) {
+      Validations.of(taskPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topic/${topic}`)}]`,
+        reason: 'SendCommand and UpdateDesiredState publish to whichever device they are for; iot:Publish on the device command and delta topics only.',
+      });
+    }
+    Validations.of(taskPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${commandsTableId}.Arn>/index/*]`,
+      reason: 'ListCommands queries the byDevice index and sends read the queue index; the grant covers this table only.',
     });
     Validations.of(taskPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagIotArn(`topicfilter/${ALARM_TOPIC_FILTER}`)}]`,

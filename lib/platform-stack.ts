@@ -5,6 +5,7 @@ import { Alarms } from './alarms.js';
 import { Api } from './api.js';
 import { Console } from './console.js';
 import { ChangeFeed, liveTelemetryUpdatesFromContext } from './change-feed.js';
+import { DeviceControl } from './device-control.js';
 import { DevicePolicy } from './device-policy.js';
 import { DeviceService } from './device-service.js';
 import { ApiFirewall } from './api-firewall.js';
@@ -81,6 +82,12 @@ export class PlatformStack extends Stack {
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { storage: this.storage, liveTelemetryUpdates: liveTelemetryUpdatesFromContext(this) });
     const ingest = new IngestPipeline(this, 'IngestPipeline', { storage: this.storage, telemetryStore: this.telemetryStore });
     const api = new Api(this, 'Api', { storage: this.storage, telemetry: ingest, changePublisher: this.changeFeed.fn });
+    new DeviceControl(this, 'DeviceControl', {
+      storage: this.storage,
+      deadLetterQueue: ingest.deadLetterQueue,
+      ruleErrorQueue: ingest.ruleErrorQueue,
+      failureQueue: ingest.failureQueue,
+    });
     new ApiFirewall(this, 'ApiFirewall', { apiArn: api.api.arn });
     const grpcAccess = new GrpcAccess(this, 'GrpcAccess', { userPool: api.userPool });
     this.console = new Console(this, 'Console', {

@@ -1,6 +1,7 @@
 /**
  * Events Lambda: the composition root of the change feed in the cloud. DynamoDB stream of the
- * Devices table → stats counters (always) → change publishers (when configured).
+ * Devices table → stats counters (always) → change publishers (when configured); stream of the
+ * Commands table → command publishers.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -14,6 +15,9 @@ import { powertoolsMetrics } from '../../src/adapters/powertools/powertools-metr
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { IotChangePublisher } from '../../src/adapters/iot/iot-change-publisher.js';
 import type { ChangePublisher } from '../../src/ports/change-feed.js';
+import { AppSyncCommandPublisher } from '../../src/adapters/appsync/appsync-command-publisher.js';
+import { IotCommandChangePublisher } from '../../src/adapters/iot/iot-command-change-publisher.js';
+import type { CommandChangePublisher } from '../../src/commands/command-change.js';
 import { readEventsEnvironment } from '../../src/contracts/environment/events-function.js';
 import { IoTClient } from '@aws-sdk/client-iot';
 import { IotCredentialRetirer } from '../../src/adapters/iot/iot-credential-retirer.js';
@@ -30,14 +34,20 @@ if (config.appSync) {
   // the whole default chain (SSO, INI, IMDS) into every cold start.
   publishers.push(new AppSyncChangePublisher({ ...config.appSync, credentials: fromEnv() }));
 }
-if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(new IoTDataPlaneClient({})));
+const iotData = new IoTDataPlaneClient({});
+if (config.changeTopicEnabled) publishers.push(new IotChangePublisher(iotData));
 // ---- end of change publishers ----
+// Command transitions (the Commands stream) go to commandUpdated and WatchCommands the same way.
+const commandPublishers: CommandChangePublisher[] = [];
+if (config.appSync) commandPublishers.push(new AppSyncCommandPublisher({ ...config.appSync, credentials: fromEnv() }));
+if (config.changeTopicEnabled) commandPublishers.push(new IotCommandChangePublisher(iotData));
 logger.info('Events handler configured', {
   statsTable: config.statsTableName,
   publishers: publishers.length,
   appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
+  commandPublishers,
   retireDeletedCredentials: config.retireDeletedCredentials,
 });
 
@@ -47,6 +57,7 @@ const handleChanges = composeEventsFunction({
   logger,
   metrics: powertoolsMetrics(metrics),
   publishTelemetryChanges: config.publishTelemetryChanges,
+  commandPublishers,
   ...(config.retireDeletedCredentials && { retirer: new IotCredentialRetirer(new IoTClient({ credentials: fromEnv() })) }),
 });
 

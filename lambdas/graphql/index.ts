@@ -4,7 +4,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import { createDeviceControlServices } from '../../src/adapters/device-control-services.js';
+import { IotDataDeviceMessenger } from '../../src/adapters/iot/iot-data-device-messenger.js';
 import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
 import { resolvePageTokenSecret } from '../../src/adapters/secrets/page-token-secret.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
@@ -33,8 +36,17 @@ const telemetry: TelemetryReader =
     : new TimestreamTelemetryReader(new TimestreamQueryClient({}), config.telemetry);
 
 const pageTokens = createPageTokenCodec(await resolvePageTokenSecret(config.pageTokenSecret));
+const { commands, twins } = createDeviceControlServices({
+  doc,
+  tables: { devices: config.devicesTableName, commands: config.commandsTableName, twins: config.twinsTableName },
+  messenger: new IotDataDeviceMessenger(new IoTDataPlaneClient({})),
+  pageTokens,
+  onDeliveryError: (error, deviceId) => logger.warn('Publish to a device failed; it gets it on its next subscription', { deviceId, error: error as Error }),
+});
 const repository = new DynamoDbDeviceRepository(doc, config.devicesTableName);
 const resolve = composeGraphqlFunction({
+  commands,
+  twins,
   registry: new DeviceRegistry({ repository, stats: new DynamoDbStatsStore(doc, config.statsTableName), pageTokens }),
   telemetry: new TelemetryHistory({ reader: telemetry, pageTokens }),
   alarms: new AlarmService({ store: new DynamoDbAlarmStore(doc, config.alarmsTableName), pageTokens, devices: repository }),

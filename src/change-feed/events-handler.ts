@@ -1,8 +1,10 @@
 /**
  * The events handler: DynamoDB stream batches of the Devices table → stats counters, then
- * every change publisher. Shared by the events Lambda and the local change feed.
+ * every change publisher; and of the Commands table → every command publisher. Shared by the
+ * events Lambda and the local change feed.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { CommandChange, CommandChangePublisher } from '../commands/command-change.js';
 import type { DeviceChange } from '../domain/device-change.js';
 import { mapSettled } from '../shared/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
@@ -39,6 +41,14 @@ export interface EventsHandlerDeps {
   readonly publishTelemetryChanges?: boolean;
   /** @default EVENTS_DEVICE_CONCURRENCY */
   readonly concurrency?: number;
+  /** Records of the Commands stream: each status transition goes to every command publisher, at least once. */
+  readonly commands?: {
+    /** Whether a record is a command's (the table adapter's test); such records are never read as devices. */
+    readonly isCommandRecord: (record: DynamoDBRecord) => boolean;
+    /** The transition a command record describes; undefined for writes that leave the status as it was. */
+    readonly toChange: (record: DynamoDBRecord) => CommandChange | undefined;
+    readonly publishers: readonly CommandChangePublisher[];
+  };
   /**
    * Retires the certificate of every deleted device (after the counters, before the publishers):
    * `certificateOf` reads it from a REMOVE record's old image. A failure fails the record, so it
@@ -85,6 +95,12 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
 
   /** Publishes or collects one record's change; telemetry-only ones go into `telemetry` for the batch publishers. */
   const processRecord = async (positioned: Positioned, telemetry: TelemetryBatch): Promise<void> => {
+    const commands = deps.commands;
+    if (commands?.isCommandRecord(positioned.record)) {
+      const commandChange = commands.toChange(positioned.record);
+      if (commandChange) await Promise.all(commands.publishers.map((publisher) => publisher.publish(commandChange)));
+      return;
+    }
     const change = deps.toChange(positioned.record);
     if (!change) return;
     await deps.stats.apply(change);

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import * as command from './commands/command.js';
 import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
 import * as dlq from './commands/dlq.js';
@@ -20,11 +21,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** The iotctl program with every subcommand registered. */
 export function createProgram(): Command {
   const program = new Command('iotctl')
-    .description('IoT device platform: run it locally, manage devices, simulate fleets')
+    .description('IoT device platform: run it locally, manage devices, send commands, simulate fleets')
     .version(packageVersion())
     .showHelpAfterError();
   local.register(program);
   device.register(program);
+  command.register(program);
   alarm.register(program);
   dlq.register(program);
   simulate.register(program);

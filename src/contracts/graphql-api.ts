@@ -15,7 +15,7 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/schema.graphql', 
  * construct attaches these, and the local server resolves them the same way. Every other
  * Query and Mutation field goes to the Lambda resolver.
  */
-export const NONE_DATA_SOURCE_FIELDS = ['Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.publishAlarmUpdate'] as const;
+export const NONE_DATA_SOURCE_FIELDS = ['Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.publishAlarmUpdate', 'Mutation.publishCommandUpdate'] as const;
 
 /**
  * Bounds of one GraphQL request, set on the AppSync API and enforced by the local server.

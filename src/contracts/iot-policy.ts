@@ -4,7 +4,7 @@
  * exactly the same rules. Policy variables stay literal (`${iot:...}`); IoT substitutes them per
  * connection.
  */
-import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from './topics.js';
+import { basicIngestTopic, commandResponseTopic, commandTopic, stateTopic, telemetryTopic, twinDeltaTopic } from './topics.js';
 
 /** One statement of an IoT policy (the subset of the IAM grammar IoT accepts). */
 export interface PolicyStatement {
@@ -43,7 +43,8 @@ export function iotArnPrefix(params: Pick<DevicePolicyParams, 'partition' | 'reg
 
 /**
  * The least-privilege device policy: connect only as the attached thing, publish only its own
- * telemetry (plain and Basic Ingest) and state, subscribe to and receive only its own commands.
+ * telemetry (plain and Basic Ingest), state and command answers, subscribe to and receive only
+ * its own commands and twin delta.
  */
 export function devicePolicyDocument(params: DevicePolicyParams): PolicyDocument {
   const arn = iotArnPrefix(params);
@@ -59,26 +60,27 @@ export function devicePolicyDocument(params: DevicePolicyParams): PolicyDocument
         Condition: { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
       },
       {
-        Sid: 'PublishOwnTelemetryAndState',
+        Sid: 'PublishOwnTelemetryStateAndAnswers',
         Effect: 'Allow',
         Action: 'iot:Publish',
         Resource: [
           `${arn}topic/${basicIngestTopic(params.telemetryRuleName, telemetryTopic(thing))}`,
           `${arn}topic/${telemetryTopic(thing)}`,
           `${arn}topic/${stateTopic(thing)}`,
+          `${arn}topic/${commandResponseTopic(thing)}`,
         ],
       },
       {
-        Sid: 'SubscribeOwnCommands',
+        Sid: 'SubscribeOwnCommandsAndDelta',
         Effect: 'Allow',
         Action: 'iot:Subscribe',
-        Resource: `${arn}topicfilter/${commandTopic(thing)}`,
+        Resource: [`${arn}topicfilter/${commandTopic(thing)}`, `${arn}topicfilter/${twinDeltaTopic(thing)}`],
       },
       {
-        Sid: 'ReceiveOwnCommands',
+        Sid: 'ReceiveOwnCommandsAndDelta',
         Effect: 'Allow',
         Action: 'iot:Receive',
-        Resource: `${arn}topic/${commandTopic(thing)}`,
+        Resource: [`${arn}topic/${commandTopic(thing)}`, `${arn}topic/${twinDeltaTopic(thing)}`],
       },
     ],
   };

@@ -17,6 +17,8 @@ export const SERVICE_NAMES = {
   changeFeed: 'change-feed',
   graphql: 'graphql',
   presenceReconciler: 'presence-reconciler',
+  deviceControl: 'device-control',
+  commandTimeouts: 'command-timeouts',
   alarmEvents: 'alarm-events',
   alarmSweep: 'alarm-sweep',
 } as const;
@@ -42,12 +44,6 @@ export const RESOLVER_METRICS = {
   errors: 'ResolverErrors',
   /** InternalFailure only: the errors that need a person. */
   unexpectedErrors: 'ResolverUnexpectedErrors',
-} as const;
-
-/** Metrics of the presence reconciler, one value per run. */
-export const RECONCILER_METRICS = {
-  checked: 'PresenceChecked',
-  corrections: 'PresenceCorrections',
 } as const;
 
 /** Metrics the gRPC service's call log lines become (a log metric filter on its JSON lines). */

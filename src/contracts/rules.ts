@@ -2,7 +2,7 @@
  * IoT topic rules as plain data: the one definition read by the CDK (lib/ingest-pipeline.ts)
  * and by the local rules runner, so both route the same topics with the same output shape.
  */
-import { telemetryTopic } from './topics.js';
+import { commandResponseTopic, stateTopic, subscriptionEventTopic, telemetryTopic } from './topics.js';
 
 /** SQL version of every rule (the current one; it supports `encode(*, 'base64')` on binary payloads). */
 export const RULE_SQL_VERSION = '2016-03-23';
@@ -22,7 +22,7 @@ export type RuleTarget =
   /** A Kinesis Data Stream; `partitionKey` is an IoT substitution template. */
   | { readonly kind: 'kinesis'; readonly partitionKey: string }
   /** A Lambda function, invoked asynchronously with the rule output as the event. */
-  | { readonly kind: 'lambda'; readonly handler: 'presence' };
+  | { readonly kind: 'lambda'; readonly handler: 'presence' | 'deviceControl' };
 
 /** One topic rule. Every rule also has an SQS error action (added by the CDK construct). */
 export interface TopicRuleDefinition {
@@ -72,8 +72,63 @@ export const PRESENCE_RULE: TopicRuleDefinition = {
   target: { kind: 'lambda', handler: 'presence' },
 };
 
+/** Command answers topic filter: level 3 is the thing name. */
+export const COMMAND_RESPONSE_TOPIC_FILTER = commandResponseTopic('+');
+
+/** Reported state topic filter: level 3 is the thing name. */
+export const STATE_TOPIC_FILTER = stateTopic('+');
+
+/** Subscription lifecycle events: `$aws/events/subscriptions/subscribed/<clientId>`. */
+export const SUBSCRIBED_TOPIC_FILTER = subscriptionEventTopic('subscribed', '+');
+
+/** What the device control handler is given, by the rule that routed it. */
+export type DeviceControlKind = 'response' | 'state' | 'subscribed';
+
+// The raw payload travels base64-encoded, as for telemetry, so a malformed answer or report
+// reaches the handler and gets a dead-letter reason instead of vanishing in the rules engine.
+const deviceMessageSql = (filter: string, kind: DeviceControlKind): string =>
+  `SELECT encode(*, 'base64') AS payload, topic(3) AS thingName, clientid() AS clientId, ` +
+  `timestamp() AS receivedAt, '${kind}' AS kind FROM '${filter}'`;
+
+/** Command answers: each, with the thing name from the topic, to the device control Lambda. */
+export const COMMAND_RESPONSE_RULE: TopicRuleDefinition = {
+  id: 'CommandResponseRule',
+  ruleName: 'iot_platform_command_responses',
+  description: 'Device answers to commands to the device control Lambda',
+  topicFilter: COMMAND_RESPONSE_TOPIC_FILTER,
+  sql: deviceMessageSql(COMMAND_RESPONSE_TOPIC_FILTER, 'response'),
+  sqlVersion: RULE_SQL_VERSION,
+  target: { kind: 'lambda', handler: 'deviceControl' },
+};
+
+/** Reported state: each merge patch, with the thing name from the topic, to the device control Lambda. */
+export const STATE_RULE: TopicRuleDefinition = {
+  id: 'StateRule',
+  ruleName: 'iot_platform_state',
+  description: 'Reported device state (merge patches) to the device control Lambda',
+  topicFilter: STATE_TOPIC_FILTER,
+  sql: deviceMessageSql(STATE_TOPIC_FILTER, 'state'),
+  sqlVersion: RULE_SQL_VERSION,
+  target: { kind: 'lambda', handler: 'deviceControl' },
+};
+
+/**
+ * Subscription lifecycle events: a device that subscribes to its command or delta topic gets
+ * its queued commands and current delta then. Delivering on the connected event instead would
+ * race the device's SUBSCRIBE, and a clean session would drop what arrived first.
+ */
+export const SUBSCRIBED_RULE: TopicRuleDefinition = {
+  id: 'SubscribedRule',
+  ruleName: 'iot_platform_subscriptions',
+  description: 'Subscription lifecycle events to the device control Lambda (queued commands, current delta)',
+  topicFilter: SUBSCRIBED_TOPIC_FILTER,
+  sql: `SELECT *, 'subscribed' AS kind FROM '${SUBSCRIBED_TOPIC_FILTER}'`,
+  sqlVersion: RULE_SQL_VERSION,
+  target: { kind: 'lambda', handler: 'deviceControl' },
+};
+
 /** Every rule, in deployment order. */
-export const TOPIC_RULES: readonly TopicRuleDefinition[] = [TELEMETRY_RULE, PRESENCE_RULE];
+export const TOPIC_RULES: readonly TopicRuleDefinition[] = [TELEMETRY_RULE, PRESENCE_RULE, COMMAND_RESPONSE_RULE, STATE_RULE, SUBSCRIBED_RULE];
 
 /**
  * The JSON object the telemetry rule writes as one Kinesis record's data. The ingest Lambda

@@ -103,5 +103,46 @@ export const ALARMS_TABLE: TableDefinition = {
   stream: 'NEW_AND_OLD_IMAGES',
 };
 
+/**
+ * Commands, one item per command keyed by id. Sparse indexes hold a command only while it
+ * needs them: byQueue while it waits for its device (delivery order on connect), byDeadline
+ * while it is not final (the timeout sweep reads only what is due, never a scan). No TTL:
+ * timeouts are enforced by the sweep, and finished commands stay listable.
+ */
+export const COMMANDS_TABLE: TableDefinition = {
+  id: 'Commands',
+  tableNameEnv: 'COMMANDS_TABLE_NAME',
+  partitionKey: { name: 'id', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'byDevice',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'createdKey', type: 'S' },
+      projection: { type: 'INCLUDE', nonKeyAttributes: ['status'] },
+    },
+    {
+      indexName: 'byQueue',
+      partitionKey: { name: 'queuedFor', type: 'S' },
+      sortKey: { name: 'createdKey', type: 'S' },
+      projection: { type: 'KEYS_ONLY' },
+    },
+    {
+      indexName: 'byDeadline',
+      partitionKey: { name: 'deadlinePk', type: 'S' },
+      sortKey: { name: 'deadlineKey', type: 'S' },
+      projection: { type: 'KEYS_ONLY' },
+    },
+  ],
+  stream: 'NEW_AND_OLD_IMAGES',
+};
+
+/** Twins (desired and reported state), one item per device, apart from the registry item so a large twin never slows registry reads. */
+export const TWINS_TABLE: TableDefinition = {
+  id: 'Twins',
+  tableNameEnv: 'TWINS_TABLE_NAME',
+  partitionKey: { name: 'deviceId', type: 'S' },
+  globalSecondaryIndexes: [],
+};
+
 /** Every table the platform uses. */
-export const ALL_TABLES: readonly TableDefinition[] = [DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE, ALARMS_TABLE];
+export const ALL_TABLES: readonly TableDefinition[] = [DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE, ALARMS_TABLE, COMMANDS_TABLE, TWINS_TABLE];

@@ -13,6 +13,22 @@ export const stateTopic = (thingName: string): string => `dt/iot/${thingName}/st
 /** Commands a device receives. */
 export const commandTopic = (thingName: string): string => `cmd/iot/${thingName}/commands`;
 
+/** Where a device answers its commands (IN_PROGRESS, then a final status). */
+export const commandResponseTopic = (thingName: string): string => `cmd/iot/${thingName}/responses`;
+
+/** Where a device receives the delta between its desired and reported state. */
+export const twinDeltaTopic = (thingName: string): string => `cmd/iot/${thingName}/delta`;
+
+/** IoT lifecycle events of a client's subscriptions. */
+export const subscriptionEventTopic = (event: 'subscribed' | 'unsubscribed', clientId: string): string =>
+  `$aws/events/subscriptions/${event}/${clientId}`;
+
+/** Internal topic on which the change feed republishes every command change (never a device's). */
+export const commandChangeTopic = (deviceId: string): string => `internal/command-changes/${deviceId}`;
+
+/** Filter matching every command change topic. */
+export const COMMAND_CHANGE_TOPIC_FILTER = 'internal/command-changes/#';
+
 /** The Basic Ingest form of a topic: it goes straight to the named rule, with no messaging charge. */
 export const basicIngestTopic = (ruleName: string, topic: string): string => `$aws/rules/${ruleName}/${topic}`;
 

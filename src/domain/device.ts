@@ -24,6 +24,8 @@ export interface Device {
   readonly version: number;
   /** Latest value per metric, kept by the ingest pipeline. */
   readonly readings: Readonly<Record<string, ReadingValue>>;
+  /** Version of the device's twin (desired/reported state, kept in its own item); absent before its first change. */
+  readonly twinVersion?: number;
 }
 
 /** Fleet counters, maintained by the change feed and read in constant time. */

@@ -3,6 +3,8 @@
  * (lambdas/events) and by the local change feed, so the counters and the fan-out behave alike.
  */
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { isCommandRecord, toCommandChange } from '../adapters/dynamodb/command-stream-record.js';
+import type { CommandChangePublisher } from '../commands/command-change.js';
 import { deletedCertificateOf, toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
 import { createEventsHandler } from '../change-feed/events-handler.js';
 import { CHANGE_FEED_METRICS } from '../contracts/metrics.js';
@@ -20,6 +22,8 @@ export interface EventsFunctionPorts {
   readonly metrics: MetricsRecorder;
   /** @default true */
   readonly publishTelemetryChanges?: boolean;
+  /** Where command status transitions (the Commands stream) go. @default none */
+  readonly commandPublishers?: readonly CommandChangePublisher[];
   /** Retires a deleted device's certificate. @default - none */
   readonly retirer?: CredentialRetirer;
 }
@@ -33,6 +37,7 @@ export function composeEventsFunction(ports: EventsFunctionPorts): (event: Dynam
     publishers: ports.publishers,
     logger: ports.logger,
     ...(ports.publishTelemetryChanges !== undefined && { publishTelemetryChanges: ports.publishTelemetryChanges }),
+    commands: { isCommandRecord, toChange: toCommandChange, publishers: ports.commandPublishers ?? [] },
     ...(ports.retirer && { retirement: { certificateOf: deletedCertificateOf, retirer: ports.retirer } }),
   });
   return async (event) => {

@@ -1,5 +1,7 @@
+import type { CommandService } from '../commands/command-service.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { DeviceRegistry } from '../domain/device-registry.js';
+import type { TwinService } from '../twin/twin-service.js';
 import { ValidationError } from '../domain/errors.js';
 import type {
   MutationArgs,
@@ -15,6 +17,8 @@ import { READ_GROUPS, WRITE_GROUPS } from '../contracts/groups.js';
 import { requireGroup } from './caller.js';
 import { toGraphqlDevice } from '../wire/graphql-device.js';
 import { metadataFromInput, toGraphqlStats } from './device-mapper.js';
+import { toGraphqlCommand, toGraphqlTwin } from './command-mapper.js';
+import type { Device } from '../generated/graphql/types.js';
 import { fromRuleInput, toGraphqlAlarm, toGraphqlRule, toSeverityCounts } from './alarm-mapper.js';
 import { toGraphqlTransition } from '../wire/graphql-alarm.js';
 import { cognitoGroups } from './caller.js';
@@ -24,6 +28,8 @@ import { isAwsDateTime } from './appsync-scalar-rules.js';
 export interface ResolverDeps {
   readonly registry: Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
   readonly telemetry: Pick<TelemetryHistory, 'query'>;
+  readonly commands: Pick<CommandService, 'send' | 'get' | 'list' | 'cancel'>;
+  readonly twins: Pick<TwinService, 'get' | 'updateDesired'>;
   readonly alarms: AlarmService;
   /** Told about unexpected errors (they reach the client as InternalFailure only). */
   readonly onUnexpectedError?: (error: unknown, event: DirectLambdaEvent) => void;
@@ -44,6 +50,12 @@ function epochMs(value: string, field: string): number {
   return ms;
 }
 
+/** Who is calling, for createdBy: the user pool user name (requireGroup already refused anyone else). */
+function callerName(event: DirectLambdaEvent): string {
+  const identity = event.identity as { username?: unknown } | null;
+  return typeof identity?.username === 'string' && identity.username.length > 0 ? identity.username : 'unknown';
+}
+
 function toPoint(sample: TelemetrySample): TelemetryPoint {
   const timestamp = new Date(sample.ts).toISOString();
   const { value } = sample;
@@ -57,7 +69,10 @@ function toPoint(sample: TelemetrySample): TelemetryPoint {
  * the local server both call what this returns, with AppSync's direct Lambda event shape.
  */
 export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
-  const { registry, alarms } = deps;
+  const { registry, commands, twins, alarms } = deps;
+  // Device.twin lives in its own item: read only when the query selects it, as a field resolver would.
+  const withTwin = async (device: Device, event: DirectLambdaEvent, path: string): Promise<Device> =>
+    event.info.selectionSetList.includes(path) ? { ...device, twin: toGraphqlTwin(await twins.get(device.id)) } : device;
   const selects = (event: DirectLambdaEvent, field: string) => (event.info?.selectionSetList ?? []).includes(field);
   const withAlarms = async <D extends { id: string }>(event: DirectLambdaEvent, path: string, device: D) =>
     selects(event, path) ? { ...device, alarms: (await alarms.deviceAlarms(device.id)).map(toGraphqlAlarm) } : device;
@@ -72,7 +87,7 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
   router
     .onQuery('device', async ({ id }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
-      return withAlarms(event, 'alarms', toGraphqlDevice(await registry.get(id)));
+      return withTwin(await withAlarms(event, 'alarms', toGraphqlDevice(await registry.get(id))), event, 'twin');
     })
     .onQuery('devices', async ({ limit, nextToken, filter }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read devices');
@@ -82,7 +97,7 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         ...(filter?.status && { status: filter.status }),
         ...(filter?.type && { type: filter.type }),
       });
-      const items = await Promise.all(page.items.map((d) => withAlarms(event, 'items/alarms', toGraphqlDevice(d))));
+      const items = await Promise.all(page.items.map(async (d) => withTwin(await withAlarms(event, 'items/alarms', toGraphqlDevice(d)), event, 'items/twin')));
       return { items, nextToken: page.nextPageToken ?? null, total: page.total ?? null };
     })
     .onQuery('stats', async (_args, event) => {
@@ -90,9 +105,9 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
       const [stats, active] = await Promise.all([registry.stats(), selects(event, 'activeAlarms') ? alarms.activeBySeverity() : undefined]);
       return toGraphqlStats(stats, active ? toSeverityCounts(active) : []);
     })
-    .onQuery('alarmRule', async ({ id }, event) => {
+    .onQuery('alarmRule', async ({ id, version }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
-      return toGraphqlRule(await alarms.getRule(id));
+      return toGraphqlRule(version === undefined || version === null ? await alarms.getRule(id) : await alarms.getRuleVersion(id, version));
     })
     .onQuery('alarmRules', async (_args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
@@ -120,6 +135,27 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         ...(args.nextToken && { pageToken: args.nextToken }),
       });
       return { items: page.items.map(toPoint), nextToken: page.nextPageToken ?? null };
+    })
+    .onQuery('command', async ({ id }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read commands');
+      return toGraphqlCommand(await commands.get(id));
+    })
+    .onQuery('commands', async ({ deviceId, status, limit, nextToken }, event) => {
+      requireGroup(event.identity, READ_GROUPS, 'read commands');
+      const page = await commands.list({ deviceId, status, limit, pageToken: nextToken });
+      return { items: page.items.map(toGraphqlCommand), nextToken: page.nextPageToken ?? null };
+    })
+    .onMutation('sendCommand', async ({ input }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'send commands');
+      return toGraphqlCommand(await commands.send(input, callerName(event)));
+    })
+    .onMutation('cancelCommand', async ({ id }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'cancel commands');
+      return toGraphqlCommand(await commands.cancel(id, callerName(event)));
+    })
+    .onMutation('updateDesiredState', async ({ deviceId, patch, expectedVersion }, event) => {
+      requireGroup(event.identity, WRITE_GROUPS, 'change desired state');
+      return toGraphqlTwin(await twins.updateDesired({ deviceId, patch, expectedVersion }));
     })
     .onMutation('createDevice', async ({ input }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'create devices');

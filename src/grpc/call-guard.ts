@@ -52,7 +52,7 @@ export interface CallSignal {
 export function guardUnary<Req, Res>(
   context: CallContext,
   method: string,
-  work: (request: Req, signal: CallSignal) => Promise<Res>,
+  work: (request: Req, signal: CallSignal, caller: string) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const started = performance.now();
@@ -104,7 +104,7 @@ export function guardUnary<Req, Res>(
     };
     let pending: Promise<Res>;
     try {
-      pending = work(call.request, signal);
+      pending = work(call.request, signal, caller);
     } catch (error) {
       pending = Promise.reject(error);
     }

@@ -37,6 +37,7 @@ export function toProtoDevice(device: Device): ProtoDevice {
     metadata: { ...device.metadata },
     version: String(device.version),
     readings: toStruct(device.readings),
+    twinVersion: String(device.twinVersion ?? 0),
   };
 }
 

@@ -8,6 +8,20 @@ import type { ChangeSource } from '../ports/change-feed.js';
 import { guardUnary, type CallContext } from './call-guard.js';
 import { fromInt64, toCreateInput, toListInput, toProtoDevice, toProtoStats, toUpdateInput, toListResponse } from './device-mapper.js';
 import { WatchHub, type WatchOptions } from './watch-devices.js';
+import type { CommandService } from '../commands/command-service.js';
+import type { TwinService } from '../twin/twin-service.js';
+import type { CommandChangeSource } from './command-change-source.js';
+import { toListCommandsInput, toProtoCommand, toProtoTwin, toSendInput } from './command-mapper.js';
+import { watchCommandsHandler } from './watch-commands.js';
+import { NotServedError, toGrpcStatus } from './error-mapper.js';
+
+/** Commands and twin use cases, and the transitions WatchCommands relays. */
+export interface DeviceControlPorts {
+  readonly commands: Pick<CommandService, 'send' | 'get' | 'list' | 'cancel'>;
+  readonly twins: Pick<TwinService, 'get' | 'updateDesired'>;
+  readonly commandChanges: Pick<CommandChangeSource, 'subscribe'>;
+}
+
 import { createAlarmHandlers, type AlarmServicePort } from './alarm-handlers.js';
 import { AlarmWatchHub, type AlarmTransitionSource } from './watch-alarms.js';
 
@@ -21,6 +35,8 @@ export interface DeviceServiceDeps {
   readonly alarms: { readonly service: AlarmServicePort; readonly transitions: AlarmTransitionSource };
   readonly context: CallContext;
   readonly watch?: WatchOptions;
+  /** Without it the command and twin RPCs answer UNIMPLEMENTED. */
+  readonly control?: DeviceControlPorts;
 }
 
 /**
@@ -45,10 +61,23 @@ export interface DeviceServiceDeps {
  * never piles up. A cancelled write may still apply, as gRPC allows: a cancel racing the
  * response never tells the caller whether the write happened (retry with expected version).
  */
-export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers: DeviceServiceHandlers; watchers: WatchHub; alarmWatchers: AlarmWatchHub } {
+export function createDeviceServiceHandlers(deps: DeviceServiceDeps): {
+  handlers: DeviceServiceHandlers;
+  watchers: WatchHub;
+  alarmWatchers: AlarmWatchHub;
+  commandWatchers: { closeAll: WatchHub['closeAll'] };
+} {
   const { registry, context } = deps;
   const watchers = new WatchHub(deps.changes, context, deps.watch);
   const alarmWatchers = new AlarmWatchHub(deps.alarms.transitions, context, deps.watch?.maxQueued);
+  const control = deps.control;
+  const need = (): DeviceControlPorts => {
+    if (!control) throw new NotServedError('commands and twins are not served by this server');
+    return control;
+  };
+  const commandWatchers = control
+    ? watchCommandsHandler(control.commandChanges, context)
+    : { handle: (call: { emit(event: 'error', status: unknown): void }) => void call.emit('error', toGrpcStatus(new NotServedError('commands are not served by this server'))), closeAll: () => {} };
   const handlers: DeviceServiceHandlers = {
     CreateDevice: guardUnary(context, 'CreateDevice', async (request, signal) => {
       const input = toCreateInput(request);
@@ -77,7 +106,27 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): { handlers
       return toProtoStats(stats, active);
     }),
     WatchDevices: watchers.handle,
+    SendCommand: guardUnary(context, 'SendCommand', async (request, signal, caller) => {
+      const input = toSendInput(request);
+      signal.throwIfAborted();
+      return toProtoCommand(await need().commands.send(input, caller));
+    }),
+    GetCommand: guardUnary(context, 'GetCommand', async (request) => toProtoCommand(await need().commands.get(request.id))),
+    ListCommands: guardUnary(context, 'ListCommands', async (request, signal) => {
+      const input = toListCommandsInput(request);
+      signal.throwIfAborted();
+      const page = await need().commands.list(input);
+      return { commands: page.items.map(toProtoCommand), nextPageToken: page.nextPageToken ?? '' };
+    }),
+    CancelCommand: guardUnary(context, 'CancelCommand', async (request, _signal, caller) => toProtoCommand(await need().commands.cancel(request.id, caller))),
+    WatchCommands: commandWatchers.handle,
+    GetTwin: guardUnary(context, 'GetTwin', async (request) => toProtoTwin(await need().twins.get(request.deviceId))),
+    UpdateDesiredState: guardUnary(context, 'UpdateDesiredState', async (request, signal) => {
+      const expected = fromInt64(request.expectedVersion, 'expected_version');
+      signal.throwIfAborted();
+      return toProtoTwin(await need().twins.updateDesired({ deviceId: request.deviceId, patch: request.patchJson, ...(expected !== 0 && { expectedVersion: expected }) }));
+    }),
     ...createAlarmHandlers(deps.alarms.service, context, alarmWatchers),
   };
-  return { handlers, watchers, alarmWatchers };
+  return { handlers, watchers, alarmWatchers, commandWatchers };
 }

@@ -5,8 +5,14 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import { isDomainError } from '../domain/errors.js';
 
+/** An RPC this server was started without the ports for (UNIMPLEMENTED). */
+export class NotServedError extends Error {
+  override readonly name = 'NotServedError';
+}
+
 /** A status to send for `error`. */
 export function toGrpcStatus(error: unknown): Pick<StatusObject, 'code' | 'details'> {
+  if (error instanceof NotServedError) return { code: Status.UNIMPLEMENTED, details: error.message };
   if (isDomainError(error)) {
     switch (error.code) {
       case 'VALIDATION':

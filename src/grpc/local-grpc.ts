@@ -12,6 +12,8 @@ import type { DeviceRegistryPort } from './device-service.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import type { LogSink } from './call-log.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
+import { subscribeToCommandChanges } from './command-change-source.js';
+import type { DeviceControlPorts } from './device-service.js';
 import { startDeviceServer } from './server.js';
 import type { AlarmServicePort } from './alarm-handlers.js';
 import { subscribeToAlarms } from './watch-alarms.js';
@@ -19,6 +21,8 @@ import { subscribeToAlarms } from './watch-alarms.js';
 /** Options of {@link startLocalGrpc}. */
 export interface LocalGrpcOptions {
   readonly registry: DeviceRegistryPort;
+  /** Commands and twins (their transitions come from the bus). */
+  readonly control?: Omit<DeviceControlPorts, 'commandChanges'>;
   readonly alarms: AlarmServicePort;
   readonly bus: MessageBus;
   readonly host: string;
@@ -50,10 +54,17 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
   };
   const changes = await subscribeToChanges(options.bus, sink);
   const transitions = await subscribeToAlarms(options.bus, sink);
+  const commandChanges = await subscribeToCommandChanges(options.bus, sink);
+  const close = async () => {
+    await changes.close();
+    await commandChanges.close();
+    await transitions.close();
+  };
   try {
     const server = await startDeviceServer({
       registry: options.registry,
       changes,
+      ...(options.control && { control: { ...options.control, commandChanges } }),
       alarms: { service: options.alarms, transitions },
       host: options.host,
       port: options.port,
@@ -67,13 +78,11 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
       port: server.port,
       async stop() {
         await server.shutdown(2_000);
-        await changes.close();
-        await transitions.close();
+        await close();
       },
     };
   } catch (error) {
-    await changes.close();
-    await transitions.close();
+    await close();
     throw error;
   }
 }

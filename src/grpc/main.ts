@@ -31,6 +31,10 @@ import { jsonLogSink } from './call-log.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
 import { cognitoAccessTokenVerifier } from './access-token-verifier.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { createDeviceControlServices } from '../adapters/device-control-services.js';
+import { IotDataDeviceMessenger } from '../adapters/iot/iot-data-device-messenger.js';
+import { subscribeToCommandChanges, type CommandChangeSource } from './command-change-source.js';
 import { startDeviceServer } from './server.js';
 import { createTaskTlsIdentity } from './task-tls-identity.js';
 
@@ -54,9 +58,23 @@ async function main(): Promise<void> {
   });
   const changes = await subscribeToChanges(bus, log);
   const transitions = await subscribeToAlarms(bus, log);
+  let commandChanges: CommandChangeSource | undefined;
+  let control;
+  if (config.deviceControl) {
+    commandChanges = await subscribeToCommandChanges(bus, log);
+    const services = createDeviceControlServices({
+      doc,
+      tables: { devices: config.devicesTableName, commands: config.deviceControl.commandsTableName, twins: config.deviceControl.twinsTableName },
+      messenger: new IotDataDeviceMessenger(new IoTDataPlaneClient({ region: config.region })),
+      pageTokens,
+      onDeliveryError: (error, deviceId) => log({ level: 'warn', msg: 'publish to a device failed; it gets it on its next subscription', deviceId, error: String(error) }),
+    });
+    control = { ...services, commandChanges };
+  }
   const server = await startDeviceServer({
     registry,
     changes,
+    ...(control && { control }),
     alarms: { service: alarmService, transitions },
     host: config.host,
     port: config.port,
@@ -83,6 +101,7 @@ async function main(): Promise<void> {
     void server
       .shutdown(config.shutdownGraceMs)
       .then(() => changes.close())
+      .then(() => commandChanges?.close())
       .then(() => transitions.close())
       .then(() => bus.close())
       .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))

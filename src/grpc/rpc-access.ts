@@ -17,6 +17,13 @@ export const RPC_RIGHTS: Readonly<Record<keyof DeviceServiceHandlers, DeviceRigh
   ListDevices: 'read',
   GetDeviceStats: 'read',
   WatchDevices: 'read',
+  SendCommand: 'write',
+  CancelCommand: 'write',
+  UpdateDesiredState: 'write',
+  GetCommand: 'read',
+  ListCommands: 'read',
+  WatchCommands: 'read',
+  GetTwin: 'read',
   // Alarm rules and actions change the fleet's alarming: write, as on the GraphQL API (admin).
   CreateAlarmRule: 'write',
   UpdateAlarmRule: 'write',

@@ -3,6 +3,7 @@
  * of every call but grpc.health.v1, grpc.health.v1, optional server reflection, message-size
  * and keepalive limits, and a graceful shutdown.
  */
+import { cachedTokenVerifier } from './cached-token-verifier.js';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { reflectionDescriptors } from './reflection-descriptors.js';
@@ -14,7 +15,7 @@ import type { AccessTokenVerifier } from './access-token-verifier.js';
 import { authInterceptor } from './auth-interceptor.js';
 import type { CallContext } from './call-guard.js';
 import { jsonLogSink, type LogSink } from './call-log.js';
-import { createDeviceServiceHandlers, type DeviceRegistryPort } from './device-service.js';
+import { createDeviceServiceHandlers, type DeviceControlPorts, type DeviceRegistryPort } from './device-service.js';
 import type { AlarmServicePort } from './alarm-handlers.js';
 import type { AlarmTransitionSource } from './watch-alarms.js';
 import { receiveBudgetInterceptor, type ReceiveBudgetState } from './receive-budget.js';
@@ -98,6 +99,8 @@ export interface DeviceServerOptions {
   /** @default 10_000 */
   readonly probeIntervalMs?: number;
   readonly watch?: WatchOptions;
+  /** Commands and twins; their RPCs answer UNIMPLEMENTED without it. */
+  readonly control?: DeviceControlPorts;
   /** @default RECEIVE_BUDGET_BYTES */
   readonly receiveBudgetBytes?: number;
   /** Longest a call may take to send its request once admitted. @default 10_000 */
@@ -133,14 +136,15 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   });
   // The first interceptor sees a call's metadata first: authentication comes before the receive
   // budget, so an unauthenticated caller never holds a share of it.
-  const auth = authInterceptor({ verify: options.verifyToken, log });
+  const auth = authInterceptor({ verify: cachedTokenVerifier(options.verifyToken), log });
   const server = new grpc.Server({ ...serverOptions, interceptors: [auth, receiveBudget.interceptor, ...(serverOptions.interceptors ?? [])] });
-  const { handlers, watchers, alarmWatchers } = createDeviceServiceHandlers({
+  const { handlers, watchers, alarmWatchers, commandWatchers } = createDeviceServiceHandlers({
     registry: options.registry,
     changes: options.changes,
     alarms: options.alarms,
     context,
     ...(options.watch && { watch: options.watch }),
+    ...(options.control && { control: options.control }),
   });
   server.addService(deviceServiceDefinition, handlers);
   const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });
@@ -194,6 +198,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
       health.stop();
       watchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
       alarmWatchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
+      commandWatchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
       let done = false;
       const finish = (forced: boolean): void => {
         if (done) return;

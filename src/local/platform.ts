@@ -31,6 +31,10 @@ import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
 import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
+import { commandChangeTopic } from '../contracts/topics.js';
+import type { CommandService } from '../commands/command-service.js';
+import type { TwinService } from '../twin/twin-service.js';
+import { createLocalDeviceControl } from './device-control.js';
 import { ALARMS_TABLE } from '../contracts/tables.js';
 import { startLocalAlarms, type LocalAlarms } from './alarms/local-alarms.js';
 import { LocalTokenIssuer } from './appsync/local-token-issuer.js';
@@ -82,10 +86,14 @@ export interface LocalPlatformOptions {
 export interface LocalPlatform {
   /** The change-capture proxy in front of dynalite: every DynamoDB client must use this. */
   readonly dynamodbEndpoint: string;
-  readonly tables: { devices: string; stats: string; telemetry: string; alarms: string };
+  readonly tables: { devices: string; stats: string; telemetry: string; alarms: string; commands: string; twins: string };
   /** Document client through the capture proxy. */
   readonly doc: DynamoDBDocumentClient;
   readonly registry: DeviceRegistry;
+  /** Commands to devices (every door's use cases). */
+  readonly commands: CommandService;
+  /** Desired and reported state. */
+  readonly twins: TwinService;
   readonly changeFeed: LocalChangeFeed;
   /** Alarm rules, evaluation, the Alarms stream consumer and the sweep. */
   readonly alarms: LocalAlarms;
@@ -152,7 +160,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
     await ensureTables(dynalite.endpoint, names);
-    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]! };
+    const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]!, commands: names.Commands!, twins: names.Twins! };
 
     // 3. Change feed: the events handler the Lambda runs, over the stats store. Its stream is
     //    durable under the data directory: what a previous process captured but did not deliver
@@ -219,6 +227,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const alarmsWing = alarms;
     stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
 
+    // 5b. Commands and twins: publish through the broker once it runs (step 7).
+    const control = createLocalDeviceControl({ doc, tables, devices: repository, pageTokens, log });
+    stops.push({ name: 'commands and twins', stop: () => control.stop() });
+
     // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
     //     what it holds, a recount that differs (a crash between a write and its change record)
     //     is switched in.
@@ -232,7 +244,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // 6. GraphQL (the AppSync stand-in): the resolver Lambda's handler over the registry; the
     //    change feed publishes every change to its deviceUpdated subscribers.
     const graphql = await listenOrExplain({ name: 'GraphQL', host, port: ports.graphql, flag: PORT_FLAGS.graphql }, () =>
-      startLocalGraphql({ registry, alarms: alarmsWing.service, alarmFeed: alarmsWing, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
+      startLocalGraphql({ registry, commands: control.commands, twins: control.twins, alarms: alarmsWing.service, alarmFeed: alarmsWing, doc, tables, changeFeed: feed, dataDir, host, port: ports.graphql, log }),
     );
     stops.push({ name: 'GraphQL server', stop: () => graphql.stop() });
     endpoints.graphql = graphql.url;
@@ -243,16 +255,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({ doc, tables, changeFeed: feed, deviceControl: control, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;
+    control.start(iot.bus);
+    let busOpen = true;
+    stops.push({ name: 'command change relay', stop: () => (busOpen = false) });
+    // Command transitions onto the bus at internal/command-changes/<device>, for gRPC WatchCommands.
+    feed.addCommandPublisher({
+      publish: async (change) => {
+        if (busOpen) await iot.bus.publish(commandChangeTopic(change.command.deviceId), JSON.stringify(change), { qos: 1 });
+      },
+    });
 
     // 8. gRPC DeviceService over the registry; WatchDevices relays the change topics of iot.bus.
     //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
     const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
+      startLocalGrpc({ registry, control: { commands: control.commands, twins: control.twins }, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;
@@ -287,6 +308,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       tables,
       doc,
       registry,
+      commands: control.commands,
+      twins: control.twins,
       changeFeed: feed,
       alarms: alarmsWing,
       endpoints,

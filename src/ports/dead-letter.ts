@@ -1,7 +1,7 @@
 /** A message the platform could not process, kept with everything needed to replay or diagnose it. */
 export interface DeadLetter {
   /** Which pipeline refused it. */
-  readonly source: 'ingest' | 'presence';
+  readonly source: 'ingest' | 'presence' | 'commands' | 'twin';
   /** Stable machine-readable reason (RejectReason for ingest). */
   readonly reason: string;
   /** Human-readable detail. */

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
-import { basicIngestTopic, commandTopic, stateTopic, telemetryTopic } from '../contracts/topics.js';
+import { basicIngestTopic, commandResponseTopic, commandTopic, stateTopic, telemetryTopic, twinDeltaTopic } from '../contracts/topics.js';
 import { TELEMETRY_RULE_NAME } from '../contracts/rules.js';
 
 /** device.json */
@@ -23,9 +23,14 @@ export interface DeviceManifest {
   readonly topics: {
     /** Publish telemetry here (Basic Ingest: no messaging charge). */
     readonly telemetry: string;
+    /** Publish reported state here (a merge patch). */
     readonly state: string;
-    /** Subscribe here. */
+    /** Subscribe here for commands. */
     readonly commands: string;
+    /** Publish command answers here. */
+    readonly commandResponses: string;
+    /** Subscribe here for the twin delta. */
+    readonly delta: string;
   };
 }
 
@@ -43,6 +48,8 @@ export function deviceTopics(thingName: string): DeviceManifest['topics'] {
     telemetry: basicIngestTopic(TELEMETRY_RULE_NAME, telemetryTopic(thingName)),
     state: stateTopic(thingName),
     commands: commandTopic(thingName),
+    commandResponses: commandResponseTopic(thingName),
+    delta: twinDeltaTopic(thingName),
   };
 }
 

@@ -27,6 +27,7 @@ export function toGraphqlDevice(device: DomainDevice): Device {
     metadata: Object.entries(device.metadata).map(([key, value]) => ({ key, value })),
     version: device.version,
     readings: Object.entries(device.readings).map(([metric, value]) => toReading(metric, value)),
+    twinVersion: device.twinVersion ?? null,
     alarms: null,
   };
 }
@@ -38,7 +39,7 @@ export function toDeviceChangeInput(change: DomainChange): DeviceChangeInput {
   return {
     id: device.id,
     changeType: change.changeType,
-    device: { ...device, lastSeen: device.lastSeen ?? null },
+    device: { ...device, lastSeen: device.lastSeen ?? null, twinVersion: device.twinVersion ?? null },
     changedAt: change.changedAt,
     sequence: change.sequence,
   };

@@ -79,12 +79,14 @@ describe('events function environment', () => {
 });
 
 describe('GraphQL function environment', () => {
-  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', ALARMS_TABLE_NAME: 'a', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
+  const base = { DEVICES_TABLE_NAME: 'd', STATS_TABLE_NAME: 's', COMMANDS_TABLE_NAME: 'c', TWINS_TABLE_NAME: 'w', ALARMS_TABLE_NAME: 'a', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 't', PAGE_TOKEN_SECRET_ARN: 'arn:secret' };
 
   it('reads tables, the telemetry store and the page-token secret ARN', () => {
     expect(readGraphqlEnvironment(base)).toEqual({
       devicesTableName: 'd',
       statsTableName: 's',
+      commandsTableName: 'c',
+      twinsTableName: 'w',
       alarmsTableName: 'a',
       telemetry: { store: 'dynamodb', tableName: 't' },
       pageTokenSecret: { arn: 'arn:secret' },
@@ -103,6 +105,8 @@ describe('GraphQL function environment', () => {
   it.each([
     ['DEVICES_TABLE_NAME', /^DEVICES_TABLE_NAME: is required/],
     ['STATS_TABLE_NAME', /^STATS_TABLE_NAME: is required/],
+    ['COMMANDS_TABLE_NAME', /^COMMANDS_TABLE_NAME: is required/],
+    ['TWINS_TABLE_NAME', /^TWINS_TABLE_NAME: is required/],
     ['TELEMETRY_STORE', /^TELEMETRY_STORE: is required/],
     ['PAGE_TOKEN_SECRET_ARN', /^PAGE_TOKEN_SECRET: is required \(or PAGE_TOKEN_SECRET_ARN/],
   ])('fails naming %s when it is missing', (name, message) => {

@@ -55,7 +55,7 @@ describe('endpointTable', () => {
     // Prepare
     const platform = {
       endpoints: { mqtt: 'mqtts://127.0.0.1:8883' },
-      tables: { devices: 'iot-Devices', stats: 'iot-Stats', telemetry: 'iot-Telemetry', alarms: 'iot-Alarms' },
+      tables: { devices: 'iot-Devices', stats: 'iot-Stats', telemetry: 'iot-Telemetry', alarms: 'iot-Alarms', commands: 'iot-Commands', twins: 'iot-Twins' },
       dataDir: undefined,
       ingest: { batchSize: 10_000, batchWindowSeconds: 1 },
     };

@@ -2,7 +2,7 @@
  * One table of allowed and denied device operations, checked against the policy document by
  * the evaluator test and against the running broker by the broker test, so both agree.
  */
-import { basicIngestTopic, changeTopic, commandTopic, presenceTopic, stateTopic, telemetryTopic } from '../../src/contracts/topics.js';
+import { basicIngestTopic, changeTopic, commandChangeTopic, commandResponseTopic, commandTopic, presenceTopic, stateTopic, subscriptionEventTopic, telemetryTopic, twinDeltaTopic } from '../../src/contracts/topics.js';
 
 export const TEST_RULE_NAME = 'telemetry_ingest';
 
@@ -43,4 +43,13 @@ export const POLICY_CASES: readonly PolicyCase[] = [
   { name: 'subscribe its own telemetry', clientId: THING, operation: 'subscribe', topic: telemetryTopic(THING), allowed: false },
   { name: 'subscribe the internal change feed', clientId: THING, operation: 'subscribe', topic: 'internal/device-changes/#', allowed: false },
   { name: 'subscribe lifecycle events', clientId: THING, operation: 'subscribe', topic: '$aws/events/presence/+/+', allowed: false },
+  { name: 'publish an answer on its own response topic', clientId: THING, operation: 'publish', topic: commandResponseTopic(THING), allowed: true },
+  { name: "publish an answer on another device's response topic", clientId: THING, operation: 'publish', topic: commandResponseTopic(OTHER), allowed: false },
+  { name: 'subscribe its own response topic', clientId: THING, operation: 'subscribe', topic: commandResponseTopic(THING), allowed: false },
+  { name: 'subscribe its own twin delta', clientId: THING, operation: 'subscribe', topic: twinDeltaTopic(THING), allowed: true },
+  { name: "subscribe another device's twin delta", clientId: THING, operation: 'subscribe', topic: twinDeltaTopic(OTHER), allowed: false },
+  { name: 'publish to its own twin delta', clientId: THING, operation: 'publish', topic: twinDeltaTopic(THING), allowed: false },
+  { name: 'publish a forged subscription event', clientId: THING, operation: 'publish', topic: subscriptionEventTopic('subscribed', THING), allowed: false },
+  { name: 'subscribe the internal command changes', clientId: THING, operation: 'subscribe', topic: 'internal/command-changes/#', allowed: false },
+  { name: 'publish to the internal command change topic', clientId: THING, operation: 'publish', topic: commandChangeTopic(THING), allowed: false },
 ];

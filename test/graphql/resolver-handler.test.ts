@@ -9,6 +9,7 @@ import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import { AppSyncResolverError } from '../../src/graphql/appsync-error.js';
 import type { DirectLambdaEvent } from '../../src/graphql/appsync-router.js';
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from './unused-control.js';
 import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 
 const pageTokens = createPageTokenCodec('resolver-test-secret-0123456789');
@@ -34,6 +35,8 @@ function build(telemetryFails = false) {
   const registry = new DeviceRegistry({ repository, stats: new InMemoryStats(), pageTokens });
   const unexpected: unknown[] = [];
   const handler = createResolverHandler({
+    commands: UNUSED_COMMANDS,
+    twins: UNUSED_TWINS,
     registry,
     telemetry: new TelemetryHistory({
       reader: { query: async () => { if (telemetryFails) throw new Error('connect ECONNREFUSED 10.0.0.7:443 secret-host'); return { items: [{ ts: 0, seq: 1, value: 21.5 }], nextCursor: 'c1' }; } },

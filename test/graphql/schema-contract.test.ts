@@ -15,10 +15,13 @@ import { toDeviceChangeInput, toGraphqlDevice } from '../../src/wire/graphql-dev
 import { createResolverHandler } from '../../src/graphql/resolver-handler.js';
 import { TelemetryHistory } from '../../src/domain/telemetry-history.js';
 import { buildSchemaFromSdl } from '../../src/graphql/schema-source.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from './unused-control.js';
 
 const schema = buildSchemaFromSdl();
 
 const handler = createResolverHandler({
+  commands: UNUSED_COMMANDS,
+  twins: UNUSED_TWINS,
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789'), devices: new InMemoryDeviceRepository() }),

@@ -47,6 +47,8 @@ describe('Lambda log lines', () => {
       ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'no-such-telemetry-table',
+      COMMANDS_TABLE_NAME: 'no-such-commands-table',
+      TWINS_TABLE_NAME: 'no-such-twins-table',
       DEAD_LETTER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/never-used',
       PAGE_TOKEN_SECRET: 'log-context-test-secret-0123456789',
       AWS_ENDPOINT_URL: fixture.endpoint,

@@ -86,11 +86,14 @@ describe('Api', () => {
     const byField = Object.fromEntries(resolvers.map((r) => [`${r.TypeName}.${r.FieldName}`, { type: typeOf(r.DataSourceName), code: r.Code, runtime: r.Runtime }]));
     const alarmFields = ['Query.alarm', 'Query.alarmRule', 'Query.alarmRules', 'Query.alarms', 'Mutation.acknowledgeAlarm', 'Mutation.createAlarmRule', 'Mutation.deleteAlarmRule', 'Mutation.disableAlarm', 'Mutation.enableAlarm', 'Mutation.snoozeAlarm', 'Mutation.updateAlarmRule'];
     expect(Object.keys(byField).sort()).toEqual(
-      ['Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated', ...alarmFields, 'Mutation.publishAlarmUpdate', 'Subscription.alarmUpdated'].sort(),
+      [
+        'Mutation.createDevice', 'Mutation.deleteDevice', 'Mutation.publishDeviceUpdate', 'Mutation.publishTelemetryBatch', 'Mutation.updateDevice', 'Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Subscription.deviceUpdated', ...alarmFields, 'Mutation.publishAlarmUpdate', 'Subscription.alarmUpdated',
+        'Mutation.sendCommand', 'Mutation.cancelCommand', 'Mutation.updateDesiredState', 'Mutation.publishCommandUpdate', 'Query.command', 'Query.commands', 'Subscription.commandUpdated',
+      ].sort(),
     );
     expect(byField['Mutation.publishAlarmUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.alarmUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
-    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice', ...alarmFields]) {
+    for (const field of ['Query.device', 'Query.devices', 'Query.stats', 'Query.telemetry', 'Mutation.createDevice', 'Mutation.updateDevice', 'Mutation.deleteDevice', ...alarmFields, 'Query.command', 'Query.commands', 'Mutation.sendCommand', 'Mutation.cancelCommand', 'Mutation.updateDesiredState']) {
       expect(byField[field]).toEqual({ type: 'AWS_LAMBDA', code: undefined, runtime: undefined });
     }
     expect(byField['Mutation.publishDeviceUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
@@ -99,6 +102,27 @@ describe('Api', () => {
     expect(byField['Subscription.deviceUpdated']).toMatchObject({ type: 'AMAZON_DYNAMODB', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
     expect(byField['Subscription.deviceUpdated']!.code).toContain('setSubscriptionFilter');
     expect(byField['Subscription.deviceUpdated']!.code).toContain("'#watched': 'watchedUntil'");
+    expect(byField['Mutation.publishCommandUpdate']).toMatchObject({ type: 'NONE', runtime: { Name: 'APPSYNC_JS', RuntimeVersion: '1.0.0' } });
+    expect(byField['Subscription.commandUpdated']!.code).toContain('deviceId: { eq: ctx.args.deviceId }');
+  });
+
+  it('lets the resolver read and write commands and twins, naming both tables, and publish only to device command and delta topics', () => {
+    // Prepare / Act
+    const { stack, api, template } = build();
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(api.resolverFunction.executionRole.node.defaultChild as never)),
+    );
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]);
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ COMMANDS_TABLE_NAME: Match.anyValue(), TWINS_TABLE_NAME: Match.anyValue() }) },
+    });
+    const publish = statements.filter((s) => s.Action === 'iot:Publish');
+    expect(publish).toHaveLength(1);
+    expect(JSON.stringify(publish[0]!.Resource)).toContain(':topic/cmd/iot/*/commands');
+    expect(JSON.stringify(publish[0]!.Resource)).toContain(':topic/cmd/iot/*/delta');
+    expect(JSON.stringify(publish[0]!.Resource)).not.toContain('topic/*"');
   });
 
   it('lets deviceUpdated(id) mark its device watched with UpdateItem on the Devices table and nothing else', () => {
@@ -116,7 +140,7 @@ describe('Api', () => {
     ]);
   });
 
-  it('lets the events function call the two publish mutations and nothing else, and tells it the GraphQL URL', () => {
+  it('lets the events function call the three publish mutations and nothing else, and tells it the GraphQL URL', () => {
     // Prepare / Act
     const { stack, feed, api, template } = build();
 
@@ -132,6 +156,7 @@ describe('Api', () => {
             Resource: [
               { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishDeviceUpdate'])] },
               { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishTelemetryBatch'])] },
+              { 'Fn::Join': ['', Match.arrayWith([':apis/', apiId, '/types/Mutation/fields/publishCommandUpdate'])] },
             ],
           },
         ]),

@@ -19,12 +19,13 @@ function build(props: Partial<ConstructorParameters<typeof ChangeFeed>[2]> = {})
 }
 
 describe('ChangeFeed', () => {
-  it('reads the Devices stream with partial batch failures, bisection, bounded retries and an SQS DLQ', () => {
+  it('reads the Devices (and Commands) stream with partial batch failures, bisection, bounded retries and an SQS DLQ', () => {
     // Prepare / Act
     const { stack, storage, feed, template } = build();
 
     // Assess
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The Devices stream and the Commands stream, with the same settings.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: stack.resolve(storage.devicesTable.tableStreamArn),
       FunctionName: stack.resolve(feed.fn.functionName),

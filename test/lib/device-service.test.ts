@@ -150,22 +150,37 @@ describe('DeviceService', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('grants the task role the tables, the secret and IoT on the change topics and its own client ids only', () => {
+  it('grants the task role the tables, the secret, IoT on the change topics and its own client ids, and publishing on device command and delta topics only', () => {
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('DeviceServiceTaskDefinitionTaskRole') }] } });
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue', 'iot:Connect', 'iot:Subscribe', 'iot:Receive', 'iot:DescribeEndpoint']));
-    expect(actions).not.toContain('iot:Publish');
+    const publish = JSON.stringify(statements.filter((s) => s.Action === 'iot:Publish').map((s) => s.Resource));
+    expect(publish).toContain(':topic/cmd/iot/*/commands');
+    expect(publish).toContain(':topic/cmd/iot/*/delta');
+    expect(publish).not.toContain('internal/');
     const iot = JSON.stringify(statements.filter((s) => String(s.Action).startsWith('iot:') && s.Action !== 'iot:DescribeEndpoint'));
+    expect(iot).toContain(':topicfilter/internal/command-changes/#');
+    expect(iot).toContain(':topic/internal/command-changes/*');
     expect(iot).toContain(':client/device-service-*');
     expect(iot).toContain(':topicfilter/internal/device-changes/#');
     expect(iot).toContain(':topic/internal/device-changes/*');
   });
 
-  it('turns on the change topic in the publisher and lets it publish there only', () => {
+  it('turns on the change topic in the publisher and lets it publish on the device and command change topics only', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CHANGE_TOPIC_ENABLED: 'true' }) } });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'iot:Publish', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':topic/internal/device-changes/*'])]) }) })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'iot:Publish',
+            Resource: [
+              Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':topic/internal/device-changes/*'])]) }),
+              Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':topic/internal/command-changes/*'])]) }),
+            ],
+          }),
+        ]),
+      },
     });
   });
 

@@ -21,7 +21,7 @@ describe('PlatformStack', () => {
 
     // Assess
     expect(stack.telemetryStore).toBe('dynamodb');
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    template.resourceCountIs('AWS::DynamoDB::Table', 6);
     template.hasOutput('TelemetryTableName', { Value: stack.resolve(stack.storage.telemetryTable!.tableName) });
   });
 
@@ -31,7 +31,7 @@ describe('PlatformStack', () => {
 
     // Assess
     expect(stack.telemetryStore).toBe('timestream');
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
     expect(template.findOutputs('TelemetryTableName')).toEqual({});
   });
 

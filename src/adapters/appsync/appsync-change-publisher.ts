@@ -19,7 +19,7 @@ export const PUBLISH_DEVICE_UPDATE = /* GraphQL */ `
       changedAt
       sequence
       device {
-        id name type status createdAt updatedAt lastSeen version
+        id name type status createdAt updatedAt lastSeen version twinVersion
         metadata { key value }
         readings { metric numberValue booleanValue stringValue }
       }

@@ -26,6 +26,8 @@ export interface DeviceItem {
   presenceAt?: number;
   presenceVersion?: number;
   disconnectReason?: string;
+  /** Raised by every twin change (the twin itself lives in the Twins table). */
+  twinVersion?: number;
   /**
    * Certificate binding, written only by DynamoDbDeviceCredentialStore (provisioning) and never
    * mapped into Device, so no registry door can read or write it; registry writes keep it
@@ -91,6 +93,7 @@ export function fromDeviceItem(item: Readonly<Record<string, unknown>> | DeviceI
     metadata: stringRecord(item.metadata),
     version: item.version,
     readings: readingRecord(item.readings),
+    ...(typeof item.twinVersion === 'number' && { twinVersion: item.twinVersion }),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
 import { ConfigError, configReader, type Environment } from '../config-reader.js';
-import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE } from '../tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
 
@@ -38,6 +38,8 @@ export const DEFAULT_GRPC_PORT = 50051;
 export interface DeviceServiceEnvironment {
   readonly devicesTableName: string;
   readonly statsTableName: string;
+  /** Commands and Twins tables; both set (by the stack) or the command and twin RPCs answer UNIMPLEMENTED. */
+  readonly deviceControl?: { readonly commandsTableName: string; readonly twinsTableName: string };
   readonly alarmsTableName: string;
   readonly pageTokenSecret: PageTokenSecretSource;
   /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
@@ -77,6 +79,9 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
   return {
     devicesTableName: read.required(DEVICES_TABLE.tableNameEnv),
     statsTableName: read.required(STATS_TABLE.tableNameEnv),
+    ...(read.optional(COMMANDS_TABLE.tableNameEnv) !== undefined && {
+      deviceControl: { commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv), twinsTableName: read.required(TWINS_TABLE.tableNameEnv) },
+    }),
     alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
     pageTokenSecret: readPageTokenSecretSource(read),
     iotEndpoint: read.required(v.iotEndpoint),

@@ -177,6 +177,80 @@ export interface AlarmUpdateInput {
 export type ChangeType = 'CREATED' | 'UPDATED' | 'DELETED';
 export const ChangeTypeValues = ['CREATED', 'UPDATED', 'DELETED'] as const;
 
+/** A command to one device. */
+export interface Command {
+  id: string;
+  deviceId: string;
+  /** [a-z0-9_-]{1,64} */
+  name: string;
+  /** JSON, at most 32 KB. */
+  payload: unknown;
+  clientToken?: Maybe<string>;
+  /** Seconds the device has to finish once the command reached it. */
+  timeoutSeconds: number;
+  /** Until when an undelivered command waits for its device. */
+  expiresAt: string;
+  status: CommandStatus;
+  statusReason?: Maybe<string>;
+  /** JSON the device returned, at most 32 KB. */
+  result?: Maybe<unknown>;
+  createdBy: string;
+  createdAt: string;
+  /** When it was published to the device; null while queued. */
+  sentAt?: Maybe<string>;
+  completedAt?: Maybe<string>;
+  /** An answer that came after the final status ({ status, statusReason, result, receivedAt }); it changed nothing. */
+  lateAnswer?: Maybe<unknown>;
+}
+
+/** One page of commands, newest first. */
+export interface CommandConnection {
+  items: Array<Command>;
+  nextToken?: Maybe<string>;
+}
+
+export interface CommandInput {
+  id: string;
+  deviceId: string;
+  name: string;
+  payload: unknown;
+  clientToken?: Maybe<string>;
+  timeoutSeconds: number;
+  expiresAt: string;
+  status: CommandStatus;
+  statusReason?: Maybe<string>;
+  result?: Maybe<unknown>;
+  createdBy: string;
+  createdAt: string;
+  sentAt?: Maybe<string>;
+  completedAt?: Maybe<string>;
+  lateAnswer?: Maybe<unknown>;
+}
+
+/** Where a command is in its life (as AWS IoT Commands, plus CANCELED). Transitions only move forward. */
+export type CommandStatus = 'CREATED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'REJECTED' | 'TIMED_OUT' | 'CANCELED';
+export const CommandStatusValues = ['CREATED', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'REJECTED', 'TIMED_OUT', 'CANCELED'] as const;
+
+/** A command status transition, delivered to commandUpdated subscribers once per transition. */
+export interface CommandUpdate {
+  id: string;
+  deviceId: string;
+  status: CommandStatus;
+  /** The status before; null when the command was just created. */
+  previousStatus?: Maybe<CommandStatus>;
+  command: Command;
+  changedAt: string;
+}
+
+export interface CommandUpdateInput {
+  id: string;
+  deviceId: string;
+  status: CommandStatus;
+  previousStatus?: Maybe<CommandStatus>;
+  command: CommandInput;
+  changedAt: string;
+}
+
 export type ComparisonOperator = 'GT' | 'GE' | 'LT' | 'LE' | 'EQ' | 'NE';
 export const ComparisonOperatorValues = ['GT', 'GE', 'LT', 'LE', 'EQ', 'NE'] as const;
 
@@ -209,6 +283,10 @@ export interface Device {
   version: number;
   /** The latest reading of each metric. */
   readings: Array<Reading>;
+  /** Version of the device's twin; raised by every desired or reported change (null before the first). */
+  twinVersion?: Maybe<number>;
+  /** Desired and reported state (resolved on request; null in deviceUpdated events, which carry twinVersion). */
+  twin?: Maybe<Twin>;
   /** The device's alarms that ever left NORMAL (filled by device and devices queries when selected; null in deviceUpdated). */
   alarms?: Maybe<Array<Alarm>>;
 }
@@ -256,6 +334,7 @@ export interface DeviceInput {
   metadata: Array<KeyValueInput>;
   version: number;
   readings: Array<ReadingInput>;
+  twinVersion?: Maybe<number>;
 }
 
 export interface DeviceStats {
@@ -294,6 +373,20 @@ export interface ReadingInput {
   numberValue?: Maybe<number>;
   booleanValue?: Maybe<boolean>;
   stringValue?: Maybe<string>;
+}
+
+export interface SendCommandInput {
+  deviceId: string;
+  /** [a-z0-9_-]{1,64} */
+  name: string;
+  /** JSON, at most 32 KB; {} when absent. */
+  payload?: Maybe<unknown>;
+  /** 1-64 printable characters: the same token with the same parameters returns the same command; with others it is a Conflict. */
+  clientToken?: Maybe<string>;
+  /** 1-86400, default 60. */
+  timeoutSeconds?: Maybe<number>;
+  /** At most 7 days ahead; default 24 hours. */
+  expiresAt?: Maybe<string>;
 }
 
 export interface SeverityCount {
@@ -347,6 +440,21 @@ export interface TelemetryUpdateInput {
   readings: unknown;
 }
 
+/** A device's desired and reported state. Every message the device receives carries the version. */
+export interface Twin {
+  /** JSON object, at most 64 KB. */
+  desired: unknown;
+  /** JSON object, at most 64 KB, as the device reported it. */
+  reported: unknown;
+  /** The desired keys whose value differs from reported. */
+  delta: unknown;
+  /** 0 before the first change; pass it as expectedVersion to updateDesiredState. */
+  version: number;
+  /** { desired, reported }: the documents' shape with { updatedAt, version } at every value. */
+  metadata: unknown;
+  updatedAt?: Maybe<string>;
+}
+
 export interface TypeCount {
   type: string;
   count: number;
@@ -391,9 +499,23 @@ export interface QueryTelemetryArgs {
   nextToken?: Maybe<string>;
 }
 
+/** Arguments of Query.command. */
+export interface QueryCommandArgs {
+  id: string;
+}
+
+/** Arguments of Query.commands. */
+export interface QueryCommandsArgs {
+  deviceId: string;
+  status?: Maybe<CommandStatus>;
+  limit?: Maybe<number>;
+  nextToken?: Maybe<string>;
+}
+
 /** Arguments of Query.alarmRule. */
 export interface QueryAlarmRuleArgs {
   id: string;
+  version?: Maybe<number>;
 }
 
 /** Arguments of Query.alarmRules. */
@@ -420,6 +542,8 @@ export interface QueryArgs {
   devices: QueryDevicesArgs;
   stats: QueryStatsArgs;
   telemetry: QueryTelemetryArgs;
+  command: QueryCommandArgs;
+  commands: QueryCommandsArgs;
   alarmRule: QueryAlarmRuleArgs;
   alarmRules: QueryAlarmRulesArgs;
   alarms: QueryAlarmsArgs;
@@ -432,6 +556,8 @@ export interface QueryResults {
   devices: DeviceConnection;
   stats: DeviceStats;
   telemetry: TelemetryConnection;
+  command: Maybe<Command>;
+  commands: CommandConnection;
   alarmRule: Maybe<AlarmRule>;
   alarmRules: Array<AlarmRule>;
   alarms: AlarmConnection;
@@ -439,7 +565,7 @@ export interface QueryResults {
 }
 
 /** Every Query field in the schema. */
-export const QUERY_FIELDS = ['device', 'devices', 'stats', 'telemetry', 'alarmRule', 'alarmRules', 'alarms', 'alarm'] as const;
+export const QUERY_FIELDS = ['device', 'devices', 'stats', 'telemetry', 'command', 'commands', 'alarmRule', 'alarmRules', 'alarms', 'alarm'] as const;
 
 /** Arguments of Mutation.createDevice. */
 export interface MutationCreateDeviceArgs {
@@ -460,6 +586,28 @@ export interface MutationDeleteDeviceArgs {
 /** Arguments of Mutation.publishDeviceUpdate. */
 export interface MutationPublishDeviceUpdateArgs {
   input: DeviceChangeInput;
+}
+
+/** Arguments of Mutation.sendCommand. */
+export interface MutationSendCommandArgs {
+  input: SendCommandInput;
+}
+
+/** Arguments of Mutation.cancelCommand. */
+export interface MutationCancelCommandArgs {
+  id: string;
+}
+
+/** Arguments of Mutation.updateDesiredState. */
+export interface MutationUpdateDesiredStateArgs {
+  deviceId: string;
+  patch: unknown;
+  expectedVersion?: Maybe<number>;
+}
+
+/** Arguments of Mutation.publishCommandUpdate. */
+export interface MutationPublishCommandUpdateArgs {
+  input: CommandUpdateInput;
 }
 
 /** Arguments of Mutation.publishTelemetryBatch. */
@@ -517,6 +665,10 @@ export interface MutationArgs {
   updateDevice: MutationUpdateDeviceArgs;
   deleteDevice: MutationDeleteDeviceArgs;
   publishDeviceUpdate: MutationPublishDeviceUpdateArgs;
+  sendCommand: MutationSendCommandArgs;
+  cancelCommand: MutationCancelCommandArgs;
+  updateDesiredState: MutationUpdateDesiredStateArgs;
+  publishCommandUpdate: MutationPublishCommandUpdateArgs;
   publishTelemetryBatch: MutationPublishTelemetryBatchArgs;
   createAlarmRule: MutationCreateAlarmRuleArgs;
   updateAlarmRule: MutationUpdateAlarmRuleArgs;
@@ -534,6 +686,10 @@ export interface MutationResults {
   updateDevice: Device;
   deleteDevice: Device;
   publishDeviceUpdate: DeviceChange;
+  sendCommand: Command;
+  cancelCommand: Command;
+  updateDesiredState: Twin;
+  publishCommandUpdate: CommandUpdate;
   publishTelemetryBatch: TelemetryBatch;
   createAlarmRule: AlarmRule;
   updateAlarmRule: AlarmRule;
@@ -546,11 +702,16 @@ export interface MutationResults {
 }
 
 /** Every Mutation field in the schema. */
-export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'publishTelemetryBatch', 'createAlarmRule', 'updateAlarmRule', 'deleteAlarmRule', 'acknowledgeAlarm', 'snoozeAlarm', 'disableAlarm', 'enableAlarm', 'publishAlarmUpdate'] as const;
+export const MUTATION_FIELDS = ['createDevice', 'updateDevice', 'deleteDevice', 'publishDeviceUpdate', 'sendCommand', 'cancelCommand', 'updateDesiredState', 'publishCommandUpdate', 'publishTelemetryBatch', 'createAlarmRule', 'updateAlarmRule', 'deleteAlarmRule', 'acknowledgeAlarm', 'snoozeAlarm', 'disableAlarm', 'enableAlarm', 'publishAlarmUpdate'] as const;
 
 /** Arguments of Subscription.deviceUpdated. */
 export interface SubscriptionDeviceUpdatedArgs {
   id?: Maybe<string>;
+}
+
+/** Arguments of Subscription.commandUpdated. */
+export interface SubscriptionCommandUpdatedArgs {
+  deviceId?: Maybe<string>;
 }
 
 /** Arguments of Subscription.telemetryUpdated. */
@@ -565,6 +726,7 @@ export interface SubscriptionAlarmUpdatedArgs {
 /** Arguments of every Subscription field, by field name. */
 export interface SubscriptionArgs {
   deviceUpdated: SubscriptionDeviceUpdatedArgs;
+  commandUpdated: SubscriptionCommandUpdatedArgs;
   telemetryUpdated: SubscriptionTelemetryUpdatedArgs;
   alarmUpdated: SubscriptionAlarmUpdatedArgs;
 }
@@ -572,9 +734,10 @@ export interface SubscriptionArgs {
 /** What a resolver of each Subscription field returns, by field name. */
 export interface SubscriptionResults {
   deviceUpdated: Maybe<DeviceChange>;
+  commandUpdated: Maybe<CommandUpdate>;
   telemetryUpdated: Maybe<TelemetryBatch>;
   alarmUpdated: Maybe<AlarmUpdate>;
 }
 
 /** Every Subscription field in the schema. */
-export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'telemetryUpdated', 'alarmUpdated'] as const;
+export const SUBSCRIPTION_FIELDS = ['deviceUpdated', 'commandUpdated', 'telemetryUpdated', 'alarmUpdated'] as const;

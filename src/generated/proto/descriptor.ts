@@ -39,6 +39,35 @@ export const descriptor = {
                       "responseType": "WatchDevicesResponse",
                       "responseStream": true
                     },
+                    "SendCommand": {
+                      "requestType": "SendCommandRequest",
+                      "responseType": "Command"
+                    },
+                    "GetCommand": {
+                      "requestType": "GetCommandRequest",
+                      "responseType": "Command"
+                    },
+                    "ListCommands": {
+                      "requestType": "ListCommandsRequest",
+                      "responseType": "ListCommandsResponse"
+                    },
+                    "CancelCommand": {
+                      "requestType": "CancelCommandRequest",
+                      "responseType": "Command"
+                    },
+                    "WatchCommands": {
+                      "requestType": "WatchCommandsRequest",
+                      "responseType": "WatchCommandsResponse",
+                      "responseStream": true
+                    },
+                    "GetTwin": {
+                      "requestType": "GetTwinRequest",
+                      "responseType": "Twin"
+                    },
+                    "UpdateDesiredState": {
+                      "requestType": "UpdateDesiredStateRequest",
+                      "responseType": "Twin"
+                    },
                     "CreateAlarmRule": {
                       "requestType": "CreateAlarmRuleRequest",
                       "responseType": "AlarmRule"
@@ -141,6 +170,10 @@ export const descriptor = {
                     "readings": {
                       "type": "google.protobuf.Struct",
                       "id": 10
+                    },
+                    "twinVersion": {
+                      "type": "int64",
+                      "id": 20
                     }
                   }
                 },
@@ -504,6 +537,10 @@ export const descriptor = {
                     "id": {
                       "type": "string",
                       "id": 1
+                    },
+                    "version": {
+                      "type": "int64",
+                      "id": 2
                     }
                   }
                 },
@@ -787,6 +824,250 @@ export const descriptor = {
                     "transition": {
                       "type": "AlarmTransition",
                       "id": 1
+                    }
+                  }
+                },
+                "CommandStatus": {
+                  "values": {
+                    "COMMAND_STATUS_UNSPECIFIED": 0,
+                    "COMMAND_STATUS_CREATED": 1,
+                    "COMMAND_STATUS_IN_PROGRESS": 2,
+                    "COMMAND_STATUS_SUCCEEDED": 3,
+                    "COMMAND_STATUS_FAILED": 4,
+                    "COMMAND_STATUS_REJECTED": 5,
+                    "COMMAND_STATUS_TIMED_OUT": 6,
+                    "COMMAND_STATUS_CANCELED": 7
+                  }
+                },
+                "Command": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "deviceId": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "payloadJson": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "clientToken": {
+                      "type": "string",
+                      "id": 5
+                    },
+                    "timeoutSeconds": {
+                      "type": "int32",
+                      "id": 6
+                    },
+                    "expiresAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 7
+                    },
+                    "status": {
+                      "type": "CommandStatus",
+                      "id": 8
+                    },
+                    "statusReason": {
+                      "type": "string",
+                      "id": 9
+                    },
+                    "resultJson": {
+                      "type": "string",
+                      "id": 10
+                    },
+                    "createdBy": {
+                      "type": "string",
+                      "id": 11
+                    },
+                    "createdAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 12
+                    },
+                    "sentAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 13
+                    },
+                    "completedAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 14
+                    },
+                    "lateAnswerJson": {
+                      "type": "string",
+                      "id": 15
+                    }
+                  }
+                },
+                "SendCommandRequest": {
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "name": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "payloadJson": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "clientToken": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "timeoutSeconds": {
+                      "type": "int32",
+                      "id": 5
+                    },
+                    "expiresAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 6
+                    }
+                  }
+                },
+                "GetCommandRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "ListCommandsRequest": {
+                  "oneofs": {
+                    "_status": {
+                      "oneof": [
+                        "status"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "pageSize": {
+                      "type": "int32",
+                      "id": 2
+                    },
+                    "pageToken": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "status": {
+                      "type": "CommandStatus",
+                      "id": 4,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    }
+                  }
+                },
+                "ListCommandsResponse": {
+                  "fields": {
+                    "commands": {
+                      "rule": "repeated",
+                      "type": "Command",
+                      "id": 1
+                    },
+                    "nextPageToken": {
+                      "type": "string",
+                      "id": 2
+                    }
+                  }
+                },
+                "CancelCommandRequest": {
+                  "fields": {
+                    "id": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "WatchCommandsRequest": {
+                  "fields": {
+                    "deviceIds": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "WatchCommandsResponse": {
+                  "fields": {
+                    "command": {
+                      "type": "Command",
+                      "id": 1
+                    },
+                    "previousStatus": {
+                      "type": "CommandStatus",
+                      "id": 2
+                    },
+                    "changeTime": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 3
+                    }
+                  }
+                },
+                "Twin": {
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "desiredJson": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "reportedJson": {
+                      "type": "string",
+                      "id": 3
+                    },
+                    "deltaJson": {
+                      "type": "string",
+                      "id": 4
+                    },
+                    "version": {
+                      "type": "int64",
+                      "id": 5
+                    },
+                    "metadataJson": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "updatedAt": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 7
+                    }
+                  }
+                },
+                "GetTwinRequest": {
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
+                },
+                "UpdateDesiredStateRequest": {
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "patchJson": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "expectedVersion": {
+                      "type": "int64",
+                      "id": 3
                     }
                   }
                 }

@@ -13,6 +13,8 @@ import type { Alarm as _iot_device_v1_Alarm, Alarm__Output as _iot_device_v1_Ala
 import type { AlarmActionRequest as _iot_device_v1_AlarmActionRequest, AlarmActionRequest__Output as _iot_device_v1_AlarmActionRequest__Output } from './iot/device/v1/AlarmActionRequest.js';
 import type { AlarmRule as _iot_device_v1_AlarmRule, AlarmRule__Output as _iot_device_v1_AlarmRule__Output } from './iot/device/v1/AlarmRule.js';
 import type { AlarmTransition as _iot_device_v1_AlarmTransition, AlarmTransition__Output as _iot_device_v1_AlarmTransition__Output } from './iot/device/v1/AlarmTransition.js';
+import type { CancelCommandRequest as _iot_device_v1_CancelCommandRequest, CancelCommandRequest__Output as _iot_device_v1_CancelCommandRequest__Output } from './iot/device/v1/CancelCommandRequest.js';
+import type { Command as _iot_device_v1_Command, Command__Output as _iot_device_v1_Command__Output } from './iot/device/v1/Command.js';
 import type { CreateAlarmRuleRequest as _iot_device_v1_CreateAlarmRuleRequest, CreateAlarmRuleRequest__Output as _iot_device_v1_CreateAlarmRuleRequest__Output } from './iot/device/v1/CreateAlarmRuleRequest.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from './iot/device/v1/CreateDeviceRequest.js';
 import type { DeleteAlarmRuleRequest as _iot_device_v1_DeleteAlarmRuleRequest, DeleteAlarmRuleRequest__Output as _iot_device_v1_DeleteAlarmRuleRequest__Output } from './iot/device/v1/DeleteAlarmRuleRequest.js';
@@ -23,21 +25,30 @@ import type { DeviceStats as _iot_device_v1_DeviceStats, DeviceStats__Output as 
 import type { GetAlarmRequest as _iot_device_v1_GetAlarmRequest, GetAlarmRequest__Output as _iot_device_v1_GetAlarmRequest__Output } from './iot/device/v1/GetAlarmRequest.js';
 import type { GetAlarmResponse as _iot_device_v1_GetAlarmResponse, GetAlarmResponse__Output as _iot_device_v1_GetAlarmResponse__Output } from './iot/device/v1/GetAlarmResponse.js';
 import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlarmRuleRequest__Output as _iot_device_v1_GetAlarmRuleRequest__Output } from './iot/device/v1/GetAlarmRuleRequest.js';
+import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from './iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from './iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from './iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from './iot/device/v1/GetTwinRequest.js';
 import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from './iot/device/v1/ListAlarmRulesRequest.js';
 import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from './iot/device/v1/ListAlarmRulesResponse.js';
 import type { ListAlarmsRequest as _iot_device_v1_ListAlarmsRequest, ListAlarmsRequest__Output as _iot_device_v1_ListAlarmsRequest__Output } from './iot/device/v1/ListAlarmsRequest.js';
 import type { ListAlarmsResponse as _iot_device_v1_ListAlarmsResponse, ListAlarmsResponse__Output as _iot_device_v1_ListAlarmsResponse__Output } from './iot/device/v1/ListAlarmsResponse.js';
+import type { ListCommandsRequest as _iot_device_v1_ListCommandsRequest, ListCommandsRequest__Output as _iot_device_v1_ListCommandsRequest__Output } from './iot/device/v1/ListCommandsRequest.js';
+import type { ListCommandsResponse as _iot_device_v1_ListCommandsResponse, ListCommandsResponse__Output as _iot_device_v1_ListCommandsResponse__Output } from './iot/device/v1/ListCommandsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from './iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from './iot/device/v1/ListDevicesResponse.js';
 import type { NoDataCondition as _iot_device_v1_NoDataCondition, NoDataCondition__Output as _iot_device_v1_NoDataCondition__Output } from './iot/device/v1/NoDataCondition.js';
+import type { SendCommandRequest as _iot_device_v1_SendCommandRequest, SendCommandRequest__Output as _iot_device_v1_SendCommandRequest__Output } from './iot/device/v1/SendCommandRequest.js';
 import type { SnoozeAlarmRequest as _iot_device_v1_SnoozeAlarmRequest, SnoozeAlarmRequest__Output as _iot_device_v1_SnoozeAlarmRequest__Output } from './iot/device/v1/SnoozeAlarmRequest.js';
 import type { ThresholdCondition as _iot_device_v1_ThresholdCondition, ThresholdCondition__Output as _iot_device_v1_ThresholdCondition__Output } from './iot/device/v1/ThresholdCondition.js';
+import type { Twin as _iot_device_v1_Twin, Twin__Output as _iot_device_v1_Twin__Output } from './iot/device/v1/Twin.js';
 import type { UpdateAlarmRuleRequest as _iot_device_v1_UpdateAlarmRuleRequest, UpdateAlarmRuleRequest__Output as _iot_device_v1_UpdateAlarmRuleRequest__Output } from './iot/device/v1/UpdateAlarmRuleRequest.js';
+import type { UpdateDesiredStateRequest as _iot_device_v1_UpdateDesiredStateRequest, UpdateDesiredStateRequest__Output as _iot_device_v1_UpdateDesiredStateRequest__Output } from './iot/device/v1/UpdateDesiredStateRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from './iot/device/v1/UpdateDeviceRequest.js';
 import type { WatchAlarmsRequest as _iot_device_v1_WatchAlarmsRequest, WatchAlarmsRequest__Output as _iot_device_v1_WatchAlarmsRequest__Output } from './iot/device/v1/WatchAlarmsRequest.js';
 import type { WatchAlarmsResponse as _iot_device_v1_WatchAlarmsResponse, WatchAlarmsResponse__Output as _iot_device_v1_WatchAlarmsResponse__Output } from './iot/device/v1/WatchAlarmsResponse.js';
+import type { WatchCommandsRequest as _iot_device_v1_WatchCommandsRequest, WatchCommandsRequest__Output as _iot_device_v1_WatchCommandsRequest__Output } from './iot/device/v1/WatchCommandsRequest.js';
+import type { WatchCommandsResponse as _iot_device_v1_WatchCommandsResponse, WatchCommandsResponse__Output as _iot_device_v1_WatchCommandsResponse__Output } from './iot/device/v1/WatchCommandsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from './iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from './iot/device/v1/WatchDevicesResponse.js';
 
@@ -67,7 +78,10 @@ export interface ProtoGrpcType {
         AlarmSeverity: EnumTypeDefinition
         AlarmState: EnumTypeDefinition
         AlarmTransition: MessageTypeDefinition<_iot_device_v1_AlarmTransition, _iot_device_v1_AlarmTransition__Output>
+        CancelCommandRequest: MessageTypeDefinition<_iot_device_v1_CancelCommandRequest, _iot_device_v1_CancelCommandRequest__Output>
         ChangeType: EnumTypeDefinition
+        Command: MessageTypeDefinition<_iot_device_v1_Command, _iot_device_v1_Command__Output>
+        CommandStatus: EnumTypeDefinition
         ComparisonOperator: EnumTypeDefinition
         CreateAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_CreateAlarmRuleRequest, _iot_device_v1_CreateAlarmRuleRequest__Output>
         CreateDeviceRequest: MessageTypeDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_CreateDeviceRequest__Output>
@@ -86,21 +100,30 @@ export interface ProtoGrpcType {
         GetAlarmRequest: MessageTypeDefinition<_iot_device_v1_GetAlarmRequest, _iot_device_v1_GetAlarmRequest__Output>
         GetAlarmResponse: MessageTypeDefinition<_iot_device_v1_GetAlarmResponse, _iot_device_v1_GetAlarmResponse__Output>
         GetAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_GetAlarmRuleRequest, _iot_device_v1_GetAlarmRuleRequest__Output>
+        GetCommandRequest: MessageTypeDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_GetCommandRequest__Output>
         GetDeviceRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_GetDeviceRequest__Output>
         GetDeviceStatsRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_GetDeviceStatsRequest__Output>
+        GetTwinRequest: MessageTypeDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_GetTwinRequest__Output>
         ListAlarmRulesRequest: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesRequest__Output>
         ListAlarmRulesResponse: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesResponse__Output>
         ListAlarmsRequest: MessageTypeDefinition<_iot_device_v1_ListAlarmsRequest, _iot_device_v1_ListAlarmsRequest__Output>
         ListAlarmsResponse: MessageTypeDefinition<_iot_device_v1_ListAlarmsResponse, _iot_device_v1_ListAlarmsResponse__Output>
+        ListCommandsRequest: MessageTypeDefinition<_iot_device_v1_ListCommandsRequest, _iot_device_v1_ListCommandsRequest__Output>
+        ListCommandsResponse: MessageTypeDefinition<_iot_device_v1_ListCommandsResponse, _iot_device_v1_ListCommandsResponse__Output>
         ListDevicesRequest: MessageTypeDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesRequest__Output>
         ListDevicesResponse: MessageTypeDefinition<_iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesResponse__Output>
         NoDataCondition: MessageTypeDefinition<_iot_device_v1_NoDataCondition, _iot_device_v1_NoDataCondition__Output>
+        SendCommandRequest: MessageTypeDefinition<_iot_device_v1_SendCommandRequest, _iot_device_v1_SendCommandRequest__Output>
         SnoozeAlarmRequest: MessageTypeDefinition<_iot_device_v1_SnoozeAlarmRequest, _iot_device_v1_SnoozeAlarmRequest__Output>
         ThresholdCondition: MessageTypeDefinition<_iot_device_v1_ThresholdCondition, _iot_device_v1_ThresholdCondition__Output>
+        Twin: MessageTypeDefinition<_iot_device_v1_Twin, _iot_device_v1_Twin__Output>
         UpdateAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_UpdateAlarmRuleRequest, _iot_device_v1_UpdateAlarmRuleRequest__Output>
+        UpdateDesiredStateRequest: MessageTypeDefinition<_iot_device_v1_UpdateDesiredStateRequest, _iot_device_v1_UpdateDesiredStateRequest__Output>
         UpdateDeviceRequest: MessageTypeDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_UpdateDeviceRequest__Output>
         WatchAlarmsRequest: MessageTypeDefinition<_iot_device_v1_WatchAlarmsRequest, _iot_device_v1_WatchAlarmsRequest__Output>
         WatchAlarmsResponse: MessageTypeDefinition<_iot_device_v1_WatchAlarmsResponse, _iot_device_v1_WatchAlarmsResponse__Output>
+        WatchCommandsRequest: MessageTypeDefinition<_iot_device_v1_WatchCommandsRequest, _iot_device_v1_WatchCommandsRequest__Output>
+        WatchCommandsResponse: MessageTypeDefinition<_iot_device_v1_WatchCommandsResponse, _iot_device_v1_WatchCommandsResponse__Output>
         WatchDevicesRequest: MessageTypeDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesRequest__Output>
         WatchDevicesResponse: MessageTypeDefinition<_iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesResponse__Output>
       }

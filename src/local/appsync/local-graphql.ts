@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AppSyncChangePublisher } from '../../adapters/appsync/appsync-change-publisher.js';
+import { AppSyncCommandPublisher } from '../../adapters/appsync/appsync-command-publisher.js';
+import type { CommandChangePublisher } from '../../commands/command-change.js';
+import type { ResolverDeps } from '../../graphql/resolver-handler.js';
 import { markDeviceWatched } from '../../adapters/dynamodb/device-watch.js';
 import { DynamoDbTelemetryStore } from '../../adapters/telemetry/dynamodb-telemetry-store.js';
 import type { DeviceRegistry } from '../../domain/device-registry.js';
@@ -20,12 +23,14 @@ import { composeGraphqlFunction } from '../../functions/graphql-function.js';
 /** What the GraphQL step needs from the local platform. */
 export interface LocalGraphqlDeps {
   readonly registry: DeviceRegistry;
+  readonly commands: ResolverDeps['commands'];
+  readonly twins: ResolverDeps['twins'];
   readonly alarms: AlarmService;
   /** Receives the publisher of alarmUpdated (the alarm stream consumer calls it per transition). */
   readonly alarmFeed?: { addLive(publisher: AlarmPublisher): void };
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { readonly telemetry: string; readonly devices: string };
-  readonly changeFeed: { addPublisher(publisher: ChangePublisher): void };
+  readonly changeFeed: { addPublisher(publisher: ChangePublisher): void; addCommandPublisher(publisher: CommandChangePublisher): void };
   /** Where the token issuer keeps its key; undefined (ephemeral) keeps it in this process only. */
   readonly dataDir: string | undefined;
   readonly host: string;
@@ -47,6 +52,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
   const issuer = deps.dataDir ? await LocalTokenIssuer.fromDataDir(deps.dataDir) : await LocalTokenIssuer.forProcess();
   const resolver = composeGraphqlFunction({
     registry: deps.registry,
+    commands: deps.commands,
+    twins: deps.twins,
     telemetry: new TelemetryHistory({
       reader: new DynamoDbTelemetryStore(deps.doc, deps.tables.telemetry),
       // Telemetry page tokens only need to outlive a client's paging session, not a restart.
@@ -83,6 +90,8 @@ export async function startLocalGraphql(deps: LocalGraphqlDeps): Promise<LocalGr
     publish: (change) => (stopped ? Promise.resolve() : publisher.publish(change)),
     publishTelemetryBatch: (changes) => (stopped ? Promise.resolve() : publisher.publishTelemetryBatch(changes)),
   });
+  const commandPublisher = new AppSyncCommandPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
+  deps.changeFeed.addCommandPublisher({ publish: (change) => (stopped ? Promise.resolve() : commandPublisher.publish(change)) });
   const alarmPublisher = new AppSyncAlarmPublisher({ url: server.url, region: server.region, credentials: server.iamCredentials });
   deps.alarmFeed?.addLive({ publish: (n) => (stopped ? Promise.resolve() : alarmPublisher.publish(n)) });
   return {

@@ -4,6 +4,8 @@
  * added while the platform runs (the GraphQL and gRPC servers start after the feed).
  */
 import type { DynamoDBRecord } from 'aws-lambda';
+import { isTerminal } from '../../commands/command.js';
+import type { CommandChange, CommandChangePublisher } from '../../commands/command-change.js';
 import type { DeviceChange } from '../../domain/device-change.js';
 import type { ChangePublisher, ChangeSource } from '../../ports/change-feed.js';
 import type { StatsProjector } from '../../ports/stats.js';
@@ -28,6 +30,10 @@ const SILENT_LOGGER: Logger = { debug: () => undefined, info: () => undefined, w
 /** Local DynamoDB Streams consumer that also is a {@link ChangeSource}. */
 export class LocalChangeFeed implements ChangeSource {
   private readonly publishers: ChangePublisher[] = [];
+  private readonly commandPublishers: CommandChangePublisher[] = [];
+  private readonly commandListeners = new Set<(change: CommandChange) => void>();
+  /** Last sequence handed to command listeners per command. */
+  private readonly commandListened = new Map<string, string>();
   private readonly listeners = new Set<(change: DeviceChange) => void>();
   /** Last sequence handed to listeners per device: a redelivered batch is not shown twice. */
   private readonly listened = new Map<string, string>();
@@ -50,9 +56,16 @@ export class LocalChangeFeed implements ChangeSource {
         );
       },
     };
+    const commands: CommandChangePublisher = {
+      publish: async (change) => {
+        this.notifyCommand(change);
+        await Promise.all(this.commandPublishers.map((publisher) => publisher.publish(change)));
+      },
+    };
     const handler = composeEventsFunction({
       stats: options.stats,
       publishers: [toListeners, added],
+      commandPublishers: [commands],
       logger: options.logger ?? SILENT_LOGGER,
       metrics: DISCARDED_METRICS,
     });
@@ -72,6 +85,19 @@ export class LocalChangeFeed implements ChangeSource {
     this.publishers.push(publisher);
   }
 
+  /** Adds a publisher that gets every command status transition from now on (at least once). */
+  addCommandPublisher(publisher: CommandChangePublisher): void {
+    this.commandPublishers.push(publisher);
+  }
+
+  /** Calls `listener` once for every command status transition from now on; returns the function that stops it. */
+  subscribeCommands(listener: (change: CommandChange) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => {
+      this.commandListeners.delete(listener);
+    };
+  }
+
   /** Calls `listener` once for every change from now on; returns the function that stops it. */
   subscribe(listener: (change: DeviceChange) => void): () => void {
     this.listeners.add(listener);
@@ -88,6 +114,21 @@ export class LocalChangeFeed implements ChangeSource {
   /** Delivers what is queued (bounded wait) and stops; returns how many records were left undelivered. */
   stop(drainMs?: number): Promise<number> {
     return this.poller.stop(drainMs);
+  }
+
+  private notifyCommand(change: CommandChange): void {
+    const last = this.commandListened.get(change.command.id);
+    if (last !== undefined && last >= change.sequence) return;
+    // A final status is the command's last change: forget it, so the map holds only live commands.
+    if (isTerminal(change.command.status)) this.commandListened.delete(change.command.id);
+    else this.commandListened.set(change.command.id, change.sequence);
+    for (const listener of this.commandListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.onListenerError?.(error);
+      }
+    }
   }
 
   private notify(change: DeviceChange): void {

@@ -23,6 +23,8 @@ import { lineLogger } from '../../adapters/logging/line-logger.js';
 import { DISCARDED_METRICS } from '../../adapters/metrics/discarded-metrics.js';
 import { composeIngestFunction } from '../../functions/ingest-function.js';
 import { composePresenceFunction } from '../../functions/presence-function.js';
+import type { DeviceControlDeps } from '../../devices/device-control-handler.js';
+import { composeDeviceControlFunction } from '../../functions/device-control-function.js';
 import type { DeadLetterQueue } from '../../ports/dead-letter.js';
 import type { DeviceCredentialStore } from '../../ports/device-credentials.js';
 import type { ChangePublisher } from '../../ports/change-feed.js';
@@ -34,6 +36,14 @@ import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
 import { startRulesRunner } from './rules-runner.js';
 import { INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
+
+/**
+ * Records the local ingest stream holds before the broker holds back PUBACKs (and stops reading
+ * the publishers' sockets). Two minutes of the acceptance load (2,000 msg/s), about 1 KB each:
+ * a burst the handler cannot keep up with is absorbed, a sustained overload slows the devices
+ * down instead of growing memory without end. Held records are on disk too, so a crash loses none.
+ */
+export const LOCAL_INGEST_MAX_PENDING = 250_000;
 
 /** Where the local dead-letter queue keeps its letters (JSON lines). */
 export const deadLetterFile = (dataDir: string): string => join(dataDir, 'dead-letters.jsonl');
@@ -55,9 +65,11 @@ export interface LocalIotCoreOptions {
   readonly host?: string;
   /** @default 8883 */
   readonly port?: number;
+  /** The commands and twin use cases behind the device control rules; without them those rules' events are refused. */
+  readonly deviceControl?: Pick<DeviceControlDeps, 'commands' | 'twins'>;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
-  /** Records the ingest stream holds before PUBACKs wait. @default 10,000 */
+  /** Records the ingest stream holds before PUBACKs wait. @default LOCAL_INGEST_MAX_PENDING */
   readonly maxPendingRecords?: number;
   readonly log?: (line: string) => void;
 }
@@ -100,6 +112,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     metrics: DISCARDED_METRICS,
   });
   const presenceHandler = composePresenceFunction({ devices, deadLetters, logger: lineLogger('presence', log, 'warn'), metrics: DISCARDED_METRICS });
+  const deviceControlHandler =
+    options.deviceControl &&
+    composeDeviceControlFunction({ ...options.deviceControl, deadLetters, logger: lineLogger('device control', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
   // The ingest stream keeps its records under the data directory until delivered (durable
@@ -109,7 +124,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     handler: ingestHandler,
     log,
     ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'ingest') }),
-    ...(options.maxPendingRecords !== undefined && { maxPending: options.maxPendingRecords }),
+    maxPending: options.maxPendingRecords ?? LOCAL_INGEST_MAX_PENDING,
     maxRecordAgeMs: INGEST_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
     retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
     onDiscard: (records, reason) =>
@@ -155,8 +170,9 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
         await batcher.put(partitionKey, data);
       },
       lambda: async (_rule, handler, event) => {
-        if (handler !== 'presence') throw new Error(`No local Lambda named ${handler}`);
-        await presenceHandler(event);
+        if (handler === 'presence') await presenceHandler(event);
+        else if (handler === 'deviceControl' && deviceControlHandler) await deviceControlHandler(event);
+        else throw new Error(`No local Lambda named ${handler}`);
       },
       error: async (rule, input, reason) => {
         await deadLetters.send([
@@ -188,6 +204,12 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       }
     },
   });
+  // What the ingest stream holds, every 10 s while it holds anything: a growing backlog is visible.
+  const backlog = setInterval(() => {
+    const stats = batcher.stats();
+    if (stats.pending > 0) log(`ingest stream: ${stats.pending} held (peak ${stats.peakPending}), ${stats.delivered} delivered, ${stats.put} put`);
+  }, 10_000);
+  backlog.unref();
   options.alarmFeed?.addLive({
     publish: async (n) => {
       if (!stopped) await bus.publish(alarmTopic(n.deviceId), JSON.stringify(n), { qos: 1 });
@@ -212,6 +234,7 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     async stop() {
       // The broker first: its disconnect events still flow through the rules to the presence handler.
       stopped = true;
+      clearInterval(backlog);
       await broker.stop();
       await runner.stop();
       await batcher.stop();

@@ -13,6 +13,7 @@ import { startLocalGraphqlServer, type LocalGraphqlServer } from '../../../src/l
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { keepAlivePost, type Post } from '../../../src/adapters/appsync/keep-alive-post.js';
 import { createResolverHandler } from '../../../src/graphql/resolver-handler.js';
+import { UNUSED_COMMANDS, UNUSED_TWINS } from '../../graphql/unused-control.js';
 import { TelemetryHistory } from '../../../src/domain/telemetry-history.js';
 
 const now = '2026-05-01T12:00:00.000Z';
@@ -36,6 +37,8 @@ describe('AppSyncChangePublisher against the local server', () => {
     const pageTokens = createPageTokenCodec('publisher-test-secret-0123456789');
     server = await startLocalGraphqlServer({
       resolver: createResolverHandler({
+        commands: UNUSED_COMMANDS,
+        twins: UNUSED_TWINS,
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
         telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
         alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: new InMemoryDeviceRepository() }),
@@ -68,7 +71,7 @@ describe('AppSyncChangePublisher against the local server', () => {
       changedAt: now,
       sequence: '1',
       device: {
-        id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2,
+        id: published.device.id, name: 'Meter', type: 'meter', status: 'ONLINE', createdAt: now, updatedAt: now, lastSeen: now, version: 2, twinVersion: null,
         metadata: [{ key: 'site', value: 'berlin' }],
         readings: [
           { metric: 'kwh', numberValue: 12.5, booleanValue: null, stringValue: null },

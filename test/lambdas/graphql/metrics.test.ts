@@ -34,6 +34,8 @@ describe('GraphQL resolver Lambda metrics', () => {
       DEVICES_TABLE_NAME: fixture.devicesTable,
       // A table that does not exist: reading stats is an unexpected (infrastructure) failure.
       STATS_TABLE_NAME: 'missing-stats-table',
+      COMMANDS_TABLE_NAME: 'missing-commands-table',
+      TWINS_TABLE_NAME: 'missing-twins-table',
       ALARMS_TABLE_NAME: 'test-Alarms',
       TELEMETRY_STORE: 'dynamodb',
       TELEMETRY_TABLE_NAME: 'test-Telemetry',

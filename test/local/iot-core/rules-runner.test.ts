@@ -91,7 +91,7 @@ function fakeSource() {
 }
 
 describe('startRulesRunner', () => {
-  it('sends telemetry to Kinesis and lifecycle events to the presence Lambda', async () => {
+  it('sends telemetry to Kinesis, lifecycle events to the presence Lambda and reported state to the device control Lambda', async () => {
     // Prepare
     const source = fakeSource();
     const { calls, targets } = recordingTargets();
@@ -107,7 +107,9 @@ describe('startRulesRunner', () => {
     expect(calls.kinesis).toHaveLength(1);
     expect(calls.kinesis[0]![0]).toBe(THING);
     expect(JSON.parse(calls.kinesis[0]![1])).toMatchObject({ thingName: THING, payload: Buffer.from('{"v":1}').toString('base64') });
-    expect(calls.lambda).toEqual([{ clientId: THING }]);
+    expect(calls.lambda).toHaveLength(2);
+    expect(calls.lambda[0]).toEqual({ clientId: THING });
+    expect(calls.lambda[1]).toMatchObject({ kind: 'state', thingName: THING, payload: Buffer.from('{"on":true}').toString('base64') });
     expect(calls.errors).toEqual([]);
   });
 

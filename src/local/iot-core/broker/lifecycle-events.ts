@@ -1,11 +1,12 @@
 /**
  * IoT lifecycle events: `connected` when a session is admitted and `disconnected` (with its
- * reason) when it ends, on `$aws/events/presence/...` with IoT's payload shape. The version
+ * reason) when it ends, on `$aws/events/presence/...`, and `subscribed` once a subscription is
+ * in place, on `$aws/events/subscriptions/subscribed/...`, with IoT's payload shapes. The version
  * number increases per client id, across restarts too, so consumers can order the events.
  */
 import type { Aedes, Client } from 'aedes';
 import type { PresenceEvent } from '../../../contracts/rules.js';
-import { presenceTopic } from '../../../contracts/topics.js';
+import { presenceTopic, subscriptionEventTopic } from '../../../contracts/topics.js';
 import type { MessageBus } from '../../../ports/message-bus.js';
 import type { Session, SessionTable } from './session.js';
 
@@ -31,6 +32,11 @@ export function emitLifecycleEvents(options: LifecycleOptions): { settled(): Pro
     const version = Math.max((versions.get(clientId) ?? 0) + 1, clock());
     versions.set(clientId, version);
     return version;
+  };
+
+  const track = (published: Promise<void>) => {
+    pending.add(published);
+    void published.finally(() => pending.delete(published));
   };
 
   const emit = (client: Client, session: Session, eventType: 'connected' | 'disconnected') => {
@@ -65,6 +71,25 @@ export function emitLifecycleEvents(options: LifecycleOptions): { settled(): Pro
     log(`mqtt: ${client.id} connected`);
     emit(client, session, 'connected');
     options.onConnected?.(client);
+  });
+  // Published after aedes stored the subscription, so a consumer that reacts to it (queued
+  // commands, the current twin delta) reaches the device.
+  broker.on('subscribe', (subscriptions, client) => {
+    const session = client && sessions.get(client);
+    if (!session?.announced) return;
+    const event = {
+      clientId: client.id,
+      timestamp: clock(),
+      eventType: 'subscribed',
+      sessionIdentifier: session.sessionIdentifier,
+      principalIdentifier: session.principalIdentifier,
+      topics: subscriptions.map((subscription) => subscription.topic),
+    };
+    track(
+      bus.publish(subscriptionEventTopic('subscribed', client.id), JSON.stringify(event), { qos: 1 }).catch((error: unknown) => {
+        log(`mqtt: subscription event for ${client.id} not published: ${String(error)}`);
+      }),
+    );
   });
   broker.on('keepaliveTimeout', (client) => {
     const session = sessions.get(client);

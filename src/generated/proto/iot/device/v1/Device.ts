@@ -48,6 +48,10 @@ export interface Device {
    * Output only: the latest reading of each metric the device has published.
    */
   'readings'?: (_google_protobuf_Struct | null);
+  /**
+   * Output only: version of the device's twin, raised by every desired or reported change (0 before the first).
+   */
+  'twinVersion'?: (number | string | Long);
 }
 
 /**
@@ -92,4 +96,8 @@ export interface Device__Output {
    * Output only: the latest reading of each metric the device has published.
    */
   'readings': (_google_protobuf_Struct__Output | null);
+  /**
+   * Output only: version of the device's twin, raised by every desired or reported change (0 before the first).
+   */
+  'twinVersion': (string);
 }

@@ -7,6 +7,8 @@ import type { AcknowledgeAlarmRequest as _iot_device_v1_AcknowledgeAlarmRequest,
 import type { Alarm as _iot_device_v1_Alarm, Alarm__Output as _iot_device_v1_Alarm__Output } from '../../../iot/device/v1/Alarm.js';
 import type { AlarmActionRequest as _iot_device_v1_AlarmActionRequest, AlarmActionRequest__Output as _iot_device_v1_AlarmActionRequest__Output } from '../../../iot/device/v1/AlarmActionRequest.js';
 import type { AlarmRule as _iot_device_v1_AlarmRule, AlarmRule__Output as _iot_device_v1_AlarmRule__Output } from '../../../iot/device/v1/AlarmRule.js';
+import type { CancelCommandRequest as _iot_device_v1_CancelCommandRequest, CancelCommandRequest__Output as _iot_device_v1_CancelCommandRequest__Output } from '../../../iot/device/v1/CancelCommandRequest.js';
+import type { Command as _iot_device_v1_Command, Command__Output as _iot_device_v1_Command__Output } from '../../../iot/device/v1/Command.js';
 import type { CreateAlarmRuleRequest as _iot_device_v1_CreateAlarmRuleRequest, CreateAlarmRuleRequest__Output as _iot_device_v1_CreateAlarmRuleRequest__Output } from '../../../iot/device/v1/CreateAlarmRuleRequest.js';
 import type { CreateDeviceRequest as _iot_device_v1_CreateDeviceRequest, CreateDeviceRequest__Output as _iot_device_v1_CreateDeviceRequest__Output } from '../../../iot/device/v1/CreateDeviceRequest.js';
 import type { DeleteAlarmRuleRequest as _iot_device_v1_DeleteAlarmRuleRequest, DeleteAlarmRuleRequest__Output as _iot_device_v1_DeleteAlarmRuleRequest__Output } from '../../../iot/device/v1/DeleteAlarmRuleRequest.js';
@@ -17,19 +19,28 @@ import type { Empty as _google_protobuf_Empty, Empty__Output as _google_protobuf
 import type { GetAlarmRequest as _iot_device_v1_GetAlarmRequest, GetAlarmRequest__Output as _iot_device_v1_GetAlarmRequest__Output } from '../../../iot/device/v1/GetAlarmRequest.js';
 import type { GetAlarmResponse as _iot_device_v1_GetAlarmResponse, GetAlarmResponse__Output as _iot_device_v1_GetAlarmResponse__Output } from '../../../iot/device/v1/GetAlarmResponse.js';
 import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlarmRuleRequest__Output as _iot_device_v1_GetAlarmRuleRequest__Output } from '../../../iot/device/v1/GetAlarmRuleRequest.js';
+import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from '../../../iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from '../../../iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from '../../../iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from '../../../iot/device/v1/GetTwinRequest.js';
 import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from '../../../iot/device/v1/ListAlarmRulesRequest.js';
 import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from '../../../iot/device/v1/ListAlarmRulesResponse.js';
 import type { ListAlarmsRequest as _iot_device_v1_ListAlarmsRequest, ListAlarmsRequest__Output as _iot_device_v1_ListAlarmsRequest__Output } from '../../../iot/device/v1/ListAlarmsRequest.js';
 import type { ListAlarmsResponse as _iot_device_v1_ListAlarmsResponse, ListAlarmsResponse__Output as _iot_device_v1_ListAlarmsResponse__Output } from '../../../iot/device/v1/ListAlarmsResponse.js';
+import type { ListCommandsRequest as _iot_device_v1_ListCommandsRequest, ListCommandsRequest__Output as _iot_device_v1_ListCommandsRequest__Output } from '../../../iot/device/v1/ListCommandsRequest.js';
+import type { ListCommandsResponse as _iot_device_v1_ListCommandsResponse, ListCommandsResponse__Output as _iot_device_v1_ListCommandsResponse__Output } from '../../../iot/device/v1/ListCommandsResponse.js';
 import type { ListDevicesRequest as _iot_device_v1_ListDevicesRequest, ListDevicesRequest__Output as _iot_device_v1_ListDevicesRequest__Output } from '../../../iot/device/v1/ListDevicesRequest.js';
 import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDevicesResponse__Output as _iot_device_v1_ListDevicesResponse__Output } from '../../../iot/device/v1/ListDevicesResponse.js';
+import type { SendCommandRequest as _iot_device_v1_SendCommandRequest, SendCommandRequest__Output as _iot_device_v1_SendCommandRequest__Output } from '../../../iot/device/v1/SendCommandRequest.js';
 import type { SnoozeAlarmRequest as _iot_device_v1_SnoozeAlarmRequest, SnoozeAlarmRequest__Output as _iot_device_v1_SnoozeAlarmRequest__Output } from '../../../iot/device/v1/SnoozeAlarmRequest.js';
+import type { Twin as _iot_device_v1_Twin, Twin__Output as _iot_device_v1_Twin__Output } from '../../../iot/device/v1/Twin.js';
 import type { UpdateAlarmRuleRequest as _iot_device_v1_UpdateAlarmRuleRequest, UpdateAlarmRuleRequest__Output as _iot_device_v1_UpdateAlarmRuleRequest__Output } from '../../../iot/device/v1/UpdateAlarmRuleRequest.js';
+import type { UpdateDesiredStateRequest as _iot_device_v1_UpdateDesiredStateRequest, UpdateDesiredStateRequest__Output as _iot_device_v1_UpdateDesiredStateRequest__Output } from '../../../iot/device/v1/UpdateDesiredStateRequest.js';
 import type { UpdateDeviceRequest as _iot_device_v1_UpdateDeviceRequest, UpdateDeviceRequest__Output as _iot_device_v1_UpdateDeviceRequest__Output } from '../../../iot/device/v1/UpdateDeviceRequest.js';
 import type { WatchAlarmsRequest as _iot_device_v1_WatchAlarmsRequest, WatchAlarmsRequest__Output as _iot_device_v1_WatchAlarmsRequest__Output } from '../../../iot/device/v1/WatchAlarmsRequest.js';
 import type { WatchAlarmsResponse as _iot_device_v1_WatchAlarmsResponse, WatchAlarmsResponse__Output as _iot_device_v1_WatchAlarmsResponse__Output } from '../../../iot/device/v1/WatchAlarmsResponse.js';
+import type { WatchCommandsRequest as _iot_device_v1_WatchCommandsRequest, WatchCommandsRequest__Output as _iot_device_v1_WatchCommandsRequest__Output } from '../../../iot/device/v1/WatchCommandsRequest.js';
+import type { WatchCommandsResponse as _iot_device_v1_WatchCommandsResponse, WatchCommandsResponse__Output as _iot_device_v1_WatchCommandsResponse__Output } from '../../../iot/device/v1/WatchCommandsResponse.js';
 import type { WatchDevicesRequest as _iot_device_v1_WatchDevicesRequest, WatchDevicesRequest__Output as _iot_device_v1_WatchDevicesRequest__Output } from '../../../iot/device/v1/WatchDevicesRequest.js';
 import type { WatchDevicesResponse as _iot_device_v1_WatchDevicesResponse, WatchDevicesResponse__Output as _iot_device_v1_WatchDevicesResponse__Output } from '../../../iot/device/v1/WatchDevicesResponse.js';
 
@@ -54,6 +65,21 @@ export interface DeviceServiceClient extends grpc.Client {
   acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
   acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
   acknowledgeAlarm(argument: _iot_device_v1_AcknowledgeAlarmRequest, callback: grpc.requestCallback<_iot_device_v1_Alarm__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  CancelCommand(argument: _iot_device_v1_CancelCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  cancelCommand(argument: _iot_device_v1_CancelCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
   
   /**
    * Alarms (rules on telemetry; see docs/alarms.md). Creates a rule at version 1.
@@ -164,6 +190,21 @@ export interface DeviceServiceClient extends grpc.Client {
   getAlarmRule(argument: _iot_device_v1_GetAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Reads one command.
+   */
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  GetCommand(argument: _iot_device_v1_GetCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Reads one command.
+   */
+  getCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  getCommand(argument: _iot_device_v1_GetCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Reads one device.
    */
   GetDevice(argument: _iot_device_v1_GetDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
@@ -193,6 +234,21 @@ export interface DeviceServiceClient extends grpc.Client {
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Reads a device's desired and reported state.
+   */
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  GetTwin(argument: _iot_device_v1_GetTwinRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  /**
+   * Reads a device's desired and reported state.
+   */
+  getTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  getTwin(argument: _iot_device_v1_GetTwinRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  
   ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
   ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
   ListAlarmRules(argument: _iot_device_v1_ListAlarmRulesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListAlarmRulesResponse__Output>): grpc.ClientUnaryCall;
@@ -218,6 +274,21 @@ export interface DeviceServiceClient extends grpc.Client {
   listAlarms(argument: _iot_device_v1_ListAlarmsRequest, callback: grpc.requestCallback<_iot_device_v1_ListAlarmsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  ListCommands(argument: _iot_device_v1_ListCommandsRequest, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  listCommands(argument: _iot_device_v1_ListCommandsRequest, callback: grpc.requestCallback<_iot_device_v1_ListCommandsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Lists devices in creation order with cursor pagination.
    */
   ListDevices(argument: _iot_device_v1_ListDevicesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
@@ -231,6 +302,25 @@ export interface DeviceServiceClient extends grpc.Client {
   listDevices(argument: _iot_device_v1_ListDevicesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
   listDevices(argument: _iot_device_v1_ListDevicesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
   listDevices(argument: _iot_device_v1_ListDevicesRequest, callback: grpc.requestCallback<_iot_device_v1_ListDevicesResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  SendCommand(argument: _iot_device_v1_SendCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
+  sendCommand(argument: _iot_device_v1_SendCommandRequest, callback: grpc.requestCallback<_iot_device_v1_Command__Output>): grpc.ClientUnaryCall;
   
   /**
    * -> SNOOZE_DISABLED for 1-604800 seconds, then NORMAL.
@@ -263,6 +353,21 @@ export interface DeviceServiceClient extends grpc.Client {
   updateAlarmRule(argument: _iot_device_v1_UpdateAlarmRuleRequest, callback: grpc.requestCallback<_iot_device_v1_AlarmRule__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  UpdateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  updateDesiredState(argument: _iot_device_v1_UpdateDesiredStateRequest, callback: grpc.requestCallback<_iot_device_v1_Twin__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice(argument: _iot_device_v1_UpdateDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_Device__Output>): grpc.ClientUnaryCall;
@@ -289,6 +394,17 @@ export interface DeviceServiceClient extends grpc.Client {
   watchAlarms(argument: _iot_device_v1_WatchAlarmsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchAlarmsResponse__Output>;
   
   /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  WatchCommands(argument: _iot_device_v1_WatchCommandsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  WatchCommands(argument: _iot_device_v1_WatchCommandsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  watchCommands(argument: _iot_device_v1_WatchCommandsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  watchCommands(argument: _iot_device_v1_WatchCommandsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchCommandsResponse__Output>;
+  
+  /**
    * Streams every registry change, from any door, as it happens.
    */
   WatchDevices(argument: _iot_device_v1_WatchDevicesRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_iot_device_v1_WatchDevicesResponse__Output>;
@@ -312,6 +428,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
    * ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL; ABORTED from any other state.
    */
   AcknowledgeAlarm: grpc.handleUnaryCall<_iot_device_v1_AcknowledgeAlarmRequest__Output, _iot_device_v1_Alarm>;
+  
+  /**
+   * Cancels a command while it is CREATED; ABORTED otherwise.
+   */
+  CancelCommand: grpc.handleUnaryCall<_iot_device_v1_CancelCommandRequest__Output, _iot_device_v1_Command>;
   
   /**
    * Alarms (rules on telemetry; see docs/alarms.md). Creates a rule at version 1.
@@ -348,6 +469,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   GetAlarmRule: grpc.handleUnaryCall<_iot_device_v1_GetAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
   
   /**
+   * Reads one command.
+   */
+  GetCommand: grpc.handleUnaryCall<_iot_device_v1_GetCommandRequest__Output, _iot_device_v1_Command>;
+  
+  /**
    * Reads one device.
    */
   GetDevice: grpc.handleUnaryCall<_iot_device_v1_GetDeviceRequest__Output, _iot_device_v1_Device>;
@@ -357,6 +483,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
    */
   GetDeviceStats: grpc.handleUnaryCall<_iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats>;
   
+  /**
+   * Reads a device's desired and reported state.
+   */
+  GetTwin: grpc.handleUnaryCall<_iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin>;
+  
   ListAlarmRules: grpc.handleUnaryCall<_iot_device_v1_ListAlarmRulesRequest__Output, _iot_device_v1_ListAlarmRulesResponse>;
   
   /**
@@ -365,9 +496,21 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   ListAlarms: grpc.handleUnaryCall<_iot_device_v1_ListAlarmsRequest__Output, _iot_device_v1_ListAlarmsResponse>;
   
   /**
+   * Lists one device's commands, newest first, with cursor pagination.
+   */
+  ListCommands: grpc.handleUnaryCall<_iot_device_v1_ListCommandsRequest__Output, _iot_device_v1_ListCommandsResponse>;
+  
+  /**
    * Lists devices in creation order with cursor pagination.
    */
   ListDevices: grpc.handleUnaryCall<_iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse>;
+  
+  /**
+   * Sends a command: delivered now when the device is online, else when it next subscribes
+   * (until expires_at). The same client_token with the same parameters returns the same
+   * command; with other parameters it is ABORTED.
+   */
+  SendCommand: grpc.handleUnaryCall<_iot_device_v1_SendCommandRequest__Output, _iot_device_v1_Command>;
   
   /**
    * -> SNOOZE_DISABLED for 1-604800 seconds, then NORMAL.
@@ -380,6 +523,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   UpdateAlarmRule: grpc.handleUnaryCall<_iot_device_v1_UpdateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule>;
   
   /**
+   * Applies a JSON merge patch to desired state; ABORTED on a stale expected_version.
+   */
+  UpdateDesiredState: grpc.handleUnaryCall<_iot_device_v1_UpdateDesiredStateRequest__Output, _iot_device_v1_Twin>;
+  
+  /**
    * Updates the fields named in update_mask; checks device.version when it is set.
    */
   UpdateDevice: grpc.handleUnaryCall<_iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device>;
@@ -390,6 +538,11 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   WatchAlarms: grpc.handleServerStreamingCall<_iot_device_v1_WatchAlarmsRequest__Output, _iot_device_v1_WatchAlarmsResponse>;
   
   /**
+   * Streams every command status transition, once each, as it happens.
+   */
+  WatchCommands: grpc.handleServerStreamingCall<_iot_device_v1_WatchCommandsRequest__Output, _iot_device_v1_WatchCommandsResponse>;
+  
+  /**
    * Streams every registry change, from any door, as it happens.
    */
   WatchDevices: grpc.handleServerStreamingCall<_iot_device_v1_WatchDevicesRequest__Output, _iot_device_v1_WatchDevicesResponse>;
@@ -398,6 +551,7 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
 
 export interface DeviceServiceDefinition extends grpc.ServiceDefinition {
   AcknowledgeAlarm: MethodDefinition<_iot_device_v1_AcknowledgeAlarmRequest, _iot_device_v1_Alarm, _iot_device_v1_AcknowledgeAlarmRequest__Output, _iot_device_v1_Alarm__Output>
+  CancelCommand: MethodDefinition<_iot_device_v1_CancelCommandRequest, _iot_device_v1_Command, _iot_device_v1_CancelCommandRequest__Output, _iot_device_v1_Command__Output>
   CreateAlarmRule: MethodDefinition<_iot_device_v1_CreateAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_CreateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
   CreateDevice: MethodDefinition<_iot_device_v1_CreateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_CreateDeviceRequest__Output, _iot_device_v1_Device__Output>
   DeleteAlarmRule: MethodDefinition<_iot_device_v1_DeleteAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_DeleteAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
@@ -406,14 +560,20 @@ export interface DeviceServiceDefinition extends grpc.ServiceDefinition {
   EnableAlarm: MethodDefinition<_iot_device_v1_AlarmActionRequest, _iot_device_v1_Alarm, _iot_device_v1_AlarmActionRequest__Output, _iot_device_v1_Alarm__Output>
   GetAlarm: MethodDefinition<_iot_device_v1_GetAlarmRequest, _iot_device_v1_GetAlarmResponse, _iot_device_v1_GetAlarmRequest__Output, _iot_device_v1_GetAlarmResponse__Output>
   GetAlarmRule: MethodDefinition<_iot_device_v1_GetAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_GetAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
+  GetCommand: MethodDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_Command, _iot_device_v1_GetCommandRequest__Output, _iot_device_v1_Command__Output>
   GetDevice: MethodDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_Device, _iot_device_v1_GetDeviceRequest__Output, _iot_device_v1_Device__Output>
   GetDeviceStats: MethodDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_DeviceStats, _iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats__Output>
+  GetTwin: MethodDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_Twin, _iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin__Output>
   ListAlarmRules: MethodDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesRequest__Output, _iot_device_v1_ListAlarmRulesResponse__Output>
   ListAlarms: MethodDefinition<_iot_device_v1_ListAlarmsRequest, _iot_device_v1_ListAlarmsResponse, _iot_device_v1_ListAlarmsRequest__Output, _iot_device_v1_ListAlarmsResponse__Output>
+  ListCommands: MethodDefinition<_iot_device_v1_ListCommandsRequest, _iot_device_v1_ListCommandsResponse, _iot_device_v1_ListCommandsRequest__Output, _iot_device_v1_ListCommandsResponse__Output>
   ListDevices: MethodDefinition<_iot_device_v1_ListDevicesRequest, _iot_device_v1_ListDevicesResponse, _iot_device_v1_ListDevicesRequest__Output, _iot_device_v1_ListDevicesResponse__Output>
+  SendCommand: MethodDefinition<_iot_device_v1_SendCommandRequest, _iot_device_v1_Command, _iot_device_v1_SendCommandRequest__Output, _iot_device_v1_Command__Output>
   SnoozeAlarm: MethodDefinition<_iot_device_v1_SnoozeAlarmRequest, _iot_device_v1_Alarm, _iot_device_v1_SnoozeAlarmRequest__Output, _iot_device_v1_Alarm__Output>
   UpdateAlarmRule: MethodDefinition<_iot_device_v1_UpdateAlarmRuleRequest, _iot_device_v1_AlarmRule, _iot_device_v1_UpdateAlarmRuleRequest__Output, _iot_device_v1_AlarmRule__Output>
+  UpdateDesiredState: MethodDefinition<_iot_device_v1_UpdateDesiredStateRequest, _iot_device_v1_Twin, _iot_device_v1_UpdateDesiredStateRequest__Output, _iot_device_v1_Twin__Output>
   UpdateDevice: MethodDefinition<_iot_device_v1_UpdateDeviceRequest, _iot_device_v1_Device, _iot_device_v1_UpdateDeviceRequest__Output, _iot_device_v1_Device__Output>
   WatchAlarms: MethodDefinition<_iot_device_v1_WatchAlarmsRequest, _iot_device_v1_WatchAlarmsResponse, _iot_device_v1_WatchAlarmsRequest__Output, _iot_device_v1_WatchAlarmsResponse__Output>
+  WatchCommands: MethodDefinition<_iot_device_v1_WatchCommandsRequest, _iot_device_v1_WatchCommandsResponse, _iot_device_v1_WatchCommandsRequest__Output, _iot_device_v1_WatchCommandsResponse__Output>
   WatchDevices: MethodDefinition<_iot_device_v1_WatchDevicesRequest, _iot_device_v1_WatchDevicesResponse, _iot_device_v1_WatchDevicesRequest__Output, _iot_device_v1_WatchDevicesResponse__Output>
 }

@@ -1,0 +1,179 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandChange } from '../../src/commands/command-change.js';
+import { commandResponseTopic } from '../../src/contracts/topics.js';
+import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
+import type { DeviceBundle } from '../../src/provisioning/device-bundle.js';
+import { connect, provisionDevice, waitFor, type TestDevice } from './local-devices.js';
+
+describe('commands on the local platform, with MQTT.js devices', () => {
+  let dataDir: string;
+  let platform: LocalPlatform;
+  const transitions: CommandChange[] = [];
+  const admin = 'ops@example.com';
+
+  const online = (id: string) => waitFor(async () => (await platform.registry.get(id)).status === 'ONLINE', `${id} ONLINE`);
+  const transitionsOf = (id: string) => transitions.filter((t) => t.command.id === id).map((t) => t.command.status);
+  const subscribeCommands = async (device: TestDevice, bundle: DeviceBundle) => {
+    await device.client.subscribeAsync(bundle.manifest.topics.commands, { qos: 1 });
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'commands-local-'));
+    platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
+    platform.changeFeed.subscribeCommands((change) => transitions.push(change));
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers a command to an online device, records its answers once each and reports each transition once', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'online');
+    const device = await connect(platform, bundle);
+    await subscribeCommands(device, bundle);
+    await online(device.id);
+
+    // Act
+    const sent = await platform.commands.send({ deviceId: device.id, name: 'reboot', payload: { delay: 5 } }, admin);
+    const envelope = (await waitFor(() => device.messages.find((m) => m.topic === bundle.manifest.topics.commands), 'the command')).body;
+    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
+    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
+    // Answers are handled concurrently, as asynchronous Lambda invocations are: a final answer may overtake IN_PROGRESS.
+    await waitFor(async () => (await platform.commands.get(sent.id)).status === 'IN_PROGRESS', 'IN_PROGRESS');
+    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
+    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
+    const done = await waitFor(async () => {
+      const command = await platform.commands.get(sent.id);
+      return command.status === 'SUCCEEDED' ? command : undefined;
+    }, 'SUCCEEDED');
+    await platform.changeFeed.flush();
+
+    // Assess
+    expect(envelope).toMatchObject({ v: 1, id: sent.id, name: 'reboot', payload: { delay: 5 }, timeoutSeconds: 60, responseTopic: commandResponseTopic(device.id), correlationData: sent.id });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', result: { uptime: 0 }, createdBy: admin });
+    expect(done.sentAt).toBeDefined();
+    expect(done.completedAt).toBeDefined();
+    expect(transitionsOf(sent.id)).toEqual(['CREATED', 'IN_PROGRESS', 'SUCCEEDED']);
+    await device.end();
+  });
+
+  it('queues commands for an offline device and delivers them in creation order when it subscribes', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'offline');
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) ids.push((await platform.commands.send({ deviceId: bundle.manifest.thingName, name: `step-${n}` }, admin)).id);
+    const queued = await platform.commands.get(ids[0]);
+
+    // Act
+    const device = await connect(platform, bundle);
+    await subscribeCommands(device, bundle);
+    const received = await waitFor(() => (device.messages.length >= 5 ? device.messages : undefined), 'five commands');
+
+    // Assess
+    expect(queued.status).toBe('CREATED');
+    expect(queued.sentAt).toBeUndefined();
+    expect(received.map((m) => m.body.id)).toEqual(ids);
+    expect((await platform.commands.get(ids[4])).sentAt).toBeDefined();
+    await device.end();
+  });
+
+  it('times a silent device out exactly once and keeps a late answer without changing the status', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'silent');
+    const device = await connect(platform, bundle);
+    await subscribeCommands(device, bundle);
+    await online(device.id);
+
+    // Act
+    const sent = await platform.commands.send({ deviceId: device.id, name: 'calibrate', timeoutSeconds: 1 }, admin);
+    await waitFor(async () => (await platform.commands.get(sent.id)).status === 'TIMED_OUT', 'TIMED_OUT');
+    await device.client.publishAsync(bundle.manifest.topics.commandResponses, JSON.stringify({ v: 1, id: sent.id, status: 'SUCCEEDED' }), { qos: 1 });
+    const late = await waitFor(async () => (await platform.commands.get(sent.id)).lateAnswer, 'the late answer');
+    await platform.changeFeed.flush();
+
+    // Assess
+    const final = await platform.commands.get(sent.id);
+    expect(final.status).toBe('TIMED_OUT');
+    expect(final.statusReason).toMatch(/no final answer within 1 s/);
+    expect(late.status).toBe('SUCCEEDED');
+    expect(transitionsOf(sent.id)).toEqual(['CREATED', 'TIMED_OUT']);
+    await device.end();
+  });
+
+  it('returns the same command for a repeated clientToken and refuses the token with other parameters', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'idempotent');
+    const input = { deviceId: bundle.manifest.thingName, name: 'open', payload: { valve: 2 }, clientToken: 'open-valve-2' };
+
+    // Act
+    const first = await platform.commands.send(input, admin);
+    const again = await platform.commands.send({ ...input, payload: { valve: 2 } }, admin);
+    const conflict = await platform.commands.send({ ...input, payload: { valve: 3 } }, admin).catch((error: unknown) => error);
+
+    // Assess
+    expect(again.id).toBe(first.id);
+    expect(conflict).toMatchObject({ code: 'CONFLICT' });
+    const page = await platform.commands.list({ deviceId: input.deviceId });
+    expect(page.items.map((c) => c.id)).toEqual([first.id]);
+  });
+
+  it("refuses a device that answers another device's command: the policy on another response topic, the handler on its own", async () => {
+    // Prepare
+    const victimBundle = await provisionDevice(platform, dataDir, 'victim');
+    const attackerBundle = await provisionDevice(platform, dataDir, 'attacker');
+    const victim = await connect(platform, victimBundle);
+    await subscribeCommands(victim, victimBundle);
+    await online(victim.id);
+    const sent = await platform.commands.send({ deviceId: victim.id, name: 'unlock' }, admin);
+    await waitFor(() => victim.messages.length > 0, 'the command');
+
+    // Act
+    const attacker = await connect(platform, attackerBundle);
+    const forged = JSON.stringify({ v: 1, id: sent.id, status: 'SUCCEEDED' });
+    await attacker.client.publishAsync(attackerBundle.manifest.topics.commandResponses, forged, { qos: 1 });
+    await waitFor(() => readDeadLetters().some((l) => l.reason === 'NOT_OWN_COMMAND'), 'the NOT_OWN_COMMAND dead letter');
+    const closed = new Promise<void>((resolve) => attacker.client.once('close', () => resolve()));
+    attacker.client.publish(commandResponseTopic(victim.id), forged, { qos: 1 });
+    await closed;
+
+    // Assess
+    expect((await platform.commands.get(sent.id)).status).toBe('CREATED');
+    expect(readDeadLetters().find((l) => l.reason === 'NOT_OWN_COMMAND')).toMatchObject({ source: 'commands', thingName: attacker.id });
+    await waitFor(async () => (await platform.registry.get(attacker.id)).status === 'OFFLINE', 'the attacker OFFLINE');
+    await victim.end();
+  });
+
+  it('cancels a queued command and refuses to cancel a finished one', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'cancel');
+    const queued = await platform.commands.send({ deviceId: bundle.manifest.thingName, name: 'wipe' }, admin);
+
+    // Act
+    const canceled = await platform.commands.cancel(queued.id, admin);
+    const again = await platform.commands.cancel(queued.id, admin).catch((error: unknown) => error);
+    const device = await connect(platform, bundle);
+    await subscribeCommands(device, bundle);
+    const probe = await platform.commands.send({ deviceId: device.id, name: 'probe' }, admin);
+    await waitFor(() => device.messages.some((m) => m.body.id === probe.id), 'the probe command');
+
+    // Assess
+    expect(canceled).toMatchObject({ status: 'CANCELED', statusReason: `canceled by ${admin}` });
+    expect(again).toMatchObject({ code: 'CONFLICT' });
+    expect(device.messages.map((m) => m.body.id)).toEqual([probe.id]);
+    await device.end();
+  });
+
+  function readDeadLetters(): { reason: string; source: string; thingName?: string }[] {
+    try {
+      return readFileSync(deadLetterFile(dataDir), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    } catch {
+      return [];
+    }
+  }
+});

@@ -1,0 +1,61 @@
+/** Devices on a running local platform, as MQTT.js clients (3.1.1 or 5), for the commands and twin tests. */
+import type { MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
+import { openLocalCa } from '../../src/local/iot-core/ca.js';
+import type { LocalPlatform } from '../../src/local/platform.js';
+import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
+import type { DeviceBundle } from '../../src/provisioning/device-bundle.js';
+
+/** A provisioned device's certificate bundle. */
+export async function provisionDevice(platform: LocalPlatform, dataDir: string, name: string): Promise<DeviceBundle> {
+  const mqttUrl = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
+  const ca = await openLocalCa(dataDir);
+  const { bundle } = await provisionLocalDevice(
+    { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
+    { name, type: 'commands-test' },
+  );
+  return bundle;
+}
+
+/** A connected device that records every message it receives. */
+export interface TestDevice {
+  readonly id: string;
+  readonly client: MqttClient;
+  readonly messages: { topic: string; body: any; properties?: Record<string, unknown> }[];
+  end(): Promise<void>;
+}
+
+/** Connects a device (no reconnects) and records what it receives. */
+export async function connect(platform: LocalPlatform, bundle: DeviceBundle, protocolVersion: 4 | 5 = 4): Promise<TestDevice> {
+  const client = mqtt.connect(platform.endpoints.mqtt!, {
+    clientId: bundle.manifest.thingName,
+    protocolVersion,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    ca: bundle.caCertificatePem,
+    cert: bundle.certificatePem,
+    key: bundle.privateKeyPem,
+    rejectUnauthorized: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+    client.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  const messages: TestDevice['messages'] = [];
+  client.on('message', (topic, payload, packet) => {
+    messages.push({ topic, body: JSON.parse(payload.toString('utf8')), ...(packet.properties && { properties: packet.properties as Record<string, unknown> }) });
+  });
+  return { id: bundle.manifest.thingName, client, messages, end: () => client.endAsync() };
+}
+
+/** Polls `probe` until it returns a value (eventual consistency; never a fixed sleep). */
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

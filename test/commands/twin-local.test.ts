@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
+import { MAX_TWIN_DOCUMENT_BYTES } from '../../src/twin/twin-document.js';
+import { connect, provisionDevice, waitFor } from './local-devices.js';
+
+describe('the twin on the local platform, with MQTT.js devices', () => {
+  let dataDir: string;
+  let platform: LocalPlatform;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'twin-local-'));
+    platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 } });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sends the delta of a desired patch to the device, which reports until the delta is empty; the device item carries the twin version', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'lamp');
+    const device = await connect(platform, bundle);
+    await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
+    await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
+
+    // Act
+    const patched = await platform.twins.updateDesired({ deviceId: device.id, patch: { light: { on: true, level: 80 }, mode: 'eco' } });
+    const delta = (await waitFor(() => device.messages.find((m) => m.topic === bundle.manifest.topics.delta), 'the delta')).body;
+    await device.client.publishAsync(bundle.manifest.topics.state, JSON.stringify({ v: 1, reported: { light: { on: true, level: 80 }, mode: 'eco', firmware: '1.2' } }), { qos: 1 });
+    const synced = await waitFor(async () => {
+      const twin = await platform.twins.get(device.id);
+      return Object.keys(twin.delta).length === 0 ? twin : undefined;
+    }, 'an empty delta');
+
+    // Assess
+    expect(patched.version).toBe(1);
+    expect(delta).toMatchObject({ v: 1, version: 1, delta: { light: { on: true, level: 80 }, mode: 'eco' } });
+    expect(synced.version).toBe(2);
+    expect(synced.reported).toEqual({ light: { on: true, level: 80 }, mode: 'eco', firmware: '1.2' });
+    expect(synced.metadata.desired).toMatchObject({ light: { on: { version: 1 }, level: { version: 1 } }, mode: { version: 1 } });
+    expect(synced.metadata.reported).toMatchObject({ firmware: { version: 2 } });
+    // The registry item is marked right after the twin write.
+    await waitFor(async () => (await platform.registry.get(device.id)).twinVersion === 2, 'twinVersion 2 on the device');
+    await device.end();
+  });
+
+  it('gives a reconnecting device the current delta once, not a replay of every change', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'heater');
+    await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { target: 19 } });
+    await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { target: 20 } });
+    await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { target: 21, schedule: null } });
+
+    // Act
+    const device = await connect(platform, bundle);
+    await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
+    await waitFor(() => device.messages.length > 0, 'the delta');
+    // A later change proves nothing else was queued behind the first delta.
+    await platform.twins.updateDesired({ deviceId: device.id, patch: { fan: 'auto' } });
+    await waitFor(() => device.messages.length > 1, 'the next delta');
+
+    // Assess
+    expect(device.messages.map((m) => m.body)).toMatchObject([
+      { version: 3, delta: { target: 21 } },
+      { version: 4, delta: { target: 21, fan: 'auto' } },
+    ]);
+    await device.end();
+  });
+
+  it('refuses a stale expectedVersion with a Conflict carrying the current version', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'valve');
+    const first = await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { open: false } });
+
+    // Act
+    const next = await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { open: true }, expectedVersion: first.version });
+    const stale = await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { open: false }, expectedVersion: first.version }).catch((e: unknown) => e);
+
+    // Assess
+    expect(next.version).toBe(2);
+    expect(stale).toMatchObject({ code: 'CONFLICT', currentVersion: 2 });
+    expect((await platform.twins.get(bundle.manifest.thingName)).desired).toEqual({ open: true });
+  });
+
+  it('holds a 64 KB desired document and refuses one byte more with a clear error', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'big');
+    const overhead = JSON.stringify({ blob: '' }).length;
+    const exact = { blob: 'x'.repeat(MAX_TWIN_DOCUMENT_BYTES - overhead) };
+
+    // Act
+    const stored = await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: exact });
+    const over = await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { more: 1 } }).catch((e: unknown) => e);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(stored.desired))).toBe(MAX_TWIN_DOCUMENT_BYTES);
+    expect(over).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/at most 65536 bytes/) });
+    expect((await platform.twins.get(bundle.manifest.thingName)).version).toBe(1);
+  });
+});
