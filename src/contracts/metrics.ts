@@ -46,12 +46,6 @@ export const RESOLVER_METRICS = {
   unexpectedErrors: 'ResolverUnexpectedErrors',
 } as const;
 
-/** Metrics of the presence reconciler, one value per run. */
-export const RECONCILER_METRICS = {
-  checked: 'PresenceChecked',
-  corrections: 'PresenceCorrections',
-} as const;
-
 /** Metrics the gRPC service's call log lines become (a log metric filter on its JSON lines). */
 export const GRPC_METRICS = {
   calls: 'GrpcCalls',

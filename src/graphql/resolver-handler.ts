@@ -105,9 +105,9 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
       const [stats, active] = await Promise.all([registry.stats(), selects(event, 'activeAlarms') ? alarms.activeBySeverity() : undefined]);
       return toGraphqlStats(stats, active ? toSeverityCounts(active) : []);
     })
-    .onQuery('alarmRule', async ({ id }, event) => {
+    .onQuery('alarmRule', async ({ id, version }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read alarm rules');
-      return toGraphqlRule(await alarms.getRule(id));
+      return toGraphqlRule(version === undefined || version === null ? await alarms.getRule(id) : await alarms.getRuleVersion(id, version));
     })
     .onQuery('alarmRules', async (_args, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read alarm rules');

@@ -13,7 +13,7 @@ import type { AlarmWatchHub } from './watch-alarms.js';
 /** The alarm use cases the service calls. */
 export type AlarmServicePort = Pick<
   AlarmService,
-  'createRule' | 'getRule' | 'listRules' | 'updateRule' | 'deleteRule' | 'listAlarms' | 'getAlarm' | 'history' | 'act' | 'activeBySeverity'
+  'createRule' | 'getRule' | 'getRuleVersion' | 'listRules' | 'updateRule' | 'deleteRule' | 'listAlarms' | 'getAlarm' | 'history' | 'act' | 'activeBySeverity'
 >;
 
 /** Names of the alarm RPCs. */
@@ -41,7 +41,10 @@ export function createAlarmHandlers(alarms: AlarmServicePort, context: CallConte
       signal.throwIfAborted();
       return toProtoRule(await alarms.createRule(input));
     }),
-    GetAlarmRule: guardUnary(context, 'GetAlarmRule', async (request) => toProtoRule(await alarms.getRule(request.id))),
+    GetAlarmRule: guardUnary(context, 'GetAlarmRule', async (request) => {
+      const version = fromInt64(request.version, 'version');
+      return toProtoRule(version === 0 ? await alarms.getRule(request.id) : await alarms.getRuleVersion(request.id, version));
+    }),
     ListAlarmRules: guardUnary(context, 'ListAlarmRules', async () => ({ rules: (await alarms.listRules()).map(toProtoRule) })),
     UpdateAlarmRule: guardUnary(context, 'UpdateAlarmRule', async (request, signal) => {
       const input = fromProtoRule(request.rule);

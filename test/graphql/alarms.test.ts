@@ -25,6 +25,7 @@ describe('GraphQL alarms', () => {
     const created = (await h.gql(CREATE, { input })).data!.createAlarmRule;
     const updated = await h.gql(UPDATE, { id: created.id, input: { ...input, name: 'hotter' }, v: 1 });
     const stale = await h.gql(UPDATE, { id: created.id, input, v: 1 });
+    const first = await h.gql('query R($id: ID!) { alarmRule(id: $id, version: 1) { name version } }', { id: created.id }, h.viewerToken);
     const listed = await h.gql(`{ alarmRules { ${RULE} } }`, {}, h.viewerToken);
     const deleted = await h.gql('mutation D($id: ID!) { deleteAlarmRule(id: $id) { id name } }', { id: created.id });
     const gone = await h.gql('query R($id: ID!) { alarmRule(id: $id) { id } }', { id: created.id });
@@ -33,6 +34,7 @@ describe('GraphQL alarms', () => {
     expect(created).toMatchObject({ version: 1, latch: false, ackRequired: true, notify: true, target: { kind: 'ALL', deviceId: null }, condition: { clearThreshold: 28, forSeconds: 300, consecutive: null } });
     expect(updated.data!.updateAlarmRule).toMatchObject({ name: 'hotter', version: 2 });
     expect(stale.errors?.[0]?.errorType).toBe('Conflict');
+    expect(first.data!.alarmRule).toEqual({ name: 'hot', version: 1 });
     expect(listed.data!.alarmRules.map((r: { id: string }) => r.id)).toContain(created.id);
     expect(deleted.data!.deleteAlarmRule.name).toBe('hotter');
     expect(gone.errors?.[0]?.errorType).toBe('NotFound');

@@ -35,6 +35,7 @@ describe('DeviceService alarm RPCs', () => {
     const listed = await rpc(t.client, 'ListAlarmRules', {});
     const updated = await rpc(t.client, 'UpdateAlarmRule', { rule: { ...rule, id, version: 1, name: 'hotter', noData: undefined } });
     const stale = await rpc(t.client, 'UpdateAlarmRule', { rule: { ...rule, id, version: 1 } });
+    const v1 = await rpc(t.client, 'GetAlarmRule', { id, version: 1 });
     const deleted = await rpc(t.client, 'DeleteAlarmRule', { id });
     const gone = await rpc(t.client, 'GetAlarmRule', { id });
 
@@ -46,6 +47,7 @@ describe('DeviceService alarm RPCs', () => {
     expect(listed.response.rules.map((r: { id: string }) => r.id)).toContain(id);
     expect(updated.response).toMatchObject({ name: 'hotter', version: '2' });
     expect(stale.error?.code).toBe(grpc.status.ABORTED);
+    expect(v1.response).toMatchObject({ name: 'hot', version: '1' });
     expect(deleted.response.name).toBe('hotter');
     expect(gone.error?.code).toBe(grpc.status.NOT_FOUND);
   });

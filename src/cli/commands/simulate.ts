@@ -137,6 +137,13 @@ function connect(bundle: DeviceBundle): Promise<MqttClient> {
   });
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever is first; the timer holds the process open meanwhile. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Runs the fleet: connect, publish at the rate for the duration, wait for outstanding acks, disconnect. */
 export async function simulateFleet(options: FleetOptions): Promise<SimulationResult> {
   const random = options.random ?? Math.random;
@@ -227,10 +234,19 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
       }
     }),
   );
-  // Outstanding QoS 1 publishes get a bounded time to be acknowledged.
-  await Promise.race([Promise.all([...outstanding]), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  // Outstanding QoS 1 publishes get a bounded time to be acknowledged. The timer keeps the
+  // process alive: with the broker gone no socket does, and an unref'd timer let Node exit
+  // with the top-level await unsettled (exit 13, no accounting).
+  await settleWithin(Promise.all([...outstanding]), 30_000);
   clearInterval(progress);
-  await Promise.all(clients.map(({ client }) => client.endAsync().catch(() => undefined)));
+  // A client whose broker went away never finishes a graceful end: force it after 5 s.
+  await Promise.all(
+    clients.map(({ client }) =>
+      settleWithin(client.endAsync().catch(() => undefined), 5_000).then(() => {
+        if (!client.disconnected) client.end(true);
+      }),
+    ),
+  );
   // Whatever is still unacknowledged after the clients closed has failed.
   counters.failed += outstanding.size;
   options.onProgress?.({ ...counters });
@@ -469,8 +485,15 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     let stored = 0;
     let deadLettered = 0;
     for (;;) {
-      stored = await countStoredReadings(store, ids, result.fromTs, result.toTs);
-      deadLettered = await countDeadLetters(lettersFile, idSet, lettersOffset);
+      try {
+        stored = await countStoredReadings(store, ids, result.fromTs, result.toTs);
+        deadLettered = await countDeadLetters(lettersFile, idSet, lettersOffset);
+      } catch (error) {
+        // The platform is gone: still account for what this side knows, and fail.
+        write(`accounting: sent ${result.sent * perMessage}, failed ${result.failed * perMessage}; stored and dead-lettered unknown: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
       if (stored + deadLettered + result.failed * perMessage >= result.sent * perMessage || Date.now() > deadline) break;
       process.stderr.write(`waiting for the pipeline: stored ${stored} + dead-lettered ${deadLettered} + failed ${result.failed * perMessage} of sent ${result.sent * perMessage}\r`);
       await new Promise((r) => setTimeout(r, 2_000));
@@ -478,7 +501,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
     process.stderr.write('\n');
     const accounting = accountingLine({ sent: result.sent * perMessage, failed: result.failed * perMessage, stored, deadLettered });
     write(accounting.line);
-    if (!accounting.exact) process.exitCode = 1;
+    if (!accounting.exact || result.failed > 0) process.exitCode = 1;
   } finally {
     local?.close();
   }

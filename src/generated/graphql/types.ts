@@ -515,6 +515,7 @@ export interface QueryCommandsArgs {
 /** Arguments of Query.alarmRule. */
 export interface QueryAlarmRuleArgs {
   id: string;
+  version?: Maybe<number>;
 }
 
 /** Arguments of Query.alarmRules. */

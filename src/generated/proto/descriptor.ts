@@ -537,6 +537,10 @@ export const descriptor = {
                     "id": {
                       "type": "string",
                       "id": 1
+                    },
+                    "version": {
+                      "type": "int64",
+                      "id": 2
                     }
                   }
                 },

@@ -58,7 +58,8 @@ describe('console components', () => {
 
   it('shows the fleet totals and per-status counts from the API', async () => {
     renderAs(api.adminToken);
-    await waitFor(() => expect(screen.getByTestId('tile-devices').textContent).toBe('2'));
+    // The counters are eventually consistent: wait for the change feed with a generous timeout, not the 1 s default.
+    await waitFor(() => expect(screen.getByTestId('tile-devices').textContent).toBe('2'), { timeout: 15_000 });
     expect(screen.getByTestId('tile-maintenance').textContent).toBe('1');
     const byType = screen.getByRole('table');
     expect(within(byType).getByRole('link', { name: 'probe' }).getAttribute('href')).toBe('/devices?type=probe');
@@ -94,7 +95,8 @@ describe('console components', () => {
   it('still loads every view where no real-time transport is given for AppSync, and says live updates are unavailable', async () => {
     window.history.replaceState(null, '', '/');
     render(<ConsoleApp config={{ ...config, realtimeProtocol: 'appsync' }} auth={new InMemoryAuth(sessionFromToken(api.adminToken))} />);
-    await waitFor(() => expect(screen.getByTestId('tile-devices').textContent).toBe('2'));
+    // The counters are eventually consistent: wait for the change feed with a generous timeout, not the 1 s default.
+    await waitFor(() => expect(screen.getByTestId('tile-devices').textContent).toBe('2'), { timeout: 15_000 });
     expect(await screen.findByText('Live updates unavailable: reload to try again')).toBeTruthy();
   });
 
