@@ -87,7 +87,7 @@ describe('web console in Chromium', () => {
     await publishTelemetry(platform, bundle, { temperature: 18.5, humidity: 40 }, 1);
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');
-    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
     await page.getByRole('link', { name: 'Greenhouse probe' }).click();
     await expect.poll(() => page.getByTestId('reading-temperature').textContent(), WAIT).toBe('18.5');
 
