@@ -6,7 +6,7 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { CommandChange, CommandChangePublisher } from '../commands/command-change.js';
 import type { DeviceChange } from '../domain/device-change.js';
-import { mapSettled } from '../shared/bounded-concurrency.js';
+import { mapSettled } from '../concurrency/bounded-concurrency.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { CredentialRetirer } from '../ports/credential-retirer.js';
 import type { Logger } from '../ports/logger.js';

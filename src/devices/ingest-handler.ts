@@ -10,7 +10,7 @@ import type { ReadingValue } from '../domain/device.js';
 import type { DeadLetter, DeadLetterQueue } from '../ports/dead-letter.js';
 import type { TelemetryPoint, TelemetryWriter } from '../ports/telemetry-store.js';
 import { UnavailableError } from '../domain/errors.js';
-import { mapSettled } from '../shared/bounded-concurrency.js';
+import { mapSettled } from '../concurrency/bounded-concurrency.js';
 import type { DeviceStateWriter, TelemetryStateOutcome } from '../ports/device-state-writer.js';
 import type { TelemetryRuleOutput } from '../contracts/rules.js';
 import {

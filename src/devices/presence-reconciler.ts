@@ -14,7 +14,7 @@
  */
 import type { Device } from '../domain/device.js';
 import type { DeviceRepository } from '../ports/device-repository.js';
-import { mapSettled } from '../shared/bounded-concurrency.js';
+import { mapSettled } from '../concurrency/bounded-concurrency.js';
 import type { DeviceStateWriter } from '../ports/device-state-writer.js';
 
 /** What the broker knows of one client. */

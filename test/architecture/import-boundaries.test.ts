@@ -53,9 +53,9 @@ describe('the boundary rules catch violations', () => {
     // Prepare
     const dir = tree({
       'src/contracts/schema.ts': "import { parse } from 'graphql';\n",
-      'src/contracts/tables.ts': "import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';\nimport { x } from '../shared/helper.js';\n",
+      'src/contracts/tables.ts': "import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';\nimport { x } from '../support/helper.js';\n",
       'src/contracts/ok.ts': "import { join } from 'node:path';\nimport { readFileSync } from 'fs';\n",
-      'src/shared/helper.ts': "export { default as aedes } from 'aedes';\n",
+      'src/support/helper.ts': "export { default as aedes } from 'aedes';\n",
     });
 
     // Act
@@ -65,7 +65,7 @@ describe('the boundary rules catch violations', () => {
     expect(violations).toEqual([
       'src/contracts/schema.ts imports graphql',
       'src/contracts/tables.ts imports @aws-sdk/client-dynamodb',
-      'src/shared/helper.ts imports aedes',
+      'src/support/helper.ts imports aedes',
     ]);
   });
 
