@@ -14,7 +14,8 @@ export interface PolicyCase {
   readonly name: string;
   /** Client id the device connects with (its certificate is always THING's). */
   readonly clientId: string;
-  readonly operation: 'connect' | 'publish' | 'subscribe';
+  /** retainPublish: a publish with the retain flag, which also needs iot:RetainPublish. */
+  readonly operation: 'connect' | 'publish' | 'retainPublish' | 'subscribe';
   /** Topic or topic filter for publish/subscribe. */
   readonly topic?: string;
   readonly allowed: boolean;
@@ -52,4 +53,6 @@ export const POLICY_CASES: readonly PolicyCase[] = [
   { name: 'publish a forged subscription event', clientId: THING, operation: 'publish', topic: subscriptionEventTopic('subscribed', THING), allowed: false },
   { name: 'subscribe the internal command changes', clientId: THING, operation: 'subscribe', topic: 'internal/command-changes/#', allowed: false },
   { name: 'publish to the internal command change topic', clientId: THING, operation: 'publish', topic: commandChangeTopic(THING), allowed: false },
+  { name: 'publish own telemetry retained', clientId: THING, operation: 'retainPublish', topic: telemetryTopic(THING), allowed: false },
+  { name: 'publish own state retained', clientId: THING, operation: 'retainPublish', topic: stateTopic(THING), allowed: false },
 ];

@@ -9,7 +9,7 @@ import { ValidationError } from '../../domain/errors.js';
 import { iotArnPrefix, type PolicyDocument, type PolicyStatement } from '../../contracts/iot-policy.js';
 
 /** The IoT actions a device connection performs. */
-export type IotAction = 'iot:Connect' | 'iot:Publish' | 'iot:Subscribe' | 'iot:Receive';
+export type IotAction = 'iot:Connect' | 'iot:Publish' | 'iot:RetainPublish' | 'iot:Subscribe' | 'iot:Receive';
 
 /** What IoT knows about a connection when it evaluates a policy. */
 export interface ConnectionContext {
@@ -150,7 +150,7 @@ export function iotResourceArns(params: { partition?: string; region: string; ac
   return {
     /** iot:Connect */
     client: (clientId: string) => `${prefix}client/${clientId}`,
-    /** iot:Publish and iot:Receive */
+    /** iot:Publish, iot:RetainPublish and iot:Receive */
     topic: (topic: string) => `${prefix}topic/${topic}`,
     /** iot:Subscribe */
     topicFilter: (filter: string) => `${prefix}topicfilter/${filter}`,
@@ -161,6 +161,8 @@ export function iotResourceArns(params: { partition?: string; region: string; ac
 export interface MqttAuthorizer {
   canConnect(context: ConnectionContext): PolicyDecision;
   canPublish(context: ConnectionContext, topic: string): PolicyDecision;
+  /** A retained publish needs iot:RetainPublish on the topic besides iot:Publish, as in IoT Core. */
+  canRetainPublish(context: ConnectionContext, topic: string): PolicyDecision;
   canSubscribe(context: ConnectionContext, filter: string): PolicyDecision;
   canReceive(context: ConnectionContext, topic: string): PolicyDecision;
 }
@@ -174,6 +176,7 @@ export function createMqttAuthorizer(
   return {
     canConnect: (context) => evaluatePolicy(document, 'iot:Connect', arns.client(context.clientId), context),
     canPublish: (context, topic) => evaluatePolicy(document, 'iot:Publish', arns.topic(topic), context),
+    canRetainPublish: (context, topic) => evaluatePolicy(document, 'iot:RetainPublish', arns.topic(topic), context),
     canSubscribe: (context, filter) => evaluatePolicy(document, 'iot:Subscribe', arns.topicFilter(filter), context),
     canReceive: (context, topic) => evaluatePolicy(document, 'iot:Receive', arns.topic(topic), context),
   };

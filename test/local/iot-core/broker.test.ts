@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandTopic, presenceTopic, stateTopic } from '../../../src/contracts/topics.js';
+import { commandTopic, presenceTopic, stateTopic, telemetryTopic } from '../../../src/contracts/topics.js';
 import type { PresenceEvent } from '../../../src/contracts/rules.js';
 import { encodeDeviceChange } from '../../../src/contracts/device-change-codec.js';
 import { openLocalCa, type IssuedCertificate, type LocalCa } from '../../../src/local/iot-core/ca.js';
@@ -79,8 +79,8 @@ describe('local broker', () => {
       const client = outcome.client;
       const closing = closed(client);
       const attempt =
-        operation === 'publish'
-          ? client.publishAsync(topic!, '{"v":1}', { qos: 1 }).then(() => true)
+        operation === 'publish' || operation === 'retainPublish'
+          ? client.publishAsync(topic!, '{"v":1}', { qos: 1, retain: operation === 'retainPublish' }).then(() => true)
           : client.subscribeAsync(topic!, { qos: 1 }).then((granted) => granted.every((g) => g.qos !== 128));
       const result = await Promise.race([attempt.catch(() => false), closing.then(() => false)]);
 
@@ -95,6 +95,25 @@ describe('local broker', () => {
         client.end(true);
       }
     });
+  });
+
+  it.each([
+    { name: 'a QoS 2 publish to its own telemetry topic', act: (c: MqttClient) => c.publishAsync(telemetryTopic(THING), '{"v":1}', { qos: 2 }) },
+    { name: 'a QoS 2 subscription to its own command topic', act: (c: MqttClient) => c.subscribeAsync(commandTopic(THING), { qos: 2 }) },
+  ])('disconnects a device that asks for QoS 2, which IoT Core does not support: $name', async ({ act }) => {
+    // Prepare
+    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const client = outcome.client;
+    const closing = closed(client);
+
+    // Act
+    act(client).catch(() => undefined);
+
+    // Assess
+    expect(await settles(closing)).toBe(true);
+    expect(client.connected).toBe(false);
+    client.end(true);
   });
 
   it('refuses a client without a certificate', async () => {

@@ -26,7 +26,9 @@ describe('device policy document', () => {
         ? authorizer.canConnect(context)
         : operation === 'publish'
           ? authorizer.canPublish(context, topic!)
-          : authorizer.canSubscribe(context, topic!);
+          : operation === 'retainPublish'
+            ? authorizer.canRetainPublish(context, topic!)
+            : authorizer.canSubscribe(context, topic!);
 
     // Assess
     expect(decision.allowed).toBe(allowed);

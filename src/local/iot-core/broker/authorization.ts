@@ -2,6 +2,9 @@
  * What an admitted client may do, decided per packet by the IoT policy evaluator: a denied
  * publish or subscribe disconnects the client with AUTH_ERROR (as IoT Core does on MQTT 3.1.1),
  * a delivery the policy does not allow is silently withheld. Publishes also pass the limits.
+ * IoT Core supports QoS 0 and 1 only, and a retained publish needs iot:RetainPublish, which the
+ * device policy does not grant: a QoS 2 or retained publish is denied like a foreign topic, and a
+ * QoS 2 subscription is refused.
  */
 import type { AedesOptions, Client } from 'aedes';
 import type { MqttAuthorizer } from '../policy-evaluator.js';
@@ -36,6 +39,10 @@ export function authorizationHooks(options: AuthorizationOptions): Required<Pick
       if (!client) return done(null);
       const session = sessions.get(client);
       if (!session || !authorizer.canPublish(session.context, packet.topic).allowed) return done(deny(client, `publish to ${packet.topic}`));
+      if (packet.qos === 2) return done(deny(client, `QoS 2 publish to ${packet.topic}`));
+      if (packet.retain && !authorizer.canRetainPublish(session.context, packet.topic).allowed) {
+        return done(deny(client, `retained publish to ${packet.topic}`));
+      }
       const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.byteLength;
       const breach = limits.check(session.bucket, packet.topic, size);
       if (breach) {
@@ -56,6 +63,7 @@ export function authorizationHooks(options: AuthorizationOptions): Required<Pick
       const session = sessions.get(client);
       const decision = session && authorizer.canSubscribe(session.context, subscription.topic);
       if (!decision?.allowed) return done(deny(client, `subscribe to ${subscription.topic}`), null);
+      if (subscription.qos === 2) return done(deny(client, `QoS 2 subscription to ${subscription.topic}`), null);
       done(null, subscription);
     },
     authorizeForward(client, packet) {
