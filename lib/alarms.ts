@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { GraphqlApi } from 'aws-cdk-lib/aws-appsync';
@@ -16,6 +16,7 @@ import { ALARMS_TABLE, DEVICES_TABLE } from '../src/contracts/tables.js';
 import { alarmTopic } from '../src/contracts/topics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
+import { addTableStreamSource } from './table-stream-source.js';
 
 /** Props of {@link Alarms}. */
 export interface AlarmsProps {
@@ -105,23 +106,17 @@ export class Alarms extends Construct {
         reason: 'The alarm-events Lambda publishes each transition to its own device topic under internal/alarm-changes/; the wildcard is the device id only.',
       });
     }
-    events.addEventSource(
-      new DynamoEventSource(alarmsTable, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: ALARM_STREAM_BATCH_SIZE,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        retryAttempts: ALARM_STREAM_MAPPING.retryAttempts,
-        maxRecordAge: Duration.seconds(ALARM_STREAM_MAPPING.maxRecordAgeSeconds),
-        parallelizationFactor: ALARM_STREAM_MAPPING.parallelizationFactor,
-        onFailure: new SqsDlq(this.deadLetterQueue),
-        // Only instance writes are transitions: rule, version and history writes never invoke the function.
-        filters: [FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(ALARM_INSTANCE_KEY_PREFIX) } } } })],
-      }),
-    );
-    Validations.of(events.executionRole.node.findChild('DefaultPolicy')).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams (granted by the DynamoDB stream event source) supports only Resource "*".',
+    addTableStreamSource(events, alarmsTable, {
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: ALARM_STREAM_BATCH_SIZE,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      retryAttempts: ALARM_STREAM_MAPPING.retryAttempts,
+      maxRecordAge: Duration.seconds(ALARM_STREAM_MAPPING.maxRecordAgeSeconds),
+      parallelizationFactor: ALARM_STREAM_MAPPING.parallelizationFactor,
+      onFailure: new SqsDlq(this.deadLetterQueue),
+      // Only instance writes are transitions: rule, version and history writes never invoke the function.
+      filters: [FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(ALARM_INSTANCE_KEY_PREFIX) } } } })],
     });
 
     this.sweepFunction = new PlatformFunction(this, 'SweepFunction', {

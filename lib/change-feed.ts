@@ -1,7 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
@@ -10,6 +10,7 @@ import { SERVICE_NAMES } from '../src/contracts/metrics.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
+import { addTableStreamSource } from './table-stream-source.js';
 import { COMMANDS_TABLE } from '../src/contracts/tables.js';
 
 /**
@@ -118,25 +119,18 @@ export class ChangeFeed extends Construct {
     // The Devices stream (registry changes) and the Commands stream (status transitions), with the
     // same per-shard ordering and retry settings.
     for (const table of [storage.devicesTable, storage.table(COMMANDS_TABLE)]) {
-      this.fn.addEventSource(
-        new DynamoEventSource(table, {
-          startingPosition: StartingPosition.TRIM_HORIZON,
-          batchSize: props.batchSize ?? CHANGE_STREAM_BATCH_SIZE,
-          bisectBatchOnError: true,
-          reportBatchItemFailures: true,
-          retryAttempts: props.retryAttempts ?? CHANGE_STREAM_MAPPING.retryAttempts,
-          maxRecordAge: props.maxRecordAge ?? Duration.seconds(CHANGE_STREAM_MAPPING.maxRecordAgeSeconds),
-          parallelizationFactor: props.parallelizationFactor ?? CHANGE_STREAM_MAPPING.parallelizationFactor,
-          onFailure: new SqsDlq(this.deadLetterQueue),
-        }),
-      );
+      addTableStreamSource(this.fn, table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: props.batchSize ?? CHANGE_STREAM_BATCH_SIZE,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: props.retryAttempts ?? CHANGE_STREAM_MAPPING.retryAttempts,
+        maxRecordAge: props.maxRecordAge ?? Duration.seconds(CHANGE_STREAM_MAPPING.maxRecordAgeSeconds),
+        parallelizationFactor: props.parallelizationFactor ?? CHANGE_STREAM_MAPPING.parallelizationFactor,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+      });
     }
     this.retireDeletedCredentials();
-    // The event source grants dynamodb:ListStreams, which has no resource-level permissions.
-    Validations.of(this.fn.executionRole.node.findChild('DefaultPolicy')).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams (granted by the DynamoDB stream event source) supports only Resource "*".',
-    });
   }
 
   /**

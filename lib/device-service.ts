@@ -230,7 +230,16 @@ export class DeviceService extends Construct {
       new PolicyStatement({ actions: ['iot:Publish'], resources: [iotArn(`topic/${commandTopic('*')}`), iotArn(`topic/${twinDeltaTopic('*')}`)] }),
     );
     if (!props.iotEndpoint) {
-      taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] }));
+      // In a policy of its own: the acknowledgement of its Resource "*" then covers this one
+      // action, not whatever else lands in the task role's default policy.
+      const describeEndpoint = new Policy(this, 'DescribeEndpointPolicy', {
+        statements: [new PolicyStatement({ actions: ['iot:DescribeEndpoint'], resources: ['*'] })],
+      });
+      describeEndpoint.attachToRole(taskRole);
+      Validations.of(describeEndpoint).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'iot:DescribeEndpoint (the task looks up the IoT data endpoint at start) supports no resource-level permissions; this policy holds that one action.',
+      });
     }
 
     if (!props.changePublisher.role) throw new Error('DeviceService: changePublisher has no role to grant iot:Publish to');
@@ -326,7 +335,7 @@ export class DeviceService extends Construct {
     const devicesTableId = stack.getLogicalId(props.storage.devicesTable.node.defaultChild as CfnElement);
     const commandsTableId = stack.getLogicalId(props.storage.table(COMMANDS_TABLE).node.defaultChild as CfnElement);
     const alarmsTableId = stack.getLogicalId(props.storage.table(ALARMS_TABLE).node.defaultChild as CfnElement);
-    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, commandsTableId, Boolean(props.pageTokenSecret), Boolean(props.iotEndpoint), alarmsTableId);
+    this.acknowledgeFindings(taskDefinition, secret, devicesTableId, commandsTableId, Boolean(props.pageTokenSecret), alarmsTableId);
   }
 
   private createVpc(): Vpc {
@@ -353,7 +362,6 @@ export class DeviceService extends Construct {
     devicesTableId: string,
     commandsTableId: string,
     sharedSecret: boolean,
-    fixedEndpoint: boolean,
     alarmsTableId: string,
   ): void {
     Validations.of(taskDefinition).acknowledge({
@@ -399,12 +407,6 @@ export class DeviceService extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${alarmsTableId}.Arn>/index/*]`,
       reason: 'ListAlarms queries the Alarms indexes (by rule, state and change time); the grant covers this table\'s indexes only.',
     });
-    if (!fixedEndpoint) {
-      Validations.of(taskPolicy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'iot:DescribeEndpoint (the task looks up the IoT data endpoint at start) supports no resource-level permissions; it is the only "*" statement.',
-      });
-    }
     const executionPolicy = taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {
       Validations.of(executionPolicy).acknowledge({
