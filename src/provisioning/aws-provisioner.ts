@@ -1,6 +1,7 @@
 /**
- * Provisioning against AWS IoT Core: CreateThing, CreateKeysAndCertificate, AttachPolicy,
- * AttachThingPrincipal and the registry record, one device after another. Every step is
+ * Provisioning against AWS IoT Core: CreateThing, CreateKeysAndCertificate (or, for a device that
+ * made its own key, CreateCertificateFromCsr), AttachPolicy, AttachThingPrincipal and the registry
+ * record, one device after another. Every step is
  * idempotent and recorded in a state file before the next one starts, so a bulk run that
  * stops half-way (Ctrl-C, throttling, a lost network) resumes where it stopped and never makes
  * a second certificate for a device whose key was already written.
@@ -11,6 +12,7 @@ import { dirname } from 'node:path';
 import {
   AttachPolicyCommand,
   AttachThingPrincipalCommand,
+  CreateCertificateFromCsrCommand,
   CreateKeysAndCertificateCommand,
   CreateThingCommand,
   DescribeEndpointCommand,
@@ -20,6 +22,7 @@ import {
 import { IotCredentialRetirer, type RetirementCommand } from '../adapters/iot/iot-credential-retirer.js';
 import { isDomainError, ValidationError } from '../domain/errors.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
+import { parseCertificateRequest } from './certificate-request.js';
 import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
 import type { ProvisioningRegistry } from './local-provisioner.js';
 
@@ -27,6 +30,7 @@ import type { ProvisioningRegistry } from './local-provisioner.js';
 export type IotCommand =
   | CreateThingCommand
   | CreateKeysAndCertificateCommand
+  | CreateCertificateFromCsrCommand
   | AttachPolicyCommand
   | AttachThingPrincipalCommand
   | DescribeEndpointCommand
@@ -109,7 +113,7 @@ const alreadyExists = (error: unknown) => (error as { name?: string }).name === 
 /** Provisions each device of `devices` (resuming from the state file); never throws for one device's failure. */
 export async function provisionAwsDevices(
   options: AwsProvisioningOptions,
-  devices: ReadonlyArray<{ name: string; type: string; dir: string }>,
+  devices: ReadonlyArray<{ name: string; type: string; dir: string; csrFile?: string }>,
 ): Promise<ProvisioningSummary> {
   const state = await loadState(options.stateFile);
   const port = options.port ?? 8883;
@@ -127,6 +131,8 @@ export async function provisionAwsDevices(
         options.onDevice?.(result);
         continue;
       }
+      // Checked before any AWS call: a refused CSR creates no thing and no certificate.
+      const csr = request.csrFile === undefined ? undefined : await parseCertificateRequest(await readFile(request.csrFile, 'utf8'), request.csrFile);
       if (!progress) {
         progress = { name: request.name, thingName: randomUUID(), dir: request.dir, steps: [] };
         state.devices[request.name] = progress;
@@ -150,6 +156,20 @@ export async function provisionAwsDevices(
         }
       });
       await step('certificate', async () => {
+        if (csr) {
+          const signed = (await options.iot.send(
+            new CreateCertificateFromCsrCommand({ certificateSigningRequest: csr.pem, setAsActive: true }),
+          )) as { certificateArn?: string; certificateId?: string; certificatePem?: string };
+          if (!signed.certificateArn || !signed.certificateId || !signed.certificatePem) {
+            throw new Error('CreateCertificateFromCsr returned no certificate');
+          }
+          p.certificateArn = signed.certificateArn;
+          p.certificateId = signed.certificateId;
+          rootCa ??= await options.rootCa();
+          // No device.key: the key stays on the device that made the CSR.
+          await writeDeviceBundle(p.dir, { manifest: manifest(p, request.type, '', port), certificatePem: signed.certificatePem, caCertificatePem: rootCa });
+          return;
+        }
         const created = (await options.iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }))) as {
           certificateArn?: string;
           certificateId?: string;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,11 @@ class FakeIot implements IotSender {
           keyPair: { PrivateKey: `KEY ${this.certificates}`, PublicKey: 'PUB' },
         };
       }
+      case 'CreateCertificateFromCsrCommand': {
+        this.certificates += 1;
+        const id = String(this.certificates).padStart(64, 'c');
+        return { certificateId: id, certificateArn: `arn:aws:iot:us-east-1:123456789012:cert/${id}`, certificatePem: `CERT ${this.certificates}` };
+      }
       case 'DescribeEndpointCommand':
         return { endpointAddress: 'abc123-ats.iot.us-east-1.amazonaws.com' };
       default:
@@ -140,6 +146,43 @@ describe('provisionAwsDevices', () => {
     const device = await registry.get(thingName);
     expect(device.metadata).toEqual({});
     expect(await credentials.get(thingName)).toMatchObject({ certificateId: '1'.padStart(64, 'c'), status: 'ACTIVE' });
+  });
+
+  it('signs a device-made CSR with exactly CreateCertificateFromCsr, writes no key, and sends nothing for a weak CSR', async () => {
+    // Prepare: the keys are made here, as a device would; provisioning only ever reads the CSRs
+    const csr = (stem: string, newKey: string[]) => {
+      const file = join(dir, `${stem}.csr`);
+      execFileSync('openssl', ['req', '-new', '-nodes', ...newKey, '-keyout', join(dir, `${stem}.key`), '-out', file, '-subj', '/CN=x'], { stdio: 'pipe' });
+      return file;
+    };
+    const good = csr('good', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']);
+    const weak = csr('weak', ['-newkey', 'rsa:1024']);
+
+    // Act
+    const summary = await provisionAwsDevices(options(), [
+      { name: 'meter-1', type: 'meter', dir: join(dir, 'meter-1'), csrFile: good },
+      { name: 'meter-2', type: 'meter', dir: join(dir, 'meter-2'), csrFile: weak },
+    ]);
+
+    // Assess
+    expect(summary).toMatchObject({ created: 1, failed: 1 });
+    expect(summary.results[1]).toMatchObject({ name: 'meter-2', status: 'failed', error: expect.stringMatching(/ValidationError: .*RSA key of 1024 bits is too weak/) });
+    const manifest = JSON.parse(await readFile(join(dir, 'meter-1', 'device.json'), 'utf8')) as DeviceManifest;
+    const thingName = manifest.thingName;
+    const certArn = `arn:aws:iot:us-east-1:123456789012:cert/${'1'.padStart(64, 'c')}`;
+    expect(iot.requests).toEqual([
+      { command: 'CreateThingCommand', input: { thingName, attributePayload: { attributes: { deviceType: 'meter' } } } },
+      { command: 'CreateCertificateFromCsrCommand', input: { certificateSigningRequest: await readFile(good, 'utf8'), setAsActive: true } },
+      { command: 'AttachPolicyCommand', input: { policyName: 'IotPlatform-DevicePolicy-ABC', target: certArn } },
+      { command: 'AttachThingPrincipalCommand', input: { thingName, principal: certArn } },
+      { command: 'DescribeEndpointCommand', input: { endpointType: 'iot:Data-ATS' } },
+    ]);
+    expect(await readFile(join(dir, 'meter-1', 'device.crt'), 'utf8')).toBe('CERT 1');
+    await expect(stat(join(dir, 'meter-1', 'device.key'))).rejects.toThrow();
+    await expect(stat(join(dir, 'meter-2'))).rejects.toThrow();
+    expect(manifest).toMatchObject({ target: 'aws', endpoint: 'abc123-ats.iot.us-east-1.amazonaws.com', name: 'meter-1' });
+    expect(await credentials.get(thingName)).toMatchObject({ certificateId: '1'.padStart(64, 'c'), status: 'ACTIVE' });
+    expect((await registry.list({ limit: 10 })).items.map((d) => d.name)).toEqual(['meter-1']);
   });
 
   it('resumes an interrupted bulk run without a second certificate for any device', async () => {

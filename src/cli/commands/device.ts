@@ -235,8 +235,8 @@ export function register(
     .option('--type <type>', 'device type', parseType, 'sensor')
     .option('--count <n>', 'how many devices; with more than one, each gets DIR/<name>-<i>/', parseCount, 1)
     .requiredOption('--out <dir>', 'where the device files are written')
-    .option('--csr <file>', 'local: sign this PEM CSR (the device keeps its private key; no device.key is written)')
-    .option('--csr-dir <dir>', 'local: one device per *.csr/*.pem file, named <name>-<file stem>, bundle in DIR/<name>-<file stem>/')
+    .option('--csr <file>', 'sign this PEM CSR (local CA, or CreateCertificateFromCsr in AWS): the device keeps its private key, no device.key is written')
+    .option('--csr-dir <dir>', 'one device per *.csr/*.pem file, named <name>-<file stem>, bundle in DIR/<name>-<file stem>/')
     .addOption(new Option('--target <target>', 'where to provision').choices(['local', 'aws']).default('local'))
     .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
     .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificates)', '.local')
@@ -249,10 +249,7 @@ export function register(
     .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
     .action(
       guarded(async (name: string, options: CreateCommandOptions) => {
-      if (options.target === 'aws' && (options.csr !== undefined || options.csrDir !== undefined)) {
-        throw new InvalidArgumentError('--csr and --csr-dir work with --target local only in this version');
-      }
-      const bar = progressBar(options.count);
+      const bar = progressBar((await createTargets({ ...options, name })).length);
       let results: DeviceResult[];
       if (options.target === 'local') {
         const connection = connectLocalRegistry(options.endpoint);
@@ -285,7 +282,7 @@ export function register(
               rootCa: async () => (options.caFile ? readFile(options.caFile, 'utf8') : downloadRootCa()),
               onDevice: (r) => bar.tick(r),
             },
-            bundleTargets(name, options.count, options.out).map((t) => ({ ...t, type: options.type })),
+            (await createTargets({ ...options, name })).map((t) => ({ ...t, type: options.type })),
           );
           results = [...summary.results];
         } finally {

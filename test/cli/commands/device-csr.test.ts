@@ -125,19 +125,17 @@ describe('iotctl device create --csr (local)', () => {
     }
   });
 
-  it('refuses --csr with --count, --csr with --csr-dir, and --csr with --target aws', async () => {
+  it('refuses --csr with --count and --csr with --csr-dir', async () => {
     // Prepare
     const { csrFile } = deviceKeyAndCsr(keys, 'flags', P256);
 
     // Act
     const withCount = await run(['create', 'x', '--csr', csrFile, '--count', '2', '--out', join(out, 'count'), ...local()]);
     const both = await run(['create', 'x', '--csr', csrFile, '--csr-dir', keys, '--out', join(out, 'both'), ...local()]);
-    const aws = await run(['create', 'x', '--csr', csrFile, '--target', 'aws', '--out', join(out, 'aws')]);
 
     // Assess
     expect(withCount.errors).toEqual([expect.stringMatching(/--count does not combine with --csr/)]);
     expect(both.errors).toEqual([expect.stringMatching(/--csr or --csr-dir, not both/)]);
-    expect(aws.errors).toEqual([expect.stringMatching(/--target local only/)]);
-    for (const r of [withCount, both, aws]) expect(r.exitCode).toBe(1);
+    for (const r of [withCount, both]) expect(r.exitCode).toBe(1);
   });
 });
