@@ -38,7 +38,8 @@ export interface DeviceManifest {
 export interface DeviceBundle {
   readonly manifest: DeviceManifest;
   readonly certificatePem: string;
-  readonly privateKeyPem: string;
+  /** Absent when the device sent a CSR: its key stays on the device. */
+  readonly privateKeyPem?: string;
   readonly caCertificatePem: string;
 }
 
@@ -60,9 +61,11 @@ export const BUNDLE_FILES = { cert: 'device.crt', key: 'device.key', ca: 'ca.crt
 export async function writeDeviceBundle(dir: string, bundle: DeviceBundle): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, BUNDLE_FILES.cert), bundle.certificatePem);
-  await writeFile(join(dir, BUNDLE_FILES.key), bundle.privateKeyPem, { mode: 0o600 });
-  // writeFile keeps an existing file's mode: make sure a re-provisioned key is private too.
-  await chmod(join(dir, BUNDLE_FILES.key), 0o600);
+  if (bundle.privateKeyPem !== undefined) {
+    await writeFile(join(dir, BUNDLE_FILES.key), bundle.privateKeyPem, { mode: 0o600 });
+    // writeFile keeps an existing file's mode: make sure a re-provisioned key is private too.
+    await chmod(join(dir, BUNDLE_FILES.key), 0o600);
+  }
   await writeFile(join(dir, BUNDLE_FILES.ca), bundle.caCertificatePem);
   await writeFile(join(dir, BUNDLE_FILES.manifest), `${JSON.stringify(bundle.manifest, null, 2)}\n`);
 }
@@ -76,7 +79,14 @@ export async function readDeviceBundle(dir: string): Promise<DeviceBundle> {
     return {
       manifest,
       certificatePem: await read(BUNDLE_FILES.cert),
-      privateKeyPem: await read(BUNDLE_FILES.key),
+      ...(await read(BUNDLE_FILES.key).then(
+        (privateKeyPem) => ({ privateKeyPem }),
+        (error: NodeJS.ErrnoException) => {
+          // A CSR-provisioned bundle has no key file: the key lives on the device.
+          if (error.code === 'ENOENT') return {};
+          throw error;
+        },
+      )),
       caCertificatePem: await read(BUNDLE_FILES.ca),
     };
   } catch (error) {

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Device } from '../domain/device.js';
 import { isDomainError } from '../domain/errors.js';
 import type { CreateDeviceInput } from '../domain/device-registry.js';
-import type { LocalCa } from '../local/iot-core/ca.js';
+import type { LocalCa, SignedCertificate } from '../local/iot-core/ca.js';
+import type { CertificateRequest } from './certificate-request.js';
 import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
 import { deviceTopics, type DeviceBundle } from './device-bundle.js';
 
@@ -25,13 +26,42 @@ export interface MqttEndpoint {
   readonly port: number;
 }
 
-/** Provisions one device locally and returns its bundle. */
+/** What local provisioning talks to. */
+export interface LocalProvisioningDeps {
+  readonly registry: ProvisioningRegistry;
+  readonly credentials: DeviceCredentialStore;
+  readonly ca: LocalCa;
+  readonly endpoint: MqttEndpoint;
+}
+
+/** One device to provision; `csr` when the device made its own key. */
+export interface LocalDeviceInput {
+  readonly name: string;
+  readonly type: string;
+  readonly metadata?: Record<string, string>;
+  readonly csr?: CertificateRequest;
+}
+
+/**
+ * Provisions one device locally and returns its bundle. With a checked CSR the CA signs the
+ * device's own public key and the bundle carries no private key: it never left the device.
+ */
 export async function provisionLocalDevice(
-  deps: { registry: ProvisioningRegistry; credentials: DeviceCredentialStore; ca: LocalCa; endpoint: MqttEndpoint },
-  input: { name: string; type: string; metadata?: Record<string, string> },
-): Promise<{ device: Device; bundle: DeviceBundle }> {
+  deps: LocalProvisioningDeps,
+  input: LocalDeviceInput & { csr?: undefined },
+): Promise<{ device: Device; bundle: DeviceBundle & { privateKeyPem: string } }>;
+export async function provisionLocalDevice(deps: LocalProvisioningDeps, input: LocalDeviceInput): Promise<{ device: Device; bundle: DeviceBundle }>;
+export async function provisionLocalDevice(deps: LocalProvisioningDeps, input: LocalDeviceInput): Promise<{ device: Device; bundle: DeviceBundle }> {
   const id = randomUUID();
-  const issued = await deps.ca.issueDeviceCertificate(id);
+  let issued: SignedCertificate;
+  let privateKeyPem: string | undefined;
+  if (input.csr) {
+    issued = await deps.ca.signDeviceCsr(id, input.csr);
+  } else {
+    const own = await deps.ca.issueDeviceCertificate(id);
+    issued = own;
+    privateKeyPem = own.privateKeyPem;
+  }
   await deps.registry.create({ id, name: input.name, type: input.type, ...(input.metadata && { metadata: input.metadata }) });
   // Until this bind the broker refuses every certificate of the new device (fail closed).
   await deps.credentials.bind(id, issued.certificateId);
@@ -51,7 +81,7 @@ export async function provisionLocalDevice(
         topics: deviceTopics(id),
       },
       certificatePem: issued.certificatePem,
-      privateKeyPem: issued.privateKeyPem,
+      ...(privateKeyPem !== undefined && { privateKeyPem }),
       caCertificatePem: deps.ca.caCertificatePem,
     },
   };

@@ -4,8 +4,8 @@
  * another process: the registry is reached through its DynamoDB endpoint (the change-capture
  * proxy, so the change feed sees every write) and the CA through its data directory.
  */
-import { access, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import { IoTClient } from '@aws-sdk/client-iot';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -21,6 +21,7 @@ import { randomSecret } from '../../local/data-dir.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../local/dynamodb/dynalite.js';
 import { DEFAULT_PORTS, LOCAL_TABLE_PREFIX } from '../../local/platform.js';
 import { provisionAwsDevices, revokeAwsDevice, type DeviceResult } from '../../provisioning/aws-provisioner.js';
+import { parseCertificateRequest } from '../../provisioning/certificate-request.js';
 import { readDeviceBundle, writeDeviceBundle } from '../../provisioning/device-bundle.js';
 import { provisionLocalDevice, revokeLocalDevice, type ProvisioningRegistry } from '../../provisioning/local-provisioner.js';
 import { admits, type DeviceCredentialStore } from '../../ports/device-credentials.js';
@@ -63,13 +64,46 @@ export interface LocalCreateOptions {
   readonly dataDir: string;
   readonly mqttHost: string;
   readonly mqttPort: number;
+  /** One device from this CSR (PEM file): the CA signs the device's own key. */
+  readonly csr?: string;
+  /** One device per `*.csr`/`*.pem` file of this directory, named `<name>-<file stem>`. */
+  readonly csrDir?: string;
   readonly onDevice?: (result: DeviceResult) => void;
 }
 
+/** A device to provision: its name, bundle directory and, when it made its own key, its CSR file. */
+export interface DeviceTarget {
+  readonly name: string;
+  readonly dir: string;
+  readonly csrFile?: string;
+}
+
 /** Where each of `count` devices named after `name` gets its bundle. */
-export function bundleTargets(name: string, count: number, out: string): Array<{ name: string; dir: string }> {
+export function bundleTargets(name: string, count: number, out: string): DeviceTarget[] {
   if (count === 1) return [{ name, dir: out }];
   return Array.from({ length: count }, (_, i) => ({ name: `${name}-${i + 1}`, dir: join(out, `${name}-${i + 1}`) }));
+}
+
+/**
+ * The devices of a create run: `--csr` makes one device from one CSR, `--csr-dir` one per CSR
+ * file (sorted, so reruns visit them in the same order), otherwise `--count` devices.
+ */
+export async function createTargets(options: Pick<LocalCreateOptions, 'name' | 'count' | 'out' | 'csr' | 'csrDir'>): Promise<DeviceTarget[]> {
+  if (options.csr !== undefined && options.csrDir !== undefined) throw new InvalidArgumentError('use --csr or --csr-dir, not both');
+  if ((options.csr !== undefined || options.csrDir !== undefined) && options.count !== 1) {
+    throw new InvalidArgumentError('--count does not combine with --csr/--csr-dir: each CSR is one device');
+  }
+  if (options.csr !== undefined) return [{ name: options.name, dir: options.out, csrFile: options.csr }];
+  if (options.csrDir === undefined) return bundleTargets(options.name, options.count, options.out);
+  const files = (await readdir(options.csrDir, { withFileTypes: true }))
+    .filter((entry) => entry.isFile() && ['.csr', '.pem'].includes(extname(entry.name)))
+    .map((entry) => entry.name)
+    .sort();
+  if (files.length === 0) throw new InvalidArgumentError(`${options.csrDir} holds no *.csr or *.pem file`);
+  return files.map((file) => {
+    const name = `${options.name}-${basename(file, extname(file))}`;
+    return { name, dir: join(options.out, name), csrFile: join(options.csrDir!, file) };
+  });
 }
 
 /**
@@ -82,16 +116,18 @@ export async function createLocalDevices(
 ): Promise<DeviceResult[]> {
   const ca = await openLocalCa(resolve(options.dataDir));
   const results: DeviceResult[] = [];
-  for (const target of bundleTargets(options.name, options.count, options.out)) {
+  for (const target of await createTargets(options)) {
     let result: DeviceResult;
     try {
       const existing = await reusableBundle(credentials, target.dir);
       if (existing) {
         result = { name: target.name, status: 'unchanged', thingName: existing };
       } else {
+        // Checked before anything is registered: a refused CSR leaves no device behind.
+        const csr = target.csrFile === undefined ? undefined : await parseCertificateRequest(await readFile(target.csrFile, 'utf8'), target.csrFile);
         const { device, bundle } = await provisionLocalDevice(
           { registry, credentials, ca, endpoint: { host: options.mqttHost, port: options.mqttPort } },
-          { name: target.name, type: options.type },
+          { name: target.name, type: options.type, ...(csr && { csr }) },
         );
         await writeDeviceBundle(target.dir, bundle);
         result = { name: target.name, status: 'created', thingName: device.id };
@@ -130,6 +166,8 @@ interface CreateCommandOptions {
   statsTable?: string;
   stateFile?: string;
   caFile?: string;
+  csr?: string;
+  csrDir?: string;
 }
 
 function parseCount(value: string): number {
@@ -197,6 +235,8 @@ export function register(
     .option('--type <type>', 'device type', parseType, 'sensor')
     .option('--count <n>', 'how many devices; with more than one, each gets DIR/<name>-<i>/', parseCount, 1)
     .requiredOption('--out <dir>', 'where the device files are written')
+    .option('--csr <file>', 'local: sign this PEM CSR (the device keeps its private key; no device.key is written)')
+    .option('--csr-dir <dir>', 'local: one device per *.csr/*.pem file, named <name>-<file stem>, bundle in DIR/<name>-<file stem>/')
     .addOption(new Option('--target <target>', 'where to provision').choices(['local', 'aws']).default('local'))
     .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
     .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificates)', '.local')
@@ -209,6 +249,9 @@ export function register(
     .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
     .action(
       guarded(async (name: string, options: CreateCommandOptions) => {
+      if (options.target === 'aws' && (options.csr !== undefined || options.csrDir !== undefined)) {
+        throw new InvalidArgumentError('--csr and --csr-dir work with --target local only in this version');
+      }
       const bar = progressBar(options.count);
       let results: DeviceResult[];
       if (options.target === 'local') {
