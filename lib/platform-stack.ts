@@ -11,6 +11,7 @@ import { DeviceService } from './device-service.js';
 import { ApiFirewall } from './api-firewall.js';
 import { GrpcAccess } from './grpc-access.js';
 import { IngestPipeline } from './ingest-pipeline.js';
+import { IotAccountSecurity } from './iot-account-security.js';
 import { Monitoring } from './monitoring.js';
 import { PlatformFunction } from './platform-function.js';
 import { Storage } from './storage.js';
@@ -99,6 +100,7 @@ export class PlatformStack extends Stack {
       ...(props.consoleAssetPath && { assetPath: props.consoleAssetPath }),
     });
     const devicePolicy = new DevicePolicy(this, 'DevicePolicy');
+    new IotAccountSecurity(this, 'IotAccountSecurity');
     new CfnOutput(this, 'DevicePolicyName', { value: devicePolicy.policyName });
     const deviceService = new DeviceService(this, 'DeviceService', {
       storage: this.storage,
