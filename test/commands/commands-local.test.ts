@@ -52,6 +52,9 @@ describe('commands on the local platform, with MQTT.js devices', () => {
       const command = await platform.commands.get(sent.id);
       return command.status === 'SUCCEEDED' ? command : undefined;
     }, 'SUCCEEDED');
+    // The change feed reaches watchers after the write: wait for the final transition to arrive,
+    // then drain the feed, so a duplicate would show while a slow delivery is not mistaken for a loss.
+    await waitFor(() => transitionsOf(sent.id).includes('SUCCEEDED'), 'the SUCCEEDED change');
     await platform.changeFeed.flush();
 
     // Assess
@@ -95,6 +98,7 @@ describe('commands on the local platform, with MQTT.js devices', () => {
     await waitFor(async () => (await platform.commands.get(sent.id)).status === 'TIMED_OUT', 'TIMED_OUT');
     await device.client.publishAsync(bundle.manifest.topics.commandResponses, JSON.stringify({ v: 1, id: sent.id, status: 'SUCCEEDED' }), { qos: 1 });
     const late = await waitFor(async () => (await platform.commands.get(sent.id)).lateAnswer, 'the late answer');
+    await waitFor(() => transitionsOf(sent.id).includes('TIMED_OUT'), 'the TIMED_OUT change');
     await platform.changeFeed.flush();
 
     // Assess
