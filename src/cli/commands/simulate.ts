@@ -214,7 +214,10 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
         } else {
           const points = Array.from({ length: pointsPerMessage }, (_, k) => {
             seq += 1;
-            const at = ts - Math.round(((pointsPerMessage - 1 - k) * intervalMs) / pointsPerMessage);
+            // Points are back-dated across the interval, but never before the run started: the
+            // accounting reads this run's readings by time, and an earlier run of the same devices
+            // ended just before it.
+            const at = Math.max(startTs, ts - Math.round(((pointsPerMessage - 1 - k) * intervalMs) / pointsPerMessage));
             firstTs = Math.min(firstTs, at);
             // The first point of an invalid message is refused alone; the others are stored.
             return invalid && k === 0 ? { ts: at, seq, metrics: { temperature: { nested: true } } } : { ts: at, seq, metrics: model.next() };
