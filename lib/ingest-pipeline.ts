@@ -15,6 +15,7 @@ import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { TELEMETRY_RETENTION_CONTEXT, TELEMETRY_RETENTION_VARIABLES, telemetryRetention } from '../src/contracts/telemetry-retention.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -41,8 +42,8 @@ export interface IngestPipelineProps {
    */
   readonly shardCount?: number;
   /**
-   * Days a telemetry point is kept (DynamoDB TTL, Timestream magnetic store).
-   * @default 30
+   * Days a raw telemetry point is kept (DynamoDB TTL, Timestream magnetic store).
+   * @default - context `telemetryRetentionDays`, else 30
    */
   readonly retentionDays?: number;
   /**
@@ -91,7 +92,14 @@ export class IngestPipeline extends Construct {
     });
     const shardCount = Number(props.shardCount ?? this.node.tryGetContext('ingestShardCount') ?? DEFAULT_INGEST_SHARD_COUNT);
     if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`ingestShardCount must be a positive integer, got ${shardCount}`);
-    const retentionDays = props.retentionDays ?? 30;
+    // Per resolution, by context (src/contracts/telemetry-retention.ts); DynamoDB TTL applies each one.
+    const retention = telemetryRetention({
+      raw: props.retentionDays ?? this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.raw),
+      minute: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.minute),
+      hour: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.hour),
+      day: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.day),
+    });
+    const retentionDays = retention.raw;
     const { storage } = props;
 
     this.deadLetterQueue = this.queue('DeadLetterQueue', 'the queue of records the handlers refused; nothing consumes it automatically');
@@ -122,7 +130,10 @@ export class IngestPipeline extends Construct {
         integerContextFlag(this, 'ingestReservedConcurrency', shardCount * INGEST_STREAM_MAPPING.parallelizationFactor, { min: 1, max: 10_000 }),
       environment: {
         [VARIABLES.telemetryStore]: props.telemetryStore,
-        [VARIABLES.telemetryRetentionDays]: String(retentionDays),
+        [TELEMETRY_RETENTION_VARIABLES.raw]: String(retention.raw),
+        [TELEMETRY_RETENTION_VARIABLES.minute]: String(retention.minute),
+        [TELEMETRY_RETENTION_VARIABLES.hour]: String(retention.hour),
+        [TELEMETRY_RETENTION_VARIABLES.day]: String(retention.day),
         [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       },
     });
@@ -134,10 +145,14 @@ export class IngestPipeline extends Construct {
       const table = storage.telemetryTable;
       if (!table) throw new Error('IngestPipeline: telemetryStore is dynamodb but the Storage construct has no telemetry table');
       this.telemetryTable = table;
-      // Table only (no index ARNs: the Telemetry table has none; the store never reads here).
-      // UpdateItem for the packed slot items, BatchWriteItem for overflow readings.
+      // Table only (no index ARNs: the Telemetry table has none). BatchWriteItem for the chunk
+      // items; Query (raw chunks) and GetItem/UpdateItem (a group's rollup state) to roll hours
+      // up; PutItem/UpdateItem for the rollup items.
       this.ingestFunction.executionRole.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+        new PolicyStatement({
+          actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [table.tableArn],
+        }),
       );
       this.ingestFunction.addEnvironment(TELEMETRY_TABLE.tableNameEnv, table.tableName);
     } else {
@@ -227,7 +242,8 @@ export class IngestPipeline extends Construct {
   public grantTelemetryRead(consumer: PlatformFunction): void {
     consumer.addEnvironment(VARIABLES.telemetryStore, this.timestream ? 'timestream' : 'dynamodb');
     if (!this.timestream) {
-      consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.telemetryTable!.tableArn] }));
+      // Query for readings and rollup items, GetItem for a device group's rollup state.
+      consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem'], resources: [this.telemetryTable!.tableArn] }));
       consumer.addEnvironment(TELEMETRY_TABLE.tableNameEnv, this.telemetryTable!.tableName);
       return;
     }

@@ -91,6 +91,21 @@ describe('IngestPipeline', () => {
     template.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 2 });
   });
 
+  it('takes the retention of raw telemetry and of each rollup resolution from context, refusing a bad one by name', () => {
+    const { template } = build('dynamodb', { telemetryRetentionDays: 14, telemetryMinuteRetentionDays: 31, telemetryHourRetentionDays: 365, telemetryDayRetentionDays: 3650 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TELEMETRY_RETENTION_DAYS: '14',
+          TELEMETRY_MINUTE_RETENTION_DAYS: '31',
+          TELEMETRY_HOUR_RETENTION_DAYS: '365',
+          TELEMETRY_DAY_RETENTION_DAYS: '3650',
+        }),
+      },
+    });
+    expect(() => build('dynamodb', { telemetryHourRetentionDays: 0 })).toThrow(/telemetryHourRetentionDays/);
+  });
+
   it('refuses batch settings out of range, naming them', () => {
     expect(() => build('dynamodb', { ingestBatchSize: 20_000 })).toThrow(/batchSize/);
     expect(() => build('dynamodb', {}, { batchWindow: Duration.minutes(10) })).toThrow(/batchWindowSeconds/);
@@ -108,7 +123,7 @@ describe('IngestPipeline', () => {
     );
   });
 
-  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem on Alarms, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
+  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem on Alarms, chunk and rollup writes on Telemetry and SendMessage on the DLQ', () => {
     // Prepare / Act
     const { stack, storage, pipeline, template } = build('dynamodb');
 
@@ -119,6 +134,9 @@ describe('IngestPipeline', () => {
     const alarms = statements.find((s) => JSON.stringify(s.Resource).includes('StorageAlarms'))!;
     expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(JSON.stringify(alarms.Resource)).not.toContain('/index/');
+    const telemetry = statements.find((s) => JSON.stringify(s.Resource).includes('StorageTelemetry'))!;
+    expect(telemetry.Action).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(JSON.stringify(telemetry.Resource)).not.toContain('/index/');
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
       Environment: {
@@ -128,6 +146,10 @@ describe('IngestPipeline', () => {
           TELEMETRY_TABLE_NAME: stack.resolve(storage.telemetryTable!.tableName),
           DEAD_LETTER_QUEUE_URL: stack.resolve(pipeline.deadLetterQueue.queueUrl),
           POWERTOOLS_SERVICE_NAME: 'ingest',
+          TELEMETRY_RETENTION_DAYS: '30',
+          TELEMETRY_MINUTE_RETENTION_DAYS: '90',
+          TELEMETRY_HOUR_RETENTION_DAYS: '730',
+          TELEMETRY_DAY_RETENTION_DAYS: '1826',
         }),
       },
       Architectures: ['arm64'],
@@ -257,7 +279,7 @@ describe('IngestPipeline.grantTelemetryRead', () => {
     const template = Template.fromStack(stack);
     const statements = statementsOf(template, stack, reader.executionRole.roleName);
     if (store === 'dynamodb') {
-      expect(statements).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: stack.resolve(storage.telemetryTable!.tableArn) }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: stack.resolve(storage.telemetryTable!.tableArn) }));
     } else {
       expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:Select', Resource: stack.resolve(pipeline.timestream!.table.attrArn) }));
       expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:DescribeEndpoints', Resource: '*' }));
