@@ -9,6 +9,7 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
+import type { TelemetryReadConsumer } from './api.js';
 import { ALARMS_TABLE, DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
@@ -239,19 +240,19 @@ export class IngestPipeline extends Construct {
    * TIMESTREAM_DATABASE_NAME / TIMESTREAM_TABLE_NAME (Select on the table, DescribeEndpoints).
    * Runtime side: DynamoDbTelemetryStore or TimestreamTelemetryReader.
    */
-  public grantTelemetryRead(consumer: PlatformFunction): void {
+  public grantTelemetryRead(consumer: TelemetryReadConsumer): void {
     consumer.addEnvironment(VARIABLES.telemetryStore, this.timestream ? 'timestream' : 'dynamodb');
     if (!this.timestream) {
       // Query for readings and rollup items, GetItem for a device group's rollup state.
-      consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem'], resources: [this.telemetryTable!.tableArn] }));
+      consumer.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem'], resources: [this.telemetryTable!.tableArn] }));
       consumer.addEnvironment(TELEMETRY_TABLE.tableNameEnv, this.telemetryTable!.tableName);
       return;
     }
-    consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['timestream:Select'], resources: [this.timestream.table.attrArn] }));
-    const discovery = new Policy(consumer, 'TimestreamQueryEndpointDiscovery', {
+    consumer.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['timestream:Select'], resources: [this.timestream.table.attrArn] }));
+    const discovery = new Policy(consumer.scope, 'TimestreamQueryEndpointDiscovery', {
       statements: [new PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] })],
     });
-    discovery.attachToRole(consumer.executionRole);
+    discovery.attachToRole(consumer.role);
     Validations.of(discovery).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'timestream:DescribeEndpoints supports no resource-level permissions and is required before Query; this policy holds nothing else.',

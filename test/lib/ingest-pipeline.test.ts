@@ -273,7 +273,7 @@ describe('IngestPipeline.grantTelemetryRead', () => {
     const reader = new PlatformFunction(stack, 'Reader', { entry: FIXTURE_HANDLER, serviceName: 'reader' });
 
     // Act
-    pipeline.grantTelemetryRead(reader);
+    pipeline.grantTelemetryRead({ scope: reader, role: reader.executionRole, addEnvironment: (key, value) => reader.addEnvironment(key, value) });
 
     // Assess
     const template = Template.fromStack(stack);
