@@ -642,6 +642,7 @@ export interface MutationAcknowledgeAlarmArgs {
 export interface MutationSnoozeAlarmArgs {
   id: string;
   seconds: number;
+  note?: Maybe<string>;
 }
 
 /** Arguments of Mutation.disableAlarm. */
