@@ -74,7 +74,7 @@ describe('cloud live updates over AppSync’s real-time protocol, in Chromium', 
     await publishTelemetry(platform, bundle, { wind: 3.5 }, 1);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true, reducedMotion: 'reduce' });
     // Signed in already (the local sign-in door only serves pages of its own http origin).
-    await context.addInitScript((token) => window.sessionStorage.setItem('iot-console.local-session', token), adminToken);
+    await context.addInitScript((token) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('iot-console.local-session', token), adminToken);
     await context.route('**/config.json', (route) =>
       route.fulfill({ contentType: 'application/json', body: JSON.stringify({ auth: 'local', graphqlUrl: '/graphql', realtimeProtocol: 'appsync', region: 'eu-west-1' }) }),
     );
