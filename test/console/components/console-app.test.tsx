@@ -63,7 +63,7 @@ describe('console components', () => {
     expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('Component probe');
     expect((screen.getByLabelText('Metadata value 1') as HTMLInputElement).value).toBe('lab');
     for (const input of document.querySelectorAll('input, select')) {
-      expect(input.closest('label') ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
+      expect(input.closest('label') ?? document.querySelector(`label[for="${input.id}"]`) ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
     }
     expect(screen.getByRole('button', { name: 'Delete…' })).toBeTruthy();
   });

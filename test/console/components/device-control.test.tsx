@@ -99,7 +99,7 @@ describe('device control and alarm views', () => {
       'The request was not valid: latch needs ackRequired: a latched alarm is only released by an acknowledgement',
     );
     for (const input of document.querySelectorAll('input, select')) {
-      expect(input.closest('label') ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
+      expect(input.closest('label') ?? document.querySelector(`label[for="${input.id}"]`) ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
     }
   });
 
