@@ -11,7 +11,7 @@ import type { GraphqlApi } from 'aws-cdk-lib/aws-appsync';
 import { Construct } from 'constructs';
 import { ALARM_INSTANCE_KEY_PREFIX, ALARM_STREAM_BATCH_SIZE, ALARM_STREAM_MAPPING, ALARM_SWEEP_INTERVAL_SECONDS } from '../src/contracts/alarms.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE } from '../src/contracts/tables.js';
 import { alarmTopic, commandTopic } from '../src/contracts/topics.js';
 import { PlatformFunction } from './platform-function.js';
@@ -78,8 +78,8 @@ export class Alarms extends Construct {
     });
 
     this.eventsFunction = new PlatformFunction(this, 'EventsFunction', {
-      entry: props.eventsEntry ?? 'lambdas/alarm-events/index.ts',
-      serviceName: SERVICE_NAMES.alarmEvents,
+      entry: props.eventsEntry ?? LAMBDA_FUNCTIONS.alarmEvents.entry,
+      serviceName: LAMBDA_FUNCTIONS.alarmEvents.serviceName,
       description: 'Alarms stream → transition history, EventBridge, SNS, alarmUpdated and WatchAlarms',
     });
     const events = this.eventsFunction;
@@ -141,8 +141,8 @@ export class Alarms extends Construct {
     });
 
     this.sweepFunction = new PlatformFunction(this, 'SweepFunction', {
-      entry: props.sweepEntry ?? 'lambdas/alarm-sweep/index.ts',
-      serviceName: SERVICE_NAMES.alarmSweep,
+      entry: props.sweepEntry ?? LAMBDA_FUNCTIONS.alarmSweep.entry,
+      serviceName: LAMBDA_FUNCTIONS.alarmSweep.serviceName,
       description: 'No-data alarm rules and ended snoozes, on a schedule',
       timeout: Duration.seconds(ALARM_SWEEP_INTERVAL_SECONDS),
     });
