@@ -453,14 +453,24 @@ export class DynamoDbTelemetryStore implements TelemetryStore {
     const buckets: TelemetryBucket[] = [];
     if (first >= end) return { items: buckets };
     const state = await this.rollupState(telemetryGroup(query.deviceId, this.groupBits), false);
-    // Buckets that start before w are stored; the day holding w is stored up to w, raw after it.
+    // Buckets that end by w are stored; from w on, raw readings are aggregated. The day holding
+    // w is made of its stored HOUR buckets before w plus the raw readings after (its stored DAY
+    // bucket may already hold hours of a compaction still under way).
     const w = state.w ?? first;
-    const stored = await this.rollupItems.read(telemetryDeviceKey(query.deviceId), query.metric, resolution, first, Math.min(end, w), query.limit + 1);
+    const key = telemetryDeviceKey(query.deviceId);
+    const wDay = bucketStart(w, 'DAY');
+    const storedTo = Math.min(end, resolution === 'DAY' ? wDay : w);
+    const stored = await this.rollupItems.read(key, query.metric, resolution, first, storedTo, query.limit + 1);
     const merged = new Map<number, BucketAggregate>(stored);
+    if (resolution === 'DAY' && w > wDay && wDay >= first && wDay < end && stored.length <= query.limit) {
+      for (const [, hour] of await this.rollupItems.read(key, query.metric, 'HOUR', wDay, w, 24)) {
+        const current = merged.get(wDay);
+        merged.set(wDay, current ? mergeAggregates(current, hour) : hour);
+      }
+    }
     if (stored.length <= query.limit && end > w) {
       const rawFrom = Math.max(first, w);
       const rawTo = bucketStart(end - 1, resolution) + size;
-      const key = telemetryDeviceKey(query.deviceId);
       const samples = this.deviceSamples(query.deviceId, key, query.metric, rawFrom, rawTo - 1, MAX_CHUNKS_PER_PAGE);
       const buffered: TelemetrySample[] = [];
       for await (const sample of samples) buffered.push(sample);
