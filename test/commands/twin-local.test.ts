@@ -6,7 +6,7 @@ import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform
 import { MAX_TWIN_DOCUMENT_BYTES } from '../../src/twin/twin-document.js';
 import { connect, provisionDevice, waitFor } from './local-devices.js';
 
-describe('the twin on the local platform, with MQTT.js devices', () => {
+describe.each([4, 5] as const)('the twin on the local platform, with MQTT.js %i devices', (protocolVersion) => {
   let dataDir: string;
   let platform: LocalPlatform;
 
@@ -23,7 +23,7 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
   it('sends the delta of a desired patch to the device, which reports until the delta is empty; the device item carries the twin version', async () => {
     // Prepare
     const bundle = await provisionDevice(platform, dataDir, 'lamp');
-    const device = await connect(platform, bundle);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
     await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
 
@@ -56,7 +56,7 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { target: 21, schedule: null } });
 
     // Act
-    const device = await connect(platform, bundle);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
     await waitFor(() => device.messages.length > 0, 'the delta');
     // A later change proves nothing else was queued behind the first delta.

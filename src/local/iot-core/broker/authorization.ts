@@ -24,7 +24,7 @@ export interface AuthorizationOptions {
    * Takes an authorized client publish before it is acknowledged: aedes sends the PUBACK (and
    * reads the client's socket again) only once this resolves; a rejection disconnects the client.
    */
-  readonly accept?: (client: Client, packet: { topic: string; payload: Buffer | string }) => Promise<void>;
+  readonly accept?: (client: Client, packet: { topic: string; payload: Buffer | string; properties?: { responseTopic?: string; correlationData?: Buffer; contentType?: string } }) => Promise<void>;
 }
 
 /** The aedes authorization hooks. */
