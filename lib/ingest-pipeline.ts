@@ -14,7 +14,7 @@ import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CO
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -112,8 +112,8 @@ export class IngestPipeline extends Construct {
     });
 
     this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
-      entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
-      serviceName: SERVICE_NAMES.ingest,
+      entry: props.ingestEntry ?? LAMBDA_FUNCTIONS.ingest.entry,
+      serviceName: LAMBDA_FUNCTIONS.ingest.serviceName,
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
@@ -174,8 +174,8 @@ export class IngestPipeline extends Construct {
     );
 
     this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
-      entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
-      serviceName: SERVICE_NAMES.presence,
+      entry: props.presenceEntry ?? LAMBDA_FUNCTIONS.presence.entry,
+      serviceName: LAMBDA_FUNCTIONS.presence.serviceName,
       description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
       environment: { [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
     });

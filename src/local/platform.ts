@@ -213,6 +213,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const pageTokens = createPageTokenCodec(secret);
     const registry = new DeviceRegistry({ repository, stats: statsStore, pageTokens });
 
+    // 5b. Commands and twins: publish through the broker once it runs (step 7);
+    //     before the alarms, whose rules may send commands.
+    const control = createLocalDeviceControl({ doc, tables, devices: repository, pageTokens, log });
+    stops.push({ name: 'commands and twins', stop: () => control.stop() });
+
     // 5b. Alarms: rules and actions for the doors, evaluation for the ingest handler, the Alarms
     //     stream consumer and the sweep timer.
     alarms = await startLocalAlarms({
@@ -220,16 +225,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       tableName: tables.alarms,
       devices: repository,
       pageTokens,
+      commands: control.commands,
       ...(dataDir && { dataDir }),
       ...(options.alarmSweepMs !== undefined && { sweepIntervalMs: options.alarmSweepMs }),
       log,
     });
     const alarmsWing = alarms;
     stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
-
-    // 5b. Commands and twins: publish through the broker once it runs (step 7).
-    const control = createLocalDeviceControl({ doc, tables, devices: repository, pageTokens, log });
-    stops.push({ name: 'commands and twins', stop: () => control.stop() });
 
     // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
     //     what it holds, a recount that differs (a crash between a write and its change record)

@@ -13,6 +13,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAlarmStore } from '../../adapters/dynamodb/alarm-store.js';
 import { openAlarmEventsFile } from '../../adapters/local/json-lines-alarm-events.js';
 import { AlarmEvaluation, cachedDeviceTypes } from '../../alarms/alarm-evaluation.js';
+import { AlarmCommandActions, type AlarmCommandActionsDeps } from '../../alarms/alarm-command-action.js';
 import { composeAlarmEventsFunction } from '../../functions/alarm-events-function.js';
 import { lineLogger } from '../../adapters/logging/line-logger.js';
 import type { AlarmNotification, AlarmPublisher } from '../../alarms/alarm-notification.js';
@@ -37,6 +38,8 @@ export interface LocalAlarmsOptions {
   readonly tableName: string;
   readonly devices: DeviceRepository;
   readonly pageTokens: PageTokenCodec;
+  /** The command use case rules' command actions go through; rules send no commands when absent. */
+  readonly commands?: AlarmCommandActionsDeps['commands'];
   /** Events file directory; events are kept in memory (`events`) when absent. */
   readonly dataDir?: string;
   /** @default LOCAL_ALARM_SWEEP_MS */
@@ -90,7 +93,13 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
     }),
   ];
   const live: AlarmPublisher[] = [];
-  const handler = composeAlarmEventsFunction({ history: store, live, notify, logger: lineLogger('alarms', log, 'warn') });
+  const handler = composeAlarmEventsFunction({
+    history: store,
+    live,
+    notify,
+    ...(options.commands && { actions: new AlarmCommandActions({ rules: store, commands: options.commands }) }),
+    logger: lineLogger('alarms', log, 'warn'),
+  });
   // Durable like the change feed's: transitions captured but not yet published survive a kill and go out at the next start.
   const poller = new StreamPoller(handler, {
     ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'alarms') }),
