@@ -69,6 +69,8 @@ export async function attachResponder(
 ): Promise<void> {
   const { behaviour, tally, random } = options;
   const { commands, delta, state } = bundle.manifest.topics;
+  // Deltas can arrive out of order: one older than a delta already applied would report stale values.
+  let appliedVersion = -1;
   const publish = (topic: string, body: unknown) =>
     client.publishAsync(topic, JSON.stringify(body), { qos: 1 }).then(
       () => undefined,
@@ -91,7 +93,9 @@ export async function attachResponder(
       const delay = behaviour.latencyMs * (0.5 + random());
       const responseTopic = body.responseTopic;
       tally.track(new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => publish(responseTopic, { v: 1, id, ...ANSWER_BODY[decision] })));
-    } else if (topic === delta && body.delta && typeof body.delta === 'object') {
+    } else if (topic === delta && body.delta && typeof body.delta === 'object' && typeof body.version === 'number') {
+      if (body.version <= appliedVersion) return;
+      appliedVersion = body.version;
       // Applying the desired state is instant here: report exactly what was asked for.
       tally.reports += 1;
       tally.track(publish(state, { v: 1, reported: body.delta }));
