@@ -86,7 +86,8 @@ export function evaluateReadings(
     if (!after(reading, state)) continue;
     if (rule.condition.kind === 'NO_DATA') {
       state = { ...state, lastTs: reading.ts, lastSeq: reading.seq };
-      instance = speaks(rule, instance, reading, at, transitions);
+      // A per-metric rule hears only readings of its metric; others, any reading.
+      if (rule.condition.metric === undefined || rule.condition.metric in reading.metrics) instance = speaks(rule, instance, reading, at, transitions);
       continue;
     }
     const condition = rule.condition;
@@ -150,12 +151,17 @@ function thresholdStep(
   }
 }
 
+/** Why a no-data alarm cleared. */
+function spokeReason(rule: AlarmRule): string {
+  return rule.condition.kind === 'NO_DATA' && rule.condition.metric !== undefined ? `the device sent ${rule.condition.metric} again` : 'the device sent data again';
+}
+
 function speaks(rule: AlarmRule, instance: AlarmInstance, reading: AlarmReading, at: string, out: AlarmInstance[]): AlarmInstance {
   if (instance.state !== 'ACTIVE' && instance.state !== 'ACKNOWLEDGED') return instance;
   if (instance.evaluatedTs !== undefined && reading.ts <= instance.evaluatedTs) return instance;
   const next = applyTransition(instance, rule, clearedState(rule, instance.state), {
     at,
-    reason: 'the device sent data again',
+    reason: spokeReason(rule),
     actor: SYSTEM_ACTOR,
     eventTime: reading.ts,
   });
@@ -184,7 +190,7 @@ export function evaluateSilence(rule: AlarmRule & { readonly condition: NoDataCo
     });
     transitions.push(instance);
   } else if ((instance.state === 'ACTIVE' || instance.state === 'ACKNOWLEDGED') && instance.evaluatedTs !== undefined && lastSeen > instance.evaluatedTs) {
-    instance = applyTransition(instance, rule, clearedState(rule, instance.state), { at, reason: 'the device sent data again', actor: SYSTEM_ACTOR, eventTime: lastSeen });
+    instance = applyTransition(instance, rule, clearedState(rule, instance.state), { at, reason: spokeReason(rule), actor: SYSTEM_ACTOR, eventTime: lastSeen });
     transitions.push(instance);
   }
   return { instance, progress, transitions };
