@@ -80,6 +80,8 @@ export interface LocalPlatformOptions {
   log?: (line: string) => void;
   /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
   alarmSweepMs?: number;
+  /** Retries of the ingest event source before a record goes to the failure destination, and the first delay. @default the cloud mapping's */
+  ingestRetry?: { readonly attempts: number; readonly baseMs: number };
 }
 
 /** A running local platform. */
@@ -257,7 +259,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, deviceControl: control, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({
+        doc,
+        tables,
+        changeFeed: feed,
+        deviceControl: control,
+        alarms: alarmsWing.evaluation,
+        alarmFeed: alarmsWing,
+        dataDir,
+        host,
+        port: ports.mqtt,
+        log,
+        ...(options.ingestRetry && { ingestRetry: options.ingestRetry }),
+      }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluateReadings, evaluateSilence, type AlarmReading, type EvaluationProgress } from '../../src/alarms/alarm-evaluator.js';
-import { applyAction, normalInstance, type AlarmInstance } from '../../src/alarms/alarm-state.js';
+import { applyAction, normalInstance, validateAction, type AlarmInstance } from '../../src/alarms/alarm-state.js';
 import type { AlarmRule } from '../../src/alarms/alarm-rule.js';
 import { DEVICE_ID, T0, temp, testRule } from './alarm-fixtures.js';
 
@@ -100,6 +100,13 @@ describe('evaluateReadings', () => {
     const disabled = applyAction(fresh(rule), rule, { kind: 'DISABLE' }, 'ops', NOW);
     expect(evaluateReadings(rule, disabled, undefined, [temp(0, 99)], NOW).transitions).toEqual([]);
     expect(applyAction(disabled, rule, { kind: 'ENABLE' }, 'ops', NOW).state).toBe('NORMAL');
+  });
+
+  it('keeps the operator note of a snooze, and refuses one longer than 1,024 characters', () => {
+    const rule = testRule();
+    const snoozed = applyAction(fresh(rule), rule, { kind: 'SNOOZE', seconds: 600, note: 'maintenance window' }, 'ops', NOW);
+    expect(snoozed.last).toMatchObject({ to: 'SNOOZE_DISABLED', actor: 'ops', note: 'maintenance window', reason: 'snoozed for 600 s' });
+    expect(() => validateAction({ kind: 'SNOOZE', seconds: 600, note: 'x'.repeat(1025) })).toThrow(/note must be at most 1024 characters/);
   });
 
   it('refuses moves the state model does not have', () => {

@@ -665,6 +665,7 @@ export interface MutationAcknowledgeAlarmArgs {
 export interface MutationSnoozeAlarmArgs {
   id: string;
   seconds: number;
+  note?: Maybe<string>;
 }
 
 /** Arguments of Mutation.disableAlarm. */

@@ -8,10 +8,12 @@
  * go into the same files without waiting for the disk: a checkpoint lost in a crash only means
  * those records are delivered again, and every consumer is idempotent.
  *
- * A segment is deleted once every record in it is checkpointed, so the files hold about what
- * is still pending, not the stream's history.
+ * A segment is deleted once every record in it is checkpointed and, with `retentionMs`, once
+ * its last write is older than that: without retention the files hold about what is still
+ * pending; with it they are the stream's history too, which {@link readLogged} reads back (the
+ * ingest stream keeps records as Kinesis does, so a range given up on can be replayed).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -31,6 +33,10 @@ export interface DurableLogOptions<R> {
   readonly segmentBytes?: number;
   /** fdatasync each round, to survive a power loss too (not only a crash of the process). @default false */
   readonly fsync?: boolean;
+  /** Keep settled segments until their last write is this old (the stream's retention). @default 0 */
+  readonly retentionMs?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
 }
 
 interface Segment {
@@ -38,6 +44,8 @@ interface Segment {
   /** Highest position per shard of the records in this segment. */
   readonly last: Map<string, number>;
   bytes: number;
+  /** Epoch ms of its last write. */
+  writtenAt: number;
 }
 
 interface Pending {
@@ -61,51 +69,61 @@ export class DurableLog<R> {
   private readonly positionOf = new Map<string, number>();
   private closed = false;
 
+  private readonly retentionMs: number;
+  private readonly clock: () => number;
+
   constructor(private readonly options: DurableLogOptions<R>) {
     this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    this.retentionMs = options.retentionMs ?? 0;
+    this.clock = options.clock ?? Date.now;
     mkdirSync(options.dir, { recursive: true });
   }
 
   /**
    * The records not yet checkpointed, per shard in append order, from the files a previous
-   * process left. Call once, before the first append; the old segments are then rewritten as
-   * one new segment holding only these records.
+   * process left. Call once, before the first append; these records are then appended again to
+   * a new segment, and the old files are deleted (or, within the retention, kept as history).
    */
   async recover(): Promise<LoggedRecord<R>[]> {
-    const files = readdirSync(this.options.dir)
-      .filter((name) => name.endsWith(SEGMENT_SUFFIX))
-      .sort();
-    const byShard = new Map<string, R[]>();
-    const done = new Map<string, string>();
+    const files = segmentFiles(this.options.dir);
+    // Streamed file by file, dropping records as their checkpoints go by: memory holds what is
+    // pending, not the history. A record appended again by an earlier recovery is the same
+    // record (same shard and id) and is kept once.
+    const pending = new Map<string, Map<string, R>>();
     for (const file of files) {
-      const text = readFileSync(join(this.options.dir, file), 'utf8');
-      for (const line of text.split('\n')) {
-        if (line.length === 0) continue;
-        let entry: { s?: string; r?: R; c?: string; id?: string };
-        try {
-          entry = JSON.parse(line) as typeof entry;
-        } catch {
-          continue; // the torn tail of a write the crash interrupted: never acknowledged
-        }
-        if (typeof entry.c === 'string' && typeof entry.id === 'string') done.set(entry.c, entry.id);
-        else if (typeof entry.s === 'string' && entry.r !== undefined) {
-          const list = byShard.get(entry.s) ?? [];
-          list.push(entry.r);
-          byShard.set(entry.s, list);
+      for (const entry of segmentEntries<R>(join(this.options.dir, file))) {
+        if ('checkpoint' in entry) {
+          const shard = pending.get(entry.shard);
+          if (!shard?.has(entry.checkpoint)) continue;
+          for (const id of shard.keys()) {
+            shard.delete(id);
+            if (id === entry.checkpoint) break;
+          }
+        } else {
+          const shard = pending.get(entry.shard) ?? new Map<string, R>();
+          pending.set(entry.shard, shard);
+          const id = this.options.identify(entry.record);
+          if (!shard.has(id)) shard.set(id, entry.record);
         }
       }
       const index = Number(file.slice(0, -SEGMENT_SUFFIX.length));
       if (Number.isInteger(index)) this.nextSegment = Math.max(this.nextSegment, index + 1);
     }
     const remaining: LoggedRecord<R>[] = [];
-    for (const [shard, records] of byShard) {
-      const checkpoint = done.get(shard);
-      const at = checkpoint === undefined ? -1 : records.findIndex((record) => this.options.identify(record) === checkpoint);
-      for (const record of records.slice(at + 1)) remaining.push({ shard, record });
+    for (const [shard, records] of pending) for (const record of records.values()) remaining.push({ shard, record });
+    // Keep them in a fresh segment first: a crash before the old files go replays twice at worst.
+    const retained: Segment[] = [];
+    const now = this.clock();
+    for (const file of files) {
+      const path = join(this.options.dir, file);
+      const { mtimeMs, size } = statSync(path);
+      // Settled as far as this process goes: what was pending in it is appended again below.
+      if (now - mtimeMs < this.retentionMs) retained.push({ path, last: new Map(), bytes: size, writtenAt: mtimeMs });
     }
-    // Keep them in a fresh segment, then drop the old files: a crash in between replays twice at worst.
+    this.segments.unshift(...retained);
     if (remaining.length > 0) await this.append(remaining);
-    for (const file of files) rmSync(join(this.options.dir, file), { force: true });
+    const kept = new Set(retained.map((segment) => segment.path));
+    for (const file of files) if (!kept.has(join(this.options.dir, file))) rmSync(join(this.options.dir, file), { force: true });
     return remaining;
   }
 
@@ -174,6 +192,7 @@ export class DurableLog<R> {
       await this.handle!.write(buffer);
       if (this.options.fsync) await this.handle!.datasync();
       segment.bytes += buffer.byteLength;
+      segment.writtenAt = this.clock();
       for (const { shard, position } of marks) segment.last.set(shard, Math.max(segment.last.get(shard) ?? 0, position));
       for (const pending of round) pending.done?.resolve();
       await this.compact();
@@ -184,24 +203,79 @@ export class DurableLog<R> {
 
   private async currentSegment(): Promise<Segment> {
     let segment = this.segments.at(-1);
-    if (!segment || segment.bytes >= this.segmentBytes) {
+    // A segment kept from a previous process is closed: this process writes its own.
+    if (!segment || !this.handle || segment.bytes >= this.segmentBytes) {
       await this.handle?.close();
       const path = join(this.options.dir, `${String(this.nextSegment++).padStart(10, '0')}${SEGMENT_SUFFIX}`);
       this.handle = await open(path, 'a');
-      segment = { path, last: new Map(), bytes: 0 };
+      segment = { path, last: new Map(), bytes: 0, writtenAt: this.clock() };
       this.segments.push(segment);
     }
     return segment;
   }
 
-  /** Deletes closed segments whose every record is checkpointed. */
+  /** Deletes closed segments whose every record is checkpointed and that are past the retention. */
   private async compact(): Promise<void> {
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
       const settled = [...oldest.last].every(([shard, position]) => (this.checkpointed.get(shard) ?? 0) >= position);
-      if (!settled) return;
+      if (!settled || this.clock() - oldest.writtenAt < this.retentionMs) return;
       rmSync(oldest.path, { force: true });
       this.segments.shift();
     }
   }
+}
+
+type SegmentEntry<R> = { readonly shard: string; readonly record: R } | { readonly shard: string; readonly checkpoint: string };
+
+function segmentFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(SEGMENT_SUFFIX))
+    .sort();
+}
+
+function* segmentEntries<R>(path: string): Generator<SegmentEntry<R>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    // A reader in another process can lose the race with the owner's compaction.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const line of text.split('\n')) {
+    if (line.length === 0) continue;
+    let entry: { s?: string; r?: R; c?: string; id?: string };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue; // the torn tail of a write the crash interrupted: never acknowledged
+    }
+    if (typeof entry.c === 'string' && typeof entry.id === 'string') yield { shard: entry.c, checkpoint: entry.id };
+    else if (typeof entry.s === 'string' && entry.r !== undefined) yield { shard: entry.s, record: entry.r };
+  }
+}
+
+/**
+ * The records a log directory holds for `shard` that `select` accepts, each once, in append
+ * order: the stream's history, read by another process (a replay) while the owner runs.
+ * Delivered or not makes no difference; records past the retention are gone.
+ */
+export function readLogged<R>(dir: string, shard: string, identify: (record: R) => string, select: (record: R) => boolean): R[] {
+  let files: string[];
+  try {
+    files = segmentFiles(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const found = new Map<string, R>();
+  for (const file of files) {
+    for (const entry of segmentEntries<R>(join(dir, file))) {
+      if ('checkpoint' in entry || entry.shard !== shard || !select(entry.record)) continue;
+      const id = identify(entry.record);
+      if (!found.has(id)) found.set(id, entry.record);
+    }
+  }
+  return [...found.values()];
 }
