@@ -162,7 +162,8 @@ export class Alarms extends Construct {
         resources: [indexArn(devicesTable.tableArn, 'byCreated'), indexArn(devicesTable.tableArn, 'byType')],
       }),
     );
-    sweep.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [devicesTable.tableArn] }));
+    // Only the due devices' silence is read, in batches (a single-device rule too).
+    sweep.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [devicesTable.tableArn] }));
     sweep.addEnvironment(ALARMS_TABLE.tableNameEnv, alarmsTable.tableName);
     sweep.addEnvironment(DEVICES_TABLE.tableNameEnv, devicesTable.tableName);
     new Rule(this, 'SweepSchedule', {

@@ -226,6 +226,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       doc,
       tableName: tables.alarms,
       devices: repository,
+      devicesTableName: tables.devices,
       pageTokens,
       commands: control.commands,
       ...(dataDir && { dataDir }),

@@ -113,4 +113,46 @@ describe('alarm actions on the local platform', () => {
     expect(fromAlarm).toHaveLength(1);
     expect(fromAlarm[0]).toMatchObject({ id: received[0]!.id, name: 'shut_off', status: 'CREATED' });
   }, 120_000);
+
+  it('fires a per-metric no-data alarm while the device keeps sending other metrics, leaves the whole-device one alone, and clears when the metric comes back', async () => {
+    // Prepare: a meter, one rule on its pressure readings and one on any sign of life, both 10 s
+    const meter = await t.device('meter 1', 'meter');
+    const rule = async (name: string, condition: Record<string, unknown>) =>
+      (await t.ok(CREATE_RULE, { input: { name, severity: 'MEDIUM', target: { kind: 'DEVICE', deviceId: meter.id }, condition } })).createAlarmRule;
+    const pressure = await rule('no pressure', { kind: 'NO_DATA', seconds: 10, metric: 'pressure' });
+    const silent = await rule('silent meter', { kind: 'NO_DATA', seconds: 10 });
+    const pressureAlarm = `${pressure.id}.${meter.id}`;
+    const first = Date.now();
+    await meter.send(first, { temperature: 20, pressure: 1.2 });
+    await meter.settled(first);
+
+    // Act 1: only temperature from now on, every ~300 ms, until the pressure alarm fires
+    const fired = await waitFor(
+      async () => {
+        const ts = Date.now();
+        await meter.send(ts, { temperature: 20 + (ts % 7) / 10 });
+        const alarm = (await t.gql(ALARM, { id: pressureAlarm })).data?.alarm;
+        if (alarm?.state === 'ACTIVE') return { alarm, ts };
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return undefined;
+      },
+      'the per-metric no-data alarm',
+      60_000,
+    );
+    await meter.settled(fired.ts);
+    const whileTalking = (await t.ok(`query D($id: ID!) { device(id: $id) { alarms { id state } } }`, { id: meter.id })).device.alarms;
+    // Act 2: pressure again
+    const back = Date.now();
+    await meter.send(back, { temperature: 21, pressure: 1.3 });
+    await meter.settled(back);
+    const cleared = (await t.ok(ALARM, { id: pressureAlarm })).alarm;
+
+    // Assess
+    expect(pressure.condition).toEqual({ kind: 'NO_DATA', metric: 'pressure', seconds: 10 });
+    expect(fired.alarm).toMatchObject({ state: 'ACTIVE', rev: 1, lastTransition: { from: 'NORMAL', to: 'ACTIVE', eventTime: new Date(first).toISOString() } });
+    expect(fired.alarm.lastTransition.reason).toMatch(/^no pressure for 10 s \(silent for \d+ s\)$/);
+    expect(whileTalking).toEqual([{ id: pressureAlarm, state: 'ACTIVE' }]);
+    expect(whileTalking.map((a: { id: string }) => a.id)).not.toContain(`${silent.id}.${meter.id}`);
+    expect(cleared).toMatchObject({ state: 'NORMAL', rev: 2, lastTransition: { from: 'ACTIVE', to: 'NORMAL', reason: 'the device sent pressure again', eventTime: new Date(back).toISOString() } });
+  }, 120_000);
 });

@@ -97,7 +97,7 @@ describe('DeviceService alarm RPCs', () => {
     const badSnooze = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 0 });
     const disabled = await rpc(t.client, 'DisableAlarm', { id: alarmId });
     const enabled = await rpc(t.client, 'EnableAlarm', { id: alarmId });
-    const snoozed = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 60 });
+    const snoozed = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 60, note: 'pump swap' });
     const alarm = await rpc(t.client, 'GetAlarm', { id: alarmId, historyPageSize: 2 });
     const next = await rpc(t.client, 'GetAlarm', { id: alarmId, historyPageSize: 2, historyPageToken: alarm.response.nextHistoryPageToken });
     const list = await rpc(t.client, 'ListAlarms', { state: 'ALARM_STATE_SNOOZE_DISABLED', deviceId: device.id });
@@ -111,6 +111,7 @@ describe('DeviceService alarm RPCs', () => {
     expect(enabled.response).toMatchObject({ state: 'ALARM_STATE_NORMAL', rev: '2' });
     expect(snoozed.response).toMatchObject({ state: 'ALARM_STATE_SNOOZE_DISABLED', rev: '3' });
     expect(snoozed.response.lastTransition.actor).not.toBe('');
+    expect(snoozed.response.lastTransition.note).toBe('pump swap');
     expect(alarm.response.alarm.id).toBe(alarmId);
     expect(list.response.alarms.map((a: { id: string }) => a.id)).toEqual([alarmId]);
     expect(unknown.error?.code).toBe(grpc.status.NOT_FOUND);

@@ -69,6 +69,13 @@ export function DeviceDetailPage({ id }: { id: string }) {
         <StatusBadge status={device.status} />
         <LiveIndicator failed={Boolean(liveError)} />
       </div>
+      <nav aria-label="On this page" className="page-nav">
+        {SECTIONS.map(([anchor, words]) => (
+          <a key={anchor} href={`#${anchor}`}>
+            {words}
+          </a>
+        ))}
+      </nav>
       <DeviceFacts device={device} />
       <Readings readings={device.readings} />
       <DeviceAlarms deviceId={device.id} />
@@ -80,6 +87,16 @@ export function DeviceDetailPage({ id }: { id: string }) {
     </Page>
   );
 }
+
+/** Jump links to the page's sections (their headings' ids): a long page, one Tab away from each part. */
+const SECTIONS = [
+  ['readings', 'Readings'],
+  ['alarms', 'Alarms'],
+  ['charts', 'Telemetry'],
+  ['commands', 'Commands'],
+  ['twin', 'Twin'],
+  ['registry', 'Metadata'],
+] as const;
 
 function Page({ children }: { children: React.ReactNode }) {
   return (

@@ -16,7 +16,7 @@ import { issueLocalToken } from './token.js';
 export const DEFAULT_GRAPHQL_URL = `http://127.0.0.1:${DEFAULT_PORTS.graphql}/graphql`;
 
 const RULE_FIELDS = 'id name description severity version latch ackRequired notify target { kind deviceId deviceType } condition { kind metric operator threshold clearThreshold forSeconds consecutive seconds } command { name payload timeoutSeconds onStates }';
-const ALARM_FIELDS = 'id ruleName deviceId severity state rev changedAt snoozeUntil lastTransition { reason actor }';
+const ALARM_FIELDS = 'id ruleName deviceId severity state rev changedAt snoozeUntil lastTransition { reason actor note }';
 
 /** Where and as whom the commands call the API. */
 interface ApiOptions {
@@ -146,11 +146,11 @@ interface AlarmRow {
   rev: number;
   changedAt: string;
   snoozeUntil: string | null;
-  lastTransition: { reason: string; actor: string };
+  lastTransition: { reason: string; actor: string; note?: string | null };
 }
 
 const describeAlarm = (a: AlarmRow): string =>
-  `${a.id}  ${a.state.padEnd(15)}  ${a.severity.padEnd(8)}  ${a.changedAt}  ${a.ruleName} on ${a.deviceId}: ${a.lastTransition.reason} (${a.lastTransition.actor})${a.snoozeUntil ? `, snoozed until ${a.snoozeUntil}` : ''}`;
+  `${a.id}  ${a.state.padEnd(15)}  ${a.severity.padEnd(8)}  ${a.changedAt}  ${a.ruleName} on ${a.deviceId}: ${a.lastTransition.reason} (${a.lastTransition.actor}${a.lastTransition.note ? `: "${a.lastTransition.note}"` : ''})${a.snoozeUntil ? `, snoozed until ${a.snoozeUntil}` : ''}`;
 
 /** Adds `alarm` to `program`. */
 export function register(program: Command, write: LineWriter = stdoutLines, writeError: LineWriter = stderrLines): void {
@@ -249,8 +249,8 @@ export function register(program: Command, write: LineWriter = stdoutLines, writ
   action('ack', `mutation A($id: ID!, $note: String) { acknowledgeAlarm(id: $id, note: $note) { ${ALARM_FIELDS} } }`, 'acknowledge: ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL', (c) =>
     c.option('--note <text>', 'why, for the history'),
   );
-  action('snooze', `mutation S($id: ID!, $seconds: Int!) { snoozeAlarm(id: $id, seconds: $seconds) { ${ALARM_FIELDS} } }`, 'snooze for SECONDS (then NORMAL)', (c) =>
-    c.argument('<seconds>', 'how long, 1-604800'),
+  action('snooze', `mutation S($id: ID!, $seconds: Int!, $note: String) { snoozeAlarm(id: $id, seconds: $seconds, note: $note) { ${ALARM_FIELDS} } }`, 'snooze for SECONDS (then NORMAL)', (c) =>
+    c.argument('<seconds>', 'how long, 1-604800').option('--note <text>', 'why, for the history'),
   );
   action('disable', `mutation D($id: ID!) { disableAlarm(id: $id) { ${ALARM_FIELDS} } }`, 'disable until enabled');
   action('enable', `mutation E($id: ID!) { enableAlarm(id: $id) { ${ALARM_FIELDS} } }`, 'enable a disabled alarm (-> NORMAL)');

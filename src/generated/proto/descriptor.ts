@@ -828,6 +828,10 @@ export const descriptor = {
                     "seconds": {
                       "type": "int32",
                       "id": 2
+                    },
+                    "note": {
+                      "type": "string",
+                      "id": 110
                     }
                   }
                 },

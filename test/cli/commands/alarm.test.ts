@@ -49,7 +49,7 @@ describe('iotctl alarm', () => {
     const alarmId = `${rule.id}.${device.id}`;
     const disabled = await run(['disable', alarmId]);
     const enabled = await run(['enable', alarmId]);
-    const snoozed = await run(['snooze', alarmId, '60']);
+    const snoozed = await run(['snooze', alarmId, '60', '--note', 'pump swap']);
     const refusedAck = await run(['ack', alarmId, '--note', 'n/a']);
     const alarms = await run(['list', '--state', 'SNOOZE_DISABLED', '--json']);
     const deleted = await run(['rule', 'delete', rule.id]);
@@ -63,7 +63,7 @@ describe('iotctl alarm', () => {
     expect(JSON.parse(quietMetric.out[0]!).condition).toMatchObject({ kind: 'NO_DATA', metric: 'pressure', seconds: 120 });
     expect(disabled.out[0]).toMatch(/ DISABLED +HIGH /);
     expect(enabled.out[0]).toMatch(/ NORMAL +HIGH .*enabled \(iotctl\)/);
-    expect(snoozed.out[0]).toMatch(/SNOOZE_DISABLED.*snoozed until /);
+    expect(snoozed.out[0]).toMatch(/SNOOZE_DISABLED.*snoozed for 60 s \(.+: "pump swap"\), snoozed until /);
     expect(refusedAck).toMatchObject({ code: 1, err: [expect.stringMatching(/^iotctl alarm ack: Conflict: Alarm .* is SNOOZE_DISABLED: only ACTIVE or LATCHED/)] });
     expect((JSON.parse(alarms.out[0]!) as { id: string }[]).map((a) => a.id)).toEqual([alarmId]);
     expect(deleted.out[0]).toMatch(/^deleted /);

@@ -65,11 +65,17 @@ describe('alarms page in Chromium', () => {
     await page.getByRole('button', { name: 'Create rule' }).click();
     await page.getByText('The request was not valid: condition.clearThreshold (95) is on the wrong side: with > 90 it must be at most 90').waitFor(WAIT);
     await screenshot(page, '20-alarm-rule-refused');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, '20-alarm-rule-refused');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByLabel('Clears beyond (optional)').fill('85');
     await page.getByRole('button', { name: 'Create rule' }).click();
     await page.getByText('Created boiler-too-hot.').waitFor(WAIT);
     await page.locator('[data-rule-id]').filter({ hasText: 'boiler-too-hot' }).waitFor(WAIT);
     await screenshot(page, '21-alarm-rules');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, '21-alarm-rules');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Act 2: the alarms page, filtered to ACTIVE, is open when the device crosses the threshold.
     await page.goto(`${platform.consoleUrl}/alarms?state=ACTIVE`);

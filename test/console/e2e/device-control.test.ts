@@ -61,6 +61,9 @@ describe('device commands and twin in Chromium', () => {
     await page.getByText(/^Not valid JSON at line 1/).waitFor(WAIT);
     await expect(page.getByRole('button', { name: 'Send command' }).isDisabled()).resolves.toBe(true);
     await screenshot(page, '13-command-invalid-payload');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, '13-command-invalid-payload');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Act 2: a valid command.
     await page.getByLabel('Payload (JSON)').fill('{"percent": 40}');
@@ -111,6 +114,9 @@ describe('device commands and twin in Chromium', () => {
     await expect(page.getByRole('button', { name: 'Save desired state' }).isDisabled()).resolves.toBe(true);
     await editor.fill('{"light": {"on": true, "level": 80}}');
     await screenshot(page, '15-twin-editor');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, '15-twin-editor');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Act 2: save.
     await page.getByRole('button', { name: 'Save desired state' }).click();
