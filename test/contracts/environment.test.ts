@@ -148,7 +148,6 @@ describe('device service environment', () => {
       alarmsTableName: 'a',
       pageTokenSecret: { arn: valid.PAGE_TOKEN_SECRET_ARN },
       iotEndpoint: 'describe',
-      logLevel: 'info',
       region: 'us-east-1',
       port: 50051,
       host: '0.0.0.0',
