@@ -265,7 +265,13 @@ async function main(): Promise<void> {
   const started = performance.now();
 
   const child = fork(fileURLToPath(import.meta.url), ['--sink'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ports = await new Promise<{ sink: number; dynamo: string }>((resolve) => child.once('message', (m) => resolve(m as { sink: number; dynamo: string })));
+  // dynalite in a process of its own: sharing the sink's event loop slowed the sink's answers past the SDK's timeouts.
+  const dynamoChild = fork(fileURLToPath(import.meta.url), ['--dynamo'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [sinkPort, dynamo] = await Promise.all([
+    new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m)))),
+    new Promise<string>((resolve) => dynamoChild.once('message', (m) => resolve(String(m)))),
+  ]);
+  const ports = { sink: sinkPort, dynamo };
   const endpoint = `http://127.0.0.1:${ports.sink}`;
   let counters = newCounters();
   const clients = countingClients(endpoint, () => counters);
@@ -625,6 +631,7 @@ async function main(): Promise<void> {
     clients.destroy();
     telemetryTable.destroy();
     child.disconnect();
+    dynamoChild.disconnect();
   }
 }
 
@@ -665,7 +672,14 @@ const pad = (s: string) => s.padStart(12);
 
 // ---------------------------------------------------------------- entry: the bench, or the sink (child process)
 
-if (process.argv.includes('--sink')) {
+if (process.argv.includes('--dynamo')) {
+  // The Telemetry tables are real (dynalite), so the store's reads see its writes and every call is billed by its consumed capacity.
+  const dynamo = await startDynalite();
+  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'Telemetry' }, [TELEMETRY_TABLE]);
+  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'TelemetryRollups' }, [TELEMETRY_TABLE]);
+  process.send?.(dynamo.endpoint);
+  process.on('disconnect', () => process.exit(0));
+} else if (process.argv.includes('--sink')) {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -682,11 +696,7 @@ if (process.argv.includes('--sink')) {
       res.end(JSON.stringify(body));
     });
   });
-  // The Telemetry tables are real (dynalite), so the store's reads see its writes and every call is billed by its consumed capacity.
-  const dynamo = await startDynalite();
-  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'Telemetry' }, [TELEMETRY_TABLE]);
-  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'TelemetryRollups' }, [TELEMETRY_TABLE]);
-  server.listen(0, '127.0.0.1', () => process.send?.({ sink: (server.address() as AddressInfo).port, dynamo: dynamo.endpoint }));
+  server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port));
   process.on('disconnect', () => process.exit(0));
 } else {
   await main();
