@@ -102,7 +102,7 @@ describe('telemetry rollups through GraphQL on the local platform', () => {
     const sameDay = hour + HOUR < dayStart + 24 * HOUR;
     expect(days.buckets[0]).toMatchObject({ start: new Date(dayStart).toISOString(), count: sameDay ? 5 : 4 });
     expect(modes.buckets).toEqual([{ start: new Date(hour).toISOString(), count: 1, min: null, max: null, avg: null, last: { numberValue: null, booleanValue: null, stringValue: 'eco' } }]);
-  });
+  }, 90_000);
 
   it('pages buckets with a token bound to the resolution, and refuses an unknown resolution', async () => {
     // Prepare
@@ -139,5 +139,5 @@ describe('telemetry rollups through GraphQL on the local platform', () => {
     expect(pages.map((p) => p.buckets.length)).toEqual([2, 2, 1]);
     expect(crossed.errors?.[0]?.errorType).toBe('ValidationError');
     expect(unknown.errors?.[0]?.message).toMatch(/WEEK/);
-  });
+  }, 90_000);
 });

@@ -64,7 +64,7 @@ describe('GetTelemetry on the local platform', () => {
     expect(hourly.buckets).toHaveLength(1);
     expect(hourly.buckets[0]).toMatchObject({ start: { seconds: String(hour / 1000) }, count: '3', min: 1.5, max: 4.5, avg: 3 });
     expect(hourly.buckets[0]!.last).toMatchObject({ value: 'numberValue', numberValue: 4.5 });
-  });
+  }, 90_000);
 
   it('refuses a missing time range and an unknown resolution with INVALID_ARGUMENT', async () => {
     const missing = await get({ deviceId: 'x', metric: 't', to: ts(Date.now()) }).catch((e: ServiceError) => e);
@@ -72,5 +72,5 @@ describe('GetTelemetry on the local platform', () => {
     expect((missing as ServiceError).code).toBe(Status.INVALID_ARGUMENT);
     expect((missing as ServiceError).details).toMatch(/from/);
     expect((unknown as ServiceError).code).toBe(Status.INVALID_ARGUMENT);
-  });
+  }, 90_000);
 });
