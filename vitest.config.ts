@@ -18,6 +18,7 @@ export default defineConfig({
           include: ['test/**/*.test.tsx'],
           environment: 'happy-dom',
           globalSetup: ['test/console/components/platform-setup.ts'],
+          setupFiles: ['test/console/components/testing-library-setup.ts'],
         },
       },
     ],

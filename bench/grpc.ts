@@ -31,7 +31,7 @@ import { InMemoryStats } from '../src/adapters/memory/in-memory-stats.js';
 import { DeviceRegistry } from '../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../src/domain/page-token.js';
 import { descriptor } from '../src/generated/proto/descriptor.js';
-import { jsonLogSink } from '../src/grpc/call-log.js';
+import { pinoLogger } from '../src/adapters/logging/pino-logger.js';
 import { ChangeFanout } from '../src/grpc/change-fanout.js';
 import { startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
 import { localAccessTokenVerifier } from '../src/grpc/access-token-verifier.js';
@@ -90,9 +90,9 @@ async function serveDevices(): Promise<void> {
     const device = await registry.create({ name: `pump ${i}`, type: 'pump', status: 'ONLINE', metadata: { site: 'north', floor: String(i % 8), serial: `SN-${100000 + i}` } });
     ids.push(device.id);
   }
-  // The per-call JSON line is built as in production, then dropped instead of written to a pipe.
+  // The per-call JSON line is built by the production logger, then dropped instead of written to a pipe.
   let logged = 0;
-  const log = jsonLogSink(() => void (logged += 1));
+  const log = pinoLogger({ level: 'info', destination: { write: () => void (logged += 1) } });
   // Production server options: the watch streams are spread so that each connection stays within MAX_CONCURRENT_STREAMS.
   const issuer = await LocalTokenIssuer.ephemeral();
   const verifyToken = localAccessTokenVerifier({ issuer: LOCAL_ISSUER, jwk: issuer.publicJwk as never, clientIds: LOCAL_CLIENT_IDS });

@@ -34,6 +34,8 @@ export const PRICES = {
   iotActionExecuted: { usd: 0.15 / 1e6, unit: 'action executed', source: `${IOT} (Rules Engine, actions executed)` },
   /** Provisioned stream: shard-hour. */
   kinesisShardHour: { usd: 0.015, unit: 'shard-hour', source: `${KINESIS} (Provisioned, shard hour)` },
+  /** Provisioned stream: each shard-hour of retention beyond the included 24 h, up to 7 days (docs/runbook.md, replay window). */
+  kinesisExtendedRetentionShardHour: { usd: 0.02, unit: 'shard-hour of extended retention', source: `${KINESIS} (Provisioned, extended data retention up to 7 days)` },
   /** Provisioned stream: PUT payload unit (each record, in 25 KB units). */
   kinesisPutUnit: { usd: 0.014 / 1e6, unit: 'PUT payload unit (25 KB)', source: `${KINESIS} (Provisioned, PUT payload units)` },
   /** On-demand stream: stream-hour. */

@@ -11,9 +11,9 @@ import type { GraphqlApi } from 'aws-cdk-lib/aws-appsync';
 import { Construct } from 'constructs';
 import { ALARM_INSTANCE_KEY_PREFIX, ALARM_STREAM_BATCH_SIZE, ALARM_STREAM_MAPPING, ALARM_SWEEP_INTERVAL_SECONDS } from '../src/contracts/alarms.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
-import { ALARMS_TABLE, DEVICES_TABLE } from '../src/contracts/tables.js';
-import { alarmTopic } from '../src/contracts/topics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE } from '../src/contracts/tables.js';
+import { alarmTopic, commandTopic } from '../src/contracts/topics.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
 import { addTableStreamSource } from './table-stream-source.js';
@@ -78,14 +78,35 @@ export class Alarms extends Construct {
     });
 
     this.eventsFunction = new PlatformFunction(this, 'EventsFunction', {
-      entry: props.eventsEntry ?? 'lambdas/alarm-events/index.ts',
-      serviceName: SERVICE_NAMES.alarmEvents,
+      entry: props.eventsEntry ?? LAMBDA_FUNCTIONS.alarmEvents.entry,
+      serviceName: LAMBDA_FUNCTIONS.alarmEvents.serviceName,
       description: 'Alarms stream → transition history, EventBridge, SNS, alarmUpdated and WatchAlarms',
     });
     const events = this.eventsFunction;
-    // History items are the function's only writes: PutItem on the table itself.
-    events.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [alarmsTable.tableArn] }));
+    // History items are the function's only writes to the Alarms table; it reads rule versions (command actions).
+    events.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], resources: [alarmsTable.tableArn] }));
     events.addEnvironment(ALARMS_TABLE.tableNameEnv, alarmsTable.tableName);
+    // Rules' command actions go through the command use case: create, read and claim a command
+    // (no index: the function never lists or drains queues), read the device's presence, and
+    // publish on the device command topic only (not twin deltas).
+    const commandsTable = storage.table(COMMANDS_TABLE);
+    events.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [commandsTable.tableArn] }),
+    );
+    events.addEnvironment(COMMANDS_TABLE.tableNameEnv, commandsTable.tableName);
+    events.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [storage.devicesTable.tableArn] }));
+    events.addEnvironment(DEVICES_TABLE.tableNameEnv, storage.devicesTable.tableName);
+    const commandTopicPattern = commandTopic('*');
+    events.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['iot:Publish'],
+        resources: [stack.formatArn({ service: 'iot', resource: 'topic', resourceName: commandTopicPattern })],
+      }),
+    );
+    Validations.of(events.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/${commandTopicPattern}]`,
+      reason: "An alarm rule's command goes to the alarm's device, whichever it is, so the thing name in the topic is a wildcard; the grant is iot:Publish on the device command topic only.",
+    });
     const defaultBus = EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     defaultBus.grantPutEventsTo(events);
     events.addEnvironment(VARIABLES.alarmEventBusName, defaultBus.eventBusName);
@@ -120,8 +141,8 @@ export class Alarms extends Construct {
     });
 
     this.sweepFunction = new PlatformFunction(this, 'SweepFunction', {
-      entry: props.sweepEntry ?? 'lambdas/alarm-sweep/index.ts',
-      serviceName: SERVICE_NAMES.alarmSweep,
+      entry: props.sweepEntry ?? LAMBDA_FUNCTIONS.alarmSweep.entry,
+      serviceName: LAMBDA_FUNCTIONS.alarmSweep.serviceName,
       description: 'No-data alarm rules and ended snoozes, on a schedule',
       timeout: Duration.seconds(ALARM_SWEEP_INTERVAL_SECONDS),
     });
@@ -141,7 +162,8 @@ export class Alarms extends Construct {
         resources: [indexArn(devicesTable.tableArn, 'byCreated'), indexArn(devicesTable.tableArn, 'byType')],
       }),
     );
-    sweep.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [devicesTable.tableArn] }));
+    // Only the due devices' silence is read, in batches (a single-device rule too).
+    sweep.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [devicesTable.tableArn] }));
     sweep.addEnvironment(ALARMS_TABLE.tableNameEnv, alarmsTable.tableName);
     sweep.addEnvironment(DEVICES_TABLE.tableNameEnv, devicesTable.tableName);
     new Rule(this, 'SweepSchedule', {

@@ -37,7 +37,7 @@ import {
 import { WATCH_SECONDS, WATCHED_UNTIL_ATTRIBUTE } from '../src/contracts/live-updates.js';
 import { API_GROUP_DESCRIPTIONS, API_GROUPS } from '../src/contracts/groups.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { choiceContextFlag, integerContextFlag, urlListContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -261,8 +261,8 @@ export class Api extends Construct {
     });
 
     this.resolverFunction = new PlatformFunction(this, 'ResolverFunction', {
-      entry: props.entry ?? 'lambdas/graphql/index.ts',
-      serviceName: SERVICE_NAMES.graphql,
+      entry: props.entry ?? LAMBDA_FUNCTIONS.graphql.entry,
+      serviceName: LAMBDA_FUNCTIONS.graphql.serviceName,
       description: 'AppSync direct Lambda resolver of the device registry and telemetry',
       environment: { [VARIABLES.pageTokenSecretArn]: secret.secretArn },
       // A cap as much as a reservation: an API flood takes at most this many concurrent

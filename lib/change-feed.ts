@@ -6,7 +6,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -107,8 +107,8 @@ export class ChangeFeed extends Construct {
     });
 
     this.fn = new PlatformFunction(this, 'EventsFunction', {
-      entry: props.entry ?? 'lambdas/events/index.ts',
-      serviceName: SERVICE_NAMES.changeFeed,
+      entry: props.entry ?? LAMBDA_FUNCTIONS.changeFeed.entry,
+      serviceName: LAMBDA_FUNCTIONS.changeFeed.serviceName,
       description: 'Devices stream → stats counters and change publishers; Commands stream → command publishers',
       reservedConcurrentExecutions:
         props.reservedConcurrency ?? integerContextFlag(this, 'eventsReservedConcurrency', DEFAULT_EVENTS_RESERVED_CONCURRENCY, { min: 1, max: 10_000 }),

@@ -7,7 +7,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { COMMAND_RESPONSE_RULE, STATE_RULE, SUBSCRIBED_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { COMMANDS_TABLE, DEVICES_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
@@ -47,8 +47,8 @@ export class DeviceControl extends Construct {
     super(scope, id);
     const { storage } = props;
     this.fn = new PlatformFunction(this, 'DeviceControlFunction', {
-      entry: props.entry ?? 'lambdas/device-control/index.ts',
-      serviceName: SERVICE_NAMES.deviceControl,
+      entry: props.entry ?? LAMBDA_FUNCTIONS.deviceControl.entry,
+      serviceName: LAMBDA_FUNCTIONS.deviceControl.serviceName,
       description: 'Command answers, reported state and subscription events → commands and twins',
       environment: { [VARIABLES.deadLetterQueueUrl]: props.deadLetterQueue.queueUrl },
     });
@@ -76,8 +76,8 @@ export class DeviceControl extends Construct {
     this.rules = [COMMAND_RESPONSE_RULE, STATE_RULE, SUBSCRIBED_RULE].map((definition) => this.rule(definition, ruleRole, props.ruleErrorQueue));
 
     this.timeoutsFunction = new PlatformFunction(this, 'CommandTimeoutsFunction', {
-      entry: props.timeoutsEntry ?? 'lambdas/command-timeouts/index.ts',
-      serviceName: SERVICE_NAMES.commandTimeouts,
+      entry: props.timeoutsEntry ?? LAMBDA_FUNCTIONS.commandTimeouts.entry,
+      serviceName: LAMBDA_FUNCTIONS.commandTimeouts.serviceName,
       description: 'Records TIMED_OUT for commands past their deadline (deadline index, every minute)',
       timeout: Duration.seconds(50),
     });

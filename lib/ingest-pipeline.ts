@@ -12,9 +12,9 @@ import { Construct } from 'constructs';
 import { ALARMS_TABLE, DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
-import { INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
+import { INGEST_REPLAY_WINDOW_CONTEXT, INGEST_REPLAY_WINDOW_SECONDS, INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
-import { SERVICE_NAMES } from '../src/contracts/metrics.js';
+import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -68,6 +68,8 @@ export interface IngestPipelineProps {
 export class IngestPipeline extends Construct {
   /** The ingest stream. */
   public readonly stream: Stream;
+  /** How long the stream keeps records: the mapping's maximum record age plus the replay window. */
+  public readonly streamRetention: Duration;
   public readonly ingestFunction: PlatformFunction;
   public readonly presenceFunction: PlatformFunction;
   /** Records the handlers refused, each with its reason and original payload. */
@@ -104,16 +106,23 @@ export class IngestPipeline extends Construct {
     // $0.04/h: ≈ $0.10 per million (bench/prices.ts). 8 shards keep ~125 records/s per shard, so
     // a 60 s window holds ~6 messages per device (the coalescing factor) and stays under
     // Lambda's 6 MB batch limit. Rescale with -c ingestShardCount for another fleet size.
+    // The stream keeps a record for the mapping's maximum record age (retries) plus the replay
+    // window (`iotctl ingest replay` reads it back by sequence number), at least Kinesis' 24 h.
+    // Every hour past 24 is extended retention, billed per shard-hour (docs/runbook.md).
+    const replayWindowHours = integerContextFlag(this, INGEST_REPLAY_WINDOW_CONTEXT, INGEST_REPLAY_WINDOW_SECONDS / 3600, { min: 1, max: 8_000 })!;
+    const retentionHours = Math.max(24, Math.ceil(INGEST_STREAM_MAPPING.maxRecordAgeSeconds / 3600) + replayWindowHours);
+    if (retentionHours > 8_760) throw new Error(`${INGEST_REPLAY_WINDOW_CONTEXT}=${replayWindowHours} makes the stream's retention ${retentionHours} h, beyond Kinesis' 8,760 h`);
+    this.streamRetention = Duration.hours(retentionHours);
     this.stream = new Stream(this, 'Stream', {
       streamMode: StreamMode.PROVISIONED,
       shardCount,
       encryption: StreamEncryption.MANAGED,
-      retentionPeriod: Duration.hours(24),
+      retentionPeriod: this.streamRetention,
     });
 
     this.ingestFunction = new PlatformFunction(this, 'IngestFunction', {
-      entry: props.ingestEntry ?? 'lambdas/ingest/index.ts',
-      serviceName: SERVICE_NAMES.ingest,
+      entry: props.ingestEntry ?? LAMBDA_FUNCTIONS.ingest.entry,
+      serviceName: LAMBDA_FUNCTIONS.ingest.serviceName,
       description: 'Kinesis telemetry batches → coalesced device state + telemetry store; bad records → DLQ',
       memorySize: 512,
       timeout: Duration.minutes(2),
@@ -174,8 +183,8 @@ export class IngestPipeline extends Construct {
     );
 
     this.presenceFunction = new PlatformFunction(this, 'PresenceFunction', {
-      entry: props.presenceEntry ?? 'lambdas/presence/index.ts',
-      serviceName: SERVICE_NAMES.presence,
+      entry: props.presenceEntry ?? LAMBDA_FUNCTIONS.presence.entry,
+      serviceName: LAMBDA_FUNCTIONS.presence.serviceName,
       description: 'IoT lifecycle events → conditional ONLINE/OFFLINE on the Devices table',
       environment: { [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl },
     });

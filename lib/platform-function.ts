@@ -1,4 +1,4 @@
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -86,6 +86,10 @@ export interface PlatformFunctionProps {
 export class PlatformFunction extends NodejsFunction {
   /** The execution role; it can write only to this function's own log group (`logGroup`, created explicitly beside the function). */
   public readonly executionRole: Role;
+  /** The handler module, relative to the repository root when it is inside it. */
+  public readonly entry: string;
+  /** POWERTOOLS_SERVICE_NAME. */
+  public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
     const sourceMaps = props.sourceMaps ?? true;
@@ -140,5 +144,12 @@ export class PlatformFunction extends NodejsFunction {
       },
     });
     this.executionRole = role;
+    this.entry = isAbsolute(props.entry) ? relativeToProject(props.entry) : props.entry;
+    this.serviceName = props.serviceName;
   }
+}
+
+function relativeToProject(path: string): string {
+  const inside = relative(PROJECT_ROOT, path);
+  return inside.startsWith('..') ? path : inside.split(sep).join('/');
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { Provider } from 'urql';
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { createApiClient, type RealtimeTransport } from './api/client';
@@ -12,6 +12,24 @@ import { DeviceListPage } from './views/device-list-page';
 import { OverviewPage } from './views/overview-page';
 import { SignInPage } from './views/sign-in-page';
 import { EmptyState, LoadingState } from './components/states';
+
+// Pages most visits never open are fetched when first opened, keeping the first load small.
+const AlarmsPage = lazy(() => import('./views/alarms-page'));
+const AlarmRulesPage = lazy(() => import('./views/alarm-rules-page'));
+
+function LazyPage({ children }: { children: React.ReactNode }) {
+  return (
+    <Suspense
+      fallback={
+        <main className="page" id="main">
+          <LoadingState label="Loading the page" rows={4} />
+        </main>
+      }
+    >
+      {children}
+    </Suspense>
+  );
+}
 
 /** Props of {@link ConsoleApp}. */
 export interface ConsoleAppProps {
@@ -119,6 +137,16 @@ export function ConsoleApp({ config, auth, appSyncTransport, ssrPath }: ConsoleA
               <Route path="/devices" component={DeviceListPage} />
               <Route path="/devices/new" component={CreateDevicePage} />
               <Route path="/devices/:id">{(params) => <DeviceDetailPage id={params.id} />}</Route>
+              <Route path="/alarms">
+                <LazyPage>
+                  <AlarmsPage />
+                </LazyPage>
+              </Route>
+              <Route path="/alarms/rules">
+                <LazyPage>
+                  <AlarmRulesPage />
+                </LazyPage>
+              </Route>
               <Route>
                 <main className="page" id="main">
                   <EmptyState title="There is no such page">
@@ -158,6 +186,7 @@ function Shell({ children }: { children: React.ReactNode }) {
         <nav aria-label="Main" className="nav">
           <NavLink href="/">Overview</NavLink>
           <NavLink href="/devices">Devices</NavLink>
+          <NavLink href="/alarms">Alarms</NavLink>
           {admin && <NavLink href="/devices/new">Create device</NavLink>}
         </nav>
         <div className="who">

@@ -13,7 +13,9 @@ async function start(): Promise<void> {
   // Cognito's OIDC client is loaded only where it is used, so the local console never ships it.
   const auth: AuthProvider =
     config.auth === 'cognito' ? new (await import('./auth/cognito-auth')).CognitoAuth(config.cognito!) : new LocalAuth();
-  root.render(<ConsoleApp config={config} auth={auth} />);
+  // AppSync's real-time client likewise: only a cloud console speaks that protocol.
+  const appSync = config.realtimeProtocol === 'appsync' ? (await import('./api/appsync-transport')).appSyncTransport : undefined;
+  root.render(<ConsoleApp config={config} auth={auth} {...(appSync && { appSyncTransport: (token: string) => appSync(config, token) })} />);
 }
 
 start().catch((error: unknown) => {

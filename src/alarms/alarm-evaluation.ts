@@ -14,7 +14,7 @@
  * or fired by the no-data sweep, elsewhere is seen here within ALARM_STATE_CACHE_MS (the sweep
  * itself clears a no-data alarm within a minute of the device speaking).
  */
-import type { AlarmRule } from './alarm-rule.js';
+import type { AlarmRule, NoDataCondition } from './alarm-rule.js';
 import { ruleTargets } from './alarm-rule.js';
 import { evaluateReadings, initialProgress, type AlarmReading, type EvaluationProgress } from './alarm-evaluator.js';
 import { alarmId, normalInstance, type AlarmInstance } from './alarm-state.js';
@@ -32,6 +32,8 @@ const MAX_CONFLICT_RETRIES = 3;
 /** The port the ingest handler calls: one device, its readings of one batch. */
 export interface AlarmEvaluatorPort {
   evaluate(deviceId: string, readings: readonly AlarmReading[]): Promise<EvaluationSummary>;
+  /** Metrics that per-metric no-data rules watch on this device: their newest times go with the device's state write, for the sweep. */
+  watchedMetrics?(deviceId: string): Promise<ReadonlySet<string> | undefined>;
 }
 
 /** What one call did. */
@@ -39,6 +41,8 @@ export interface EvaluationSummary {
   readonly rules: number;
   readonly transitions: number;
   readonly conflicts: number;
+  /** Late readings outside their rule's open window: stored, not evaluated (counted once per rule). */
+  readonly lateSkipped: number;
 }
 
 /** Looks up a device's type; undefined when the device does not exist. */
@@ -98,22 +102,36 @@ export class AlarmEvaluation implements AlarmEvaluatorPort {
     return byRule;
   }
 
+  async watchedMetrics(deviceId: string): Promise<ReadonlySet<string> | undefined> {
+    const perMetric = (await this.deps.rules.rules()).filter((r) => r.condition.kind === 'NO_DATA' && r.condition.metric !== undefined);
+    if (perMetric.length === 0) return undefined;
+    const metrics = new Set((await this.targeting(deviceId, perMetric)).map((r) => (r.condition as NoDataCondition).metric!));
+    return metrics.size > 0 ? metrics : undefined;
+  }
+
+  /** The rules of `candidates` that target the device (its type is looked up only when a rule targets a type). */
+  private async targeting(deviceId: string, candidates: readonly AlarmRule[]): Promise<AlarmRule[]> {
+    const needsType = candidates.some((r) => r.target.kind === 'DEVICE_TYPE');
+    const type = needsType ? await this.deps.deviceType(deviceId) : undefined;
+    return candidates.filter((rule) => ruleTargets(rule, { id: deviceId, type: type ?? '' }) && (rule.target.kind !== 'DEVICE_TYPE' || type !== undefined));
+  }
+
   async evaluate(deviceId: string, readings: readonly AlarmReading[]): Promise<EvaluationSummary> {
     const all = await this.deps.rules.rules();
-    if (all.length === 0 || readings.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
-    const needsType = all.some((r) => r.target.kind === 'DEVICE_TYPE');
-    const type = needsType ? await this.deps.deviceType(deviceId) : undefined;
-    const rules = all.filter((rule) => ruleTargets(rule, { id: deviceId, type: type ?? '' }) && (rule.target.kind !== 'DEVICE_TYPE' || type !== undefined));
-    if (rules.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
+    if (all.length === 0 || readings.length === 0) return { rules: 0, transitions: 0, conflicts: 0, lateSkipped: 0 };
+    const rules = await this.targeting(deviceId, all);
+    if (rules.length === 0) return { rules: 0, transitions: 0, conflicts: 0, lateSkipped: 0 };
     const stored = await this.storedAlarms(deviceId);
     let transitions = 0;
     let conflicts = 0;
+    let lateSkipped = 0;
     for (const rule of rules) {
       const result = await this.evaluateRule(rule, deviceId, stored, readings);
       transitions += result.transitions;
       conflicts += result.conflicts;
+      lateSkipped += result.lateSkipped;
     }
-    return { rules: rules.length, transitions, conflicts };
+    return { rules: rules.length, transitions, conflicts, lateSkipped };
   }
 
   private async evaluateRule(rule: AlarmRule, deviceId: string, stored: Map<string, AlarmInstance>, readings: readonly AlarmReading[]) {
@@ -137,7 +155,7 @@ export class AlarmEvaluation implements AlarmEvaluatorPort {
       }
       if (!conflict) {
         this.remember(key, result.progress);
-        return { transitions: written, conflicts };
+        return { transitions: written, conflicts, lateSkipped: result.skipped.length };
       }
       conflicts += 1;
       if (attempt >= MAX_CONFLICT_RETRIES) throw new Error(`alarm ${key} kept changing under evaluation`);

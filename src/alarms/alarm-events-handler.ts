@@ -3,7 +3,8 @@
  * laptop): every instance write is one transition, carried inline. For each, in stream order:
  * record it in the alarm's history (idempotent by rev), then publish it to the live doors
  * (alarmUpdated, WatchAlarms) and, when its rule notifies, to the notification targets
- * (EventBridge and SNS; locally the events file). A failure reports that record so the stream
+ * (EventBridge and SNS; locally the events file), then run the rule's command action, if any
+ * (idempotent per transition). A failure reports that record so the stream
  * retries from it; everything after it comes again, which the history absorbs and which
  * publishers see again with the same eventId (at least once, as EventBridge and SNS are).
  */
@@ -13,6 +14,8 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { fromInstanceItem, isInstanceItem } from '../adapters/dynamodb/alarm-store.js';
 import type { AlarmStore } from './alarm-store.js';
 import { toNotification, type AlarmNotification, type AlarmPublisher } from './alarm-notification.js';
+import type { AlarmTransition } from './alarm-state.js';
+import type { CommandActionOutcome } from './alarm-command-action.js';
 
 /** Ports of {@link createAlarmEventsHandler}. */
 export interface AlarmEventsDeps {
@@ -22,6 +25,10 @@ export interface AlarmEventsDeps {
   /** Published when the rule's notify flag is set. */
   readonly notify: readonly AlarmPublisher[];
   readonly onPublished?: (notification: AlarmNotification) => void;
+  /** Rules' command actions; none when absent. */
+  readonly actions?: { run(transition: AlarmTransition): Promise<CommandActionOutcome> };
+  /** Told what a transition's command action did. */
+  readonly onAction?: (outcome: CommandActionOutcome, transition: AlarmTransition) => void;
   /** Told why a record will be retried. */
   readonly onFailure?: (error: unknown) => void;
 }
@@ -43,6 +50,7 @@ export function createAlarmEventsHandler(deps: AlarmEventsDeps): (event: DynamoD
         const targets = instance.notify ? [...deps.live, ...deps.notify] : deps.live;
         await Promise.all(targets.map((p) => p.publish(notification)));
         deps.onPublished?.(notification);
+        if (deps.actions) deps.onAction?.(await deps.actions.run(instance.last), instance.last);
       } catch (error) {
         deps.onFailure?.(error);
         return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };

@@ -4,7 +4,10 @@
  * so a rule is checked once, the same way, whoever creates it.
  */
 import { ValidationError } from '../domain/errors.js';
+import type { Json } from '../domain/json-document.js';
 import { TYPE_PATTERN, validateDeviceId } from '../domain/validation.js';
+import { validateCommandName, validatePayload, validateTimeoutSeconds } from '../commands/command-validation.js';
+import { ALARM_STATES, type AlarmState } from './alarm-state.js';
 
 /** Severities, loudest first. */
 export const ALARM_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
@@ -57,14 +60,30 @@ export interface ThresholdCondition {
   readonly consecutive?: number;
 }
 
-/** No sign of life (no telemetry) from a device for `seconds`. */
+/**
+ * Silence for `seconds`: no telemetry at all from the device, or, with `metric`, no reading of
+ * that metric (the device may keep sending others).
+ */
 export interface NoDataCondition {
   readonly kind: 'NO_DATA';
   readonly seconds: number;
+  readonly metric?: string;
 }
 
 /** What a rule watches for. */
 export type AlarmCondition = ThresholdCondition | NoDataCondition;
+
+/**
+ * A command the platform sends to the alarm's device when the alarm enters one of `onStates`
+ * (through the command use case, so it is queued for an offline device like any other).
+ */
+export interface AlarmCommandAction {
+  readonly name: string;
+  readonly payload: Json;
+  readonly timeoutSeconds: number;
+  /** The states whose entry sends it; ACTIVE when not given. */
+  readonly onStates: readonly AlarmState[];
+}
 
 /** A rule as stored and served. */
 export interface AlarmRule {
@@ -81,6 +100,8 @@ export interface AlarmRule {
   readonly ackRequired: boolean;
   /** Publish each transition (EventBridge, SNS; locally the events file and subscribers). */
   readonly notify: boolean;
+  /** Sent to the device on the transitions it names. */
+  readonly command?: AlarmCommandAction;
   /** Starts at 1; every update adds one. */
   readonly version: number;
   readonly createdAt: string;
@@ -97,6 +118,7 @@ export interface AlarmRuleInput {
   readonly latch?: unknown;
   readonly ackRequired?: unknown;
   readonly notify?: unknown;
+  readonly command?: unknown;
 }
 
 /** The validated, caller-settable part of a rule. */
@@ -159,19 +181,26 @@ export function validateTarget(value: unknown, field = 'target'): AlarmTarget {
   return { kind };
 }
 
+function metricName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !METRIC_PATTERN.test(value)) {
+    throw new ValidationError(
+      `${field}.metric must be a metric name: a letter, then up to 63 letters, digits, "_", "." or "-" (got ${typeof value === 'string' ? `"${value.slice(0, 70)}"` : describe(value)})`,
+      `${field}.metric`,
+    );
+  }
+  return value;
+}
+
 /** A rule condition from any door's decoded input; explains which rule it breaks. */
 export function validateCondition(value: unknown, field = 'condition'): AlarmCondition {
   const input = record(value, field);
   const kind = oneOf(input.kind, ['THRESHOLD', 'NO_DATA'] as const, `${field}.kind`);
   if (kind === 'NO_DATA') {
-    return { kind, seconds: integerIn(input.seconds, RULE_LIMITS.minNoDataSeconds, RULE_LIMITS.maxNoDataSeconds, `${field}.seconds`, 'seconds') };
+    const seconds = integerIn(input.seconds, RULE_LIMITS.minNoDataSeconds, RULE_LIMITS.maxNoDataSeconds, `${field}.seconds`, 'seconds');
+    if (input.metric === undefined || input.metric === null) return { kind, seconds };
+    return { kind, seconds, metric: metricName(input.metric, field) };
   }
-  if (typeof input.metric !== 'string' || !METRIC_PATTERN.test(input.metric)) {
-    throw new ValidationError(
-      `${field}.metric must be a metric name: a letter, then up to 63 letters, digits, "_", "." or "-" (got ${typeof input.metric === 'string' ? `"${input.metric.slice(0, 70)}"` : describe(input.metric)})`,
-      `${field}.metric`,
-    );
-  }
+  const metric = metricName(input.metric, field);
   const operator = oneOf(input.operator, COMPARISON_OPERATORS, `${field}.operator`);
   const threshold = finite(input.threshold, `${field}.threshold`);
   const has = (name: string) => input[name] !== undefined && input[name] !== null;
@@ -192,13 +221,39 @@ export function validateCondition(value: unknown, field = 'condition'): AlarmCon
   const consecutive = has('consecutive') ? integerIn(input.consecutive, 1, RULE_LIMITS.maxConsecutive, `${field}.consecutive`, 'readings') : undefined;
   return {
     kind,
-    metric: input.metric,
+    metric,
     operator,
     threshold,
     ...(clearThreshold !== undefined && { clearThreshold }),
     ...(forSeconds !== undefined && { forSeconds }),
     ...(consecutive !== undefined && { consecutive }),
   };
+}
+
+/**
+ * A command action from any door's decoded input: the name, payload (JSON text or value, at most
+ * 32 KB and 8 levels) and timeout follow the command model's own rules; `onStates` defaults to
+ * ACTIVE. Errors name the field under `field`.
+ */
+export function validateCommandAction(value: unknown, field = 'command'): AlarmCommandAction {
+  const input = record(value, field);
+  const nested = <T>(name: string, check: () => T): T => {
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof ValidationError) throw new ValidationError(`${field}.${error.message}`, `${field}.${name}`, { cause: error });
+      throw error;
+    }
+  };
+  const name = nested('name', () => validateCommandName(input.name));
+  const payload = nested('payload', () => validatePayload(input.payload));
+  const timeoutSeconds = nested('timeoutSeconds', () => validateTimeoutSeconds(input.timeoutSeconds));
+  let onStates: AlarmState[] = ['ACTIVE'];
+  if (input.onStates !== undefined && input.onStates !== null) {
+    if (!Array.isArray(input.onStates) || input.onStates.length === 0) throw new ValidationError(`${field}.onStates must be a non-empty list of alarm states`, `${field}.onStates`);
+    onStates = [...new Set(input.onStates.map((s) => oneOf(s, ALARM_STATES, `${field}.onStates`)))];
+  }
+  return { name, payload, timeoutSeconds, onStates };
 }
 
 /** Validates a whole rule; throws a ValidationError naming the first broken field. */
@@ -212,7 +267,8 @@ export function validateRuleInput(input: AlarmRuleInput): AlarmRuleSpec {
   const latch = flag(input.latch, 'latch', false);
   if (latch && !ackRequired) throw new ValidationError('latch needs ackRequired: a latched alarm is only released by an acknowledgement', 'latch');
   const notify = flag(input.notify, 'notify', true);
-  return { name, description, severity, target, condition, latch, ackRequired, notify };
+  const command = input.command === undefined || input.command === null ? undefined : validateCommandAction(input.command);
+  return { name, description, severity, target, condition, latch, ackRequired, notify, ...(command && { command }) };
 }
 
 /** Whether `rule` watches a device of this id and type. */
@@ -241,7 +297,7 @@ export function compare(value: number, operator: ComparisonOperator, threshold: 
 
 /** A one-line statement of a condition, e.g. `temperature > 30 for 300 s`. */
 export function describeCondition(condition: AlarmCondition): string {
-  if (condition.kind === 'NO_DATA') return `no data for ${condition.seconds} s`;
+  if (condition.kind === 'NO_DATA') return condition.metric === undefined ? `no data for ${condition.seconds} s` : `no ${condition.metric} for ${condition.seconds} s`;
   const hold = condition.forSeconds ? ` for ${condition.forSeconds} s` : condition.consecutive ? ` for ${condition.consecutive} readings` : '';
   return `${condition.metric} ${OPERATOR_SYMBOLS[condition.operator]} ${condition.threshold}${hold}`;
 }

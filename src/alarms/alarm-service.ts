@@ -92,7 +92,9 @@ export class AlarmService {
     if (expectedVersion !== undefined && (!Number.isInteger(expectedVersion) || expectedVersion < 1)) throw new ValidationError('expectedVersion must be a whole number >= 1', 'expectedVersion');
     const current = await this.getRule(ruleId);
     const version = expectedVersion ?? current.version;
-    const rule: AlarmRule = { ...current, ...spec, version: version + 1, updatedAt: new Date(this.now()).toISOString() };
+    // Optional settings left out of the update go: the new version is the input, not a merge.
+    const { command: _previous, ...kept } = current;
+    const rule: AlarmRule = { ...kept, ...spec, version: version + 1, updatedAt: new Date(this.now()).toISOString() };
     await this.deps.store.updateRule(rule, version);
     this.deps.onRulesChanged?.();
     return rule;

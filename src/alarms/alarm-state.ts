@@ -148,7 +148,7 @@ export function applyTransition(instance: AlarmInstance, rule: RuleRef, to: Alar
 /** An operator's action on an alarm. */
 export type AlarmAction =
   | { readonly kind: 'ACKNOWLEDGE'; readonly note?: string }
-  | { readonly kind: 'SNOOZE'; readonly seconds: number }
+  | { readonly kind: 'SNOOZE'; readonly seconds: number; readonly note?: string }
   | { readonly kind: 'DISABLE' }
   | { readonly kind: 'ENABLE' };
 
@@ -160,7 +160,7 @@ export function validateAction(action: AlarmAction): AlarmAction {
       throw new ValidationError(`seconds must be a whole number from 1 to ${MAX_SNOOZE_SECONDS}, got ${String(seconds)}`, 'seconds');
     }
   }
-  if (action.kind === 'ACKNOWLEDGE' && action.note !== undefined) {
+  if ((action.kind === 'ACKNOWLEDGE' || action.kind === 'SNOOZE') && action.note !== undefined) {
     if (typeof action.note !== 'string') throw new ValidationError('note must be a string', 'note');
     if ([...action.note].length > MAX_NOTE_LENGTH) throw new ValidationError(`note must be at most ${MAX_NOTE_LENGTH} characters`, 'note');
   }
@@ -188,7 +188,8 @@ export function applyAction(instance: AlarmInstance, rule: RuleRef & Pick<AlarmR
     case 'SNOOZE': {
       if (instance.state === 'DISABLED') throw refuse('enable it before snoozing');
       const snoozeUntil = now + action.seconds * 1000;
-      return applyTransition(instance, rule, 'SNOOZE_DISABLED', { at, reason: `snoozed for ${action.seconds} s`, actor, snoozeUntil });
+      const note = action.note === undefined ? {} : { note: action.note };
+      return applyTransition(instance, rule, 'SNOOZE_DISABLED', { at, reason: `snoozed for ${action.seconds} s`, actor, snoozeUntil, ...note });
     }
     case 'DISABLE':
       if (instance.state === 'DISABLED') throw refuse('already disabled');

@@ -50,13 +50,14 @@ export interface EventsHandlerDeps {
     readonly publishers: readonly CommandChangePublisher[];
   };
   /**
-   * Retires the certificate of every deleted device (after the counters, before the publishers):
-   * `certificateOf` reads it from a REMOVE record's old image. A failure fails the record, so it
+   * Retires the certificates of every deleted device (after the counters, before the publishers):
+   * `certificatesOf` reads them from a REMOVE record's old image (the current one and, mid-rotation,
+   * the pending one), one after another. A failure fails the record, so it
    * is retried and, in the end, dead-lettered like any other.
    * @default - credentials are left alone (the local platform: its broker admits only registered devices)
    */
   readonly retirement?: {
-    readonly certificateOf: (record: DynamoDBRecord) => string | undefined;
+    readonly certificatesOf: (record: DynamoDBRecord) => readonly string[];
     readonly retirer: CredentialRetirer;
   };
 }
@@ -105,8 +106,7 @@ export function createEventsHandler(deps: EventsHandlerDeps): EventsHandler {
     if (!change) return;
     await deps.stats.apply(change);
     if (change.changeType === 'DELETED' && deps.retirement) {
-      const certificateId = deps.retirement.certificateOf(positioned.record);
-      if (certificateId) await deps.retirement.retirer.retire(change.device.id, certificateId);
+      for (const certificateId of deps.retirement.certificatesOf(positioned.record)) await deps.retirement.retirer.retire(change.device.id, certificateId);
     }
     if (!isTelemetryOnlyChange(change)) {
       await Promise.all(deps.publishers.map((publisher) => publisher.publish(change)));

@@ -8,6 +8,7 @@ import * as command from './commands/command.js';
 import * as alarm from './commands/alarm.js';
 import * as device from './commands/device.js';
 import * as dlq from './commands/dlq.js';
+import * as ingest from './commands/ingest.js';
 import * as local from './commands/local.js';
 import * as simulate from './commands/simulate.js';
 import * as stats from './commands/stats.js';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   command.register(program);
   alarm.register(program);
   dlq.register(program);
+  ingest.register(program);
   simulate.register(program);
   stats.register(program);
   token.register(program);

@@ -2,16 +2,13 @@
 import { ValidationError } from '../domain/errors.js';
 import { parseJsonInput, type Json, type JsonLimits } from '../domain/json-document.js';
 import { isCommandStatus, COMMAND_STATUSES, type CommandStatus } from './command.js';
+import { COMMAND_NAME_PATTERN, DEFAULT_TIMEOUT_SECONDS, MAX_COMMAND_JSON_BYTES, MAX_TIMEOUT_SECONDS } from '../contracts/device-control-limits.js';
 
-/** Command names: lower-case letters, digits, `_` and `-`, 1-64 characters. */
-export const COMMAND_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
+export { COMMAND_NAME_PATTERN, DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS };
 /** Payloads and results: at most 32 KB of JSON, nested at most 8 levels. */
-export const MAX_COMMAND_JSON: JsonLimits = { maxBytes: 32 * 1024, maxDepth: 8 };
+export const MAX_COMMAND_JSON: JsonLimits = { maxBytes: MAX_COMMAND_JSON_BYTES, maxDepth: 8 };
 /** Client tokens: 1-64 printable ASCII characters. */
 export const CLIENT_TOKEN_PATTERN = /^[\x21-\x7e]{1,64}$/;
-/** Default and largest timeout a device has once a command reached it. */
-export const DEFAULT_TIMEOUT_SECONDS = 60;
-export const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
 /** How long an undelivered command waits for its device: default and most. */
 export const DEFAULT_EXPIRY_SECONDS = 24 * 60 * 60;
 export const MAX_EXPIRY_SECONDS = 7 * 24 * 60 * 60;

@@ -25,6 +25,18 @@ export const INGEST_STREAM_MAPPING: StreamMappingSettings = Object.freeze({
   parallelizationFactor: 1,
 });
 
+/**
+ * How long records given up on stay replayable (`iotctl ingest replay`) after the ingest mapping's
+ * maximum record age: the stream keeps records for maxRecordAge + this window, so an operator
+ * paged by the failure-queue alarm has this long to fix the cause and replay. 12 h keeps the
+ * stream at Kinesis' included 24 h retention (no extended-retention charge); raise it with the
+ * CDK context flag {@link INGEST_REPLAY_WINDOW_CONTEXT} (hours; docs/runbook.md gives the price).
+ */
+export const INGEST_REPLAY_WINDOW_SECONDS = 12 * 3600;
+
+/** CDK context key overriding the replay window, in whole hours. */
+export const INGEST_REPLAY_WINDOW_CONTEXT = 'ingestReplayWindowHours';
+
 /** DynamoDB Streams of the Devices table → events Lambda, in batches of {@link CHANGE_STREAM_BATCH_SIZE}. */
 export const CHANGE_STREAM_MAPPING: StreamMappingSettings = Object.freeze({
   retryAttempts: 5,

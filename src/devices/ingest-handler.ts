@@ -152,7 +152,10 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     // 3. One coalesced state write per device; it also tells unknown devices apart. A device
     //    whose latest-readings map is full has its messages with new names refused, alone.
     const devices = [...byDevice.keys()];
-    const outcomes = await mapSettled(devices, concurrency, (deviceId) => writeState(deps.devices, deviceId, byDevice.get(deviceId)!, limits));
+    const watching = deps.alarms?.watchedMetrics?.bind(deps.alarms);
+    const outcomes = await mapSettled(devices, concurrency, async (deviceId) =>
+      writeState(deps.devices, deviceId, byDevice.get(deviceId)!, limits, watching ? await watching(deviceId) : undefined),
+    );
     const points: TelemetryPoint[] = [];
     const pointRecords = new Map<TelemetryPoint, Accepted>();
     let stateApplied = 0;
@@ -263,12 +266,18 @@ interface StateResult {
  * answers 'full' are the stored names read and the messages that would add names beyond the
  * bound set aside, in (ts, seq) order, so a device's earlier messages win over its later ones.
  */
-async function writeState(writer: DeviceStateWriter, deviceId: string, items: readonly Accepted[], limits: TelemetryLimits): Promise<StateResult> {
+async function writeState(
+  writer: DeviceStateWriter,
+  deviceId: string,
+  items: readonly Accepted[],
+  limits: TelemetryLimits,
+  watched: ReadonlySet<string> | undefined,
+): Promise<StateResult> {
   let accepted = items;
   const refused: Accepted[] = [];
   let storedNames: ReadonlySet<string> | undefined;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const outcome = await writer.recordTelemetry({ ...coalesce(deviceId, accepted), maxReadings: limits.maxReadings, ...(storedNames && { storedNames }) });
+    const outcome = await writer.recordTelemetry({ ...coalesce(deviceId, accepted, watched), maxReadings: limits.maxReadings, ...(storedNames && { storedNames }) });
     if (outcome !== 'full') return { outcome, accepted, refused };
     storedNames = await writer.readingNames(deviceId);
     if (!storedNames) return { outcome: 'unknown', accepted, refused };
@@ -333,12 +342,16 @@ function decodeEnvelope(record: KinesisStreamRecord): TelemetryRuleOutput | stri
   return { payload, thingName, clientId: typeof clientId === 'string' ? clientId : '', receivedAt };
 }
 
-/** Newest timestamp and latest value per metric, in (ts, seq) order. */
-function coalesce(deviceId: string, items: readonly Accepted[]) {
+/** Newest timestamp and latest value per metric, in (ts, seq) order; the newest time of each watched metric present. */
+function coalesce(deviceId: string, items: readonly Accepted[], watched?: ReadonlySet<string>) {
   const ordered = [...items].sort(byTime);
   const readings: Record<string, ReadingValue> = {};
-  for (const { message } of ordered) Object.assign(readings, message.metrics);
-  return { deviceId, lastSeen: ordered[ordered.length - 1]!.message.ts, readings };
+  const metricTimes: Record<string, number> = {};
+  for (const { message } of ordered) {
+    Object.assign(readings, message.metrics);
+    if (watched) for (const metric of watched) if (metric in message.metrics) metricTimes[metric] = message.ts;
+  }
+  return { deviceId, lastSeen: ordered[ordered.length - 1]!.message.ts, readings, ...(Object.keys(metricTimes).length > 0 && { metricTimes }) };
 }
 
 function base64Length(base64: string): number {

@@ -5,7 +5,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { isCommandRecord, toCommandChange } from '../adapters/dynamodb/command-stream-record.js';
 import type { CommandChangePublisher } from '../commands/command-change.js';
-import { deletedCertificateOf, toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
+import { deletedCertificatesOf, toDeviceChange } from '../adapters/dynamodb/device-stream-record.js';
 import { createEventsHandler } from '../change-feed/events-handler.js';
 import { CHANGE_FEED_METRICS } from '../contracts/metrics.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
@@ -38,7 +38,7 @@ export function composeEventsFunction(ports: EventsFunctionPorts): (event: Dynam
     logger: ports.logger,
     ...(ports.publishTelemetryChanges !== undefined && { publishTelemetryChanges: ports.publishTelemetryChanges }),
     commands: { isCommandRecord, toChange: toCommandChange, publishers: ports.commandPublishers ?? [] },
-    ...(ports.retirer && { retirement: { certificateOf: deletedCertificateOf, retirer: ports.retirer } }),
+    ...(ports.retirer && { retirement: { certificatesOf: deletedCertificatesOf, retirer: ports.retirer } }),
   });
   return async (event) => {
     metrics.count(CHANGE_FEED_METRICS.records, event.Records?.length ?? 0);

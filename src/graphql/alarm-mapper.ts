@@ -20,6 +20,7 @@ export function fromRuleInput(input: AlarmRuleInput): DomainRuleInput {
     severity: input.severity,
     target: input.target ? present(input.target) : input.target,
     condition: input.condition ? present(input.condition) : input.condition,
+    ...(input.command && { command: present(input.command) }),
   } as DomainRuleInput;
 }
 
@@ -34,7 +35,7 @@ export function toGraphqlRule(rule: DomainRule): AlarmRule {
     target: { kind: target.kind, deviceId: target.kind === 'DEVICE' ? target.deviceId : null, deviceType: target.kind === 'DEVICE_TYPE' ? target.deviceType : null },
     condition:
       condition.kind === 'NO_DATA'
-        ? { kind: condition.kind, seconds: condition.seconds, metric: null, operator: null, threshold: null, clearThreshold: null, forSeconds: null, consecutive: null }
+        ? { kind: condition.kind, seconds: condition.seconds, metric: condition.metric ?? null, operator: null, threshold: null, clearThreshold: null, forSeconds: null, consecutive: null }
         : {
             kind: condition.kind,
             metric: condition.metric,
@@ -48,6 +49,9 @@ export function toGraphqlRule(rule: DomainRule): AlarmRule {
     latch: rule.latch,
     ackRequired: rule.ackRequired,
     notify: rule.notify,
+    command: rule.command
+      ? { name: rule.command.name, payload: JSON.stringify(rule.command.payload), timeoutSeconds: rule.command.timeoutSeconds, onStates: [...rule.command.onStates] }
+      : null,
     version: rule.version,
     createdAt: rule.createdAt,
     updatedAt: rule.updatedAt,

@@ -202,9 +202,9 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
       requireGroup(event.identity, WRITE_GROUPS, 'acknowledge alarms');
       return toGraphqlAlarm(await alarms.act(id, { kind: 'ACKNOWLEDGE', ...(note !== undefined && note !== null && { note }) }, actor(event)));
     })
-    .onMutation('snoozeAlarm', async ({ id, seconds }, event) => {
+    .onMutation('snoozeAlarm', async ({ id, seconds, note }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'snooze alarms');
-      return toGraphqlAlarm(await alarms.act(id, { kind: 'SNOOZE', seconds }, actor(event)));
+      return toGraphqlAlarm(await alarms.act(id, { kind: 'SNOOZE', seconds, ...(note !== undefined && note !== null && { note }) }, actor(event)));
     })
     .onMutation('disableAlarm', async ({ id }, event) => {
       requireGroup(event.identity, WRITE_GROUPS, 'disable alarms');

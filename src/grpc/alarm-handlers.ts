@@ -73,7 +73,7 @@ export function createAlarmHandlers(alarms: AlarmServicePort, context: CallConte
       signal.throwIfAborted();
       return toProtoAlarm(await alarms.act(request.id, { kind: 'ACKNOWLEDGE', ...(request.note && { note: request.note }) }, signal.caller));
     }),
-    SnoozeAlarm: guardUnary(context, 'SnoozeAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'SNOOZE', seconds: request.seconds }, signal.caller))),
+    SnoozeAlarm: guardUnary(context, 'SnoozeAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'SNOOZE', seconds: request.seconds, ...(request.note && { note: request.note }) }, signal.caller))),
     DisableAlarm: guardUnary(context, 'DisableAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'DISABLE' }, signal.caller))),
     EnableAlarm: guardUnary(context, 'EnableAlarm', async (request, signal) => toProtoAlarm(await alarms.act(request.id, { kind: 'ENABLE' }, signal.caller))),
     WatchAlarms: watch.handle,

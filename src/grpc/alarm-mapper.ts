@@ -31,7 +31,7 @@ export function fromProtoRule(rule: ProtoRuleOutput | null | undefined): AlarmRu
   const t = rule.threshold;
   const condition =
     rule.condition === 'noData'
-      ? { kind: 'NO_DATA', seconds: rule.noData?.seconds }
+      ? { kind: 'NO_DATA', seconds: rule.noData?.seconds, ...(rule.noData?.metric && { metric: rule.noData.metric }) }
       : rule.condition === 'threshold' && t
         ? {
             kind: 'THRESHOLD',
@@ -52,6 +52,15 @@ export function fromProtoRule(rule: ProtoRuleOutput | null | undefined): AlarmRu
     latch: rule.latch,
     ...(rule._ackRequired && { ackRequired: rule.ackRequired }),
     ...(rule._notify && { notify: rule.notify }),
+    ...(rule.command && {
+      command: {
+        name: rule.command.name,
+        payload: rule.command.payloadJson === '' ? undefined : rule.command.payloadJson,
+        timeoutSeconds: rule.command.timeoutSeconds,
+        // UNSPECIFIED stays in the list as undefined, so the validator names it.
+        ...(rule.command.onStates.length > 0 && { onStates: rule.command.onStates.map((s) => fromProtoState(s) ?? String(s)) }),
+      },
+    }),
   };
 }
 
@@ -65,7 +74,7 @@ export function toProtoRule(rule: AlarmRule): ProtoRule {
     severity: `${SEVERITY}${rule.severity}` as ProtoSeverity,
     ...(target.kind === 'DEVICE' ? { deviceId: target.deviceId } : target.kind === 'DEVICE_TYPE' ? { deviceType: target.deviceType } : { allDevices: true }),
     ...(condition.kind === 'NO_DATA'
-      ? { noData: { seconds: condition.seconds } }
+      ? { noData: { seconds: condition.seconds, metric: condition.metric ?? '' } }
       : {
           threshold: {
             metric: condition.metric,
@@ -79,6 +88,14 @@ export function toProtoRule(rule: AlarmRule): ProtoRule {
     latch: rule.latch,
     ackRequired: rule.ackRequired,
     notify: rule.notify,
+    ...(rule.command && {
+      command: {
+        name: rule.command.name,
+        payloadJson: JSON.stringify(rule.command.payload),
+        timeoutSeconds: rule.command.timeoutSeconds,
+        onStates: rule.command.onStates.map((s) => `${STATE}${s}` as ProtoState),
+      },
+    }),
     version: String(rule.version),
     createdAt: toTimestamp(rule.createdAt),
     updatedAt: toTimestamp(rule.updatedAt),

@@ -10,7 +10,7 @@
  */
 import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
 import { TokenRejectedError, TokenVerificationUnavailableError, type AccessTokenVerifier } from './access-token-verifier.js';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 import { statusName, REFUSAL_CODES } from './error-mapper.js';
 import { DEVICE_SERVICE_NAME } from './proto.js';
 import { callerOf, RPC_RIGHTS } from './rpc-access.js';
@@ -32,7 +32,7 @@ export function callerIdOf(metadata: Metadata): string {
 /** Options of {@link authInterceptor}. */
 export interface AuthInterceptorOptions {
   readonly verify: AccessTokenVerifier;
-  readonly log: LogSink;
+  readonly log: Logger;
 }
 
 /** The interceptor; put it first so refused calls never take a share of the receive budget. */
@@ -48,7 +48,7 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
     const refuse = (code: Status, details: string, caller: string): void => {
       if (cancelled) return;
       call.sendStatus({ code, details, metadata: new Metadata() });
-      options.log({ level: 'warn', msg: 'rpc', method, code: statusName(code), caller, durationMs: Math.round((performance.now() - started) * 100) / 100, details });
+      options.log.warn('rpc', { method, code: statusName(code), caller, durationMs: Math.round((performance.now() - started) * 100) / 100, details });
     };
     const responder = new ResponderBuilder()
       .withStart((next) => {

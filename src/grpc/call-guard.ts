@@ -6,7 +6,7 @@
 import { status as Status, type Metadata, type ServerUnaryCall, type sendUnaryData, type StatusObject } from '@grpc/grpc-js';
 import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
 import { callerIdOf } from './auth-interceptor.js';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 import { MalformedRequest } from './proto.js';
 
 /** Metadata larger than this (keys plus values, in bytes) is refused with INVALID_ARGUMENT. */
@@ -22,7 +22,7 @@ export class CallCancelledError extends Error {
 
 /** Shared by every handler of one server. */
 export interface CallContext {
-  readonly log: LogSink;
+  readonly log: Logger;
   /** Number of unary calls running now (graceful shutdown reports it). */
   inFlight: number;
 }
@@ -59,9 +59,7 @@ export function guardUnary<Req, Res>(
     const caller = callerIdOf(call.metadata);
     let deviceId = deviceIdOf(call.request);
     const log = (code: number, extra?: Record<string, unknown>): void =>
-      context.log({
-        level: code === Status.INTERNAL ? 'error' : 'info',
-        msg: 'rpc',
+      context.log[code === Status.INTERNAL ? 'error' : 'info']('rpc', {
         method,
         code: statusName(code),
         caller,

@@ -7,7 +7,7 @@ import { isCommandStatus } from '../commands/command.js';
 import type { CommandChange } from '../commands/command-change.js';
 import { COMMAND_CHANGE_TOPIC_FILTER, commandChangeTopic } from '../contracts/topics.js';
 import type { MessageBus } from '../ports/message-bus.js';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 
 /** A live source of command transitions. */
 export interface CommandChangeSource {
@@ -17,19 +17,19 @@ export interface CommandChangeSource {
 }
 
 /** Subscribes to the command change topics on `bus`; a payload that is not a CommandChange is logged and dropped. */
-export async function subscribeToCommandChanges(bus: MessageBus, log: LogSink): Promise<CommandChangeSource> {
+export async function subscribeToCommandChanges(bus: MessageBus, log: Logger): Promise<CommandChangeSource> {
   const listeners = new Set<(change: CommandChange) => void>();
   const close = await bus.subscribe(COMMAND_CHANGE_TOPIC_FILTER, (topic, payload) => {
     const change = decode(topic, payload);
     if (!change) {
-      log({ level: 'warn', msg: 'dropped a message that is not a command change', topic, bytes: payload.length });
+      log.warn('dropped a message that is not a command change', { topic, bytes: payload.length });
       return;
     }
     for (const listener of listeners) {
       try {
         listener(change);
       } catch (error) {
-        log({ level: 'error', msg: 'command watch listener failed', error: String(error) });
+        log.error('command watch listener failed', { error: String(error) });
       }
     }
   });

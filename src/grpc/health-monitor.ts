@@ -6,7 +6,7 @@
  * follows the probe only, since unary calls still work and the bus reconnects by itself.
  */
 import type { HealthImplementation } from 'grpc-health-check';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 
 /** Resolves when the dependencies answer; rejects (or times out) when they do not. */
 export type HealthProbe = () => Promise<void>;
@@ -20,7 +20,7 @@ export interface HealthMonitorOptions {
   readonly intervalMs?: number;
   /** A probe slower than this counts as a failure. @default 3_000 */
   readonly timeoutMs?: number;
-  readonly log: LogSink;
+  readonly log: Logger;
 }
 
 /** A running monitor. */
@@ -52,7 +52,7 @@ export async function startHealthMonitor(options: HealthMonitorOptions): Promise
     probeOk = ok;
     publish();
     if (changed) {
-      log({ level: ok ? 'info' : 'warn', msg: 'health', status: ok ? 'SERVING' : 'NOT_SERVING', ...(error !== undefined && { error: String(error instanceof Error ? error.message : error) }) });
+      log[ok ? 'info' : 'warn']('health', { status: ok ? 'SERVING' : 'NOT_SERVING', ...(error !== undefined && { error: String(error instanceof Error ? error.message : error) }) });
     }
   };
   const check = async (): Promise<boolean> => {
@@ -89,7 +89,7 @@ export async function startHealthMonitor(options: HealthMonitorOptions): Promise
       if (stopped || connected === changesOk) return;
       changesOk = connected;
       publish();
-      log({ level: connected ? 'info' : 'warn', msg: 'health', service: services.join(','), status: connected && probeOk ? 'SERVING' : 'NOT_SERVING', changeSubscription: connected ? 'up' : 'down' });
+      log[connected ? 'info' : 'warn']('health', { service: services.join(','), status: connected && probeOk ? 'SERVING' : 'NOT_SERVING', changeSubscription: connected ? 'up' : 'down' });
     },
     stop() {
       clearInterval(interval);

@@ -10,7 +10,7 @@ import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, type LocalTokenIssuer } from '../local/
 import { localAccessTokenVerifier } from './access-token-verifier.js';
 import type { DeviceRegistryPort } from './device-service.js';
 import type { MessageBus } from '../ports/message-bus.js';
-import type { LogSink } from './call-log.js';
+import type { LogFields, Logger } from '../ports/logger.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { subscribeToCommandChanges } from './command-change-source.js';
 import type { DeviceControlPorts } from './device-service.js';
@@ -45,13 +45,17 @@ export interface LocalGrpc {
 
 /** Starts the server; per-call log entries become `grpc: Method CODE caller device 1.2ms` lines. */
 export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGrpc> {
-  const sink: LogSink = (entry) => {
-    if (entry.msg === 'rpc') {
-      const device = entry.deviceId ? ` device=${String(entry.deviceId)}` : '';
-      options.log(`grpc: ${String(entry.method)} ${String(entry.code)} caller=${String(entry.caller)}${device} ${String(entry.durationMs)}ms`);
-    }
-    else if (entry.level === 'warn' || entry.level === 'error') options.log(`grpc: ${String(entry.msg)} ${JSON.stringify(entry)}`);
-  };
+  const line =
+    (loud: boolean) =>
+    (message: string, ...extra: LogFields[]): void => {
+      const entry = Object.assign({}, ...extra) as LogFields;
+      if (message === 'rpc') {
+        const device = entry.deviceId ? ` device=${String(entry.deviceId)}` : '';
+        options.log(`grpc: ${String(entry.method)} ${String(entry.code)} caller=${String(entry.caller)}${device} ${String(entry.durationMs)}ms`);
+      } else if (loud) options.log(`grpc: ${message} ${JSON.stringify(entry)}`);
+    };
+  // Calls get one short line each; lifecycle lines only when something is wrong.
+  const sink: Logger = { debug: line(false), info: line(false), warn: line(true), error: line(true) };
   const changes = await subscribeToChanges(options.bus, sink);
   const transitions = await subscribeToAlarms(options.bus, sink);
   const commandChanges = await subscribeToCommandChanges(options.bus, sink);

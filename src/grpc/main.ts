@@ -16,6 +16,7 @@ import {
   DESCRIBE_IOT_ENDPOINT,
   DEVICE_SERVICE_VARIABLES,
   readDeviceServiceEnvironment,
+  readDeviceServiceLogLevel,
   type DeviceServiceEnvironment,
 } from '../contracts/environment/device-service.js';
 import { IotMqttMessageBus } from '../adapters/iot/iot-mqtt-message-bus.js';
@@ -27,7 +28,8 @@ import { DynamoDbAlarmStore } from '../adapters/dynamodb/alarm-store.js';
 import { AlarmService } from '../alarms/alarm-service.js';
 import { subscribeToAlarms } from './watch-alarms.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
-import { jsonLogSink } from './call-log.js';
+import { pinoLogger, type FlushableLogger } from '../adapters/logging/pino-logger.js';
+import type { LogLevel } from '../contracts/log-levels.js';
 import { DYNAMODB_CLIENT_LIMITS } from './config.js';
 import { cognitoAccessTokenVerifier } from './access-token-verifier.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
@@ -37,8 +39,10 @@ import { IotDataDeviceMessenger } from '../adapters/iot/iot-data-device-messenge
 import { subscribeToCommandChanges, type CommandChangeSource } from './command-change-source.js';
 import { startDeviceServer } from './server.js';
 import { createTaskTlsIdentity } from './task-tls-identity.js';
+import { exitAfterFlush, exitOnSignal } from './exit-on-signal.js';
 
-const log = jsonLogSink();
+// An invalid LOG_LEVEL still gets its startup error logged (at info), naming the variable.
+const log: FlushableLogger = pinoLogger({ level: logLevelOrInfo() });
 
 async function main(): Promise<void> {
   const config = readDeviceServiceEnvironment(process.env);
@@ -67,7 +71,7 @@ async function main(): Promise<void> {
       tables: { devices: config.devicesTableName, commands: config.deviceControl.commandsTableName, twins: config.deviceControl.twinsTableName },
       messenger: new IotDataDeviceMessenger(new IoTDataPlaneClient({ region: config.region })),
       pageTokens,
-      onDeliveryError: (error, deviceId) => log({ level: 'warn', msg: 'publish to a device failed; it gets it on its next subscription', deviceId, error: String(error) }),
+      onDeliveryError: (error, deviceId) => log.warn('publish to a device failed; it gets it on its next subscription', { deviceId, error: String(error) }),
     });
     control = { ...services, commandChanges };
   }
@@ -93,22 +97,13 @@ async function main(): Promise<void> {
     },
   });
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log({ level: 'info', msg: 'signal', signal });
-    void server
-      .shutdown(config.shutdownGraceMs)
-      .then(() => changes.close())
-      .then(() => commandChanges?.close())
-      .then(() => transitions.close())
-      .then(() => bus.close())
-      .catch((error: unknown) => log({ level: 'error', msg: 'shutdown failed', error: String(error) }))
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  exitOnSignal(log, async () => {
+    await server.shutdown(config.shutdownGraceMs);
+    await changes.close();
+    await commandChanges?.close();
+    await transitions.close();
+    await bus.close();
+  });
 }
 
 /** The IoT data endpoint; `describe` looks the account's ATS endpoint up (iot:DescribeEndpoint). */
@@ -121,7 +116,15 @@ async function iotEndpoint(config: DeviceServiceEnvironment): Promise<string> {
   return endpointAddress;
 }
 
+function logLevelOrInfo(): LogLevel {
+  try {
+    return readDeviceServiceLogLevel(process.env);
+  } catch {
+    return 'info';
+  }
+}
+
 main().catch((error: unknown) => {
-  log({ level: 'fatal', msg: 'startup failed', error: error instanceof Error ? error.message : String(error) });
-  process.exit(1);
+  log.error('startup failed', { error: error instanceof Error ? error.message : String(error) });
+  exitAfterFlush(log, 1);
 });

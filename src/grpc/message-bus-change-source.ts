@@ -9,7 +9,7 @@ import { CHANGE_TOPIC_FILTER, TELEMETRY_BATCH_TOPIC } from '../contracts/topics.
 import type { DeviceChange } from '../domain/device-change.js';
 import type { ChangeSource } from '../ports/change-feed.js';
 import type { BusConnection, MessageBus } from '../ports/message-bus.js';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 import { ChangeFanout } from './change-fanout.js';
 
 /**
@@ -21,8 +21,8 @@ export interface BusChangeSource extends ChangeSource, BusConnection {
 }
 
 /** Subscribes to the change topics on `bus`; payloads that are not a DeviceChange are logged and dropped. */
-export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise<BusChangeSource> {
-  const fanout = new ChangeFanout((error) => log({ level: 'error', msg: 'watch listener failed', error: String(error) }));
+export async function subscribeToChanges(bus: MessageBus, log: Logger): Promise<BusChangeSource> {
+  const fanout = new ChangeFanout((error) => log.error('watch listener failed', { error: String(error) }));
   // The change feed publishes at least once (a redelivered stream record is published again) and
   // a batch may carry telemetry older than a change already relayed: streams get each sequence
   // once, per device in increasing order. One short string per device of the fleet.
@@ -37,12 +37,12 @@ export async function subscribeToChanges(bus: MessageBus, log: LogSink): Promise
     if (topic === TELEMETRY_BATCH_TOPIC) {
       const batch = decodeDeviceChangeBatch(payload);
       if (batch.ok) for (const change of batch.changes) emit(change);
-      else log({ level: 'warn', msg: 'dropped a message that is not a change batch', topic, bytes: payload.length, reason: batch.reason });
+      else log.warn('dropped a message that is not a change batch', { topic, bytes: payload.length, reason: batch.reason });
       return;
     }
     const decoded = decodeDeviceChange(topic, payload);
     if (decoded.ok) emit(decoded.change);
-    else log({ level: 'warn', msg: 'dropped a message that is not a device change', topic, bytes: payload.length, reason: decoded.reason });
+    else log.warn('dropped a message that is not a device change', { topic, bytes: payload.length, reason: decoded.reason });
   });
   return {
     subscribe: (listener) => fanout.subscribe(listener),

@@ -14,7 +14,7 @@ import type { BusConnection } from '../ports/message-bus.js';
 import type { AccessTokenVerifier } from './access-token-verifier.js';
 import { authInterceptor } from './auth-interceptor.js';
 import type { CallContext } from './call-guard.js';
-import { jsonLogSink, type LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 import { createDeviceServiceHandlers, type DeviceControlPorts, type DeviceRegistryPort } from './device-service.js';
 import type { AlarmServicePort } from './alarm-handlers.js';
 import type { AlarmTransitionSource } from './watch-alarms.js';
@@ -92,8 +92,8 @@ export interface DeviceServerOptions {
   readonly host?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
-  /** @default JSON lines on stdout */
-  readonly log?: LogSink;
+  /** Where call and lifecycle lines go (pino in the service, the line logger locally). */
+  readonly log: Logger;
   /** Dependency probe behind the health service; always SERVING when absent. */
   readonly probe?: HealthProbe;
   /** @default 10_000 */
@@ -126,7 +126,7 @@ export interface DeviceServer {
 
 /** Starts the server and resolves once it listens. */
 export async function startDeviceServer(options: DeviceServerOptions): Promise<DeviceServer> {
-  const log = options.log ?? jsonLogSink();
+  const log = options.log;
   const context: CallContext = { log, inFlight: 0 };
   const serverOptions = { ...SERVER_OPTIONS, ...options.serverOptions };
   const receiveBudget = receiveBudgetInterceptor({
@@ -182,18 +182,18 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
   const stopWatchingConnection = changes.onConnectionChange?.((connected) => {
     health.setChangesConnected(connected);
     if (!connected) {
-      log({ level: 'warn', msg: 'change subscription lost', streams: watchers.size });
+      log.warn('change subscription lost', { streams: watchers.size });
       watchers.closeAll(CHANGES_UNAVAILABLE);
       alarmWatchers.closeAll({ code: CHANGES_UNAVAILABLE.code, details: 'alarm subscription lost: transitions may have been missed; list alarms again, then watch again' });
     }
   });
-  log({ level: 'info', msg: 'listening', host, port, tls: true, reflection: Boolean(options.reflection) });
+  log.info('listening', { host, port, tls: true, reflection: Boolean(options.reflection) });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> => {
     stopping ??= new Promise<void>((resolve) => {
       const started = performance.now();
-      log({ level: 'info', msg: 'shutdown', inFlight: context.inFlight, streams: watchers.size, graceMs });
+      log.info('shutdown', { inFlight: context.inFlight, streams: watchers.size, graceMs });
       stopWatchingConnection?.();
       health.stop();
       watchers.closeAll({ code: REFUSAL_CODES.shuttingDown, details: 'server shutting down' });
@@ -206,7 +206,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
         clearTimeout(force);
         clearInterval(poll);
         if (forced) server.forceShutdown();
-        log({ level: 'info', msg: 'stopped', forced, inFlight: context.inFlight, durationMs: Math.round(performance.now() - started) });
+        log.info('stopped', { forced, inFlight: context.inFlight, durationMs: Math.round(performance.now() - started) });
         resolve();
       };
       const force = setTimeout(() => finish(true), graceMs);

@@ -14,7 +14,7 @@ import type { WatchAlarmsRequest__Output } from '../generated/proto/iot/device/v
 import type { WatchAlarmsResponse } from '../generated/proto/iot/device/v1/WatchAlarmsResponse.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import { toProtoTransition } from './alarm-mapper.js';
-import type { LogSink } from './call-log.js';
+import type { Logger } from '../ports/logger.js';
 import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
 import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
 import { idFilter } from './watch-devices.js';
@@ -42,12 +42,12 @@ export class AlarmTransitionFanout implements AlarmTransitionSource {
 }
 
 /** Subscribes to the alarm topics on `bus`; messages that are not a transition on their device's topic are logged and dropped. */
-export async function subscribeToAlarms(bus: MessageBus, log: LogSink): Promise<AlarmTransitionSource & { close(): Promise<void> }> {
+export async function subscribeToAlarms(bus: MessageBus, log: Logger): Promise<AlarmTransitionSource & { close(): Promise<void> }> {
   const fanout = new AlarmTransitionFanout();
   const close = await bus.subscribe(ALARM_TOPIC_FILTER, (topic, payload) => {
     const notification = parseNotification(topic, payload);
     if (notification) fanout.publish(notification);
-    else log({ level: 'warn', msg: 'dropped a message that is not an alarm transition', topic, bytes: payload.length });
+    else log.warn('dropped a message that is not an alarm transition', { topic, bytes: payload.length });
   });
   return { subscribe: (listener) => fanout.subscribe(listener), close };
 }
@@ -101,7 +101,7 @@ export class AlarmWatchHub {
     const started = performance.now();
     let delivered = 0;
     const log = (code: number, details?: string): void =>
-      this.context.log({ level: 'info', msg: 'rpc', method: 'WatchAlarms', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
+      this.context.log.info('rpc', { method: 'WatchAlarms', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
     const refused = rejectRequest(call.request, call.metadata);
     if (refused) {
       call.emit('error', refused);

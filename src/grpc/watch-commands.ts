@@ -23,7 +23,7 @@ export function watchCommandsHandler(source: Pick<CommandChangeSource, 'subscrib
     const started = performance.now();
     let delivered = 0;
     const log = (code: number, details?: string): void =>
-      context.log({ level: 'info', msg: 'rpc', method: 'WatchCommands', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
+      context.log.info('rpc', { method: 'WatchCommands', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
     const refused = rejectRequest(call.request, call.metadata);
     if (refused) {
       call.emit('error', refused);

@@ -69,9 +69,7 @@ export class WatchHub {
     let delivered = 0;
     const caller = callerIdOf(call.metadata);
     const log = (code: number, details?: string): void =>
-      this.context.log({
-        level: 'info',
-        msg: 'rpc',
+      this.context.log.info('rpc', {
         method: 'WatchDevices',
         code: statusName(code),
         caller,

@@ -80,6 +80,8 @@ export interface LocalPlatformOptions {
   log?: (line: string) => void;
   /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
   alarmSweepMs?: number;
+  /** Retries of the ingest event source before a record goes to the failure destination, and the first delay. @default the cloud mapping's */
+  ingestRetry?: { readonly attempts: number; readonly baseMs: number };
 }
 
 /** A running local platform. */
@@ -213,23 +215,26 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const pageTokens = createPageTokenCodec(secret);
     const registry = new DeviceRegistry({ repository, stats: statsStore, pageTokens });
 
+    // 5b. Commands and twins: publish through the broker once it runs (step 7);
+    //     before the alarms, whose rules may send commands.
+    const control = createLocalDeviceControl({ doc, tables, devices: repository, pageTokens, log });
+    stops.push({ name: 'commands and twins', stop: () => control.stop() });
+
     // 5b. Alarms: rules and actions for the doors, evaluation for the ingest handler, the Alarms
     //     stream consumer and the sweep timer.
     alarms = await startLocalAlarms({
       doc,
       tableName: tables.alarms,
       devices: repository,
+      devicesTableName: tables.devices,
       pageTokens,
+      commands: control.commands,
       ...(dataDir && { dataDir }),
       ...(options.alarmSweepMs !== undefined && { sweepIntervalMs: options.alarmSweepMs }),
       log,
     });
     const alarmsWing = alarms;
     stops.push({ name: 'alarms', stop: () => alarmsWing.stop() });
-
-    // 5b. Commands and twins: publish through the broker once it runs (step 7).
-    const control = createLocalDeviceControl({ doc, tables, devices: repository, pageTokens, log });
-    stops.push({ name: 'commands and twins', stop: () => control.stop() });
 
     // 5b. Stats agree with the registry before any door opens: once the change feed has delivered
     //     what it holds, a recount that differs (a crash between a write and its change record)
@@ -255,7 +260,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    definitions, Kinesis-style batching into the ingest and presence handlers; the change
     //    feed is relayed onto the broker's bus (iot.bus) at internal/device-changes/<id>.
     const iot = await listenOrExplain({ name: 'MQTT broker', host, port: ports.mqtt, flag: PORT_FLAGS.mqtt }, () =>
-      startLocalIotCore({ doc, tables, changeFeed: feed, deviceControl: control, alarms: alarmsWing.evaluation, alarmFeed: alarmsWing, dataDir, host, port: ports.mqtt, log }),
+      startLocalIotCore({
+        doc,
+        tables,
+        changeFeed: feed,
+        deviceControl: control,
+        alarms: alarmsWing.evaluation,
+        alarmFeed: alarmsWing,
+        dataDir,
+        host,
+        port: ports.mqtt,
+        log,
+        ...(options.ingestRetry && { ingestRetry: options.ingestRetry }),
+      }),
     );
     stops.push({ name: 'MQTT broker', stop: () => iot.stop() });
     endpoints.mqtt = iot.broker.url;

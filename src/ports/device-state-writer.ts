@@ -15,6 +15,12 @@ export interface TelemetryStateUpdate {
   readonly maxReadings?: number;
   /** Names known to be in the stored map already (from readingNames): they take no room. */
   readonly storedNames?: ReadonlySet<string>;
+  /**
+   * Event time (epoch ms) of the newest reading of each metric a per-metric no-data alarm rule
+   * watches on this device (kept in the item's `metricSeenAt` map for the scheduled sweep);
+   * none for a device no such rule watches, so other devices pay nothing for it.
+   */
+  readonly metricTimes?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -7,11 +7,7 @@
 /** Structured fields of one log line; an Error value is logged with its name, message and stack. */
 export type LogFields = Readonly<Record<string, unknown>>;
 
-/** Severity, lowest first. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
-/** A severity. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from '../contracts/log-levels.js';
 
 /** Writes structured log lines; callers pass at most one fields object (rest form so Powertools Logger fits as is). */
 export interface Logger {

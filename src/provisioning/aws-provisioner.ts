@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { IotCredentialRetirer, type RetirementCommand } from '../adapters/iot/iot-credential-retirer.js';
 import { isDomainError, ValidationError } from '../domain/errors.js';
-import type { CertificateBinding, DeviceCredentialStore } from '../ports/device-credentials.js';
+import { boundCertificates, type CertificateBinding, type DeviceCredentialStore } from '../ports/device-credentials.js';
 import { parseCertificateRequest } from './certificate-request.js';
 import { deviceTopics, readDeviceBundle, writeDeviceBundle, type DeviceBundle } from './device-bundle.js';
 import type { ProvisioningRegistry } from './local-provisioner.js';
@@ -244,7 +244,8 @@ export type RevokeOutcome =
   | { readonly deleted: true; readonly retiredCertificateIds: readonly string[] };
 
 /**
- * Deactivates the device's certificate (UpdateCertificate INACTIVE), then marks the binding
+ * Deactivates the device's certificates (UpdateCertificate INACTIVE; the pending one too while a
+ * rotation is under way), then marks the binding
  * REVOKED; idempotent. The certificate id comes from the credential store, which registry
  * callers cannot write, so nobody can point a revoke at another device's certificate.
  * A device already deleted has no binding left: its thing's certificates (ListThingPrincipals)
@@ -255,7 +256,7 @@ export async function revokeAwsDevice(deps: { iot: IotSender; credentials: Devic
   const binding = await deps.credentials.get(id);
   if (!binding) return { deleted: true, retiredCertificateIds: await retireThingCertificates(deps.iot, id) };
   if (!binding.certificateId) throw new ValidationError(`Device ${id} has no certificate bound; nothing to deactivate`, 'id');
-  await deps.iot.send(new UpdateCertificateCommand({ certificateId: binding.certificateId, newStatus: 'INACTIVE' }));
+  for (const certificateId of boundCertificates(binding)) await deps.iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
   return { deleted: false, binding: await deps.credentials.revoke(id) };
 }
 

@@ -5,9 +5,9 @@
  */
 import { ValidationError } from '../domain/errors.js';
 import { isJsonObject, jsonBytes, jsonDepth, type Json, type JsonObject } from '../domain/json-document.js';
+import { MAX_TWIN_DOCUMENT_BYTES } from '../contracts/device-control-limits.js';
 
-/** Largest desired or reported document, in UTF-8 bytes of its JSON: 8x the Device Shadow's combined 8 KB. */
-export const MAX_TWIN_DOCUMENT_BYTES = 64 * 1024;
+export { MAX_TWIN_DOCUMENT_BYTES };
 /** Deepest nesting of a document or a patch. */
 export const MAX_TWIN_DEPTH = 8;
 /**

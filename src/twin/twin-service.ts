@@ -68,7 +68,8 @@ export class TwinService {
   async updateDesired(input: { deviceId: unknown; patch: unknown; expectedVersion?: unknown }): Promise<Twin> {
     const id = validateDeviceId(input.deviceId, 'deviceId');
     const patch = parsePatch(input.patch);
-    const expected = input.expectedVersion === undefined || input.expectedVersion === null ? undefined : validateVersion(input.expectedVersion);
+    // A twin never changed has version 0 (as Twin.version says), and a first writer may expect exactly that.
+    const expected = input.expectedVersion === undefined || input.expectedVersion === null ? undefined : input.expectedVersion === 0 ? 0 : validateVersion(input.expectedVersion);
     if ((await this.deps.presence.isOnline(id)) === undefined) throw new NotFoundError(`device ${id} does not exist`);
     const { twin, written } = await this.patch(id, 'desired', patch, expected);
     // Presence is read after the write, as for commands: either this sees ONLINE or the

@@ -21,6 +21,34 @@ function refusal(input: Partial<AlarmRuleInput>): { field: string | undefined; m
 }
 
 describe('validateRuleInput', () => {
+  it('accepts a command action with the command model\'s defaults, and a per-metric no-data condition', () => {
+    // Act
+    const acting = validateRuleInput({ ...base, command: { name: 'shut_off', payload: '{"valve":"closed"}', onStates: ['ACTIVE', 'LATCHED', 'ACTIVE'] } });
+    const bare = validateRuleInput({ ...base, command: { name: 'beep' } });
+    const silent = validateRuleInput({ ...base, condition: { kind: 'NO_DATA', seconds: 60, metric: 'pressure' } });
+
+    // Assess
+    expect(acting.command).toEqual({ name: 'shut_off', payload: { valve: 'closed' }, timeoutSeconds: 60, onStates: ['ACTIVE', 'LATCHED'] });
+    expect(bare.command).toEqual({ name: 'beep', payload: {}, timeoutSeconds: 60, onStates: ['ACTIVE'] });
+    expect(silent.condition).toEqual({ kind: 'NO_DATA', seconds: 60, metric: 'pressure' });
+    expect(describeCondition(silent.condition)).toBe('no pressure for 60 s');
+  });
+
+  it.each([
+    [{ command: 'shut_off' }, 'command', /command must be an object/],
+    [{ command: { name: 'Shut Off' } }, 'command.name', /command.name must be 1-64 characters/],
+    [{ command: { name: 'ok', payload: 'x'.repeat(40_000) } }, 'command.payload', /command.payload/],
+    [{ command: { name: 'ok', payload: [[[[[[[[[1]]]]]]]]] } }, 'command.payload', /command.payload/],
+    [{ command: { name: 'ok', timeoutSeconds: 0.5 } }, 'command.timeoutSeconds', /command.timeoutSeconds must be an integer from 1 to 86400/],
+    [{ command: { name: 'ok', onStates: [] } }, 'command.onStates', /non-empty list/],
+    [{ command: { name: 'ok', onStates: ['LOUD'] } }, 'command.onStates', /command.onStates must be one of NORMAL/],
+    [{ condition: { kind: 'NO_DATA', seconds: 60, metric: '' } }, 'condition.metric', /condition.metric must be a metric name/],
+  ])('refuses a bad command action or no-data metric (%#), naming the field', (input, field, message) => {
+    const refused = refusal(input as Partial<AlarmRuleInput>);
+    expect(refused.field).toBe(field);
+    expect(refused.message).toMatch(message);
+  });
+
   it('accepts a threshold rule and fills the defaults', () => {
     // Act
     const spec = validateRuleInput(base);

@@ -8,7 +8,8 @@ import { composeEventsFunction } from '../../src/functions/events-function.js';
 import { device, streamRecord } from './stream-events.js';
 
 const CERT_ID = 'a'.repeat(64);
-const CERT_ARN = `arn:aws:iot:us-east-1:123456789012:cert/${CERT_ID}`;
+const arnOf = (certificateId: string) => `arn:aws:iot:us-east-1:123456789012:cert/${certificateId}`;
+const CERT_ARN = arnOf(CERT_ID);
 
 /** A stand-in for the IoT control plane that records every request it gets, by command name. */
 function controlPlane(options: { status?: string; policies?: string[]; fail?: Record<string, string>; missing?: string[] } = {}) {
@@ -20,7 +21,10 @@ function controlPlane(options: { status?: string; policies?: string[]; fail?: Re
       const error = (errorName: string) => Object.assign(new Error(errorName), { name: errorName });
       if (options.fail?.[name]) throw error(options.fail[name]);
       if (options.missing?.includes(name)) throw error('ResourceNotFoundException');
-      if (name === 'DescribeCertificateCommand') return { certificateDescription: { certificateArn: CERT_ARN, certificateId: CERT_ID, status: options.status ?? 'ACTIVE' } };
+      if (name === 'DescribeCertificateCommand') {
+        const { certificateId } = command.input as { certificateId: string };
+        return { certificateDescription: { certificateArn: arnOf(certificateId), certificateId, status: options.status ?? 'ACTIVE' } };
+      }
       if (name === 'ListAttachedPoliciesCommand') return { policies: (options.policies ?? ['IotPlatformDevicePolicy']).map((policyName) => ({ policyName })) };
       return {};
     },
@@ -61,6 +65,28 @@ describe('credentials follow the device: the change feed retires a deleted devic
       { command: 'DetachPolicyCommand', input: { policyName: 'IotPlatformDevicePolicy', target: CERT_ARN } },
       { command: 'DetachThingPrincipalCommand', input: { thingName: d.id, principal: CERT_ARN } },
     ]);
+  });
+
+  it('revokes and detaches both certificates of a device deleted in the middle of a rotation', async () => {
+    // Prepare
+    const { iot, requests } = controlPlane();
+    const pending = 'b'.repeat(64);
+    const d = device('11111111-2222-4333-8444-777777777777');
+    const item = { ...toDeviceItem(d), certificateId: CERT_ID, certificateStatus: 'ACTIVE', pendingCertificateId: pending, graceEndsAt: '2026-12-01T00:00:00.000Z' };
+
+    // Act
+    const response = await handlerWith(iot)({ Records: [streamRecord(8, item, undefined)] });
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const retired = (certificateId: string) => [
+      { command: 'DescribeCertificateCommand', input: { certificateId } },
+      { command: 'UpdateCertificateCommand', input: { certificateId, newStatus: 'REVOKED' } },
+      { command: 'ListAttachedPoliciesCommand', input: { target: arnOf(certificateId) } },
+      { command: 'DetachPolicyCommand', input: { policyName: 'IotPlatformDevicePolicy', target: arnOf(certificateId) } },
+      { command: 'DetachThingPrincipalCommand', input: { thingName: d.id, principal: arnOf(certificateId) } },
+    ];
+    expect(requests).toEqual([...retired(CERT_ID), ...retired(pending)]);
   });
 
   it('is idempotent: a redelivered deletion finds the certificate revoked and the attachments gone, and succeeds', async () => {

@@ -86,6 +86,23 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     expect((await platform.twins.get(bundle.manifest.thingName)).desired).toEqual({ open: true });
   });
 
+  it('takes expectedVersion 0 for a twin never changed, and refuses it once the twin moved on', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'fresh');
+    const id = bundle.manifest.thingName;
+
+    // Act
+    const first = await platform.twins.updateDesired({ deviceId: id, patch: { mode: 'eco' }, expectedVersion: 0 });
+    const late = await platform.twins.updateDesired({ deviceId: id, patch: { mode: 'boost' }, expectedVersion: 0 }).catch((e: unknown) => e);
+    const negative = await platform.twins.updateDesired({ deviceId: id, patch: { mode: 'boost' }, expectedVersion: -1 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(first.version).toBe(1);
+    expect(late).toMatchObject({ code: 'CONFLICT', currentVersion: 1 });
+    expect(negative).toMatchObject({ code: 'VALIDATION' });
+    expect((await platform.twins.get(id)).desired).toEqual({ mode: 'eco' });
+  });
+
   it('holds a 64 KB desired document and refuses one byte more with a clear error', async () => {
     // Prepare
     const bundle = await provisionDevice(platform, dataDir, 'big');

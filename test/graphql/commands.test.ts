@@ -129,6 +129,29 @@ describe('commands and the twin through GraphQL', () => {
     expect(foreignToken.errors?.[0]).toMatchObject({ errorType: 'ValidationError' });
   });
 
+  it('refuses a signed-in user in no group the command list and the telemetry feed, as every other read', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, 'graphql-groupless');
+    const deviceId = bundle.manifest.thingName;
+    const groupless = await (await LocalTokenIssuer.fromDataDir(dataDir)).issue({ user: 'stranger', groups: [] });
+    const strangerWs = createClient({ url: platform.endpoints.graphql!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { Authorization: groupless }, retryAttempts: 0 });
+
+    // Act
+    const listed = await gql(groupless, COMMANDS, { deviceId });
+    const device = await gql(groupless, 'query D($id: ID!) { device(id: $id) { id } }', { id: deviceId });
+    const subscribed = await new Promise<unknown>((resolve) => {
+      strangerWs.subscribe({ query: 'subscription { telemetryUpdated { items { id } } }' }, { next: resolve, error: resolve, complete: () => resolve('complete') });
+    });
+    await strangerWs.dispose();
+
+    // Assess
+    expect(listed.errors?.[0]?.errorType).toBe('Unauthorized');
+    expect(listed.data?.commands ?? null).toBeNull();
+    expect(device.errors?.[0]?.errorType).toBe('Unauthorized');
+    expect(JSON.stringify(subscribed)).toMatch(/Unauthorized|Not Authorized/);
+    expect((await gql(viewer, COMMANDS, { deviceId })).errors).toBeUndefined();
+  });
+
   it('refuses viewers and bad input with typed errors', async () => {
     // Prepare
     const bundle = await provisionDevice(platform, dataDir, 'graphql-refusals');

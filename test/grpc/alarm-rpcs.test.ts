@@ -52,12 +52,33 @@ describe('DeviceService alarm RPCs', () => {
     expect(gone.error?.code).toBe(grpc.status.NOT_FOUND);
   });
 
+  it('round-trips a command action and a per-metric no-data condition', async () => {
+    // Prepare
+    const withCommand = { ...rule, command: { name: 'shut_off', payloadJson: '{"valve":"closed"}', timeoutSeconds: 30, onStates: ['ALARM_STATE_ACTIVE', 'ALARM_STATE_LATCHED'] } };
+    const perMetric = { name: 'no pressure', severity: 'ALARM_SEVERITY_LOW', allDevices: true, noData: { seconds: 120, metric: 'pressure' } };
+
+    // Act
+    const created = await rpc(t.client, 'CreateAlarmRule', { rule: withCommand });
+    const silent = await rpc(t.client, 'CreateAlarmRule', { rule: perMetric });
+    const defaults = await rpc(t.client, 'CreateAlarmRule', { rule: { ...rule, command: { name: 'beep' } } });
+
+    // Assess
+    expect(created.error).toBeNull();
+    expect(created.response.command).toEqual({ name: 'shut_off', payloadJson: '{"valve":"closed"}', timeoutSeconds: 30, onStates: ['ALARM_STATE_ACTIVE', 'ALARM_STATE_LATCHED'] });
+    expect(silent.response.noData).toEqual({ seconds: 120, metric: 'pressure' });
+    expect(defaults.response.command).toEqual({ name: 'beep', payloadJson: '{}', timeoutSeconds: 60, onStates: ['ALARM_STATE_ACTIVE'] });
+  });
+
   it.each([
     [{ rule: { ...rule, threshold: { ...rule.threshold, clearThreshold: 35 } } }, /condition.clearThreshold \(35\) is on the wrong side/],
     [{ rule: { ...rule, threshold: { ...rule.threshold, metric: '1bad' } } }, /condition.metric must be a metric name/],
     [{ rule: { ...rule, severity: 'ALARM_SEVERITY_UNSPECIFIED' } }, /severity must be one of/],
     [{ rule: { name: 'x', severity: 'ALARM_SEVERITY_LOW', threshold: rule.threshold } }, /target must be an object/],
     [{ rule: { ...rule, threshold: undefined, noData: { seconds: 3 } } }, /condition.seconds must be a whole number of seconds from 10/],
+    [{ rule: { ...rule, command: { name: 'Shut Off' } } }, /command.name must be 1-64 characters/],
+    [{ rule: { ...rule, command: { name: 'ok', payloadJson: '{' } } }, /command.payload/],
+    [{ rule: { ...rule, command: { name: 'ok', onStates: ['ALARM_STATE_UNSPECIFIED'] } } }, /command.onStates must be one of/],
+    [{ rule: { ...rule, threshold: undefined, noData: { seconds: 60, metric: '9lives' } } }, /condition.metric must be a metric name/],
     [{}, /rule is required/],
   ])('refuses a bad rule with INVALID_ARGUMENT naming the broken rule (%#)', async (request, message) => {
     const { error } = await rpc(t.client, 'CreateAlarmRule', request);
@@ -76,7 +97,7 @@ describe('DeviceService alarm RPCs', () => {
     const badSnooze = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 0 });
     const disabled = await rpc(t.client, 'DisableAlarm', { id: alarmId });
     const enabled = await rpc(t.client, 'EnableAlarm', { id: alarmId });
-    const snoozed = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 60 });
+    const snoozed = await rpc(t.client, 'SnoozeAlarm', { id: alarmId, seconds: 60, note: 'pump swap' });
     const alarm = await rpc(t.client, 'GetAlarm', { id: alarmId, historyPageSize: 2 });
     const next = await rpc(t.client, 'GetAlarm', { id: alarmId, historyPageSize: 2, historyPageToken: alarm.response.nextHistoryPageToken });
     const list = await rpc(t.client, 'ListAlarms', { state: 'ALARM_STATE_SNOOZE_DISABLED', deviceId: device.id });
@@ -90,6 +111,7 @@ describe('DeviceService alarm RPCs', () => {
     expect(enabled.response).toMatchObject({ state: 'ALARM_STATE_NORMAL', rev: '2' });
     expect(snoozed.response).toMatchObject({ state: 'ALARM_STATE_SNOOZE_DISABLED', rev: '3' });
     expect(snoozed.response.lastTransition.actor).not.toBe('');
+    expect(snoozed.response.lastTransition.note).toBe('pump swap');
     expect(alarm.response.alarm.id).toBe(alarmId);
     expect(list.response.alarms.map((a: { id: string }) => a.id)).toEqual([alarmId]);
     expect(unknown.error?.code).toBe(grpc.status.NOT_FOUND);

@@ -258,6 +258,38 @@ describe('gRPC authentication and authorization', () => {
     expect(text).not.toContain('someone-important');
   });
 
+  it('never logs a token passed in metadata, whatever the header or scheme', async () => {
+    // Prepare
+    const anonymous = clientAs(t, 'anonymous');
+    const admin = clientAs(t, 'admin');
+    const token = TOKENS.admin;
+    const wrongScheme = new grpc.Metadata();
+    wrongScheme.set('authorization', `Token ${token}`);
+    const lowercase = new grpc.Metadata();
+    lowercase.set('authorization', `bearer ${token}`);
+    const elsewhere = new grpc.Metadata();
+    elsewhere.set('x-access-token', token);
+    elsewhere.set('cookie', `session=${token}`);
+    t.logs.length = 0;
+
+    // Act
+    const refused = [
+      await call(anonymous, 'getDeviceStats', {}, {}, wrongScheme),
+      await call(anonymous, 'getDeviceStats', {}, {}, lowercase),
+      // The token as a field of the request: the call line names the (invalid) device id.
+      await call(anonymous, 'getDevice', { id: token }),
+    ];
+    const accepted = await call(admin, 'getDevice', { id: token }, {}, elsewhere);
+    for (const c of [anonymous, admin]) c.close();
+
+    // Assess
+    expect(refused.map((r) => r.error?.code)).toEqual([grpc.status.UNAUTHENTICATED, grpc.status.UNAUTHENTICATED, grpc.status.UNAUTHENTICATED]);
+    expect(accepted.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(t.logs.filter((l) => l.msg === 'rpc')).toHaveLength(4);
+    const text = JSON.stringify(t.logs);
+    for (const secret of [TOKENS.admin, TOKENS.viewer]) for (const part of secret.split('.')) expect(text).not.toContain(part);
+  });
+
   async function poolTokenWithForeignKey(): Promise<string> {
     const { privateKey } = await generateKeyPair('RS256');
     return poolToken({}, { key: privateKey });

@@ -85,7 +85,7 @@ describe('the bundled gRPC server', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
-    await waitFor(() => lines.some((l) => l.msg === 'listening' || l.level === 'fatal'), 'the bundle to listen', 30_000);
+    await waitFor(() => lines.some((l) => l.msg === 'listening' || l.msg === 'startup failed'), 'the bundle to listen', 30_000);
     const listening = lines.find((l) => l.msg === 'listening');
     if (!listening) throw new Error(`bundle failed: ${JSON.stringify(lines)}`);
     address = `127.0.0.1:${listening.port}`;

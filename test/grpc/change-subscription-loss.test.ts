@@ -7,6 +7,7 @@ import { subscribeToChanges, type BusChangeSource } from '../../src/grpc/message
 import { DEVICE_SERVICE_NAME } from '../../src/grpc/proto.js';
 import { startWsBroker, waitFor, type WsBroker } from '../adapters/iot/ws-broker.js';
 import { healthClient, once, startTestServer, type TestServer, watchChanges } from './helpers.js';
+import { silentLogger } from '../support/recording-logger.js';
 
 const ID = '66666666-6666-4666-8666-666666666666';
 const change: DeviceChange = {
@@ -43,7 +44,7 @@ describe('WatchDevices over the cloud message bus', () => {
       url: broker.url,
       reconnectDelayMs: 50,
     });
-    changes = await subscribeToChanges(bus, () => undefined);
+    changes = await subscribeToChanges(bus, silentLogger);
     t = await startTestServer({ changes });
     const health = healthClient(t.server.address);
     const before = await health.check(DEVICE_SERVICE_NAME);

@@ -4,6 +4,7 @@ import { UnavailableError } from '../../src/domain/errors.js';
 import type { DeviceRepository } from '../../src/ports/device-repository.js';
 import type { Device__Output } from '../../src/generated/proto/iot/device/v1/Device.js';
 import { call, startTestServer, type TestServer, waitFor } from './helpers.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 const MISSING_ID = '123e4567-e89b-42d3-a456-426614174000';
 
@@ -282,9 +283,9 @@ describe('DeviceService over grpc-js', () => {
 
   it('writes one JSON log line per call with method, code and duration', async () => {
     // Prepare
-    const lines: string[] = [];
-    const { jsonLogSink } = await import('../../src/grpc/call-log.js');
-    t = await startTestServer({ log: jsonLogSink((line) => lines.push(line)) });
+    const logger = recordingLogger();
+    const lines = logger.text;
+    t = await startTestServer({ log: logger });
 
     // Act
     await call(t.client, 'getDevice', { id: MISSING_ID });

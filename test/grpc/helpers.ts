@@ -18,6 +18,7 @@ import type { WatchDevicesResponse__Output } from '../../src/generated/proto/iot
 import { ChangeFanout } from '../../src/grpc/change-fanout.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
 import { startDeviceServer, type DeviceServer, type DeviceServerOptions } from '../../src/grpc/server.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 /**
  * TLS and token material shared by every gRPC test of this process: one local CA (its server
@@ -103,12 +104,13 @@ export async function startTestServer(
     stats,
     pageTokens: createPageTokenCodec('test-secret-test-secret-test-secret'),
   });
-  const logs: Record<string, unknown>[] = [];
+  const logger = recordingLogger();
+  const logs = logger.lines;
   const server = await startDeviceServer({
     registry,
     changes,
     alarms: inMemoryAlarms(repository),
-    log: (entry) => logs.push({ ...entry }),
+    log: logger,
     tls: testAuth.tls,
     verifyToken: testAuth.verifyToken,
     reflection: true,

@@ -3,6 +3,7 @@ import type { MessageBus } from '../../src/ports/message-bus.js';
 import { CHANGE_TOPIC_FILTER, changeTopic } from '../../src/contracts/topics.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import { subscribeToChanges } from '../../src/grpc/message-bus-change-source.js';
+import { recordingLogger, silentLogger } from '../support/recording-logger.js';
 
 /** An in-memory MessageBus: exact topic delivery to '#'-filters, as the port describes. */
 class MemoryBus implements MessageBus {
@@ -30,7 +31,7 @@ describe('subscribeToChanges', () => {
   it('subscribes once to the change topics and relays each DeviceChange to every listener', async () => {
     // Prepare
     const bus = new MemoryBus();
-    const source = await subscribeToChanges(bus, () => undefined);
+    const source = await subscribeToChanges(bus, silentLogger);
     const a: DeviceChange[] = [];
     const b: DeviceChange[] = [];
     source.subscribe((c) => a.push(c));
@@ -53,8 +54,9 @@ describe('subscribeToChanges', () => {
   ])('drops and logs %s', async (_what, topic, payload) => {
     // Prepare
     const bus = new MemoryBus();
-    const logs: Record<string, unknown>[] = [];
-    const source = await subscribeToChanges(bus, (e) => logs.push({ ...e }));
+    const logger = recordingLogger();
+    const logs = logger.lines;
+    const source = await subscribeToChanges(bus, logger);
     const got: DeviceChange[] = [];
     source.subscribe((c) => got.push(c));
 
@@ -69,7 +71,7 @@ describe('subscribeToChanges', () => {
   it('releases the bus subscription on close', async () => {
     // Prepare
     const bus = new MemoryBus();
-    const source = await subscribeToChanges(bus, () => undefined);
+    const source = await subscribeToChanges(bus, silentLogger);
 
     // Act
     await source.close();

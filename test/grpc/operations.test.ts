@@ -9,6 +9,7 @@ import { MAX_RECEIVE_MESSAGE_BYTES } from '../../src/grpc/server.js';
 import { call, channelCredentials, healthClient, newClient, once, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const MISSING_ID = '123e4567-e89b-42d3-a456-426614174000';
+const LOG_BURST = 20_000;
 
 
 describe('operations', () => {
@@ -93,13 +94,14 @@ describe('operations', () => {
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
-  it('on SIGTERM finishes the in-flight unary call, ends streams with UNAVAILABLE and exits 0', async () => {
+  it('on SIGTERM finishes the in-flight unary call, ends streams with UNAVAILABLE, exits 0 and loses no log line', async () => {
     // Prepare
     const fixture = fileURLToPath(new URL('./fixtures/shutdown-server.ts', import.meta.url));
-    child = spawn(process.execPath, ['--import', 'tsx', fixture], { env: { ...process.env, SLOW_GET_MS: '1500', GRACE_MS: '8000' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', fixture], { env: { ...process.env, SLOW_GET_MS: '1500', GRACE_MS: '8000', LOG_BURST: String(LOG_BURST) }, stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    const closed = new Promise<void>((resolve) => child!.stdout!.once('close', resolve));
     await waitFor(() => lines.some((l) => l.msg === 'listening'), 'the server to listen', 20_000);
     const address = `127.0.0.1:${lines.find((l) => l.msg === 'listening')!.port}`;
     const credentials = lines.find((l) => l.msg === 'credentials')!;
@@ -113,7 +115,7 @@ describe('operations', () => {
 
     // Act
     child.kill('SIGTERM');
-    const [unary, status, code] = await Promise.all([inFlight, streamStatus, exited]);
+    const [unary, status, code] = await Promise.all([inFlight, streamStatus, exited, closed]);
     const late = await call(client, 'getDevice', { id: MISSING_ID }, { deadline: Date.now() + 2_000 });
     client.close();
 
@@ -123,5 +125,7 @@ describe('operations', () => {
     expect(code).toBe(0);
     expect(late.error?.code).toBe(grpc.status.UNAVAILABLE);
     expect(lines.find((l) => l.msg === 'stopped')).toMatchObject({ forced: false });
+    // Every line the asynchronous logger took before exit reached stdout.
+    expect(lines.filter((l) => l.msg === 'burst').map((l) => l.i)).toEqual(Array.from({ length: LOG_BURST }, (_, i) => i));
   }, 40_000);
 });

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { Alarms } from '../../lib/alarms.js';
 import { Storage } from '../../lib/storage.js';
-import { ALARMS_TABLE } from '../../src/contracts/tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE } from '../../src/contracts/tables.js';
 import { buildPlatformStack, FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -53,17 +53,45 @@ describe('Alarms', () => {
     });
   });
 
-  it('gives the events function only PutItem on the Alarms table, PutEvents on the default bus and Publish on its topic', () => {
-    const { stack, alarms, template } = build();
+  it('gives the events function PutItem and GetItem on the Alarms table, PutEvents on the default bus, Publish on its topic, and for command actions only what sending a command needs', () => {
+    const { stack, storage, alarms, template } = build();
     const role = stack.getLogicalId(alarms.eventsFunction.executionRole.node.defaultChild as never);
     const statements = statementsOf(template, role);
     expect(actions(statements).sort()).toEqual(
-      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'dynamodb:PutItem', 'events:PutEvents', 'sns:Publish', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort(),
+      [
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:GetItem',
+        'iot:Publish',
+        'events:PutEvents',
+        'sns:Publish',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ].sort(),
     );
-    const put = statements.find((s) => s.Action === 'dynamodb:PutItem')!;
-    expect(JSON.stringify(put.Resource)).not.toContain('index');
+    const on = (resource: unknown) => statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(resource)).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(on(stack.resolve(storage.table(ALARMS_TABLE).tableArn)).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // Commands: create, read and claim one; never the indexes (no listing, no queue drain) and never a delete.
+    expect(on(stack.resolve(storage.table(COMMANDS_TABLE).tableArn)).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(on(stack.resolve(storage.devicesTable.tableArn))).toEqual(['dynamodb:GetItem']);
+    expect(JSON.stringify(statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:')).map((s) => s.Resource))).not.toContain('index');
+    // IoT: the device command topic only, not twin deltas or any other topic.
+    const publish = statements.filter((s) => s.Action === 'iot:Publish');
+    expect(publish).toHaveLength(1);
+    expect(JSON.stringify(publish[0]!.Resource)).toMatch(/topic\/cmd\/iot\/\*\/commands"/);
     const events = statements.find((s) => s.Action === 'events:PutEvents')!;
     expect(JSON.stringify(events.Resource)).toContain('event-bus/default');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ALARM_TOPIC_ARN: Match.anyValue(), COMMANDS_TABLE_NAME: stack.resolve(storage.table(COMMANDS_TABLE).tableName), DEVICES_TABLE_NAME: stack.resolve(storage.devicesTable.tableName) }) },
+    });
   });
 
   it('runs the sweep every minute with reads through indexes only (never Scan) and PutItem for transitions', () => {
@@ -75,7 +103,7 @@ describe('Alarms', () => {
     });
     const role = stack.getLogicalId(alarms.sweepFunction.executionRole.node.defaultChild as never);
     const statements = statementsOf(template, role);
-    expect(actions(statements).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Query'].sort());
+    expect(actions(statements).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Query'].sort());
     const queried = JSON.stringify(statements.filter((s) => s.Action === 'dynamodb:Query').map((s) => s.Resource));
     for (const index of ['byRule', 'bySnoozeEnd', 'byCreated', 'byType']) expect(queried).toContain(`/index/${index}`);
     expect(queried).not.toContain('/index/*');

@@ -11,6 +11,7 @@ import { IngestPipeline, type IngestPipelineProps } from '../../lib/ingest-pipel
 import { PlatformFunction } from '../../lib/platform-function.js';
 import { Storage } from '../../lib/storage.js';
 import { PRESENCE_RULE, TELEMETRY_RULE } from '../../src/contracts/rules.js';
+import { INGEST_REPLAY_WINDOW_CONTEXT, INGEST_REPLAY_WINDOW_SECONDS, INGEST_STREAM_MAPPING } from '../../src/contracts/stream-mappings.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(telemetryStore: 'dynamodb' | 'timestream', context: Record<string, unknown> = {}, props: Partial<IngestPipelineProps> = {}) {
@@ -29,6 +30,26 @@ function statementsOf(template: Template, stack: Stack, roleRef: unknown): Array
 }
 
 describe('IngestPipeline', () => {
+  it('keeps stream records for the mapping\'s maximum record age plus the replay window, by default and when the window is raised', () => {
+    // Prepare / Act
+    const retention = (context: Record<string, unknown>) => {
+      const { template } = build('dynamodb', context);
+      const [stream] = Object.values(template.findResources('AWS::Kinesis::Stream'));
+      const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter((m) => JSON.stringify(m).includes('Stream'));
+      return { hours: stream!.Properties.RetentionPeriodHours as number, maxAgeSeconds: mapping!.Properties.MaximumRecordAgeInSeconds as number };
+    };
+    const byDefault = retention({});
+    const raised = retention({ [INGEST_REPLAY_WINDOW_CONTEXT]: '48' });
+
+    // Assess
+    expect(byDefault.maxAgeSeconds).toBe(INGEST_STREAM_MAPPING.maxRecordAgeSeconds);
+    expect(byDefault.hours * 3600).toBeGreaterThanOrEqual(byDefault.maxAgeSeconds + INGEST_REPLAY_WINDOW_SECONDS);
+    expect(byDefault.hours).toBe(24);
+    expect(raised.hours * 3600).toBeGreaterThanOrEqual(raised.maxAgeSeconds + 48 * 3600);
+    expect(raised.hours).toBe(60);
+    expect(() => build('dynamodb', { [INGEST_REPLAY_WINDOW_CONTEXT]: 'soon' })).toThrow(/ingestReplayWindowHours/);
+  });
+
   it('creates an encrypted provisioned stream fed by the telemetry rule from rules.ts, partitioned by thing name', () => {
     // Prepare / Act
     const { stack, pipeline, template } = build('dynamodb');

@@ -1,5 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LAMBDA_FUNCTIONS } from '../../src/contracts/lambda-functions.js';
+import { PlatformFunction } from '../../lib/platform-function.js';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +9,20 @@ import { addComplianceChecks, PlatformStack, telemetryStoreFromContext } from '.
 import { buildPlatformStack, testApp } from './stack-helper.js';
 
 describe('PlatformStack', () => {
+  it('deploys exactly the functions of LAMBDA_FUNCTIONS, each from its entry and with its service name', () => {
+    // Prepare / Act
+    const { stack } = buildPlatformStack();
+
+    // Assess
+    const deployed = stack.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction);
+    const key = (f: { serviceName: string; entry: string }) => `${f.serviceName} ${f.entry}`;
+    expect(deployed.map(key).sort()).toEqual(Object.values(LAMBDA_FUNCTIONS).map(key).sort());
+    // And no other Lambda function but CDK's own custom-resource providers.
+    const functions = Object.keys(stack.resolve(Template.fromStack(stack).findResources('AWS::Lambda::Function')) as object);
+    const platform = new Set(deployed.map((f) => stack.getLogicalId(f.node.defaultChild as never)));
+    expect(functions.filter((id) => !platform.has(id) && !/Provider|CustomResource|CustomCDK|AWS[0-9a-f]{32}/.test(id))).toEqual([]);
+  });
+
   it('is environment-agnostic', () => {
     // Prepare / Act
     const { stack } = buildPlatformStack();

@@ -4,7 +4,7 @@ export type { Alarm, Device, DeviceChange, DeviceStats };
 
 /** Every field of a device the console shows. */
 const DEVICE_FIELDS = `
-  id name type status createdAt updatedAt lastSeen version
+  id name type status createdAt updatedAt lastSeen version twinVersion
   metadata { key value }
   readings { metric numberValue booleanValue stringValue }
 `;
@@ -54,7 +54,7 @@ export interface DeviceUpdatedResult {
 
 export const DEVICE_ALARMS_QUERY = `query DeviceAlarms($deviceId: ID!) {
   alarms(filter: { deviceId: $deviceId }, limit: 100) {
-    items { id ruleName severity state changedAt snoozeUntil lastTransition { at reason actor note } }
+    items { id ruleId ruleName deviceId severity state changedAt snoozeUntil rev lastTransition { at reason actor note } }
   }
 }`;
 export interface DeviceAlarmsResult {

@@ -11,10 +11,12 @@ import { TelemetryChart, type Series } from '../components/telemetry-chart';
 import { RANGES, useTelemetry, withLivePoint, type RangeId } from '../components/use-telemetry';
 import { useSession } from '../session-context';
 import { DeviceAlarms } from './device-alarms';
+import { DeviceCommands } from './device-commands';
 import { DeviceEditor } from './device-editor';
+import { DeviceTwin } from './device-twin';
 import { LiveIndicator } from './overview-page';
 
-/** One device: registry record (editable by admins), live readings, a chart per metric. */
+/** One device: registry record (editable by admins), live readings, a chart per metric, its alarms, commands and twin. */
 export function DeviceDetailPage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery<DeviceResult>({ query: DEVICE_QUERY, variables: { id }, requestPolicy: 'cache-and-network' });
   const [live, setLive] = useState<{ device: Device; deleted: boolean } | undefined>();
@@ -67,15 +69,34 @@ export function DeviceDetailPage({ id }: { id: string }) {
         <StatusBadge status={device.status} />
         <LiveIndicator failed={Boolean(liveError)} />
       </div>
+      <nav aria-label="On this page" className="page-nav">
+        {SECTIONS.map(([anchor, words]) => (
+          <a key={anchor} href={`#${anchor}`}>
+            {words}
+          </a>
+        ))}
+      </nav>
       <DeviceFacts device={device} />
       <Readings readings={device.readings} />
       <DeviceAlarms deviceId={device.id} />
       <Charts device={device} livePoints={livePoints} />
+      <DeviceCommands deviceId={device.id} />
+      <DeviceTwin deviceId={device.id} twinVersion={device.twinVersion} />
       <DeviceEditor device={device} onReload={() => refetch({ requestPolicy: 'network-only' })} onSaved={(saved) => setLive({ device: saved, deleted: false })} />
       <DeleteDevice device={device} />
     </Page>
   );
 }
+
+/** Jump links to the page's sections (their headings' ids): a long page, one Tab away from each part. */
+const SECTIONS = [
+  ['readings', 'Readings'],
+  ['alarms', 'Alarms'],
+  ['charts', 'Telemetry'],
+  ['commands', 'Commands'],
+  ['twin', 'Twin'],
+  ['registry', 'Metadata'],
+] as const;
 
 function Page({ children }: { children: React.ReactNode }) {
   return (

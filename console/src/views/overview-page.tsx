@@ -53,7 +53,10 @@ export function OverviewPage() {
             <Tile label="Maintenance" value={count('MAINTENANCE')} href="/devices?status=MAINTENANCE" />
           </section>
           <section className="card" aria-labelledby="active-alarms">
-            <h2 id="active-alarms">Active alarms</h2>
+            <div className="section-head">
+              <h2 id="active-alarms">Active alarms</h2>
+              <Link href="/alarms?state=ACTIVE">All active alarms</Link>
+            </div>
             <ul className="severities">
               {stats.activeAlarms.map((s) => (
                 <li key={s.severity} className={`severity-count${s.count > 0 ? ' severity-count-on' : ''}`}>

@@ -14,7 +14,7 @@ export async function batchGet(
   doc: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Record<string, unknown>[],
-  options: { consistentRead?: boolean } = {},
+  options: { consistentRead?: boolean; projection?: string } = {},
 ): Promise<Record<string, unknown>[]> {
   if (keys.length === 0) return [];
   if (keys.length > MAX_BATCH_GET_KEYS) throw new RangeError(`batchGet takes at most ${MAX_BATCH_GET_KEYS} keys, got ${keys.length}`);
@@ -24,7 +24,9 @@ export async function batchGet(
     if (round === MAX_ROUNDS) throw new UnavailableError(`DynamoDB left ${pending.length} keys unprocessed after ${MAX_ROUNDS} attempts`);
     if (round > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** round * 10));
     const result = await doc.send(
-      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: options.consistentRead ?? false } } }),
+      new BatchGetCommand({
+        RequestItems: { [tableName]: { Keys: pending, ConsistentRead: options.consistentRead ?? false, ...(options.projection && { ProjectionExpression: options.projection }) } },
+      }),
     );
     items.push(...(result.Responses?.[tableName] ?? []));
     pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];

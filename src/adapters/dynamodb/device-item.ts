@@ -36,6 +36,9 @@ export interface DeviceItem {
   certificateId?: string;
   certificateStatus?: 'ACTIVE' | 'REVOKED';
   revokedAt?: string;
+  pendingCertificateId?: string;
+  rotationStartedAt?: string;
+  graceEndsAt?: string;
 }
 
 /** The index sort key of a device: creation time, then id, so the order is total and stable. */

@@ -61,13 +61,13 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
     for (let index = 0; index < chunks.length; index += 1) {
       // This chunk and every later one must still fit: the map grows by their new names.
       const added = chunks.slice(index).reduce((n, chunk) => n + chunk.filter(isNew).length, 0);
-      const outcome = await this.writeReadings(update, Object.fromEntries(chunks[index]!), added);
+      const outcome = await this.writeReadings(update, Object.fromEntries(chunks[index]!), added, index === 0);
       if (outcome !== 'applied') return outcome;
     }
     return 'applied';
   }
 
-  private async writeReadings(update: TelemetryStateUpdate, readings: Record<string, ReadingValue>, added: number): Promise<TelemetryStateOutcome> {
+  private async writeReadings(update: TelemetryStateUpdate, readings: Record<string, ReadingValue>, added: number, first: boolean): Promise<TelemetryStateOutcome> {
     const lastSeen = new Date(update.lastSeen).toISOString();
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':ls': lastSeen };
@@ -76,6 +76,13 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
       names[`#r${index}`] = metric;
       values[`:r${index}`] = value;
       sets.push(`readings.#r${index} = :r${index}`);
+    });
+    // Watched metrics' times ride on the same write (the first chunk carries them all).
+    const times = first ? Object.entries(update.metricTimes ?? {}) : [];
+    times.forEach(([metric, ts], index) => {
+      names[`#s${index}`] = metric;
+      values[`:s${index}`] = ts;
+      sets.push(`metricSeenAt.#s${index} = :s${index}`);
     });
     const fresh = 'attribute_exists(id) AND (attribute_not_exists(lastSeen) OR lastSeen <= :ls)';
     const room = (update.maxReadings ?? Number.POSITIVE_INFINITY) - added;
@@ -102,6 +109,12 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
         if (isItemTooLarge(error)) return 'too-large';
         if (!isValidation(error)) throw unavailable('telemetry state write', error);
       }
+      if (times.length > 0) {
+        // A missing map (readings or metricSeenAt) made a path invalid: create the missing ones empty, then merge again.
+        const ensured = await this.ensureMaps(update.deviceId);
+        if (!ensured) return 'unknown';
+        continue;
+      }
       try {
         await this.updateItem(update.deviceId, {
           UpdateExpression: 'SET lastSeen = :ls, readings = :readings',
@@ -119,6 +132,21 @@ export class DynamoDbDeviceStateWriter implements DeviceStateWriter {
       }
     }
     throw new UnavailableError(`telemetry state write for ${update.deviceId} kept conflicting`);
+  }
+
+  /** Creates the readings and metricSeenAt maps where absent; false when the device does not exist. */
+  private async ensureMaps(id: string): Promise<boolean> {
+    try {
+      await this.updateItem(id, {
+        UpdateExpression: 'SET readings = if_not_exists(readings, :empty), metricSeenAt = if_not_exists(metricSeenAt, :empty)',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':empty': {} },
+      });
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw unavailable('telemetry state write', error);
+    }
   }
 
   async readingNames(deviceId: string): Promise<ReadonlySet<string> | undefined> {

@@ -43,13 +43,17 @@ function isWatched(image: Record<string, AttributeValue> | undefined, atMs: numb
 }
 
 /**
- * The certificate bound to a device a REMOVE record deleted (its old image's binding), or
- * undefined for any other record: what the change feed retires when a device goes.
+ * The certificates bound to a device a REMOVE record deleted (its old image's current and, when
+ * a rotation was pending, pending certificate), or none for any other record: what the change
+ * feed retires when a device goes.
  */
-export function deletedCertificateOf(record: DynamoDBRecord): string | undefined {
-  if (record.eventName !== 'REMOVE') return undefined;
-  const old = record.dynamodb?.OldImage?.[CREDENTIAL_ATTRIBUTES.certificateId];
-  return old && 'S' in old && typeof old.S === 'string' && old.S ? old.S : undefined;
+export function deletedCertificatesOf(record: DynamoDBRecord): string[] {
+  if (record.eventName !== 'REMOVE') return [];
+  const old = record.dynamodb?.OldImage;
+  return [CREDENTIAL_ATTRIBUTES.certificateId, CREDENTIAL_ATTRIBUTES.pendingCertificateId].flatMap((attribute) => {
+    const value = old?.[attribute];
+    return value && 'S' in value && typeof value.S === 'string' && value.S ? [value.S] : [];
+  });
 }
 
 function deviceOf(image: Record<string, AttributeValue> | undefined): Device | undefined {

@@ -8,6 +8,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { topicMatches } from '../../contracts/topics.js';
 import type { BusConnection, MessageBus } from '../../ports/message-bus.js';
 import { signIotWebSocketUrl } from './sigv4-websocket-url.js';
+import type { Logger } from '../../ports/logger.js';
 
 /** Options of {@link IotMqttMessageBus.connect}. */
 export interface IotMqttMessageBusOptions {
@@ -22,7 +23,7 @@ export interface IotMqttMessageBusOptions {
   readonly url?: string;
   /** @default 1_000, doubling up to 30_000 */
   readonly reconnectDelayMs?: number;
-  readonly log?: (entry: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 type Handler = (topic: string, payload: Buffer) => void;
@@ -117,7 +118,7 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
       this.setUp(false);
       this.scheduleReconnect();
     });
-    client.on('error', (error) => this.options.log?.({ level: 'warn', msg: 'mqtt error', error: error.message }));
+    client.on('error', (error) => this.options.log?.warn('mqtt error', { error: error.message }));
     // Loop: subscribe() calls made while these resubscribes are in flight add filters too.
     const filters = new Set<string>();
     for (;;) {
@@ -128,7 +129,7 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
     }
     // The connection may have dropped while subscribing; its close already scheduled a reconnect.
     if (client.connected) this.setUp(true);
-    this.options.log?.({ level: 'info', msg: 'mqtt connected', subscriptions: filters.size });
+    this.options.log?.info('mqtt connected', { subscriptions: filters.size });
   }
 
   private setUp(up: boolean): void {
@@ -138,7 +139,7 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
       try {
         listener(up);
       } catch (error) {
-        this.options.log?.({ level: 'error', msg: 'connection listener failed', error: String(error) });
+        this.options.log?.error('connection listener failed', { error: String(error) });
       }
     }
   }
@@ -147,12 +148,12 @@ export class IotMqttMessageBus implements MessageBus, BusConnection {
     if (this.closed || this.reconnectTimer) return;
     const base = this.options.reconnectDelayMs ?? 1_000;
     const delay = Math.min(30_000, base * 2 ** Math.min(this.failures, 5));
-    this.options.log?.({ level: 'warn', msg: 'mqtt disconnected', reconnectInMs: delay });
+    this.options.log?.warn('mqtt disconnected', { reconnectInMs: delay });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.open().catch((error: unknown) => {
         this.failures += 1;
-        this.options.log?.({ level: 'warn', msg: 'mqtt reconnect failed', error: String(error) });
+        this.options.log?.warn('mqtt reconnect failed', { error: String(error) });
         this.scheduleReconnect();
       });
     }, delay);

@@ -15,8 +15,8 @@ import { issueLocalToken } from './token.js';
 /** The local platform's GraphQL endpoint. */
 export const DEFAULT_GRAPHQL_URL = `http://127.0.0.1:${DEFAULT_PORTS.graphql}/graphql`;
 
-const RULE_FIELDS = 'id name description severity version latch ackRequired notify target { kind deviceId deviceType } condition { kind metric operator threshold clearThreshold forSeconds consecutive seconds }';
-const ALARM_FIELDS = 'id ruleName deviceId severity state rev changedAt snoozeUntil lastTransition { reason actor }';
+const RULE_FIELDS = 'id name description severity version latch ackRequired notify target { kind deviceId deviceType } condition { kind metric operator threshold clearThreshold forSeconds consecutive seconds } command { name payload timeoutSeconds onStates }';
+const ALARM_FIELDS = 'id ruleName deviceId severity state rev changedAt snoozeUntil lastTransition { reason actor note }';
 
 /** Where and as whom the commands call the API. */
 interface ApiOptions {
@@ -68,8 +68,9 @@ export function ruleInputFromFlags(flags: Record<string, unknown>): Record<strin
   const target = flags.device !== undefined ? { kind: 'DEVICE', deviceId: flags.device } : flags.type !== undefined ? { kind: 'DEVICE_TYPE', deviceType: flags.type } : { kind: 'ALL' };
   let condition: Record<string, unknown>;
   if (flags.silentFor !== undefined) {
-    if (flags.metric !== undefined) throw new InvalidArgumentError('--silent-for watches the whole device: leave out --metric');
-    condition = { kind: 'NO_DATA', seconds: flags.silentFor };
+    if (flags.op !== undefined || flags.threshold !== undefined) throw new InvalidArgumentError('--silent-for is a no-data rule: leave out --op and --threshold');
+    // With --metric: silence of that metric while the device may keep sending others.
+    condition = { kind: 'NO_DATA', seconds: flags.silentFor, ...(flags.metric !== undefined && { metric: flags.metric }) };
   } else {
     if (flags.metric === undefined || flags.op === undefined || flags.threshold === undefined) {
       throw new InvalidArgumentError('a threshold rule needs --metric, --op and --threshold (or use --silent-for <seconds>)');
@@ -93,6 +94,24 @@ export function ruleInputFromFlags(flags: Record<string, unknown>): Record<strin
     latch: flags.latch === true,
     ackRequired: flags.ack !== false,
     notify: flags.notify !== false,
+    ...commandFromFlags(flags),
+  };
+}
+
+/** The rule's command action from --command and its companions; the API validates name, payload and timeout. */
+function commandFromFlags(flags: Record<string, unknown>): { command?: Record<string, unknown> } {
+  const companions = ['commandPayload', 'commandTimeout', 'commandOn'].filter((f) => flags[f] !== undefined);
+  if (flags.command === undefined) {
+    if (companions.length > 0) throw new InvalidArgumentError('--command-payload, --command-timeout and --command-on need --command <name>');
+    return {};
+  }
+  return {
+    command: {
+      name: flags.command,
+      ...(flags.commandPayload !== undefined && { payload: flags.commandPayload }),
+      ...(flags.commandTimeout !== undefined && { timeoutSeconds: flags.commandTimeout }),
+      ...(flags.commandOn !== undefined && { onStates: String(flags.commandOn).split(',').map((s) => s.trim().toUpperCase()) }),
+    },
   };
 }
 
@@ -104,6 +123,7 @@ interface RuleRow {
   latch: boolean;
   target: { kind: string; deviceId: string | null; deviceType: string | null };
   condition: { kind: string; metric: string | null; operator: ComparisonOperator | null; threshold: number | null; clearThreshold: number | null; forSeconds: number | null; consecutive: number | null; seconds: number | null };
+  command: { name: string; payload: string; timeoutSeconds: number; onStates: string[] } | null;
 }
 
 function describeRule(rule: RuleRow): string {
@@ -111,9 +131,10 @@ function describeRule(rule: RuleRow): string {
   const target = rule.target.kind === 'ALL' ? 'all devices' : rule.target.kind === 'DEVICE' ? `device ${rule.target.deviceId}` : `type ${rule.target.deviceType}`;
   const condition =
     c.kind === 'NO_DATA'
-      ? `no data for ${c.seconds} s`
+      ? `no ${c.metric ?? 'data'} for ${c.seconds} s`
       : `${c.metric} ${OPERATOR_SYMBOLS[c.operator!]} ${c.threshold}${c.clearThreshold !== null ? ` (clears past ${c.clearThreshold})` : ''}${c.forSeconds !== null ? ` for ${c.forSeconds} s` : ''}${c.consecutive !== null ? ` for ${c.consecutive} readings` : ''}`;
-  return `${rule.id}  ${rule.severity.padEnd(8)}  v${rule.version}  ${rule.name}: ${condition} on ${target}${rule.latch ? ', latched' : ''}`;
+  const command = rule.command ? `, sends ${rule.command.name} ${rule.command.payload} on ${rule.command.onStates.join('/')}` : '';
+  return `${rule.id}  ${rule.severity.padEnd(8)}  v${rule.version}  ${rule.name}: ${condition} on ${target}${rule.latch ? ', latched' : ''}${command}`;
 }
 
 interface AlarmRow {
@@ -125,11 +146,11 @@ interface AlarmRow {
   rev: number;
   changedAt: string;
   snoozeUntil: string | null;
-  lastTransition: { reason: string; actor: string };
+  lastTransition: { reason: string; actor: string; note?: string | null };
 }
 
 const describeAlarm = (a: AlarmRow): string =>
-  `${a.id}  ${a.state.padEnd(15)}  ${a.severity.padEnd(8)}  ${a.changedAt}  ${a.ruleName} on ${a.deviceId}: ${a.lastTransition.reason} (${a.lastTransition.actor})${a.snoozeUntil ? `, snoozed until ${a.snoozeUntil}` : ''}`;
+  `${a.id}  ${a.state.padEnd(15)}  ${a.severity.padEnd(8)}  ${a.changedAt}  ${a.ruleName} on ${a.deviceId}: ${a.lastTransition.reason} (${a.lastTransition.actor}${a.lastTransition.note ? `: "${a.lastTransition.note}"` : ''})${a.snoozeUntil ? `, snoozed until ${a.snoozeUntil}` : ''}`;
 
 /** Adds `alarm` to `program`. */
 export function register(program: Command, write: LineWriter = stdoutLines, writeError: LineWriter = stderrLines): void {
@@ -158,7 +179,11 @@ export function register(program: Command, write: LineWriter = stdoutLines, writ
       .option('--clear <value>', 'clear threshold (hysteresis)', parseNumber)
       .option('--for <seconds>', 'the condition must hold this long (event time)', parseInteger)
       .option('--consecutive <n>', 'the condition must hold for n readings in a row', parseInteger)
-      .option('--silent-for <seconds>', 'no-data rule: fires after this many seconds without telemetry', parseInteger)
+      .option('--silent-for <seconds>', 'no-data rule: fires after this many seconds without telemetry (with --metric: without that metric)', parseInteger)
+      .option('--command <name>', 'send this command to the device when the alarm enters --command-on (default ACTIVE)')
+      .option('--command-payload <json>', 'the command payload, JSON (default {})')
+      .option('--command-timeout <seconds>', 'seconds the device has to finish the command (default 60)', parseInteger)
+      .option('--command-on <states>', 'comma-separated alarm states whose entry sends the command, e.g. ACTIVE,NORMAL')
       .option('--latch', 'stay LATCHED after clearing until acknowledged')
       .option('--no-ack', 'alarms clear by themselves and take no acknowledgement')
       .option('--no-notify', 'do not publish transitions to EventBridge / SNS'),
@@ -224,8 +249,8 @@ export function register(program: Command, write: LineWriter = stdoutLines, writ
   action('ack', `mutation A($id: ID!, $note: String) { acknowledgeAlarm(id: $id, note: $note) { ${ALARM_FIELDS} } }`, 'acknowledge: ACTIVE -> ACKNOWLEDGED, LATCHED -> NORMAL', (c) =>
     c.option('--note <text>', 'why, for the history'),
   );
-  action('snooze', `mutation S($id: ID!, $seconds: Int!) { snoozeAlarm(id: $id, seconds: $seconds) { ${ALARM_FIELDS} } }`, 'snooze for SECONDS (then NORMAL)', (c) =>
-    c.argument('<seconds>', 'how long, 1-604800'),
+  action('snooze', `mutation S($id: ID!, $seconds: Int!, $note: String) { snoozeAlarm(id: $id, seconds: $seconds, note: $note) { ${ALARM_FIELDS} } }`, 'snooze for SECONDS (then NORMAL)', (c) =>
+    c.argument('<seconds>', 'how long, 1-604800').option('--note <text>', 'why, for the history'),
   );
   action('disable', `mutation D($id: ID!) { disableAlarm(id: $id) { ${ALARM_FIELDS} } }`, 'disable until enabled');
   action('enable', `mutation E($id: ID!) { enableAlarm(id: $id) { ${ALARM_FIELDS} } }`, 'enable a disabled alarm (-> NORMAL)');

@@ -1,6 +1,6 @@
 /**
- * `iotctl device create|revoke`: provisions devices (locally from the local CA into the local
- * platform's registry, or in AWS IoT Core) and revokes them. The local platform may run in
+ * `iotctl device create|rotate|revoke`: provisions devices (locally from the local CA into the local
+ * platform's registry, or in AWS IoT Core), rotates their certificates and revokes them. The local platform may run in
  * another process: the registry is reached through its DynamoDB endpoint (the change-capture
  * proxy, so the change feed sees every write) and the CA through its data directory.
  */
@@ -24,6 +24,15 @@ import { provisionAwsDevices, revokeAwsDevice, type DeviceResult } from '../../p
 import { parseCertificateRequest } from '../../provisioning/certificate-request.js';
 import { readDeviceBundle, writeDeviceBundle } from '../../provisioning/device-bundle.js';
 import { provisionLocalDevice, revokeLocalDevice, type ProvisioningRegistry } from '../../provisioning/local-provisioner.js';
+import {
+  DEFAULT_ROTATION_GRACE_MS,
+  finishAwsRotation,
+  finishLocalRotation,
+  rotateAwsDevice,
+  rotateLocalDevice,
+  type RotationFinished,
+  type RotationStarted,
+} from '../../provisioning/certificate-rotation.js';
 import { admits, type DeviceCredentialStore } from '../../ports/device-credentials.js';
 import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
 
@@ -182,6 +191,15 @@ function parsePort(value: string): number {
   return n;
 }
 
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `12h`, `7d` in milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^([1-9][0-9]{0,6})([smhd])$/.exec(value);
+  if (!match) throw new InvalidArgumentError('use a whole number and a unit: s, m, h or d (e.g. 7d, 12h)');
+  return Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
+}
+
 function parseType(value: string): string {
   if (!/^[a-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('use 1-64 of a-z 0-9 _ -');
   return value;
@@ -297,6 +315,97 @@ export function register(
     );
 
   device
+    .command('rotate <id>')
+    .description(
+      'give a device a second certificate, admitted beside the current one for a grace period; --finish revokes the old one (locally the broker refuses it and cuts its sessions; in AWS UpdateCertificate REVOKED and detach)',
+    )
+    .option('--out <dir>', 'where the new device.crt, device.key (not with --csr), ca.crt and device.json are written (required unless --finish)')
+    .option('--csr <file>', 'sign this PEM CSR made by the device: its new key never leaves it, no device.key is written')
+    .option('--grace <duration>', 'how long the old certificate stays admitted beside the new one unless finished first (s, m, h, d)', parseDuration, DEFAULT_ROTATION_GRACE_MS)
+    .option('--finish', 'end the pending rotation: only the new certificate is admitted, the old one is revoked')
+    .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
+    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
+    .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificate)', '.local')
+    .option('--mqtt-host <host>', 'local: broker host written to device.json', '127.0.0.1')
+    .option('--mqtt-port <port>', 'local: broker port written to device.json', parsePort, DEFAULT_PORTS.mqtt)
+    .option('--policy-name <name>', 'aws: the DevicePolicyName stack output (env IOT_DEVICE_POLICY_NAME)', process.env.IOT_DEVICE_POLICY_NAME)
+    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
+    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
+    .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
+    .action(
+      guarded(async (id: string, options: RotateCommandOptions) => {
+        if (options.finish && (options.out !== undefined || options.csr !== undefined)) {
+          throw new InvalidArgumentError('--finish takes no --out or --csr: it only ends the rotation already pending');
+        }
+        if (!options.finish && options.out === undefined) throw new InvalidArgumentError('rotate needs --out <dir> for the new certificate (or --finish)');
+        if (options.out !== undefined && (await exists(join(options.out, 'device.json')))) {
+          throw new InvalidArgumentError(`${options.out} already holds a device bundle: give the new certificate its own directory, the current one stays in use until --finish`);
+        }
+        // Checked before anything is created: a refused CSR leaves the binding as it was.
+        const csr = options.csr === undefined ? undefined : await parseCertificateRequest(await readFile(options.csr, 'utf8'), options.csr);
+        const progress = (step: string) => writeError(`rotate ${id}: ${step}`);
+        let started: RotationStarted | undefined;
+        let finished: RotationFinished | undefined;
+        if (options.target === 'local') {
+          const connection = connectLocalRegistry(options.endpoint);
+          try {
+            if (options.finish) {
+              finished = await finishLocalRotation(connection.credentials, id);
+            } else {
+              const ca = await openLocalCa(resolve(options.dataDir));
+              started = await rotateLocalDevice(
+                { registry: connection.registry, credentials: connection.credentials, ca, endpoint: { host: options.mqttHost, port: options.mqttPort } },
+                id,
+                options.out!,
+                { graceMs: options.grace, ...(csr && { csr }) },
+              );
+            }
+          } catch (error) {
+            if (isDomainError(error) && error.code !== 'UNAVAILABLE') throw error;
+            throw new Error(explainUnreachable(error, options.endpoint), { cause: error });
+          } finally {
+            connection.close();
+          }
+        } else {
+          if (!options.devicesTable || (!options.finish && !options.policyName)) {
+            throw new InvalidArgumentError('--target aws needs --devices-table, and without --finish --policy-name (the stack outputs DevicesTableName, DevicePolicyName)');
+          }
+          const doc = createDocumentClient({});
+          const iot = new IoTClient({});
+          const credentials = new DynamoDbDeviceCredentialStore(doc, options.devicesTable);
+          try {
+            if (options.finish) {
+              finished = await finishAwsRotation({ iot, credentials, progress }, id);
+            } else {
+              const registry = new DeviceRegistry({
+                repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
+                stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
+                pageTokens: createPageTokenCodec(randomSecret()),
+              });
+              started = await rotateAwsDevice(
+                {
+                  iot,
+                  registry,
+                  credentials,
+                  policyName: options.policyName!,
+                  rootCa: async () => (options.caFile ? readFile(options.caFile, 'utf8') : downloadRootCa()),
+                  progress,
+                },
+                id,
+                options.out!,
+                { graceMs: options.grace, ...(csr && { csr }) },
+              );
+            }
+          } finally {
+            iot.destroy();
+            doc.destroy();
+          }
+        }
+        for (const line of rotationLines(id, started, finished, options.out)) write(line);
+      }),
+    );
+
+  device
     .command('revoke <id>')
     .description('disable a device certificate: locally the broker refuses it and disconnects it; in AWS UpdateCertificate INACTIVE (a deleted device: its thing\'s certificates are revoked and detached)')
     .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
@@ -332,6 +441,46 @@ export function register(
       write(`revoked ${id}${note}`);
       }),
     );
+}
+
+interface RotateCommandOptions {
+  out?: string;
+  csr?: string;
+  grace: number;
+  finish?: boolean;
+  target: 'local' | 'aws';
+  endpoint: string;
+  dataDir: string;
+  mqttHost: string;
+  mqttPort: number;
+  policyName?: string;
+  devicesTable?: string;
+  statsTable?: string;
+  caFile?: string;
+}
+
+/** The result lines of `device rotate`. */
+export function rotationLines(id: string, started: RotationStarted | undefined, finished: RotationFinished | undefined, out: string | undefined): string[] {
+  if (finished) {
+    return [
+      `finished rotation of ${id}: certificate ${finished.retiredCertificateId} revoked`,
+      `admitted now: ${finished.binding.certificateId} only`,
+    ];
+  }
+  if (!started) return [];
+  const keyNote = started.bundle.privateKeyPem === undefined ? ' (no device.key: the key stays on the device)' : '';
+  return [
+    `rotating ${id}: new certificate ${started.binding.pendingCertificateId} written to ${out}${keyNote}`,
+    `both ${started.previousCertificateId} and the new certificate are admitted until ${started.binding.graceEndsAt}`,
+    `once the device uses the new certificate: iotctl device rotate ${id} --finish`,
+  ];
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function downloadRootCa(): Promise<string> {

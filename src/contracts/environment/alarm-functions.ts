@@ -1,6 +1,6 @@
 /** The alarm functions' environments: set by lib/alarms.ts, read once at cold start. */
 import { configReader, type Environment } from '../config-reader.js';
-import { ALARMS_TABLE, DEVICES_TABLE } from '../tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE } from '../tables.js';
 import { VARIABLES } from './variables.js';
 import { readRegion } from './region.js';
 
@@ -13,6 +13,9 @@ export interface AlarmEventsEnvironment {
   readonly appSync?: { readonly url: string; readonly region: string };
   /** Whether transitions are republished on the internal IoT alarm topics (WatchAlarms). */
   readonly alarmTopicEnabled: boolean;
+  /** Tables of the command use case rules' command actions go through. */
+  readonly commandsTableName: string;
+  readonly devicesTableName: string;
 }
 
 /** Reads the alarm-events environment; throws ConfigError naming the first missing variable. */
@@ -25,6 +28,8 @@ export function readAlarmEventsEnvironment(env: Environment = process.env): Alar
     topicArn: read.required(VARIABLES.alarmTopicArn),
     ...(appSyncGraphqlUrl && { appSync: { url: appSyncGraphqlUrl, region: readRegion(read) } }),
     alarmTopicEnabled: read.boolean(VARIABLES.alarmTopicEnabled, false),
+    commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv),
+    devicesTableName: read.required(DEVICES_TABLE.tableNameEnv),
   };
 }
 

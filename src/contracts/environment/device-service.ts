@@ -1,6 +1,7 @@
 /** The gRPC DeviceService container's environment: set by lib/device-service.ts, read once at start. */
 import { ConfigError, configReader, type Environment } from '../config-reader.js';
 import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE } from '../tables.js';
+import { LOG_LEVELS, type LogLevel } from '../log-levels.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
 
@@ -21,6 +22,8 @@ export const DEVICE_SERVICE_VARIABLES = {
   accessTokenClientIds: 'ACCESS_TOKEN_CLIENT_IDS',
   /** `enabled` turns server reflection on; the cloud build sets `disabled`. */
   reflection: 'GRPC_REFLECTION',
+  /** Lowest severity written: debug, info, warn or error (default info). */
+  logLevel: 'LOG_LEVEL',
   /** Where the user pool's JWKS is fetched instead of Cognito (an emulator), as the SDK honours it; never set in the cloud. */
   cognitoEndpointUrl: 'AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER',
 } as const;
@@ -59,6 +62,8 @@ export interface DeviceServiceEnvironment {
   readonly reflection: boolean;
   /** Where the JWKS is fetched instead of Cognito's host (an emulator); never set in the cloud. */
   readonly cognitoEndpointUrl?: string;
+  /** Lowest severity the service writes. */
+  readonly logLevel: LogLevel;
 }
 
 /** Reads the environment; throws ConfigError naming the first missing or invalid variable. */
@@ -95,5 +100,12 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
     accessTokenClientIds,
     reflection: reflection === 'enabled',
     ...(cognitoEndpointUrl && { cognitoEndpointUrl }),
+    logLevel: readDeviceServiceLogLevel(env),
   };
+}
+
+/** LOG_LEVEL alone (info when unset), so the logger exists before the rest is read; throws ConfigError when invalid. */
+export function readDeviceServiceLogLevel(env: Environment = process.env): LogLevel {
+  const read = configReader(env);
+  return read.optional(DEVICE_SERVICE_VARIABLES.logLevel) === undefined ? 'info' : read.oneOf(DEVICE_SERVICE_VARIABLES.logLevel, LOG_LEVELS);
 }

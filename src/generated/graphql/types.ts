@@ -21,6 +21,25 @@ export interface Alarm {
   history?: Maybe<AlarmTransitionConnection>;
 }
 
+/** A command sent to the alarm's device when the alarm enters one of onStates. */
+export interface AlarmCommandAction {
+  name: string;
+  payload: unknown;
+  timeoutSeconds: number;
+  onStates: Array<AlarmState>;
+}
+
+export interface AlarmCommandActionInput {
+  /** as in sendCommand: [a-z0-9_-]{1,64} */
+  name: string;
+  /** at most 32 KB of JSON, 8 levels; {} when absent */
+  payload?: Maybe<unknown>;
+  /** 1-86400, default 60 */
+  timeoutSeconds?: Maybe<number>;
+  /** the states whose entry sends it; default [ACTIVE] */
+  onStates?: Maybe<Array<AlarmState>>;
+}
+
 export interface AlarmCondition {
   kind: AlarmConditionKind;
   metric?: Maybe<string>;
@@ -72,6 +91,8 @@ export interface AlarmRule {
   ackRequired: boolean;
   /** Publish transitions to EventBridge and SNS. */
   notify: boolean;
+  /** Sent to the device on the transitions it names. */
+  command?: Maybe<AlarmCommandAction>;
   /** 1 on create, +1 per update; pass it as expectedVersion. */
   version: number;
   createdAt: string;
@@ -90,6 +111,8 @@ export interface AlarmRuleInput {
   ackRequired?: Maybe<boolean>;
   /** default true */
   notify?: Maybe<boolean>;
+  /** A command to send to the device on transitions; none when absent. */
+  command?: Maybe<AlarmCommandActionInput>;
 }
 
 /** How urgent an alarm is, loudest first. */
@@ -642,6 +665,7 @@ export interface MutationAcknowledgeAlarmArgs {
 export interface MutationSnoozeAlarmArgs {
   id: string;
   seconds: number;
+  note?: Maybe<string>;
 }
 
 /** Arguments of Mutation.disableAlarm. */

@@ -426,6 +426,31 @@ export const descriptor = {
                     "seconds": {
                       "type": "int32",
                       "id": 1
+                    },
+                    "metric": {
+                      "type": "string",
+                      "id": 40
+                    }
+                  }
+                },
+                "AlarmCommandAction": {
+                  "fields": {
+                    "name": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "payloadJson": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "timeoutSeconds": {
+                      "type": "int32",
+                      "id": 3
+                    },
+                    "onStates": {
+                      "rule": "repeated",
+                      "type": "AlarmState",
+                      "id": 4
                     }
                   }
                 },
@@ -521,6 +546,10 @@ export const descriptor = {
                     "updatedAt": {
                       "type": "google.protobuf.Timestamp",
                       "id": 15
+                    },
+                    "command": {
+                      "type": "AlarmCommandAction",
+                      "id": 40
                     }
                   }
                 },
@@ -799,6 +828,10 @@ export const descriptor = {
                     "seconds": {
                       "type": "int32",
                       "id": 2
+                    },
+                    "note": {
+                      "type": "string",
+                      "id": 110
                     }
                   }
                 },

@@ -11,6 +11,7 @@ import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf
 import type { AcknowledgeAlarmRequest as _iot_device_v1_AcknowledgeAlarmRequest, AcknowledgeAlarmRequest__Output as _iot_device_v1_AcknowledgeAlarmRequest__Output } from './iot/device/v1/AcknowledgeAlarmRequest.js';
 import type { Alarm as _iot_device_v1_Alarm, Alarm__Output as _iot_device_v1_Alarm__Output } from './iot/device/v1/Alarm.js';
 import type { AlarmActionRequest as _iot_device_v1_AlarmActionRequest, AlarmActionRequest__Output as _iot_device_v1_AlarmActionRequest__Output } from './iot/device/v1/AlarmActionRequest.js';
+import type { AlarmCommandAction as _iot_device_v1_AlarmCommandAction, AlarmCommandAction__Output as _iot_device_v1_AlarmCommandAction__Output } from './iot/device/v1/AlarmCommandAction.js';
 import type { AlarmRule as _iot_device_v1_AlarmRule, AlarmRule__Output as _iot_device_v1_AlarmRule__Output } from './iot/device/v1/AlarmRule.js';
 import type { AlarmTransition as _iot_device_v1_AlarmTransition, AlarmTransition__Output as _iot_device_v1_AlarmTransition__Output } from './iot/device/v1/AlarmTransition.js';
 import type { CancelCommandRequest as _iot_device_v1_CancelCommandRequest, CancelCommandRequest__Output as _iot_device_v1_CancelCommandRequest__Output } from './iot/device/v1/CancelCommandRequest.js';
@@ -74,6 +75,7 @@ export interface ProtoGrpcType {
         AcknowledgeAlarmRequest: MessageTypeDefinition<_iot_device_v1_AcknowledgeAlarmRequest, _iot_device_v1_AcknowledgeAlarmRequest__Output>
         Alarm: MessageTypeDefinition<_iot_device_v1_Alarm, _iot_device_v1_Alarm__Output>
         AlarmActionRequest: MessageTypeDefinition<_iot_device_v1_AlarmActionRequest, _iot_device_v1_AlarmActionRequest__Output>
+        AlarmCommandAction: MessageTypeDefinition<_iot_device_v1_AlarmCommandAction, _iot_device_v1_AlarmCommandAction__Output>
         AlarmRule: MessageTypeDefinition<_iot_device_v1_AlarmRule, _iot_device_v1_AlarmRule__Output>
         AlarmSeverity: EnumTypeDefinition
         AlarmState: EnumTypeDefinition

@@ -13,11 +13,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAlarmStore } from '../../adapters/dynamodb/alarm-store.js';
 import { openAlarmEventsFile } from '../../adapters/local/json-lines-alarm-events.js';
 import { AlarmEvaluation, cachedDeviceTypes } from '../../alarms/alarm-evaluation.js';
+import { AlarmCommandActions, type AlarmCommandActionsDeps } from '../../alarms/alarm-command-action.js';
 import { composeAlarmEventsFunction } from '../../functions/alarm-events-function.js';
 import { lineLogger } from '../../adapters/logging/line-logger.js';
 import type { AlarmNotification, AlarmPublisher } from '../../alarms/alarm-notification.js';
 import { AlarmService } from '../../alarms/alarm-service.js';
-import { sweepAlarms } from '../../alarms/alarm-sweep.js';
+import { SilenceSchedule, sweepAlarms } from '../../alarms/alarm-sweep.js';
+import { DynamoDbDeviceSilenceSource } from '../../adapters/dynamodb/device-silence-source.js';
 import { oncePerTransition } from '../../alarms/once-per-transition.js';
 import { CachedRules } from '../../alarms/rule-cache.js';
 import type { PageTokenCodec } from '../../domain/page-token.js';
@@ -36,7 +38,11 @@ export interface LocalAlarmsOptions {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly devices: DeviceRepository;
+  /** The Devices table, whose index keys and silence attributes the sweep reads. */
+  readonly devicesTableName: string;
   readonly pageTokens: PageTokenCodec;
+  /** The command use case rules' command actions go through; rules send no commands when absent. */
+  readonly commands?: AlarmCommandActionsDeps['commands'];
   /** Events file directory; events are kept in memory (`events`) when absent. */
   readonly dataDir?: string;
   /** @default LOCAL_ALARM_SWEEP_MS */
@@ -90,7 +96,13 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
     }),
   ];
   const live: AlarmPublisher[] = [];
-  const handler = composeAlarmEventsFunction({ history: store, live, notify, logger: lineLogger('alarms', log, 'warn') });
+  const handler = composeAlarmEventsFunction({
+    history: store,
+    live,
+    notify,
+    ...(options.commands && { actions: new AlarmCommandActions({ rules: store, commands: options.commands }) }),
+    logger: lineLogger('alarms', log, 'warn'),
+  });
   // Durable like the change feed's: transitions captured but not yet published survive a kill and go out at the next start.
   const poller = new StreamPoller(handler, {
     ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'alarms') }),
@@ -101,8 +113,11 @@ export async function startLocalAlarms(options: LocalAlarmsOptions): Promise<Loc
   await poller.recover();
 
   let sweeping: Promise<void> | undefined;
+  const silence = new DynamoDbDeviceSilenceSource(options.doc, options.devicesTableName);
+  const schedule = new SilenceSchedule();
   const sweep = () =>
-    (sweeping ??= sweepAlarms({ store, rules, devices: options.devices, onTransition: (i) => evaluation.forget(i.deviceId) })
+    // ruleCacheMs 0: the ingest handler shares this process's rule cache, which a rule change clears at once.
+    (sweeping ??= sweepAlarms({ store, rules, devices: silence, schedule, ruleCacheMs: 0, onTransition: (i) => evaluation.forget(i.deviceId) })
       .then((summary) => {
         if (summary.transitions > 0) log(`alarms: sweep made ${summary.transitions} transition(s)`);
       })

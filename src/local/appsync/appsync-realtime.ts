@@ -30,12 +30,19 @@ function authorizationFrom(value: unknown): string | undefined {
   return typeof authorization === 'string' && authorization.length > 0 ? authorization : undefined;
 }
 
-/** The auth header object AppSync clients put base64-encoded in the `header` query parameter. */
+/**
+ * The auth header object of the handshake. AppSync takes it base64-encoded in the `header`
+ * query parameter, or base64url-encoded as a `header-<...>` WebSocket subprotocol beside
+ * `graphql-ws` (what Amplify sends now, keeping the token out of URLs and access logs).
+ */
 export function connectionHeader(request: IncomingMessage): unknown {
   const url = new URL(request.url ?? '/', 'http://local');
-  const encoded = url.searchParams.get('header');
+  const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const inProtocol = protocols.find((p) => p.startsWith('header-'))?.slice('header-'.length);
+  const encoded = inProtocol ?? url.searchParams.get('header');
   if (!encoded) return undefined;
   try {
+    // Node's base64 decoder reads both alphabets, padded or not.
     return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
   } catch {
     return undefined;

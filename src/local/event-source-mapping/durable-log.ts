@@ -15,10 +15,12 @@
  * costs disk, not heap. After a crash, `recover` leaves every undelivered record in its file
  * and counts it as spilled.
  *
- * A segment is deleted once every record in it is checkpointed, so the files hold about what
- * is still pending, not the stream's history.
+ * A segment is deleted once every record in it is checkpointed and, with `retentionMs`, once
+ * its last write is older than that: without retention the files hold about what is still
+ * pending; with it they are the stream's history too, which {@link readLogged} reads back (the
+ * ingest stream keeps records as Kinesis does, so a range given up on can be replayed).
  */
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -32,6 +34,10 @@ export interface DurableLogOptions<R> {
   readonly segmentBytes?: number;
   /** fdatasync each round, to survive a power loss too (not only a crash of the process). @default false */
   readonly fsync?: boolean;
+  /** Keep settled segments until their last write is this old (the stream's retention). @default 0 */
+  readonly retentionMs?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
 }
 
 interface Segment {
@@ -40,6 +46,8 @@ interface Segment {
   readonly last: Map<string, number>;
   /** Bytes written (and readable) so far. */
   bytes: number;
+  /** Epoch ms of its last write. */
+  writtenAt: number;
 }
 
 /** Where the next spilled record of a shard is: a line start in a segment. */
@@ -84,9 +92,13 @@ export class DurableLog<R> {
   private nextSegment = 0;
   private readonly shards = new Map<string, ShardState>();
   private closed = false;
+  private readonly retentionMs: number;
+  private readonly clock: () => number;
 
   constructor(private readonly options: DurableLogOptions<R>) {
     this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    this.retentionMs = options.retentionMs ?? 0;
+    this.clock = options.clock ?? Date.now;
     mkdirSync(options.dir, { recursive: true });
   }
 
@@ -96,9 +108,7 @@ export class DurableLog<R> {
    * before the first append. Resolves with the count per shard.
    */
   async recover(): Promise<Map<string, number>> {
-    const files = readdirSync(this.options.dir)
-      .filter((name) => name.endsWith(SEGMENT_SUFFIX))
-      .sort();
+    const files = segmentFiles(this.options.dir);
     // Checkpoints come after their records, so the last checkpoint of each shard is found first.
     const checkpoints = new Map<string, string>();
     for (const file of files) {
@@ -110,7 +120,8 @@ export class DurableLog<R> {
     }
     for (const file of files) {
       const path = join(this.options.dir, file);
-      const segment: Segment = { path, last: new Map(), bytes: statSync(path).size };
+      const { size, mtimeMs } = statSync(path);
+      const segment: Segment = { path, last: new Map(), bytes: size, writtenAt: mtimeMs };
       for (const { line, end } of lines(await readFile(path))) {
         const record = parseRecord<R>(line);
         if (!record) continue; // a checkpoint, or the torn tail of a write the crash interrupted: never acknowledged
@@ -266,6 +277,7 @@ export class DurableLog<R> {
         offset += Buffer.byteLength(pending.line, 'utf8');
       }
       segment.bytes += buffer.byteLength;
+      segment.writtenAt = this.clock();
       for (const pending of round) pending.done?.resolve();
       await this.compact();
     } catch (error) {
@@ -279,19 +291,19 @@ export class DurableLog<R> {
       await this.handle?.close();
       const path = join(this.options.dir, `${String(this.nextSegment++).padStart(10, '0')}${SEGMENT_SUFFIX}`);
       this.handle = await open(path, 'a');
-      segment = { path, last: new Map(), bytes: 0 };
+      segment = { path, last: new Map(), bytes: 0, writtenAt: this.clock() };
       this.segments.push(segment);
       this.current = segment;
     }
     return segment;
   }
 
-  /** Deletes the oldest segments while every record in them is checkpointed (never the one being written). */
+  /** Deletes the oldest segments while every record in them is checkpointed and they are past the retention (never the one being written). */
   private async compact(): Promise<void> {
     while (this.segments.length > 0 && this.segments[0] !== this.current) {
       const oldest = this.segments[0]!;
       const settled = [...oldest.last].every(([shard, position]) => (this.shards.get(shard)?.checkpointed ?? 0) >= position);
-      if (!settled) return;
+      if (!settled || this.clock() - oldest.writtenAt < this.retentionMs) return;
       rmSync(oldest.path, { force: true });
       this.segments.shift();
     }
@@ -321,4 +333,43 @@ function parseRecord<R>(line: string): { s: string; r: R } | undefined {
   if (!line.startsWith('{"s":')) return undefined;
   const entry = parse<{ s?: unknown; r?: R }>(line);
   return typeof entry?.s === 'string' && entry.r !== undefined ? { s: entry.s, r: entry.r } : undefined;
+}
+
+function segmentFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(SEGMENT_SUFFIX))
+    .sort();
+}
+
+/**
+ * The records a log directory holds for `shard` that `select` accepts, each once, in append
+ * order: the stream's history, read by another process (a replay) while the owner runs.
+ * Delivered or not makes no difference; records past the retention are gone.
+ */
+export function readLogged<R>(dir: string, shard: string, identify: (record: R) => string, select: (record: R) => boolean): R[] {
+  let files: string[];
+  try {
+    files = segmentFiles(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const found = new Map<string, R>();
+  for (const file of files) {
+    let buffer: Buffer;
+    try {
+      buffer = readFileSync(join(dir, file));
+    } catch (error) {
+      // A reader in another process can lose the race with the owner's compaction.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const { line } of lines(buffer)) {
+      const entry = parseRecord<R>(line);
+      if (entry?.s !== shard || !select(entry.r)) continue;
+      const id = identify(entry.r);
+      if (!found.has(id)) found.set(id, entry.r);
+    }
+  }
+  return [...found.values()];
 }

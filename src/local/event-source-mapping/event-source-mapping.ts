@@ -21,6 +21,12 @@ export interface BatchResponse {
   readonly batchItemFailures?: ReadonlyArray<{ readonly itemIdentifier?: string }>;
 }
 
+/** Why records were given up on, as Lambda's on-failure record names it, and after how many invocations. */
+export interface DiscardCondition {
+  readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+  readonly invocations: number;
+}
+
 /** Options of {@link EventSourceMapping}. */
 export interface EventSourceMappingOptions<R> {
   /** Names the mapping in log lines. */
@@ -45,7 +51,7 @@ export interface EventSourceMappingOptions<R> {
   /** With a log: records per shard kept in memory; later ones wait in the log's files. @default max(batchSize, 1_000) */
   readonly memoryWindow?: number;
   /** The on-failure destination. */
-  readonly onDiscard?: (records: readonly R[], reason: string) => Promise<void> | void;
+  readonly onDiscard?: (records: readonly R[], reason: string, failure: DiscardCondition) => Promise<void> | void;
   /** Where records are kept until delivered; in memory only when absent (`--ephemeral`). */
   readonly log?: DurableLog<R>;
   readonly logLine?: (line: string) => void;
@@ -274,12 +280,12 @@ export class EventSourceMapping<R> {
     return done;
   }
 
-  private async discard(shard: Shard<R>, count: number, reason: string): Promise<void> {
+  private async discard(shard: Shard<R>, count: number, reason: string, failure: DiscardCondition): Promise<void> {
     const records = shard.queue.slice(0, count);
     this.counters.discarded += count;
     this.options.logLine?.(`${this.options.name}: gave up on ${records.map(this.options.identify).join(', ')}: ${reason}`);
     // The on-failure destination first: a crash before the checkpoint sends it again, never loses it.
-    await this.options.onDiscard?.(records, reason);
+    await this.options.onDiscard?.(records, reason, failure);
     this.settle(shard, count);
     shard.attempts = 0;
   }
@@ -292,7 +298,12 @@ export class EventSourceMapping<R> {
       const now = this.clock();
       const expired = shard.queue.findIndex((record) => now - this.options.arrivedAt(record) <= maxAge);
       const count = expired === -1 ? shard.queue.length : expired;
-      if (count > 0) return this.discard(shard, count, `older than the maximum record age (${Math.round(maxAge / 1000)} s)`);
+      if (count > 0) {
+        return this.discard(shard, count, `older than the maximum record age (${Math.round(maxAge / 1000)} s)`, {
+          condition: 'RecordAgeExceeded',
+          invocations: shard.attempts,
+        });
+      }
     }
     const batch = shard.queue.slice(0, this.options.batchSize);
     const succeeded = await this.invoke(batch);
@@ -306,7 +317,9 @@ export class EventSourceMapping<R> {
     this.settle(shard, succeeded);
     this.counters.delivered += succeeded;
     shard.attempts = succeeded > 0 ? 1 : shard.attempts + 1;
-    if (shard.attempts > this.retryAttempts) return this.discard(shard, 1, `retry attempts exhausted (${this.retryAttempts})`);
+    if (shard.attempts > this.retryAttempts) {
+      return this.discard(shard, 1, `retry attempts exhausted (${this.retryAttempts})`, { condition: 'RetryAttemptsExhausted', invocations: shard.attempts });
+    }
     const backoff = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** (shard.attempts - 1));
     await new Promise((resolve) => setTimeout(resolve, backoff));
   }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { IngestSettings } from '../../contracts/ingest-settings.js';
 import { DurableLog } from './durable-log.js';
-import { EventSourceMapping, type EventSourceMappingStats } from './event-source-mapping.js';
+import { EventSourceMapping, type DiscardCondition, type EventSourceMappingStats } from './event-source-mapping.js';
 
 /** Options of {@link KinesisBatcher}. */
 export interface KinesisBatcherOptions {
@@ -28,7 +28,9 @@ export interface KinesisBatcherOptions {
   /** Keep records here until delivered (survives a crash); in memory only when absent. */
   readonly dir?: string;
   /** The on-failure destination: records given up on, with the reason. */
-  readonly onDiscard?: (records: readonly KinesisStreamRecord[], reason: string) => Promise<void> | void;
+  readonly onDiscard?: (records: readonly KinesisStreamRecord[], reason: string, failure: DiscardCondition) => Promise<void> | void;
+  /** With `dir`: how long delivered records stay readable there (the stream's retention, for replays). @default 0 */
+  readonly retentionMs?: number;
   /** @default 'arn:aws:kinesis:us-east-1:000000000000:stream/local-ingest' */
   readonly streamArn?: string;
   readonly log?: (line: string) => void;
@@ -67,7 +69,7 @@ export class KinesisBatcher {
       retryBaseMs: options.retryBaseMs ?? 100,
       ...(options.maxRecordAgeMs !== undefined && { maxRecordAgeMs: options.maxRecordAgeMs }),
       ...(options.maxPending !== undefined && { maxPending: options.maxPending }),
-      ...(options.dir && { log: new DurableLog<KinesisStreamRecord>({ dir: options.dir, identify }) }),
+      ...(options.dir && { log: new DurableLog<KinesisStreamRecord>({ dir: options.dir, identify, retentionMs: options.retentionMs ?? 0, clock: this.clock }) }),
       onDiscard: options.onDiscard,
       logLine: options.log,
       clock: this.clock,
@@ -107,6 +109,11 @@ export class KinesisBatcher {
       eventSourceARN: this.streamArn,
     });
     return sequenceNumber;
+  }
+
+  /** The stream's ARN, as the records and the failure messages name it. */
+  get arn(): string {
+    return this.streamArn;
   }
 
   /** Whether a `put` would wait for room now. */

@@ -98,7 +98,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const publishes = relayPublishes(clock, log);
   const broker = new Aedes({
     published: publishes.hook,
-    authenticate: authenticationHook({ credentials: options.credentials, authorizer, limits, sessions, log }),
+    authenticate: authenticationHook({ credentials: options.credentials, authorizer, limits, sessions, log, clock }),
     ...authorizationHooks({
       authorizer,
       limits,
@@ -122,7 +122,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   broker.on('clientError', (client, error) => log(`mqtt: ${client.id} error: ${error.message}`));
   await broker.listen();
   // Before the listener: no client can be live without the watch.
-  revocations = await watchRevocations({ bus, sessions, credentials: options.credentials, log });
+  revocations = await watchRevocations({ bus, sessions, credentials: options.credentials, log, clock });
   const watch = revocations;
 
   const host = options.host ?? '127.0.0.1';

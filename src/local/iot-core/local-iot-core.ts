@@ -5,6 +5,7 @@
  * shapes and the same DynamoDB adapters; and the change feed relayed onto the bus
  * (`internal/device-changes/<id>`), which also lets the broker cut off revoked devices.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,11 @@ import { startBroker, type LocalBroker } from './broker.js';
 import { openLocalCa, type LocalCa } from './ca.js';
 import { KinesisBatcher } from '../event-source-mapping/kinesis-batcher.js';
 import { startRulesRunner } from './rules-runner.js';
-import { INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
+import { INGEST_REPLAY_WINDOW_SECONDS, INGEST_STREAM_MAPPING } from '../../contracts/stream-mappings.js';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import type { KinesisFailureRecord } from '../../devices/kinesis-failure-record.js';
+import type { DiscardCondition } from '../event-source-mapping/event-source-mapping.js';
+import { ingestFailureDir, LocalFailureDestination } from '../event-source-mapping/failure-destination.js';
 
 /**
  * Records the local ingest stream holds before the broker holds back PUBACKs (and stops reading
@@ -69,6 +74,8 @@ export interface LocalIotCoreOptions {
   readonly deviceControl?: Pick<DeviceControlDeps, 'commands' | 'twins'>;
   /** @default env INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW_SECONDS, else DEFAULT_LOCAL_INGEST_SETTINGS (1 s window) */
   readonly ingest?: IngestSettings;
+  /** Retries of the ingest event source and its first delay. @default INGEST_STREAM_MAPPING.retryAttempts, from 100 ms */
+  readonly ingestRetry?: { readonly attempts: number; readonly baseMs: number };
   /** Records the ingest stream holds before PUBACKs wait. @default LOCAL_INGEST_MAX_PENDING */
   readonly maxPendingRecords?: number;
   readonly log?: (line: string) => void;
@@ -117,32 +124,22 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
     composeDeviceControlFunction({ ...options.deviceControl, deadLetters, logger: lineLogger('device control', log, 'warn'), metrics: DISCARDED_METRICS });
   const credentials = new DynamoDbDeviceCredentialStore(options.doc, options.tables.devices);
 
-  // The ingest stream keeps its records under the data directory until delivered (durable
-  // before the PUBACK, replayed on restart); an ephemeral run keeps them in memory.
-  const batcher = new KinesisBatcher({
+  // The ingest stream keeps its records under the data directory (durable before the PUBACK,
+  // replayed on restart, readable for the stream's retention); an ephemeral run keeps them in memory.
+  const failures = new LocalFailureDestination(ingestFailureDir(dataDir));
+  const batcher: KinesisBatcher = new KinesisBatcher({
     settings: ingest,
     handler: ingestHandler,
     log,
     ...(options.dataDir && { dir: join(options.dataDir, 'streams', 'ingest') }),
     maxPending: options.maxPendingRecords ?? LOCAL_INGEST_MAX_PENDING,
     maxRecordAgeMs: INGEST_STREAM_MAPPING.maxRecordAgeSeconds * 1000,
-    retryAttempts: INGEST_STREAM_MAPPING.retryAttempts,
-    onDiscard: (records, reason) =>
-      deadLetters.send(
-        records.map((record) => {
-          const payload = Buffer.from(record.kinesis.data, 'base64');
-          return {
-            source: 'ingest' as const,
-            reason: 'RETRIES_EXHAUSTED',
-            detail: reason,
-            thingName: record.kinesis.partitionKey,
-            payload: payload.toString('base64'),
-            payloadBytes: payload.byteLength,
-            sequenceNumber: record.kinesis.sequenceNumber,
-            deadLetteredAt: new Date().toISOString(),
-          };
-        }),
-      ),
+    retentionMs: (INGEST_STREAM_MAPPING.maxRecordAgeSeconds + INGEST_REPLAY_WINDOW_SECONDS) * 1000,
+    retryAttempts: options.ingestRetry?.attempts ?? INGEST_STREAM_MAPPING.retryAttempts,
+    ...(options.ingestRetry && { retryBaseMs: options.ingestRetry.baseMs }),
+    // As the cloud's mapping does: the failure destination gets the range only; the records stay
+    // in the stream's directory for its retention, where `iotctl ingest replay` reads them.
+    onDiscard: (records, _reason, failure) => failures.send(failureRecord(batcher.arn, records, failure)),
   });
 
   await batcher.recover();
@@ -239,6 +236,33 @@ export async function startLocalIotCore(options: LocalIotCoreOptions): Promise<L
       await runner.stop();
       await batcher.stop();
       if (scratch) await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Lambda's on-failure message for records given up on: the range, never the data. */
+function failureRecord(streamArn: string, records: readonly KinesisStreamRecord[], failure: DiscardCondition): KinesisFailureRecord {
+  const first = records[0]!;
+  const last = records[records.length - 1]!;
+  const region = streamArn.split(':')[3] ?? 'us-east-1';
+  return {
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:${region}:000000000000:function:local-ingest`,
+      condition: failure.condition,
+      approximateInvokeCount: failure.invocations,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    KinesisBatchInfo: {
+      shardId: first.eventID.split(':')[0]!,
+      startSequenceNumber: first.kinesis.sequenceNumber,
+      endSequenceNumber: last.kinesis.sequenceNumber,
+      approximateArrivalOfFirstRecord: new Date(first.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
+      approximateArrivalOfLastRecord: new Date(last.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
+      batchSize: records.length,
+      streamArn,
     },
   };
 }

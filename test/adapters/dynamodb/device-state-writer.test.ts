@@ -68,6 +68,26 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
     expect(await read(id)).toMatchObject({ lastSeen: NOW.toISOString(), readings: { t: 30 } });
   });
 
+  it('records watched metrics\' times on the same write, creating the map on a device without one or without any readings', async () => {
+    // Prepare: a device with readings but no metricSeenAt map, one with nothing, and one unknown
+    const older = await seedDevice(doc, table, { readings: { t: 1 } });
+    const fresh = await seedDevice(doc, table);
+    const ts = NOW.getTime();
+
+    // Act
+    const first = await writer.recordTelemetry({ deviceId: older, lastSeen: ts, readings: { t: 2, p: 1.5 }, metricTimes: { p: ts - 5_000 } });
+    const second = await writer.recordTelemetry({ deviceId: older, lastSeen: ts + 10_000, readings: { t: 3 }, metricTimes: {} });
+    const third = await writer.recordTelemetry({ deviceId: older, lastSeen: ts + 20_000, readings: { p: 1.6, t: 4 }, metricTimes: { p: ts + 20_000, t: ts + 19_000 } });
+    const blank = await writer.recordTelemetry({ deviceId: fresh, lastSeen: ts, readings: { p: 1 }, metricTimes: { p: ts } });
+    const unknown = await writer.recordTelemetry({ deviceId: 'no-such-device', lastSeen: ts, readings: { p: 1 }, metricTimes: { p: ts } });
+
+    // Assess
+    expect([first, second, third, blank, unknown]).toEqual(['applied', 'applied', 'applied', 'applied', 'unknown']);
+    expect(await read(older)).toMatchObject({ readings: { t: 4, p: 1.6 }, metricSeenAt: { p: ts + 20_000, t: ts + 19_000 }, lastSeen: new Date(ts + 20_000).toISOString() });
+    expect(await read(fresh)).toMatchObject({ readings: { p: 1 }, metricSeenAt: { p: ts } });
+    expect(await read('no-such-device')).toBeUndefined();
+  });
+
   it('reports an unknown device and creates no item', async () => {
     // Act
     const outcome = await writer.recordTelemetry({ deviceId: 'no-such-thing', lastSeen: NOW.getTime(), readings: { t: 1 } });

@@ -43,11 +43,13 @@ describe('iotctl alarm', () => {
     const created = await run(['rule', 'create', '--name', 'hot pump', '--severity', 'HIGH', '--type', 'pump', '--metric', 'temperature', '--op', '>', '--threshold', '30', '--clear', '28', '--for', '300', '--json']);
     const rule = JSON.parse(created.out[0]!) as { id: string; condition: Record<string, unknown> };
     const silent = await run(['rule', 'create', '--name', 'quiet', '--severity', 'LOW', '--device', device.id, '--silent-for', '600']);
+    const acting = await run(['rule', 'create', '--name', 'shut', '--severity', 'HIGH', '--device', device.id, '--metric', 'temperature', '--op', '>=', '--threshold', '90', '--command', 'shut_off', '--command-payload', '{"valve":"closed"}', '--command-timeout', '30', '--command-on', 'active,latched']);
+    const quietMetric = await run(['rule', 'create', '--name', 'no pressure', '--severity', 'LOW', '--device', device.id, '--metric', 'pressure', '--silent-for', '120', '--json']);
     const listed = await run(['rule', 'list']);
     const alarmId = `${rule.id}.${device.id}`;
     const disabled = await run(['disable', alarmId]);
     const enabled = await run(['enable', alarmId]);
-    const snoozed = await run(['snooze', alarmId, '60']);
+    const snoozed = await run(['snooze', alarmId, '60', '--note', 'pump swap']);
     const refusedAck = await run(['ack', alarmId, '--note', 'n/a']);
     const alarms = await run(['list', '--state', 'SNOOZE_DISABLED', '--json']);
     const deleted = await run(['rule', 'delete', rule.id]);
@@ -57,9 +59,11 @@ describe('iotctl alarm', () => {
     expect(rule.condition).toMatchObject({ kind: 'THRESHOLD', metric: 'temperature', operator: 'GT', threshold: 30, clearThreshold: 28, forSeconds: 300 });
     expect(silent.out[0]).toMatch(/LOW +v1 +quiet: no data for 600 s on device /);
     expect(listed.out.join('\n')).toContain('hot pump: temperature > 30 (clears past 28) for 300 s on type pump');
+    expect(acting.out[0]).toMatch(/shut: temperature >= 90 on device .*, sends shut_off \{"valve":"closed"\} on ACTIVE\/LATCHED$/);
+    expect(JSON.parse(quietMetric.out[0]!).condition).toMatchObject({ kind: 'NO_DATA', metric: 'pressure', seconds: 120 });
     expect(disabled.out[0]).toMatch(/ DISABLED +HIGH /);
     expect(enabled.out[0]).toMatch(/ NORMAL +HIGH .*enabled \(iotctl\)/);
-    expect(snoozed.out[0]).toMatch(/SNOOZE_DISABLED.*snoozed until /);
+    expect(snoozed.out[0]).toMatch(/SNOOZE_DISABLED.*snoozed for 60 s \(.+: "pump swap"\), snoozed until /);
     expect(refusedAck).toMatchObject({ code: 1, err: [expect.stringMatching(/^iotctl alarm ack: Conflict: Alarm .* is SNOOZE_DISABLED: only ACTIVE or LATCHED/)] });
     expect((JSON.parse(alarms.out[0]!) as { id: string }[]).map((a) => a.id)).toEqual([alarmId]);
     expect(deleted.out[0]).toMatch(/^deleted /);
@@ -72,6 +76,9 @@ describe('iotctl alarm', () => {
     [['rule', 'create', '--name', 'x', '--severity', 'LOW', '--all', '--metric', 'm', '--op', '>', '--threshold', '1', '--clear', '5'], /ValidationError: condition.clearThreshold \(5\) is on the wrong side/],
     [['rule', 'create', '--name', 'x', '--severity', 'LOW', '--all', '--silent-for', '1'], /ValidationError: condition.seconds must be a whole number of seconds from 10/],
     [['ack', 'not-an-alarm'], /ValidationError: id must be an alarm id/],
+    [['rule', 'create', '--name', 'x', '--severity', 'LOW', '--all', '--metric', 'm', '--op', '>', '--threshold', '1', '--command-payload', '{}'], /need --command <name>/],
+    [['rule', 'create', '--name', 'x', '--severity', 'LOW', '--all', '--metric', 'm', '--op', '>', '--threshold', '1', '--command', 'BAD'], /ValidationError: command.name must be/],
+    [['rule', 'create', '--name', 'x', '--severity', 'LOW', '--all', '--metric', 'm', '--op', '>', '--threshold', '1', '--command', 'ok', '--command-on', 'ACTIVE,LOUD'], /"LOUD" does not exist in "AlarmState"/],
   ])('refuses %j with a clear error', async (args, message) => {
     const result = await run(args);
     expect(result.out).toEqual([]);

@@ -9,28 +9,12 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-li
 import { CombinedError } from 'urql';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ConsoleApp } from '../../../console/src/app';
-import type { AuthProvider } from '../../../console/src/auth/auth-provider';
-import { isExpired, sessionFromToken, type Session } from '../../../console/src/auth/session';
+import { isExpired, sessionFromToken } from '../../../console/src/auth/session';
 import { plainMessage } from '../../../console/src/api/errors';
 import { provisionCommand } from '../../../console/src/views/create-device-page';
 import type { ConsoleRuntimeConfig } from '../../../src/contracts/console-config';
+import { InMemoryAuth } from './in-memory-auth';
 import './provided-context';
-/** The AuthProvider port held in memory: a fixed session, sign-out recorded. */
-class InMemoryAuth implements AuthProvider {
-  readonly kind = 'local' as const;
-  signedOut = 0;
-  constructor(private session: Session | undefined) {}
-  async restore() {
-    return this.session ? { session: this.session } : {};
-  }
-  async signOut() {
-    this.signedOut += 1;
-    this.session = undefined;
-  }
-  async forget() {
-    this.session = undefined;
-  }
-}
 
 describe('console components', () => {
   const api = inject('consoleApi');
@@ -79,7 +63,7 @@ describe('console components', () => {
     expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('Component probe');
     expect((screen.getByLabelText('Metadata value 1') as HTMLInputElement).value).toBe('lab');
     for (const input of document.querySelectorAll('input, select')) {
-      expect(input.closest('label') ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
+      expect(input.closest('label') ?? document.querySelector(`label[for="${input.id}"]`) ?? input.getAttribute('aria-label'), input.outerHTML).toBeTruthy();
     }
     expect(screen.getByRole('button', { name: 'Delete…' })).toBeTruthy();
   });

@@ -204,32 +204,42 @@ describe('web console in Chromium', () => {
       await screenshot(page, '08-viewer-device-list');
       await page.goto(`${platform.consoleUrl}/devices/${id}`);
       await page.getByRole('heading', { name: 'Viewer visible' }).waitFor(WAIT);
+      // The commands and twin sections are there to read.
+      await page.getByText('No command was sent to this device yet.').waitFor(WAIT);
+      await page.getByTestId('twin-desired').waitFor(WAIT);
       await screenshot(page, '09-viewer-device-detail');
 
       // Assess: nothing on the page writes.
       await expect(page.getByRole('link', { name: 'Create device' }).count()).resolves.toBe(0);
-      await expect(page.getByRole('button', { name: /Edit|Delete|Save/ }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: /Edit|Delete|Save|Send|Cancel|Acknowledge|Snooze/ }).count()).resolves.toBe(0);
       await expect(page.locator('input, textarea').count()).resolves.toBe(0);
       // The one select left picks the chart's range: reading, not writing.
       await expect(page.getByRole('combobox').count()).resolves.toBe(1);
       await expect(page.getByRole('combobox', { name: 'Range' }).count()).resolves.toBe(1);
 
-      // Act: force a mutation with the viewer's own session token.
+      // Act: force mutations with the viewer's own session token: a delete, a command, a desired state.
       // The page's own session token, read the way a person with dev tools could.
-      const forced: { errors: Array<{ errorType: string }> } = await page.evaluate(async (deviceId) => {
+      const forced: Array<{ errors: Array<{ errorType: string }> }> = await page.evaluate(async (deviceId) => {
         const token = Object.values((globalThis as unknown as { sessionStorage: Record<string, string> }).sessionStorage)[0];
-        const response = await fetch('/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: String(token) },
-          body: JSON.stringify({ query: 'mutation($id: ID!) { deleteDevice(id: $id) { id } }', variables: { id: deviceId } }),
-        });
-        return (await response.json()) as { errors: Array<{ errorType: string }> };
+        const post = async (query: string) => {
+          const response = await fetch('/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: String(token) },
+            body: JSON.stringify({ query, variables: { id: deviceId } }),
+          });
+          return (await response.json()) as { errors: Array<{ errorType: string }> };
+        };
+        return Promise.all([
+          post('mutation($id: ID!) { deleteDevice(id: $id) { id } }'),
+          post('mutation($id: ID!) { sendCommand(input: {deviceId: $id, name: "reboot"}) { id } }'),
+          post('mutation($id: ID!) { updateDesiredState(deviceId: $id, patch: "{\\"on\\":true}") { version } }'),
+        ]);
       }, id);
-      expect(forced.errors[0].errorType).toBe('Unauthorized');
+      expect(forced.map((f) => f.errors[0]!.errorType)).toEqual(['Unauthorized', 'Unauthorized', 'Unauthorized']);
       await context.close();
     }
-    const still = await graphql(platform, adminToken, 'query($id: ID!) { device(id: $id) { id } }', { id });
-    expect(still.data.device).toEqual({ id });
+    const still = await graphql(platform, adminToken, 'query($id: ID!) { device(id: $id) { id twinVersion } commands(deviceId: $id) { items { id } } }', { id });
+    expect(still.data).toEqual({ device: { id, twinVersion: null }, commands: { items: [] } });
   }, FLOW_TIMEOUT_MS);
 
   it('returns an expired session to sign-in and, after signing in again, to the same page', async () => {

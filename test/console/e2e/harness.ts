@@ -161,3 +161,49 @@ export async function graphql(platform: LocalPlatformProcess, token: string, que
   });
   return (await response.json()) as never;
 }
+
+/** A device as firmware runs it: connected over mutual TLS, answering commands and applying deltas. */
+export interface SimulatedDevice {
+  /** Commands received, in order ({ id, name, payload }). */
+  readonly commands: Array<{ id: string; name: string; payload: unknown }>;
+  /** Deltas received, in order ({ version, delta }). */
+  readonly deltas: Array<{ version: number; delta: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects a real MQTT.js client as the device. It answers every command IN_PROGRESS, then
+ * SUCCEEDED with `{ handled: <name> }`, and reports every delta it receives as its new state,
+ * as the device contract asks. It subscribes before resolving, so nothing sent after is missed.
+ */
+export async function connectSimulatedDevice(platform: LocalPlatformProcess, bundle: DeviceBundle): Promise<SimulatedDevice> {
+  const { topics } = bundle.manifest;
+  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
+    clientId: bundle.manifest.thingName,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    cert: bundle.certificatePem,
+    key: bundle.privateKeyPem,
+    ca: bundle.caCertificatePem,
+  });
+  const commands: SimulatedDevice['commands'] = [];
+  const deltas: SimulatedDevice['deltas'] = [];
+  client.on('message', (topic, raw) => {
+    const message = JSON.parse(raw.toString()) as Record<string, any>;
+    if (topic === topics.commands) {
+      // A QoS 1 redelivery of the same id is the same command.
+      if (commands.some((c) => c.id === message.id)) return;
+      commands.push({ id: message.id, name: message.name, payload: message.payload });
+      void (async () => {
+        await client.publishAsync(topics.commandResponses, JSON.stringify({ v: 1, id: message.id, status: 'IN_PROGRESS' }), { qos: 1 });
+        await client.publishAsync(topics.commandResponses, JSON.stringify({ v: 1, id: message.id, status: 'SUCCEEDED', result: { handled: message.name } }), { qos: 1 });
+      })();
+    } else if (topic === topics.delta) {
+      deltas.push({ version: message.version, delta: message.delta });
+      void client.publishAsync(topics.state, JSON.stringify({ v: 1, reported: message.delta }), { qos: 1 });
+    }
+  });
+  await client.subscribeAsync([topics.commands, topics.delta], { qos: 1 });
+  return { commands, deltas, stop: () => client.endAsync() };
+}

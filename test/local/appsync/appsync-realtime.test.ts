@@ -11,9 +11,11 @@ class RealtimeClient {
   readonly socket: WebSocket;
   closed = false;
 
-  constructor(url: string, header: Record<string, string> | undefined) {
-    const query = header ? `?header=${Buffer.from(JSON.stringify(header)).toString('base64')}&payload=e30=` : '';
-    this.socket = new WebSocket(`${url}${query}`, 'graphql-ws');
+  /** `via`: where the auth header goes, the `header` query parameter or a `header-` subprotocol (both AppSync's). */
+  constructor(url: string, header: Record<string, string> | undefined, via: 'query' | 'subprotocol' = 'query') {
+    const encoded = header && Buffer.from(JSON.stringify(header)).toString(via === 'query' ? 'base64' : 'base64url');
+    const query = encoded && via === 'query' ? `?header=${encoded}&payload=e30=` : '';
+    this.socket = new WebSocket(`${url}${query}`, encoded && via === 'subprotocol' ? ['graphql-ws', `header-${encoded}`] : 'graphql-ws');
     this.socket.on('message', (raw) => {
       this.messages.push(JSON.parse(raw.toString()) as Message);
       this.waiters.splice(0).forEach((w) => w());
@@ -88,6 +90,24 @@ describe("AppSync's real-time protocol on /graphql/realtime", () => {
     expect(complete.id).toBe('sub-1');
     expect(client.messages.filter((m) => m.type === 'data')).toHaveLength(1);
     client.socket.close();
+  });
+
+  it('takes the handshake header as a header- subprotocol too, as Amplify sends it, and refuses a forged one there', async () => {
+    // Prepare
+    const viewer = new RealtimeClient(url, { host: new URL(h.url).host, Authorization: h.viewerToken }, 'subprotocol');
+    const forged = new RealtimeClient(url, { host: 'x', Authorization: `${h.viewerToken.slice(0, -4)}AAAA` }, 'subprotocol');
+    await Promise.all([viewer.open(), forged.open()]);
+
+    // Act
+    viewer.send({ type: 'connection_init' });
+    forged.send({ type: 'connection_init' });
+    const [ack, refused] = await Promise.all([viewer.next((m) => m.type === 'connection_ack'), forged.next((m) => m.type === 'connection_error')]);
+
+    // Assess
+    expect(viewer.socket.protocol).toBe('graphql-ws');
+    expect(ack.payload).toEqual({ connectionTimeoutMs: 300_000 });
+    expect(refused.payload.errors[0].errorType).toBe('UnauthorizedException');
+    viewer.socket.close();
   });
 
   it('refuses a connection without a valid token with connection_error', async () => {

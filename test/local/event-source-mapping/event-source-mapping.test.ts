@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DurableLog } from '../../../src/local/event-source-mapping/durable-log.js';
+import { DurableLog, readLogged } from '../../../src/local/event-source-mapping/durable-log.js';
 import { EventSourceMapping, type EventSourceMappingOptions } from '../../../src/local/event-source-mapping/event-source-mapping.js';
 
 interface Rec {
@@ -194,4 +194,62 @@ describe('EventSourceMapping', () => {
     // Assess: 60 records of ~40 bytes in 200-byte segments made many; at most the live ones remain
     expect(readdirSync(dir).length).toBeLessThanOrEqual(2);
   });
+
+  it('keeps delivered records readable for the retention, across restarts, without delivering any twice', async () => {
+    // Prepare: a first process is killed while r3 and r4 wait behind a failing handler
+    const dir = tempDir();
+    let offset = 0;
+    const clock = () => Date.now() + offset;
+    const log = () => new DurableLog<Rec>({ dir, identify: (r) => r.id, segmentBytes: 200, retentionMs: 60_000, clock });
+    const all = () => readLogged<Rec>(dir, 's', (r) => r.id, () => true).map((r) => r.id);
+    const first = mapping({
+      handler: async (records) => {
+        if (records.some((r) => r.id === 'r3')) throw new Error('store down');
+      },
+      retryBaseMs: 60_000,
+      log: log(),
+    });
+    for (let i = 1; i <= 4; i += 1) await first.put('s', { id: `r${i}`, at: Date.now() });
+    // Killed once r1 and r2 are checkpointed on disk (r3 keeps failing, its retry is a minute away)
+    await waitUntil(() => readdirSync(dir).some((name) => readFileSync(join(dir, name), 'utf8').includes('{"c":"s","id":"r2"}')));
+    const delivered: string[][] = [];
+    const restart = async () => {
+      const again = mapping({ handler: async (records) => void delivered.push(records.map((r) => r.id)), log: log() });
+      const recovered = await again.recover();
+      await again.flush();
+      return { again, recovered };
+    };
+
+    // Act: two restarts within the retention, then one past it
+    const second = await restart();
+    await second.again.stop();
+    const afterSecond = all();
+    const third = await restart();
+    await third.again.put('s', { id: 'r5', at: Date.now() });
+    await third.again.flush();
+    await third.again.stop();
+    const withinRetention = all();
+    offset = 120_000;
+    const fourth = await restart();
+    await fourth.again.put('s', { id: 'r6', at: Date.now() });
+    await fourth.again.flush();
+    await fourth.again.stop();
+
+    // Assess
+    expect(second.recovered).toBe(2);
+    expect(third.recovered).toBe(0);
+    expect(fourth.recovered).toBe(0);
+    expect(delivered).toEqual([['r3', 'r4'], ['r5'], ['r6']]);
+    expect(afterSecond).toEqual(['r1', 'r2', 'r3', 'r4']);
+    expect(withinRetention).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(all()).toEqual(['r6']);
+  });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

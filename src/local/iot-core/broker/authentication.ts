@@ -33,6 +33,8 @@ export interface AuthenticationOptions {
   readonly limits: PublishLimits;
   readonly sessions: SessionTable;
   readonly log: (line: string) => void;
+  /** Epoch ms: the end of a rotation's grace period is judged by it. */
+  readonly clock: () => number;
 }
 
 /** The aedes `authenticate` hook: admits a client into `sessions` or refuses it with its CONNACK code. */
@@ -66,7 +68,7 @@ async function authenticate(client: Client, options: AuthenticationOptions): Pro
   }
   // Fail closed: a device with no certificate bound attaches none, rather than any
   // certificate the CA ever issued for its thing name.
-  const attachedThing = admits(binding, certificateId) ? thingName : undefined;
+  const attachedThing = admits(binding, certificateId, options.clock()) ? thingName : undefined;
   const isAttached = attachedThing !== undefined && client.id === attachedThing;
   const context: ConnectionContext = { clientId: client.id, isAttached, ...(isAttached && { thingName: attachedThing }) };
   if (!options.authorizer.canConnect(context).allowed) {
@@ -75,7 +77,9 @@ async function authenticate(client: Client, options: AuthenticationOptions): Pro
       : binding.status === 'REVOKED'
         ? `the certificate of ${thingName} is revoked`
         : attachedThing === undefined
-          ? `the certificate is not the one registered for ${thingName}`
+          ? binding.certificateId === certificateId
+            ? `the certificate of ${thingName} was replaced by a rotation whose grace period ended`
+            : `the certificate is not the one registered for ${thingName}`
           : `client id must equal the certificate's thing name ${thingName}`;
     throw new AuthError(why, 5);
   }

@@ -5,6 +5,7 @@ import type { AlarmSeverity as _iot_device_v1_AlarmSeverity, AlarmSeverity__Outp
 import type { ThresholdCondition as _iot_device_v1_ThresholdCondition, ThresholdCondition__Output as _iot_device_v1_ThresholdCondition__Output } from '../../../iot/device/v1/ThresholdCondition.js';
 import type { NoDataCondition as _iot_device_v1_NoDataCondition, NoDataCondition__Output as _iot_device_v1_NoDataCondition__Output } from '../../../iot/device/v1/NoDataCondition.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../../google/protobuf/Timestamp.js';
+import type { AlarmCommandAction as _iot_device_v1_AlarmCommandAction, AlarmCommandAction__Output as _iot_device_v1_AlarmCommandAction__Output } from '../../../iot/device/v1/AlarmCommandAction.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface AlarmRule {
@@ -38,6 +39,10 @@ export interface AlarmRule {
   'version'?: (number | string | Long);
   'createdAt'?: (_google_protobuf_Timestamp | null);
   'updatedAt'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Sent to the device on the transitions it names; none when unset.
+   */
+  'command'?: (_iot_device_v1_AlarmCommandAction | null);
   'target'?: "deviceId"|"deviceType"|"allDevices";
   'condition'?: "threshold"|"noData";
   '_ackRequired'?: "ackRequired";
@@ -75,6 +80,10 @@ export interface AlarmRule__Output {
   'version': (string);
   'createdAt': (_google_protobuf_Timestamp__Output | null);
   'updatedAt': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Sent to the device on the transitions it names; none when unset.
+   */
+  'command': (_iot_device_v1_AlarmCommandAction__Output | null);
   'target'?: "deviceId"|"deviceType"|"allDevices";
   'condition'?: "threshold"|"noData";
   '_ackRequired'?: "ackRequired";

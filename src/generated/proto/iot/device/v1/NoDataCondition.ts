@@ -3,15 +3,23 @@
 
 
 /**
- * No telemetry from the device for `seconds`.
+ * No telemetry from the device for `seconds`; with `metric`, no reading of that metric.
  */
 export interface NoDataCondition {
   'seconds'?: (number);
+  /**
+   * Empty: no telemetry at all.
+   */
+  'metric'?: (string);
 }
 
 /**
- * No telemetry from the device for `seconds`.
+ * No telemetry from the device for `seconds`; with `metric`, no reading of that metric.
  */
 export interface NoDataCondition__Output {
   'seconds': (number);
+  /**
+   * Empty: no telemetry at all.
+   */
+  'metric': (string);
 }

@@ -5,9 +5,17 @@
 export interface SnoozeAlarmRequest {
   'id'?: (string);
   'seconds'?: (number);
+  /**
+   * Why, kept in the alarm's history (at most 1,024 characters; empty: none).
+   */
+  'note'?: (string);
 }
 
 export interface SnoozeAlarmRequest__Output {
   'id': (string);
   'seconds': (number);
+  /**
+   * Why, kept in the alarm's history (at most 1,024 characters; empty: none).
+   */
+  'note': (string);
 }
