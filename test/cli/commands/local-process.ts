@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 
@@ -101,4 +102,17 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** A device's MQTT 3.1.1 session over mutual TLS with its own certificate, without reconnects. */
+export function connectDevice(bundle: DeviceBundle, mqttPort: number): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
+    clientId: bundle.manifest.thingName,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    cert: bundle.certificatePem,
+    key: bundle.privateKeyPem,
+    ca: bundle.caCertificatePem,
+  });
 }

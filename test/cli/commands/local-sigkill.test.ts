@@ -5,11 +5,10 @@
  * readable through the GraphQL telemetry query, the stats equal a recount of the registry, and
  * no device is ONLINE without a session.
  */
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recountStats, statsOf } from '../../../src/adapters/dynamodb/stats-rebuild.js';
 import { connectLocalRegistry } from '../../../src/cli/commands/device.js';
-import { eventually, localPlatformProcesses } from './local-process.js';
+import { connectDevice, eventually, localPlatformProcesses } from './local-process.js';
 
 const RATE_PER_SECOND = 30;
 const LOAD_MS = 4_000;
@@ -45,15 +44,7 @@ describe('iotctl local after SIGKILL', () => {
     const { dynamodb, mqttPort } = first;
     const bundle = await first.createDevice('crash-test');
     const thing = bundle.manifest.thingName;
-    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-      clientId: thing,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
-      ca: bundle.caCertificatePem,
-    });
+    const client = await connectDevice(bundle, mqttPort);
     client.on('error', () => undefined);
     const registry = connectLocalRegistry(dynamodb);
     const startedAt = Date.now();

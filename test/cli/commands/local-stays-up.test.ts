@@ -8,12 +8,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { service as healthService } from 'grpc-health-check';
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import type { DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 import { call, newClient } from '../../grpc/helpers.js';
-import { localPlatformProcesses } from './local-process.js';
+import { connectDevice, localPlatformProcesses } from './local-process.js';
 
 /** How long the platform is kept up and used before it is stopped. */
 const UP_FOR_MS = 10_000;
@@ -40,15 +39,7 @@ async function graphqlStats(url: string, token: string): Promise<unknown> {
 
 /** Connects with the device's certificate, publishes one reading at QoS 1 (acknowledged) and disconnects. */
 async function deviceSession(bundle: DeviceBundle, port: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectDevice(bundle, port);
   try {
     await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq: Date.now(), metrics: { temperature: 21 } }), { qos: 1 });
   } finally {
