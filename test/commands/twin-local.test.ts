@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { MAX_TWIN_DOCUMENT_BYTES } from '../../src/twin/twin-document.js';
+import { stateTopic } from '../../src/contracts/topics.js';
+import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
 import { connect, provisionDevice, waitFor } from './local-devices.js';
 
 describe('the twin on the local platform, with MQTT.js devices', () => {
@@ -117,5 +119,47 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     expect(Buffer.byteLength(JSON.stringify(stored.desired))).toBe(MAX_TWIN_DOCUMENT_BYTES);
     expect(over).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/at most 65536 bytes/) });
     expect((await platform.twins.get(bundle.manifest.thingName)).version).toBe(1);
+  });
+
+  it("dead-letters a device's oversized or too deep report without touching its twin, and cuts it off for writing another device's state", async () => {
+    // Prepare
+    const victimBundle = await provisionDevice(platform, dataDir, 'victim');
+    const attackerBundle = await provisionDevice(platform, dataDir, 'attacker');
+    const attacker = await connect(platform, attackerBundle);
+    await attacker.client.publishAsync(attackerBundle.manifest.topics.state, JSON.stringify({ v: 1, reported: { ok: true } }), { qos: 1 });
+    await waitFor(async () => ((await platform.twins.get(attacker.id)).reported.ok === true ? true : undefined), 'the first report');
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    const reports = [
+      JSON.stringify({ v: 1, reported: { blob: 'x'.repeat(100 * 1024) } }),
+      JSON.stringify({ v: 1, reported: deep }),
+      JSON.stringify({ v: 1, reported: Object.fromEntries(Array.from({ length: 2001 }, (_, i) => [`k${i}`, i])) }),
+    ];
+    const deadLetters = () => {
+      try {
+        return readFileSync(deadLetterFile(dataDir), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { reason: string; thingName?: string; detail: string });
+      } catch {
+        return [];
+      }
+    };
+    const before = deadLetters().length;
+
+    // Act
+    for (const report of reports) await attacker.client.publishAsync(attackerBundle.manifest.topics.state, report, { qos: 1 });
+    const refused = await waitFor(() => {
+      const mine = deadLetters().slice(before).filter((l) => l.thingName === attacker.id);
+      return mine.length === reports.length ? mine : undefined;
+    }, 'a dead letter for each report');
+    const closed = new Promise<void>((resolve) => attacker.client.once('close', () => resolve()));
+    attacker.client.publish(stateTopic(victimBundle.manifest.thingName), JSON.stringify({ v: 1, reported: { hijacked: true } }), { qos: 1 });
+    await closed;
+
+    // Assess
+    expect(refused.map((l) => l.reason)).toEqual(['INVALID_STATE', 'INVALID_STATE', 'INVALID_STATE']);
+    expect(refused[2]!.detail).toMatch(/would hold 2002 values; at most 2000 are allowed/);
+    const twin = await platform.twins.get(attacker.id);
+    expect(twin.reported).toEqual({ ok: true });
+    expect(twin.version).toBe(1);
+    await expect(platform.twins.get(victimBundle.manifest.thingName)).resolves.not.toMatchObject({ reported: { hijacked: true } });
   });
 });
