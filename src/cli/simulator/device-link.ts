@@ -1,7 +1,7 @@
 /**
  * One simulated device's MQTT connection that outlives its broker: when the connection drops,
  * it connects again (a fresh client, exponential backoff with full jitter, bounded attempts and
- * outage time), subscribes again to what it had subscribed, and publishes again every QoS 1
+ * outage time), runs its setup again (subscriptions, handlers), and publishes again every QoS 1
  * message not yet acknowledged, in order. A message is resent with the same payload (same
  * device seq), and the platform stores a reading once per (thing, seq), so a resend never
  * doubles a reading. Messages published while the link is down wait for the next connection;
@@ -27,6 +27,8 @@ export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = Object.freeze({ attempt
 /** Where and as whom the link connects. */
 export interface LinkEndpoint {
   readonly url: string;
+  /** MQTT 3.1.1 (4) or 5. @default 4 */
+  readonly protocolVersion?: 4 | 5;
   readonly clientId: string;
   readonly cert: string;
   /** Absent when the key lives elsewhere (a device that sent a CSR cannot be simulated without it). */
@@ -49,6 +51,11 @@ export interface LinkEvents {
   readonly onReconnect?: (attempts: number) => void;
   /** Gave up: the outage outlasted the policy. */
   readonly onGiveUp?: (reason: string) => void;
+  /**
+   * Runs on every new connection, the first and each reconnect, before resent messages go out:
+   * a clean session keeps nothing, so this is where subscriptions and message handlers go.
+   */
+  readonly setup?: (client: MqttClient) => Promise<void>;
 }
 
 /** Connects once (no automatic reconnects); a refused certificate is a bare socket close, so `close` settles it too. */
@@ -56,7 +63,7 @@ export function connectClient(endpoint: LinkEndpoint, connectTimeoutMs = 15_000)
   return new Promise((resolveClient, reject) => {
     const client = mqtt.connect(endpoint.url, {
       clientId: endpoint.clientId,
-      protocolVersion: 4,
+      protocolVersion: endpoint.protocolVersion ?? 4,
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: connectTimeoutMs,
@@ -87,7 +94,6 @@ export class DeviceLink {
   private generation = 0;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
-  private readonly subscriptions: string[] = [];
   private state: 'idle' | 'connected' | 'reconnecting' | 'lost' | 'closed' = 'idle';
   private wake: (() => void) | undefined;
   private lostReason = '';
@@ -99,20 +105,21 @@ export class DeviceLink {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** The first connection; throws when it fails (the device is then not part of the run). */
+  /** The first connection; throws when it (or its setup) fails (the device is then not part of the run). */
   async open(): Promise<void> {
-    this.attach(await connectClient(this.endpoint));
+    const client = await connectClient(this.endpoint);
+    try {
+      await this.events.setup?.(client);
+    } catch (error) {
+      client.end(true);
+      throw error;
+    }
+    this.attach(client);
   }
 
   /** Whether the link has given up. */
   get lost(): boolean {
     return this.state === 'lost';
-  }
-
-  /** Subscribes now and after every reconnect. */
-  async subscribe(topic: string): Promise<void> {
-    this.subscriptions.push(topic);
-    if (this.state === 'connected') await this.client!.subscribeAsync(topic, { qos: 1 });
   }
 
   /** Publishes at QoS 1; resolves on its PUBACK (on whichever connection), rejects once the link gave up or closed. */
@@ -206,7 +213,8 @@ export class DeviceLink {
           return;
         }
         this.attach(client);
-        for (const topic of this.subscriptions) await client.subscribeAsync(topic, { qos: 1 }).catch(() => undefined);
+        // A failed setup (the broker went again) shows as another drop; the messages still go out.
+        await this.events.setup?.(client).catch(() => undefined);
         for (const id of [...this.pending.keys()]) this.send(id);
         this.events.onReconnect?.(attempt);
         return;
