@@ -25,23 +25,33 @@ import { PlatformFunction } from '../lib/platform-function.js';
 import { toDeviceItem } from '../src/adapters/dynamodb/device-item.js';
 import { DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
+import { LAMBDA_FUNCTIONS, type LambdaFunctionDefinition, type LambdaFunctionKey } from '../src/contracts/lambda-functions.js';
 import { TELEMETRY_RULE } from '../src/contracts/rules.js';
-import { ALARMS_TABLE, DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
+import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TELEMETRY_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 import { telemetryRuleOutput } from '../src/local/iot-core/telemetry-rule-output.js';
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_LAMBDA_ROUNDS ?? 15));
 const MEASURE = fileURLToPath(new URL('./lambda/measure.mjs', import.meta.url));
 const DEVICE_ID = '0d8a0e0c-6b8c-4a0b-9c3e-8f1f2a3b4c5d';
 
-/** The functions, each with the event its first call gets. The first entry is the baseline. */
+/** The event each deployed function's first call gets (a new function does not compile until it has one). */
+const EVENTS: Record<LambdaFunctionKey, () => unknown> = {
+  ingest: ingestEvent,
+  presence: () => ({ clientId: DEVICE_ID, timestamp: Date.now(), eventType: 'connected', versionNumber: 1 }),
+  changeFeed: eventsEvent,
+  graphql: graphqlEvent,
+  // A reported-state message (the device is unknown to the fake endpoint, so it is dead-lettered).
+  deviceControl: () => ({ kind: 'state', thingName: DEVICE_ID, payload: Buffer.from(JSON.stringify({ v: 1, reported: { on: true } })).toString('base64'), receivedAt: Date.now() }),
+  commandTimeouts: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+  alarmEvents: () => ({ Records: [] }),
+  alarmSweep: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+  presenceReconciler: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+};
+
+/** The functions the stack deploys, each with the event its first call gets. The first entry is the baseline. */
 const FUNCTIONS: ReadonlyArray<{ name: string; entry: string; event: () => unknown }> = [
   { name: 'empty', entry: 'bench/lambda/empty-handler.ts', event: () => ({}) },
-  { name: 'ingest', entry: 'lambdas/ingest/index.ts', event: ingestEvent },
-  { name: 'presence', entry: 'lambdas/presence/index.ts', event: () => ({ clientId: DEVICE_ID, timestamp: Date.now(), eventType: 'connected', versionNumber: 1 }) },
-  { name: 'events', entry: 'lambdas/events/index.ts', event: eventsEvent },
-  { name: 'graphql', entry: 'lambdas/graphql/index.ts', event: graphqlEvent },
-  { name: 'alarm-events', entry: 'lambdas/alarm-events/index.ts', event: () => ({ Records: [] }) },
-  { name: 'alarm-sweep', entry: 'lambdas/alarm-sweep/index.ts', event: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }) },
+  ...(Object.entries(LAMBDA_FUNCTIONS) as Array<[LambdaFunctionKey, LambdaFunctionDefinition]>).map(([key, fn]) => ({ name: fn.serviceName, entry: fn.entry, event: EVENTS[key] })),
 ];
 
 function ingestEvent(): unknown {
@@ -75,29 +85,42 @@ function eventsEvent(): unknown {
 
 function graphqlEvent(): unknown {
   return {
-    arguments: { id: DEVICE_ID },
+    arguments: {},
     identity: { sub: 's', issuer: 'i', username: 'u', claims: { 'cognito:groups': ['viewer'] }, sourceIp: ['127.0.0.1'], defaultAuthStrategy: 'ALLOW', groups: ['viewer'] },
     source: null,
     request: { headers: {}, domainName: null },
     prev: null,
-    info: { fieldName: 'device', parentTypeName: 'Query', variables: {}, selectionSetList: [], selectionSetGraphQL: '' },
+    info: { fieldName: 'stats', parentTypeName: 'Query', variables: {}, selectionSetList: [], selectionSetGraphQL: '' },
     stash: {},
   };
 }
 
-/** Bundles every entry through PlatformFunction; returns the bundle path per function name. */
-function bundle(outdir: string): Map<string, string> {
+/** A bundle as PlatformFunction deploys it: its path and the NODE_OPTIONS the function gets. */
+interface Bundle {
+  readonly path: string;
+  readonly nodeOptions: string;
+}
+
+/** Bundles every entry through PlatformFunction; returns the bundle and its node options per function name. */
+function bundle(outdir: string): Map<string, Bundle> {
   process.env.CDK_VALIDATION = 'false';
   // Asset metadata on the resources tells where each bundle was staged.
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'LambdaBench');
   const ids = new Map<string, string>();
   for (const fn of FUNCTIONS) {
-    const created = new PlatformFunction(stack, `${fn.name.replace('-', '')}Function`, { entry: fn.entry, serviceName: fn.name });
+    const created = new PlatformFunction(stack, `${fn.name.replace(/-/g, '')}Function`, { entry: fn.entry, serviceName: fn.name });
     ids.set(fn.name, stack.getLogicalId(created.node.defaultChild as never));
   }
-  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Metadata?: Record<string, string> }> };
-  return new Map([...ids].map(([name, id]) => [name, join(outdir, template.Resources[id]!.Metadata!['aws:asset:path']!, 'index.mjs')]));
+  const template = app.synth().getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Metadata?: Record<string, string>; Properties: { Environment?: { Variables?: Record<string, string> } } }>;
+  };
+  return new Map(
+    [...ids].map(([name, id]) => {
+      const resource = template.Resources[id]!;
+      return [name, { path: join(outdir, resource.Metadata!['aws:asset:path']!, 'index.mjs'), nodeOptions: resource.Properties.Environment?.Variables?.NODE_OPTIONS ?? '' }];
+    }),
+  );
 }
 
 /** Answers every AWS call as an empty success (and AppSync with an empty data object). */
@@ -117,6 +140,8 @@ interface Sample {
   readonly importUs: number;
   readonly firstCallUs: number;
   readonly rssMiB: number;
+  /** What the first call threw, if it did (it should not: the fake endpoint answers everything). */
+  readonly error?: string;
 }
 
 function sample(bundlePath: string, event: unknown, env: NodeJS.ProcessEnv): Promise<Sample> {
@@ -150,7 +175,6 @@ async function main(): Promise<void> {
     // What the stack sets (plus what the Lambda runtime sets), pointed at the fake endpoint.
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
-      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '--enable-source-maps',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
@@ -164,6 +188,8 @@ async function main(): Promise<void> {
       [STATS_TABLE.tableNameEnv]: 'Stats',
       [TELEMETRY_TABLE.tableNameEnv]: 'Telemetry',
       [ALARMS_TABLE.tableNameEnv]: 'Alarms',
+      [COMMANDS_TABLE.tableNameEnv]: 'Commands',
+      [TWINS_TABLE.tableNameEnv]: 'Twins',
       [VARIABLES.alarmEventBusName]: 'bench-bus',
       [VARIABLES.alarmTopicArn]: 'arn:aws:sns:us-east-1:123456789012:bench',
       [VARIABLES.alarmTopicEnabled]: 'true',
@@ -177,7 +203,9 @@ async function main(): Promise<void> {
     const samples = new Map<string, Sample[]>(FUNCTIONS.map((fn) => [fn.name, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const fn of FUNCTIONS) {
-        samples.get(fn.name)!.push(await sample(bundles.get(fn.name)!, fn.event(), { ...env, POWERTOOLS_SERVICE_NAME: fn.name }));
+        const { path, nodeOptions } = bundles.get(fn.name)!;
+        // NODE_OPTIONS as the deployed function has it (BENCH_NODE_OPTIONS overrides, e.g. --enable-source-maps).
+        samples.get(fn.name)!.push(await sample(path, fn.event(), { ...env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? nodeOptions, POWERTOOLS_SERVICE_NAME: fn.name }));
       }
     }
     const summary = (name: string) => {
@@ -185,6 +213,8 @@ async function main(): Promise<void> {
       return { importUs: median(s.map((x) => x.importUs)), firstCallUs: median(s.map((x) => x.firstCallUs)), rssMiB: median(s.map((x) => x.rssMiB)) };
     };
     const base = summary('empty');
+    const failed = [...samples].flatMap(([name, s]) => (s[0]?.error ? [`${name}: ${s[0].error}`] : []));
+    if (failed.length > 0) console.log(`first calls that threw (their figures include the error path):\n  ${failed.join('\n  ')}`);
     console.log(`bench:lambda: ${ROUNDS} interleaved rounds, one fresh node ${process.version} process per sample; CPU medians as ratios to the empty handler`);
     for (const fn of FUNCTIONS.slice(1)) {
       const s = summary(fn.name);

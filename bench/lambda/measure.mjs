@@ -20,7 +20,8 @@ const context = {
 };
 const { handler } = await import(bundle);
 const imported = cpu();
-await handler(JSON.parse(eventJson), context).catch(() => undefined);
+let error;
+await handler(JSON.parse(eventJson), context).catch((e) => (error = `${e?.name}: ${e?.message}`.slice(0, 300)));
 const called = cpu();
-process.stdout.write(`${JSON.stringify({ importUs: imported, firstCallUs: called, rssMiB: process.memoryUsage.rss() / 2 ** 20 })}\n`);
+process.stdout.write(`${JSON.stringify({ importUs: imported, firstCallUs: called, rssMiB: process.memoryUsage.rss() / 2 ** 20, error })}\n`);
 process.exit(0);

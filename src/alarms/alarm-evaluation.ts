@@ -41,6 +41,8 @@ export interface EvaluationSummary {
   readonly rules: number;
   readonly transitions: number;
   readonly conflicts: number;
+  /** Late readings outside their rule's open window: stored, not evaluated (counted once per rule). */
+  readonly lateSkipped: number;
 }
 
 /** Looks up a device's type; undefined when the device does not exist. */
@@ -116,18 +118,20 @@ export class AlarmEvaluation implements AlarmEvaluatorPort {
 
   async evaluate(deviceId: string, readings: readonly AlarmReading[]): Promise<EvaluationSummary> {
     const all = await this.deps.rules.rules();
-    if (all.length === 0 || readings.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
+    if (all.length === 0 || readings.length === 0) return { rules: 0, transitions: 0, conflicts: 0, lateSkipped: 0 };
     const rules = await this.targeting(deviceId, all);
-    if (rules.length === 0) return { rules: 0, transitions: 0, conflicts: 0 };
+    if (rules.length === 0) return { rules: 0, transitions: 0, conflicts: 0, lateSkipped: 0 };
     const stored = await this.storedAlarms(deviceId);
     let transitions = 0;
     let conflicts = 0;
+    let lateSkipped = 0;
     for (const rule of rules) {
       const result = await this.evaluateRule(rule, deviceId, stored, readings);
       transitions += result.transitions;
       conflicts += result.conflicts;
+      lateSkipped += result.lateSkipped;
     }
-    return { rules: rules.length, transitions, conflicts };
+    return { rules: rules.length, transitions, conflicts, lateSkipped };
   }
 
   private async evaluateRule(rule: AlarmRule, deviceId: string, stored: Map<string, AlarmInstance>, readings: readonly AlarmReading[]) {
@@ -151,7 +155,7 @@ export class AlarmEvaluation implements AlarmEvaluatorPort {
       }
       if (!conflict) {
         this.remember(key, result.progress);
-        return { transitions: written, conflicts };
+        return { transitions: written, conflicts, lateSkipped: result.skipped.length };
       }
       conflicts += 1;
       if (attempt >= MAX_CONFLICT_RETRIES) throw new Error(`alarm ${key} kept changing under evaluation`);

@@ -7,12 +7,12 @@ import type { DeviceServiceHandlers } from '../generated/proto/iot/device/v1/Dev
 import type { ChangeSource } from '../ports/change-feed.js';
 import { guardUnary, type CallContext } from './call-guard.js';
 import { fromInt64, toCreateInput, toListInput, toProtoDevice, toProtoStats, toUpdateInput, toListResponse } from './device-mapper.js';
-import { WatchHub, type WatchOptions } from './watch-devices.js';
+import { watchDevicesHub, type WatchHub, type WatchOptions } from './watch-devices.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { TwinService } from '../twin/twin-service.js';
 import type { CommandChangeSource } from './command-change-source.js';
 import { toListCommandsInput, toProtoCommand, toProtoTwin, toSendInput } from './command-mapper.js';
-import { watchCommandsHandler } from './watch-commands.js';
+import { watchCommandsHub } from './watch-commands.js';
 import { NotServedError, toGrpcStatus } from './error-mapper.js';
 
 /** Commands and twin use cases, and the transitions WatchCommands relays. */
@@ -23,7 +23,7 @@ export interface DeviceControlPorts {
 }
 
 import { createAlarmHandlers, type AlarmServicePort } from './alarm-handlers.js';
-import { AlarmWatchHub, type AlarmTransitionSource } from './watch-alarms.js';
+import { watchAlarmsHub, type AlarmWatchHub, type AlarmTransitionSource } from './watch-alarms.js';
 
 /** The registry use cases the service calls. */
 export type DeviceRegistryPort = Pick<DeviceRegistry, 'create' | 'get' | 'list' | 'update' | 'delete' | 'stats'>;
@@ -68,15 +68,15 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): {
   commandWatchers: { closeAll: WatchHub['closeAll'] };
 } {
   const { registry, context } = deps;
-  const watchers = new WatchHub(deps.changes, context, deps.watch);
-  const alarmWatchers = new AlarmWatchHub(deps.alarms.transitions, context, deps.watch?.maxQueued);
+  const watchers = watchDevicesHub(deps.changes, context, deps.watch);
+  const alarmWatchers = watchAlarmsHub(deps.alarms.transitions, context, deps.watch);
   const control = deps.control;
   const need = (): DeviceControlPorts => {
     if (!control) throw new NotServedError('commands and twins are not served by this server');
     return control;
   };
   const commandWatchers = control
-    ? watchCommandsHandler(control.commandChanges, context)
+    ? watchCommandsHub(control.commandChanges, context, deps.watch)
     : { handle: (call: { emit(event: 'error', status: unknown): void }) => void call.emit('error', toGrpcStatus(new NotServedError('commands are not served by this server'))), closeAll: () => {} };
   const handlers: DeviceServiceHandlers = {
     CreateDevice: guardUnary(context, 'CreateDevice', async (request, signal) => {

@@ -3,15 +3,20 @@
  * them with protobufjs, which names a map's entry type after the field (`ByStatus`, not
  * `ByStatusEntry`) and declares no file dependencies, so a reflection client that checks
  * descriptors (grpcurl, @bufbuild/protobuf) cannot resolve `google.protobuf.*` types and sees
- * `DeviceStats.by_status` as a list of key/value entries. This rewrites each file: map entry
- * types named `<Field>Entry` (and the fields pointing at them), the dependencies declared.
+ * `DeviceStats.by_status` as a list of key/value entries; and it keeps only the camelCase field
+ * names the server's loader uses, without `json_name`. This rewrites each file: map entry types
+ * named `<Field>Entry` (and the fields pointing at them), the dependencies declared, fields and
+ * oneofs under their .proto names (lower_snake_case, as the style the protos follow writes them)
+ * with protoc's `json_name` (lowerCamelCase), so JSON from a reflection client uses the same
+ * names as the proto3 JSON mapping.
  */
 import type { PackageDefinition } from '@grpc/proto-loader';
 import descriptorExt from 'protobufjs/ext/descriptor/index.js';
 
 interface MessageDescriptor {
   name: string;
-  field?: Array<{ name: string; typeName?: string }>;
+  field?: Array<{ name: string; typeName?: string; jsonName?: string }>;
+  oneofDecl?: Array<{ name: string }>;
   nestedType?: MessageDescriptor[];
   enumType?: Array<{ name: string }>;
   options?: { mapEntry?: boolean };
@@ -100,6 +105,19 @@ function fixMessage(message: MessageDescriptor, scope: string, referenced: Set<s
     if (renamed) field.typeName = renamed;
     else if (field.typeName) field.typeName = qualify(field.typeName, path, known);
     if (field.typeName) referenced.add(field.typeName);
+    field.name = protoName(field.name);
+    field.jsonName = jsonName(field.name);
   }
+  for (const oneof of message.oneofDecl ?? []) oneof.name = protoName(oneof.name);
   for (const nested of message.nestedType ?? []) fixMessage(nested, path, referenced, known);
+}
+
+/** The .proto name of a field the loader camelCased (`byStatus` -> `by_status`); snake_case names map back exactly. */
+function protoName(loaded: string): string {
+  return loaded.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** protoc's json_name: underscores dropped, the letter after each one upper-cased. */
+function jsonName(name: string): string {
+  return name.replace(/_+([a-z0-9])?/g, (_, c: string | undefined) => (c ?? '').toUpperCase());
 }

@@ -1,23 +1,19 @@
 /**
- * WatchAlarms: relays every alarm transition from an {@link AlarmTransitionSource} (locally the
+ * WatchAlarms: every alarm transition from an {@link AlarmTransitionSource} (locally the
  * broker's bus, on Fargate IoT Core: topic internal/alarm-changes/<deviceId>, where the alarm
- * stream consumer publishes) to the stream, filtered by device id. Like WatchDevices, a stream
- * has a bounded queue behind grpc-js' buffer; a consumer more than `maxQueued` transitions
- * behind gets RESOURCE_EXHAUSTED.
+ * stream consumer publishes), filtered by device id, through the bounded watch hub.
  */
-import { Metadata, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
 import type { AlarmNotification } from '../alarms/alarm-notification.js';
 import { ALARM_SEVERITIES } from '../alarms/alarm-rule.js';
 import { ALARM_STATES } from '../alarms/alarm-state.js';
 import { ALARM_TOPIC_FILTER, alarmTopic } from '../contracts/topics.js';
-import type { WatchAlarmsRequest__Output } from '../generated/proto/iot/device/v1/WatchAlarmsRequest.js';
 import type { WatchAlarmsResponse } from '../generated/proto/iot/device/v1/WatchAlarmsResponse.js';
 import type { MessageBus } from '../ports/message-bus.js';
 import { toProtoTransition } from './alarm-mapper.js';
 import type { Logger } from '../ports/logger.js';
-import { cancelCode, rejectRequest, type CallContext } from './call-guard.js';
-import { statusName, toGrpcStatus, REFUSAL_CODES } from './error-mapper.js';
-import { idFilter } from './watch-devices.js';
+import type { CallContext } from './call-guard.js';
+import type { WatchOptions } from './watch-devices.js';
+import { BoundedWatchHub } from './watch-hub.js';
 
 /** Where WatchAlarms gets transitions from. */
 export interface AlarmTransitionSource {
@@ -74,83 +70,16 @@ export function parseNotification(topic: string, payload: Buffer): AlarmNotifica
   return ok ? (value as unknown as AlarmNotification) : undefined;
 }
 
-type WatchCall = ServerWritableStream<WatchAlarmsRequest__Output, WatchAlarmsResponse>;
+/** The WatchAlarms streams. */
+export type AlarmWatchHub = BoundedWatchHub<AlarmNotification, WatchAlarmsResponse>;
 
-/** Serves WatchAlarms streams and can end them all (graceful shutdown). */
-export class AlarmWatchHub {
-  private readonly streams = new Set<(status: Pick<StatusObject, 'code' | 'details'>) => void>();
-
-  constructor(
-    private readonly source: AlarmTransitionSource,
-    private readonly context: CallContext,
-    private readonly maxQueued = 256,
-  ) {}
-
-  /** Number of open streams. */
-  get size(): number {
-    return this.streams.size;
-  }
-
-  /** Ends every open stream with `status`. */
-  closeAll(status: Pick<StatusObject, 'code' | 'details'>): void {
-    for (const close of [...this.streams]) close(status);
-  }
-
-  /** The WatchAlarms handler. */
-  readonly handle = (call: WatchCall): void => {
-    const started = performance.now();
-    let delivered = 0;
-    const log = (code: number, details?: string): void =>
-      this.context.log.info('rpc', { method: 'WatchAlarms', code: statusName(code), durationMs: Math.round(performance.now() - started), delivered, ...(details && { details }) });
-    const refused = rejectRequest(call.request, call.metadata);
-    if (refused) {
-      call.emit('error', refused);
-      return log(refused.code, refused.details);
-    }
-    let filter: Set<string> | undefined;
-    try {
-      filter = idFilter(call.request.deviceIds);
-    } catch (error) {
-      const status = toGrpcStatus(error);
-      call.emit('error', status);
-      return log(status.code, status.details);
-    }
-    const queue: WatchAlarmsResponse[] = [];
-    let writable = true;
-    let ended = false;
-    const finish = (status?: Pick<StatusObject, 'code' | 'details'>): void => {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      this.streams.delete(finish);
-      call.removeListener('drain', drain);
-      queue.length = 0;
-      if (status) {
-        call.emit('error', status);
-        log(status.code, status.details);
-      } else log(cancelCode(call));
-    };
-    const drain = (): void => {
-      writable = true;
-      while (writable && queue.length > 0 && !ended) {
-        writable = call.write(queue.shift()!);
-        delivered += 1;
-      }
-    };
-    const unsubscribe = this.source.subscribe((n) => {
-      if (ended || (filter && !filter.has(n.deviceId))) return;
-      const message: WatchAlarmsResponse = { transition: toProtoTransition(n) };
-      if (writable && queue.length === 0) {
-        writable = call.write(message);
-        delivered += 1;
-        return;
-      }
-      queue.push(message);
-      if (queue.length > this.maxQueued) finish({ code: REFUSAL_CODES.consumerTooSlow, details: `consumer fell more than ${this.maxQueued} transitions behind` });
-    });
-    this.streams.add(finish);
-    call.on('drain', drain);
-    call.once('cancelled', () => finish());
-    call.sendMetadata(new Metadata());
-  };
+/** The WatchAlarms hub over `source`. */
+export function watchAlarmsHub(source: AlarmTransitionSource, context: CallContext, options: WatchOptions = {}): AlarmWatchHub {
+  return new BoundedWatchHub(source, context, {
+    method: 'WatchAlarms',
+    unit: 'transitions',
+    deviceOf: (notification) => notification.deviceId,
+    toMessage: (notification) => ({ transition: toProtoTransition(notification) }),
+    ...(options.maxQueued !== undefined && { maxQueued: options.maxQueued }),
+  });
 }

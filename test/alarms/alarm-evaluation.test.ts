@@ -75,7 +75,7 @@ describe('AlarmEvaluation', () => {
       rules: new CachedRules(store),
       deviceType: async () => 'sensor',
     });
-    expect(await alarms.evaluate(DEVICE_ID, [temp(0, 99)])).toEqual({ rules: 0, transitions: 0, conflicts: 0 });
+    expect(await alarms.evaluate(DEVICE_ID, [temp(0, 99)])).toEqual({ rules: 0, transitions: 0, conflicts: 0, lateSkipped: 0 });
     expect(reads).toBe(0);
   });
 });

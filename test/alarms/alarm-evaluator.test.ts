@@ -1,26 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluateReadings, evaluateSilence, type AlarmReading, type EvaluationProgress } from '../../src/alarms/alarm-evaluator.js';
+import { evaluateReadings, evaluateSilence, freshProgress, type AlarmReading, type EvaluationProgress } from '../../src/alarms/alarm-evaluator.js';
 import { applyAction, normalInstance, validateAction, type AlarmInstance } from '../../src/alarms/alarm-state.js';
-import type { AlarmRule } from '../../src/alarms/alarm-rule.js';
+import { compare, type AlarmRule } from '../../src/alarms/alarm-rule.js';
 import { DEVICE_ID, T0, temp, testRule } from './alarm-fixtures.js';
 
 const NOW = T0 + 3_600_000;
 const fresh = (rule: AlarmRule) => normalInstance(rule, DEVICE_ID, new Date(T0).toISOString());
 
-/** Feeds batches in order, carrying instance and progress as the ingest path does; returns every transition as from→to@ts. */
-function run(rule: AlarmRule, batches: readonly (readonly AlarmReading[])[], start: AlarmInstance = fresh(rule)) {
+/**
+ * Feeds batches in order, carrying instance and progress as the ingest path does; returns every
+ * transition as from→to@ts, and the keys of the readings evaluated (delivered and not skipped).
+ */
+function run(rule: AlarmRule, batches: readonly (readonly AlarmReading[])[], start: AlarmInstance = fresh(rule), initial?: EvaluationProgress) {
   let instance = start;
-  let progress: EvaluationProgress | undefined;
+  let progress: EvaluationProgress | undefined = initial;
   const moves: string[] = [];
+  const evaluated = new Set<string>();
   for (const batch of batches) {
     const result = evaluateReadings(rule, instance, progress, batch, NOW);
     instance = result.instance;
     progress = result.progress;
     for (const t of result.transitions) moves.push(`${t.last.from}->${t.last.to}@${t.last.eventTime === undefined ? '' : (t.last.eventTime - T0) / 1000}`);
+    const skipped = new Set(result.skipped.map(key));
+    for (const r of batch) if (!skipped.has(key(r))) evaluated.add(key(r));
   }
-  return { instance, moves };
+  return { instance, moves, evaluated };
 }
+
+const key = (r: AlarmReading) => `${r.ts}#${r.seq}`;
 
 describe('evaluateReadings', () => {
   it('fires once when the threshold holds for the duration, not before', () => {
@@ -109,6 +117,33 @@ describe('evaluateReadings', () => {
     expect(() => validateAction({ kind: 'SNOOZE', seconds: 600, note: 'x'.repeat(1025) })).toThrow(/note must be at most 1024 characters/);
   });
 
+  it('counts a late reading inside the pending run, firing where the condition then held, and skips one before the window', () => {
+    // Prepare: 3 readings in a row below 15; the middle one comes a batch late
+    const rule = testRule({ condition: { kind: 'THRESHOLD', metric: 'temperature', operator: 'LT', threshold: 15, consecutive: 3 } });
+    const first = evaluateReadings(rule, fresh(rule), freshProgress(), [temp(0, 20), temp(10, 12), temp(30, 11)], NOW);
+
+    // Act
+    const late = evaluateReadings(rule, first.instance, first.progress, [temp(20, 13), temp(-5, 10)], NOW);
+
+    // Assess: t=20 joins the run 10, 20, 30 (3 readings at t=30); t=-5 is before the window (t=0 did not meet the condition)
+    expect(first.transitions).toEqual([]);
+    expect(late.transitions.map((t) => [t.last.to, t.last.eventTime! - T0, t.last.value])).toEqual([['ACTIVE', 30_000, 11]]);
+    expect(late.skipped.map((r) => r.ts - T0)).toEqual([-5_000]);
+  });
+
+  it('lets a late reading that passes the clear threshold clear an ACTIVE alarm, and the rest of the run fire it again', () => {
+    // Prepare: > 30 for 2 readings; fires at t=10; t=15 (below 28) comes late
+    const rule = testRule({ condition: { kind: 'THRESHOLD', metric: 'temperature', operator: 'GT', threshold: 30, clearThreshold: 28, consecutive: 2 } });
+    const first = evaluateReadings(rule, fresh(rule), freshProgress(), [temp(0, 31), temp(10, 32), temp(20, 33), temp(30, 34)], NOW);
+
+    // Act
+    const late = evaluateReadings(rule, first.instance, first.progress, [temp(15, 25)], NOW);
+
+    // Assess: in order, t=15 clears, and 20, 30 hold again at t=30
+    expect(first.transitions.map((t) => `${t.last.to}@${(t.last.eventTime! - T0) / 1000}`)).toEqual(['ACTIVE@10']);
+    expect(late.transitions.map((t) => `${t.last.from}->${t.last.to}@${(t.last.eventTime! - T0) / 1000}`)).toEqual(['ACTIVE->NORMAL@15', 'NORMAL->ACTIVE@30']);
+  });
+
   it('refuses moves the state model does not have', () => {
     const rule = testRule();
     expect(() => applyAction(fresh(rule), rule, { kind: 'ACKNOWLEDGE' }, 'ops', NOW)).toThrow(/NORMAL: only ACTIVE or LATCHED/);
@@ -182,6 +217,88 @@ describe('property: order and duplicates within batches do not matter', () => {
           expect(shuffled.instance.state).toBe(ordered.instance.state);
         },
       ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('property: late readings across batches', () => {
+  const ruleArb = fc.record({
+    operator: fc.constantFrom('GT' as const, 'GE' as const, 'LT' as const, 'LE' as const),
+    hold: fc.oneof(fc.constant({}), fc.integer({ min: 1, max: 60 }).map((forSeconds) => ({ forSeconds })), fc.integer({ min: 1, max: 4 }).map((consecutive) => ({ consecutive }))),
+    band: fc.integer({ min: 0, max: 3 }),
+    latch: fc.boolean(),
+  });
+  const readingsArb = fc
+    .uniqueArray(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 60 })
+    .chain((times) => fc.tuple(fc.constant(times.sort((a, b) => a - b)), fc.array(fc.integer({ min: 14, max: 26 }), { minLength: times.length, maxLength: times.length })));
+  const ruleOf = ({ operator, hold, band, latch }: { operator: 'GT' | 'GE' | 'LT' | 'LE'; hold: object; band: number; latch: boolean }) => {
+    const up = operator === 'GT' || operator === 'GE';
+    return testRule({ latch, condition: { kind: 'THRESHOLD', metric: 'temperature', operator, threshold: 20, clearThreshold: up ? 20 - band : 20 + band, ...hold } });
+  };
+  const inOrder = (rule: AlarmRule, readings: readonly AlarmReading[]) => run(rule, readings.map((r) => [r]), fresh(rule), freshProgress());
+
+  it('gives the same transitions as in order when only readings that meet the condition without making a transition come late, each no later than the next reading that does not meet it or makes one', () => {
+    fc.assert(
+      fc.property(ruleArb, readingsArb, fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }), fc.integer(), (shape, [times, values], cuts, seed) => {
+        // Prepare: the in-order evaluation tells which readings close a window
+        const rule = ruleOf(shape);
+        const condition = rule.condition as { operator: 'GT' | 'GE' | 'LT' | 'LE'; threshold: number };
+        const readings = times.map((t, i) => temp(t, values[i]!));
+        const ordered = inOrder(rule, readings);
+        const madeTransition = new Set(ordered.moves.map((m) => Number(m.split('@')[1])));
+        const closes = readings.map((r, i) => !compare(values[i]!, condition.operator, condition.threshold) || madeTransition.has((r.ts - T0) / 1000));
+        // Natural batches are consecutive slices. A reading that meets the condition without making a transition may come as late
+        // as the batch of the next reading after it that does not meet it or makes one; the others come in their own batch.
+        const natural: number[] = [];
+        for (let i = 0, c = 0, b = 0; i < readings.length; b += 1) for (let n = cuts[c++ % cuts.length]!; n > 0 && i < readings.length; n -= 1) natural[i++] = b;
+        const last = natural[natural.length - 1]!;
+        const random = mulberry32(seed);
+        const batches: AlarmReading[][] = Array.from({ length: last + 1 }, () => []);
+        readings.forEach((r, i) => {
+          const next = readings.findIndex((_, j) => j > i && closes[j]);
+          const deadline = closes[i] ? natural[i]! : next === -1 ? last : natural[next]!;
+          const batch = natural[i]! + Math.floor(random() * (deadline - natural[i]! + 1));
+          batches[batch]!.push(r);
+          // Duplicates in any batch from its own on (a redelivery).
+          if (random() < 0.4) batches[batch + Math.floor(random() * (last - batch + 1))]!.push(r);
+        });
+
+        // Act
+        const late = run(rule, batches.map((b) => shuffle(b, random)), fresh(rule), freshProgress());
+
+        // Assess
+        expect(late.evaluated.size).toBe(readings.length);
+        expect(late.moves).toEqual(ordered.moves);
+        expect(late.instance.state).toBe(ordered.instance.state);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives, for any order across batches, exactly the transitions of the readings it evaluated, taken in order, and never evaluates a reading twice', () => {
+    fc.assert(
+      fc.property(ruleArb, readingsArb, fc.integer({ min: 1, max: 12 }), fc.integer(), (shape, [times, values], batchCount, seed) => {
+        // Prepare: every reading (and some duplicates) in a random batch
+        const rule = ruleOf(shape);
+        const readings = times.map((t, i) => temp(t, values[i]!));
+        const random = mulberry32(seed);
+        const batches: AlarmReading[][] = Array.from({ length: batchCount }, () => []);
+        for (const r of readings) {
+          batches[Math.floor(random() * batchCount)]!.push(r);
+          if (random() < 0.3) batches[Math.floor(random() * batchCount)]!.push(r);
+        }
+
+        // Act
+        const shuffled = run(rule, batches.map((b) => shuffle(b, random)), fresh(rule), freshProgress());
+        const again = run(rule, [...batches, ...batches].map((b) => shuffle([...b], random)), fresh(rule), freshProgress());
+
+        // Assess: the readings evaluated, in order, give the same transitions; a redelivery of everything adds none
+        const ordered = inOrder(rule, readings.filter((r) => shuffled.evaluated.has(key(r))));
+        expect(shuffled.moves).toEqual(ordered.moves);
+        expect(shuffled.instance.state).toBe(ordered.instance.state);
+        expect(again.moves).toEqual(shuffled.moves);
+      }),
       { numRuns: 500 },
     );
   });

@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { MAX_TWIN_DOCUMENT_BYTES } from '../../src/twin/twin-document.js';
+import { stateTopic } from '../../src/contracts/topics.js';
+import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
 import { connect, provisionDevice, waitFor } from './local-devices.js';
 
-describe('the twin on the local platform, with MQTT.js devices', () => {
+describe.each([4, 5] as const)('the twin on the local platform, with MQTT.js %i devices', (protocolVersion) => {
   let dataDir: string;
   let platform: LocalPlatform;
 
@@ -23,7 +25,7 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
   it('sends the delta of a desired patch to the device, which reports until the delta is empty; the device item carries the twin version', async () => {
     // Prepare
     const bundle = await provisionDevice(platform, dataDir, 'lamp');
-    const device = await connect(platform, bundle);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
     await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
 
@@ -56,7 +58,7 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     await platform.twins.updateDesired({ deviceId: bundle.manifest.thingName, patch: { target: 21, schedule: null } });
 
     // Act
-    const device = await connect(platform, bundle);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
     await waitFor(() => device.messages.length > 0, 'the delta');
     // A later change proves nothing else was queued behind the first delta.
@@ -68,6 +70,32 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
       { version: 3, delta: { target: 21 } },
       { version: 4, delta: { target: 21, fan: 'auto' } },
     ]);
+    await device.end();
+  });
+
+  it('sends the delta again when a report leaves one (an older report landing after a newer one), and nothing for a report that changes nothing', async () => {
+    // Prepare
+    const bundle = await provisionDevice(platform, dataDir, `fan-v${protocolVersion}`);
+    const device = await connect(platform, bundle, protocolVersion);
+    await device.client.subscribeAsync(bundle.manifest.topics.delta, { qos: 1 });
+    await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
+    await platform.twins.updateDesired({ deviceId: device.id, patch: { speed: 3 } });
+    // The subscription's own current-delta send may repeat version 1: versions are what count.
+    const versions = () => [...new Set(device.messages.map((m) => m.body.version as number))];
+    await waitFor(() => versions().includes(1), 'the first delta');
+
+    // Act: a stale report, then the same report again (no change, so not written)
+    await device.client.publishAsync(bundle.manifest.topics.state, JSON.stringify({ v: 1, reported: { speed: 1 } }), { qos: 1 });
+    await waitFor(() => versions().includes(2), 'the delta again');
+    await device.client.publishAsync(bundle.manifest.topics.state, JSON.stringify({ v: 1, reported: { speed: 1 } }), { qos: 1 });
+    // A desired change proves nothing else was sent in between.
+    await platform.twins.updateDesired({ deviceId: device.id, patch: { light: true } });
+    await waitFor(() => versions().includes(3), 'the next delta');
+
+    // Assess
+    expect(versions()).toEqual([1, 2, 3]);
+    const at = (version: number) => device.messages.find((m) => m.body.version === version)!.body.delta;
+    expect([at(1), at(2), at(3)]).toEqual([{ speed: 3 }, { speed: 3 }, { speed: 3, light: true }]);
     await device.end();
   });
 
@@ -117,5 +145,47 @@ describe('the twin on the local platform, with MQTT.js devices', () => {
     expect(Buffer.byteLength(JSON.stringify(stored.desired))).toBe(MAX_TWIN_DOCUMENT_BYTES);
     expect(over).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/at most 65536 bytes/) });
     expect((await platform.twins.get(bundle.manifest.thingName)).version).toBe(1);
+  });
+
+  it("dead-letters a device's oversized or too deep report without touching its twin, and cuts it off for writing another device's state", async () => {
+    // Prepare
+    const victimBundle = await provisionDevice(platform, dataDir, 'victim');
+    const attackerBundle = await provisionDevice(platform, dataDir, 'attacker');
+    const attacker = await connect(platform, attackerBundle);
+    await attacker.client.publishAsync(attackerBundle.manifest.topics.state, JSON.stringify({ v: 1, reported: { ok: true } }), { qos: 1 });
+    await waitFor(async () => ((await platform.twins.get(attacker.id)).reported.ok === true ? true : undefined), 'the first report');
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    const reports = [
+      JSON.stringify({ v: 1, reported: { blob: 'x'.repeat(100 * 1024) } }),
+      JSON.stringify({ v: 1, reported: deep }),
+      JSON.stringify({ v: 1, reported: Object.fromEntries(Array.from({ length: 2001 }, (_, i) => [`k${i}`, i])) }),
+    ];
+    const deadLetters = () => {
+      try {
+        return readFileSync(deadLetterFile(dataDir), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { reason: string; thingName?: string; detail: string });
+      } catch {
+        return [];
+      }
+    };
+    const before = deadLetters().length;
+
+    // Act
+    for (const report of reports) await attacker.client.publishAsync(attackerBundle.manifest.topics.state, report, { qos: 1 });
+    const refused = await waitFor(() => {
+      const mine = deadLetters().slice(before).filter((l) => l.thingName === attacker.id);
+      return mine.length === reports.length ? mine : undefined;
+    }, 'a dead letter for each report');
+    const closed = new Promise<void>((resolve) => attacker.client.once('close', () => resolve()));
+    attacker.client.publish(stateTopic(victimBundle.manifest.thingName), JSON.stringify({ v: 1, reported: { hijacked: true } }), { qos: 1 });
+    await closed;
+
+    // Assess
+    expect(refused.map((l) => l.reason)).toEqual(['INVALID_STATE', 'INVALID_STATE', 'INVALID_STATE']);
+    expect(refused[2]!.detail).toMatch(/would hold 2002 values; at most 2000 are allowed/);
+    const twin = await platform.twins.get(attacker.id);
+    expect(twin.reported).toEqual({ ok: true });
+    expect(twin.version).toBe(1);
+    await expect(platform.twins.get(victimBundle.manifest.thingName)).resolves.not.toMatchObject({ reported: { hijacked: true } });
   });
 });

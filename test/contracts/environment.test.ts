@@ -150,6 +150,7 @@ describe('device service environment', () => {
       userPoolId: 'us-east-1_AbC123',
       accessTokenClientIds: ['web', 'internal'],
       reflection: false,
+      logLevel: 'info',
     });
   });
 

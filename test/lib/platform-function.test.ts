@@ -5,7 +5,7 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_BANNER, PlatformFunction, PROJECT_ROOT } from '../../lib/platform-function.js';
+import { ESM_REQUIRE_BANNER, PlatformFunction, PROJECT_ROOT, SOURCE_MAPS_FLAG } from '../../lib/platform-function.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(props: Partial<ConstructorParameters<typeof PlatformFunction>[2]> = {}) {
@@ -30,7 +30,7 @@ describe('PlatformFunction', () => {
     });
   });
 
-  it('sets the Powertools variables and source-map support', () => {
+  it('sets the Powertools variables, and no run-time source maps by default', () => {
     // Prepare / Act
     const { template } = build({ environment: { EXTRA: 'yes' } });
 
@@ -40,16 +40,30 @@ describe('PlatformFunction', () => {
         Variables: {
           POWERTOOLS_SERVICE_NAME: 'test-service',
           POWERTOOLS_METRICS_NAMESPACE: 'IotPlatform',
-          NODE_OPTIONS: '--enable-source-maps',
+          NODE_OPTIONS: Match.absent(),
           EXTRA: 'yes',
         },
       },
     });
   });
 
+  it('applies source maps at run time when asked, by prop or by -c lambdaSourceMaps=runtime', () => {
+    // Prepare / Act
+    const byProp = build({ sourceMapsAtRuntime: true }).template;
+    const stack = testStack({ [SOURCE_MAPS_FLAG]: 'runtime' });
+    new PlatformFunction(stack, 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'test-service' });
+    const byFlag = Template.fromStack(stack);
+
+    // Assess
+    for (const template of [byProp, byFlag]) {
+      template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } } });
+    }
+    expect(() => new PlatformFunction(testStack({ [SOURCE_MAPS_FLAG]: 'on' }), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 's' })).toThrow(/lambdaSourceMaps/);
+  });
+
   it('leaves source-map support out when source maps are off', () => {
     // Prepare / Act
-    const { template } = build({ sourceMaps: false });
+    const { template } = build({ sourceMaps: false, sourceMapsAtRuntime: true });
 
     // Assess
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
@@ -140,8 +154,27 @@ describe('PlatformFunction', () => {
       // Minified: a few very long lines, no indentation.
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
       expect(statSync(join(outdir, assetDir!, 'index.mjs')).size).toBeLessThan(1_000_000);
-      const map = JSON.parse(readFileSync(join(outdir, assetDir!, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown };
+      const map = JSON.parse(readFileSync(join(outdir, assetDir!, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown; sources: string[] };
       expect(map.sourcesContent).toBeUndefined();
+      // Credentials come from the environment only: the SDK's default chain is not in the bundle.
+      expect(map.sources.filter((source) => /credential-provider-(node|ini|sso|imds|process|web-identity)|nested-clients/.test(source))).toEqual([]);
+      expect(map.sources.some((source) => source.includes('credential-provider-env'))).toBe(true);
+    });
+
+    it('keeps the SDK default credential chain with credentials: default-chain', () => {
+      // Prepare
+      process.env.CDK_VALIDATION = 'false';
+      outdir = mkdtempSync(join(tmpdir(), 'platform-function-'));
+      const app = new App({ outdir });
+      new PlatformFunction(new Stack(app, 'BundleStack'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'bundle-test', credentials: 'default-chain' });
+
+      // Act
+      app.synth();
+
+      // Assess
+      const assetDir = readdirSync(outdir).find((name) => name.startsWith('asset.'))!;
+      const map = JSON.parse(readFileSync(join(outdir, assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      expect(map.sources.some((source) => source.includes('credential-provider-node'))).toBe(true);
     });
   });
 });

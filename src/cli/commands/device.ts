@@ -237,7 +237,33 @@ function explainUnreachable(error: unknown, endpoint: string): string {
   return message;
 }
 
-/** Adds `device create` and `device revoke` to `program`; `write` receives the output lines. */
+/**
+ * The options `create` and `rotate` share: where the device lives and, locally, what signs its
+ * certificate and where it connects; in AWS, the stack outputs and the root CA.
+ */
+function addCertificateOptions(command: Command, localEndpoint: string): Command {
+  return command
+    .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
+    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
+    .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificates)', '.local')
+    .option('--mqtt-host <host>', 'local: broker host written to device.json', '127.0.0.1')
+    .option('--mqtt-port <port>', 'local: broker port written to device.json', parsePort, DEFAULT_PORTS.mqtt)
+    .option('--policy-name <name>', 'aws: the DevicePolicyName stack output (env IOT_DEVICE_POLICY_NAME)', process.env.IOT_DEVICE_POLICY_NAME)
+    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
+    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
+    .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`);
+}
+
+/** The registry of a deployed stack (page tokens are never handed out by the CLI, so any secret will do). */
+function awsRegistry(doc: ReturnType<typeof createDocumentClient>, devicesTable: string, statsTable: string | undefined): DeviceRegistry {
+  return new DeviceRegistry({
+    repository: new DynamoDbDeviceRepository(doc, devicesTable),
+    stats: new DynamoDbStatsStore(doc, statsTable ?? devicesTable),
+    pageTokens: createPageTokenCodec(randomSecret()),
+  });
+}
+
+/** Adds `device create`, `device rotate` and `device revoke` to `program`; `write` receives the output lines. */
 export function register(
   program: Command,
   write: LineWriter = stdoutLines,
@@ -247,24 +273,14 @@ export function register(
   const device = program.command('device').description('provision and revoke devices (X.509 certificates, registry records)');
   const localEndpoint = process.env.IOT_DYNAMODB_ENDPOINT ?? DEFAULT_LOCAL_ENDPOINT;
 
-  device
-    .command('create <name>')
+  addCertificateOptions(device.command('create <name>'), localEndpoint)
     .description('provision devices: a certificate naming the thing, the registry record, and DIR/{device.crt,device.key,ca.crt,device.json}')
     .option('--type <type>', 'device type', parseType, 'sensor')
     .option('--count <n>', 'how many devices; with more than one, each gets DIR/<name>-<i>/', parseCount, 1)
     .requiredOption('--out <dir>', 'where the device files are written')
     .option('--csr <file>', 'sign this PEM CSR (local CA, or CreateCertificateFromCsr in AWS): the device keeps its private key, no device.key is written')
     .option('--csr-dir <dir>', 'one device per *.csr/*.pem file, named <name>-<file stem>, bundle in DIR/<name>-<file stem>/')
-    .addOption(new Option('--target <target>', 'where to provision').choices(['local', 'aws']).default('local'))
-    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
-    .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificates)', '.local')
-    .option('--mqtt-host <host>', 'local: broker host written to device.json', '127.0.0.1')
-    .option('--mqtt-port <port>', 'local: broker port written to device.json', parsePort, DEFAULT_PORTS.mqtt)
-    .option('--policy-name <name>', 'aws: the DevicePolicyName stack output (env IOT_DEVICE_POLICY_NAME)', process.env.IOT_DEVICE_POLICY_NAME)
-    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
-    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
     .option('--state-file <file>', 'aws: resumable progress of a bulk run (default DIR/.provisioning-state.json)')
-    .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
     .action(
       guarded(async (name: string, options: CreateCommandOptions) => {
       const bar = progressBar((await createTargets({ ...options, name })).length);
@@ -284,11 +300,7 @@ export function register(
         }
         const doc = createDocumentClient({});
         const iot = new IoTClient({});
-        const registry = new DeviceRegistry({
-          repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
-          stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
-          pageTokens: createPageTokenCodec(randomSecret()),
-        });
+        const registry = awsRegistry(doc, options.devicesTable, options.statsTable);
         try {
           const summary = await provisionAwsDevices(
             {
@@ -314,8 +326,7 @@ export function register(
       }),
     );
 
-  device
-    .command('rotate <id>')
+  addCertificateOptions(device.command('rotate <id>'), localEndpoint)
     .description(
       'give a device a second certificate, admitted beside the current one for a grace period; --finish revokes the old one (locally the broker refuses it and cuts its sessions; in AWS UpdateCertificate REVOKED and detach)',
     )
@@ -323,15 +334,6 @@ export function register(
     .option('--csr <file>', 'sign this PEM CSR made by the device: its new key never leaves it, no device.key is written')
     .option('--grace <duration>', 'how long the old certificate stays admitted beside the new one unless finished first (s, m, h, d)', parseDuration, DEFAULT_ROTATION_GRACE_MS)
     .option('--finish', 'end the pending rotation: only the new certificate is admitted, the old one is revoked')
-    .addOption(new Option('--target <target>', 'where the device lives').choices(['local', 'aws']).default('local'))
-    .option('--endpoint <url>', 'local: DynamoDB endpoint of `iotctl local` (env IOT_DYNAMODB_ENDPOINT)', localEndpoint)
-    .option('--data-dir <dir>', 'local: data directory of `iotctl local` (its CA signs the certificate)', '.local')
-    .option('--mqtt-host <host>', 'local: broker host written to device.json', '127.0.0.1')
-    .option('--mqtt-port <port>', 'local: broker port written to device.json', parsePort, DEFAULT_PORTS.mqtt)
-    .option('--policy-name <name>', 'aws: the DevicePolicyName stack output (env IOT_DEVICE_POLICY_NAME)', process.env.IOT_DEVICE_POLICY_NAME)
-    .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
-    .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
-    .option('--ca-file <file>', `aws: root CA to write as ca.crt (default: downloaded from ${AMAZON_ROOT_CA_URL})`)
     .action(
       guarded(async (id: string, options: RotateCommandOptions) => {
         if (options.finish && (options.out !== undefined || options.csr !== undefined)) {
@@ -377,15 +379,10 @@ export function register(
             if (options.finish) {
               finished = await finishAwsRotation({ iot, credentials, progress }, id);
             } else {
-              const registry = new DeviceRegistry({
-                repository: new DynamoDbDeviceRepository(doc, options.devicesTable),
-                stats: new DynamoDbStatsStore(doc, options.statsTable ?? options.devicesTable),
-                pageTokens: createPageTokenCodec(randomSecret()),
-              });
               started = await rotateAwsDevice(
                 {
                   iot,
-                  registry,
+                  registry: awsRegistry(doc, options.devicesTable, options.statsTable),
                   credentials,
                   policyName: options.policyName!,
                   rootCa: async () => (options.caFile ? readFile(options.caFile, 'utf8') : downloadRootCa()),

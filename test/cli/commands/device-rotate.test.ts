@@ -3,10 +3,10 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../../../src/cli/commands/device.js';
+import { runCommand } from './run-command.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
@@ -47,17 +47,7 @@ describe('iotctl device rotate (local, real MQTT clients over mutual TLS)', () =
     await rm(out, { recursive: true, force: true });
   });
 
-  async function run(args: string[]): Promise<{ lines: string[]; errors: string[]; exitCode: number }> {
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const program = new Command('iotctl').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    register(program, (line) => lines.push(line), (line) => errors.push(line));
-    process.exitCode = 0;
-    await program.parseAsync(['node', 'iotctl', 'device', ...args]);
-    const exitCode = Number(process.exitCode ?? 0);
-    process.exitCode = 0;
-    return { lines, errors, exitCode };
-  }
+  const run = (args: string[]) => runCommand(register, 'device', args);
 
   const local = () => ['--endpoint', platform.dynamodbEndpoint, '--data-dir', dataDir, '--mqtt-port', mqttPort];
   const credentialsOf = (bundle: DeviceBundle, key = bundle.privateKeyPem): DeviceCredentials => ({ cert: bundle.certificatePem, key, ca: bundle.caCertificatePem });

@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../../../src/cli/commands/device.js';
+import { runCommand } from './run-command.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceManifest } from '../../../src/provisioning/device-bundle.js';
 import { closed, connectDevice } from '../../local/iot-core/mqtt-device.js';
@@ -26,17 +26,7 @@ describe('iotctl device (local)', () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  async function run(args: string[]): Promise<{ lines: string[]; errors: string[]; exitCode: number }> {
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const program = new Command('iotctl').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    register(program, (line) => lines.push(line), (line) => errors.push(line));
-    process.exitCode = 0;
-    await program.parseAsync(['node', 'iotctl', 'device', ...args]);
-    const exitCode = Number(process.exitCode ?? 0);
-    process.exitCode = 0;
-    return { lines, errors, exitCode };
-  }
+  const run = (args: string[]) => runCommand(register, 'device', args);
 
   const local = () => ['--endpoint', platform.dynamodbEndpoint, '--data-dir', dataDir, '--mqtt-port', mqttPort];
 

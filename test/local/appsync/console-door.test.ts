@@ -146,6 +146,23 @@ describe('console door of the local server', () => {
       }
     });
 
+    it('does not exist on a server listening on every interface, even for a loopback Host and Origin', async () => {
+      // Prepare: reachable from other machines, so the loopback boundary no longer holds
+      const exposed = await startLocalGraphqlServer({ resolver: async () => null, issuer, host: '0.0.0.0', port: 0, consoleDir: dir });
+      const { port } = new URL(exposed.url);
+      const local = `http://127.0.0.1:${port}`;
+
+      // Act
+      const response = await raw(local, { path: '/local/sign-in', method: 'POST', headers: { 'content-type': 'application/json', origin: local, host: `127.0.0.1:${port}` }, body: JSON.stringify({ user: 'mallory', group: 'admin' }) });
+      const page = await raw(local, { path: '/' });
+      await exposed.stop();
+
+      // Assess
+      expect(response.status).toBe(404);
+      expect(JSON.parse(response.body)).toEqual({ errors: [{ errorType: 'NotFound', message: 'Local sign-in is offered only on a loopback address' }] });
+      expect(page.status).toBe(200);
+    });
+
     it('is offered only on loopback listeners', () => {
       expect(['127.0.0.1', '127.4.5.6', 'localhost', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
       expect(['0.0.0.0', '192.168.1.10', '::', 'example.com', ''].some(isLoopbackHost)).toBe(false);
