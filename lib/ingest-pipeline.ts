@@ -255,11 +255,12 @@ export class IngestPipeline extends Construct {
 
   /**
    * Alarm evaluation in the batches: Query of a device's alarms and GetItem on the Alarms table
-   * itself (no index), PutItem for transitions; rules are read by the same Query on the table.
+   * itself (no index), PutItem for transitions and pending-run markers, DeleteItem for markers of
+   * runs that broke; rules are read by the same Query on the table.
    */
   private grantAlarmEvaluation(storage: Storage, fn: PlatformFunction): void {
     const table = storage.table(ALARMS_TABLE);
-    fn.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table.tableArn] }));
+    fn.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }));
     fn.addEnvironment(ALARMS_TABLE.tableNameEnv, table.tableName);
   }
 

@@ -129,16 +129,16 @@ describe('IngestPipeline', () => {
     );
   });
 
-  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem on Alarms, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
+  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem/DeleteItem on Alarms, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
     // Prepare / Act
     const { stack, storage, pipeline, template } = build('dynamodb');
 
     // Assess
     const statements = statementsOf(template, stack, pipeline.ingestFunction.executionRole.roleName);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !/^(logs|kinesis|xray):/.test(a));
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
     const alarms = statements.find((s) => JSON.stringify(s.Resource).includes('StorageAlarms'))!;
-    expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
     expect(JSON.stringify(alarms.Resource)).not.toContain('/index/');
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
