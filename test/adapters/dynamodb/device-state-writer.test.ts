@@ -243,5 +243,6 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
       }),
       { numRuns: 40 },
     );
-  });
+    // 40 runs of conditional writes through dynalite: past the 30 s default while the whole suite shares two cores.
+  }, 120_000);
 });
