@@ -243,5 +243,6 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
       }),
       { numRuns: 40 },
     );
-  });
+    // Up to 40 x 15 dynalite writes: seconds alone, but past the 30 s default when the machine is loaded.
+  }, 120_000);
 });
