@@ -27,10 +27,13 @@ import {
   GRPC_METRICS,
   INGEST_METRICS,
   METRICS_NAMESPACE,
+  PRESENCE_RECONCILER_METRICS,
   RESOLVER_METRICS,
   SERVICE_DIMENSION,
   SERVICE_NAMES,
 } from '../src/contracts/metrics.js';
+import { DEFAULT_PRESENCE_CORRECTIONS_THRESHOLD, PRESENCE_CORRECTIONS_CONTEXT } from '../src/contracts/presence-reconcile.js';
+import { integerContextFlag } from './context-flags.js';
 
 /** A queue whose every message means something needs a person (a dead-letter, failure or rule-error queue). */
 export interface WatchedQueue {
@@ -66,6 +69,12 @@ export interface MonitoringProps {
   readonly streamConsumers: readonly WatchedStreamConsumer[];
   readonly graphqlApi: IGraphqlApi;
   readonly grpc: WatchedGrpcService;
+  /**
+   * The presence reconciler, alarmed when it corrects more devices in one run than the
+   * threshold (context `presenceCorrectionsAlarmThreshold`, default 20).
+   * @default - no reconciler alarm
+   */
+  readonly presenceReconciler?: { readonly interval: Duration; readonly correctionsThreshold?: number };
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription).
    * @default - the context flag `alarmEmail`, else no subscription
@@ -147,6 +156,19 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       what: 'a GraphQL field failed with an unexpected (InternalFailure) error',
     });
+
+    if (props.presenceReconciler) {
+      const threshold =
+        props.presenceReconciler.correctionsThreshold ??
+        integerContextFlag(this, PRESENCE_CORRECTIONS_CONTEXT, DEFAULT_PRESENCE_CORRECTIONS_THRESHOLD, { min: 0, max: 1_000_000 }) ?? DEFAULT_PRESENCE_CORRECTIONS_THRESHOLD;
+      this.alarm('PresenceCorrections', {
+        // One datapoint per run: the period is the interval, so each run is judged alone.
+        metric: serviceMetric(SERVICE_NAMES.presenceReconciler, PRESENCE_RECONCILER_METRICS.corrections, 'Sum', undefined, props.presenceReconciler.interval),
+        threshold,
+        evaluationPeriods: 1,
+        what: `the presence reconciler set more than ${threshold} devices OFFLINE in one run: lifecycle events are being lost`,
+      });
+    }
 
     // Healthy targets below what the service wants to run, for 3 minutes in a row (a task
     // replaced during a deployment or scale-out is unhealthy for ~30 s at most).
@@ -276,6 +298,17 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    if (props.presenceReconciler) {
+      const reconciler = (name: string, label: string) => serviceMetric(SERVICE_NAMES.presenceReconciler, name, 'Sum', label, props.presenceReconciler!.interval);
+      dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Presence reconciler: ONLINE devices checked, set OFFLINE',
+          left: [reconciler(PRESENCE_RECONCILER_METRICS.checked, 'checked')],
+          right: [reconciler(PRESENCE_RECONCILER_METRICS.corrections, 'corrected')],
+          width: 24,
+        }),
+      );
+    }
     dashboard.addWidgets(
       new GraphWidget({
         title: 'gRPC calls',
@@ -295,13 +328,13 @@ export class Monitoring extends Construct {
 }
 
 /** A Powertools metric of one function (namespace IotPlatform, dimension service). */
-function serviceMetric(service: string, metricName: string, statistic: string, label?: string): Metric {
+function serviceMetric(service: string, metricName: string, statistic: string, label?: string, period: Duration = Duration.minutes(1)): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { [SERVICE_DIMENSION]: service },
     statistic,
-    period: Duration.minutes(1),
+    period,
     ...(label && { label }),
   });
 }

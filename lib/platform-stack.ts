@@ -14,6 +14,7 @@ import { IngestPipeline } from './ingest-pipeline.js';
 import { IotAccountSecurity } from './iot-account-security.js';
 import { Monitoring } from './monitoring.js';
 import { PlatformFunction } from './platform-function.js';
+import { PresenceReconciler } from './presence-reconciler.js';
 import { Storage } from './storage.js';
 
 /** Where telemetry points are stored (context flag `telemetryStore`). */
@@ -124,6 +125,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'ChangeFeedDeadLetterQueueUrl', { value: this.changeFeed.deadLetterQueue.queueUrl });
 
     // Last, so that it finds every function the constructs above created.
+    const reconciler = new PresenceReconciler(this, 'PresenceReconciler', { storage: this.storage });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queues: [
         { id: 'IngestDeadLetters', queue: ingest.deadLetterQueue },
@@ -141,6 +143,7 @@ export class PlatformStack extends Stack {
         { id: 'AlarmEventsIteratorAge', fn: alarms.eventsFunction, maxIteratorAge: Duration.minutes(5) },
       ],
       graphqlApi: api.api,
+      presenceReconciler: { interval: reconciler.interval },
       grpc: {
         service: deviceService.service,
         loadBalancer: deviceService.loadBalancer,

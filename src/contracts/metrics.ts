@@ -51,3 +51,11 @@ export const GRPC_METRICS = {
   calls: 'GrpcCalls',
   internalErrors: 'GrpcInternalErrors',
 } as const;
+
+/** Metrics of the presence reconciler, one value per run. */
+export const PRESENCE_RECONCILER_METRICS = {
+  /** ONLINE devices compared with IoT's connectivity. */
+  checked: 'PresenceChecked',
+  /** Devices set OFFLINE because IoT had no connection for them: each one is a lost lifecycle event. */
+  corrections: 'PresenceCorrections',
+} as const;

@@ -86,17 +86,21 @@ export type DeviceControlKind = 'response' | 'state' | 'subscribed';
 
 // The raw payload travels base64-encoded, as for telemetry, so a malformed answer or report
 // reaches the handler and gets a dead-letter reason instead of vanishing in the rules engine.
-const deviceMessageSql = (filter: string, kind: DeviceControlKind): string =>
+const deviceMessageSql = (filter: string, kind: DeviceControlKind, extra = ''): string =>
   `SELECT encode(*, 'base64') AS payload, topic(3) AS thingName, clientid() AS clientId, ` +
-  `timestamp() AS receivedAt, '${kind}' AS kind FROM '${filter}'`;
+  `timestamp() AS receivedAt, '${kind}' AS kind${extra} FROM '${filter}'`;
 
-/** Command answers: each, with the thing name from the topic, to the device control Lambda. */
+/**
+ * Command answers: each, with the thing name from the topic, to the device control Lambda. An
+ * MQTT 5 device may name the command by the correlation data it was given instead of an `id`;
+ * the rule hands it on base64-encoded, as get_mqtt_property returns binary properties.
+ */
 export const COMMAND_RESPONSE_RULE: TopicRuleDefinition = {
   id: 'CommandResponseRule',
   ruleName: 'iot_platform_command_responses',
   description: 'Device answers to commands to the device control Lambda',
   topicFilter: COMMAND_RESPONSE_TOPIC_FILTER,
-  sql: deviceMessageSql(COMMAND_RESPONSE_TOPIC_FILTER, 'response'),
+  sql: deviceMessageSql(COMMAND_RESPONSE_TOPIC_FILTER, 'response', ", get_mqtt_property('correlation_data') AS correlationData"),
   sqlVersion: RULE_SQL_VERSION,
   target: { kind: 'lambda', handler: 'deviceControl' },
 };

@@ -84,7 +84,9 @@ export function createDeviceControlHandler(deps: DeviceControlDeps): DeviceContr
   const response = async (thingName: string, e: Record<string, unknown>, payload: Buffer): Promise<DeviceControlResult> => {
     let answer;
     try {
-      answer = parseCommandAnswer(payload, typeof e.correlationData === 'string' ? e.correlationData : undefined);
+      // The rule hands MQTT 5 correlation data on base64-encoded (get_mqtt_property).
+      const correlationData = typeof e.correlationData === 'string' ? Buffer.from(e.correlationData, 'base64').toString('utf8') : undefined;
+      answer = parseCommandAnswer(payload, correlationData);
     } catch (error) {
       if (error instanceof ValidationError) return deadLetter('commands', 'INVALID_ANSWER', error.message, e, payload);
       throw error;

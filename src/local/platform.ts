@@ -15,7 +15,8 @@ import { DynamoDbDeviceRepository } from '../adapters/dynamodb/device-repository
 import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-writer.js';
 import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
-import { createPresenceReconciler } from '../devices/presence-reconciler.js';
+import { composePresenceReconcilerFunction } from '../functions/presence-reconciler-function.js';
+import { DISCARDED_METRICS } from '../adapters/metrics/discarded-metrics.js';
 import { brokerConnectivity } from './iot-core/broker-connectivity.js';
 import { ALL_TABLES } from '../contracts/tables.js';
 import { CHANGE_STREAM_MAPPING } from '../contracts/stream-mappings.js';
@@ -58,8 +59,6 @@ export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = 
 
 /** How often the local platform compares ONLINE devices with the broker's sessions. */
 export const LOCAL_PRESENCE_RECONCILE_MS = 10_000;
-/** A device whose status changed this recently is left to its own lifecycle events. */
-export const LOCAL_PRESENCE_DEBOUNCE_MS = 5_000;
 
 /** Prefix of the local physical table names (`iot-Devices`, ...). */
 export const LOCAL_TABLE_PREFIX = 'iot-';
@@ -297,11 +296,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     // 9. Presence converges to the broker's truth: at startup nobody has a session yet, so every
     //    device still ONLINE from before a crash goes OFFLINE; then every few seconds.
-    const reconcile = createPresenceReconciler({
+    const reconcile = composePresenceReconcilerFunction({
       repository: new DynamoDbDeviceRepository(doc, tables.devices),
       devices: new DynamoDbDeviceStateWriter(doc, tables.devices),
       truth: brokerConnectivity(iot.broker),
-      debounceMs: LOCAL_PRESENCE_DEBOUNCE_MS,
+      logger: lineLogger('presence', log, 'warn'),
+      metrics: DISCARDED_METRICS,
       onCorrection: (id, reason) => log(`presence: ${id} set OFFLINE (${reason}): the broker has no session for it`),
     });
     const atStart = await reconcile({ debounceMs: 0 });

@@ -5,9 +5,23 @@
  */
 export interface MessageBus extends Partial<BusConnection> {
   /** Publishes one message; resolves once the bus accepted it (QoS 1: delivered to the broker). */
-  publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 }): Promise<void>;
+  publish(topic: string, payload: Uint8Array | string, options?: PublishOptions): Promise<void>;
   /** Subscribes to an MQTT topic filter (`+`, `#`); resolves to an unsubscribe function. */
   subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
+}
+
+/** How a message is published. */
+export interface PublishOptions {
+  readonly qos?: 0 | 1;
+  /** MQTT 5 properties, for MQTT 5 subscribers (a bus that cannot carry them leaves them out). */
+  readonly properties?: MqttProperties;
+}
+
+/** The MQTT 5 publish properties the platform sets and reads. */
+export interface MqttProperties {
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly contentType?: string;
 }
 
 /**

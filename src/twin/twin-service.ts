@@ -78,10 +78,17 @@ export class TwinService {
     return toTwin(twin);
   }
 
-  /** Applies a device's reported patch (no expectedVersion: the device's latest word wins). NotFoundError for an unregistered thing. */
+  /**
+   * Applies a device's reported patch (no expectedVersion: the device's latest word wins).
+   * Reports are handled concurrently, so an older one can land after a newer one: when a
+   * report changed the twin and leaves a delta, the device gets that delta again (a report
+   * that changes nothing is not written and sends nothing, so a device that cannot apply a
+   * value is not asked in a loop). NotFoundError for an unregistered thing.
+   */
   async updateReported(deviceId: string, patch: JsonObject): Promise<Twin> {
     if ((await this.deps.presence.isOnline(deviceId)) === undefined) throw new NotFoundError(`device ${deviceId} does not exist`);
-    const { twin } = await this.patch(deviceId, 'reported', patch, undefined);
+    const { twin, written } = await this.patch(deviceId, 'reported', patch, undefined);
+    if (written && (await this.deps.presence.isOnline(deviceId))) await this.sendDelta(twin);
     return toTwin(twin);
   }
 

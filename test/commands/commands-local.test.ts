@@ -7,9 +7,13 @@ import { commandResponseTopic } from '../../src/contracts/topics.js';
 import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import type { DeviceBundle } from '../../src/provisioning/device-bundle.js';
-import { connect, provisionDevice, waitFor, type TestDevice } from './local-devices.js';
+import { answerer, connect as connectDevice, mqtt5Properties, provisionDevice, waitFor, type TestDevice } from './local-devices.js';
 
-describe('commands on the local platform, with MQTT.js devices', () => {
+// Each case runs with MQTT 3.1.1 devices and with MQTT 5 devices, which answer through the
+// response topic and correlation data they were given as properties.
+describe.each([4, 5] as const)('commands on the local platform, with MQTT.js %i devices', (protocolVersion) => {
+  const v5 = protocolVersion === 5;
+  const connect = (platform: LocalPlatform, bundle: DeviceBundle) => connectDevice(platform, bundle, protocolVersion);
   let dataDir: string;
   let platform: LocalPlatform;
   const transitions: CommandChange[] = [];
@@ -41,13 +45,15 @@ describe('commands on the local platform, with MQTT.js devices', () => {
 
     // Act
     const sent = await platform.commands.send({ deviceId: device.id, name: 'reboot', payload: { delay: 5 } }, admin);
-    const envelope = (await waitFor(() => device.messages.find((m) => m.topic === bundle.manifest.topics.commands), 'the command')).body;
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'IN_PROGRESS' }), { qos: 1 });
+    const delivered = await waitFor(() => device.messages.find((m) => m.topic === bundle.manifest.topics.commands), 'the command');
+    const envelope = delivered.body;
+    const answer = answerer(device, delivered, protocolVersion);
+    await answer({ status: 'IN_PROGRESS' });
+    await answer({ status: 'IN_PROGRESS' });
     // Answers are handled concurrently, as asynchronous Lambda invocations are: a final answer may overtake IN_PROGRESS.
     await waitFor(async () => (await platform.commands.get(sent.id)).status === 'IN_PROGRESS', 'IN_PROGRESS');
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: envelope.id, status: 'SUCCEEDED', result: { uptime: 0 } }), { qos: 1 });
+    await answer({ status: 'SUCCEEDED', result: { uptime: 0 } });
+    await answer({ status: 'SUCCEEDED', result: { uptime: 0 } });
     const done = await waitFor(async () => {
       const command = await platform.commands.get(sent.id);
       return command.status === 'SUCCEEDED' ? command : undefined;
@@ -59,6 +65,7 @@ describe('commands on the local platform, with MQTT.js devices', () => {
 
     // Assess
     expect(envelope).toMatchObject({ v: 1, id: sent.id, name: 'reboot', payload: { delay: 5 }, timeoutSeconds: 60, responseTopic: commandResponseTopic(device.id), correlationData: sent.id });
+    expect(delivered.properties).toEqual(v5 ? mqtt5Properties(envelope) : undefined);
     expect(done).toMatchObject({ status: 'SUCCEEDED', result: { uptime: 0 }, createdBy: admin });
     expect(done.sentAt).toBeDefined();
     expect(done.completedAt).toBeDefined();
@@ -142,9 +149,19 @@ describe('commands on the local platform, with MQTT.js devices', () => {
     const forged = JSON.stringify({ v: 1, id: sent.id, status: 'SUCCEEDED' });
     await attacker.client.publishAsync(attackerBundle.manifest.topics.commandResponses, forged, { qos: 1 });
     await waitFor(() => readDeadLetters().some((l) => l.reason === 'NOT_OWN_COMMAND'), 'the NOT_OWN_COMMAND dead letter');
+    // MQTT 3.1.1: the denial disconnects; MQTT 5: the PUBACK carries 0x87 and the connection stays.
     const closed = new Promise<void>((resolve) => attacker.client.once('close', () => resolve()));
-    attacker.client.publish(commandResponseTopic(victim.id), forged, { qos: 1 });
-    await closed;
+    const refusal = attacker.client.publishAsync(commandResponseTopic(victim.id), forged, { qos: 1 }).then(
+      () => undefined,
+      (error: { code?: number }) => error.code,
+    );
+    if (v5) {
+      expect(await refusal).toBe(0x87);
+      expect(attacker.client.connected).toBe(true);
+      await attacker.end();
+    } else {
+      await closed;
+    }
 
     // Assess
     expect((await platform.commands.get(sent.id)).status).toBe('CREATED');

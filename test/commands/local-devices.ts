@@ -49,6 +49,30 @@ export async function connect(platform: LocalPlatform, bundle: DeviceBundle, pro
   return { id: bundle.manifest.thingName, client, messages, end: () => client.endAsync() };
 }
 
+/** A received message. */
+export type ReceivedMessage = TestDevice['messages'][number];
+
+/**
+ * Publishes a device's answers to a received command: an MQTT 3.1.1 device to the envelope's
+ * response topic with its id, an MQTT 5 device to the Response Topic property with the
+ * Correlation Data property and no id in the body.
+ */
+export function answerer(device: TestDevice, command: ReceivedMessage, protocolVersion: 4 | 5): (answer: Record<string, unknown>) => Promise<void> {
+  return async (answer) => {
+    if (protocolVersion === 5) {
+      const properties = command.properties as { responseTopic: string; correlationData: Buffer };
+      await device.client.publishAsync(properties.responseTopic, JSON.stringify({ v: 1, ...answer }), { qos: 1, properties: { correlationData: properties.correlationData } });
+    } else {
+      await device.client.publishAsync(command.body.responseTopic, JSON.stringify({ v: 1, id: command.body.id, ...answer }), { qos: 1 });
+    }
+  };
+}
+
+/** The MQTT 5 properties a command envelope is delivered with. */
+export function mqtt5Properties(envelope: { responseTopic: string; id: string }): Record<string, unknown> {
+  return { responseTopic: envelope.responseTopic, correlationData: Buffer.from(envelope.id, 'utf8'), contentType: 'application/json' };
+}
+
 /** Polls `probe` until it returns a value (eventual consistency; never a fixed sleep). */
 export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
-import { connect, provisionDevice, waitFor } from '../commands/local-devices.js';
+import { answerer, connect, mqtt5Properties, provisionDevice, waitFor } from '../commands/local-devices.js';
 
 const SEND = `mutation S($input: SendCommandInput!) { sendCommand(input: $input) { id deviceId name payload status createdBy clientToken } }`;
 const COMMAND = `query C($id: ID!) { command(id: $id) { id status result statusReason sentAt completedAt } }`;
@@ -51,10 +51,10 @@ describe('commands and the twin through GraphQL', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('sends a command an MQTT device answers; the command reads SUCCEEDED and commandUpdated fires once per transition', async () => {
+  it.each([4, 5] as const)('sends a command an MQTT %i device answers; the command reads SUCCEEDED and commandUpdated fires once per transition', async (protocolVersion) => {
     // Prepare
-    const bundle = await provisionDevice(platform, dataDir, 'graphql-device');
-    const device = await connect(platform, bundle);
+    const bundle = await provisionDevice(platform, dataDir, `graphql-device-v${protocolVersion}`);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.commands, { qos: 1 });
     await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
     const updates: any[] = [];
@@ -75,10 +75,13 @@ describe('commands and the twin through GraphQL', () => {
     // Act
     const sent = await gql(admin, SEND, { input: { deviceId: device.id, name: 'set-mode', payload: JSON.stringify({ mode: 'eco' }), clientToken: 'gql-1' } });
     const id = sent.data.sendCommand.id;
-    const envelope = (await waitFor(() => device.messages.find((m) => m.body.id === id), 'the command')).body;
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id, status: 'IN_PROGRESS' }), { qos: 1 });
+    const delivered = await waitFor(() => device.messages.find((m) => m.body.id === id), 'the command');
+    const envelope = delivered.body;
+    // An MQTT 5 device answers where the properties say, naming the command by its correlation data alone.
+    const answer = answerer(device, delivered, protocolVersion);
+    await answer({ status: 'IN_PROGRESS' });
     await waitFor(() => updates.some((u) => u.id === id && u.status === 'IN_PROGRESS'), 'IN_PROGRESS');
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id, status: 'SUCCEEDED', result: { mode: 'eco' } }), { qos: 1 });
+    await answer({ status: 'SUCCEEDED', result: { mode: 'eco' } });
     const read = await waitFor(async () => {
       const result = await gql(viewer, COMMAND, { id });
       return result.data?.command.status === 'SUCCEEDED' ? result.data.command : undefined;
@@ -92,6 +95,7 @@ describe('commands and the twin through GraphQL', () => {
     // Assess
     expect(sent.data.sendCommand).toMatchObject({ deviceId: device.id, name: 'set-mode', payload: '{"mode":"eco"}', status: 'CREATED', createdBy: 'ops', clientToken: 'gql-1' });
     expect(envelope.payload).toEqual({ mode: 'eco' });
+    expect(delivered.properties).toEqual(protocolVersion === 5 ? mqtt5Properties(envelope) : undefined);
     expect(JSON.parse(read.result)).toEqual({ mode: 'eco' });
     expect(updates.filter((u) => u.id === id).map((u) => [u.previousStatus, u.status])).toEqual([
       [null, 'CREATED'],

@@ -7,7 +7,7 @@ import type { DeviceServiceClient } from '../../src/generated/proto/iot/device/v
 import type { WatchCommandsResponse__Output } from '../../src/generated/proto/iot/device/v1/WatchCommandsResponse.js';
 import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
-import { connect, provisionDevice, waitFor } from '../commands/local-devices.js';
+import { answerer, connect, mqtt5Properties, provisionDevice, waitFor } from '../commands/local-devices.js';
 import { newClient } from './helpers.js';
 
 type Unary<Req, Res> = (request: Req, callback: (error: ServiceError | null, response?: Res) => void) => unknown;
@@ -34,10 +34,14 @@ describe('commands and the twin through gRPC', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('sends a command an MQTT device answers; GetCommand reads its final status and WatchCommands shows each transition once', async () => {
+  // The 3.1.1 device fails the command and the MQTT 5 one succeeds, so both final paths are seen.
+  it.each([
+    { protocolVersion: 4 as const, final: { status: 'FAILED', reason: 'LED broken' }, expected: { status: 'COMMAND_STATUS_FAILED', statusReason: 'LED broken' } },
+    { protocolVersion: 5 as const, final: { status: 'SUCCEEDED', result: { blinked: 3 } }, expected: { status: 'COMMAND_STATUS_SUCCEEDED', resultJson: '{"blinked":3}' } },
+  ])('sends a command an MQTT $protocolVersion device answers; GetCommand reads its final status and WatchCommands shows each transition once', async ({ protocolVersion, final, expected }) => {
     // Prepare
-    const bundle = await provisionDevice(platform, dataDir, 'grpc-device');
-    const device = await connect(platform, bundle);
+    const bundle = await provisionDevice(platform, dataDir, `grpc-device-v${protocolVersion}`);
+    const device = await connect(platform, bundle, protocolVersion);
     await device.client.subscribeAsync(bundle.manifest.topics.commands, { qos: 1 });
     await waitFor(async () => (await platform.registry.get(device.id)).status === 'ONLINE', 'ONLINE');
     const seen: WatchCommandsResponse__Output[] = [];
@@ -47,31 +51,35 @@ describe('commands and the twin through gRPC', () => {
     await new Promise((resolve) => stream.once('metadata', resolve));
 
     // Act
-    const sent = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', clientToken: 'grpc-1' });
-    const envelope = (await waitFor(() => device.messages.find((m) => m.body.id === sent.id), 'the command')).body;
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: sent.id, status: 'IN_PROGRESS' }), { qos: 1 });
+    const token = `grpc-${protocolVersion}`;
+    const sent = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', clientToken: token });
+    const delivered = await waitFor(() => device.messages.find((m) => m.body.id === sent.id), 'the command');
+    const envelope = delivered.body;
+    const answer = answerer(device, delivered, protocolVersion);
+    await answer({ status: 'IN_PROGRESS' });
     await waitFor(() => seen.some((m) => m.command?.status === 'COMMAND_STATUS_IN_PROGRESS'), 'IN_PROGRESS');
-    await device.client.publishAsync(envelope.responseTopic, JSON.stringify({ v: 1, id: sent.id, status: 'FAILED', reason: 'LED broken' }), { qos: 1 });
+    await answer(final);
     const read = await waitFor(async () => {
       const command = await call(client.GetCommand, client, { id: sent.id });
-      return command.status === 'COMMAND_STATUS_FAILED' ? command : undefined;
-    }, 'FAILED');
-    const again = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', clientToken: 'grpc-1' });
-    const conflict = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":4}', clientToken: 'grpc-1' }).catch((e: ServiceError) => e);
+      return command.status === expected.status ? command : undefined;
+    }, expected.status);
+    const again = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', clientToken: token });
+    const conflict = await call(client.SendCommand, client, { deviceId: device.id, name: 'blink', payloadJson: '{"times":4}', clientToken: token }).catch((e: ServiceError) => e);
     const sentinel = await call(client.SendCommand, client, { deviceId: device.id, name: 'sentinel' });
     await waitFor(() => seen.some((m) => m.command?.id === sentinel.id), 'the sentinel');
     stream.cancel();
 
     // Assess
-    expect(sent).toMatchObject({ deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', createdBy: callerSub, clientToken: 'grpc-1' });
+    expect(sent).toMatchObject({ deviceId: device.id, name: 'blink', payloadJson: '{"times":3}', createdBy: callerSub, clientToken: token });
     expect(envelope.payload).toEqual({ times: 3 });
-    expect(read).toMatchObject({ status: 'COMMAND_STATUS_FAILED', statusReason: 'LED broken' });
+    expect(delivered.properties).toEqual(protocolVersion === 5 ? mqtt5Properties(envelope) : undefined);
+    expect(read).toMatchObject(expected);
     expect(again.id).toBe(sent.id);
     expect((conflict as ServiceError).code).toBe(Status.ABORTED);
     expect(seen.filter((m) => m.command?.id === sent.id).map((m) => [m.previousStatus, m.command?.status])).toEqual([
       ['COMMAND_STATUS_UNSPECIFIED', 'COMMAND_STATUS_CREATED'],
       ['COMMAND_STATUS_CREATED', 'COMMAND_STATUS_IN_PROGRESS'],
-      ['COMMAND_STATUS_IN_PROGRESS', 'COMMAND_STATUS_FAILED'],
+      ['COMMAND_STATUS_IN_PROGRESS', expected.status],
     ]);
     await device.end();
   });

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { alarmEmailFromContext } from '../../lib/monitoring.js';
 import type { PlatformStack } from '../../lib/platform-stack.js';
-import { METRICS_NAMESPACE, RESOLVER_METRICS } from '../../src/contracts/metrics.js';
+import { METRICS_NAMESPACE, PRESENCE_RECONCILER_METRICS, RESOLVER_METRICS } from '../../src/contracts/metrics.js';
 import { buildPlatformStack, testApp } from './stack-helper.js';
 
 type Resource = { Properties: Record<string, unknown> };
@@ -121,6 +121,30 @@ describe('Monitoring', () => {
       Threshold: 0,
     });
     expectNotifiesTopic(stack, props);
+  });
+
+  it('alarms when the presence reconciler corrects more devices in one run than the threshold, by context', () => {
+    // Prepare
+    const raised = buildPlatformStack({ context: { presenceCorrectionsAlarmThreshold: '5', presenceReconcileMinutes: '2' } });
+
+    // Act
+    const props = alarmProps(stack, template, 'PresenceCorrections');
+    const raisedProps = alarmProps(raised.stack, raised.template, 'PresenceCorrections');
+
+    // Assess
+    expect(props).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: PRESENCE_RECONCILER_METRICS.corrections,
+      Dimensions: [{ Name: 'service', Value: 'presence-reconciler' }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 20,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expectNotifiesTopic(stack, props);
+    expect(raisedProps).toMatchObject({ Threshold: 5, Period: 120 });
   });
 
   it('alarms when the gRPC service has fewer healthy targets than desired tasks for 3 minutes', () => {

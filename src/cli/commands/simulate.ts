@@ -5,7 +5,10 @@
  * acknowledged, failed and the publish-to-ack latency. Locally it then reads the telemetry
  * store and the dead-letter file back and prints one accounting of every sent message:
  * sent = stored + dead-lettered + failed (failed = never acknowledged), "exact" only when the
- * counts read back make that hold, and a non-zero exit otherwise.
+ * counts read back make that hold, and a non-zero exit otherwise. With `--commands` the devices
+ * also answer commands and report the desired state they are sent, a driver sends both during
+ * the run, and a second accounting covers every command: sent = succeeded + failed + rejected +
+ * timed out, held against what the devices decided.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,7 +32,11 @@ import { deadLetterFile } from '../../local/iot-core/local-iot-core.js';
 import { DEFAULT_PORTS } from '../../local/platform.js';
 import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
 import { readDeviceBundle, type DeviceBundle } from '../../provisioning/device-bundle.js';
+import { DEFAULT_GRAPHQL_URL } from '../graphql-client.js';
 import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
+import { commandAccountingLine, settleCommands, startCommandDriver, waitOnline, type CommandCounts, type CommandDriver } from '../simulator/command-driver.js';
+import { attachResponder, DEFAULT_COMMAND_BEHAVIOUR, ResponderTally, type CommandBehaviour } from '../simulator/command-responder.js';
+import { graphqlCommandApi } from '../simulator/graphql-command-api.js';
 import { connectLocalRegistry, createLocalDevices, DEFAULT_LOCAL_ENDPOINT, summaryLines } from './device.js';
 
 /** What a run measured. */
@@ -67,6 +74,18 @@ export interface FleetOptions {
   readonly connectConcurrency?: number;
   /** @default Math.random */
   readonly random?: () => number;
+  /** MQTT version of the devices: 4 (3.1.1) or 5. @default 4 */
+  readonly protocolVersion?: 4 | 5;
+  /**
+   * Devices answer commands and report desired state; `start` is called with the connected
+   * device ids before publishing begins, and its `finish` after publishing ends, before the
+   * devices disconnect (so commands still under way can be answered).
+   */
+  readonly commands?: {
+    readonly behaviour: CommandBehaviour;
+    readonly tally: ResponderTally;
+    start(deviceIds: string[]): Promise<{ finish(): Promise<void> }>;
+  };
   /**
    * Readings per message: 1 sends schema v1; more sends schema v2 with that many points, taken
    * evenly over the message interval (an invalid message then has one bad point). @default 1
@@ -110,11 +129,11 @@ const INVALID_PAYLOADS: ReadonlyArray<(ts: number, seq: number) => string> = [
   (ts, seq) => JSON.stringify({ v: 1, ts: ts + 3_600_000, seq, metrics: { temperature: 20 } }),
 ];
 
-function connect(bundle: DeviceBundle): Promise<MqttClient> {
+function connect(bundle: DeviceBundle, protocolVersion: 4 | 5): Promise<MqttClient> {
   return new Promise((resolveClient, reject) => {
     const client = mqtt.connect(`mqtts://${bundle.manifest.endpoint}:${bundle.manifest.port}`, {
       clientId: bundle.manifest.thingName,
-      protocolVersion: 4,
+      protocolVersion,
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 15_000,
@@ -159,7 +178,9 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
     Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let bundle = queue.shift(); bundle; bundle = queue.shift()) {
         try {
-          clients.push({ client: await connect(bundle), bundle });
+          const client = await connect(bundle, options.protocolVersion ?? 4);
+          if (options.commands) await attachResponder(client, bundle, { behaviour: options.commands.behaviour, tally: options.commands.tally, random });
+          clients.push({ client, bundle });
           counters.connected += 1;
         } catch {
           // Counted below: no message of an unconnected device is sent.
@@ -168,6 +189,8 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
     }),
   );
 
+  // Before the publishing window opens: waiting for the devices to show ONLINE must not eat into it.
+  const driver = await options.commands?.start(clients.map(({ bundle }) => bundle.manifest.thingName));
   const startTs = Date.now();
   let lastTs = startTs;
   // Points of a v2 message reach back over the interval before it was sent.
@@ -246,6 +269,10 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
   // with the top-level await unsettled (exit 13, no accounting).
   await settleWithin(Promise.all([...outstanding]), 30_000);
   clearInterval(progress);
+  if (driver) {
+    await driver.finish();
+    await options.commands!.tally.settled();
+  }
   // A client whose broker went away never finishes a graceful end: force it after 5 s.
   await Promise.all(
     clients.map(({ client }) =>
@@ -350,6 +377,73 @@ interface SimulateCommandOptions {
   devicesTable?: string;
   statsTable?: string;
   caFile?: string;
+  mqttVersion: '3.1.1' | '5';
+  commands?: boolean;
+  commandRate: number;
+  desiredRate: number;
+  commandSuccess: number;
+  commandFailure: number;
+  commandReject: number;
+  commandLatency: number;
+  commandTimeout: number;
+  graphqlUrl: string;
+  token?: string;
+}
+
+/** The commands part of a run: its driver while the fleet publishes, then its accounting lines. */
+function commandRun(options: SimulateCommandOptions) {
+  const behaviour: CommandBehaviour = {
+    successPercent: options.commandSuccess,
+    failurePercent: options.commandFailure,
+    rejectPercent: options.commandReject,
+    latencyMs: options.commandLatency,
+  };
+  if (behaviour.successPercent + behaviour.failurePercent + behaviour.rejectPercent > 100) {
+    throw new Error('--command-success, --command-failure and --command-reject add up to more than 100 (the rest of the commands go unanswered)');
+  }
+  const api = graphqlCommandApi({ url: options.graphqlUrl, ...(options.token && { token: options.token }), dataDir: options.dataDir, user: 'simulator' });
+  const tally = new ResponderTally();
+  let driver: CommandDriver | undefined;
+  let counts: CommandCounts | undefined;
+  let inSync = 0;
+  return {
+    behaviour,
+    tally,
+    async start(deviceIds: string[]) {
+      // Commands go to devices the registry shows ONLINE, as an operator would see them.
+      const offline = await waitOnline(api, deviceIds, Date.now() + options.drainTimeout * 1000);
+      driver = startCommandDriver({ api, deviceIds: deviceIds.filter((id) => !offline.includes(id)), commandRate: options.commandRate, desiredRate: options.desiredRate, timeoutSeconds: options.commandTimeout });
+      const running = driver;
+      return {
+        async finish() {
+          await running.stop();
+          // A silent device's command times out timeoutSeconds after delivery: give the sweep that long and more.
+          counts = await settleCommands(api, running.sent, Date.now() + (options.commandTimeout + options.drainTimeout) * 1000);
+          const deadline = Date.now() + options.drainTimeout * 1000;
+          for (const pending = new Set(running.patched); ; ) {
+            for (const id of pending) if (await api.inSync(id)) pending.delete(id);
+            inSync = running.patched.size - pending.size;
+            if (pending.size === 0 || Date.now() > deadline) break;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        },
+      };
+    },
+    /** The accounting lines, and whether both hold exactly. */
+    report(): { lines: string[]; exact: boolean } {
+      if (!driver || !counts) return { lines: ['commands: no device connected, none sent'], exact: false };
+      const accounting = commandAccountingLine(counts, tally.decisions, driver.sent);
+      const twinExact = inSync === driver.patched.size && tally.publishFailures === 0;
+      return {
+        lines: [
+          accounting.line,
+          ...(driver.sendErrors > 0 ? [`commands and patches the API refused: ${driver.sendErrors}`] : []),
+          `twin: desired updates ${driver.desiredUpdates} to ${driver.patched.size} device(s), reported back by ${inSync} of ${driver.patched.size}${twinExact ? ' (exact)' : ''}`,
+        ],
+        exact: accounting.exact && twinExact && driver.sendErrors === 0,
+      };
+    },
+  };
 }
 
 const positiveInt = (max: number) => (value: string) => {
@@ -360,6 +454,11 @@ const positiveInt = (max: number) => (value: string) => {
 const positiveNumber = (max: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`use a number above 0, at most ${max}`);
+  return n;
+};
+const nonNegative = (max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`use a number from 0 to ${max}`);
   return n;
 };
 const percent = (value: string) => {
@@ -395,6 +494,17 @@ export function register(
     .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
     .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
     .option('--ca-file <file>', 'aws: root CA file (default: downloaded from Amazon Trust Services)')
+    .addOption(new Option('--mqtt-version <version>', 'MQTT version of the devices').choices(['3.1.1', '5']).default('3.1.1'))
+    .option('--commands', 'devices answer commands and report desired state; a driver sends both during the run and the accounting covers every command')
+    .option('--command-rate <r>', 'commands per second across the fleet', positiveNumber(1_000), 2)
+    .option('--desired-rate <r>', 'desired-state patches per second across the fleet', nonNegative(1_000), 1)
+    .option('--command-success <p>', 'share of commands a device answers SUCCEEDED', percent, DEFAULT_COMMAND_BEHAVIOUR.successPercent)
+    .option('--command-failure <p>', 'share answered FAILED', percent, DEFAULT_COMMAND_BEHAVIOUR.failurePercent)
+    .option('--command-reject <p>', 'share answered REJECTED (the rest go unanswered and time out)', percent, DEFAULT_COMMAND_BEHAVIOUR.rejectPercent)
+    .option('--command-latency <ms>', 'mean time a device takes to answer (each answer 0.5x-1.5x)', nonNegative(600_000), DEFAULT_COMMAND_BEHAVIOUR.latencyMs)
+    .option('--command-timeout <s>', 'timeoutSeconds of each command', positiveInt(86_400), 5)
+    .option('--graphql-url <url>', 'GraphQL endpoint the driver sends through (env IOT_GRAPHQL_URL)', DEFAULT_GRAPHQL_URL)
+    .option('--token <token>', 'API token for the driver (Cognito in AWS); minted from --data-dir when absent')
     .action(reportingErrors('simulate', writeError, (options: SimulateCommandOptions) => runSimulation(options, write)));
 }
 
@@ -456,6 +566,7 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       }
     }
     const bundles = await Promise.all(targets.map((t) => readDeviceBundle(t.dir)));
+    const commands = options.commands ? commandRun(options) : undefined;
 
     // 2. Publish (dead letters of earlier runs stay before this offset).
     const lettersFile = deadLetterFile(resolve(options.dataDir));
@@ -474,10 +585,17 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       durationSeconds: options.duration,
       invalidPercent: options.invalidPercent,
       pointsPerMessage: perMessage,
+      protocolVersion: options.mqttVersion === '5' ? 5 : 4,
+      ...(commands && { commands }),
       onProgress: (p) => bar.update(p.sent, { acked: p.acknowledged, failed: p.failed, connected: p.connected }),
     });
     bar.stop();
     for (const line of reportLines(result)) write(line);
+    if (commands) {
+      const report = commands.report();
+      for (const line of report.lines) write(line);
+      if (!report.exact) process.exitCode = 1;
+    }
     if (!local) {
       write('accounting: read the stored and dead-lettered counts from the telemetry store and the DLQ in AWS');
       return;

@@ -11,7 +11,7 @@ import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '
 import { TELEMETRY_RULE_NAME } from '../../contracts/rules.js';
 import { DEFAULT_TELEMETRY_LIMITS, MAX_MESSAGES_PER_SECOND } from '../../devices/telemetry-message.js';
 import type { CertificateBindingReader } from '../../ports/device-credentials.js';
-import type { MessageBus } from '../../ports/message-bus.js';
+import type { MessageBus, MqttProperties } from '../../ports/message-bus.js';
 import { authenticationHook } from './broker/authentication.js';
 import { authorizationHooks } from './broker/authorization.js';
 import { emitLifecycleEvents } from './broker/lifecycle-events.js';
@@ -32,6 +32,8 @@ export interface PublishedMessage {
   readonly clientId?: string;
   /** Epoch ms when the broker received it. */
   readonly receivedAt: number;
+  /** The MQTT 5 properties the rules engine can read (`get_mqtt_property`); none from an MQTT 3.1.1 client. */
+  readonly properties?: MqttProperties;
 }
 
 /** Options of {@link startBroker}. */
@@ -104,6 +106,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
             payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
             clientId: client.id,
             receivedAt: clock(),
+            ...mqttProperties(packet.properties),
           }),
       }),
     }),
@@ -147,6 +150,14 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   };
 }
 
+/** The properties of an MQTT 5 publish the platform reads, as a spreadable `{ properties }` (empty without any). */
+function mqttProperties(properties: { responseTopic?: string; correlationData?: Buffer; contentType?: string } | undefined): { properties?: MqttProperties } {
+  if (!properties) return {};
+  const { responseTopic, correlationData, contentType } = properties;
+  if (responseTopic === undefined && correlationData === undefined && contentType === undefined) return {};
+  return { properties: { ...(responseTopic !== undefined && { responseTopic }), ...(correlationData !== undefined && { correlationData }), ...(contentType !== undefined && { contentType }) } };
+}
+
 /** Hands every accepted publish (after authorization) to the listeners; a failing listener is logged, not fatal. */
 function relayPublishes(broker: Aedes, clock: () => number, log: (line: string) => void) {
   const listeners = new Set<(message: PublishedMessage) => void>();
@@ -157,6 +168,7 @@ function relayPublishes(broker: Aedes, clock: () => number, log: (line: string) 
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       ...(client && { clientId: client.id }),
       receivedAt: clock(),
+      ...mqttProperties(packet.properties),
     };
     for (const listener of listeners) {
       try {

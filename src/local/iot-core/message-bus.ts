@@ -23,7 +23,8 @@ export function createAedesMessageBus(
       if (broker.closed) return Promise.reject(new UnavailableError('The local broker is closed'));
       const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       return new Promise((resolve, reject) => {
-        broker.publish({ cmd: 'publish', topic, payload: body, qos: options?.qos ?? 0, retain: false, dup: false }, (error) =>
+        const properties = options?.properties && Object.fromEntries(Object.entries(options.properties).filter(([, value]) => value !== undefined));
+        broker.publish({ cmd: 'publish', topic, payload: body, qos: options?.qos ?? 0, retain: false, dup: false, ...(properties && { properties }) }, (error) =>
           error ? reject(new UnavailableError(`Publish to ${topic} failed`, { cause: error })) : resolve(),
         );
       });

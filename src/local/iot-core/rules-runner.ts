@@ -4,11 +4,12 @@
  * matching follows IoT: a Basic Ingest publish (`$aws/rules/<name>/<topic>`) reaches only the
  * named rule, which sees `<topic>`; any other publish reaches every rule whose FROM filter
  * matches. Only the SQL subset the rules use is supported (`*`, `encode(*, 'base64')`,
- * `topic(n)`, `clientid()`, `timestamp()`, literals, payload fields); anything else fails at
- * start, not silently at run time.
+ * `topic(n)`, `clientid()`, `timestamp()`, `get_mqtt_property(name)`, literals, payload fields);
+ * anything else fails at start, not silently at run time.
  */
 import { TOPIC_RULES, type TopicRuleDefinition } from '../../contracts/rules.js';
 import { parseBasicIngestTopic, topicMatches } from '../../contracts/topics.js';
+import type { MqttProperties } from '../../ports/message-bus.js';
 
 /** A message as the rules engine receives it. */
 export interface RuleInput {
@@ -17,7 +18,16 @@ export interface RuleInput {
   readonly clientId?: string;
   /** Epoch ms. */
   readonly receivedAt: number;
+  /** The publish's MQTT 5 properties (none from an MQTT 3.1.1 client). */
+  readonly properties?: MqttProperties;
 }
+
+// As IoT's get_mqtt_property: correlation data is binary, so the rule sees it base64-encoded.
+const MQTT_PROPERTIES: Record<string, (properties: MqttProperties) => unknown> = {
+  content_type: (properties) => properties.contentType,
+  response_topic: (properties) => properties.responseTopic,
+  correlation_data: (properties) => properties.correlationData?.toString('base64'),
+};
 
 /** What a matched rule produced for one message. */
 export interface RuleOutput {
@@ -50,6 +60,11 @@ function compileExpression(source: string): Expr {
     return (_input, ruleTopic) => (level === undefined ? ruleTopic : ruleTopic.split('/')[level - 1]);
   }
   if (/^clientid\(\s*\)$/i.test(text)) return (input) => input.clientId;
+  if ((match = /^get_mqtt_property\(\s*'([a-z_]+)'\s*\)$/i.exec(text))) {
+    const read = MQTT_PROPERTIES[match[1]!];
+    if (!read) throw new Error(`Unsupported MQTT property in rule SQL: ${match[1]}`);
+    return (input) => (input.properties ? read(input.properties) : undefined);
+  }
   if (/^timestamp\(\s*\)$/i.test(text)) return (input) => input.receivedAt;
   if ((match = /^'((?:[^']|'')*)'$/.exec(text))) {
     const value = match[1]!.replaceAll("''", "'");

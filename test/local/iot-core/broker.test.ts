@@ -11,7 +11,7 @@ import { startBroker, type LocalBroker } from '../../../src/local/iot-core/broke
 import type { CertificateBinding, CertificateBindingReader } from '../../../src/ports/device-credentials.js';
 import { POLICY_CASES, THING, OTHER, TEST_RULE_NAME } from '../../devices/policy-cases.js';
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS } from '../../../src/contracts/iot-policy.js';
-import { closed, connectDevice, type DeviceCredentials } from './mqtt-device.js';
+import { closed, connectDevice, type DeviceCredentials, type MqttVersion } from './mqtt-device.js';
 
 /** In-memory certificate bindings; each write increments the device version, as the DynamoDB store does. */
 class Registry implements CertificateBindingReader {
@@ -43,7 +43,11 @@ const changeOf = (id: string, version: number, changeType: 'CREATED' | 'UPDATED'
   });
 };
 
-describe('local broker', () => {
+// Every case runs over MQTT 3.1.1 and MQTT 5: the same identity, policy, limits and lifecycle;
+// only how a refusal reaches the client differs (MQTT 5 has reason codes).
+describe.each([4, 5] as const satisfies readonly MqttVersion[])('local broker over MQTT version %i', (protocolVersion) => {
+  const v5 = protocolVersion === 5;
+  const connect = (url: string, clientId: string, creds: DeviceCredentials) => connectDevice(url, clientId, creds, protocolVersion);
   let dataDir: string;
   let ca: LocalCa;
   let broker: LocalBroker;
@@ -68,7 +72,7 @@ describe('local broker', () => {
   describe('agrees with the policy document on every case', () => {
     it.each(POLICY_CASES)('$name: allowed=$allowed', async ({ clientId, operation, topic, allowed }) => {
       // Prepare / Act
-      const outcome = await connectDevice(broker.url, clientId, credentials(thing));
+      const outcome = await connect(broker.url, clientId, credentials(thing));
       if (operation === 'connect') {
         // Assess
         expect(outcome.ok).toBe(allowed);
@@ -81,13 +85,19 @@ describe('local broker', () => {
       const attempt =
         operation === 'publish' || operation === 'retainPublish'
           ? client.publishAsync(topic!, '{"v":1}', { qos: 1, retain: operation === 'retainPublish' }).then(() => true)
-          : client.subscribeAsync(topic!, { qos: 1 }).then((granted) => granted.every((g) => g.qos !== 128));
+          : client.subscribeAsync(topic!, { qos: 1 }).then((granted) => granted.every((g) => g.qos < 128));
       const result = await Promise.race([attempt.catch(() => false), closing.then(() => false)]);
 
       // Assess
       if (allowed) {
         expect(result).toBe(true);
         expect(client.connected).toBe(true);
+        await client.endAsync();
+      } else if (v5) {
+        // Refused with reason code 0x87 in the PUBACK or SUBACK, on a connection that stays up.
+        expect(result).toBe(false);
+        expect(client.connected).toBe(true);
+        expect(broker.connectedClientIds()).toContain(THING);
         await client.endAsync();
       } else {
         expect(await settles(closing)).toBe(true);
@@ -97,28 +107,57 @@ describe('local broker', () => {
     });
   });
 
-  it.each([
-    { name: 'a QoS 2 publish to its own telemetry topic', act: (c: MqttClient) => c.publishAsync(telemetryTopic(THING), '{"v":1}', { qos: 2 }) },
-    { name: 'a QoS 2 subscription to its own command topic', act: (c: MqttClient) => c.subscribeAsync(commandTopic(THING), { qos: 2 }) },
-  ])('disconnects a device that asks for QoS 2, which IoT Core does not support: $name', async ({ act }) => {
+  it('disconnects a device that publishes with QoS 2, which IoT Core does not support (MQTT 5: DISCONNECT 0x9B)', async () => {
     // Prepare
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const client = outcome.client;
+    const closing = closed(client);
+    const reasonCodes: Array<number | undefined> = [];
+    client.on('disconnect', (packet) => reasonCodes.push(packet.reasonCode));
+
+    // Act
+    client.publishAsync(telemetryTopic(THING), '{"v":1}', { qos: 2 }).catch(() => undefined);
+
+    // Assess
+    expect(await settles(closing)).toBe(true);
+    expect(client.connected).toBe(false);
+    expect(reasonCodes).toEqual(v5 ? [0x9b] : []);
+    client.end(true);
+  });
+
+  it('refuses a QoS 2 subscription to its own command topic, which IoT Core does not support (3.1.1: disconnect; 5: SUBACK 0x87)', async () => {
+    // Prepare
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
     const client = outcome.client;
     const closing = closed(client);
 
     // Act
-    act(client).catch(() => undefined);
+    // MQTT.js rejects a subscribe whose SUBACK carries a failure code, with the SUBACK.
+    const refusal = await Promise.race([
+      client.subscribeAsync(commandTopic(THING), { qos: 2 }).then(
+        () => undefined,
+        (error: { packet?: { granted?: number[] } }) => error.packet?.granted?.[0],
+      ),
+      closing.then(() => undefined),
+    ]);
 
     // Assess
-    expect(await settles(closing)).toBe(true);
-    expect(client.connected).toBe(false);
-    client.end(true);
+    if (v5) {
+      expect(refusal).toBe(0x87);
+      expect(client.connected).toBe(true);
+      await client.endAsync();
+    } else {
+      expect(await settles(closing)).toBe(true);
+      expect(client.connected).toBe(false);
+      client.end(true);
+    }
   });
 
   it('refuses a client without a certificate', async () => {
     // Act
-    const outcome = await connectDevice(broker.url, THING, { ca: ca.caCertificatePem });
+    const outcome = await connect(broker.url, THING, { ca: ca.caCertificatePem });
 
     // Assess
     expect(outcome.ok).toBe(false);
@@ -130,7 +169,7 @@ describe('local broker', () => {
     const foreign = await (await openLocalCa(otherDir)).issueDeviceCertificate(THING);
 
     // Act
-    const outcome = await connectDevice(broker.url, THING, credentials(foreign));
+    const outcome = await connect(broker.url, THING, credentials(foreign));
 
     // Assess
     expect(outcome.ok).toBe(false);
@@ -143,7 +182,7 @@ describe('local broker', () => {
     const issued = await ca.issueDeviceCertificate(unknown);
 
     // Act
-    const outcome = await connectDevice(broker.url, unknown, credentials(issued));
+    const outcome = await connect(broker.url, unknown, credentials(issued));
 
     // Assess
     expect(outcome.ok).toBe(false);
@@ -156,8 +195,8 @@ describe('local broker', () => {
     registry.register(OTHER, current.certificateId);
 
     // Act
-    const refused = await connectDevice(broker.url, OTHER, credentials(stale));
-    const accepted = await connectDevice(broker.url, OTHER, credentials(current));
+    const refused = await connect(broker.url, OTHER, credentials(stale));
+    const accepted = await connect(broker.url, OTHER, credentials(current));
 
     // Assess
     expect(refused.ok).toBe(false);
@@ -172,14 +211,15 @@ describe('local broker', () => {
     registry.register(bare);
 
     // Act
-    const outcome = await connectDevice(broker.url, bare, credentials(issued));
+    const outcome = await connect(broker.url, bare, credentials(issued));
 
     // Assess
     expect(outcome.ok).toBe(false);
   });
 
   it('emits lifecycle events in IoT shape with increasing version numbers', async () => {
-    // Prepare
+    // Prepare: no session of an earlier test is still closing
+    await waitFor(() => !broker.connectedClientIds().includes(THING));
     const events: PresenceEvent[] = [];
     const stop = await broker.bus.subscribe('$aws/events/presence/+/+', (topic, payload) => {
       const event = JSON.parse(payload.toString()) as PresenceEvent;
@@ -187,20 +227,23 @@ describe('local broker', () => {
       events.push(event);
     });
 
-    // Act: a clean disconnect, then a connection that is cut by a denied publish
-    const first = await connectDevice(broker.url, THING, credentials(thing));
+    // Act: a clean disconnect, then a connection that is cut by a denied publish (MQTT 5 keeps a
+    // connection through a policy denial, so there a QoS 2 publish cuts it)
+    const first = await connect(broker.url, THING, credentials(thing));
     if (!first.ok) throw new Error(first.error);
     await first.client.endAsync();
-    const second = await connectDevice(broker.url, THING, credentials(thing));
+    const second = await connect(broker.url, THING, credentials(thing));
     if (!second.ok) throw new Error(second.error);
     const closing = closed(second.client);
-    second.client.publish(stateTopic(OTHER), 'x', { qos: 1 });
+    if (v5) second.client.publish(stateTopic(THING), 'x', { qos: 2 });
+    else second.client.publish(stateTopic(OTHER), 'x', { qos: 1 });
     await closing;
     await waitFor(() => events.length >= 4);
     await stop();
 
     // Assess
-    const mine = events.filter((e) => e.clientId === THING);
+    const sessions = new Set(events.filter((e) => e.eventType === 'connected').map((e) => e.sessionIdentifier));
+    const mine = events.filter((e) => e.clientId === THING && sessions.has(e.sessionIdentifier));
     expect(mine.map((e) => [e.eventType, e.disconnectReason])).toEqual([
       ['connected', undefined],
       ['disconnected', 'CLIENT_INITIATED_DISCONNECT'],
@@ -221,12 +264,12 @@ describe('local broker', () => {
     const stop = await broker.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
       reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
     });
-    const first = await connectDevice(broker.url, THING, credentials(thing));
+    const first = await connect(broker.url, THING, credentials(thing));
     if (!first.ok) throw new Error(first.error);
     const firstClosed = closed(first.client);
 
     // Act
-    const second = await connectDevice(broker.url, THING, credentials(thing));
+    const second = await connect(broker.url, THING, credentials(thing));
     if (!second.ok) throw new Error(second.error);
     await firstClosed;
     await waitFor(() => reasons.length >= 1);
@@ -246,9 +289,11 @@ describe('local broker', () => {
     await frozen.bus.subscribe(presenceTopic('disconnected', THING), (_topic, payload) => {
       reasons.push((JSON.parse(payload.toString()) as PresenceEvent).disconnectReason);
     });
-    const outcome = await connectDevice(frozen.url, THING, credentials(thing));
+    const outcome = await connect(frozen.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const closing = closed(outcome.client);
+    const reasonCodes: Array<number | undefined> = [];
+    outcome.client.on('disconnect', (packet) => reasonCodes.push(packet.reasonCode));
 
     // Act
     for (let i = 0; i < 3; i += 1) await outcome.client.publishAsync(stateTopic(THING), String(i), { qos: 1 });
@@ -260,6 +305,7 @@ describe('local broker', () => {
     expect(await settles(closing)).toBe(true);
     await waitFor(() => reasons.length >= 1);
     expect(reasons).toEqual(['THROTTLED']);
+    expect(reasonCodes).toEqual(v5 ? [0x96] : []);
     outcome.client.end(true);
     await frozen.stop();
   });
@@ -274,9 +320,11 @@ describe('local broker', () => {
     const stopListening = broker.onPublish((message) => {
       if (message.topic === stateTopic(THING)) routed.push(message.payload.byteLength);
     });
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const closing = closed(outcome.client);
+    const reasonCodes: Array<number | undefined> = [];
+    outcome.client.on('disconnect', (packet) => reasonCodes.push(packet.reasonCode));
 
     // Act
     await outcome.client.publishAsync(stateTopic(THING), Buffer.alloc(128 * 1024, 0x61), { qos: 1 });
@@ -288,6 +336,7 @@ describe('local broker', () => {
     expect(await settles(closing)).toBe(true);
     await waitFor(() => reasons.length >= 1);
     expect(reasons).toEqual(['CLIENT_ERROR']);
+    expect(reasonCodes).toEqual(v5 ? [0x95] : []);
     expect(routed).toEqual([128 * 1024]);
     outcome.client.end(true);
     stopListening();
@@ -307,7 +356,7 @@ describe('local broker', () => {
     const raced = await startBroker({ ca, credentials: racing, port: 0 });
 
     // Act
-    const outcome = await connectDevice(raced.url, THING, credentials(thing));
+    const outcome = await connect(raced.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(`the admission read said ACTIVE, yet: ${outcome.error}`);
 
     // Assess
@@ -319,7 +368,7 @@ describe('local broker', () => {
 
   it('delivers a command published on the bus to the subscribed device only', async () => {
     // Prepare
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const client: MqttClient = outcome.client;
     await client.subscribeAsync(commandTopic(THING), { qos: 1 });
@@ -333,11 +382,38 @@ describe('local broker', () => {
     await client.endAsync();
   });
 
+  // MQTT 3.1.1 has no reason codes: there the case table shows the disconnect.
+  if (v5) it('answers a publish the policy denies with PUBACK 0x87 and keeps the connection, publishing nothing', async () => {
+    // Prepare
+    const routed: string[] = [];
+    const stopListening = broker.onPublish((message) => {
+      if (message.clientId === THING) routed.push(message.topic);
+    });
+    const outcome = await connect(broker.url, THING, credentials(thing));
+    if (!outcome.ok) throw new Error(outcome.error);
+
+    // Act
+    const refusal = await outcome.client.publishAsync(stateTopic(OTHER), '{"forged":true}', { qos: 1 }).then(
+      () => undefined,
+      (error: { code?: number }) => error.code,
+    );
+    await outcome.client.publishAsync(stateTopic(THING), '{"ok":true}', { qos: 1 });
+
+    // Assess
+    expect(refusal).toBe(0x87);
+    expect(outcome.client.connected).toBe(true);
+    expect(routed).toEqual([stateTopic(THING)]);
+    stopListening();
+    await outcome.client.endAsync();
+  });
+
   it('disconnects a connected device when its certificate is revoked', async () => {
     // Prepare
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const closing = closed(outcome.client);
+    const reasonCodes: Array<number | undefined> = [];
+    outcome.client.on('disconnect', (packet) => reasonCodes.push(packet.reasonCode));
     const revoked = registry.revoke(THING);
 
     // Act: the change feed relays the device change (with its new version) on the bus
@@ -345,13 +421,14 @@ describe('local broker', () => {
 
     // Assess
     await closing;
-    expect((await connectDevice(broker.url, THING, credentials(thing))).ok).toBe(false);
+    expect(reasonCodes).toEqual(v5 ? [0x87] : []);
+    expect((await connect(broker.url, THING, credentials(thing))).ok).toBe(false);
     registry.register(THING, thing.certificateId);
   });
 
   it('disconnects a connected device when another certificate is bound to it', async () => {
     // Prepare
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const closing = closed(outcome.client);
     const replacement = await ca.issueDeviceCertificate(THING);
@@ -367,7 +444,7 @@ describe('local broker', () => {
 
   it('keeps a device connected through changes that leave its binding as it was', async () => {
     // Prepare
-    const outcome = await connectDevice(broker.url, THING, credentials(thing));
+    const outcome = await connect(broker.url, THING, credentials(thing));
     if (!outcome.ok) throw new Error(outcome.error);
     const { version } = registry.bindings.get(THING)!;
 

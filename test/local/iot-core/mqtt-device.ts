@@ -13,12 +13,15 @@ export interface DeviceCredentials {
 /** Outcome of a connection attempt. */
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; error: string };
 
+/** The MQTT versions IoT Core accepts: 3.1.1 (4) and 5. */
+export type MqttVersion = 4 | 5;
+
 /** Connects once (no reconnects); never hangs. */
-export function connectDevice(url: string, clientId: string, credentials: DeviceCredentials): Promise<ConnectOutcome> {
+export function connectDevice(url: string, clientId: string, credentials: DeviceCredentials, protocolVersion: MqttVersion = 4): Promise<ConnectOutcome> {
   return new Promise((resolve) => {
     const client = mqtt.connect(url, {
       clientId,
-      protocolVersion: 4,
+      protocolVersion,
       reconnectPeriod: 0,
       connectTimeout: 5_000,
       ca: credentials.ca,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { basicIngestTopic, presenceTopic, stateTopic, telemetryTopic } from '../../../src/contracts/topics.js';
-import { PRESENCE_RULE, TELEMETRY_RULE, TELEMETRY_RULE_NAME, type TopicRuleDefinition } from '../../../src/contracts/rules.js';
+import { basicIngestTopic, commandResponseTopic, presenceTopic, stateTopic, telemetryTopic } from '../../../src/contracts/topics.js';
+import { COMMAND_RESPONSE_RULE, PRESENCE_RULE, TELEMETRY_RULE, TELEMETRY_RULE_NAME, type TopicRuleDefinition } from '../../../src/contracts/rules.js';
 import { telemetryRuleOutput } from '../../../src/local/iot-core/telemetry-rule-output.js';
 import { compileRule, startRulesRunner, type RuleInput, type RuleTargets } from '../../../src/local/iot-core/rules-runner.js';
 
@@ -51,6 +51,23 @@ describe('compileRule', () => {
 
     // Assess
     expect(value).toEqual(event);
+  });
+
+  it('hands an MQTT 5 answer\'s correlation data on base64-encoded, as get_mqtt_property does, and leaves it out for MQTT 3.1.1', () => {
+    // Prepare
+    const rule = compileRule(COMMAND_RESPONSE_RULE);
+    const topic = commandResponseTopic(THING);
+    const v5 = { ...input(topic, '{"v":1,"status":"SUCCEEDED"}'), properties: { correlationData: Buffer.from('c0ffee', 'utf8') } };
+    const v311 = input(topic, '{"v":1,"id":"c0ffee","status":"SUCCEEDED"}');
+
+    // Act
+    const fromV5 = rule.select(v5, rule.route(topic)!);
+    const fromV311 = rule.select(v311, rule.route(topic)!);
+
+    // Assess
+    expect(fromV5).toMatchObject({ kind: 'response', thingName: THING, correlationData: Buffer.from('c0ffee').toString('base64') });
+    expect(fromV311).not.toHaveProperty('correlationData');
+    expect(() => compileRule({ ...COMMAND_RESPONSE_RULE, sql: `SELECT get_mqtt_property('user_properties') AS u FROM '${COMMAND_RESPONSE_RULE.topicFilter}'` })).toThrow(/Unsupported MQTT property/);
   });
 
   it('refuses SQL outside the supported subset at compile time', () => {

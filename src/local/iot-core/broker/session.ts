@@ -1,6 +1,7 @@
 /** Who is connected to the local broker: the session of each MQTT client and the live client of each client id. */
 import type { Client } from 'aedes';
 import type { ConnectionContext } from '../policy-evaluator.js';
+import { endConnection } from './mqtt5.js';
 import type { TokenBucket } from './publish-limits.js';
 
 /** IoT's disconnect reasons that the local broker can produce. */
@@ -81,7 +82,7 @@ export class SessionTable {
     const session = client && this.sessions.get(client);
     if (!client || !session) return false;
     session.reason = reason;
-    await new Promise<void>((resolve) => client.close(() => resolve()));
+    await endConnection(client, reason);
     return true;
   }
 }
