@@ -12,10 +12,11 @@
  * records). Counts per message are then scaled to one million.
  *
  * The same batches run a second time with the DynamoDB telemetry store (the store every account
- * can use): its slot-item UpdateItems are billed from a shadow copy of the Telemetry table kept
- * by the counting middleware, on the larger of each item's size before and after the update, as
- * DynamoDB bills them (a refused size condition is answered there and still billed).
- * `--slot-seconds=N` / `--group-bits=N` try other packings (readings per item versus read cost).
+ * can use) against a real Telemetry table (dynalite, in the sink's process), every call asking
+ * for ReturnConsumedCapacity (bench/telemetry-capacity.ts): chunk writes, the per-batch read of
+ * each device group's rollup state, and (in a pass of its own, 67 simulated minutes from an
+ * hour's start) the hourly rollup of a full hour: consistent reads of the raw chunks plus the
+ * MINUTE/HOUR/DAY rollup writes. `--group-bits=N` / `--chunk-bytes=N` try other packings.
  *
  * The naive design (rule → one Lambda invocation per message → one PutItem + one WriteRecords)
  * runs the same way on a sample of the same messages.
@@ -41,10 +42,13 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDbDeviceStateWriter } from '../src/adapters/dynamodb/device-state-writer.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { SqsDeadLetterQueue } from '../src/adapters/sqs/sqs-dead-letter-queue.js';
-import { DynamoDbTelemetryStore, telemetryPartitionKey, telemetrySortKey } from '../src/adapters/telemetry/dynamodb-telemetry-store.js';
+import { DynamoDbTelemetryStore, telemetryGroup, telemetryGroupKey, telemetryPartitionKey, telemetrySortKey } from '../src/adapters/telemetry/dynamodb-telemetry-store.js';
+import { TELEMETRY_TABLE } from '../src/contracts/tables.js';
+import { ensureTables, startDynalite } from '../src/local/dynamodb/dynalite.js';
+import { capacityCountingClient, total } from './telemetry-capacity.js';
 import { TimestreamTelemetryStore } from '../src/adapters/telemetry/timestream-telemetry-store.js';
 import type { DeviceStateWriter } from '../src/ports/device-state-writer.js';
-import type { TelemetryWriter } from '../src/ports/telemetry-store.js';
+import type { TelemetryPoint, TelemetryWriter } from '../src/ports/telemetry-store.js';
 import { createIngestHandler } from '../src/devices/ingest-handler.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
@@ -96,11 +100,6 @@ type TsRecord = { Time?: string; MeasureName?: string; Dimensions?: Array<{ Name
 
 interface Counters {
   dynamoCalls: Record<string, number>;
-  /** Calls and write units on the Telemetry table (the DynamoDB telemetry store), apart from the device-state writes. */
-  telemetryCalls: Record<string, number>;
-  telemetryWriteUnits: number;
-  /** Slot-item updates refused by their size condition (the readings went to overflow items). */
-  telemetryFull: number;
   dynamoWriteUnits: number;
   /** Write units per command name. */
   dynamoUnits: Record<string, number>;
@@ -109,53 +108,10 @@ interface Counters {
   timestreamWrites: number;
   sqsCalls: number;
 }
-const newCounters = (): Counters => ({ dynamoCalls: {}, telemetryCalls: {}, telemetryWriteUnits: 0, telemetryFull: 0, dynamoWriteUnits: 0, dynamoUnits: {}, timestreamCalls: 0, timestreamRecords: 0, timestreamWrites: 0, sqsCalls: 0 });
-
-/**
- * The Telemetry table's items as DynamoDB would hold them, so that each UpdateItem is billed as
- * DynamoDB bills it: on the larger of the item before and after, 1 WRU per started KB, and a
- * refused condition still costs the item's size. Understands the expressions the telemetry
- * store sends (SET a = :v, ..., ADD n :v; attribute_not_exists(n) OR n <= :v) and refuses others.
- */
-class TelemetryShadow {
-  private readonly items = new Map<string, Record<string, AttributeValue>>();
-
-  /** Applies one UpdateItem; returns the billed units and whether the condition held. */
-  update(input: Record<string, unknown>): { units: number; applied: boolean } {
-    const key = input.Key as Record<string, AttributeValue>;
-    const id = `${key.pk!.S}|${key.sk!.S}`;
-    const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
-    const values = (input.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>;
-    const before = this.items.get(id);
-    const beforeBytes = before ? itemSize(before) : 0;
-    const name = (token: string) => (token.startsWith('#') ? names[token]! : token);
-    const condition = input.ConditionExpression as string | undefined;
-    if (condition !== undefined) {
-      const match = /^attribute_not_exists\((\S+)\) OR (\S+) <= (:\w+)$/.exec(condition);
-      if (!match || match[1] !== match[2]) throw new Error(`bench: unknown condition ${condition}`);
-      const current = before?.[name(match[1]!)];
-      if (current && Number(current.N) > Number(values[match[3]!]!.N)) return { units: writeUnits(beforeBytes), applied: false };
-    }
-    const after: Record<string, AttributeValue> = { ...(before ?? key) };
-    const expression = input.UpdateExpression as string;
-    const match = /^SET (.+?)(?: ADD (.+))?$/.exec(expression);
-    if (!match) throw new Error(`bench: unknown update ${expression}`);
-    for (const clause of match[1]!.split(', ')) {
-      const [path, value] = clause.split(' = ') as [string, string];
-      after[name(path)] = values[value]!;
-    }
-    if (match[2]) {
-      const [path, value] = match[2].split(' ') as [string, string];
-      after[name(path)] = { N: String(Number(after[name(path)]?.N ?? 0) + Number(values[value]!.N)) };
-    }
-    this.items.set(id, after);
-    return { units: writeUnits(Math.max(beforeBytes, itemSize(after))), applied: true };
-  }
-}
+const newCounters = (): Counters => ({ dynamoCalls: {}, dynamoWriteUnits: 0, dynamoUnits: {}, timestreamCalls: 0, timestreamRecords: 0, timestreamWrites: 0, sqsCalls: 0 });
 
 /** SDK clients pointed at the sink, each with a middleware that counts calls and billed units from the marshalled request. */
 function countingClients(endpoint: string, counters: () => Counters) {
-  const shadow = new TelemetryShadow();
   const base = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 1 };
   const dynamo = new DynamoDBClient(base);
   dynamo.middlewareStack.add(
@@ -164,23 +120,10 @@ function countingClients(endpoint: string, counters: () => Counters) {
       const name = context.commandName ?? 'unknown';
       c.dynamoCalls[name] = (c.dynamoCalls[name] ?? 0) + 1;
       const input = args.input as Record<string, unknown>;
-      const telemetry = input.TableName === 'Telemetry' || Object.keys((input.RequestItems ?? {}) as object).includes('Telemetry');
-      if (telemetry) c.telemetryCalls[name] = (c.telemetryCalls[name] ?? 0) + 1;
       const add = (units: number) => {
         c.dynamoWriteUnits += units;
         c.dynamoUnits[name] = (c.dynamoUnits[name] ?? 0) + units;
-        if (telemetry) c.telemetryWriteUnits += units;
       };
-      if (name === 'UpdateItemCommand' && telemetry) {
-        const { units, applied } = shadow.update(input);
-        add(units);
-        if (!applied) {
-          c.telemetryFull += 1;
-          // What DynamoDB answers to a refused condition; the request never leaves this process.
-          throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException', $fault: 'client' });
-        }
-        return next(args);
-      }
       if (name === 'PutItemCommand') add(writeUnits(itemSize(input.Item as Record<string, AttributeValue>)));
       if (name === 'BatchWriteItemCommand') {
         for (const requests of Object.values(input.RequestItems as Record<string, Array<{ PutRequest: { Item: Record<string, AttributeValue> } }>>)) {
@@ -255,14 +198,14 @@ interface SimulatedBatch {
 }
 
 /** The batches one shard's event source would deliver over `minutes` of stream time. */
-function simulateShard(shards: number, minutes: number, batchSize: number, windowSeconds: number, pointsPerMessage = 1): { batches: SimulatedBatch[]; devices: number } {
+function simulateShard(shards: number, minutes: number, batchSize: number, windowSeconds: number, pointsPerMessage = 1, startAt = Date.now()): { batches: SimulatedBatch[]; devices: number } {
   const rng = seededRandom(42);
   const things: Array<{ id: string; phase: number }> = [];
   for (let i = 0; i < DEVICES; i += 1) {
     const id = randomUUID();
     if (shardOf(id, shards) === 0) things.push({ id, phase: rng() * INTERVAL_S * 1000 });
   }
-  const start = Date.now();
+  const start = startAt;
   const arrivals: Array<{ at: number; id: string; seq: number }> = [];
   for (const thing of things) {
     for (let seq = 0, at = start + thing.phase; at < start + minutes * 60_000; seq += 1, at += INTERVAL_S * 1000) arrivals.push({ at: Math.round(at), id: thing.id, seq });
@@ -301,12 +244,19 @@ function simulateShard(shards: number, minutes: number, batchSize: number, windo
 async function main(): Promise<void> {
   const minutes = Number(process.argv.find((a) => a.startsWith('--minutes='))?.split('=')[1] ?? 8);
   const ddbBatchCount = Number(process.argv.find((a) => a.startsWith('--ddb='))?.split('=')[1] ?? Number.MAX_SAFE_INTEGER);
-  // Store tuning to compare (`--slot-seconds=N`, `--group-bits=N`); the store's defaults otherwise.
+  // Store tuning to compare (`--chunk-bytes=N`, `--group-bits=N`); the store's defaults otherwise.
   const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const ddbStoreOptions = {
-    ...(flag('slot-seconds') && { slotSeconds: Number(flag('slot-seconds')) }),
+  const ddbTuning = {
+    ...(flag('chunk-bytes') && { chunkBytes: Number(flag('chunk-bytes')) }),
     ...(flag('group-bits') && { groupBits: Number(flag('group-bits')) }),
   };
+  // The simulated stream runs 10 min into an hour that closed hours ago (within the 7-day window),
+  // so the 8-minute passes cross no hour close: the hourly rollup is counted in a pass of its own.
+  const HOUR_MS = 3_600_000;
+  const hourStart = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
+  const streamStart = hourStart + 10 * 60_000;
+  const clock = { now: streamStart };
+  const ddbStoreOptions = { ...ddbTuning, now: () => clock.now };
   const naiveSample = Number(process.argv.find((a) => a.startsWith('--naive='))?.split('=')[1] ?? 3000);
   const settings = ingestSettings({ batchSize: process.env.INGEST_BATCH_SIZE, batchWindowSeconds: process.env.INGEST_BATCH_WINDOW_SECONDS });
   const shards = Number(process.env.INGEST_SHARD_COUNT ?? DEFAULT_INGEST_SHARD_COUNT);
@@ -315,13 +265,28 @@ async function main(): Promise<void> {
   const started = performance.now();
 
   const child = fork(fileURLToPath(import.meta.url), ['--sink'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m))));
-  const endpoint = `http://127.0.0.1:${port}`;
+  // dynalite in a process of its own: sharing the sink's event loop slowed the sink's answers past the SDK's timeouts.
+  const dynamoChild = fork(fileURLToPath(import.meta.url), ['--dynamo'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [sinkPort, dynamo] = await Promise.all([
+    new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m)))),
+    new Promise<string>((resolve) => dynamoChild.once('message', (m) => resolve(String(m)))),
+  ]);
+  const ports = { sink: sinkPort, dynamo };
+  const endpoint = `http://127.0.0.1:${ports.sink}`;
   let counters = newCounters();
   const clients = countingClients(endpoint, () => counters);
+  const telemetryTable = capacityCountingClient(ports.dynamo);
+  /** Every group's rollup state as if its hours before `hourStart` were rolled up: the steady state. */
+  const seedRollupState = async (table: string, groupBits = ddbTuning.groupBits ?? 10) => {
+    for (let g = 0; g < 2 ** groupBits; g += 1) {
+      await telemetryTable.doc.send(new PutCommand({ TableName: table, Item: { pk: telemetryGroupKey(g), sk: '#rollups', c: hourStart, w: hourStart } }));
+    }
+    telemetryTable.reset();
+  };
 
   try {
-    const { batches, devices } = simulateShard(shards, minutes, settings.batchSize, settings.batchWindowSeconds);
+    const { batches, devices } = simulateShard(shards, minutes, settings.batchSize, settings.batchWindowSeconds, 1, streamStart);
+    await seedRollupState('Telemetry');
     const messages = batches.reduce((n, b) => n + b.event.Records.length, 0);
 
     // --- our design, Timestream store
@@ -335,31 +300,34 @@ async function main(): Promise<void> {
     const ours = await runBatches(batches, handler, (batch) => Math.ceil(Math.ceil(batch.outputs.length / 100) / 4) * TIMESTREAM_MS);
     const oursCounts = counters;
 
-    // --- our design with the DynamoDB telemetry store (packed slot items), over the same batches (`--ddb=N`: the first N)
+    // --- our design with the DynamoDB telemetry store (chunk items + rollups), over the same batches (`--ddb=N`: the first N)
     counters = newCounters();
+    telemetryTable.reset();
     const ddbBatches = batches.slice(0, ddbBatchCount);
     const ddbTally = { deadLettered: 0, failed: 0, stored: 0 };
     const ddbHandler = createIngestHandler({
       observer: { batch: (summary) => { ddbTally.deadLettered += summary.deadLettered; ddbTally.failed += summary.failed; ddbTally.stored += summary.stored; } },
       devices: new DynamoDbDeviceStateWriter(clients.doc, 'Devices'),
-      telemetry: new DynamoDbTelemetryStore(clients.doc, 'Telemetry', ddbStoreOptions),
+      telemetry: new DynamoDbTelemetryStore(telemetryTable.doc, 'Telemetry', ddbStoreOptions),
       deadLetters: new SqsDeadLetterQueue(clients.sqs, `${endpoint}/000000000000/dlq`),
     });
-    // Slot-item updates run 8 at a time (the store's default concurrency), one DynamoDB round each.
+    // Telemetry calls run 8 at a time (the store's default concurrency), one DynamoDB round each.
     let telemetryCallsSeen = 0;
-    const ddb = await runBatches(ddbBatches, ddbHandler, () => {
-      const calls = Object.values(counters.telemetryCalls).reduce((a, b) => a + b, 0);
+    const telemetryRounds = () => {
+      const calls = total(telemetryTable.counts(), 'calls');
       const rounds = Math.ceil((calls - telemetryCallsSeen) / 8);
       telemetryCallsSeen = calls;
       return rounds * DYNAMO_MS;
-    });
+    };
+    const ddb = await runBatches(ddbBatches, ddbHandler, telemetryRounds, clock);
     const ddbCounts = counters;
+    const ddbTelemetry = telemetryTable.counts();
     const ddbMessages = ddbBatches.reduce((n, b) => n + b.event.Records.length, 0);
 
     // --- readings batched by the device (schema v2): the same fleet at the same message rate,
     // each message carrying `n` readings; cost per million readings with both stores.
     const readingsCost = async (n: number) => {
-      const sim = simulateShard(shards, Number(flag('points-minutes') ?? 3), settings.batchSize, settings.batchWindowSeconds, n);
+      const sim = simulateShard(shards, Number(flag('points-minutes') ?? 3), settings.batchSize, settings.batchWindowSeconds, n, streamStart);
       const simMessages = sim.batches.reduce((m, b) => m + b.event.Records.length, 0);
       const readings = simMessages * n;
       const stored = { ts: 0, ddb: 0, deadLettered: 0, failed: 0 };
@@ -374,18 +342,16 @@ async function main(): Promise<void> {
           telemetry,
           deadLetters: new SqsDeadLetterQueue(clients.sqs, `${endpoint}/000000000000/dlq`),
         });
-        let seen = 0;
+        telemetryTable.reset();
+        telemetryCallsSeen = 0;
         const result = await runBatches(sim.batches, h, (batch) => {
           if (key === 'ts') return Math.ceil(Math.ceil((batch.outputs.length * n) / 100) / 4) * TIMESTREAM_MS;
-          const calls = Object.values(counters.telemetryCalls).reduce((a, b) => a + b, 0);
-          const rounds = Math.ceil((calls - seen) / 8);
-          seen = calls;
-          return rounds * DYNAMO_MS;
-        });
-        return { result, counts: counters };
+          return telemetryRounds();
+        }, clock);
+        return { result, counts: counters, telemetry: telemetryTable.counts() };
       };
       const ts = await run(new TimestreamTelemetryStore(clients.timestream, { databaseName: 'iot', tableName: 'telemetry' }), 'ts');
-      const dd = await run(new DynamoDbTelemetryStore(clients.doc, 'Telemetry', ddbStoreOptions), 'ddb');
+      const dd = await run(new DynamoDbTelemetryStore(telemetryTable.doc, 'Telemetry', ddbStoreOptions), 'ddb');
       const monthlyReadings = DEVICES * (3600 / INTERVAL_S) * HOURS_PER_MONTH * n;
       const putUnits = sim.batches.reduce((m, b) => m + b.outputs.reduce((t, o) => t + Math.max(1, Math.ceil((Buffer.byteLength(JSON.stringify(o)) + Buffer.byteLength(o.thingName)) / 25_600)), 0), 0);
       const perR = (count: number) => (count / readings) * 1e6;
@@ -397,9 +363,47 @@ async function main(): Promise<void> {
       ].reduce((a, b) => a + b, 0);
       const lambda = (r: { invocations: number; billedMs: number }) => perR(r.invocations) * PRICES.lambdaRequest.usd + perR((r.billedMs / 1000) * ingestMemoryGb) * PRICES.lambdaArmGbSecond.usd;
       const tsTotal = common + lambda(ts.result) + perR(ts.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd + perR(ts.counts.timestreamWrites) * PRICES.timestreamWrite.usd;
-      const ddbTotalPerReading = common + lambda(dd.result) + perR(dd.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd;
+      // The hourly rollup of a device-hour costs the same whatever the readings per message: 360 x n readings share it.
+      const ddbTotalPerReading =
+        common +
+        lambda(dd.result) +
+        perR(dd.counts.dynamoWriteUnits + total(dd.telemetry, 'writeUnits')) * PRICES.dynamoWriteUnit.usd +
+        perR(total(dd.telemetry, 'readUnits')) * PRICES.dynamoReadUnit.usd +
+        rollupPerDeviceHour / (360 * n);
       return { n, messages: simMessages, readings, ts: tsTotal, ddb: ddbTotalPerReading, stored, ruleShare: perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd) };
     };
+    // --- the hourly rollup of one full hour: every 8th device group of the shard, store only, its own
+    // table, 67 simulated minutes from the hour's start (the hour closes 5 min after its end).
+    const rollupPass = async () => {
+      const sim = simulateShard(shards, 67, settings.batchSize, settings.batchWindowSeconds, 1, hourStart);
+      const groupBits = ddbTuning.groupBits ?? 10;
+      await seedRollupState('TelemetryRollups');
+      const store = new DynamoDbTelemetryStore(telemetryTable.doc, 'TelemetryRollups', ddbStoreOptions);
+      let inHour = 0;
+      const devicesInHour = new Set<string>();
+      for (const batch of sim.batches) {
+        const points: TelemetryPoint[] = [];
+        for (const output of batch.outputs) {
+          if (telemetryGroup(output.thingName, groupBits) % 8 !== 0) continue;
+          const parsed = parseTelemetry(Buffer.from(output.payload, 'base64'), output.receivedAt);
+          if (!parsed.ok || parsed.message.ts < hourStart) continue;
+          const { ts, seq, metrics } = parsed.message;
+          points.push({ deviceId: output.thingName, ts, seq, metrics });
+          if (ts < hourStart + HOUR_MS) {
+            inHour += 1;
+            devicesInHour.add(output.thingName);
+          }
+        }
+        clock.now = Math.max(...batch.outputs.map((o) => o.receivedAt));
+        if (points.length > 0) await store.write(points);
+      }
+      const c = telemetryTable.counts();
+      const usd =
+        (c['rollup-items'].writeUnits + c['rollup-state'].writeUnits) * PRICES.dynamoWriteUnit.usd + c['compaction-reads'].readUnits * PRICES.dynamoReadUnit.usd;
+      return { inHour, devices: devicesInHour.size, counts: c, usd, perMillionMessages: (usd / inHour) * 1e6, perDeviceHour: usd / devicesInHour.size };
+    };
+    const rollup = await rollupPass();
+    const rollupPerDeviceHour = rollup.perDeviceHour;
     const perReading = [await readingsCost(1), await readingsCost(10)];
 
     // --- the change-feed fan-out of the state writes of the first `--feed=N` batches
@@ -478,17 +482,19 @@ async function main(): Promise<void> {
       ['Timestream writes', perM(oursCounts.timestreamWrites, messages) * PRICES.timestreamWrite.usd],
     ];
     const oursTotal = sum(oursLines);
-    const ddbStateUnits = ddbCounts.dynamoWriteUnits - ddbCounts.telemetryWriteUnits;
+    const ddbStateUnits = ddbCounts.dynamoWriteUnits;
     const ddbLines: Array<[string, number]> = [
       ...oursLines.slice(0, 5),
       ['Lambda requests', perM(ddb.invocations, ddbMessages) * PRICES.lambdaRequest.usd],
       ['Lambda duration (arm64, 512 MB)', perM(ddb.billedMs / 1000 * ingestMemoryGb, ddbMessages) * PRICES.lambdaArmGbSecond.usd],
       ['DynamoDB device-state writes', perM(ddbStateUnits, ddbMessages) * PRICES.dynamoWriteUnit.usd],
-      ['DynamoDB telemetry writes', perM(ddbCounts.telemetryWriteUnits, ddbMessages) * PRICES.dynamoWriteUnit.usd],
+      ['DynamoDB telemetry chunk writes', perM(ddbTelemetry.chunks.writeUnits, ddbMessages) * PRICES.dynamoWriteUnit.usd],
+      ['DynamoDB rollup state reads (per group, per batch)', perM(ddbTelemetry['rollup-state'].readUnits, ddbMessages) * PRICES.dynamoReadUnit.usd],
+      ['DynamoDB hourly rollups (raw reads + rollup writes)', rollup.perMillionMessages],
     ];
     const ddbTotal = sum(ddbLines);
     // The previous DynamoDB store wrote one item per reading: the naive column's PutItem units, counted the same way.
-    const perReadingTotal = ddbTotal - ddbLines[8]![1] + perM(naiveCounts.dynamoWriteUnits, sample.length) * PRICES.dynamoWriteUnit.usd;
+    const perReadingTotal = ddbTotal - ddbLines[8]![1] - ddbLines[9]![1] - ddbLines[10]![1] + perM(naiveCounts.dynamoWriteUnits, sample.length) * PRICES.dynamoWriteUnit.usd;
 
     const naiveN = sample.length;
     const naiveLines: Array<[string, number]> = [
@@ -512,21 +518,20 @@ async function main(): Promise<void> {
     out.push(`Stream: ${shards} provisioned shards; batchSize ${settings.batchSize}, window ${settings.batchWindowSeconds} s (DEFAULT_INGEST_SETTINGS${settings.batchSize !== DEFAULT_INGEST_SETTINGS.batchSize ? ', overridden' : ''}); 6 MB event limit applied`);
     out.push(`Slice: shard 0 of ${shards} (${devices} devices) for ${minutes} simulated min = ${messages.toLocaleString()} messages in ${batches.length} batches (${f(messages / batches.length, 0)} records, ${f(avg(batches.map((b) => b.eventBytes)) / 1024 / 1024)} MB per event); scaled per million`);
     out.push('');
-    const ddbCalls = (name: string) => ddbCounts.telemetryCalls[name] ?? 0;
-    const ddbStateUpdates = (ddbCounts.dynamoCalls.UpdateItemCommand ?? 0) - ddbCalls('UpdateItemCommand');
+    const ddbStateUpdates = ddbCounts.dynamoCalls.UpdateItemCommand ?? 0;
     out.push('Counted from the adapters\' SDK calls (per million messages)   ours+Timestream  ours+DynamoDB        naive');
     out.push(`  Lambda invocations                                      ${pad(f(perM(ours.invocations, messages), 0))}  ${pad(f(perM(ddb.invocations, ddbMessages), 0))}  ${pad(f(1e6, 0))}`);
     out.push(`  DynamoDB device-state writes (UpdateItem)               ${pad(f(perM(oursUpdates, messages), 0))}  ${pad(f(perM(ddbStateUpdates, ddbMessages), 0))}  ${pad('-')}`);
-    out.push(`  DynamoDB telemetry write calls (UpdateItem / PutItem)   ${pad('-')}  ${pad(f(perM(ddbCalls('UpdateItemCommand'), ddbMessages), 0))}  ${pad(f(perM(naiveCounts.dynamoCalls.PutItemCommand ?? 0, naiveN), 0))}`);
-    out.push(`  DynamoDB telemetry overflow BatchWriteItem calls        ${pad('-')}  ${pad(f(perM(ddbCalls('BatchWriteItemCommand'), ddbMessages), 0))}  ${pad('-')}`);
+    out.push(`  DynamoDB telemetry chunk BatchWriteItem calls          ${pad('-')}  ${pad(f(perM(ddbTelemetry.chunks.calls, ddbMessages), 0))}  ${pad(f(perM(naiveCounts.dynamoCalls.PutItemCommand ?? 0, naiveN), 0))}`);
+    out.push(`  DynamoDB rollup state GetItem calls (per group, batch)  ${pad('-')}  ${pad(f(perM(ddbTelemetry['rollup-state'].calls, ddbMessages), 0))}  ${pad('-')}`);
     out.push(`  DynamoDB write request units, all tables                ${pad(f(perM(oursCounts.dynamoWriteUnits, messages), 0))}  ${pad(f(perM(ddbCounts.dynamoWriteUnits, ddbMessages), 0))}  ${pad(f(perM(naiveCounts.dynamoWriteUnits, naiveN), 0))}`);
-    out.push(`  ... of which telemetry (sized before/after each update) ${pad('-')}  ${pad(f(perM(ddbCounts.telemetryWriteUnits, ddbMessages), 0))}  ${pad(f(perM(naiveCounts.dynamoWriteUnits, naiveN), 0))}`);
+    out.push(`  DynamoDB write request units, telemetry chunks          ${pad('-')}  ${pad(f(perM(ddbTelemetry.chunks.writeUnits, ddbMessages), 0))}  ${pad(f(perM(naiveCounts.dynamoWriteUnits, naiveN), 0))}`);
     out.push(`  Timestream WriteRecords calls                           ${pad(f(perM(oursCounts.timestreamCalls, messages), 0))}  ${pad('-')}  ${pad(f(perM(naiveCounts.timestreamCalls, naiveN), 0))}`);
     out.push(`  Timestream records per call                             ${pad(f(oursCounts.timestreamRecords / oursCounts.timestreamCalls, 1))}  ${pad('-')}  ${pad(f(naiveCounts.timestreamRecords / naiveCounts.timestreamCalls, 1))}`);
     out.push(`  Timestream billed writes (1 KiB)                        ${pad(f(perM(oursCounts.timestreamWrites, messages), 0))}  ${pad('-')}  ${pad(f(perM(naiveCounts.timestreamWrites, naiveN), 0))}`);
     out.push(`  Kinesis PUT payload units                               ${pad(f(perM(kinesisPutUnits, messages), 0))}  ${pad(f(perM(kinesisPutUnits, messages), 0))}  ${pad('-')}`);
     out.push(`  Messages per device-state write (coalescing)            ${pad(f(messages / oursUpdates, 2))}  ${pad(f(ddbMessages / ddbStateUpdates, 2))}  ${pad('-')}`);
-    out.push(`  Messages per telemetry write unit                       ${pad('-')}  ${pad(f(ddbMessages / ddbCounts.telemetryWriteUnits, 2))}  ${pad(f(naiveN / naiveCounts.dynamoWriteUnits, 2))}`);
+    out.push(`  Messages per telemetry write unit                       ${pad('-')}  ${pad(f(ddbMessages / ddbTelemetry.chunks.writeUnits, 2))}  ${pad(f(naiveN / naiveCounts.dynamoWriteUnits, 2))}`);
     out.push('');
     out.push(`CPU per message (this machine): handler + SDK ${f(ours.cpuMicros / messages)} µs | handler alone (in-memory ports) ${f(pureCpu / messages)} µs | JSON.parse of the same payloads ${f(parseCpu / messages)} µs | naive handler + SDK ${f(naiveCpu / naiveN)} µs`);
     out.push(`Lambda billed duration: measured against the local sink + modelled service latency (DynamoDB ${DYNAMO_MS} ms, Timestream ${TIMESTREAM_MS} ms per sequential round): ours ${f(ours.billedMs / ours.invocations, 0)} ms per batch, naive ${f(naiveWallMs / naiveN, 0)} ms per message`);
@@ -541,7 +546,8 @@ async function main(): Promise<void> {
     out.push(`  ${'TOTAL'.padEnd(42)} ${cell(oursTotal)} ${cell(ddbTotal)} ${cell(naiveTotal)}`);
     out.push(`  ${'per month'.padEnd(42)} ${`$${f(oursTotal * monthlyMessages / 1e6, 0)}`.padStart(9)} ${`$${f(ddbTotal * monthlyMessages / 1e6, 0)}`.padStart(9)} ${`$${f(naiveTotal * monthlyMessages / 1e6, 0)}`.padStart(9)}`);
     out.push('');
-    out.push(`DynamoDB store${Object.keys(ddbStoreOptions).length > 0 ? ` (${JSON.stringify(ddbStoreOptions)})` : ''} counted over the first ${ddbBatches.length} batches (${ddbMessages.toLocaleString()} messages): ${ddbTally.stored.toLocaleString()} readings stored, ${ddbCounts.telemetryFull} slot-item updates refused as full (to overflow items), dead letters ${ddbTally.deadLettered}, batch item failures ${ddbTally.failed}`);
+    out.push(`DynamoDB store${Object.keys(ddbTuning).length > 0 ? ` (${JSON.stringify(ddbTuning)})` : ''} counted over the first ${ddbBatches.length} batches (${ddbMessages.toLocaleString()} messages): ${ddbTally.stored.toLocaleString()} readings stored, dead letters ${ddbTally.deadLettered}, batch item failures ${ddbTally.failed}`);
+    out.push(`Hourly rollup, counted on one full hour of every 8th device group of the shard (${rollup.devices} devices, ${rollup.inHour.toLocaleString()} messages in the hour): ${f(rollup.counts['compaction-reads'].readUnits, 1)} read units of raw chunks, ${f(rollup.counts['rollup-items'].writeUnits, 0)} write units of MINUTE/HOUR/DAY items in ${rollup.counts['rollup-items'].calls} writes, ${f(rollup.counts['rollup-state'].writeUnits, 0)} of rollup state = $${f(rollup.perMillionMessages, 4)} per million messages ($${f(rollup.perDeviceHour * 1e6, 2)} per million device-hours)`);
     out.push(`The previous DynamoDB store (one item per reading, 1 WRU each) on the same run: $${f(perReadingTotal, 4)} per million`);
     out.push(`Kinesis on-demand instead of ${shards} provisioned shards: $${f(onDemandPerM, 4)} vs $${f(oursLines[3]![1] + oursLines[4]![1], 4)} per million (records rounded up to 1 KB on ingest)`);
     out.push(`Dead letters: ${tally.deadLettered} (all messages valid), batch item failures: ${tally.failed}`);
@@ -623,7 +629,9 @@ async function main(): Promise<void> {
     console.log(out.join('\n'));
   } finally {
     clients.destroy();
+    telemetryTable.destroy();
     child.disconnect();
+    dynamoChild.disconnect();
   }
 }
 
@@ -634,10 +642,12 @@ const TIMESTREAM_MS = 20;
 const NAIVE_SERVICE_MS = DYNAMO_MS + TIMESTREAM_MS;
 
 /** Runs the batches in order; `telemetryMs` models the telemetry store's sequential service rounds of the batch just run. */
-async function runBatches(batches: SimulatedBatch[], handler: ReturnType<typeof createIngestHandler>, telemetryMs: (batch: SimulatedBatch) => number) {
+async function runBatches(batches: SimulatedBatch[], handler: ReturnType<typeof createIngestHandler>, telemetryMs: (batch: SimulatedBatch) => number, clock?: { now: number }) {
   let billedMs = 0;
   const cpuStart = process.cpuUsage();
   for (const batch of batches) {
+    // The store's clock: the batch runs when its last record arrived.
+    if (clock) clock.now = batch.outputs.reduce((m, o) => Math.max(m, o.receivedAt), clock.now);
     const t = performance.now();
     await handler(batch.event);
     const devices = new Set(batch.outputs.map((o) => o.thingName)).size;
@@ -662,7 +672,14 @@ const pad = (s: string) => s.padStart(12);
 
 // ---------------------------------------------------------------- entry: the bench, or the sink (child process)
 
-if (process.argv.includes('--sink')) {
+if (process.argv.includes('--dynamo')) {
+  // The Telemetry tables are real (dynalite), so the store's reads see its writes and every call is billed by its consumed capacity.
+  const dynamo = await startDynalite();
+  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'Telemetry' }, [TELEMETRY_TABLE]);
+  await ensureTables(dynamo.endpoint, { [TELEMETRY_TABLE.id]: 'TelemetryRollups' }, [TELEMETRY_TABLE]);
+  process.send?.(dynamo.endpoint);
+  process.on('disconnect', () => process.exit(0));
+} else if (process.argv.includes('--sink')) {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -26,6 +26,8 @@ export const PRICES = {
    * charged). A data-plane Publish is one message and each delivery to a subscriber another.
    */
   iotMessage: { usd: 1.0 / 1e6, unit: 'message (5 KB)', source: `${IOT} (Messaging, up to 1 billion messages)` },
+  /** Device Shadow and registry operations, each in 1 KB increments of the document. */
+  deviceShadowOperation: { usd: 1.25 / 1e6, unit: 'Device Shadow operation (1 KB)', source: `${IOT} (Device Shadow and Registry, per million operations)` },
   /** Connectivity, per connection-minute. */
   iotConnectionMinute: { usd: 0.08 / 1e6, unit: 'connection-minute', source: `${IOT} (Connectivity)` },
   /** Rules Engine: each rule triggered (per 5 KB of payload). */

@@ -9,7 +9,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { GraphqlApi } from 'aws-cdk-lib/aws-appsync';
 import { Construct } from 'constructs';
-import { ALARM_INSTANCE_KEY_PREFIX, ALARM_STREAM_BATCH_SIZE, ALARM_STREAM_MAPPING, ALARM_SWEEP_INTERVAL_SECONDS } from '../src/contracts/alarms.js';
+import { ALARM_INSTANCE_KEY_PREFIX, ALARM_INSTANCE_SORT_PREFIX, ALARM_STREAM_BATCH_SIZE, ALARM_STREAM_MAPPING, ALARM_SWEEP_INTERVAL_SECONDS } from '../src/contracts/alarms.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE } from '../src/contracts/tables.js';
@@ -136,8 +136,12 @@ export class Alarms extends Construct {
       maxRecordAge: Duration.seconds(ALARM_STREAM_MAPPING.maxRecordAgeSeconds),
       parallelizationFactor: ALARM_STREAM_MAPPING.parallelizationFactor,
       onFailure: new SqsDlq(this.deadLetterQueue),
-      // Only instance writes are transitions: rule, version and history writes never invoke the function.
-      filters: [FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(ALARM_INSTANCE_KEY_PREFIX) } } } })],
+      // Only instance writes are transitions: rule, version, history and pending-run writes never invoke the function.
+      filters: [
+        FilterCriteria.filter({
+          dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(ALARM_INSTANCE_KEY_PREFIX) }, sk: { S: FilterRule.beginsWith(ALARM_INSTANCE_SORT_PREFIX) } } },
+        }),
+      ],
     });
 
     this.sweepFunction = new PlatformFunction(this, 'SweepFunction', {

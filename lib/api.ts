@@ -22,7 +22,7 @@ import {
   UserPool,
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
-import { CfnRole, type IPrincipal, Policy, PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CfnRole, type IPrincipal, Policy, PolicyStatement, Role, ServicePrincipal, type IGrantable, type IRole } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -49,9 +49,16 @@ export interface ChangePublisherFunction extends IGrantable {
   addEnvironment(key: string, value: string): unknown;
 }
 
+/** Who reads telemetry: its construct (scope of any policy made for it), its role, and its environment. */
+export interface TelemetryReadConsumer {
+  readonly scope: Construct;
+  readonly role: IRole;
+  addEnvironment(key: string, value: string): unknown;
+}
+
 /** Grants telemetry reads and sets the variables naming the store (IngestPipeline does). */
 export interface TelemetryReadGrant {
-  grantTelemetryRead(consumer: PlatformFunction): void;
+  grantTelemetryRead(consumer: TelemetryReadConsumer): void;
 }
 
 /** Props of {@link Api}. */
@@ -275,7 +282,11 @@ export class Api extends Construct {
     props.storage.grantStatsRead(this.resolverFunction);
     // Alarm rules and actions (put, conditional put, delete, batch delete of a rule's alarms) and their listings by index.
     props.storage.grant(ALARMS_TABLE, this.resolverFunction, 'readWrite');
-    props.telemetry.grantTelemetryRead(this.resolverFunction);
+    props.telemetry.grantTelemetryRead({
+      scope: this.resolverFunction,
+      role: this.resolverFunction.executionRole,
+      addEnvironment: (key, value) => this.resolverFunction.addEnvironment(key, value),
+    });
     props.storage.grant(COMMANDS_TABLE, this.resolverFunction, 'readWrite');
     props.storage.grant(TWINS_TABLE, this.resolverFunction, 'readWrite');
     grantDeviceMessaging(this.resolverFunction);

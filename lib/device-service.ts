@@ -31,6 +31,7 @@ import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { TelemetryReadGrant } from './api.js';
 import { DEVICE_SERVICE_CLIENT_ID_PREFIX } from '../src/contracts/client-ids.js';
 import { DEFAULT_GRPC_PORT, DESCRIBE_IOT_ENDPOINT, DEVICE_SERVICE_VARIABLES } from '../src/contracts/environment/device-service.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
@@ -69,6 +70,8 @@ export interface DeviceServiceProps {
   readonly userPool: IUserPool;
   /** App clients whose access tokens are accepted (the web client, the internal client). */
   readonly accessTokenClientIds: readonly string[];
+  /** Where telemetry is read from (GetTelemetry); without it GetTelemetry answers UNIMPLEMENTED. */
+  readonly telemetry?: TelemetryReadGrant;
   /**
    * ACM certificate the NLB presents to callers (TLS listener, re-encrypted to the task).
    * @default - the `grpcCertificateArn` context flag; without one the NLB passes TCP through to
@@ -213,6 +216,7 @@ export class DeviceService extends Construct {
     props.storage.grant(COMMANDS_TABLE, consumer, 'readWrite');
     props.storage.grant(TWINS_TABLE, consumer, 'readWrite');
     props.storage.grant(ALARMS_TABLE, consumer, 'readWrite');
+    props.telemetry?.grantTelemetryRead({ scope: this, role: taskRole, addEnvironment: (key, value) => container.addEnvironment(key, value) });
     secret.grantRead(taskRole);
     const iotArn = (resource: string) =>
       Arn.format({ service: 'iot', resource, resourceName: undefined, arnFormat: ArnFormat.NO_RESOURCE_NAME }, stack);

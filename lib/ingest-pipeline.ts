@@ -9,12 +9,14 @@ import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
+import type { TelemetryReadConsumer } from './api.js';
 import { ALARMS_TABLE, DEVICES_TABLE, TELEMETRY_TABLE } from '../src/contracts/tables.js';
 import { DEFAULT_INGEST_SETTINGS, DEFAULT_INGEST_SHARD_COUNT, INGEST_SETTINGS_CONTEXT, ingestSettings } from '../src/contracts/ingest-settings.js';
 import { PRESENCE_RULE, TELEMETRY_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { INGEST_REPLAY_WINDOW_CONTEXT, INGEST_REPLAY_WINDOW_SECONDS, INGEST_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
+import { TELEMETRY_RETENTION_CONTEXT, TELEMETRY_RETENTION_VARIABLES, telemetryRetention } from '../src/contracts/telemetry-retention.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -41,8 +43,8 @@ export interface IngestPipelineProps {
    */
   readonly shardCount?: number;
   /**
-   * Days a telemetry point is kept (DynamoDB TTL, Timestream magnetic store).
-   * @default 30
+   * Days a raw telemetry point is kept (DynamoDB TTL, Timestream magnetic store).
+   * @default - context `telemetryRetentionDays`, else 30
    */
   readonly retentionDays?: number;
   /**
@@ -93,7 +95,14 @@ export class IngestPipeline extends Construct {
     });
     const shardCount = Number(props.shardCount ?? this.node.tryGetContext('ingestShardCount') ?? DEFAULT_INGEST_SHARD_COUNT);
     if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`ingestShardCount must be a positive integer, got ${shardCount}`);
-    const retentionDays = props.retentionDays ?? 30;
+    // Per resolution, by context (src/contracts/telemetry-retention.ts); DynamoDB TTL applies each one.
+    const retention = telemetryRetention({
+      raw: props.retentionDays ?? this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.raw),
+      minute: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.minute),
+      hour: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.hour),
+      day: this.node.tryGetContext(TELEMETRY_RETENTION_CONTEXT.day),
+    });
+    const retentionDays = retention.raw;
     const { storage } = props;
 
     this.deadLetterQueue = this.queue('DeadLetterQueue', 'the queue of records the handlers refused; nothing consumes it automatically');
@@ -131,7 +140,10 @@ export class IngestPipeline extends Construct {
         integerContextFlag(this, 'ingestReservedConcurrency', shardCount * INGEST_STREAM_MAPPING.parallelizationFactor, { min: 1, max: 10_000 }),
       environment: {
         [VARIABLES.telemetryStore]: props.telemetryStore,
-        [VARIABLES.telemetryRetentionDays]: String(retentionDays),
+        [TELEMETRY_RETENTION_VARIABLES.raw]: String(retention.raw),
+        [TELEMETRY_RETENTION_VARIABLES.minute]: String(retention.minute),
+        [TELEMETRY_RETENTION_VARIABLES.hour]: String(retention.hour),
+        [TELEMETRY_RETENTION_VARIABLES.day]: String(retention.day),
         [VARIABLES.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       },
     });
@@ -143,10 +155,14 @@ export class IngestPipeline extends Construct {
       const table = storage.telemetryTable;
       if (!table) throw new Error('IngestPipeline: telemetryStore is dynamodb but the Storage construct has no telemetry table');
       this.telemetryTable = table;
-      // Table only (no index ARNs: the Telemetry table has none; the store never reads here).
-      // UpdateItem for the packed slot items, BatchWriteItem for overflow readings.
+      // Table only (no index ARNs: the Telemetry table has none). BatchWriteItem for the chunk
+      // items; Query (raw chunks) and GetItem/UpdateItem (a group's rollup state) to roll hours
+      // up; PutItem/UpdateItem for the rollup items.
       this.ingestFunction.executionRole.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+        new PolicyStatement({
+          actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [table.tableArn],
+        }),
       );
       this.ingestFunction.addEnvironment(TELEMETRY_TABLE.tableNameEnv, table.tableName);
     } else {
@@ -233,18 +249,19 @@ export class IngestPipeline extends Construct {
    * TIMESTREAM_DATABASE_NAME / TIMESTREAM_TABLE_NAME (Select on the table, DescribeEndpoints).
    * Runtime side: DynamoDbTelemetryStore or TimestreamTelemetryReader.
    */
-  public grantTelemetryRead(consumer: PlatformFunction): void {
+  public grantTelemetryRead(consumer: TelemetryReadConsumer): void {
     consumer.addEnvironment(VARIABLES.telemetryStore, this.timestream ? 'timestream' : 'dynamodb');
     if (!this.timestream) {
-      consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.telemetryTable!.tableArn] }));
+      // Query for readings and rollup items, GetItem for a device group's rollup state.
+      consumer.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem'], resources: [this.telemetryTable!.tableArn] }));
       consumer.addEnvironment(TELEMETRY_TABLE.tableNameEnv, this.telemetryTable!.tableName);
       return;
     }
-    consumer.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['timestream:Select'], resources: [this.timestream.table.attrArn] }));
-    const discovery = new Policy(consumer, 'TimestreamQueryEndpointDiscovery', {
+    consumer.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['timestream:Select'], resources: [this.timestream.table.attrArn] }));
+    const discovery = new Policy(consumer.scope, 'TimestreamQueryEndpointDiscovery', {
       statements: [new PolicyStatement({ actions: ['timestream:DescribeEndpoints'], resources: ['*'] })],
     });
-    discovery.attachToRole(consumer.executionRole);
+    discovery.attachToRole(consumer.role);
     Validations.of(discovery).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'timestream:DescribeEndpoints supports no resource-level permissions and is required before Query; this policy holds nothing else.',
@@ -255,11 +272,12 @@ export class IngestPipeline extends Construct {
 
   /**
    * Alarm evaluation in the batches: Query of a device's alarms and GetItem on the Alarms table
-   * itself (no index), PutItem for transitions; rules are read by the same Query on the table.
+   * itself (no index), PutItem for transitions and pending-run markers, DeleteItem for markers of
+   * runs that broke; rules are read by the same Query on the table.
    */
   private grantAlarmEvaluation(storage: Storage, fn: PlatformFunction): void {
     const table = storage.table(ALARMS_TABLE);
-    fn.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table.tableArn] }));
+    fn.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }));
     fn.addEnvironment(ALARMS_TABLE.tableNameEnv, table.tableName);
   }
 

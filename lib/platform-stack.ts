@@ -109,6 +109,7 @@ export class PlatformStack extends Stack {
       userPool: api.userPool,
       // People's access tokens (web client) and internal services' (client credentials).
       accessTokenClientIds: [api.userPoolClient.userPoolClientId, grpcAccess.internalClient.userPoolClientId],
+      telemetry: ingest,
     });
     new CfnOutput(this, 'GrpcEndpoint', {
       value: deviceService.endpoint,

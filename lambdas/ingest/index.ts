@@ -29,7 +29,10 @@ const doc = createDocumentClient();
 
 const telemetry: TelemetryWriter =
   config.telemetry.store === 'dynamodb'
-    ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName, { retentionDays: config.retentionDays })
+    ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName, {
+        retentionDays: config.retention.raw,
+        rollupRetentionDays: { minute: config.retention.minute, hour: config.retention.hour, day: config.retention.day },
+      })
     : new TimestreamTelemetryStore(new TimestreamWriteClient({}), {
         databaseName: config.telemetry.databaseName,
         tableName: config.telemetry.tableName,

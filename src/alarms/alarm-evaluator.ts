@@ -53,8 +53,9 @@ export const MAX_WINDOW_READINGS = 100;
 /**
  * What the evaluator remembers between batches about one (rule, device), besides the stored
  * instance: where evaluation got to, how long the condition has held, and the open window.
- * Never stored: losing it (a new process) restarts a pending duration or count from the next
- * reading, and late readings are skipped until a window opens again.
+ * Not stored with each reading: losing it (a new process) restarts a pending count from the next
+ * reading, and late readings are skipped until a window opens again; a long pending duration is
+ * resumed from the run start AlarmEvaluation stores apart (alarm-evaluation.ts).
  */
 export interface EvaluationProgress {
   readonly lastTs: number;

@@ -22,6 +22,18 @@ export interface AlarmFilter {
   readonly ruleId?: string;
 }
 
+/**
+ * A duration that has been pending long enough to be worth keeping across processes: the run of
+ * readings meeting `ruleId` (at `ruleVersion`) on the device started at `since` and was unbroken
+ * up to `at` (event times, epoch ms). Written once when the run gets long, deleted when it breaks.
+ */
+export interface PendingRun {
+  readonly ruleId: string;
+  readonly ruleVersion: number;
+  readonly since: number;
+  readonly at: number;
+}
+
 /** Stores alarms; throws UnavailableError when the store cannot be reached. */
 export interface AlarmStore {
   /** Creates a rule (fails with AlreadyExistsError on a taken id) and records its version 1. */
@@ -39,6 +51,12 @@ export interface AlarmStore {
   getInstance(ruleId: string, deviceId: string, consistent?: boolean): Promise<AlarmInstance | undefined>;
   /** Every stored instance of one device (one Query). */
   deviceInstances(deviceId: string, consistent?: boolean): Promise<AlarmInstance[]>;
+  /** A device's stored instances and pending runs, with one Query. */
+  deviceAlarmState(deviceId: string): Promise<{ instances: AlarmInstance[]; pending: PendingRun[] }>;
+  /** Records (or replaces) a device's pending run of a rule. */
+  putPending(deviceId: string, run: PendingRun): Promise<void>;
+  /** Forgets a device's pending run of a rule (nothing when there is none). */
+  deletePending(deviceId: string, ruleId: string): Promise<void>;
   /** Stored instances of one rule, by device id. */
   ruleInstances(ruleId: string, limit: number, cursor?: AlarmCursor): Promise<AlarmPage<AlarmInstance>>;
   /**

@@ -25,3 +25,5 @@ export const ALARM_STREAM_BATCH_SIZE = 100;
 
 /** Partition-key prefix of alarm instance items: the stream mapping's filter lets only their writes through. */
 export const ALARM_INSTANCE_KEY_PREFIX = 'DEV#';
+/** Sort-key prefix of alarm instance items (a device's partition also holds its pending-run markers, which the filter keeps out). */
+export const ALARM_INSTANCE_SORT_PREFIX = 'ALARM#';

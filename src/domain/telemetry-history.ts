@@ -1,9 +1,10 @@
 /**
- * Reading one metric of one device over a time range, page by page: the core use case behind
- * the GraphQL `telemetry` query (and any other door that serves telemetry). It validates the
+ * Reading one metric of one device over a time range, page by page, as readings or as rollups:
+ * the core use case behind the GraphQL `telemetry` query and gRPC `GetTelemetry`. It validates the
  * query and binds each page token to the exact query it continues.
  */
 import type { TelemetryReader, TelemetrySample } from '../ports/telemetry-store.js';
+import { TELEMETRY_RESOLUTIONS, type TelemetryBucket, type TelemetryResolution } from './telemetry-rollup.js';
 import { ValidationError } from './errors.js';
 import type { PageTokenCodec } from './page-token.js';
 import { validateDeviceId } from './validation.js';
@@ -23,11 +24,14 @@ export interface TelemetryHistoryQuery {
   readonly limit?: number;
   /** The page token of the previous page of this same query. */
   readonly pageToken?: string;
+  /** RAW: the readings; otherwise whole UTC buckets (each one that starts in [bucket of from, to)). @default 'RAW' */
+  readonly resolution?: TelemetryResolution;
 }
 
-/** One page of samples, oldest first. */
+/** One page, oldest first: samples at RAW, buckets at any other resolution (the other list is empty). */
 export interface TelemetryHistoryPage {
   readonly items: readonly TelemetrySample[];
+  readonly buckets: readonly TelemetryBucket[];
   readonly nextPageToken?: string;
 }
 
@@ -45,10 +49,20 @@ export class TelemetryHistory {
     if (!Number.isInteger(limit) || limit < 1 || limit > TELEMETRY_MAX_LIMIT) {
       throw new ValidationError(`limit must be an integer from 1 to ${TELEMETRY_MAX_LIMIT}, got ${limit}`, 'limit');
     }
-    // The token is bound to this exact query: reusing it for another range or metric is refused.
-    const scope = { kind: 'telemetry', deviceId, metric, from: String(from), to: String(to) };
+    const resolution = query.resolution ?? 'RAW';
+    if (!TELEMETRY_RESOLUTIONS.includes(resolution)) {
+      throw new ValidationError(`resolution must be one of ${TELEMETRY_RESOLUTIONS.join(', ')}`, 'resolution');
+    }
+    // The token is bound to this exact query: reusing it for another range, metric or resolution is refused.
+    const scope = { kind: 'telemetry', deviceId, metric, from: String(from), to: String(to), ...(resolution !== 'RAW' && { resolution }) };
     const cursor = query.pageToken ? String(this.deps.pageTokens.decode(query.pageToken, scope).c) : undefined;
-    const page = await this.deps.reader.query({ deviceId, metric, from, to, limit, ...(cursor && { cursor }) });
-    return { items: page.items, ...(page.nextCursor && { nextPageToken: this.deps.pageTokens.encode({ c: page.nextCursor }, scope) }) };
+    const request = { deviceId, metric, from, to, limit, ...(cursor && { cursor }) };
+    const token = (next: string | undefined) => (next ? { nextPageToken: this.deps.pageTokens.encode({ c: next }, scope) } : {});
+    if (resolution === 'RAW') {
+      const page = await this.deps.reader.query(request);
+      return { items: page.items, buckets: [], ...token(page.nextCursor) };
+    }
+    const page = await this.deps.reader.rollups({ ...request, resolution });
+    return { items: [], buckets: page.items, ...token(page.nextCursor) };
   }
 }

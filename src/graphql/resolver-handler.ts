@@ -8,8 +8,12 @@ import type {
   MutationResults,
   QueryArgs,
   QueryResults,
+  TelemetryBucket,
   TelemetryPoint,
+  TelemetryValue,
 } from '../generated/graphql/types.js';
+import type { TelemetryBucket as Bucket } from '../domain/telemetry-rollup.js';
+import type { ReadingValue } from '../domain/device.js';
 import type { TelemetryHistory } from '../domain/telemetry-history.js';
 import type { TelemetrySample } from '../ports/telemetry-store.js';
 import { AppSyncRouter, type DirectLambdaEvent } from './appsync-router.js';
@@ -56,12 +60,25 @@ function callerName(event: DirectLambdaEvent): string {
   return typeof identity?.username === 'string' && identity.username.length > 0 ? identity.username : 'unknown';
 }
 
+function toValue(value: ReadingValue): TelemetryValue {
+  if (typeof value === 'number') return { numberValue: value, booleanValue: null, stringValue: null };
+  if (typeof value === 'boolean') return { numberValue: null, booleanValue: value, stringValue: null };
+  return { numberValue: null, booleanValue: null, stringValue: value };
+}
+
 function toPoint(sample: TelemetrySample): TelemetryPoint {
-  const timestamp = new Date(sample.ts).toISOString();
-  const { value } = sample;
-  if (typeof value === 'number') return { timestamp, numberValue: value, booleanValue: null, stringValue: null };
-  if (typeof value === 'boolean') return { timestamp, numberValue: null, booleanValue: value, stringValue: null };
-  return { timestamp, numberValue: null, booleanValue: null, stringValue: value };
+  return { timestamp: new Date(sample.ts).toISOString(), ...toValue(sample.value) };
+}
+
+function toGraphqlBucket(bucket: Bucket): TelemetryBucket {
+  return {
+    start: new Date(bucket.start).toISOString(),
+    count: bucket.count,
+    min: bucket.min ?? null,
+    max: bucket.max ?? null,
+    avg: bucket.avg ?? null,
+    last: toValue(bucket.last),
+  };
 }
 
 /**
@@ -133,8 +150,9 @@ export function createResolverHandler(deps: ResolverDeps): ResolverHandler {
         to: epochMs(args.to, 'to'),
         ...(args.limit !== undefined && args.limit !== null && { limit: args.limit }),
         ...(args.nextToken && { pageToken: args.nextToken }),
+        ...(args.resolution && { resolution: args.resolution }),
       });
-      return { items: page.items.map(toPoint), nextToken: page.nextPageToken ?? null };
+      return { items: page.items.map(toPoint), buckets: page.buckets.map(toGraphqlBucket), nextToken: page.nextPageToken ?? null };
     })
     .onQuery('command', async ({ id }, event) => {
       requireGroup(event.identity, READ_GROUPS, 'read commands');

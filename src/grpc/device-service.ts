@@ -14,6 +14,8 @@ import type { CommandChangeSource } from './command-change-source.js';
 import { toListCommandsInput, toProtoCommand, toProtoTwin, toSendInput } from './command-mapper.js';
 import { watchCommandsHub } from './watch-commands.js';
 import { NotServedError, toGrpcStatus } from './error-mapper.js';
+import type { TelemetryHistory } from '../domain/telemetry-history.js';
+import { toTelemetryQuery, toTelemetryResponse } from './telemetry-mapper.js';
 
 /** Commands and twin use cases, and the transitions WatchCommands relays. */
 export interface DeviceControlPorts {
@@ -37,6 +39,8 @@ export interface DeviceServiceDeps {
   readonly watch?: WatchOptions;
   /** Without it the command and twin RPCs answer UNIMPLEMENTED. */
   readonly control?: DeviceControlPorts;
+  /** Without it GetTelemetry answers UNIMPLEMENTED. */
+  readonly telemetry?: Pick<TelemetryHistory, 'query'>;
 }
 
 /**
@@ -125,6 +129,12 @@ export function createDeviceServiceHandlers(deps: DeviceServiceDeps): {
       const expected = fromInt64(request.expectedVersion, 'expected_version');
       signal.throwIfAborted();
       return toProtoTwin(await need().twins.updateDesired({ deviceId: request.deviceId, patch: request.patchJson, ...(expected !== 0 && { expectedVersion: expected }) }));
+    }),
+    GetTelemetry: guardUnary(context, 'GetTelemetry', async (request, signal) => {
+      if (!deps.telemetry) throw new NotServedError('telemetry is not served by this server');
+      const query = toTelemetryQuery(request);
+      signal.throwIfAborted();
+      return toTelemetryResponse(await deps.telemetry.query(query));
     }),
     ...createAlarmHandlers(deps.alarms.service, context, alarmWatchers),
   };

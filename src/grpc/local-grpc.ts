@@ -14,6 +14,7 @@ import type { LogFields, Logger } from '../ports/logger.js';
 import { subscribeToChanges } from './message-bus-change-source.js';
 import { subscribeToCommandChanges } from './command-change-source.js';
 import type { DeviceControlPorts } from './device-service.js';
+import type { TelemetryHistory } from '../domain/telemetry-history.js';
 import { startDeviceServer } from './server.js';
 import type { AlarmServicePort } from './alarm-handlers.js';
 import { subscribeToAlarms } from './watch-alarms.js';
@@ -24,6 +25,8 @@ export interface LocalGrpcOptions {
   /** Commands and twins (their transitions come from the bus). */
   readonly control?: Omit<DeviceControlPorts, 'commandChanges'>;
   readonly alarms: AlarmServicePort;
+  /** Telemetry reads (GetTelemetry). */
+  readonly telemetry?: Pick<TelemetryHistory, 'query'>;
   readonly bus: MessageBus;
   readonly host: string;
   readonly port: number;
@@ -69,6 +72,7 @@ export async function startLocalGrpc(options: LocalGrpcOptions): Promise<LocalGr
       registry: options.registry,
       changes,
       ...(options.control && { control: { ...options.control, commandChanges } }),
+      ...(options.telemetry && { telemetry: options.telemetry }),
       alarms: { service: options.alarms, transitions },
       host: options.host,
       port: options.port,

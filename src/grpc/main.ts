@@ -38,6 +38,10 @@ import { createDeviceControlServices } from '../adapters/device-control-services
 import { IotDataDeviceMessenger } from '../adapters/iot/iot-data-device-messenger.js';
 import { subscribeToCommandChanges, type CommandChangeSource } from './command-change-source.js';
 import { startDeviceServer } from './server.js';
+import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
+import { TimestreamTelemetryReader } from '../adapters/telemetry/timestream-telemetry-reader.js';
+import { TelemetryHistory } from '../domain/telemetry-history.js';
 import { createTaskTlsIdentity } from './task-tls-identity.js';
 import { exitAfterFlush, exitOnSignal } from './exit-on-signal.js';
 
@@ -75,10 +79,17 @@ async function main(): Promise<void> {
     });
     control = { ...services, commandChanges };
   }
+  const telemetryReader =
+    config.telemetry?.store === 'dynamodb'
+      ? new DynamoDbTelemetryStore(doc, config.telemetry.tableName)
+      : config.telemetry?.store === 'timestream'
+        ? new TimestreamTelemetryReader(new TimestreamQueryClient({ region: config.region }), { databaseName: config.telemetry.databaseName, tableName: config.telemetry.tableName })
+        : undefined;
   const server = await startDeviceServer({
     registry,
     changes,
     ...(control && { control }),
+    ...(telemetryReader && { telemetry: new TelemetryHistory({ reader: telemetryReader, pageTokens }) }),
     alarms: { service: alarmService, transitions },
     host: config.host,
     port: config.port,

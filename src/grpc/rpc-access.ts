@@ -24,6 +24,7 @@ export const RPC_RIGHTS: Readonly<Record<keyof DeviceServiceHandlers, DeviceRigh
   ListCommands: 'read',
   WatchCommands: 'read',
   GetTwin: 'read',
+  GetTelemetry: 'read',
   // Alarm rules and actions change the fleet's alarming: write, as on the GraphQL API (admin).
   CreateAlarmRule: 'write',
   UpdateAlarmRule: 'write',

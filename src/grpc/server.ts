@@ -15,6 +15,7 @@ import type { AccessTokenVerifier } from './access-token-verifier.js';
 import { authInterceptor } from './auth-interceptor.js';
 import type { CallContext } from './call-guard.js';
 import type { Logger } from '../ports/logger.js';
+import type { TelemetryHistory } from '../domain/telemetry-history.js';
 import { createDeviceServiceHandlers, type DeviceControlPorts, type DeviceRegistryPort } from './device-service.js';
 import type { AlarmServicePort } from './alarm-handlers.js';
 import type { AlarmTransitionSource } from './watch-alarms.js';
@@ -101,6 +102,8 @@ export interface DeviceServerOptions {
   readonly watch?: WatchOptions;
   /** Commands and twins; their RPCs answer UNIMPLEMENTED without it. */
   readonly control?: DeviceControlPorts;
+  /** Telemetry reads; GetTelemetry answers UNIMPLEMENTED without it. */
+  readonly telemetry?: Pick<TelemetryHistory, 'query'>;
   /** @default RECEIVE_BUDGET_BYTES */
   readonly receiveBudgetBytes?: number;
   /** Longest a call may take to send its request once admitted. @default 10_000 */
@@ -145,6 +148,7 @@ export async function startDeviceServer(options: DeviceServerOptions): Promise<D
     context,
     ...(options.watch && { watch: options.watch }),
     ...(options.control && { control: options.control }),
+    ...(options.telemetry && { telemetry: options.telemetry }),
   });
   server.addService(deviceServiceDefinition, handlers);
   const healthImpl = new HealthImplementation({ '': 'NOT_SERVING', [DEVICE_SERVICE_NAME]: 'NOT_SERVING' });

@@ -7,6 +7,8 @@
  * adds one step: start its server with `listenOrExplain`, `stops.push(...)`, and set its
  * `endpoints` entry.
  */
+import { TelemetryHistory } from '../domain/telemetry-history.js';
+import { DynamoDbTelemetryStore } from '../adapters/telemetry/dynamodb-telemetry-store.js';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client.js';
@@ -289,7 +291,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //    TLS with the local CA (as the broker), tokens of the same issuer as GraphQL.
     const issuer = dataDir ? await LocalTokenIssuer.fromDataDir(dataDir) : await LocalTokenIssuer.forProcess();
     const grpc = await listenOrExplain({ name: 'gRPC', host, port: ports.grpc, flag: PORT_FLAGS.grpc }, () =>
-      startLocalGrpc({ registry, control: { commands: control.commands, twins: control.twins }, alarms: alarmsWing.service, bus: iot.bus, host, port: ports.grpc, log, ca: iot.ca, issuer }),
+      startLocalGrpc({
+        registry,
+        control: { commands: control.commands, twins: control.twins },
+        alarms: alarmsWing.service,
+        telemetry: new TelemetryHistory({ reader: new DynamoDbTelemetryStore(doc, tables.telemetry), pageTokens }),
+        bus: iot.bus,
+        host,
+        port: ports.grpc,
+        log,
+        ca: iot.ca,
+        issuer,
+      }),
     );
     stops.push({ name: 'gRPC server', stop: () => grpc.stop() });
     endpoints.grpc = grpc.address;

@@ -1,4 +1,5 @@
 import type { ReadingValue } from '../domain/device.js';
+import type { RollupResolution, TelemetryBucket } from '../domain/telemetry-rollup.js';
 
 /** One validated reading of one device: (deviceId, seq) identifies it. */
 export interface TelemetryPoint {
@@ -54,9 +55,23 @@ export interface TelemetryPage {
   readonly nextCursor?: string;
 }
 
+/** A query for the rollups of one metric: every whole bucket that starts in [bucket of `from`, `to`). */
+export interface TelemetryRollupQuery extends TelemetryQuery {
+  readonly resolution: RollupResolution;
+}
+
+/** Buckets in ascending start order; `nextCursor` is absent on the last page. */
+export interface TelemetryBucketPage {
+  readonly items: TelemetryBucket[];
+  readonly nextCursor?: string;
+}
+
 /** Reads telemetry. ValidationError for a bad range, limit or cursor. */
 export interface TelemetryReader {
+  /** Raw readings. */
   query(query: TelemetryQuery): Promise<TelemetryPage>;
+  /** Per-bucket min, max, avg, count and last; a reading stored twice counts once. */
+  rollups(query: TelemetryRollupQuery): Promise<TelemetryBucketPage>;
 }
 
 /** The telemetry store: DynamoDB (every account, local default) or Timestream (an account that still has LiveAnalytics; see the README). */

@@ -132,6 +132,34 @@ describe.each(implementations)('%s', (_name, open) => {
     expect((await store.ruleInstances(rule.id, 10)).items).toEqual([]);
   });
 
+  it('keeps pending runs beside a device\'s alarms, read with them, out of every alarm listing', async () => {
+    // Prepare
+    const rule = testRule({ id: uuid(60) });
+    const other = testRule({ id: uuid(61) });
+    const device = uuid(960);
+    await store.createRule(rule);
+    await store.writeTransition(activate(rule, device, 5));
+
+    // Act
+    await store.putPending(device, { ruleId: other.id, ruleVersion: 2, since: 1_000, at: 61_000 });
+    await store.putPending(device, { ruleId: other.id, ruleVersion: 2, since: 1_000, at: 90_000 });
+    const both = await store.deviceAlarmState(device);
+    const listed = await store.listAlarms({ deviceId: device }, 10);
+    const byRule = await store.ruleInstances(other.id, 10);
+    const instances = await store.deviceInstances(device);
+    await store.deletePending(device, other.id);
+    await store.deletePending(device, other.id);
+    const after = await store.deviceAlarmState(device);
+
+    // Assess
+    expect(both.pending).toEqual([{ ruleId: other.id, ruleVersion: 2, since: 1_000, at: 90_000 }]);
+    expect(both.instances.map((i) => i.id)).toEqual([`${rule.id}.${device}`]);
+    expect(listed.items.map((i) => i.id)).toEqual([`${rule.id}.${device}`]);
+    expect(byRule.items).toEqual([]);
+    expect(instances.map((i) => i.id)).toEqual([`${rule.id}.${device}`]);
+    expect(after).toEqual({ instances: both.instances, pending: [] });
+  });
+
   it('finds ended snoozes through the index', async () => {
     const rule = testRule({ id: uuid(6) });
     const snoozed = applyAction(normalInstance(rule, uuid(400), at(0)), rule, { kind: 'SNOOZE', seconds: 60 }, 'ops', Date.parse(at(0)));

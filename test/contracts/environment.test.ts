@@ -12,14 +12,19 @@ describe('ingest function environment', () => {
     expect(readIngestEnvironment({ ...base, TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 'T', TELEMETRY_RETENTION_DAYS: '7' })).toEqual({
       devicesTableName: 'Devices',
       deadLetterQueueUrl: 'https://sqs/q',
-      retentionDays: 7,
+      retention: { raw: 7, minute: 90, hour: 730, day: 1826 },
       telemetry: { store: 'dynamodb', tableName: 'T' },
     });
   });
 
+  it('reads the retention of each rollup resolution', () => {
+    const env = { ...base, TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 'T', TELEMETRY_MINUTE_RETENTION_DAYS: '60', TELEMETRY_HOUR_RETENTION_DAYS: '400', TELEMETRY_DAY_RETENTION_DAYS: '3650' };
+    expect(readIngestEnvironment(env).retention).toEqual({ raw: 30, minute: 60, hour: 400, day: 3650 });
+  });
+
   it('reads the Timestream settings, keeping 30 days by default', () => {
     expect(readIngestEnvironment({ ...base, TELEMETRY_STORE: 'timestream', TIMESTREAM_DATABASE_NAME: 'db', TIMESTREAM_TABLE_NAME: 't' })).toMatchObject({
-      retentionDays: 30,
+      retention: { raw: 30, minute: 90, hour: 730, day: 1826 },
       telemetry: { store: 'timestream', databaseName: 'db', tableName: 't' },
     });
   });
@@ -31,6 +36,7 @@ describe('ingest function environment', () => {
     [{ ...base, TELEMETRY_STORE: 'influx' }, /^TELEMETRY_STORE: must be one of dynamodb, timestream, got "influx"/],
     [{ DEAD_LETTER_QUEUE_URL: 'q', TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 'T' }, /^DEVICES_TABLE_NAME: is required/],
     [{ ...base, TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 'T', TELEMETRY_RETENTION_DAYS: '0' }, /^TELEMETRY_RETENTION_DAYS: must be an integer/],
+    [{ ...base, TELEMETRY_STORE: 'dynamodb', TELEMETRY_TABLE_NAME: 'T', TELEMETRY_HOUR_RETENTION_DAYS: 'two years' }, /^TELEMETRY_HOUR_RETENTION_DAYS: must be an integer/],
   ])('fails fast naming the variable (%#)', (env, message) => {
     expect(() => readIngestEnvironment(env)).toThrow(message);
   });

@@ -39,7 +39,8 @@ function build(telemetryFails = false) {
     twins: UNUSED_TWINS,
     registry,
     telemetry: new TelemetryHistory({
-      reader: { query: async () => { if (telemetryFails) throw new Error('connect ECONNREFUSED 10.0.0.7:443 secret-host'); return { items: [{ ts: 0, seq: 1, value: 21.5 }], nextCursor: 'c1' }; } },
+      reader: { query: async () => { if (telemetryFails) throw new Error('connect ECONNREFUSED 10.0.0.7:443 secret-host'); return { items: [{ ts: 0, seq: 1, value: 21.5 }], nextCursor: 'c1' }; },
+        rollups: async () => ({ items: [{ start: 0, count: 2, min: 1, max: 3, avg: 2, last: 3 }] }) },
       pageTokens,
     }),
     alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: repository }),

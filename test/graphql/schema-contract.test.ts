@@ -23,7 +23,7 @@ const handler = createResolverHandler({
   commands: UNUSED_COMMANDS,
   twins: UNUSED_TWINS,
   registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
-  telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
+  telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }), rollups: async () => ({ items: [] }) }, pageTokens: createPageTokenCodec('contract-test-secret-0123456789') }),
   alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens: createPageTokenCodec('contract-test-secret-0123456789'), devices: new InMemoryDeviceRepository() }),
 });
 

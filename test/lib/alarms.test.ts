@@ -35,7 +35,7 @@ describe('Alarms', () => {
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ParallelizationFactor: 1,
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'DEV#' }] } } } }) }] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'DEV#' }] }, sk: { S: [{ prefix: 'ALARM#' }] } } } }) }] },
       DestinationConfig: { OnFailure: { Destination: stack.resolve(alarms.deadLetterQueue.queueArn) } },
     });
   });
@@ -132,9 +132,9 @@ describe('the platform stack with alarms', () => {
     expect(text).not.toContain('publishDeviceUpdate');
   });
 
-  it('lets the ingest function Query, GetItem and PutItem the Alarms table itself, and sets ALARMS_TABLE_NAME', () => {
+  it('lets the ingest function Query, GetItem, PutItem and DeleteItem the Alarms table itself (pending-run markers), and sets ALARMS_TABLE_NAME', () => {
     const text = policyText(/IngestPipelineIngestFunction/);
-    expect(text).toMatch(/"dynamodb:Query","dynamodb:GetItem","dynamodb:PutItem"\],"Effect":"Allow","Resource":\{"Fn::GetAtt":\["StorageAlarms[0-9A-F]+","Arn"\]\}/);
+    expect(text).toMatch(/"dynamodb:Query","dynamodb:GetItem","dynamodb:PutItem","dynamodb:DeleteItem"\],"Effect":"Allow","Resource":\{"Fn::GetAtt":\["StorageAlarms[0-9A-F]+","Arn"\]\}/);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('Kinesis|ingest|telemetry'),
       Environment: { Variables: Match.objectLike({ ALARMS_TABLE_NAME: Match.anyValue() }) },

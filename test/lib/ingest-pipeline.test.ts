@@ -112,6 +112,21 @@ describe('IngestPipeline', () => {
     template.hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 2 });
   });
 
+  it('takes the retention of raw telemetry and of each rollup resolution from context, refusing a bad one by name', () => {
+    const { template } = build('dynamodb', { telemetryRetentionDays: 14, telemetryMinuteRetentionDays: 31, telemetryHourRetentionDays: 365, telemetryDayRetentionDays: 3650 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TELEMETRY_RETENTION_DAYS: '14',
+          TELEMETRY_MINUTE_RETENTION_DAYS: '31',
+          TELEMETRY_HOUR_RETENTION_DAYS: '365',
+          TELEMETRY_DAY_RETENTION_DAYS: '3650',
+        }),
+      },
+    });
+    expect(() => build('dynamodb', { telemetryHourRetentionDays: 0 })).toThrow(/telemetryHourRetentionDays/);
+  });
+
   it('refuses batch settings out of range, naming them', () => {
     expect(() => build('dynamodb', { ingestBatchSize: 20_000 })).toThrow(/batchSize/);
     expect(() => build('dynamodb', {}, { batchWindow: Duration.minutes(10) })).toThrow(/batchWindowSeconds/);
@@ -129,17 +144,20 @@ describe('IngestPipeline', () => {
     );
   });
 
-  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem on Alarms, BatchWriteItem on Telemetry and SendMessage on the DLQ', () => {
+  it('gives the ingest function only UpdateItem/GetItem on Devices, Query/GetItem/PutItem/DeleteItem on Alarms, chunk and rollup writes on Telemetry and SendMessage on the DLQ', () => {
     // Prepare / Act
     const { stack, storage, pipeline, template } = build('dynamodb');
 
     // Assess
     const statements = statementsOf(template, stack, pipeline.ingestFunction.executionRole.roleName);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !/^(logs|kinesis|xray):/.test(a));
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']));
     const alarms = statements.find((s) => JSON.stringify(s.Resource).includes('StorageAlarms'))!;
-    expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(alarms.Action).toEqual(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
     expect(JSON.stringify(alarms.Resource)).not.toContain('/index/');
+    const telemetry = statements.find((s) => JSON.stringify(s.Resource).includes('StorageTelemetry'))!;
+    expect(telemetry.Action).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(JSON.stringify(telemetry.Resource)).not.toContain('/index/');
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
       Environment: {
@@ -149,6 +167,10 @@ describe('IngestPipeline', () => {
           TELEMETRY_TABLE_NAME: stack.resolve(storage.telemetryTable!.tableName),
           DEAD_LETTER_QUEUE_URL: stack.resolve(pipeline.deadLetterQueue.queueUrl),
           POWERTOOLS_SERVICE_NAME: 'ingest',
+          TELEMETRY_RETENTION_DAYS: '30',
+          TELEMETRY_MINUTE_RETENTION_DAYS: '90',
+          TELEMETRY_HOUR_RETENTION_DAYS: '730',
+          TELEMETRY_DAY_RETENTION_DAYS: '1826',
         }),
       },
       Architectures: ['arm64'],
@@ -272,13 +294,13 @@ describe('IngestPipeline.grantTelemetryRead', () => {
     const reader = new PlatformFunction(stack, 'Reader', { entry: FIXTURE_HANDLER, serviceName: 'reader' });
 
     // Act
-    pipeline.grantTelemetryRead(reader);
+    pipeline.grantTelemetryRead({ scope: reader, role: reader.executionRole, addEnvironment: (key, value) => reader.addEnvironment(key, value) });
 
     // Assess
     const template = Template.fromStack(stack);
     const statements = statementsOf(template, stack, reader.executionRole.roleName);
     if (store === 'dynamodb') {
-      expect(statements).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: stack.resolve(storage.telemetryTable!.tableArn) }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: stack.resolve(storage.telemetryTable!.tableArn) }));
     } else {
       expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:Select', Resource: stack.resolve(pipeline.timestream!.table.attrArn) }));
       expect(statements).toContainEqual(expect.objectContaining({ Action: 'timestream:DescribeEndpoints', Resource: '*' }));

@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ALARM_SEVERITIES, type AlarmRule, type AlarmSeverity } from '../../alarms/alarm-rule.js';
 import type { AlarmInstance, AlarmTransition } from '../../alarms/alarm-state.js';
-import type { AlarmCursor, AlarmFilter, AlarmPage, AlarmStore } from '../../alarms/alarm-store.js';
-import { ALARM_INSTANCE_KEY_PREFIX } from '../../contracts/alarms.js';
+import type { AlarmCursor, AlarmFilter, AlarmPage, AlarmStore, PendingRun } from '../../alarms/alarm-store.js';
+import { ALARM_INSTANCE_KEY_PREFIX, ALARM_INSTANCE_SORT_PREFIX } from '../../contracts/alarms.js';
 import { AlreadyExistsError, ConflictError, UnavailableError } from '../../domain/errors.js';
 import { isConditionalCheckFailed, mapDynamoError } from './dynamo-errors.js';
 
@@ -30,7 +30,10 @@ const MAX_PAGE_QUERIES = 10;
 const rulePk = (id: string) => `RULE#${id}`;
 const versionSk = (version: number) => `V#${String(version).padStart(10, '0')}`;
 const devicePk = (deviceId: string) => `${ALARM_INSTANCE_KEY_PREFIX}${deviceId}`;
-const instanceSk = (ruleId: string) => `ALARM#${ruleId}`;
+const instanceSk = (ruleId: string) => `${ALARM_INSTANCE_SORT_PREFIX}${ruleId}`;
+// Pending-run markers share the device's partition (one Query reads both) but carry none of the
+// indexed attributes (ruleId, state, listPk, snoozeDue), so no index and no stream consumer sees them.
+const pendingSk = (ruleId: string) => `PENDING#${ruleId}`;
 const historyPk = (alarmId: string) => `HIST#${alarmId}`;
 const historySk = (rev: number) => `R#${String(rev).padStart(10, '0')}`;
 
@@ -56,7 +59,7 @@ export function fromInstanceItem(item: Item): AlarmInstance {
 
 /** Whether a stored item is an alarm instance (not a rule, version or history item). */
 export function isInstanceItem(item: Item | undefined): boolean {
-  return typeof item?.pk === 'string' && item.pk.startsWith(ALARM_INSTANCE_KEY_PREFIX) && typeof item.sk === 'string' && item.sk.startsWith('ALARM#');
+  return typeof item?.pk === 'string' && item.pk.startsWith(ALARM_INSTANCE_KEY_PREFIX) && typeof item.sk === 'string' && item.sk.startsWith(ALARM_INSTANCE_SORT_PREFIX);
 }
 
 const fromRuleItem = (item: Item): AlarmRule => {
@@ -148,12 +151,34 @@ export class DynamoDbAlarmStore implements AlarmStore {
       {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :alarm)',
-        ExpressionAttributeValues: { ':pk': devicePk(deviceId), ':alarm': 'ALARM#' },
+        ExpressionAttributeValues: { ':pk': devicePk(deviceId), ':alarm': ALARM_INSTANCE_SORT_PREFIX },
         ConsistentRead: consistent,
       },
       'read device alarms',
     );
     return items.map(fromInstanceItem);
+  }
+
+  async deviceAlarmState(deviceId: string): Promise<{ instances: AlarmInstance[]; pending: PendingRun[] }> {
+    const items = await this.queryAll(
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': devicePk(deviceId) } },
+      'read device alarm state',
+    );
+    const pending = items
+      .filter((i) => String(i.sk).startsWith('PENDING#'))
+      .map((i) => ({ ruleId: String(i.sk).slice('PENDING#'.length), ruleVersion: Number(i.pendingVersion), since: Number(i.since), at: Number(i.at) }));
+    return { instances: items.filter((i) => isInstanceItem(i)).map(fromInstanceItem), pending };
+  }
+
+  async putPending(deviceId: string, run: PendingRun): Promise<void> {
+    await this.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: devicePk(deviceId), sk: pendingSk(run.ruleId), pendingVersion: run.ruleVersion, since: run.since, at: run.at } }),
+      'record a pending run',
+    );
+  }
+
+  async deletePending(deviceId: string, ruleId: string): Promise<void> {
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: devicePk(deviceId), sk: pendingSk(ruleId) } }), 'forget a pending run');
   }
 
   async ruleInstances(ruleId: string, limit: number, cursor?: AlarmCursor): Promise<AlarmPage<AlarmInstance>> {

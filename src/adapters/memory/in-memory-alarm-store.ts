@@ -1,7 +1,7 @@
 /** AlarmStore in memory: the test double of the port, held to the same contract test as the DynamoDB adapter. */
 import { ALARM_SEVERITIES, type AlarmRule, type AlarmSeverity } from '../../alarms/alarm-rule.js';
 import type { AlarmInstance, AlarmTransition } from '../../alarms/alarm-state.js';
-import type { AlarmCursor, AlarmFilter, AlarmPage, AlarmStore } from '../../alarms/alarm-store.js';
+import type { AlarmCursor, AlarmFilter, AlarmPage, AlarmStore, PendingRun } from '../../alarms/alarm-store.js';
 import { AlreadyExistsError, ConflictError } from '../../domain/errors.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -18,6 +18,7 @@ export class InMemoryAlarmStore implements AlarmStore {
   private readonly versions = new Map<string, AlarmRule>();
   private readonly instances = new Map<string, AlarmInstance>();
   private readonly transitions = new Map<string, Map<number, AlarmTransition>>();
+  private readonly pending = new Map<string, PendingRun & { deviceId: string }>();
 
   async createRule(rule: AlarmRule): Promise<void> {
     if (this.rules.has(rule.id)) throw new AlreadyExistsError(`Alarm rule ${rule.id} already exists`);
@@ -60,6 +61,19 @@ export class InMemoryAlarmStore implements AlarmStore {
 
   async deviceInstances(deviceId: string): Promise<AlarmInstance[]> {
     return [...this.instances.values()].filter((i) => i.deviceId === deviceId).sort((a, b) => a.ruleId.localeCompare(b.ruleId)).map(clone);
+  }
+
+  async deviceAlarmState(deviceId: string): Promise<{ instances: AlarmInstance[]; pending: PendingRun[] }> {
+    const pending = [...this.pending.values()].filter((p) => p.deviceId === deviceId).map(({ deviceId: _d, ...run }) => run);
+    return { instances: await this.deviceInstances(deviceId), pending };
+  }
+
+  async putPending(deviceId: string, run: PendingRun): Promise<void> {
+    this.pending.set(`${run.ruleId}.${deviceId}`, { ...run, deviceId });
+  }
+
+  async deletePending(deviceId: string, ruleId: string): Promise<void> {
+    this.pending.delete(`${ruleId}.${deviceId}`);
   }
 
   async ruleInstances(ruleId: string, limit: number, cursor?: AlarmCursor): Promise<AlarmPage<AlarmInstance>> {

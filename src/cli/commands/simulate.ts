@@ -16,7 +16,6 @@ import { performance } from 'node:perf_hooks';
 import { IoTClient } from '@aws-sdk/client-iot';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import mqtt, { type MqttClient } from 'mqtt';
 import { createDocumentClient } from '../../adapters/dynamodb/client.js';
 import { DynamoDbDeviceCredentialStore } from '../../adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../adapters/dynamodb/device-repository.js';
@@ -34,6 +33,7 @@ import { provisionAwsDevices } from '../../provisioning/aws-provisioner.js';
 import { readDeviceBundle, type DeviceBundle } from '../../provisioning/device-bundle.js';
 import { DEFAULT_GRAPHQL_URL } from '../graphql-client.js';
 import { reportingErrors, stderrLines, stdoutLines, type LineWriter } from '../output.js';
+import { DEFAULT_RECONNECT_POLICY, DeviceLink, type ReconnectPolicy } from '../simulator/device-link.js';
 import { commandAccountingLine, settleCommands, startCommandDriver, waitOnline, type CommandCounts, type CommandDriver } from '../simulator/command-driver.js';
 import { attachResponder, DEFAULT_COMMAND_BEHAVIOUR, ResponderTally, type CommandBehaviour } from '../simulator/command-responder.js';
 import { graphqlCommandApi } from '../simulator/graphql-command-api.js';
@@ -58,6 +58,10 @@ export interface SimulationResult {
   readonly toTs: number;
   /** Readings per message (1: schema v1). */
   readonly pointsPerMessage: number;
+  /** Connections dropped and made again during the run. */
+  readonly reconnects: number;
+  /** Devices whose link gave up (their unacknowledged messages failed). */
+  readonly lostDevices: number;
 }
 
 /** Options of {@link simulateFleet}. */
@@ -74,6 +78,8 @@ export interface FleetOptions {
   readonly connectConcurrency?: number;
   /** @default Math.random */
   readonly random?: () => number;
+  /** How a device rides out a broker outage. @default DEFAULT_RECONNECT_POLICY */
+  readonly reconnect?: ReconnectPolicy;
   /** MQTT version of the devices: 4 (3.1.1) or 5. @default 4 */
   readonly protocolVersion?: 4 | 5;
   /**
@@ -129,33 +135,6 @@ const INVALID_PAYLOADS: ReadonlyArray<(ts: number, seq: number) => string> = [
   (ts, seq) => JSON.stringify({ v: 1, ts: ts + 3_600_000, seq, metrics: { temperature: 20 } }),
 ];
 
-function connect(bundle: DeviceBundle, protocolVersion: 4 | 5): Promise<MqttClient> {
-  return new Promise((resolveClient, reject) => {
-    const client = mqtt.connect(`mqtts://${bundle.manifest.endpoint}:${bundle.manifest.port}`, {
-      clientId: bundle.manifest.thingName,
-      protocolVersion,
-      clean: true,
-      reconnectPeriod: 0,
-      connectTimeout: 15_000,
-      keepalive: 60,
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
-      ca: bundle.caCertificatePem,
-    });
-    const fail = (error: Error) => {
-      client.end(true);
-      reject(error);
-    };
-    client.once('connect', () => {
-      client.off('error', fail);
-      resolveClient(client);
-    });
-    client.once('error', fail);
-    // A refused client certificate is a bare socket close, with no error event.
-    client.once('close', () => fail(new Error(`${bundle.manifest.thingName}: connection closed during connect`)));
-  });
-}
-
 /** Resolves when `promise` settles or after `ms`, whichever is first; the timer holds the process open meanwhile. */
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -167,9 +146,10 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void
 export async function simulateFleet(options: FleetOptions): Promise<SimulationResult> {
   const random = options.random ?? Math.random;
   const invalidPercent = options.invalidPercent ?? 0;
-  const counters = { sent: 0, acknowledged: 0, failed: 0, notSent: 0, invalid: 0, connected: 0 };
+  const counters = { sent: 0, acknowledged: 0, failed: 0, notSent: 0, invalid: 0, connected: 0, reconnects: 0, lostDevices: 0 };
   const latencies: number[] = [];
-  const clients: Array<{ client: MqttClient; bundle: DeviceBundle }> = [];
+  const clients: Array<{ link: DeviceLink; bundle: DeviceBundle }> = [];
+  const policy = options.reconnect ?? DEFAULT_RECONNECT_POLICY;
 
   // Connect with bounded concurrency: 2 cores cannot do hundreds of handshakes at once.
   const queue = [...options.bundles];
@@ -177,10 +157,30 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
   await Promise.all(
     Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let bundle = queue.shift(); bundle; bundle = queue.shift()) {
+        const commands = options.commands;
+        const link = new DeviceLink(
+          {
+            url: `mqtts://${bundle.manifest.endpoint}:${bundle.manifest.port}`,
+            protocolVersion: options.protocolVersion ?? 4,
+            clientId: bundle.manifest.thingName,
+            cert: bundle.certificatePem,
+            ...(bundle.privateKeyPem && { key: bundle.privateKeyPem }),
+            ca: bundle.caCertificatePem,
+          },
+          policy,
+          {
+            onReconnect: () => (counters.reconnects += 1),
+            onGiveUp: () => (counters.lostDevices += 1),
+            // As a device listens for commands, on every connection (a clean session keeps no subscription).
+            setup: commands
+              ? (client) => attachResponder(client, bundle, { behaviour: commands.behaviour, tally: commands.tally, random })
+              : async (client) => void (await client.subscribeAsync(bundle.manifest.topics.commands, { qos: 1 })),
+          },
+          random,
+        );
         try {
-          const client = await connect(bundle, options.protocolVersion ?? 4);
-          if (options.commands) await attachResponder(client, bundle, { behaviour: options.commands.behaviour, tally: options.commands.tally, random });
-          clients.push({ client, bundle });
+          await link.open();
+          clients.push({ link, bundle });
           counters.connected += 1;
         } catch {
           // Counted below: no message of an unconnected device is sent.
@@ -212,7 +212,7 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
   const progress = setInterval(() => options.onProgress?.({ ...counters }), 500);
 
   await Promise.all(
-    clients.map(async ({ client, bundle }) => {
+    clients.map(async ({ link, bundle }) => {
       const model = new SensorModel(random);
       // Sequence numbers start at the run's start time, so a reused device never repeats one.
       let seq = startTs;
@@ -250,7 +250,7 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
         if (invalid) counters.invalid += 1;
         counters.sent += 1;
         const started = performance.now();
-        const publish = client.publishAsync(topic, payload, { qos: 1 }).then(
+        const publish = link.publish(topic, payload).then(
           () => {
             counters.acknowledged += 1;
             latencies.push(performance.now() - started);
@@ -264,25 +264,19 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
       }
     }),
   );
-  // Outstanding QoS 1 publishes get a bounded time to be acknowledged. The timer keeps the
-  // process alive: with the broker gone no socket does, and an unref'd timer let Node exit
-  // with the top-level await unsettled (exit 13, no accounting).
-  await settleWithin(Promise.all([...outstanding]), 30_000);
+  // Outstanding QoS 1 publishes get a bounded time to be acknowledged: 30 s, plus the longest
+  // outage a link rides out (a link that gives up fails its messages, which settles them). The
+  // timer keeps the process alive: with the broker gone no socket does, and an unref'd timer let
+  // Node exit with the top-level await unsettled (exit 13, no accounting).
+  await settleWithin(Promise.all([...outstanding]), 30_000 + policy.maxOutageMs);
   clearInterval(progress);
   if (driver) {
     await driver.finish();
     await options.commands!.tally.settled();
   }
-  // A client whose broker went away never finishes a graceful end: force it after 5 s.
-  await Promise.all(
-    clients.map(({ client }) =>
-      settleWithin(client.endAsync().catch(() => undefined), 5_000).then(() => {
-        if (!client.disconnected) client.end(true);
-      }),
-    ),
-  );
-  // Whatever is still unacknowledged after the clients closed has failed.
-  counters.failed += outstanding.size;
+  // Closing fails what is still unacknowledged; a broker that went away gets 5 s to say goodbye.
+  await Promise.all(clients.map(({ link }) => link.close(5_000)));
+  await Promise.all([...outstanding]);
   options.onProgress?.({ ...counters });
   latencies.sort((a, b) => a - b);
   return {
@@ -297,6 +291,8 @@ export async function simulateFleet(options: FleetOptions): Promise<SimulationRe
     fromTs: firstTs,
     toTs: lastTs,
     pointsPerMessage,
+    reconnects: counters.reconnects,
+    lostDevices: counters.lostDevices,
   };
 }
 
@@ -354,6 +350,9 @@ export async function countDeadLetters(file: string, deviceIds: ReadonlySet<stri
     if (!line) continue;
     const letter = JSON.parse(line) as DeadLetter;
     const device = letter.thingName ?? letter.clientId;
+    // A message resent after a reconnect can meet its first delivery in one batch: that copy is
+    // refused as a duplicate while the reading itself is stored, so it is no lost message.
+    if (letter.reason === 'DUPLICATE_SEQUENCE') continue;
     if (letter.source === 'ingest' && device && deviceIds.has(device)) count += 1;
   }
   return count;
@@ -388,6 +387,9 @@ interface SimulateCommandOptions {
   commandTimeout: number;
   graphqlUrl: string;
   token?: string;
+  reconnectAttempts: number;
+  reconnectTimeout: number;
+  reconnectMaxDelay: number;
 }
 
 /** The commands part of a run: its driver while the fleet publishes, then its accounting lines. */
@@ -494,6 +496,9 @@ export function register(
     .option('--devices-table <name>', 'aws: the DevicesTableName stack output (env DEVICES_TABLE_NAME)', process.env.DEVICES_TABLE_NAME)
     .option('--stats-table <name>', 'aws: the StatsTableName stack output (env STATS_TABLE_NAME)', process.env.STATS_TABLE_NAME)
     .option('--ca-file <file>', 'aws: root CA file (default: downloaded from Amazon Trust Services)')
+    .option('--reconnect-attempts <n>', 'connection attempts per outage before a device gives up', positiveInt(1_000), DEFAULT_RECONNECT_POLICY.attempts)
+    .option('--reconnect-timeout <s>', 'longest outage a device rides out, in seconds', positiveInt(3_600), DEFAULT_RECONNECT_POLICY.maxOutageMs / 1000)
+    .option('--reconnect-max-delay <s>', 'highest backoff between attempts, in seconds (full jitter below it)', positiveNumber(600), DEFAULT_RECONNECT_POLICY.maxDelayMs / 1000)
     .addOption(new Option('--mqtt-version <version>', 'MQTT version of the devices').choices(['3.1.1', '5']).default('3.1.1'))
     .option('--commands', 'devices answer commands and report desired state; a driver sends both during the run and the accounting covers every command')
     .option('--command-rate <r>', 'commands per second across the fleet', positiveNumber(1_000), 2)
@@ -586,6 +591,12 @@ async function runSimulation(options: SimulateCommandOptions, write: (line: stri
       invalidPercent: options.invalidPercent,
       pointsPerMessage: perMessage,
       protocolVersion: options.mqttVersion === '5' ? 5 : 4,
+      reconnect: {
+        attempts: options.reconnectAttempts,
+        maxOutageMs: options.reconnectTimeout * 1000,
+        baseDelayMs: DEFAULT_RECONNECT_POLICY.baseDelayMs,
+        maxDelayMs: options.reconnectMaxDelay * 1000,
+      },
       ...(commands && { commands }),
       onProgress: (p) => bar.update(p.sent, { acked: p.acknowledged, failed: p.failed, connected: p.connected }),
     });
@@ -653,6 +664,9 @@ export function reportLines(result: SimulationResult): string[] {
     `devices ${result.devices} (connected ${result.connected})`,
     `sent ${result.sent}, acknowledged ${result.acknowledged}, failed ${result.failed} (invalid on purpose ${result.invalid})`,
     ...(result.notSent > 0 ? [`not sent ${result.notSent} (devices not connected or behind schedule at the end)`] : []),
+    ...(result.reconnects > 0 || result.lostDevices > 0
+      ? [`reconnected ${result.reconnects} time(s)${result.lostDevices > 0 ? `; ${result.lostDevices} device(s) gave up reconnecting (their unacknowledged messages failed)` : ''}`]
+      : []),
     `publish-to-ack latency p50 ${fmt(percentile(result.latenciesMs, 50))}, p99 ${fmt(percentile(result.latenciesMs, 99))}`,
   ];
 }

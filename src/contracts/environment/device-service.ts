@@ -4,6 +4,8 @@ import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TWINS_TABLE }
 import { LOG_LEVELS, type LogLevel } from '../log-levels.js';
 import { readPageTokenSecretSource, type PageTokenSecretSource } from './page-token-secret.js';
 import { readRegion } from './region.js';
+import { readTelemetryStore, type TelemetryStoreLocation } from './telemetry-store.js';
+import { VARIABLES } from './variables.js';
 
 /** Variables only the service reads. */
 export const DEVICE_SERVICE_VARIABLES = {
@@ -44,6 +46,8 @@ export interface DeviceServiceEnvironment {
   /** Commands and Twins tables; both set (by the stack) or the command and twin RPCs answer UNIMPLEMENTED. */
   readonly deviceControl?: { readonly commandsTableName: string; readonly twinsTableName: string };
   readonly alarmsTableName: string;
+  /** Where GetTelemetry reads; absent: GetTelemetry answers UNIMPLEMENTED. */
+  readonly telemetry?: TelemetryStoreLocation;
   readonly pageTokenSecret: PageTokenSecretSource;
   /** IoT data endpoint host for the change topics, or `describe` to look it up at start. */
   readonly iotEndpoint: string;
@@ -88,6 +92,8 @@ export function readDeviceServiceEnvironment(env: Environment = process.env): De
       deviceControl: { commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv), twinsTableName: read.required(TWINS_TABLE.tableNameEnv) },
     }),
     alarmsTableName: read.required(ALARMS_TABLE.tableNameEnv),
+    // Set by the stack when the service reads telemetry (GetTelemetry); UNIMPLEMENTED otherwise.
+    ...(read.optional(VARIABLES.telemetryStore) !== undefined && { telemetry: readTelemetryStore(read) }),
     pageTokenSecret: readPageTokenSecretSource(read),
     iotEndpoint: read.required(v.iotEndpoint),
     ...(iotEndpointUrl && { iotEndpointUrl }),

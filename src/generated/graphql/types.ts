@@ -431,9 +431,22 @@ export interface TelemetryBatchInput {
   items: Array<TelemetryUpdateInput>;
 }
 
+/** The readings of one metric in one whole UTC bucket. min, max and avg cover the numeric values (absent when there were none); count covers all; last is the value of the latest reading. A reading delivered more than once counts once. */
+export interface TelemetryBucket {
+  /** Start of the bucket. */
+  start: string;
+  count: number;
+  min?: Maybe<number>;
+  max?: Maybe<number>;
+  avg?: Maybe<number>;
+  last: TelemetryValue;
+}
+
 export interface TelemetryConnection {
-  /** Points in ascending time order. */
+  /** Points in ascending time order (resolution RAW; empty otherwise). */
   items: Array<TelemetryPoint>;
+  /** Buckets in ascending time order (resolution MINUTE, HOUR or DAY; empty for RAW). */
+  buckets: Array<TelemetryBucket>;
   nextToken?: Maybe<string>;
 }
 
@@ -444,6 +457,10 @@ export interface TelemetryPoint {
   booleanValue?: Maybe<boolean>;
   stringValue?: Maybe<string>;
 }
+
+/** How telemetry is returned: RAW readings, or per whole UTC minute, hour or day. */
+export type TelemetryResolution = 'RAW' | 'MINUTE' | 'HOUR' | 'DAY';
+export const TelemetryResolutionValues = ['RAW', 'MINUTE', 'HOUR', 'DAY'] as const;
 
 /** The newest telemetry of one device, as a telemetryUpdated batch carries it. */
 export interface TelemetryUpdate {
@@ -461,6 +478,13 @@ export interface TelemetryUpdateInput {
   sequence: string;
   lastSeen?: Maybe<string>;
   readings: unknown;
+}
+
+/** A value of any reading type. Exactly one of the fields is set. */
+export interface TelemetryValue {
+  numberValue?: Maybe<number>;
+  booleanValue?: Maybe<boolean>;
+  stringValue?: Maybe<string>;
 }
 
 /** A device's desired and reported state. Every message the device receives carries the version. */
@@ -520,6 +544,7 @@ export interface QueryTelemetryArgs {
   to: string;
   limit?: Maybe<number>;
   nextToken?: Maybe<string>;
+  resolution?: Maybe<TelemetryResolution>;
 }
 
 /** Arguments of Query.command. */

@@ -116,6 +116,10 @@ export const descriptor = {
                       "requestType": "WatchAlarmsRequest",
                       "responseType": "WatchAlarmsResponse",
                       "responseStream": true
+                    },
+                    "GetTelemetry": {
+                      "requestType": "GetTelemetryRequest",
+                      "responseType": "GetTelemetryResponse"
                     }
                   }
                 },
@@ -1100,6 +1104,160 @@ export const descriptor = {
                     },
                     "expectedVersion": {
                       "type": "int64",
+                      "id": 3
+                    }
+                  }
+                },
+                "TelemetryResolution": {
+                  "values": {
+                    "TELEMETRY_RESOLUTION_UNSPECIFIED": 0,
+                    "TELEMETRY_RESOLUTION_RAW": 1,
+                    "TELEMETRY_RESOLUTION_MINUTE": 2,
+                    "TELEMETRY_RESOLUTION_HOUR": 3,
+                    "TELEMETRY_RESOLUTION_DAY": 4
+                  }
+                },
+                "GetTelemetryRequest": {
+                  "fields": {
+                    "deviceId": {
+                      "type": "string",
+                      "id": 1
+                    },
+                    "metric": {
+                      "type": "string",
+                      "id": 2
+                    },
+                    "from": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 3
+                    },
+                    "to": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 4
+                    },
+                    "limit": {
+                      "type": "int32",
+                      "id": 5
+                    },
+                    "pageToken": {
+                      "type": "string",
+                      "id": 6
+                    },
+                    "resolution": {
+                      "type": "TelemetryResolution",
+                      "id": 7
+                    }
+                  }
+                },
+                "TelemetryValue": {
+                  "oneofs": {
+                    "value": {
+                      "oneof": [
+                        "numberValue",
+                        "boolValue",
+                        "stringValue"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "numberValue": {
+                      "type": "double",
+                      "id": 1
+                    },
+                    "boolValue": {
+                      "type": "bool",
+                      "id": 2
+                    },
+                    "stringValue": {
+                      "type": "string",
+                      "id": 3
+                    }
+                  }
+                },
+                "TelemetrySample": {
+                  "fields": {
+                    "time": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 1
+                    },
+                    "seq": {
+                      "type": "int64",
+                      "id": 2
+                    },
+                    "value": {
+                      "type": "TelemetryValue",
+                      "id": 3
+                    }
+                  }
+                },
+                "TelemetryBucket": {
+                  "oneofs": {
+                    "_min": {
+                      "oneof": [
+                        "min"
+                      ]
+                    },
+                    "_max": {
+                      "oneof": [
+                        "max"
+                      ]
+                    },
+                    "_avg": {
+                      "oneof": [
+                        "avg"
+                      ]
+                    }
+                  },
+                  "fields": {
+                    "start": {
+                      "type": "google.protobuf.Timestamp",
+                      "id": 1
+                    },
+                    "count": {
+                      "type": "int64",
+                      "id": 2
+                    },
+                    "min": {
+                      "type": "double",
+                      "id": 3,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "max": {
+                      "type": "double",
+                      "id": 4,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "avg": {
+                      "type": "double",
+                      "id": 5,
+                      "options": {
+                        "proto3_optional": true
+                      }
+                    },
+                    "last": {
+                      "type": "TelemetryValue",
+                      "id": 6
+                    }
+                  }
+                },
+                "GetTelemetryResponse": {
+                  "fields": {
+                    "samples": {
+                      "rule": "repeated",
+                      "type": "TelemetrySample",
+                      "id": 1
+                    },
+                    "buckets": {
+                      "rule": "repeated",
+                      "type": "TelemetryBucket",
+                      "id": 2
+                    },
+                    "nextPageToken": {
+                      "type": "string",
                       "id": 3
                     }
                   }

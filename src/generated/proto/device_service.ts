@@ -29,6 +29,8 @@ import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlar
 import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from './iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from './iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from './iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTelemetryRequest as _iot_device_v1_GetTelemetryRequest, GetTelemetryRequest__Output as _iot_device_v1_GetTelemetryRequest__Output } from './iot/device/v1/GetTelemetryRequest.js';
+import type { GetTelemetryResponse as _iot_device_v1_GetTelemetryResponse, GetTelemetryResponse__Output as _iot_device_v1_GetTelemetryResponse__Output } from './iot/device/v1/GetTelemetryResponse.js';
 import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from './iot/device/v1/GetTwinRequest.js';
 import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from './iot/device/v1/ListAlarmRulesRequest.js';
 import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from './iot/device/v1/ListAlarmRulesResponse.js';
@@ -41,6 +43,9 @@ import type { ListDevicesResponse as _iot_device_v1_ListDevicesResponse, ListDev
 import type { NoDataCondition as _iot_device_v1_NoDataCondition, NoDataCondition__Output as _iot_device_v1_NoDataCondition__Output } from './iot/device/v1/NoDataCondition.js';
 import type { SendCommandRequest as _iot_device_v1_SendCommandRequest, SendCommandRequest__Output as _iot_device_v1_SendCommandRequest__Output } from './iot/device/v1/SendCommandRequest.js';
 import type { SnoozeAlarmRequest as _iot_device_v1_SnoozeAlarmRequest, SnoozeAlarmRequest__Output as _iot_device_v1_SnoozeAlarmRequest__Output } from './iot/device/v1/SnoozeAlarmRequest.js';
+import type { TelemetryBucket as _iot_device_v1_TelemetryBucket, TelemetryBucket__Output as _iot_device_v1_TelemetryBucket__Output } from './iot/device/v1/TelemetryBucket.js';
+import type { TelemetrySample as _iot_device_v1_TelemetrySample, TelemetrySample__Output as _iot_device_v1_TelemetrySample__Output } from './iot/device/v1/TelemetrySample.js';
+import type { TelemetryValue as _iot_device_v1_TelemetryValue, TelemetryValue__Output as _iot_device_v1_TelemetryValue__Output } from './iot/device/v1/TelemetryValue.js';
 import type { ThresholdCondition as _iot_device_v1_ThresholdCondition, ThresholdCondition__Output as _iot_device_v1_ThresholdCondition__Output } from './iot/device/v1/ThresholdCondition.js';
 import type { Twin as _iot_device_v1_Twin, Twin__Output as _iot_device_v1_Twin__Output } from './iot/device/v1/Twin.js';
 import type { UpdateAlarmRuleRequest as _iot_device_v1_UpdateAlarmRuleRequest, UpdateAlarmRuleRequest__Output as _iot_device_v1_UpdateAlarmRuleRequest__Output } from './iot/device/v1/UpdateAlarmRuleRequest.js';
@@ -105,6 +110,8 @@ export interface ProtoGrpcType {
         GetCommandRequest: MessageTypeDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_GetCommandRequest__Output>
         GetDeviceRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_GetDeviceRequest__Output>
         GetDeviceStatsRequest: MessageTypeDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_GetDeviceStatsRequest__Output>
+        GetTelemetryRequest: MessageTypeDefinition<_iot_device_v1_GetTelemetryRequest, _iot_device_v1_GetTelemetryRequest__Output>
+        GetTelemetryResponse: MessageTypeDefinition<_iot_device_v1_GetTelemetryResponse, _iot_device_v1_GetTelemetryResponse__Output>
         GetTwinRequest: MessageTypeDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_GetTwinRequest__Output>
         ListAlarmRulesRequest: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesRequest__Output>
         ListAlarmRulesResponse: MessageTypeDefinition<_iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesResponse__Output>
@@ -117,6 +124,10 @@ export interface ProtoGrpcType {
         NoDataCondition: MessageTypeDefinition<_iot_device_v1_NoDataCondition, _iot_device_v1_NoDataCondition__Output>
         SendCommandRequest: MessageTypeDefinition<_iot_device_v1_SendCommandRequest, _iot_device_v1_SendCommandRequest__Output>
         SnoozeAlarmRequest: MessageTypeDefinition<_iot_device_v1_SnoozeAlarmRequest, _iot_device_v1_SnoozeAlarmRequest__Output>
+        TelemetryBucket: MessageTypeDefinition<_iot_device_v1_TelemetryBucket, _iot_device_v1_TelemetryBucket__Output>
+        TelemetryResolution: EnumTypeDefinition
+        TelemetrySample: MessageTypeDefinition<_iot_device_v1_TelemetrySample, _iot_device_v1_TelemetrySample__Output>
+        TelemetryValue: MessageTypeDefinition<_iot_device_v1_TelemetryValue, _iot_device_v1_TelemetryValue__Output>
         ThresholdCondition: MessageTypeDefinition<_iot_device_v1_ThresholdCondition, _iot_device_v1_ThresholdCondition__Output>
         Twin: MessageTypeDefinition<_iot_device_v1_Twin, _iot_device_v1_Twin__Output>
         UpdateAlarmRuleRequest: MessageTypeDefinition<_iot_device_v1_UpdateAlarmRuleRequest, _iot_device_v1_UpdateAlarmRuleRequest__Output>

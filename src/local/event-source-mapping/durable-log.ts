@@ -4,9 +4,16 @@
  * write response) survives a SIGKILL: once write(2) returns, the data is the kernel's, whatever
  * happens to the process. Surviving a power loss as well takes `fsync: true` (an fdatasync per
  * round, which adds the disk's flush latency to every acknowledgement). Appends that arrive
- * while a write is running go out together in the next one (group commit). Checkpoints (the last record of a shard the mapping is done with)
- * go into the same files without waiting for the disk: a checkpoint lost in a crash only means
- * those records are delivered again, and every consumer is idempotent.
+ * while a write is running go out together in the next one (group commit). Checkpoints (the
+ * last record of a shard the mapping is done with) go into the same files without waiting for
+ * the disk: a checkpoint lost in a crash only means those records are delivered again, and
+ * every consumer is idempotent.
+ *
+ * The files are also where a backlog waits: a record appended as `spilled` is not kept in
+ * memory by its caller, and `read` hands the spilled records of a shard back, in order, from
+ * the files. So memory holds what is about to be delivered, and a consumer that falls behind
+ * costs disk, not heap. After a crash, `recover` leaves every undelivered record in its file
+ * and counts it as spilled.
  *
  * A segment is deleted once every record in it is checkpointed and, with `retentionMs`, once
  * its last write is older than that: without retention the files hold about what is still
@@ -14,14 +21,8 @@
  * ingest stream keeps records as Kinesis does, so a range given up on can be replayed).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-
-/** One record to replay: its shard and the record as it was appended. */
-export interface LoggedRecord<R> {
-  readonly shard: string;
-  readonly record: R;
-}
 
 /** Options of {@link DurableLog}. */
 export interface DurableLogOptions<R> {
@@ -43,32 +44,54 @@ interface Segment {
   readonly path: string;
   /** Highest position per shard of the records in this segment. */
   readonly last: Map<string, number>;
+  /** Bytes written (and readable) so far. */
   bytes: number;
   /** Epoch ms of its last write. */
   writtenAt: number;
 }
 
+/** Where the next spilled record of a shard is: a line start in a segment. */
+interface Cursor {
+  segment: Segment;
+  offset: number;
+}
+
+interface ShardState {
+  /** Position of the last record appended (a per-shard count, so segments compare with checkpoints). */
+  appended: number;
+  /** Position of the last record the mapping is done with. */
+  checkpointed: number;
+  /** Spilled records not read back yet. */
+  unread: number;
+  /** Where `read` continues; undefined until the first spilled record is on disk. */
+  cursor?: Cursor;
+}
+
 interface Pending {
   readonly line: string;
+  readonly shard?: string;
+  readonly position?: number;
+  /** This record starts a shard's spilled run: its location becomes the shard's read cursor. */
+  readonly startsSpill?: boolean;
   readonly done?: { resolve: () => void; reject: (error: unknown) => void };
 }
 
 const SEGMENT_SUFFIX = '.log';
+/** Bytes read per step when spilled records are read back; a longer line doubles it. */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** An append-only, group-committed record log with per-shard checkpoints. */
+/** An append-only, group-committed record log with per-shard checkpoints and spilled records read back in order. */
 export class DurableLog<R> {
   private readonly segmentBytes: number;
   private readonly segments: Segment[] = [];
+  /** The segment appends go to; recovered segments are only read. */
+  private current: Segment | undefined;
   private handle: FileHandle | undefined;
   private queue: Pending[] = [];
   private writing: Promise<void> | undefined;
   private nextSegment = 0;
-  /** Positions: a per-process counter per shard, so segments can be compared with checkpoints. */
-  private readonly positions = new Map<string, number>();
-  private readonly checkpointed = new Map<string, number>();
-  private readonly positionOf = new Map<string, number>();
+  private readonly shards = new Map<string, ShardState>();
   private closed = false;
-
   private readonly retentionMs: number;
   private readonly clock: () => number;
 
@@ -80,83 +103,130 @@ export class DurableLog<R> {
   }
 
   /**
-   * The records not yet checkpointed, per shard in append order, from the files a previous
-   * process left. Call once, before the first append; these records are then appended again to
-   * a new segment, and the old files are deleted (or, within the retention, kept as history).
+   * Finds the records a previous process left undelivered (after each shard's last checkpoint)
+   * and counts them as spilled: they stay in their files and `read` returns them. Call once,
+   * before the first append. Resolves with the count per shard.
    */
-  async recover(): Promise<LoggedRecord<R>[]> {
+  async recover(): Promise<Map<string, number>> {
     const files = segmentFiles(this.options.dir);
-    // Streamed file by file, dropping records as their checkpoints go by: memory holds what is
-    // pending, not the history. A record appended again by an earlier recovery is the same
-    // record (same shard and id) and is kept once.
-    const pending = new Map<string, Map<string, R>>();
+    // Checkpoints come after their records, so the last checkpoint of each shard is found first.
+    const checkpoints = new Map<string, string>();
     for (const file of files) {
-      for (const entry of segmentEntries<R>(join(this.options.dir, file))) {
-        if ('checkpoint' in entry) {
-          const shard = pending.get(entry.shard);
-          if (!shard?.has(entry.checkpoint)) continue;
-          for (const id of shard.keys()) {
-            shard.delete(id);
-            if (id === entry.checkpoint) break;
-          }
-        } else {
-          const shard = pending.get(entry.shard) ?? new Map<string, R>();
-          pending.set(entry.shard, shard);
-          const id = this.options.identify(entry.record);
-          if (!shard.has(id)) shard.set(id, entry.record);
+      for (const { line } of lines(await readFile(join(this.options.dir, file)))) {
+        if (!line.startsWith('{"c":')) continue;
+        const entry = parse<{ c?: unknown; id?: unknown }>(line);
+        if (typeof entry?.c === 'string' && typeof entry.id === 'string') checkpoints.set(entry.c, entry.id);
+      }
+    }
+    for (const file of files) {
+      const path = join(this.options.dir, file);
+      const { size, mtimeMs } = statSync(path);
+      const segment: Segment = { path, last: new Map(), bytes: size, writtenAt: mtimeMs };
+      for (const { line, end } of lines(await readFile(path))) {
+        const record = parseRecord<R>(line);
+        if (!record) continue; // a checkpoint, or the torn tail of a write the crash interrupted: never acknowledged
+        const state = this.shard(record.s);
+        state.appended += 1;
+        segment.last.set(record.s, state.appended);
+        if (this.options.identify(record.r) === checkpoints.get(record.s)) {
+          state.checkpointed = state.appended;
+          state.cursor = { segment, offset: end };
         }
       }
+      this.segments.push(segment);
       const index = Number(file.slice(0, -SEGMENT_SUFFIX.length));
       if (Number.isInteger(index)) this.nextSegment = Math.max(this.nextSegment, index + 1);
     }
-    const remaining: LoggedRecord<R>[] = [];
-    for (const [shard, records] of pending) for (const record of records.values()) remaining.push({ shard, record });
-    // Keep them in a fresh segment first: a crash before the old files go replays twice at worst.
-    const retained: Segment[] = [];
-    const now = this.clock();
-    for (const file of files) {
-      const path = join(this.options.dir, file);
-      const { mtimeMs, size } = statSync(path);
-      // Settled as far as this process goes: what was pending in it is appended again below.
-      if (now - mtimeMs < this.retentionMs) retained.push({ path, last: new Map(), bytes: size, writtenAt: mtimeMs });
+    const left = new Map<string, number>();
+    for (const [shard, state] of this.shards) {
+      state.unread = state.appended - state.checkpointed;
+      if (state.unread === 0) {
+        state.cursor = undefined;
+        continue;
+      }
+      // No checkpoint in the files left: every record of the shard in them is undelivered.
+      if (state.checkpointed === 0 || !state.cursor) state.cursor = { segment: this.segments[0]!, offset: 0 };
+      left.set(shard, state.unread);
     }
-    this.segments.unshift(...retained);
-    if (remaining.length > 0) await this.append(remaining);
-    const kept = new Set(retained.map((segment) => segment.path));
-    for (const file of files) if (!kept.has(join(this.options.dir, file))) rmSync(join(this.options.dir, file), { force: true });
-    return remaining;
+    await this.compact();
+    return left;
   }
 
-  /** Appends records; resolves once they are on disk. */
-  append(entries: readonly LoggedRecord<R>[]): Promise<void> {
+  /**
+   * Appends a record to `shard`; resolves once it is on disk. A `spilled` record is not kept by
+   * the caller: `read` returns it later, after the shard's earlier spilled records.
+   */
+  append(shard: string, record: R, spilled = false): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The stream log is closed'));
-    if (entries.length === 0) return Promise.resolve();
-    const lines = entries.map(({ shard, record }) => {
-      const position = (this.positions.get(shard) ?? 0) + 1;
-      this.positions.set(shard, position);
-      this.positionOf.set(`${shard}\u0000${this.options.identify(record)}`, position);
-      return { shard, position, line: `${JSON.stringify({ s: shard, r: record })}\n` };
-    });
+    const state = this.shard(shard);
+    state.appended += 1;
+    const startsSpill = spilled && state.unread === 0 && !state.cursor;
+    if (spilled) state.unread += 1;
     return new Promise<void>((resolve, reject) => {
-      const last = lines.length - 1;
-      lines.forEach(({ shard, position, line }, i) => {
-        this.queue.push({ line, ...(i === last && { done: { resolve, reject } }) });
-        this.pendingMarks.push({ shard, position });
-      });
+      this.queue.push({ line: `${JSON.stringify({ s: shard, r: record })}\n`, shard, position: state.appended, startsSpill, done: { resolve, reject } });
       this.kick();
     });
   }
 
-  /** Marks every record of `shard` up to and including `id` as done. */
-  checkpoint(shard: string, id: string): void {
-    if (this.closed) return;
-    const key = `${shard}\u0000${id}`;
-    const position = this.positionOf.get(key);
-    if (position !== undefined) {
-      this.checkpointed.set(shard, Math.max(this.checkpointed.get(shard) ?? 0, position));
-      // Positions below the checkpoint are never looked up again.
-      for (const [k, p] of this.positionOf) if (p <= position && k.startsWith(`${shard}\u0000`)) this.positionOf.delete(k);
+  /** Spilled records of `shard` not yet read (some may still be on their way to the disk). */
+  unread(shard: string): number {
+    return this.shards.get(shard)?.unread ?? 0;
+  }
+
+  /**
+   * Reads back up to `max` spilled records of `shard`, in append order. Returns fewer (or none)
+   * when the next ones are still being written. Not to be called twice at once for a shard.
+   */
+  async read(shard: string, max: number): Promise<R[]> {
+    const state = this.shards.get(shard);
+    const out: R[] = [];
+    let chunk = READ_CHUNK_BYTES;
+    while (state && state.cursor && state.unread > 0 && out.length < max) {
+      const { segment, offset } = state.cursor;
+      if (offset >= segment.bytes) {
+        if (segment === this.current) break; // the rest is still being written
+        const at = this.segments.indexOf(segment);
+        // A compacted segment held nothing of this shard's spilled run: the next one does.
+        const next = at === -1 ? this.segments[0] : this.segments[at + 1];
+        if (!next) break;
+        state.cursor = { segment: next, offset: 0 };
+        continue;
+      }
+      const length = Math.min(segment.bytes - offset, chunk);
+      const buffer = Buffer.allocUnsafe(length);
+      const file = await open(segment.path, 'r');
+      try {
+        await file.read(buffer, 0, length, offset);
+      } finally {
+        await file.close();
+      }
+      let consumed = 0;
+      for (const { line, end } of lines(buffer)) {
+        if (out.length >= max || state.unread === 0) break;
+        consumed = end;
+        const record = parseRecord<R>(line);
+        if (record?.s !== shard) continue;
+        out.push(record.r);
+        state.unread -= 1;
+      }
+      if (consumed === 0) {
+        // No whole line in the chunk: a long line (read more), or a torn tail at the end of a segment of a crashed process.
+        if (length < segment.bytes - offset) chunk *= 2;
+        else if (segment !== this.current) state.cursor = { segment, offset: segment.bytes };
+        else break;
+        continue;
+      }
+      state.cursor = { segment, offset: offset + consumed };
     }
+    if (state && state.unread === 0) state.cursor = undefined;
+    return out;
+  }
+
+  /** Marks the next `count` records of `shard` (the last of them `id`) as done. */
+  checkpoint(shard: string, id: string, count: number): void {
+    if (this.closed) return;
+    const state = this.shard(shard);
+    state.checkpointed = Math.min(state.appended, state.checkpointed + count);
     this.queue.push({ line: `${JSON.stringify({ c: shard, id })}\n` });
     this.kick();
   }
@@ -170,7 +240,14 @@ export class DurableLog<R> {
     this.handle = undefined;
   }
 
-  private pendingMarks: Array<{ shard: string; position: number }> = [];
+  private shard(key: string): ShardState {
+    let state = this.shards.get(key);
+    if (!state) {
+      state = { appended: 0, checkpointed: 0, unread: 0 };
+      this.shards.set(key, state);
+    }
+    return state;
+  }
 
   private kick(): void {
     if (this.writing) return;
@@ -182,18 +259,25 @@ export class DurableLog<R> {
 
   private async flushRound(): Promise<void> {
     const round = this.queue;
-    const marks = this.pendingMarks;
     this.queue = [];
-    this.pendingMarks = [];
     if (round.length === 0) return;
     try {
       const segment = await this.currentSegment();
-      const buffer = Buffer.from(round.map((p) => p.line).join(''), 'utf8');
+      const text = round.map((p) => p.line).join('');
+      const buffer = Buffer.from(text, 'utf8');
       await this.handle!.write(buffer);
       if (this.options.fsync) await this.handle!.datasync();
+      let offset = segment.bytes;
+      for (const pending of round) {
+        if (pending.shard !== undefined && pending.position !== undefined) {
+          segment.last.set(pending.shard, Math.max(segment.last.get(pending.shard) ?? 0, pending.position));
+          const state = this.shard(pending.shard);
+          if (pending.startsSpill && state.unread > 0 && !state.cursor) state.cursor = { segment, offset };
+        }
+        offset += Buffer.byteLength(pending.line, 'utf8');
+      }
       segment.bytes += buffer.byteLength;
       segment.writtenAt = this.clock();
-      for (const { shard, position } of marks) segment.last.set(shard, Math.max(segment.last.get(shard) ?? 0, position));
       for (const pending of round) pending.done?.resolve();
       await this.compact();
     } catch (error) {
@@ -202,23 +286,23 @@ export class DurableLog<R> {
   }
 
   private async currentSegment(): Promise<Segment> {
-    let segment = this.segments.at(-1);
-    // A segment kept from a previous process is closed: this process writes its own.
-    if (!segment || !this.handle || segment.bytes >= this.segmentBytes) {
+    let segment = this.current;
+    if (!segment || segment.bytes >= this.segmentBytes) {
       await this.handle?.close();
       const path = join(this.options.dir, `${String(this.nextSegment++).padStart(10, '0')}${SEGMENT_SUFFIX}`);
       this.handle = await open(path, 'a');
       segment = { path, last: new Map(), bytes: 0, writtenAt: this.clock() };
       this.segments.push(segment);
+      this.current = segment;
     }
     return segment;
   }
 
-  /** Deletes closed segments whose every record is checkpointed and that are past the retention. */
+  /** Deletes the oldest segments while every record in them is checkpointed and they are past the retention (never the one being written). */
   private async compact(): Promise<void> {
-    while (this.segments.length > 1) {
+    while (this.segments.length > 0 && this.segments[0] !== this.current) {
       const oldest = this.segments[0]!;
-      const settled = [...oldest.last].every(([shard, position]) => (this.checkpointed.get(shard) ?? 0) >= position);
+      const settled = [...oldest.last].every(([shard, position]) => (this.shards.get(shard)?.checkpointed ?? 0) >= position);
       if (!settled || this.clock() - oldest.writtenAt < this.retentionMs) return;
       rmSync(oldest.path, { force: true });
       this.segments.shift();
@@ -226,34 +310,35 @@ export class DurableLog<R> {
   }
 }
 
-type SegmentEntry<R> = { readonly shard: string; readonly record: R } | { readonly shard: string; readonly checkpoint: string };
+/** Each complete line of `buffer` and the offset just past its newline. */
+function* lines(buffer: Buffer): Generator<{ line: string; end: number }> {
+  let start = 0;
+  for (let nl = buffer.indexOf(0x0a, start); nl !== -1; nl = buffer.indexOf(0x0a, start)) {
+    if (nl > start) yield { line: buffer.toString('utf8', start, nl), end: nl + 1 };
+    else yield { line: '', end: nl + 1 };
+    start = nl + 1;
+  }
+}
+
+function parse<T>(line: string): T | undefined {
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A record line (`{"s":shard,"r":record}`), or undefined for a checkpoint or a torn line. */
+function parseRecord<R>(line: string): { s: string; r: R } | undefined {
+  if (!line.startsWith('{"s":')) return undefined;
+  const entry = parse<{ s?: unknown; r?: R }>(line);
+  return typeof entry?.s === 'string' && entry.r !== undefined ? { s: entry.s, r: entry.r } : undefined;
+}
 
 function segmentFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((name) => name.endsWith(SEGMENT_SUFFIX))
     .sort();
-}
-
-function* segmentEntries<R>(path: string): Generator<SegmentEntry<R>> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    // A reader in another process can lose the race with the owner's compaction.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    let entry: { s?: string; r?: R; c?: string; id?: string };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue; // the torn tail of a write the crash interrupted: never acknowledged
-    }
-    if (typeof entry.c === 'string' && typeof entry.id === 'string') yield { shard: entry.c, checkpoint: entry.id };
-    else if (typeof entry.s === 'string' && entry.r !== undefined) yield { shard: entry.s, record: entry.r };
-  }
 }
 
 /**
@@ -271,10 +356,19 @@ export function readLogged<R>(dir: string, shard: string, identify: (record: R) 
   }
   const found = new Map<string, R>();
   for (const file of files) {
-    for (const entry of segmentEntries<R>(join(dir, file))) {
-      if ('checkpoint' in entry || entry.shard !== shard || !select(entry.record)) continue;
-      const id = identify(entry.record);
-      if (!found.has(id)) found.set(id, entry.record);
+    let buffer: Buffer;
+    try {
+      buffer = readFileSync(join(dir, file));
+    } catch (error) {
+      // A reader in another process can lose the race with the owner's compaction.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const { line } of lines(buffer)) {
+      const entry = parseRecord<R>(line);
+      if (entry?.s !== shard || !select(entry.r)) continue;
+      const id = identify(entry.r);
+      if (!found.has(id)) found.set(id, entry.r);
     }
   }
   return [...found.values()];

@@ -10,7 +10,9 @@
  * Durable and bounded: with a {@link DurableLog}, `put` resolves only once the record is on
  * disk, and the records a previous process left unfinished are delivered first (`recover`).
  * At most `maxPending` records are held; `put` waits for room, which is what lets the broker
- * hold back a PUBACK (and stop reading the socket) while the stream is full.
+ * hold back a PUBACK (and stop reading the socket) while the stream is full. With a log, at most
+ * `memoryWindow` records per shard are in memory: the rest of a backlog waits in the log's
+ * files and is read back as the shard drains, so a slow handler costs disk, not heap.
  */
 import type { DurableLog } from './durable-log.js';
 
@@ -44,8 +46,10 @@ export interface EventSourceMappingOptions<R> {
   readonly maxRetryDelayMs?: number;
   /** @default no maximum age */
   readonly maxRecordAgeMs?: number;
-  /** Records held (queued and in flight) before `put` waits. @default 10_000 */
+  /** Records held (queued and in flight, in memory or spilled to the log) before `put` waits. @default 10_000 */
   readonly maxPending?: number;
+  /** With a log: records per shard kept in memory; later ones wait in the log's files. @default max(batchSize, 1_000) */
+  readonly memoryWindow?: number;
   /** The on-failure destination. */
   readonly onDiscard?: (records: readonly R[], reason: string, failure: DiscardCondition) => Promise<void> | void;
   /** Where records are kept until delivered; in memory only when absent (`--ephemeral`). */
@@ -66,11 +70,19 @@ export interface EventSourceMappingStats {
   readonly peakPending: number;
   /** Records replayed from the log at start. */
   readonly recovered: number;
+  /** Records that waited in the log's files instead of memory. */
+  readonly spilled: number;
 }
 
 interface Shard<R> {
   readonly key: string;
   readonly queue: R[];
+  /** Records after the queue that wait in the log's files (in order). */
+  spilled: number;
+  /** A read of spilled records is running. */
+  refilling?: Promise<void>;
+  /** The last read found the spilled records still on their way to the disk; their append schedules the shard. */
+  starved?: boolean;
   /** Retries of the record at the head of the queue. */
   attempts: number;
   firstArrival?: number;
@@ -86,7 +98,8 @@ export class EventSourceMapping<R> {
   private readonly retryBaseMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly maxPending: number;
-  private counters = { put: 0, delivered: 0, discarded: 0, invocations: 0, peakPending: 0, recovered: 0 };
+  private readonly memoryWindow: number;
+  private counters = { put: 0, delivered: 0, discarded: 0, invocations: 0, peakPending: 0, recovered: 0, spilled: 0 };
   private held = 0;
   private flushing = 0;
   private stopped = false;
@@ -99,15 +112,23 @@ export class EventSourceMapping<R> {
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
     this.maxPending = options.maxPending ?? 10_000;
+    this.memoryWindow = Math.max(1, options.memoryWindow ?? Math.max(options.batchSize, 1_000));
   }
 
   /** Replays what a previous process left in the log; call before the first `put`. */
   async recover(): Promise<number> {
-    const records = (await this.options.log?.recover()) ?? [];
-    for (const { shard, record } of records) this.enqueue(shard, record);
-    this.counters.recovered = records.length;
-    if (records.length > 0) this.options.logLine?.(`${this.options.name}: replaying ${records.length} record(s) left undelivered`);
-    return records.length;
+    const left = (await this.options.log?.recover()) ?? new Map<string, number>();
+    let total = 0;
+    for (const [key, count] of left) {
+      const shard = this.shard(key);
+      shard.spilled += count;
+      this.hold(count);
+      total += count;
+      this.schedule(shard);
+    }
+    this.counters.recovered = total;
+    if (total > 0) this.options.logLine?.(`${this.options.name}: replaying ${total} record(s) left undelivered`);
+    return total;
   }
 
   /**
@@ -121,8 +142,22 @@ export class EventSourceMapping<R> {
       if (this.stopped) throw new Error('The stream is stopped');
     }
     this.counters.put += 1;
-    this.enqueue(shard, record);
-    await this.options.log?.append([{ shard, record }]);
+    const log = this.options.log;
+    if (!log) return this.enqueue(shard, record);
+    const state = this.shard(shard);
+    if (state.spilled === 0 && state.queue.length < this.memoryWindow) {
+      this.enqueue(shard, record);
+      await log.append(shard, record);
+      return;
+    }
+    // Behind a backlog: the record waits in the file, read back once the records before it are delivered.
+    state.spilled += 1;
+    this.counters.spilled += 1;
+    this.hold(1);
+    state.firstArrival ??= this.clock();
+    await log.append(shard, record, true);
+    state.starved = false;
+    this.schedule(state);
   }
 
   /** Whether `put` would have to wait now. */
@@ -140,7 +175,7 @@ export class EventSourceMapping<R> {
     this.flushing += 1;
     try {
       for (const shard of this.shards.values()) this.schedule(shard);
-      while ([...this.shards.values()].some((s) => s.queue.length > 0 || s.running)) {
+      while ([...this.shards.values()].some((s) => s.queue.length > 0 || s.spilled > 0 || s.running)) {
         await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       }
     } finally {
@@ -164,17 +199,50 @@ export class EventSourceMapping<R> {
     return left;
   }
 
-  private enqueue(key: string, record: R): void {
+  private shard(key: string): Shard<R> {
     let shard = this.shards.get(key);
     if (!shard) {
-      shard = { key, queue: [], attempts: 0 };
+      shard = { key, queue: [], spilled: 0, attempts: 0 };
       this.shards.set(key, shard);
     }
-    shard.queue.push(record);
-    this.held += 1;
+    return shard;
+  }
+
+  private hold(count: number): void {
+    this.held += count;
     this.counters.peakPending = Math.max(this.counters.peakPending, this.held);
+  }
+
+  private enqueue(key: string, record: R): void {
+    const shard = this.shard(key);
+    shard.queue.push(record);
+    this.hold(1);
     shard.firstArrival ??= this.clock();
     this.schedule(shard);
+  }
+
+  /** Moves spilled records back into memory while the shard's queue is below a batch. */
+  private async refill(shard: Shard<R>): Promise<void> {
+    const log = this.options.log;
+    if (!log) return;
+    if (shard.refilling) return shard.refilling;
+    const below = () => shard.spilled > 0 && shard.queue.length < Math.min(this.options.batchSize, this.memoryWindow);
+    if (!below()) return;
+    const reading = (async () => {
+      while (below()) {
+        const records = await log.read(shard.key, Math.min(shard.spilled, this.memoryWindow - shard.queue.length));
+        shard.starved = records.length === 0;
+        if (shard.starved) return;
+        shard.queue.push(...records);
+        shard.spilled -= records.length;
+      }
+    })();
+    shard.refilling = reading;
+    try {
+      await reading;
+    } finally {
+      shard.refilling = undefined;
+    }
   }
 
   private release(count: number): void {
@@ -183,10 +251,10 @@ export class EventSourceMapping<R> {
   }
 
   private schedule(shard: Shard<R>, delayMs?: number): void {
-    if (shard.running || shard.queue.length === 0 || this.stopped) return;
+    if (shard.running || (shard.queue.length === 0 && shard.spilled === 0) || this.stopped) return;
     const { batchSize, batchWindowMs } = this.options;
     const due = (shard.firstArrival ?? this.clock()) + batchWindowMs;
-    const wait = delayMs ?? (this.flushing > 0 || shard.queue.length >= batchSize ? 0 : Math.max(0, due - this.clock()));
+    const wait = delayMs ?? (this.flushing > 0 || shard.queue.length + shard.spilled >= batchSize ? 0 : Math.max(0, due - this.clock()));
     if (wait > 0 || delayMs === undefined) {
       // Even with no wait, deliver on a later turn so records put in the same tick share a batch.
       clearTimeout(shard.timer);
@@ -197,8 +265,8 @@ export class EventSourceMapping<R> {
     shard.timer = undefined;
     shard.running = this.deliver(shard).finally(() => {
       shard.running = undefined;
-      shard.firstArrival = shard.queue.length > 0 ? this.clock() : undefined;
-      if (shard.queue.length > 0) this.schedule(shard);
+      shard.firstArrival = shard.queue.length + shard.spilled > 0 ? this.clock() : undefined;
+      if (shard.queue.length > 0 || (shard.spilled > 0 && !shard.starved)) this.schedule(shard);
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }
@@ -207,7 +275,7 @@ export class EventSourceMapping<R> {
   private settle(shard: Shard<R>, count: number): R[] {
     if (count === 0) return [];
     const done = shard.queue.splice(0, count);
-    this.options.log?.checkpoint(shard.key, this.options.identify(done[done.length - 1]!));
+    this.options.log?.checkpoint(shard.key, this.options.identify(done[done.length - 1]!), count);
     this.release(count);
     return done;
   }
@@ -223,6 +291,8 @@ export class EventSourceMapping<R> {
   }
 
   private async deliver(shard: Shard<R>): Promise<void> {
+    await this.refill(shard);
+    if (shard.queue.length === 0) return;
     const maxAge = this.options.maxRecordAgeMs;
     if (maxAge !== undefined) {
       const now = this.clock();

@@ -6,7 +6,7 @@
  * 100 publishes/s per connection), lifecycle events (`$aws/events/presence/...` with IoT's
  * payload shape) and revocation (a revoked or deleted device loses its live session).
  */
-import { Aedes } from 'aedes';
+import { Aedes, type AedesOptions } from 'aedes';
 import { devicePolicyDocument, LOCAL_POLICY_PARAMS, type PolicyDocument } from '../../contracts/iot-policy.js';
 import { TELEMETRY_RULE_NAME } from '../../contracts/rules.js';
 import { DEFAULT_TELEMETRY_LIMITS, MAX_MESSAGES_PER_SECOND } from '../../devices/telemetry-message.js';
@@ -70,8 +70,13 @@ export interface LocalBroker {
   readonly url: string;
   /** In-process publish/subscribe on this broker. */
   readonly bus: MessageBus;
-  /** Calls `listener` for every accepted publish (after authorization); returns a function that stops it. */
-  onPublish(listener: (message: PublishedMessage) => void): () => void;
+  /**
+   * Calls `listener` for every accepted publish (after authorization); returns a function that
+   * stops it. The publish completes (an internal publisher's promise resolves, a client's next
+   * packet is read) only once the listener's promise settles: how a slow consumer holds back
+   * publishers instead of queuing their messages.
+   */
+  onPublish(listener: (message: PublishedMessage) => Promise<void> | void): () => void;
   /** Client ids currently connected. */
   connectedClientIds(): string[];
   /** Disconnects a client as IoT would; false when it is not connected. */
@@ -92,7 +97,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     clock,
   });
   const sessions = new SessionTable();
+  const publishes = relayPublishes(clock, log);
   const broker = new Aedes({
+    published: publishes.hook,
     authenticate: authenticationHook({ credentials: options.credentials, authorizer, limits, sessions, log, clock }),
     ...authorizationHooks({
       authorizer,
@@ -115,7 +122,6 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   let revocations: RevocationWatch | undefined;
   // A revoke that landed between the admission read and the connection going live found no session to end: read again.
   const lifecycle = emitLifecycleEvents({ broker, bus, sessions, clock, log, onConnected: (client) => void revocations?.recheck(client.id, Number.POSITIVE_INFINITY) });
-  const publishes = relayPublishes(broker, clock, log);
   broker.on('clientError', (client, error) => log(`mqtt: ${client.id} error: ${error.message}`));
   await broker.listen();
   // Before the listener: no client can be live without the watch.
@@ -158,11 +164,16 @@ function mqttProperties(properties: { responseTopic?: string; correlationData?: 
   return { properties: { ...(responseTopic !== undefined && { responseTopic }), ...(correlationData !== undefined && { correlationData }), ...(contentType !== undefined && { contentType }) } };
 }
 
-/** Hands every accepted publish (after authorization) to the listeners; a failing listener is logged, not fatal. */
-function relayPublishes(broker: Aedes, clock: () => number, log: (line: string) => void) {
-  const listeners = new Set<(message: PublishedMessage) => void>();
-  broker.on('publish', (packet, client) => {
-    if (listeners.size === 0 || packet.topic.startsWith('$SYS/')) return;
+/**
+ * Hands every accepted publish (after authorization) to the listeners through aedes' `published`
+ * hook, which aedes waits for before it completes the publish; a failing listener is logged, not fatal.
+ */
+function relayPublishes(clock: () => number, log: (line: string) => void) {
+  type Listener = (message: PublishedMessage) => Promise<void> | void;
+  const listeners = new Set<Listener>();
+  const failed = (error: unknown) => log(`mqtt: publish listener failed: ${String(error)}`);
+  const hook: NonNullable<AedesOptions['published']> = (packet, client, done) => {
+    if (listeners.size === 0 || packet.topic.startsWith('$SYS/')) return done(null);
     const message: PublishedMessage = {
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -170,16 +181,21 @@ function relayPublishes(broker: Aedes, clock: () => number, log: (line: string) 
       receivedAt: clock(),
       ...mqttProperties(packet.properties),
     };
+    const waits: Promise<void>[] = [];
     for (const listener of listeners) {
       try {
-        listener(message);
+        const pending = listener(message);
+        if (pending) waits.push(pending.catch(failed));
       } catch (error) {
-        log(`mqtt: publish listener failed: ${String(error)}`);
+        failed(error);
       }
     }
-  });
+    if (waits.length === 0) return done(null);
+    void Promise.all(waits).then(() => done(null));
+  };
   return {
-    add(listener: (message: PublishedMessage) => void): () => void {
+    hook,
+    add(listener: Listener): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },

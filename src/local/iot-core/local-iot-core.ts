@@ -46,7 +46,9 @@ import { ingestFailureDir, LocalFailureDestination } from '../event-source-mappi
  * Records the local ingest stream holds before the broker holds back PUBACKs (and stops reading
  * the publishers' sockets). Two minutes of the acceptance load (2,000 msg/s), about 1 KB each:
  * a burst the handler cannot keep up with is absorbed, a sustained overload slows the devices
- * down instead of growing memory without end. Held records are on disk too, so a crash loses none.
+ * down instead of growing the data directory without end. Only one batch of them is in memory
+ * (the mapping's window); the rest wait in the stream's files, so a crash loses none and a
+ * backlog costs disk, not heap.
  */
 export const LOCAL_INGEST_MAX_PENDING = 250_000;
 

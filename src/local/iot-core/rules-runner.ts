@@ -10,6 +10,13 @@
 import { TOPIC_RULES, type TopicRuleDefinition } from '../../contracts/rules.js';
 import { parseBasicIngestTopic, topicMatches } from '../../contracts/topics.js';
 import type { MqttProperties } from '../../ports/message-bus.js';
+import { Slots } from '../../concurrency/slots.js';
+
+/**
+ * Lambda invocations (with their retries) running at once before a publish that routes to a
+ * Lambda waits: a device's PUBACK, or an internal publisher's, waits instead of queuing without end.
+ */
+export const LOCAL_LAMBDA_MAX_IN_FLIGHT = 64;
 
 /** A message as the rules engine receives it. */
 export interface RuleInput {
@@ -173,10 +180,13 @@ export interface RuleTargets {
 /** A running rules engine. */
 export interface RulesRunner {
   /**
-   * Runs the rules for one client publish; resolves once its Kinesis records are durable and
-   * its rule errors are recorded: what the broker's PUBACK waits for (with `gatesClientPublishes`).
+   * Runs the rules for one client publish; resolves once its Kinesis records are durable, its
+   * rule errors are recorded and its Lambda invocations have a slot: what the broker's PUBACK
+   * waits for (with `gatesClientPublishes`).
    */
   accept(input: RuleInput): Promise<void>;
+  /** Lambda invocations running (retries included) and publishes waiting for a slot. */
+  lambdaLoad(): { readonly inFlight: number; readonly waiting: number };
   /** Resolves when every Lambda invocation started so far has finished. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -184,13 +194,15 @@ export interface RulesRunner {
 
 /** Options of {@link startRulesRunner}. */
 export interface RulesRunnerOptions {
-  /** The broker's stream of accepted publishes. */
-  readonly source: { onPublish(listener: (input: RuleInput) => void): () => void };
+  /** The broker's stream of accepted publishes; a listener's promise holds back the publisher (backpressure). */
+  readonly source: { onPublish(listener: (input: RuleInput) => Promise<void> | void): () => void };
   readonly targets: RuleTargets;
   /** @default TOPIC_RULES */
   readonly rules?: readonly TopicRuleDefinition[];
   /** Lambda's asynchronous invocation retries. @default 2 */
   readonly lambdaRetries?: number;
+  /** Lambda invocations in flight before publishes routed to a Lambda wait. @default LOCAL_LAMBDA_MAX_IN_FLIGHT */
+  readonly maxLambdaInFlight?: number;
   /** Client publishes arrive through `accept` (the broker's acknowledgement gate), not the source. @default false */
   readonly gatesClientPublishes?: boolean;
   readonly log?: (line: string) => void;
@@ -202,6 +214,7 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
   const rules = (options.rules ?? TOPIC_RULES).map(compileRule);
   const retries = options.lambdaRetries ?? 2;
   const inFlight = new Set<Promise<void>>();
+  const lambdaSlots = new Slots(options.maxLambdaInFlight ?? LOCAL_LAMBDA_MAX_IN_FLIGHT);
 
   const invoke = async (rule: TopicRuleDefinition, handler: string, event: Record<string, unknown>, input: RuleInput) => {
     for (let attempt = 0; ; attempt += 1) {
@@ -211,7 +224,9 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
       } catch (error) {
         if (attempt >= retries) {
           log(`rules: ${rule.ruleName} → ${handler} failed after ${retries} retries: ${(error as Error).message}`);
-          await options.targets.error(rule, input, `LAMBDA_FAILED: ${(error as Error).message}`).catch(() => undefined);
+          await options.targets.error(rule, input, `LAMBDA_FAILED: ${(error as Error).message}`).catch((letterError: unknown) => {
+            log(`rules: ${rule.ruleName} → ${handler}: the failed event could not be dead-lettered either: ${(letterError as Error).message}`);
+          });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
@@ -244,16 +259,22 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
           recorded.push(failed(error));
         }
       } else {
-        // An asynchronous invocation: accepted once queued, as IoT's Lambda action is.
-        track(invoke(definition, definition.target.handler, value, input));
+        // An asynchronous invocation: accepted once it has a slot (the publisher waits while all
+        // are taken), then it runs on its own, as IoT's Lambda action is accepted once queued.
+        const handler = definition.target.handler;
+        recorded.push(
+          lambdaSlots.acquire().then((release) => {
+            void track(invoke(definition, handler, value, input).finally(release));
+          }),
+        );
       }
     }
     await Promise.all(recorded);
   };
 
-  const onPublish = (input: RuleInput) => {
-    if (options.gatesClientPublishes && input.clientId !== undefined) return;
-    void track(accept(input));
+  const onPublish = (input: RuleInput): Promise<void> | undefined => {
+    if (options.gatesClientPublishes && input.clientId !== undefined) return undefined;
+    return track(accept(input));
   };
   const unsubscribe = options.source.onPublish(onPublish);
 
@@ -262,6 +283,7 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
   };
   return {
     accept,
+    lambdaLoad: () => ({ inFlight: lambdaSlots.inUse, waiting: lambdaSlots.waiting }),
     flush,
     async stop() {
       unsubscribe();

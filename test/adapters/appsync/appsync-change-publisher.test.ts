@@ -40,7 +40,7 @@ describe('AppSyncChangePublisher against the local server', () => {
         commands: UNUSED_COMMANDS,
         twins: UNUSED_TWINS,
         registry: new DeviceRegistry({ repository: new InMemoryDeviceRepository(), stats: new InMemoryStats(), pageTokens }),
-        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }) }, pageTokens }),
+        telemetry: new TelemetryHistory({ reader: { query: async () => ({ items: [] }), rollups: async () => ({ items: [] }) }, pageTokens }),
         alarms: new AlarmService({ store: new InMemoryAlarmStore(), pageTokens, devices: new InMemoryDeviceRepository() }),
       }),
       issuer: await LocalTokenIssuer.ephemeral(),

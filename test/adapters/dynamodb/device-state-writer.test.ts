@@ -243,6 +243,6 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
       }),
       { numRuns: 40 },
     );
-    // Up to 40 x 15 dynalite writes: seconds alone, but past the 30 s default when the machine is loaded.
+    // 40 runs of conditional writes through dynalite: past the 30 s default while the whole suite shares two cores.
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,5 +54,45 @@ describe('JsonLinesDeadLetterQueue', () => {
       ['RULE_ERROR', undefined],
     ]);
     expect(restarted.written).toBe(3);
+  });
+
+  it('writes concurrent sends one after another, each letter once and whole', async () => {
+    // Prepare: 50 senders at once, each with 20 letters of its own and one it shares with the next sender
+    dir = await mkdtemp(join(tmpdir(), 'dlq-'));
+    const queue = new JsonLinesDeadLetterQueue(join(dir, 'dead-letters.jsonl'));
+    const bySeq = (sequenceNumber: string): DeadLetter => ({ ...letter('INVALID_JSON'), sequenceNumber, detail: 'x'.repeat(2_000) });
+
+    // Act
+    await Promise.all(
+      Array.from({ length: 50 }, (_, sender) =>
+        queue.send([...Array.from({ length: 20 }, (_, i) => bySeq(`${sender}-${i}`)), bySeq(`shared-${sender % 25}`)]),
+      ),
+    );
+
+    // Assess: every line parses, 1,000 own letters plus 25 shared ones, each once, in sender order
+    const letters = await queue.readAll();
+    const sequences = letters.map((l) => l.sequenceNumber!);
+    expect(sequences).toHaveLength(1_025);
+    expect(new Set(sequences).size).toBe(1_025);
+    expect(sequences.filter((s) => !s.startsWith('shared')).slice(0, 21)).toEqual([...Array.from({ length: 20 }, (_, i) => `0-${i}`), '1-0']);
+    expect(queue.written).toBe(1_025);
+  });
+
+  it('keeps a letter whose write failed for the retry instead of treating it as written', async () => {
+    // Prepare: the file's directory cannot be created (a file is in the way)
+    dir = await mkdtemp(join(tmpdir(), 'dlq-'));
+    const blocker = join(dir, 'blocked');
+    await writeFile(blocker, 'not a directory');
+    const queue = new JsonLinesDeadLetterQueue(join(blocker, 'dead-letters.jsonl'));
+    const withSeq: DeadLetter = { ...letter('UNKNOWN_DEVICE'), sequenceNumber: '900' };
+    const failed = await queue.send([withSeq]).catch((error: unknown) => error);
+
+    // Act: the way is cleared and the sender retries
+    await rm(blocker);
+    await queue.send([withSeq]);
+
+    // Assess
+    expect(failed).toMatchObject({ name: 'UnavailableError' });
+    expect((await queue.readAll()).map((l) => l.sequenceNumber)).toEqual(['900']);
   });
 });

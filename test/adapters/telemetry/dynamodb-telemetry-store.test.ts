@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, type DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, type DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
@@ -9,9 +9,10 @@ import {
   telemetryGroup,
   telemetryGroupKey,
   telemetryPartitionKey,
+  telemetryChunkKey,
   telemetryReadingName,
-  telemetrySlotKey,
   telemetrySortKey,
+  CHUNK_SPAN_MS,
 } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { ValidationError } from '../../../src/domain/errors.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
@@ -39,11 +40,11 @@ afterAll(async () => {
 const point = (deviceId: string, ts: number, seq: number, metrics: TelemetryPoint['metrics']): TelemetryPoint => ({ deviceId, ts, seq, metrics });
 
 describe('DynamoDbTelemetryStore', () => {
-  it('keys an overflow reading by device, UTC day, time and sequence, and a slot item by device group and slot', () => {
+  it('keys a first-layout reading by device, UTC day, time and sequence, and a chunk item by device group and first reading', () => {
     expect(telemetryPartitionKey('dev', T0)).toBe('dev#2026-11-25');
     expect(telemetrySortKey(T0, 42)).toBe(`00${T0}#0000000000000042`);
     expect(telemetryGroupKey(0x3ff)).toBe('#g03ff');
-    expect(telemetrySlotKey(T0 - 9000)).toBe(`00${T0 - 9000}`);
+    expect(telemetryChunkKey(T0 - 9000)).toBe(`00${T0 - 9000}`);
     expect(telemetryReadingName('6f1c1a52-3a4b-4c5d-8e9f-0a1b2c3d4e5f', 36)).toBe('bxwaUjpLTF2OnwobLD1OXw.10');
     expect(telemetryReadingName('thing-1', 35)).toBe('~thing-1.z');
   });
@@ -111,8 +112,8 @@ describe('DynamoDbTelemetryStore', () => {
     await expect(act).rejects.toBeInstanceOf(ValidationError);
   });
 
-  it('writes overflow readings in BatchWriteItem calls of at most 25 items and retries UnprocessedItems', async () => {
-    // Prepare: a DynamoDB wire sink that leaves two items unprocessed once; slot items too small for any reading.
+  it('writes chunk items in BatchWriteItem calls of at most 25 items and retries UnprocessedItems', async () => {
+    // Prepare: a DynamoDB wire sink that leaves two items unprocessed once; chunks too small for two readings.
     const sink = await startWireSink();
     sink.respond = (request, index) => {
       const table = Object.keys(request.body.RequestItems as object)[0]!;
@@ -120,7 +121,7 @@ describe('DynamoDbTelemetryStore', () => {
       return { status: 200, body: index === 0 ? { UnprocessedItems: { [table]: items.slice(0, 2) } } : { UnprocessedItems: {} } };
     };
     const client = new DynamoDBClient({ endpoint: sink.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1, sleep: async () => {}, slotItemBytes: 0 });
+    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1, sleep: async () => {}, chunkBytes: 0, rollups: false });
 
     // Act
     await wired.write(Array.from({ length: 30 }, (_, i) => point('w', T0 + i, i, { t: i })));
@@ -134,7 +135,7 @@ describe('DynamoDbTelemetryStore', () => {
   });
 });
 
-describe('DynamoDbTelemetryStore slot items', () => {
+describe('DynamoDbTelemetryStore chunk items', () => {
   const table = () => localTableNames('tel-')[TELEMETRY_TABLE.id]!;
   const SLOT = 10_000;
   const all = async (s: DynamoDbTelemetryStore, deviceId: string, metric: string, from: number, to: number, limit = 1000) => {
@@ -149,94 +150,124 @@ describe('DynamoDbTelemetryStore slot items', () => {
     } while (cursor);
     return { items, pages };
   };
+  const chunksOf = async (deviceId: string, groupBits = 10) =>
+    (
+      await doc.send(
+        new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk AND sk > :lo', ExpressionAttributeValues: { ':pk': telemetryGroupKey(telemetryGroup(deviceId, groupBits)), ':lo': '0' } }),
+      )
+    ).Items!.filter((item) => Object.keys(item).some((k) => k.startsWith(`~${deviceId}.`)));
 
-  it('writes one conditional UpdateItem per group and slot, holding every reading of the slot', async () => {
-    // Prepare: two readings in one slot, one in the next.
-    const sink = await startWireSink();
-    const client = new DynamoDBClient({ endpoint: sink.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1 });
-    const base = T0 - (T0 % SLOT);
-
-    // Act
-    await wired.write([point('thing-1', base + 1, 7, { t: 1 }), point('thing-1', base + 2, 8, { t: 2, on: true }), point('thing-1', base + SLOT, 9, { t: 3 })]);
-
-    // Assess
-    expect(sink.requests.map((r) => r.headers['x-amz-target'])).toEqual(['DynamoDB_20120810.UpdateItem', 'DynamoDB_20120810.UpdateItem']);
-    const first = sink.requests[0]!.body;
-    expect(first.Key).toEqual({ pk: { S: telemetryGroupKey(telemetryGroup('thing-1')) }, sk: { S: telemetrySlotKey(base) } });
-    expect(first.UpdateExpression).toBe('SET #r0 = :r0, #r1 = :r1, expiresAt = :exp ADD n :added');
-    expect(first.ConditionExpression).toBe('attribute_not_exists(n) OR n <= :room');
-    expect(first.ExpressionAttributeNames).toEqual({ '#r0': '~thing-1.7', '#r1': '~thing-1.8' });
-    expect((first.ExpressionAttributeValues as Record<string, unknown>)[':r1']).toEqual({ M: { _t: { N: '2' }, t: { N: '2' }, on: { BOOL: true } } });
-    expect((first.ExpressionAttributeValues as Record<string, unknown>)[':exp']).toEqual({ N: String(Math.floor((base + SLOT) / 1000) + 30 * 86_400) });
-    client.destroy();
-    await sink.close();
-  });
-
-  it('keeps an update within the 4 KB expression limit when a slot gets hundreds of tiny readings', async () => {
-    // Prepare
+  it('writes a write\'s readings of a group as one new item, never an update, keyed by its first reading and its content', async () => {
+    // Prepare: three readings of one device, one of them 10 s later.
     const sink = await startWireSink();
     sink.respond = () => ({ status: 200, body: { UnprocessedItems: {} } });
     const client = new DynamoDBClient({ endpoint: sink.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1 });
+    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1, rollups: false, now: () => T0 + 60_000 });
+    const base = T0 - (T0 % SLOT);
+    const readings = [point('thing-1', base + 2, 8, { t: 2, on: true }), point('thing-1', base + 1, 7, { t: 1 }), point('thing-1', base + SLOT, 9, { t: 3 })];
 
     // Act
-    await wired.write(Array.from({ length: 400 }, (_, i) => point('a', T0 - (T0 % SLOT) + i, i, { b: true })));
+    await wired.write(readings);
+    await wired.write(readings);
 
-    // Assess: one update of at most 200 readings, the rest as overflow items.
-    const update = sink.requests.find((r) => String(r.headers['x-amz-target']).endsWith('.UpdateItem'))!;
-    expect((update.body.UpdateExpression as string).length).toBeLessThanOrEqual(4096);
-    expect(Object.keys(update.body.ExpressionAttributeNames as object)).toHaveLength(200);
-    const puts = sink.requests.filter((r) => String(r.headers['x-amz-target']).endsWith('.BatchWriteItem'));
-    expect(puts.reduce((n, r) => n + (r.body.RequestItems as Record<string, unknown[]>).T!.length, 0)).toBe(200);
+    // Assess: one PutRequest per write, the same key and content both times (a retried batch rewrites itself).
+    expect(sink.requests.map((r) => r.headers['x-amz-target'])).toEqual(['DynamoDB_20120810.BatchWriteItem', 'DynamoDB_20120810.BatchWriteItem']);
+    const [first, second] = sink.requests.map((r) => (r.body.RequestItems as Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>>).T!);
+    expect(first).toHaveLength(1);
+    const item = first![0]!.PutRequest.Item;
+    expect(item.pk).toEqual({ S: telemetryGroupKey(telemetryGroup('thing-1')) });
+    expect((item.sk as { S: string }).S).toMatch(new RegExp(`^${telemetryChunkKey(base + 1)}#[A-Za-z0-9_-]{16}$`));
+    expect(item['~thing-1.8']).toEqual({ M: { _t: { N: '1' }, t: { N: '2' }, on: { BOOL: true } } });
+    expect(item['~thing-1.9']).toEqual({ M: { _t: { N: String(SLOT - 1) }, t: { N: '3' } } });
+    expect(item.expiresAt).toEqual({ N: String(Math.floor((base + SLOT) / 1000) + 30 * 86_400) });
+    expect(second).toEqual(first);
     client.destroy();
     await sink.close();
   });
 
-  it('moves the readings of a refused (full) slot update to overflow items and retries a throttled update', async () => {
-    // Prepare: the first update is throttled, the second refused by its size condition.
+  it('starts a new chunk when the next reading is CHUNK_SPAN_MS after the first or would pass chunkBytes', async () => {
+    // Prepare
+    const id = 'spans';
+    const small = new DynamoDbTelemetryStore(doc, table(), { chunkBytes: 400, rollups: false });
+    const readings = [
+      ...Array.from({ length: 12 }, (_, i) => point(id, T0 + i, i, { t: i, note: 'n'.repeat(40) })),
+      point(id, T0 + CHUNK_SPAN_MS + 5, 100, { t: 100 }),
+    ];
+
+    // Act
+    await small.write(readings);
+
+    // Assess: every chunk within its span and size; each reading read back once.
+    const chunks = await chunksOf(id);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    for (const chunk of chunks) {
+      const base = Number(String(chunk.sk).slice(0, 15));
+      const times = Object.entries(chunk).filter(([k]) => k.startsWith(`~${id}.`)).map(([, v]) => base + (v as { _t: number })._t);
+      expect(Math.max(...times) - base).toBeLessThan(CHUNK_SPAN_MS);
+      expect(Buffer.byteLength(JSON.stringify(chunk))).toBeLessThan(400 * 1.5);
+    }
+    expect((await all(small, id, 't', T0, T0 + 2 * CHUNK_SPAN_MS)).items.map((i) => i.seq)).toEqual(readings.map((r) => r.seq));
+  });
+
+  it('retries a throttled chunk write', async () => {
+    // Prepare
     const sink = await startWireSink();
     sink.respond = (_request, index) =>
       index === 0
         ? { status: 400, errorType: 'ThrottlingException', body: { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'slow down' } }
-        : index === 1
-          ? { status: 400, errorType: 'ConditionalCheckFailedException', body: { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'full' } }
-          : { status: 200, body: { UnprocessedItems: {} } };
+        : { status: 200, body: { UnprocessedItems: {} } };
     const client = new DynamoDBClient({ endpoint: sink.url, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1, sleep: async () => {} });
+    const wired = new DynamoDbTelemetryStore(DynamoDBDocumentClient.from(client), 'T', { concurrency: 1, sleep: async () => {}, rollups: false });
 
     // Act
     const result = await wired.write([point('thing-1', T0, 1, { t: 1 }), point('thing-1', T0 + 1, 2, { t: 2 })]);
 
     // Assess
     expect(result).toEqual({ rejected: [] });
-    expect(sink.requests.map((r) => String(r.headers['x-amz-target']).split('.')[1])).toEqual(['UpdateItem', 'UpdateItem', 'BatchWriteItem']);
-    const puts = (sink.requests[2]!.body.RequestItems as Record<string, Array<{ PutRequest: { Item: Record<string, { S?: string }> } }>>).T!;
-    expect(puts.map((p) => [p.PutRequest.Item.pk!.S, p.PutRequest.Item.sk!.S])).toEqual([
-      [telemetryPartitionKey('thing-1', T0), telemetrySortKey(T0, 1)],
-      [telemetryPartitionKey('thing-1', T0 + 1), telemetrySortKey(T0 + 1, 2)],
-    ]);
+    expect(sink.requests).toHaveLength(2);
+    expect(sink.requests[1]!.body).toEqual(sink.requests[0]!.body);
     client.destroy();
     await sink.close();
   });
 
-  it('stores a reading redelivered in later writes once, also once its slot item is full and the copy lands in overflow', async () => {
-    // Prepare: slot items with room for a few readings only.
-    const small = new DynamoDbTelemetryStore(doc, table(), { slotItemBytes: 200 });
+  it('reads a reading redelivered in later writes once, the copy of the latest write winning', async () => {
+    // Prepare
+    let now = T0 + 60_000;
+    const clocked = new DynamoDbTelemetryStore(doc, table(), { now: () => now });
     const id = 'redelivered';
-    await small.write([point(id, T0, 1, { t: 1 })]);
-    for (let i = 0; i < 8; i += 1) await small.write([point(id, T0 + 10 + i, 10 + i, { t: 10 + i })]);
+    await clocked.write([point(id, T0, 1, { t: 1 }), point(id, T0 + 10, 10, { t: 10 })]);
 
-    // Act: the first reading again, twice, now that its slot item is full.
-    await small.write([point(id, T0, 1, { t: 1 })]);
-    await small.write([point(id, T0, 1, { t: 1 }), point(id, T0 + 10, 10, { t: 10 })]);
+    // Act: the first reading again, twice, in other batches; the last copy carries another value.
+    now += 1000;
+    await clocked.write([point(id, T0, 1, { t: 1 }), point(id, T0 + 20, 20, { t: 20 })]);
+    now += 1000;
+    await clocked.write([point(id, T0, 1, { t: 111 })]);
 
-    // Assess: a copy exists in overflow, yet each (ts, seq) is read and counted once.
-    const copy = await doc.send(new GetCommand({ TableName: table(), Key: { pk: telemetryPartitionKey(id, T0), sk: telemetrySortKey(T0, 1) } }));
-    expect(copy.Item).toBeDefined();
-    const { items } = await all(small, id, 't', T0, T0 + SLOT);
-    expect(items.map((i) => i.seq)).toEqual([1, 10, 11, 12, 13, 14, 15, 16, 17]);
-    expect(await small.countReadings(id, T0, T0 + SLOT)).toBe(9);
+    // Assess
+    const { items } = await all(clocked, id, 't', T0, T0 + SLOT);
+    expect(items).toEqual([{ ts: T0, seq: 1, value: 111 }, { ts: T0 + 10, seq: 10, value: 10 }, { ts: T0 + 20, seq: 20, value: 20 }]);
+    expect(await clocked.countReadings(id, T0, T0 + SLOT)).toBe(3);
+  });
+
+  it('still reads items of the two earlier layouts (slot items and one item per reading)', async () => {
+    // Prepare: a slot item and a first-layout item, as the earlier versions wrote them.
+    const id = 'legacy';
+    const slot = T0 - (T0 % SLOT);
+    await doc.send(new PutCommand({ TableName: table(), Item: { pk: telemetryGroupKey(telemetryGroup(id)), sk: telemetryChunkKey(slot), n: 20, [`~${id}.1`]: { _t: 5, t: 1 } } }));
+    await doc.send(
+      new PutCommand({ TableName: table(), Item: { pk: telemetryPartitionKey(id, slot + 7), sk: telemetrySortKey(slot + 7, 2), deviceId: id, ts: slot + 7, seq: 2, m: { t: 2 } } }),
+    );
+
+    // Act
+    await store.write([point(id, slot + 9, 3, { t: 3 })]);
+
+    // Assess
+    expect((await all(store, id, 't', slot, slot + SLOT)).items).toEqual([
+      { ts: slot + 5, seq: 1, value: 1 },
+      { ts: slot + 7, seq: 2, value: 2 },
+      { ts: slot + 9, seq: 3, value: 3 },
+    ]);
+    expect(await store.countReadings(id, slot, slot + SLOT)).toBe(3);
   });
 
   it('returns exactly the readings in [from, to) when the range starts and ends inside slots, across slots and days', async () => {
@@ -269,9 +300,9 @@ describe('DynamoDbTelemetryStore slot items', () => {
     expect(items.map((i) => [i.ts, i.seq])).toEqual(expected);
   });
 
-  it('pages through more slot items than one Query page holds, merging overflow readings, without gaps or repeats', async () => {
-    // Prepare: 300 readings, one per slot (300 slot items), every third one too large for a slot item.
-    const small = new DynamoDbTelemetryStore(doc, table(), { slotItemBytes: 200 });
+  it('pages through more chunk items than one Query page holds without gaps or repeats', async () => {
+    // Prepare: 300 readings, one chunk each, every third one larger.
+    const small = new DynamoDbTelemetryStore(doc, table(), { chunkBytes: 0, rollups: false });
     const id = 'paging';
     const readings = Array.from({ length: 300 }, (_, i) => point(id, T0 + i * SLOT + 5, i, { t: i, ...(i % 3 === 0 && { note: 'x'.repeat(300) }) }));
     await small.write(readings);
@@ -285,48 +316,49 @@ describe('DynamoDbTelemetryStore slot items', () => {
     expect((await all(small, id, 'note', T0, T0 + 300 * SLOT)).items).toHaveLength(100);
   });
 
-  it('stores readings of 100 metrics, each metric queryable, a reading too large for a slot item in overflow', async () => {
+  it('stores readings of 100 metrics, each metric queryable, a ~100 KB reading in a chunk of its own', async () => {
     // Prepare: one small reading with 100 metrics of every type, one with 100 strings of 1,024 characters (~100 KB).
     const id = 'many-metrics';
     const metrics = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, i % 3 === 0 ? i : i % 3 === 1 ? i % 2 === 0 : `s${i}`]));
     const large = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, String(i % 10).repeat(1024)]));
 
+    // Rollups of 100 metrics are the rollup tests' business: this one is about the raw items.
+    const raw = new DynamoDbTelemetryStore(doc, table(), { rollups: false });
+
     // Act
-    await store.write([point(id, T0, 1, metrics), point(id, T0 + 1, 2, large)]);
+    await raw.write([point(id, T0, 1, metrics), point(id, T0 + 1, 2, large)]);
 
     // Assess
     for (const [name, value] of Object.entries(metrics)) {
-      const { items } = await all(store, id, name, T0, T0 + 2);
+      const { items } = await all(raw, id, name, T0, T0 + 2);
       expect(items).toEqual([{ ts: T0, seq: 1, value }, { ts: T0 + 1, seq: 2, value: large[name] }]);
     }
-    const overflow = await doc.send(new GetCommand({ TableName: table(), Key: { pk: telemetryPartitionKey(id, T0 + 1), sk: telemetrySortKey(T0 + 1, 2) } }));
-    expect(overflow.Item?.m).toEqual(large);
+    const chunks = await chunksOf(id);
+    expect(chunks).toHaveLength(2);
+    expect(chunks[1]![`~${id}.2`]).toEqual({ _t: 0, ...large });
   });
 
-  it('keeps a slot item under its size bound when a device sends 100 messages/s for a whole slot, the rest in overflow', async () => {
-    // Prepare: 1,000 readings in one 10 s slot, one batch.
-    const id = 'full-slot';
+  it('packs 1,000 readings of 10 s (100 messages/s) into chunks within chunkBytes, each read back once, in order', async () => {
+    // Prepare
+    const id = 'busy-slot';
     const base = T0 - (T0 % SLOT) + SLOT;
     const readings = Array.from({ length: 1000 }, (_, i) => point(id, base + i * 10, i, { temperature: 20 + i / 100, humidity: 40, door: i % 2 === 0 }));
 
     // Act
     await store.write(readings);
 
-    // Assess: the slot item holds the oldest readings within 4 KB; every reading is read back once, in order.
-    const slot = (await doc.send(new GetCommand({ TableName: table(), Key: { pk: telemetryGroupKey(telemetryGroup(id)), sk: telemetrySlotKey(base) } }))).Item!;
-    const inSlot = Object.keys(slot).filter((k) => k.startsWith('~full-slot.'));
-    expect(inSlot.length).toBeGreaterThan(20);
-    expect(inSlot.length).toBeLessThan(1000);
-    expect(slot.n).toBeLessThanOrEqual(4096);
-    expect(Buffer.byteLength(JSON.stringify(slot))).toBeLessThan(4096 * 1.5);
+    // Assess
+    const chunks = await chunksOf(id);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(Buffer.byteLength(JSON.stringify(chunk))).toBeLessThan(16_384 * 1.5);
     const { items } = await all(store, id, 'temperature', base, base + SLOT);
     expect(items.map((i) => i.seq)).toEqual(readings.map((r) => r.seq));
     expect(await store.countReadings(id, base, base + SLOT - 1)).toBe(1000);
   });
 
-  it('finds the few readings of a rare reporter among hundreds of slot items of a busy device in its group', async () => {
+  it('finds the few readings of a rare reporter among hundreds of chunk items of a busy device in its group', async () => {
     // Prepare: two groups only; a busy device fills 700 slots, a rare one reports three times.
-    const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1 });
+    const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1, chunkBytes: 0 });
     const rare = 'rare';
     const busy = ['busy-0', 'busy-1', 'busy-2', 'busy-3', 'busy-4', 'busy-5'].find((id) => telemetryGroup(id, 1) === telemetryGroup(rare, 1))!;
     expect(busy).toBeDefined();
@@ -342,7 +374,7 @@ describe('DynamoDbTelemetryStore slot items', () => {
     expect(paged.pages).toBe(2);
   });
 
-  it('reads only its own readings from a slot item shared with other devices, even one whose id extends its own', async () => {
+  it('reads only its own readings from a chunk item shared with other devices, even one whose id extends its own', async () => {
     // Prepare: two groups only, so the devices share slot items.
     const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1 });
     const ids = ['x', 'x.1', 'x.1.2', 'y', 'z', 'x.2'].filter((id) => telemetryGroup(id, 1) === telemetryGroup('x', 1));

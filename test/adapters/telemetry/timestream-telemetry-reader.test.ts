@@ -80,4 +80,54 @@ describe('TimestreamTelemetryReader', () => {
     sink.respond = () => ({ status: 500, errorType: 'InternalServerException', body: { message: 'boom' } });
     await expect(reader.query({ deviceId: 'dev-1', metric: 't', from: TS, to: TS + 1, limit: 5 })).rejects.toBeInstanceOf(UnavailableError);
   });
+
+  it('aggregates per bucket with bin(), one page of limit buckets, and asks again without min/max/avg for a metric that is not numeric', async () => {
+    // Prepare: the numeric query is refused (a VARCHAR metric), the second answers count and last.
+    const bucketColumns = [
+      { Name: 'bucket', Type: { ScalarType: 'BIGINT' } },
+      { Name: 'n', Type: { ScalarType: 'BIGINT' } },
+      { Name: 'last', Type: { ScalarType: 'VARCHAR' } },
+    ];
+    sink.respond = (_request, index) =>
+      index === 0
+        ? { status: 400, errorType: 'ValidationException', body: { __type: 'com.amazonaws.timestream#ValidationException', message: 'Function avg not registered for varchar' } }
+        : {
+            status: 200,
+            body: {
+              QueryId: 'q',
+              ColumnInfo: bucketColumns,
+              Rows: [0, 1, 2].map((i) => ({ Data: [{ ScalarValue: String(TS + i * 3_600_000) }, { ScalarValue: String(i + 1) }, { ScalarValue: `mode${i}` }] })),
+            },
+          };
+
+    // Act
+    const page = await reader.rollups({ deviceId: 'dev-1', metric: 'mode', from: TS + 5, to: TS + 3 * 3_600_000, limit: 2, resolution: 'HOUR' });
+
+    // Assess
+    expect(page.items).toEqual([
+      { start: TS, count: 1, last: 'mode0' },
+      { start: TS + 3_600_000, count: 2, last: 'mode1' },
+    ]);
+    expect(page.nextCursor).toBe(encodeCursor(TS + 3_600_000, 0));
+    const [numeric, plain] = sink.requests.map((r) => String(r.body.QueryString));
+    expect(numeric).toContain('min("mode") AS lo, max("mode") AS hi, avg("mode") AS mean');
+    expect(numeric).toContain(`time >= from_milliseconds(${TS}) AND time < from_milliseconds(${TS + 3 * 3_600_000})`);
+    expect(numeric).toMatch(/GROUP BY bin\(time, 1h\) ORDER BY bucket ASC LIMIT 3$/);
+    expect(plain).not.toContain('avg(');
+    expect(plain).toContain('max_by("mode", time) AS last');
+  });
+
+  it('maps numeric buckets with min, max and avg', async () => {
+    sink.respond = () => ({
+      status: 200,
+      body: {
+        QueryId: 'q',
+        ColumnInfo: ['bucket', 'n', 'lo', 'hi', 'mean', 'last'].map((Name, i) => ({ Name, Type: { ScalarType: i < 2 ? 'BIGINT' : 'DOUBLE' } })),
+        Rows: [{ Data: [TS, 3, 1.5, 4.5, 3, 4.5].map((v) => ({ ScalarValue: String(v) })) }],
+      },
+    });
+    const page = await reader.rollups({ deviceId: 'dev-1', metric: 't', from: TS, to: TS + 60_000, limit: 10, resolution: 'MINUTE' });
+    expect(page).toEqual({ items: [{ start: TS, count: 3, min: 1.5, max: 4.5, avg: 3, last: 4.5 }] });
+    expect(String(sink.requests[0]!.body.QueryString)).toContain('bin(time, 1m)');
+  });
 });

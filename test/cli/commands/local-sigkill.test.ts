@@ -5,59 +5,13 @@
  * readable through the GraphQL telemetry query, the stats equal a recount of the registry, and
  * no device is ONLINE without a session.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recountStats, statsOf } from '../../../src/adapters/dynamodb/stats-rebuild.js';
 import { connectLocalRegistry } from '../../../src/cli/commands/device.js';
-import { READY_LINE } from '../../../src/cli/commands/local.js';
-import { readDeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { connectDevice, eventually, localPlatformProcesses } from './local-process.js';
 
-const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;
-const ANY_PORTS = ['--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'];
 const RATE_PER_SECOND = 30;
 const LOAD_MS = 4_000;
-
-const iotctl = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-
-function where(output: string, service: string): string {
-  const match = new RegExp(`^${service}\\s+(\\S+)$`, 'm').exec(output);
-  if (!match) throw new Error(`no ${service} row in:\n${output}`);
-  return match[1]!;
-}
-
-/** Polls `check` until it returns true (eventual consistency), failing after `timeoutMs`. */
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function startLocal(dataDir: string, children: ChildProcess[]): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'local', '--data-dir', dataDir, ...ANY_PORTS], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  while (!output.includes(READY_LINE)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`iotctl local exited early:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, output: () => output, exited };
-}
 
 async function telemetrySeqs(graphqlUrl: string, token: string, deviceId: string, from: number): Promise<Set<number>> {
   const seqs = new Set<number>();
@@ -80,33 +34,17 @@ async function telemetrySeqs(graphqlUrl: string, token: string, deviceId: string
 }
 
 describe('iotctl local after SIGKILL', () => {
-  const children: ChildProcess[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+  const platforms = localPlatformProcesses();
+  afterEach(() => platforms.cleanup());
 
   it('keeps every PUBACKed reading, exact stats and no device ONLINE without a session', async () => {
     // Prepare
-    const dataDir = mkdtempSync(join(tmpdir(), 'iotctl-sigkill-'));
-    const deviceDir = mkdtempSync(join(tmpdir(), 'iotctl-sigkill-device-'));
-    dirs.push(dataDir, deviceDir);
-    const first = await startLocal(dataDir, children);
-    const dynamodb = where(first.output(), 'dynamodb');
-    const mqttPort = Number(new URL(where(first.output(), 'mqtt').replace('mqtts:', 'http:')).port);
-    await iotctl(['device', 'create', 'crash-test', '--out', deviceDir, '--endpoint', dynamodb, '--data-dir', dataDir, '--mqtt-port', String(mqttPort)]);
-    const bundle = await readDeviceBundle(deviceDir);
+    const dataDir = platforms.tempDir('iotctl-sigkill-');
+    const first = await platforms.start(dataDir);
+    const { dynamodb, mqttPort } = first;
+    const bundle = await first.createDevice('crash-test');
     const thing = bundle.manifest.thingName;
-    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-      clientId: thing,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
-      ca: bundle.caCertificatePem,
-    });
+    const client = await connectDevice(bundle, mqttPort);
     client.on('error', () => undefined);
     const registry = connectLocalRegistry(dynamodb);
     const startedAt = Date.now();
@@ -145,10 +83,10 @@ describe('iotctl local after SIGKILL', () => {
     registry.close();
     const rate = (seq * 1000) / LOAD_MS;
 
-    const second = await startLocal(dataDir, children);
-    const graphqlUrl = where(second.output(), 'graphql');
-    const token = (await iotctl(['token', '--user', 'operator', '--group', 'admin', '--data-dir', dataDir])).stdout.trim();
-    const after = connectLocalRegistry(where(second.output(), 'dynamodb'));
+    const second = await platforms.start(dataDir);
+    const { graphqlUrl } = second;
+    const token = await second.token('operator', 'admin');
+    const after = connectLocalRegistry(second.dynamodb);
 
     // Assess
     try {

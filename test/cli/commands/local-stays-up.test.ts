@@ -5,36 +5,19 @@
  * mutual-TLS session of a device provisioned by `iotctl device create`, the gRPC health check),
  * then stopped with SIGTERM.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { service as healthService } from 'grpc-health-check';
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { READY_LINE } from '../../../src/cli/commands/local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
-import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import type { DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 import { call, newClient } from '../../grpc/helpers.js';
+import { connectDevice, localPlatformProcesses } from './local-process.js';
 
-const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;
-const ANY_PORTS = ['--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'];
 /** How long the platform is kept up and used before it is stopped. */
 const UP_FOR_MS = 10_000;
 // Platform + three CLI child processes (tsx transform included) + the 10 s: CI-sized timeout.
 const TEST_TIMEOUT_MS = 120_000;
-
-const iotctl = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-
-/** The WHERE column of a row of the endpoint table `iotctl local` prints. */
-function where(output: string, service: string): string {
-  const match = new RegExp(`^${service}\\s+(\\S+)$`, 'm').exec(output);
-  if (!match) throw new Error(`no ${service} row in:\n${output}`);
-  return match[1]!;
-}
 
 async function listTables(endpoint: string): Promise<string[]> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -56,15 +39,7 @@ async function graphqlStats(url: string, token: string): Promise<unknown> {
 
 /** Connects with the device's certificate, publishes one reading at QoS 1 (acknowledged) and disconnects. */
 async function deviceSession(bundle: DeviceBundle, port: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectDevice(bundle, port);
   try {
     await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq: Date.now(), metrics: { temperature: 21 } }), { qos: 1 });
   } finally {
@@ -90,35 +65,15 @@ function grpcHealth(address: string, caPem: string): Promise<string | undefined>
 }
 
 describe('iotctl local (npm start)', () => {
-  const children: ChildProcess[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+  const platforms = localPlatformProcesses();
+  afterEach(() => platforms.cleanup());
 
   it('comes up on a data directory, serves all four endpoints for real while it stays up, and exits 0 on SIGTERM', async () => {
     // Prepare: the platform as `npm start` runs it, but on a temporary data dir and free ports.
-    const dataDir = mkdtempSync(join(tmpdir(), 'iotctl-stays-up-'));
-    const deviceDir = mkdtempSync(join(tmpdir(), 'iotctl-stays-up-device-'));
-    dirs.push(dataDir, deviceDir);
-    const child = spawn(process.execPath, [BIN, 'local', '--data-dir', dataDir, ...ANY_PORTS], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    while (!output.includes(READY_LINE)) {
-      if (child.exitCode !== null) throw new Error(`iotctl local exited early:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const dynamodb = where(output, 'dynamodb');
-    const graphqlUrl = where(output, 'graphql');
-    const mqttPort = Number(new URL(where(output, 'mqtt').replace('mqtts:', 'http:')).port);
-    const grpcAddress = where(output, 'grpc');
-    const token = (await iotctl(['token', '--user', 'operator', '--group', 'admin', '--data-dir', dataDir])).stdout.trim();
-    await iotctl(['device', 'create', 'stays-up', '--out', deviceDir, '--endpoint', dynamodb, '--data-dir', dataDir, '--mqtt-port', String(mqttPort)]);
-    const bundle = await readDeviceBundle(deviceDir);
+    const platform = await platforms.start(platforms.tempDir('iotctl-stays-up-'));
+    const { child, exited, dynamodb, graphqlUrl, mqttPort, grpcAddress } = platform;
+    const token = await platform.token('operator', 'admin');
+    const bundle = await platform.createDevice('stays-up');
     const caPem = bundle.caCertificatePem;
 
     // Act: use every endpoint, round after round, for about 10 s.
@@ -145,6 +100,7 @@ describe('iotctl local (npm start)', () => {
       expect(round.health).toBe('SERVING');
     }
     expect(grpcStats.error).toBeNull();
+    const output = platform.output();
     expect(output).toMatch(/grpc: GetDeviceStats OK caller=[0-9a-f-]{36} /);
     expect(output).not.toContain(token);
     expect(stillRunning, output).toBe(true);

@@ -57,7 +57,8 @@ describe('iotctl simulate (local)', () => {
     }
     expect(first.lines[1]).toMatch(/created 4/);
     expect(second.lines[1]).toMatch(/unchanged 4/);
-  });
+    // Two whole simulator runs (provisioning, 2 s of publishing, draining): ~30 s on a loaded machine.
+  }, 90_000);
 
   it('sends schema v2 with --points-per-message and accounts for every reading, a bad point dead-lettered alone', async () => {
     // Prepare

@@ -97,13 +97,14 @@ function recordingTargets(lambdaFailures = 0) {
 }
 
 function fakeSource() {
-  const listeners = new Set<(input: RuleInput) => void>();
+  const listeners = new Set<(input: RuleInput) => Promise<void> | void>();
   return {
-    onPublish: (listener: (input: RuleInput) => void) => {
+    onPublish: (listener: (input: RuleInput) => Promise<void> | void) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    emit: (message: RuleInput) => listeners.forEach((l) => l(message)),
+    /** Resolves when every listener let the publish complete (the broker's publish callback). */
+    emit: (message: RuleInput) => Promise.all([...listeners].map((l) => l(message))).then(() => undefined),
   };
 }
 
@@ -159,5 +160,64 @@ describe('startRulesRunner', () => {
     // Assess
     expect(calls.lambda).toEqual([]);
     expect(calls.errors).toHaveLength(1);
+  });
+
+  it('runs at most maxLambdaInFlight invocations; further publishes wait for a slot and none is dropped', async () => {
+    // Prepare: a Lambda that holds every invocation until released
+    const source = fakeSource();
+    const started: string[] = [];
+    const releases: Array<() => void> = [];
+    const targets: RuleTargets = {
+      kinesis: () => undefined,
+      lambda: async (_rule, _handler, event) => {
+        started.push(String(event.clientId));
+        await new Promise<void>((resolve) => releases.push(resolve));
+      },
+      error: async () => undefined,
+    };
+    const runner = startRulesRunner({ source, targets, maxLambdaInFlight: 2 });
+    const completed: string[] = [];
+
+    // Act: five lifecycle events published while the Lambda is stuck
+    const publishes = ['a', 'b', 'c', 'd', 'e'].map((id) =>
+      source.emit(input(presenceTopic('connected', id), JSON.stringify({ clientId: id }))).then(() => completed.push(id)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const whileStuck = { started: [...started], completed: [...completed], load: runner.lambdaLoad() };
+    while (started.length < 5 || releases.length > 0) {
+      releases.splice(0).forEach((release) => release());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(publishes);
+    await runner.stop();
+
+    // Assess: two ran, their two publishers completed, three publishers waited; then all five ran in order
+    expect(whileStuck).toEqual({ started: ['a', 'b'], completed: ['a', 'b'], load: { inFlight: 2, waiting: 3 } });
+    expect(started).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(completed).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(runner.lambdaLoad()).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('holds back a client publish routed to a Lambda (its PUBACK) until an invocation slot is free', async () => {
+    // Prepare
+    const source = fakeSource();
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const targets: RuleTargets = { kinesis: () => undefined, lambda: () => stuck, error: async () => undefined };
+    const runner = startRulesRunner({ source, targets, maxLambdaInFlight: 1, gatesClientPublishes: true });
+    await runner.accept(input(stateTopic(THING), '{"on":true}'));
+
+    // Act
+    let acknowledged = false;
+    const second = runner.accept(input(stateTopic(THING), '{"on":false}')).then(() => (acknowledged = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const beforeRelease = acknowledged;
+    release();
+    await second;
+    await runner.stop();
+
+    // Assess
+    expect(beforeRelease).toBe(false);
+    expect(acknowledged).toBe(true);
   });
 });

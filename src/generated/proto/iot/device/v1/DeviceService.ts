@@ -22,6 +22,8 @@ import type { GetAlarmRuleRequest as _iot_device_v1_GetAlarmRuleRequest, GetAlar
 import type { GetCommandRequest as _iot_device_v1_GetCommandRequest, GetCommandRequest__Output as _iot_device_v1_GetCommandRequest__Output } from '../../../iot/device/v1/GetCommandRequest.js';
 import type { GetDeviceRequest as _iot_device_v1_GetDeviceRequest, GetDeviceRequest__Output as _iot_device_v1_GetDeviceRequest__Output } from '../../../iot/device/v1/GetDeviceRequest.js';
 import type { GetDeviceStatsRequest as _iot_device_v1_GetDeviceStatsRequest, GetDeviceStatsRequest__Output as _iot_device_v1_GetDeviceStatsRequest__Output } from '../../../iot/device/v1/GetDeviceStatsRequest.js';
+import type { GetTelemetryRequest as _iot_device_v1_GetTelemetryRequest, GetTelemetryRequest__Output as _iot_device_v1_GetTelemetryRequest__Output } from '../../../iot/device/v1/GetTelemetryRequest.js';
+import type { GetTelemetryResponse as _iot_device_v1_GetTelemetryResponse, GetTelemetryResponse__Output as _iot_device_v1_GetTelemetryResponse__Output } from '../../../iot/device/v1/GetTelemetryResponse.js';
 import type { GetTwinRequest as _iot_device_v1_GetTwinRequest, GetTwinRequest__Output as _iot_device_v1_GetTwinRequest__Output } from '../../../iot/device/v1/GetTwinRequest.js';
 import type { ListAlarmRulesRequest as _iot_device_v1_ListAlarmRulesRequest, ListAlarmRulesRequest__Output as _iot_device_v1_ListAlarmRulesRequest__Output } from '../../../iot/device/v1/ListAlarmRulesRequest.js';
 import type { ListAlarmRulesResponse as _iot_device_v1_ListAlarmRulesResponse, ListAlarmRulesResponse__Output as _iot_device_v1_ListAlarmRulesResponse__Output } from '../../../iot/device/v1/ListAlarmRulesResponse.js';
@@ -233,6 +235,23 @@ export interface DeviceServiceClient extends grpc.Client {
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
   getDeviceStats(argument: _iot_device_v1_GetDeviceStatsRequest, callback: grpc.requestCallback<_iot_device_v1_DeviceStats__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * One metric of one device in [from, to): the readings (RAW) or per-bucket rollups
+   * (MINUTE, HOUR, DAY), oldest first, page by page.
+   */
+  GetTelemetry(argument: _iot_device_v1_GetTelemetryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  GetTelemetry(argument: _iot_device_v1_GetTelemetryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  GetTelemetry(argument: _iot_device_v1_GetTelemetryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  GetTelemetry(argument: _iot_device_v1_GetTelemetryRequest, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * One metric of one device in [from, to): the readings (RAW) or per-bucket rollups
+   * (MINUTE, HOUR, DAY), oldest first, page by page.
+   */
+  getTelemetry(argument: _iot_device_v1_GetTelemetryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  getTelemetry(argument: _iot_device_v1_GetTelemetryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  getTelemetry(argument: _iot_device_v1_GetTelemetryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
+  getTelemetry(argument: _iot_device_v1_GetTelemetryRequest, callback: grpc.requestCallback<_iot_device_v1_GetTelemetryResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Reads a device's desired and reported state.
@@ -484,6 +503,12 @@ export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation
   GetDeviceStats: grpc.handleUnaryCall<_iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats>;
   
   /**
+   * One metric of one device in [from, to): the readings (RAW) or per-bucket rollups
+   * (MINUTE, HOUR, DAY), oldest first, page by page.
+   */
+  GetTelemetry: grpc.handleUnaryCall<_iot_device_v1_GetTelemetryRequest__Output, _iot_device_v1_GetTelemetryResponse>;
+  
+  /**
    * Reads a device's desired and reported state.
    */
   GetTwin: grpc.handleUnaryCall<_iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin>;
@@ -563,6 +588,7 @@ export interface DeviceServiceDefinition extends grpc.ServiceDefinition {
   GetCommand: MethodDefinition<_iot_device_v1_GetCommandRequest, _iot_device_v1_Command, _iot_device_v1_GetCommandRequest__Output, _iot_device_v1_Command__Output>
   GetDevice: MethodDefinition<_iot_device_v1_GetDeviceRequest, _iot_device_v1_Device, _iot_device_v1_GetDeviceRequest__Output, _iot_device_v1_Device__Output>
   GetDeviceStats: MethodDefinition<_iot_device_v1_GetDeviceStatsRequest, _iot_device_v1_DeviceStats, _iot_device_v1_GetDeviceStatsRequest__Output, _iot_device_v1_DeviceStats__Output>
+  GetTelemetry: MethodDefinition<_iot_device_v1_GetTelemetryRequest, _iot_device_v1_GetTelemetryResponse, _iot_device_v1_GetTelemetryRequest__Output, _iot_device_v1_GetTelemetryResponse__Output>
   GetTwin: MethodDefinition<_iot_device_v1_GetTwinRequest, _iot_device_v1_Twin, _iot_device_v1_GetTwinRequest__Output, _iot_device_v1_Twin__Output>
   ListAlarmRules: MethodDefinition<_iot_device_v1_ListAlarmRulesRequest, _iot_device_v1_ListAlarmRulesResponse, _iot_device_v1_ListAlarmRulesRequest__Output, _iot_device_v1_ListAlarmRulesResponse__Output>
   ListAlarms: MethodDefinition<_iot_device_v1_ListAlarmsRequest, _iot_device_v1_ListAlarmsResponse, _iot_device_v1_ListAlarmsRequest__Output, _iot_device_v1_ListAlarmsResponse__Output>
