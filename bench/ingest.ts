@@ -369,7 +369,7 @@ async function main(): Promise<void> {
         lambda(dd.result) +
         perR(dd.counts.dynamoWriteUnits + total(dd.telemetry, 'writeUnits')) * PRICES.dynamoWriteUnit.usd +
         perR(total(dd.telemetry, 'readUnits')) * PRICES.dynamoReadUnit.usd +
-        rollupPerDeviceHour / (360 * n);
+        (rollupPerDeviceHour / (360 * n)) * 1e6;
       return { n, messages: simMessages, readings, ts: tsTotal, ddb: ddbTotalPerReading, stored, ruleShare: perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd) };
     };
     // --- the hourly rollup of one full hour: every 8th device group of the shard, store only, its own
@@ -647,7 +647,7 @@ async function runBatches(batches: SimulatedBatch[], handler: ReturnType<typeof 
   const cpuStart = process.cpuUsage();
   for (const batch of batches) {
     // The store's clock: the batch runs when its last record arrived.
-    if (clock) clock.now = batch.outputs.reduce((m, o) => Math.max(m, o.receivedAt), clock.now);
+    if (clock) clock.now = batch.outputs.reduce((m, o) => Math.max(m, o.receivedAt), 0);
     const t = performance.now();
     await handler(batch.event);
     const devices = new Set(batch.outputs.map((o) => o.thingName)).size;
