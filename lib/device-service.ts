@@ -190,8 +190,9 @@ export class DeviceService extends Construct {
       stopTimeout,
       environment: {
         [DEVICE_SERVICE_VARIABLES.port]: String(GRPC_PORT),
-        // The NLB deregisters first; SIGTERM then leaves 5 s of the stop timeout as margin.
-        [DEVICE_SERVICE_VARIABLES.shutdownGraceMs]: String((stopTimeout.toSeconds() - 5) * 1000),
+        // The NLB deregisters first; after SIGTERM the drain leaves 10 s of the stop timeout for the
+        // log flush (at most 8 s) and exit, before ECS sends SIGKILL.
+        [DEVICE_SERVICE_VARIABLES.shutdownGraceMs]: String((stopTimeout.toSeconds() - 10) * 1000),
         [VARIABLES.pageTokenSecretArn]: secret.secretArn,
         [DEVICE_SERVICE_VARIABLES.iotEndpoint]: props.iotEndpoint ?? DESCRIBE_IOT_ENDPOINT,
         NODE_OPTIONS: '--max-old-space-size=384',

@@ -5,8 +5,12 @@
  */
 import type { FlushableLogger } from '../adapters/logging/pino-logger.js';
 
-/** Longest the exit waits for stdout to take the buffered lines. */
-const FLUSH_TIMEOUT_MS = 2_000;
+/**
+ * Longest the exit waits for stdout to take the buffered lines. A reader that is slow but alive
+ * (a loaded log driver) needs seconds for a large buffer; 2 s lost the tail of a 20,000-line
+ * burst on a loaded machine. The stack leaves 10 s of the stop timeout after the drain.
+ */
+const FLUSH_TIMEOUT_MS = 8_000;
 
 /** Installs the SIGTERM/SIGINT handlers; the first signal wins, later ones are ignored. */
 export function exitOnSignal(log: FlushableLogger, stop: () => Promise<void>): void {

@@ -34,7 +34,7 @@ describe('DeviceService', () => {
           StopTimeout: 30,
           HealthCheck: Match.objectLike({ Command: ['CMD', '/nodejs/bin/node', '/app/health-client.mjs'] }),
           Environment: Match.arrayWith([
-            { Name: 'SHUTDOWN_GRACE_MS', Value: '25000' },
+            { Name: 'SHUTDOWN_GRACE_MS', Value: '20000' },
             Match.objectLike({ Name: 'PAGE_TOKEN_SECRET_ARN' }),
             { Name: 'IOT_ENDPOINT', Value: 'describe' },
             Match.objectLike({ Name: 'DEVICES_TABLE_NAME' }),
