@@ -61,6 +61,7 @@ describe('generate-proto', () => {
       'DisableAlarm',
       'EnableAlarm',
       'WatchAlarms',
+      'GetTelemetry',
     ]);
   });
 });
