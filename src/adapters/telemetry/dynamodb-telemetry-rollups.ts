@@ -186,6 +186,8 @@ export class DynamoDbRollupItems {
             ':upper': pad15(periodStart(to - 1, resolution)),
           },
           ExclusiveStartKey: exclusiveStartKey,
+          // Enough items for `max` buckets (and one more): a page of a long range reads no further.
+          Limit: Math.ceil(max / (ROLLUP_PERIOD_MS[resolution] / size)) + 1,
         }),
       );
       for (const item of page.Items ?? []) {
