@@ -26,9 +26,11 @@ export interface DeviceResult {
   device: Device | null;
 }
 
-export const TELEMETRY_QUERY = `query Telemetry($deviceId: ID!, $metric: String!, $from: AWSDateTime!, $to: AWSDateTime!, $limit: Int, $nextToken: String) {
-  telemetry(deviceId: $deviceId, metric: $metric, from: $from, to: $to, limit: $limit, nextToken: $nextToken) {
-    items { timestamp numberValue booleanValue stringValue } nextToken
+export const TELEMETRY_QUERY = `query Telemetry($deviceId: ID!, $metric: String!, $from: AWSDateTime!, $to: AWSDateTime!, $limit: Int, $nextToken: String, $resolution: TelemetryResolution) {
+  telemetry(deviceId: $deviceId, metric: $metric, from: $from, to: $to, limit: $limit, nextToken: $nextToken, resolution: $resolution) {
+    items { timestamp numberValue booleanValue stringValue }
+    buckets { start count min max avg }
+    nextToken
   }
 }`;
 export interface TelemetryResult {

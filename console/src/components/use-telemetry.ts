@@ -4,14 +4,21 @@ import { TELEMETRY_QUERY, type TelemetryResult } from '../api/documents';
 import { plainMessage } from '../api/errors';
 import type { Series } from './telemetry-chart';
 
-/** Ranges the picker offers, from the last hour to the last 30 days. */
+/**
+ * Ranges the picker offers, from the last hour to the last 30 days. Up to 6 hours the chart
+ * reads raw points; longer ranges read rollups (at most 1,440 buckets: a minute over a day, an
+ * hour over a week or a month), so a month costs the same few requests as an hour.
+ */
 export const RANGES = [
-  { id: '1h', label: 'Last hour', ms: 3_600_000 },
-  { id: '6h', label: 'Last 6 hours', ms: 6 * 3_600_000 },
-  { id: '24h', label: 'Last 24 hours', ms: 24 * 3_600_000 },
-  { id: '7d', label: 'Last 7 days', ms: 7 * 86_400_000 },
-  { id: '30d', label: 'Last 30 days', ms: 30 * 86_400_000 },
+  { id: '1h', label: 'Last hour', ms: 3_600_000, resolution: 'RAW' },
+  { id: '6h', label: 'Last 6 hours', ms: 6 * 3_600_000, resolution: 'RAW' },
+  { id: '24h', label: 'Last 24 hours', ms: 24 * 3_600_000, resolution: 'MINUTE' },
+  { id: '7d', label: 'Last 7 days', ms: 7 * 86_400_000, resolution: 'HOUR' },
+  { id: '30d', label: 'Last 30 days', ms: 30 * 86_400_000, resolution: 'HOUR' },
 ] as const;
+
+/** Words for a range's resolution, for the chart's caption. */
+export const RESOLUTION_WORDS = { RAW: 'points', MINUTE: 'per minute', HOUR: 'per hour', DAY: 'per day' } as const;
 
 /** One of {@link RANGES}. */
 export type RangeId = (typeof RANGES)[number]['id'];
@@ -27,8 +34,12 @@ export interface TelemetryState {
   readonly error?: string;
   /** The window's start, in ms (points older than it are dropped as the window slides). */
   readonly from: number;
+  /** The window's end, in ms, when the points were read. */
+  readonly to?: number;
   /** True when the range held more than {@link MAX_POINTS} points and only the first were read. */
   readonly truncated: boolean;
+  /** What the series holds: raw points, or one average (with min and max) per bucket. */
+  readonly resolution?: (typeof RANGES)[number]['resolution'];
 }
 
 /** Reads one metric's numeric points over a range, page by page, oldest first. */
@@ -38,17 +49,21 @@ export function useTelemetry(deviceId: string, metric: string, range: RangeId, r
   useEffect(() => {
     let cancelled = false;
     const to = new Date(Date.now() + 60_000);
-    const from = new Date(to.getTime() - 60_000 - RANGES.find((r) => r.id === range)!.ms);
+    const { ms, resolution } = RANGES.find((r) => r.id === range)!;
+    const from = new Date(to.getTime() - 60_000 - ms);
     setState({ loading: true, from: from.getTime(), truncated: false });
     (async () => {
       const times: number[] = [];
       const values: number[] = [];
+      // Per bucket: the average is the line, min and max the band around it.
+      const min: Array<number | null> = [];
+      const max: Array<number | null> = [];
       let nextToken: string | null = null;
       do {
         const result = await client
           .query<TelemetryResult>(
             TELEMETRY_QUERY,
-            { deviceId, metric, from: from.toISOString(), to: to.toISOString(), limit: PAGE, nextToken },
+            { deviceId, metric, from: from.toISOString(), to: to.toISOString(), limit: PAGE, nextToken, resolution },
             { requestPolicy: 'network-only' },
           )
           .toPromise();
@@ -63,9 +78,18 @@ export function useTelemetry(deviceId: string, metric: string, range: RangeId, r
             values.push(point.numberValue);
           }
         }
+        for (const bucket of result.data.telemetry.buckets) {
+          if (typeof bucket.avg === 'number') {
+            times.push(Date.parse(bucket.start) / 1000);
+            values.push(bucket.avg);
+            min.push(bucket.min ?? null);
+            max.push(bucket.max ?? null);
+          }
+        }
         nextToken = result.data.telemetry.nextToken ?? null;
       } while (nextToken && times.length < MAX_POINTS);
-      setState({ loading: false, from: from.getTime(), truncated: Boolean(nextToken), series: { times, values } });
+      const series: Series = resolution === 'RAW' ? { times, values } : { times, values, min, max };
+      setState({ loading: false, from: from.getTime(), to: to.getTime(), truncated: Boolean(nextToken), series, resolution });
     })();
     return () => {
       cancelled = true;
@@ -74,9 +98,10 @@ export function useTelemetry(deviceId: string, metric: string, range: RangeId, r
   return state;
 }
 
-/** `series` with one live point added (in time order, no duplicate timestamp). */
+/** `series` of raw points with one live point added (in time order, no duplicate timestamp). */
 export function withLivePoint(series: Series, seconds: number, value: number): Series {
   const last = series.times[series.times.length - 1];
-  if (last !== undefined && seconds <= last) return series;
+  // A bucketed series holds averages: a raw reading is not one of its points.
+  if (series.min || (last !== undefined && seconds <= last)) return series;
   return { times: [...series.times, seconds], values: [...series.values, value] };
 }

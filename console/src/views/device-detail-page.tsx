@@ -8,7 +8,7 @@ import { relativeTime, useNow } from '../components/live';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { StatusBadge } from '../components/status-badge';
 import { TelemetryChart, type Series } from '../components/telemetry-chart';
-import { RANGES, useTelemetry, withLivePoint, type RangeId } from '../components/use-telemetry';
+import { RANGES, RESOLUTION_WORDS, useTelemetry, withLivePoint, type RangeId } from '../components/use-telemetry';
 import { useSession } from '../session-context';
 import { DeviceAlarms } from './device-alarms';
 import { DeviceCommands } from './device-commands';
@@ -208,21 +208,36 @@ function MetricChart({ deviceId, metric, range, reload, live }: { deviceId: stri
     for (const [t, v] of live) if (t * 1000 >= telemetry.from) merged = withLivePoint(merged, t, v);
     return merged;
   }, [telemetry, live]);
-  const rangeLabel = RANGES.find((r) => r.id === range)!.label.toLowerCase();
+  const { label: rangeName, resolution } = RANGES.find((r) => r.id === range)!;
+  const rangeLabel = rangeName.toLowerCase();
+  const count = series?.times.length ?? 0;
+  const shown = resolution === 'RAW' ? plural(count, 'point') : `average ${RESOLUTION_WORDS[resolution]} with its minimum-maximum band, ${plural(count, 'bucket')}`;
+  // The axis spans the range picked; live points may run a little past its end.
+  const span = useMemo((): [number, number] | undefined => (telemetry.to ? [telemetry.from / 1000, telemetry.to / 1000] : undefined), [telemetry.from, telemetry.to]);
   return (
     <figure className="metric-chart">
       <figcaption>
         <strong>{metric}</strong>
-        {series && <span className="muted"> · {series.times.length.toLocaleString()} points, {rangeLabel}{telemetry.truncated && ' (first 10,000 shown)'}</span>}
+        {series && <span className="muted"> · {shown}, {rangeLabel}{telemetry.truncated && ' (first 10,000 shown)'}</span>}
       </figcaption>
       {telemetry.error && <ErrorState title={`Could not load ${metric}`} message={telemetry.error} />}
       {!telemetry.error && !series && <LoadingState label={`Loading ${metric}`} rows={1} />}
-      {series && series.times.length === 0 && <p className="muted chart-empty">No points in this range.</p>}
+      {series && series.times.length === 0 && <p className="muted chart-empty">No readings in this range.</p>}
       {series && series.times.length > 0 && (
-        <TelemetryChart metric={metric} series={series} label={`${metric} over the ${rangeLabel}: ${series.times.length} points, latest ${series.values[series.values.length - 1]}`} />
+        <TelemetryChart
+          metric={metric}
+          series={series}
+          span={span}
+          label={`${metric} over the ${rangeLabel}: ${resolution === 'RAW' ? plural(count, 'point') : `${plural(count, 'bucket')} (${RESOLUTION_WORDS[resolution]})`}, latest ${series.values[series.values.length - 1]}`}
+        />
       )}
     </figure>
   );
+}
+
+/** "1 point", "2,500 points". */
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function DeleteDevice({ device }: { device: Device }) {

@@ -106,6 +106,28 @@ describe('web console in Chromium', () => {
     await context.close();
   }, FLOW_TIMEOUT_MS);
 
+  it('draws ranges over 6 hours from rollups: an average per minute with its minimum-maximum band', async () => {
+    // Prepare: three readings of one minute, published by the device over MQTT.
+    const bundle = await provisionDevice(platform, 'Rollup probe', 'probe');
+    const id = bundle.manifest.thingName;
+    for (const [seq, temperature] of [[1, 10], [2, 20], [3, 60]] as const) await publishTelemetry(platform, bundle, { temperature }, seq);
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    await page.goto(`${platform.consoleUrl}/devices/${id}`);
+    await expect.poll(() => page.getByTestId('reading-temperature').textContent(), WAIT).toBe('60');
+
+    // Act
+    await page.getByLabel('Range').selectOption('24h');
+
+    // Assess: the chart reads MINUTE buckets and draws the band; the caption says so.
+    const chart = page.getByRole('img', { name: /^temperature over the last 24 hours: \d+ buckets? \(per minute\)/ });
+    await expect.poll(async () => chart.getAttribute('data-banded'), WAIT).toBe('true');
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), WAIT).toBeGreaterThanOrEqual(1);
+    await page.getByText(/average per minute with its minimum-maximum band/).waitFor(WAIT);
+    await screenshot(page, '27-chart-rollups');
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
   it('shows an ACTIVE alarm live when a reading crosses its threshold, and acknowledging it from the page is reflected', async () => {
     // Prepare: a device and a rule that fires on its first reading above 30.
     const bundle = await provisionDevice(platform, 'Freezer', 'freezer');
