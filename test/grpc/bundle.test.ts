@@ -114,7 +114,10 @@ describe('the bundled gRPC server', () => {
     // Assess
     expect(refused.error?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(accepted.error).toBeNull();
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'rpc', method: 'GetDeviceStats', code: 'OK', caller: CLIENT_ID }));
+    // The service logs asynchronously: its line reaches stdout after the answer.
+    const logged = (l: Record<string, unknown>) => l.msg === 'rpc' && l.method === 'GetDeviceStats' && l.code === 'OK';
+    await waitFor(() => lines.some(logged), 'the call\'s log line');
+    expect(lines.filter(logged)).toContainEqual(expect.objectContaining({ caller: CLIENT_ID }));
     expect(JSON.stringify(lines)).not.toContain(token);
   });
 
