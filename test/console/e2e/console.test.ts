@@ -13,6 +13,7 @@ import {
   newPage,
   provisionDevice,
   publishTelemetry,
+  waitForReading,
   screenshot,
   signIn,
   startPlatform,
@@ -85,6 +86,7 @@ describe('web console in Chromium', () => {
     const bundle = await provisionDevice(platform, 'Greenhouse probe');
     const id = bundle.manifest.thingName;
     await publishTelemetry(platform, bundle, { temperature: 18.5, humidity: 40 }, 1);
+    await waitForReading(platform, adminToken, id, 'temperature', 18.5);
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');
     await page.getByRole('link', { name: 'Devices', exact: true }).click();
@@ -111,6 +113,7 @@ describe('web console in Chromium', () => {
     const bundle = await provisionDevice(platform, 'Rollup probe', 'probe');
     const id = bundle.manifest.thingName;
     for (const [seq, temperature] of [[1, 10], [2, 20], [3, 60]] as const) await publishTelemetry(platform, bundle, { temperature }, seq);
+    await waitForReading(platform, adminToken, id, 'temperature', 60);
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');
     await page.goto(`${platform.consoleUrl}/devices/${id}`);

@@ -152,6 +152,22 @@ export async function publishTelemetry(platform: LocalPlatformProcess, bundle: D
   }
 }
 
+/**
+ * Waits until the registry shows `value` as the device's latest `metric`. A page opened before the
+ * reading is stored can read the device just before it and subscribe just after its change, so a
+ * test that expects the page's first read to show a reading waits for it to be stored first.
+ */
+export async function waitForReading(platform: LocalPlatformProcess, token: string, id: string, metric: string, value: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const read = await graphql(platform, token, 'query($id: ID!) { device(id: $id) { readings { metric numberValue } } }', { id });
+    const readings: Array<{ metric: string; numberValue?: number }> = read.data?.device?.readings ?? [];
+    if (readings.some((r) => r.metric === metric && r.numberValue === value)) return;
+    if (Date.now() > deadline) throw new Error(`${id}: ${metric} = ${value} was not stored within 30 s (last read ${JSON.stringify(read)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** POSTs a GraphQL request from Node with a token from `iotctl token`. */
 export async function graphql(platform: LocalPlatformProcess, token: string, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: any; errors?: Array<{ errorType: string; message: string }> }> {
   const response = await fetch(platform.graphqlUrl, {
