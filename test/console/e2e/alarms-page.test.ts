@@ -7,7 +7,17 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole, graphql, launchChromium, newPage, provisionDevice, publishTelemetry, screenshot, signIn, startPlatform, type LocalPlatformProcess } from './harness.js';
+import {
+  graphql,
+  type LocalPlatformProcess,
+  newPage,
+  provisionDevice,
+  publishTelemetry,
+  screenshot,
+  signIn,
+  startConsoleSuite,
+  stopConsoleSuite,
+} from './harness.js';
 
 const WAIT = { timeout: 30_000 };
 /** One browser flow against the real platform, with room for a loaded 2-core machine. */
@@ -19,15 +29,10 @@ describe('alarms page in Chromium', () => {
   let adminToken: string;
 
   beforeAll(async () => {
-    await buildConsole();
-    [platform, browser] = await Promise.all([startPlatform(), launchChromium()]);
-    adminToken = (await platform.iotctl(['token', '--user', 'e2e-admin', '--group', 'admin', '--data-dir', platform.dataDir])).trim();
+    ({ platform, browser, adminToken } = await startConsoleSuite());
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await platform?.stop();
-  }, 60_000);
+  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
 
   it('shows designed empty states before any rule or alarm exists', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {

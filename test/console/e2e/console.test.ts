@@ -7,17 +7,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildConsole,
   graphql,
-  launchChromium,
+  type LocalPlatformProcess,
   newPage,
   provisionDevice,
   publishTelemetry,
-  waitForReading,
   screenshot,
   signIn,
-  startPlatform,
-  type LocalPlatformProcess,
+  startConsoleSuite,
+  stopConsoleSuite,
+  waitForReading,
 } from './harness.js';
 
 const WAIT = { timeout: 30_000 };
@@ -30,15 +29,10 @@ describe('web console in Chromium', () => {
   let adminToken: string;
 
   beforeAll(async () => {
-    await buildConsole();
-    [platform, browser] = await Promise.all([startPlatform(), launchChromium()]);
-    adminToken = (await platform.iotctl(['token', '--user', 'e2e-admin', '--group', 'admin', '--data-dir', platform.dataDir])).trim();
+    ({ platform, browser, adminToken } = await startConsoleSuite());
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await platform?.stop();
-  }, 60_000);
+  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
 
   it('shows the sign-in page and, for an empty fleet, designed empty states', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {

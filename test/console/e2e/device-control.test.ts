@@ -8,16 +8,15 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildConsole,
   connectSimulatedDevice,
   graphql,
-  launchChromium,
+  type LocalPlatformProcess,
   newPage,
   provisionDevice,
   screenshot,
   signIn,
-  startPlatform,
-  type LocalPlatformProcess,
+  startConsoleSuite,
+  stopConsoleSuite,
 } from './harness.js';
 
 const WAIT = { timeout: 30_000 };
@@ -30,15 +29,10 @@ describe('device commands and twin in Chromium', () => {
   let adminToken: string;
 
   beforeAll(async () => {
-    await buildConsole();
-    [platform, browser] = await Promise.all([startPlatform(), launchChromium()]);
-    adminToken = (await platform.iotctl(['token', '--user', 'e2e-admin', '--group', 'admin', '--data-dir', platform.dataDir])).trim();
+    ({ platform, browser, adminToken } = await startConsoleSuite());
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await platform?.stop();
-  }, 60_000);
+  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
 
   it('sends a command from the page to a real device and shows it SUCCEEDED live, with history pages', async () => {
     // Prepare: a device answering commands, and 10 older commands so the history has a second page.

@@ -92,6 +92,28 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }
 
+/** What a console e2e file shares across its flows: the platform, Chromium and an admin's API token. */
+export interface ConsoleSuite {
+  readonly platform: LocalPlatformProcess;
+  readonly browser: Browser;
+  /** A token from `iotctl token` for an admin, for the API calls a test makes from Node. */
+  readonly adminToken: string;
+}
+
+/** Builds the console, starts `iotctl local` and Chromium side by side, and mints an admin token. */
+export async function startConsoleSuite(): Promise<ConsoleSuite> {
+  await buildConsole();
+  const [platform, browser] = await Promise.all([startPlatform(), launchChromium()]);
+  const adminToken = (await platform.iotctl(['token', '--user', 'e2e-admin', '--group', 'admin', '--data-dir', platform.dataDir])).trim();
+  return { platform, browser, adminToken };
+}
+
+/** Closes what {@link startConsoleSuite} started (either may be missing when the start failed). */
+export async function stopConsoleSuite(suite: Partial<ConsoleSuite>): Promise<void> {
+  await suite.browser?.close();
+  await suite.platform?.stop();
+}
+
 /** A fresh browser context (own sessionStorage) at one of {@link VIEWPORTS}. */
 export async function newPage(browser: Browser, viewport: keyof typeof VIEWPORTS = 'desktop'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: VIEWPORTS[viewport], deviceScaleFactor: 1, reducedMotion: 'reduce' });
