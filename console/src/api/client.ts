@@ -43,7 +43,9 @@ export function graphqlWsTransport(url: string, token: string, onSessionRejected
         error: (error) => sink.error(error),
         complete: () => sink.complete(),
       }),
-    dispose: () => void ws.dispose(),
+    // graphql-ws's dispose awaits the last connection attempt, so after a refused token (4403) it
+    // rejects with that close event: the socket is already closed, and the refusal was handled above.
+    dispose: () => void Promise.resolve(ws.dispose()).catch(() => undefined),
   };
 }
 
