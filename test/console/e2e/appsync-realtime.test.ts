@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskTlsIdentity } from '../../../src/grpc/task-tls-identity.js';
-import { buildConsole, launchChromium, provisionDevice, publishTelemetry, screenshot, startPlatform, type LocalPlatformProcess } from './harness.js';
+import { buildConsole, launchChromium, provisionDevice, publishTelemetry, screenshot, startPlatform, waitForReading, type LocalPlatformProcess } from './harness.js';
 
 const WAIT = { timeout: 30_000 };
 
@@ -72,6 +72,7 @@ describe('cloud live updates over AppSync’s real-time protocol, in Chromium', 
     // Prepare: a device with a first reading; a console whose /config.json says AppSync, as the cloud's does.
     const bundle = await provisionDevice(platform, 'Rooftop sensor', 'weather');
     await publishTelemetry(platform, bundle, { wind: 3.5 }, 1);
+    await waitForReading(platform, adminToken, bundle.manifest.thingName, 'wind', 3.5);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true, reducedMotion: 'reduce' });
     // Signed in already (the local sign-in door only serves pages of its own http origin).
     await context.addInitScript((token) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('iot-console.local-session', token), adminToken);
