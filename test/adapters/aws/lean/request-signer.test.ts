@@ -1,10 +1,13 @@
 /**
  * The lean clients' SigV4 against the AWS Signature Version 4 test suite: credentials
  * AKIDEXAMPLE, region us-east-1, service `service`, 2015-08-30T12:36:00Z, and each case's
- * published signature.
+ * published signature; and any request against the SDK's own SignatureV4.
  */
+import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRequestSigner } from '../../../../src/adapters/aws/lean/request-signer.js';
+import { Sha256 } from '../../../../src/adapters/aws/sha256.js';
 
 const SUITE_DATE = new Date('2015-08-30T12:36:00Z');
 const SUITE_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -57,6 +60,36 @@ describe('lean clients SigV4', () => {
     expect(result['x-amz-security-token']).toBe(SUITE_TOKEN);
     expect(result.authorization).toBe(
       'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead',
+    );
+  });
+
+  it('signs any request as the SignatureV4 of the SDK does (an independent implementation)', async () => {
+    const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).map((text) => encodeURIComponent(text));
+    const headerName = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).filter((name) => !['authorization', 'host', 'x-amz-date', 'x-amz-security-token', 'connection', 'expect', 'from', 'te', 'trailer', 'upgrade', 'pragma', 'referer', 'user-agent', 'keep-alive', 'cache-control', 'max-forwards', 'transfer-encoding', 'x-amzn-trace-id'].includes(name) && !name.startsWith('proxy-') && !name.startsWith('sec-'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
+        fc.array(segment, { maxLength: 4 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 4 }),
+        fc.dictionary(headerName, fc.stringMatching(/^[ -~]{0,20}$/), { maxKeys: 4 }),
+        fc.oneof(fc.string({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 })),
+        fc.option(fc.stringMatching(/^[A-Za-z0-9+/=]{1,40}$/), { nil: undefined }),
+        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
+        async (method, segments, query, headers, body, sessionToken, at) => {
+          // Prepare
+          const credentials = { ...SUITE_CREDENTIALS, ...(sessionToken && { sessionToken }) };
+          const request = { method, protocol: 'https:', hostname: 'example.amazonaws.com', path: `/${segments.join('/')}`, query, headers: { ...headers, host: 'example.amazonaws.com' }, body };
+          const reference = new SignatureV4({ service: 'dynamodb', region: 'eu-west-1', credentials, sha256: Sha256, uriEscapePath: true, applyChecksum: false });
+
+          // Act
+          const ours = await createRequestSigner('dynamodb', 'eu-west-1', credentials).sign(request, at);
+          const theirs = (await reference.sign({ ...request, headers: { ...request.headers } } as never, { signingDate: at })) as unknown as { headers: Record<string, string> };
+
+          // Assess
+          expect(ours.authorization).toBe(theirs.headers.authorization);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
