@@ -162,6 +162,19 @@ export class AwsClient {
   }
 }
 
+/** What every lean client class shares: its core and the SDK's `destroy`. */
+export abstract class LeanClient {
+  /** The transport core (endpoint, region, signing, retries). */
+  readonly core: AwsClient;
+
+  constructor(service: ServiceDescription, config: LeanClientConfig = {}) {
+    this.core = new AwsClient(service, config);
+  }
+
+  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
+  destroy(): void {}
+}
+
 /** A response header as one string. */
 export function header(response: HttpResponse, name: string): string | undefined {
   const value = response.headers[name];

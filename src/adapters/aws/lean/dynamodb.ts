@@ -5,7 +5,7 @@
  * wire), its error names and `$metadata`. Every operation of the API has its command class; the
  * client itself knows none of them.
  */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import type { HttpResponse } from './http-transport.js';
 import { base64Blob, blobsAsBase64, callJson, commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 
@@ -27,12 +27,9 @@ function binaryAttributes(this: unknown, key: string, value: unknown): unknown {
 }
 
 /** DynamoDB's client. */
-export class DynamoDBClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class DynamoDBClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(DYNAMODB, config);
+    super(DYNAMODB, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it. */
@@ -43,9 +40,6 @@ export class DynamoDBClient {
     });
     return output as O;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 /** Parses an answer's text, binary attribute values as Uint8Array. */

@@ -1,5 +1,5 @@
 /** What the Lambda bundles load in place of `@aws-sdk/client-eventbridge`: EventBridge over JSON 1.1 (`AWSEvents.<Operation>`). */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { callJson, commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 
 const EVENTBRIDGE = {
@@ -16,21 +16,15 @@ function timesAsEpochSeconds(this: unknown, key: string, value: unknown): unknow
 }
 
 /** EventBridge's client. */
-export class EventBridgeClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class EventBridgeClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(EVENTBRIDGE, config);
+    super(EVENTBRIDGE, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it. */
   send<O = Record<string, unknown>>(command: LeanCommand<unknown>): Promise<O> {
     return callJson<O>(this.core, '1.1', `AWSEvents.${command.operation}`, command.input, { replacer: timesAsEpochSeconds });
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const PutEventsCommand = commandClass('PutEvents');

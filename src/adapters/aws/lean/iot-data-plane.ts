@@ -3,7 +3,7 @@
  * REST-JSON (`POST /topics/{topic}`), the payload as the raw body and the MQTT 5 properties as
  * query parameters and headers, as the SDK sends them.
  */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 import { callRestJson, type RestOperation } from './rest-json-protocol.js';
 
@@ -29,12 +29,9 @@ const OPERATIONS: Readonly<Record<string, RestOperation>> = {
 };
 
 /** The IoT data plane's client (Publish). */
-export class IoTDataPlaneClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class IoTDataPlaneClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(IOT_DATA, config);
+    super(IOT_DATA, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it. */
@@ -46,9 +43,6 @@ export class IoTDataPlaneClient {
     const sent = input.userProperties === undefined ? command : { ...command, input: { ...input, userProperties: Buffer.from(input.userProperties, 'utf8').toString('base64') } };
     return callRestJson<O>(this.core, operation, sent);
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const PublishCommand = commandClass('Publish');

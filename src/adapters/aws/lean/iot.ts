@@ -4,7 +4,7 @@
  * certificate retirement) over REST-JSON. A function that imports another command of the package
  * fails to bundle until it is added here.
  */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 import { callRestJson, type RestOperation } from './rest-json-protocol.js';
 
@@ -25,12 +25,9 @@ const OPERATIONS: Readonly<Record<string, RestOperation>> = {
 };
 
 /** The IoT control plane's client, for the operations above. */
-export class IoTClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class IoTClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(IOT, config);
+    super(IOT, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it. */
@@ -43,9 +40,6 @@ export class IoTClient {
     if (description) for (const key of ['creationDate', 'lastModifiedDate']) if (typeof description[key] === 'number') description[key] = new Date((description[key] as number) * 1000);
     return output as O;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const GetThingConnectivityDataCommand = commandClass('GetThingConnectivityData');

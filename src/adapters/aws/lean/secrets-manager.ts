@@ -1,5 +1,5 @@
 /** What the Lambda bundles load in place of `@aws-sdk/client-secrets-manager`: GetSecretValue over JSON 1.1 (`secretsmanager.<Operation>`). */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { base64Blob, callJson, commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 
 const SECRETS_MANAGER = {
@@ -10,12 +10,9 @@ const SECRETS_MANAGER = {
 };
 
 /** Secrets Manager's client. */
-export class SecretsManagerClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class SecretsManagerClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(SECRETS_MANAGER, config);
+    super(SECRETS_MANAGER, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it (SecretBinary as Uint8Array, CreatedDate as Date). */
@@ -25,9 +22,6 @@ export class SecretsManagerClient {
     if (typeof output.CreatedDate === 'number') output.CreatedDate = new Date(output.CreatedDate * 1000);
     return output as O;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const GetSecretValueCommand = commandClass('GetSecretValue');

@@ -2,7 +2,7 @@
  * What the Lambda bundles load in place of `@aws-sdk/client-sns`: Publish over SNS's query
  * protocol (a form-encoded `POST /`, an XML answer), the only SNS call the functions make.
  */
-import { AwsClient, escapeRfc3986, header, type LeanClientConfig } from './aws-client.js';
+import { escapeRfc3986, header, LeanClient, type LeanClientConfig } from './aws-client.js';
 import { commandClass, type LeanCommand } from './aws-json-protocol.js';
 import type { HttpResponse } from './http-transport.js';
 
@@ -56,12 +56,9 @@ function publishForm(input: Record<string, unknown>): Array<[string, string]> {
 const formEncode = (fields: Array<[string, string]>) => fields.map(([k, v]) => `${escapeRfc3986(k)}=${escapeRfc3986(v)}`).join('&');
 
 /** SNS's client (Publish). */
-export class SNSClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class SNSClient extends LeanClient {
   constructor(config: LeanClientConfig = {}) {
-    this.core = new AwsClient(SNS, config);
+    super(SNS, config);
   }
 
   /** Sends one operation; its answer as the SDK returns it. */
@@ -79,9 +76,6 @@ export class SNSClient {
     const requestId = element(xml, 'RequestId') ?? header(response, 'x-amzn-requestid');
     return { ...(messageId && { MessageId: messageId }), ...(sequenceNumber && { SequenceNumber: sequenceNumber }), $metadata: { ...$metadata, ...(requestId && { requestId }) } } as O;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const PublishCommand = commandClass('Publish');

@@ -4,7 +4,7 @@
  * the SDK does, and with the SDK's check of the MD5 digests SQS returns for message bodies.
  */
 import { createHash } from 'node:crypto';
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { callJson, commandClass, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 
 const SQS = {
@@ -45,15 +45,13 @@ function checkDigests(operation: string, input: Record<string, unknown>, output:
 }
 
 /** SQS's client. */
-export class SQSClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
-
+export class SQSClient extends LeanClient {
   constructor(config: LeanClientConfig & { readonly md5?: boolean } = {}) {
-    this.core = new AwsClient(SQS, config);
+    super(SQS, config);
     this.md5 = config.md5 ?? true;
   }
 
+  /** Whether body digests are checked (the SDK's `md5` option). */
   private readonly md5: boolean;
 
   /** Sends one operation; its answer as the SDK returns it. */
@@ -65,9 +63,6 @@ export class SQSClient {
     if (this.md5) checkDigests(command.operation, input, output);
     return output as O;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
 
 export const ChangeMessageVisibilityCommand = commandClass('ChangeMessageVisibility');

@@ -4,18 +4,16 @@
  * cell to call and for how long, as the SDK does; a configured endpoint (a local stand-in) is
  * called directly. `timestream-write.ts` and `timestream-query.ts` are what the bundles alias.
  */
-import { AwsClient, type LeanClientConfig } from './aws-client.js';
+import { LeanClient, type LeanClientConfig } from './aws-client.js';
 import { callJson, parseJsonError, type LeanCommand } from './aws-json-protocol.js';
 
 /** A Timestream client of one API (`ingest` or `query`). */
-export class TimestreamClient {
-  /** The transport core (endpoint, region, signing, retries). */
-  readonly core: AwsClient;
+export class TimestreamClient extends LeanClient {
   private discovered: { origin: URL; until: number } | undefined;
   private discovering: Promise<URL> | undefined;
 
   constructor(api: 'ingest' | 'query', config: LeanClientConfig = {}) {
-    this.core = new AwsClient(
+    super(
       {
         signingName: 'timestream',
         host: (region) => `${api}.timestream.${region}.amazonaws.com`,
@@ -53,7 +51,4 @@ export class TimestreamClient {
       .finally(() => (this.discovering = undefined));
     return this.discovering;
   }
-
-  /** Kept for the SDK's surface: the keep-alive transport is the process's, shared with other clients. */
-  destroy(): void {}
 }
