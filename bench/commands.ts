@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const sweepCounts = fresh();
   current = sweepCounts;
   const sweepStarted = performance.now();
-  await commands.sweepTimeouts();
+  await commands.sweep();
   const sweepMs = performance.now() - sweepStarted;
 
   // 2. Twin updates: desired patch → delta → the device reports it back.
