@@ -196,9 +196,11 @@ export class CommandService {
    * drops them), and a device takes the same id twice as one command. The connected and
    * subscribed events are handled concurrently, so it first waits (up to onlineWaitMs) for the
    * registry to show the device ONLINE: a send that read OFFLINE before that is then
-   * guaranteed to be in the queue.
+   * guaranteed to be in the queue. The re-drive publishes only the waiting ones
+   * (`republishUnanswered: false`) and does not wait (`waitForOnline: false`).
    */
-  async deliverQueued(deviceId: string, options: { waitForOnline?: boolean } = {}): Promise<number> {
+  async deliverQueued(deviceId: string, options: { waitForOnline?: boolean; republishUnanswered?: boolean } = {}): Promise<number> {
+    const republish = options.republishUnanswered ?? true;
     const waitUntil = Date.now() + (options.waitForOnline === false ? 0 : (this.deps.onlineWaitMs ?? DEFAULT_ONLINE_WAIT_MS));
     while (!(await this.deps.presence.isOnline(deviceId))) {
       if (Date.now() >= waitUntil) return 0;
@@ -213,7 +215,9 @@ export class CommandService {
         if (!command) continue;
         after = { id: command.id, createdAt: command.createdAt };
         // A failed publish stops the drain: a later command must not overtake it.
-        const published = await (isAwaitingDelivery(command) ? this.deliver(id) : command.status === 'CREATED' ? this.publish(command) : Promise.resolve(undefined)).catch(() => 'failed' as const);
+        const published = await (isAwaitingDelivery(command) ? this.deliver(id) : republish && command.status === 'CREATED' ? this.publish(command) : Promise.resolve(undefined)).catch(
+          () => 'failed' as const,
+        );
         if (published === 'failed') return sent;
         if (published) sent++;
       }
@@ -287,7 +291,8 @@ export class CommandService {
         } else if (!online.has(command.deviceId)) {
           const isOnline = (await this.deps.presence.isOnline(command.deviceId)) === true;
           online.set(command.deviceId, isOnline);
-          if (isOnline) redelivered += await this.deliverQueued(command.deviceId, { waitForOnline: false });
+          // Only what still waits: a sent command reached the session the device subscribed with.
+          if (isOnline) redelivered += await this.deliverQueued(command.deviceId, { waitForOnline: false, republishUnanswered: false });
           else if (await this.deps.commands.reschedule(command, undefined)) parked++;
         } else if (!online.get(command.deviceId)) {
           if (await this.deps.commands.reschedule(command, undefined)) parked++;
