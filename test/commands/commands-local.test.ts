@@ -263,7 +263,8 @@ describe.each([4, 5] as const)('commands on the local platform, with MQTT.js %i 
     // Assess
     expect(canceled).toMatchObject({ status: 'CANCELED', statusReason: `canceled by ${admin}` });
     expect(again).toMatchObject({ code: 'CONFLICT' });
-    expect(device.messages.map((m) => m.body.id)).toEqual([probe.id]);
+    // The probe may arrive twice (sent while the subscription's drain ran: at least once); the canceled command never.
+    expect(new Set(device.messages.map((m) => m.body.id))).toEqual(new Set([probe.id]));
     await device.end();
   });
 
