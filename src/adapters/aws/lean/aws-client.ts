@@ -18,7 +18,7 @@ export interface LeanClientConfig {
   readonly endpoint?: string;
   /** @default the environment's credentials */
   readonly credentials?: CredentialsInput;
-  /** Attempts per call, the first included. @default 3 */
+  /** Attempts per call, the first included. @default AWS_MAX_ATTEMPTS, else 3 */
   readonly maxAttempts?: number;
   /** Timeouts in ms, as the SDK's node handler takes them. */
   readonly requestHandler?: { readonly connectionTimeout?: number; readonly requestTimeout?: number };
@@ -67,6 +67,14 @@ export function escapeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** AWS_MAX_ATTEMPTS, as the SDK reads it; a value that is not a positive integer stops the client naming the variable. */
+function attemptsFromEnvironment(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.AWS_MAX_ATTEMPTS;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`AWS_MAX_ATTEMPTS must be a positive integer, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
 /** The endpoint a client of `service` sends to, as the SDK resolves it. */
 export function resolveEndpoint(service: ServiceDescription, region: string, configured?: string, env: NodeJS.ProcessEnv = process.env): { url: URL; custom: boolean } {
   const fromEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : (env[`AWS_ENDPOINT_URL_${service.endpointEnv}`] ?? env.AWS_ENDPOINT_URL);
@@ -103,7 +111,7 @@ export class AwsClient {
       (timeouts && (timeouts.connectionTimeout !== undefined || timeouts.requestTimeout !== undefined)
         ? keepAliveTransport({ connectionTimeoutMs: timeouts.connectionTimeout, requestTimeoutMs: timeouts.requestTimeout })
         : sharedTransport());
-    this.maxAttempts = Math.max(1, config.maxAttempts ?? 3);
+    this.maxAttempts = Math.max(1, config.maxAttempts ?? attemptsFromEnvironment() ?? 3);
     this.quota = config.retryQuota ?? processRetryQuota;
     this.sleep = config.sleep ?? sleepMs;
   }

@@ -118,6 +118,26 @@ describe('lean AWS client core', () => {
     expect(error).toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 4 } });
   });
 
+  it('takes the attempts from AWS_MAX_ATTEMPTS when the config gives none, as the SDK does', async () => {
+    // Prepare
+    stub.answer = () => errorAnswer('ThrottlingException');
+    const saved = process.env.AWS_MAX_ATTEMPTS;
+    process.env.AWS_MAX_ATTEMPTS = '1';
+    try {
+      // Act
+      const error = await callJson(client(), '1.0', 'X.Y', {}).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 1 } });
+      expect(stub.requests).toHaveLength(1);
+      process.env.AWS_MAX_ATTEMPTS = 'many';
+      expect(() => client()).toThrow(/AWS_MAX_ATTEMPTS must be a positive integer/);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_MAX_ATTEMPTS;
+      else process.env.AWS_MAX_ATTEMPTS = saved;
+    }
+  });
+
   it('does not retry a client error such as ValidationException (item too large) or ConditionalCheckFailedException', async () => {
     // Prepare
     stub.answer = () => errorAnswer('ValidationException', {});
