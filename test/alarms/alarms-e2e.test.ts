@@ -18,9 +18,10 @@ import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { alarmEventsFile } from '../../src/local/alarms/local-alarms.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { connectBundle } from '../local/iot-core/mqtt-device.js';
 import { ALARM_EVENT_JSON_SCHEMA } from '../../src/alarms/alarm-notification.js';
 import { schemaViolations } from './json-schema-check.js';
+import { waitFor } from '../support/wait-for.js';
 
 const RULE = 'id version';
 const CREATE_RULE = `mutation C($input: AlarmRuleInput!) { createAlarmRule(input: $input) { ${RULE} } }`;
@@ -41,16 +42,6 @@ interface Update {
   ruleId: string;
   state: string;
   transition: { rev: number; from: string; to: string };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('alarms on the local platform', () => {
@@ -109,14 +100,13 @@ describe('alarms on the local platform', () => {
         { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
         { name, type: 'boiler' },
       );
-      const outcome = await connectDevice(platform.endpoints.mqtt!, bundle.manifest.thingName, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-      if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
-      devices.push(outcome.client);
+      const mqttClient = await connectBundle(platform.endpoints.mqtt!, bundle);
+      devices.push(mqttClient);
       let seq = 0;
       const id = bundle.manifest.thingName;
       const send = async (ts: number, metrics: Record<string, number>) => {
         seq += 1;
-        await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts, seq, metrics }), { qos: 1 });
+        await mqttClient.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts, seq, metrics }), { qos: 1 });
       };
       // Waits until the batch holding a reading at `ts` went through the ingest handler and its alarm transitions through the stream.
       const settled = async (ts: number) => {
