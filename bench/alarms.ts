@@ -45,6 +45,7 @@ import { kinesisRecordFor } from '../src/devices/kinesis-event.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 import type { DeviceStateWriter } from '../src/ports/device-state-writer.js';
 import type { TelemetryWriter } from '../src/ports/telemetry-store.js';
+import { capacityCountingClient, emptyCapacityTally, type CapacityTally } from './capacity-counting-client.js';
 import { PRICES } from './prices.js';
 
 const FLEET = 10_000;
@@ -134,39 +135,6 @@ function rulesFor(now: number): AlarmRule[] {
   return RULES.map((input) => ({ id: randomUUID(), ...validateRuleInput(input), version: 1, createdAt: at, updatedAt: at }));
 }
 
-// ------------------------------------------------------------------ request counting
-
-interface Counts {
-  requests: Record<string, number>;
-  readUnits: number;
-  writeUnits: number;
-}
-
-function countingDocumentClient(endpoint: string, counts: () => Counts) {
-  const doc = createDocumentClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  doc.middlewareStack.add(
-    (next, context) => async (input) => {
-      const params = input.input as Record<string, unknown>;
-      params.ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(input);
-      const c = counts();
-      const operation = String(context.commandName).replace(/Command$/, '');
-      c.requests[operation] = (c.requests[operation] ?? 0) + 1;
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
-      let units = Array.isArray(consumed) ? consumed.reduce((s, x) => s + (x.CapacityUnits ?? 0), 0) : (consumed?.CapacityUnits ?? 0);
-      // DynamoDB bills a read request at least half a unit (a whole one when strongly consistent), even when it finds nothing.
-      if (operation === 'Query' || operation === 'GetItem') units = Math.max(units, params.ConsistentRead ? 1 : 0.5);
-      if (/^(Put|Update|Delete|BatchWrite)/.test(operation)) c.writeUnits += units;
-      else c.readUnits += units;
-      return result;
-    },
-    { step: 'initialize', name: 'countConsumedCapacity' },
-  );
-  return doc;
-}
-
-const fresh = (): Counts => ({ requests: {}, readUnits: 0, writeUnits: 0 });
-
 // ------------------------------------------------------------------ in-memory ports for the CPU run
 
 class MemoryStateWriter implements DeviceStateWriter {
@@ -203,8 +171,8 @@ async function main(): Promise<void> {
   const dynamo = await startDynalite();
   const names = localTableNames('bench-', [ALARMS_TABLE, DEVICES_TABLE]);
   await ensureTables(dynamo.endpoint, names, [ALARMS_TABLE, DEVICES_TABLE]);
-  let current = fresh();
-  const doc = countingDocumentClient(dynamo.endpoint, () => current);
+  let current = emptyCapacityTally();
+  const doc = capacityCountingClient(dynamo.endpoint, () => current);
   // Devices are created uncounted: registration is not alarm cost.
   const devices = new DynamoDbDeviceRepository(createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), names.Devices!);
   const silence = new DynamoDbDeviceSilenceSource(doc, names.Devices!);
@@ -233,13 +201,13 @@ async function main(): Promise<void> {
   const onTransition = () => void (transitions += 1);
   let clock = start;
   const evaluation = new AlarmEvaluation({ store, rules: new CachedRules(store, undefined, () => clock), deviceType: async () => 'boiler', now: () => clock, onTransition });
-  const ingestCounts = fresh();
-  const sweepCounts = fresh();
+  const ingestCounts = emptyCapacityTally();
+  const sweepCounts = emptyCapacityTally();
   let sweeps = 0;
   // One sweep container for the whole run: its first sweep reads every device (a cold start),
   // later ones only the devices that can be due.
   const schedule = new SilenceSchedule();
-  let firstSweep: Counts | undefined;
+  let firstSweep: CapacityTally | undefined;
   let devicesRead = 0;
   for (const [w, batch] of batches.entries()) {
     clock = start + (w + 1) * WINDOW_S * 1000;
@@ -281,8 +249,8 @@ async function main(): Promise<void> {
 
   // 3. Dollars.
   const perMillion = (usd: number) => (usd / messages) * 1e6;
-  const readUsd = (c: Counts) => c.readUnits * PRICES.dynamoReadUnit.usd;
-  const writeUsd = (c: Counts) => c.writeUnits * PRICES.dynamoWriteUnit.usd;
+  const readUsd = (c: CapacityTally) => c.readUnits * PRICES.dynamoReadUnit.usd;
+  const writeUsd = (c: CapacityTally) => c.writeUnits * PRICES.dynamoWriteUnit.usd;
   const ingestUsd = readUsd(ingestCounts) + writeUsd(ingestCounts);
   // The sweep covers the whole fleet once a minute whatever the shard slice: scale its requests to 10,000 devices.
   const sweepScale = FLEET / DEVICES;

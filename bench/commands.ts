@@ -20,7 +20,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { createDocumentClient } from '../src/adapters/dynamodb/client.js';
 import { DynamoDbDeviceRepository } from '../src/adapters/dynamodb/device-repository.js';
 import { createDeviceControlServices } from '../src/adapters/device-control-services.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
@@ -28,8 +27,9 @@ import { COMMANDS_TABLE, DEVICES_TABLE, TWINS_TABLE } from '../src/contracts/tab
 import { commandResponseTopic, stateTopic } from '../src/contracts/topics.js';
 import { createDeviceControlHandler } from '../src/devices/device-control-handler.js';
 import { createPageTokenCodec } from '../src/domain/page-token.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
+import { ensureTables, localTableNames, startDynalite } from '../src/local/dynamodb/dynalite.js';
 import type { DeviceMessage, DeviceMessenger } from '../src/ports/device-messenger.js';
+import { capacityCountingClient, emptyCapacityTally, type CapacityTally } from './capacity-counting-client.js';
 import { PRICES } from './prices.js';
 
 const { values: args } = parseArgs({ options: { devices: { type: 'string', default: '100' }, commands: { type: 'string', default: '1000' }, updates: { type: 'string', default: '1000' } } });
@@ -45,10 +45,7 @@ const COMMANDS_PER_MONTH = 10_000 * 10 * 30;
 const SWEEPS_PER_MONTH = 60 * 24 * 30;
 const FIVE_KB = 5 * 1024;
 
-interface Counts {
-  requests: Record<string, number>;
-  readUnits: number;
-  writeUnits: number;
+interface Counts extends CapacityTally {
   /** IoT messages in 5 KB units (inbound, outbound and device PUBACKs). */
   iotMessages: number;
   rulesTriggered: number;
@@ -58,7 +55,7 @@ interface Counts {
   appSyncOperations: number;
 }
 
-const fresh = (): Counts => ({ requests: {}, readUnits: 0, writeUnits: 0, iotMessages: 0, rulesTriggered: 0, actionsExecuted: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, appSyncOperations: 0 });
+const fresh = (): Counts => ({ ...emptyCapacityTally(), iotMessages: 0, rulesTriggered: 0, actionsExecuted: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, appSyncOperations: 0 });
 const units5k = (bytes: number) => Math.max(1, Math.ceil(bytes / FIVE_KB));
 
 function dollars(c: Counts): number {
@@ -72,30 +69,6 @@ function dollars(c: Counts): number {
     c.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd +
     c.appSyncOperations * PRICES.appSyncOperation.usd
   );
-}
-
-/** A document client that adds each request's consumed capacity to the counts in force. */
-function countingDocumentClient(endpoint: string, counts: () => Counts) {
-  const doc = createDocumentClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  doc.middlewareStack.add(
-    (next, context) => async (input) => {
-      const params = input.input as Record<string, unknown>;
-      params.ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(input);
-      const c = counts();
-      const operation = String(context.commandName).replace(/Command$/, '');
-      c.requests[operation] = (c.requests[operation] ?? 0) + 1;
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
-      let units = Array.isArray(consumed) ? consumed.reduce((s, x) => s + (x.CapacityUnits ?? 0), 0) : (consumed?.CapacityUnits ?? 0);
-      // A read is billed at least half a unit (a whole one when strongly consistent), even when it finds nothing.
-      if (operation === 'Query' || operation === 'GetItem') units = Math.max(units, params.ConsistentRead ? 1 : 0.5);
-      if (/^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(operation)) c.writeUnits += units;
-      else c.readUnits += units;
-      return result;
-    },
-    { step: 'initialize', name: 'countConsumedCapacity' },
-  );
-  return doc;
 }
 
 /** The change feed's fan-out of one change: an events invocation (worst case, one per record), the AppSync mutation, the IoT publish and its deliveries to the gRPC tasks. */
@@ -112,7 +85,7 @@ async function main(): Promise<void> {
   const names = localTableNames('bench-', tables);
   await ensureTables(dynamo.endpoint, names, tables);
   let current = fresh();
-  const doc = countingDocumentClient(dynamo.endpoint, () => current);
+  const doc = capacityCountingClient(dynamo.endpoint, () => current);
   const devices = new DynamoDbDeviceRepository(doc, names.Devices!);
 
   // Every message to a device: the data-plane Publish (its body, in 5 KB units) and its delivery (topic + payload + MQTT 5 properties).

@@ -1,26 +1,30 @@
 /**
  * `npm run bench:grpc`: the gRPC DeviceService against a bare grpc-js server, in the same run.
  *
- * 1. Unary: GetDevice (in-memory repository, the real handlers, guards and logging) vs a bare
- *    grpc-js echo that answers with a pre-encoded buffer of the same size as the Device
+ * 1. Unary: GetDevice (in-memory repository, the real handlers, interceptors and logging) vs a
+ *    bare grpc-js echo that answers with a pre-encoded buffer of the same size as the Device
  *    response. Closed loop, concurrency 64, rounds interleaved so both see the same machine load.
- * 2. Streaming: WatchDevices with 10,000 concurrent streams on one server (over enough
- *    connections for the server's max_concurrent_streams); a change made with UpdateDevice is
- *    timed from the call to its arrival on every stream; the baseline is a bare grpc-js server
- *    stream that writes the same number of bytes to as many streams. Server memory per stream
- *    is the growth of the server process's RSS from before the streams opened, and GetDevice
- *    runs against the server while the changes fan out, to show it keeps serving.
+ * 2. Streaming: WatchDevices with 10,000 concurrent streams (BENCH_STREAMS) on one server, 200 per
+ *    connection (below max_concurrent_streams), against a bare grpc-js server stream writing the
+ *    same number of bytes to as many streams, both sets open at once: changes alternate one by
+ *    one between the two servers, so both see the same machine load. A change made with
+ *    UpdateDevice is timed from the call to its arrival on every stream; the bare one from a
+ *    Publish call. Server memory per stream is the growth of the server process's RSS while its
+ *    streams opened. Opens refused with RESOURCE_EXHAUSTED are retried after a backoff and counted.
+ * 3. Other RPCs meanwhile: GetDevice rounds on the same server with the 10,000 streams open and
+ *    idle, each followed by a round while changes fan out back to back to every stream.
  *
- * Each server runs in its own child process from an esbuild bundle (like the deployed service);
- * the load generator runs here and sends pre-encoded requests with identity serializers, so
- * the client does the same work against both servers. Both speak TLS with one local CA; the
- * DeviceService also verifies the bearer token of every call, as deployed, so the ratio measures
- * the handlers plus authentication against bare grpc-js on the same transport.
+ * Each server runs in its own child process from an esbuild bundle (like the deployed service)
+ * with the DeviceService's transport options; the load generator runs here and sends pre-encoded
+ * requests with identity serializers, so the client does the same work against both servers.
+ * Both speak TLS with one local CA. The DeviceService also verifies the bearer token of every
+ * call and runs its receive budget, as deployed; the bare server has neither, so the ratios
+ * measure the handlers, interceptors and logging against bare grpc-js on the same transport.
  */
 import { inMemoryAlarms } from '../src/grpc/in-memory-alarms.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +37,7 @@ import { createPageTokenCodec } from '../src/domain/page-token.js';
 import { descriptor } from '../src/generated/proto/descriptor.js';
 import { pinoLogger } from '../src/adapters/logging/pino-logger.js';
 import { ChangeFanout } from '../src/grpc/change-fanout.js';
-import { startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
+import { SERVER_OPTIONS, startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
 import { localAccessTokenVerifier } from '../src/grpc/access-token-verifier.js';
 import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
 import { DEVICES_SCOPES } from '../src/contracts/grpc-access.js';
@@ -46,6 +50,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_MS = 1_000;
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
+/** GetDevice rounds (idle streams, then streams receiving changes) after the latency run. */
+const DURING_ROUNDS = Number(process.env.BENCH_DURING_ROUNDS ?? 3);
+/** How long one change may take to reach every stream before it counts as not delivered. */
+const CHANGE_TIMEOUT_MS = 60_000;
+/** Attempts to open one stream that the server refuses with RESOURCE_EXHAUSTED. */
+const MAX_OPEN_ATTEMPTS = 5;
+const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 1_200);
 /** Streams per connection: below the DeviceService's max_concurrent_streams (256). */
 const STREAMS_PER_CONNECTION = 200;
 const DEVICES = 1_000;
@@ -105,7 +116,8 @@ async function serveDevices(): Promise<void> {
 async function serveEcho(replyBytes: number): Promise<void> {
   const reply = Buffer.alloc(replyBytes, 7);
   const subscribers = new Set<grpc.ServerWritableStream<Buffer, Buffer>>();
-  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 4_096 });
+  // The DeviceService's own transport options (stream limit, keepalive, message sizes), without its interceptors.
+  const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(
     { Echo: method(`${ECHO}Echo`), Subscribe: method(`${ECHO}Subscribe`, true), Publish: method(`${ECHO}Publish`) },
     {
@@ -142,7 +154,8 @@ async function bundleSelf(): Promise<string> {
   // Inside the repository (dist/ is ignored) so the bundle resolves the external esbuild import.
   const outDir = join(dirname(fileURLToPath(import.meta.url)), '../dist/bench-grpc');
   rmSync(outDir, { recursive: true, force: true });
-  await bundleForNode({ 'bench-grpc': fileURLToPath(import.meta.url) }, outDir, { sourcemap: false, external: ['esbuild'] });
+  // Profiled runs (BENCH_CHILD_ARGS) keep function names readable.
+  await bundleForNode({ 'bench-grpc': fileURLToPath(import.meta.url) }, outDir, { sourcemap: false, external: ['esbuild'], minify: !process.env.BENCH_CHILD_ARGS });
   return join(outDir, 'bench-grpc.mjs');
 }
 
@@ -154,6 +167,7 @@ function startChild(args: string[]): Promise<Started> {
   // BENCH_CHILD_ARGS (e.g. "--cpu-prof") profiles the servers.
   const extra = process.env.BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...extra, serverEntry!, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CA_DIR: caDir } });
+  children.push(child);
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)));
     createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, info: JSON.parse(line) }));
@@ -218,66 +232,138 @@ function rssOf(pid: number): number {
   return match ? Number(match[1]) * 1024 : NaN;
 }
 
-async function watchBench(
-  label: string,
-  open: () => grpc.ClientReadableStream<Buffer>,
-  trigger: (n: number) => Promise<unknown>,
-  serverPid: number,
-  during?: () => Promise<unknown>,
-): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number; bytesPerStream: number; during?: RunResult }> {
-  const rssBefore = rssOf(serverPid);
-  const streams: grpc.ClientReadableStream<Buffer>[] = [];
-  let pending: { t0: number; left: number; done: () => void } | undefined;
-  const latencies: number[] = [];
-  await Promise.all(
-    Array.from({ length: STREAMS }, () => {
-      const s = open();
-      streams.push(s);
-      s.on('error', () => undefined);
-      s.on('data', () => {
-        if (!pending) return;
-        latencies.push(performance.now() - pending.t0);
-        if (--pending.left === 0) pending.done();
-      });
-      return new Promise((r) => s.once('metadata', r));
-    }),
-  );
-  const bytesPerStream = (rssOf(serverPid) - rssBefore) / STREAMS;
-  console.error(`${label}: ${STREAMS} streams open`);
-  let changing = true;
-  const other = during
-    ? (async () => {
-        // Other RPCs in short rounds until the fan-out is done.
-        const rounds: RunResult[] = [];
-        while (changing) rounds.push(await closedLoop(250, during));
-        return rounds;
-      })()
-    : undefined;
-  for (let n = 1; n <= CHANGES; n++) {
-    await new Promise<void>((done) => {
-      pending = { t0: performance.now(), left: STREAMS, done };
-      void trigger(n);
-    });
-    pending = undefined;
-    await new Promise((r) => setTimeout(r, 20));
+/** Resolves after `ms`. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The 1-minute load average, to print beside each figure (the machine may be shared). */
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
+
+/**
+ * STREAMS server streams of one server, opened at once (as after a task restart), with the
+ * arrival time of each delivery measured from the moment its change was triggered.
+ */
+class StreamGroup {
+  readonly streams: grpc.ClientReadableStream<Buffer>[] = [];
+  /** Streams whose response headers arrived (subscribed). */
+  opened = 0;
+  /** Subscribed streams not ended since. */
+  private live = 0;
+  /** Refusal details -> opens refused with RESOURCE_EXHAUSTED, then retried. */
+  readonly refusedOpens = new Map<string, number>();
+  /** Status name -> streams that ended (refused at open or cut later). */
+  readonly ended = new Map<string, number>();
+  delivered = 0;
+  bytesPerStream = NaN;
+  openMs = NaN;
+  private pending: { t0: number; left: number; latencies: number[]; done: () => void } | undefined;
+  private closing = false;
+
+  constructor(
+    readonly label: string,
+    private readonly openOne: () => grpc.ClientReadableStream<Buffer>,
+    private readonly serverPid: number,
+  ) {}
+
+  async open(count: number): Promise<void> {
+    const rssBefore = rssOf(this.serverPid);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: count }, () => this.openStream(1)));
+    this.openMs = performance.now() - started;
+    // Let the server finish its bookkeeping for the last streams before reading its memory.
+    await sleep(500);
+    this.bytesPerStream = (rssOf(this.serverPid) - rssBefore) / count;
+    console.error(`${this.label}: ${this.opened}/${count} streams open in ${(this.openMs / 1000).toFixed(1)} s (${load()})`);
   }
-  changing = false;
-  const rounds = await other;
-  for (const s of streams) s.cancel();
-  latencies.sort((a, b) => a - b);
-  void label;
-  const during_ = rounds && rounds.length > 0
-    ? { qps: rounds.reduce((a, r) => a + r.qps, 0) / rounds.length, p50: rounds.reduce((a, r) => a + r.p50, 0) / rounds.length, p99: Math.max(...rounds.map((r) => r.p99)), calls: rounds.reduce((a, r) => a + r.calls, 0) }
-    : undefined;
-  return { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.at(-1) ?? NaN, delivered: latencies.length, expected: STREAMS * CHANGES, bytesPerStream, ...(during_ && { during: during_ }) };
+
+  /**
+   * Opens one stream. A refusal with RESOURCE_EXHAUSTED is retried after a random backoff, as
+   * its details ask and as a client reconnecting after a task restart would.
+   */
+  private openStream(attempt: number): Promise<void> {
+    const s = this.openOne();
+    this.streams.push(s);
+    let subscribed = false;
+    s.on('data', () => {
+      this.delivered += 1;
+      const p = this.pending;
+      if (!p) return;
+      p.latencies.push(performance.now() - p.t0);
+      if (--p.left === 0) p.done();
+    });
+    s.on('error', () => undefined);
+    return new Promise<void>((settled) => {
+      s.once('metadata', () => {
+        subscribed = true;
+        this.opened += 1;
+        this.live += 1;
+        settled();
+      });
+      s.once('status', (st: grpc.StatusObject) => {
+        if (subscribed) {
+          this.live -= 1;
+          if (!this.closing) this.count(this.ended, `${grpc.status[st.code]} (${st.details})`);
+          return;
+        }
+        if (st.code === grpc.status.RESOURCE_EXHAUSTED && attempt < MAX_OPEN_ATTEMPTS) {
+          this.count(this.refusedOpens, st.details);
+          void sleep(250 + Math.random() * 1_000 * attempt).then(() => this.openStream(attempt + 1).then(settled));
+          return;
+        }
+        this.count(this.ended, `${grpc.status[st.code]} at open (${st.details})`);
+        settled();
+      });
+    });
+  }
+
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  /** Triggers one change and waits until every open stream has it (or CHANGE_TIMEOUT_MS); returns the latencies. */
+  async deliver(trigger: () => Promise<unknown>): Promise<number[]> {
+    const latencies: number[] = [];
+    await new Promise<void>((done) => {
+      const timer = setTimeout(done, CHANGE_TIMEOUT_MS);
+      this.pending = { t0: performance.now(), left: this.live, latencies, done: () => (clearTimeout(timer), done()) };
+      trigger().catch((error: unknown) => {
+        console.error(`${this.label}: trigger failed: ${String(error)}`);
+        clearTimeout(timer);
+        done();
+      });
+    });
+    this.pending = undefined;
+    return latencies;
+  }
+
+  close(): void {
+    this.closing = true;
+    for (const s of this.streams) s.cancel();
+  }
+
+  endedText(): string {
+    const ended = this.ended.size === 0 ? 'none ended' : [...this.ended].map(([why, n]) => `${n} ended ${why}`).join(', ');
+    const refused = [...this.refusedOpens].map(([why, n]) => `; ${n} opens refused RESOURCE_EXHAUSTED "${why}" and retried after a backoff`).join('');
+    return ended + refused;
+  }
 }
+
+function summarize(latencies: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), max: sorted.at(-1) ?? NaN };
+}
+
+const children: ChildProcess[] = [];
 
 async function main(): Promise<void> {
   const deadline = setTimeout(() => {
-    console.error('bench:grpc exceeded its 600 s budget');
+    console.error(`bench:grpc exceeded its ${BUDGET_S} s budget (BENCH_BUDGET_S)`);
     process.exit(2);
-  }, 600_000);
+  }, BUDGET_S * 1000);
   deadline.unref();
+  // A failed or timed-out run must not leave its servers behind.
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGTERM');
+  });
   serverEntry = await bundleSelf();
   caDir = mkdtempSync(join(tmpdir(), 'bench-grpc-ca-'));
   caPem = (await openLocalCa(caDir)).caCertificatePem;
@@ -294,7 +380,9 @@ async function main(): Promise<void> {
   const getDevice = () => unary(deviceClient, 'GetDevice', requests[i++ % requests.length]!);
   const echoCall = () => unary(echoClient, 'Echo', requests[i++ % requests.length]!);
 
-  console.log(`bench:grpc  Node ${process.version}, ${CONCURRENCY} concurrent calls, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s, response ${sample.length} bytes, TLS on both, bearer token verified per DeviceService call`);
+  console.log(`bench:grpc  Node ${process.version}, ${cpus().length} cores, ${load()} at start`);
+  console.log(`Both servers: TLS with the same local CA and certificate, each in its own process from an esbuild bundle; the client sends pre-encoded requests over the same kind of channels to both.`);
+  console.log(`\nUnary: ${CONCURRENCY} concurrent calls, ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s, response ${sample.length} bytes; bearer token verified per DeviceService call`);
   await closedLoop(WARMUP_MS, echoCall);
   await closedLoop(WARMUP_MS, getDevice);
   const results: Record<'echo' | 'device', RunResult[]> = { echo: [], device: [] };
@@ -310,64 +398,106 @@ async function main(): Promise<void> {
   });
   const e = summary(results.echo);
   const d = summary(results.device);
-  console.log('\nUnary                               QPS    p50 ms    p99 ms     calls');
+  console.log('                                     QPS    p50 ms    p99 ms     calls');
   console.log(`  baseline: bare grpc-js echo  ${fmt(e.qps, 0)} ${fmt(e.p50)} ${fmt(e.p99)} ${String(e.calls).padStart(9)}`);
   console.log(`  DeviceService GetDevice      ${fmt(d.qps, 0)} ${fmt(d.p50)} ${fmt(d.p99)} ${String(d.calls).padStart(9)}`);
   // Other work on a shared machine shifts whole rounds: the median of the per-round ratios
   // (each echo round is followed by its GetDevice round) is the steadier figure.
   const ratios = results.device.map((r, k) => r.qps / results.echo[k]!.qps).sort((a, b) => a - b);
   const ratio = ratios[Math.floor(ratios.length / 2)]!;
-  console.log(`  GetDevice / echo QPS: mean ${(d.qps / e.qps).toFixed(2)}, per round ${ratios.map((r) => r.toFixed(2)).join(' ')}, median ${ratio.toFixed(2)} (target >= 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+  console.log(`  GetDevice / echo QPS: mean ${(d.qps / e.qps).toFixed(2)}, per round ${ratios.map((r) => r.toFixed(2)).join(' ')}, median ${ratio.toFixed(2)} (target >= 0.90: ${ratio >= 0.9 ? 'met' : 'NOT met'}) (${load()})`);
   echoClient.close();
 
-  // Streaming: STREAMS_PER_CONNECTION streams per connection, as many clients would open.
+  // Streaming: STREAMS_PER_CONNECTION streams per connection, as many clients would open, on
+  // both servers at once so that their changes can be interleaved one by one.
   const connections = Math.ceil(STREAMS / STREAMS_PER_CONNECTION);
   const watchMethods = { WatchDevices: method(`${SERVICE}WatchDevices`, true) };
   const watchClients = Array.from({ length: connections }, () => rawClient(devices.info.port, watchMethods, true, token));
+  const fanoutMethods = { Subscribe: method(`${ECHO}Subscribe`, true), Publish: method(`${ECHO}Publish`) };
+  const fanoutClients = Array.from({ length: connections }, () => rawClient(echo.info.port, fanoutMethods, true));
+  const publisher = rawClient(echo.info.port, fanoutMethods);
   const watchRequest = Buffer.alloc(0);
   let s = 0;
-  const watched = await watchBench(
-    'WatchDevices',
-    () => watchClients[s++ % watchClients.length]!.WatchDevices(watchRequest) as grpc.ClientReadableStream<Buffer>,
-    (n) => unary(deviceClient, 'UpdateDevice', Buffer.from(UpdateDeviceRequest.encode({ device: { id: ids[0], name: `renamed ${n}` }, updateMask: { paths: ['name'] } }).finish())),
-    devices.child.pid!,
-    getDevice,
-  );
-  for (const c of watchClients) c.close();
-
-  const fanout = await startChild(['serve-echo', String(sample.length)]);
-  const fanoutMethods = { Subscribe: method(`${ECHO}Subscribe`, true), Publish: method(`${ECHO}Publish`) };
-  const fanoutClients = Array.from({ length: connections }, () => rawClient(fanout.info.port, fanoutMethods, true));
-  const publisher = rawClient(fanout.info.port, fanoutMethods);
   let f = 0;
-  const bare = await watchBench(
-    'bare fan-out',
-    () => fanoutClients[f++ % fanoutClients.length]!.Subscribe(Buffer.alloc(0)) as grpc.ClientReadableStream<Buffer>,
-    () => unary(publisher, 'Publish', Buffer.alloc(0)),
-    fanout.child.pid!,
-  );
-  for (const c of [...fanoutClients, publisher]) c.close();
+  const watch = new StreamGroup('WatchDevices', () => watchClients[s++ % connections]!.WatchDevices(watchRequest) as grpc.ClientReadableStream<Buffer>, devices.child.pid!);
+  const bare = new StreamGroup('bare fan-out', () => fanoutClients[f++ % connections]!.Subscribe(Buffer.alloc(0)) as grpc.ClientReadableStream<Buffer>, echo.child.pid!);
+  await watch.open(STREAMS);
+  await bare.open(STREAMS);
+  let n = 0;
+  const update = () => unary(deviceClient, 'UpdateDevice', Buffer.from(UpdateDeviceRequest.encode({ device: { id: ids[n % ids.length], name: `renamed ${++n}` }, updateMask: { paths: ['name'] } }).finish()));
+  const publish = () => unary(publisher, 'Publish', Buffer.alloc(0));
+
+  // 1. Delivery latency, one change at a time on each server in turn.
+  const watchLatencies: number[] = [];
+  const bareLatencies: number[] = [];
+  const loads: number[] = [];
+  for (let c = 0; c < CHANGES; c++) {
+    watchLatencies.push(...(await watch.deliver(update)));
+    await sleep(20);
+    bareLatencies.push(...(await bare.deliver(publish)));
+    await sleep(20);
+    loads.push(loadavg()[0]!);
+  }
+  const fanned = n;
+  const watchDelivered = watch.delivered;
+
+  // 2. Other RPCs on the same server: GetDevice rounds with the streams open and idle, each
+  // followed by a round while changes fan out back to back to every stream.
+  const idle: RunResult[] = [];
+  const busy: RunResult[] = [];
+  const busyLatencies: number[] = [];
+  for (let r = 0; r < DURING_ROUNDS; r++) {
+    idle.push(await closedLoop(ROUND_MS, getDevice));
+    let running = true;
+    const fanning = (async () => {
+      while (running) busyLatencies.push(...(await watch.deliver(update)));
+    })();
+    busy.push(await closedLoop(ROUND_MS, getDevice));
+    running = false;
+    await fanning;
+  }
+  // Changes still in flight when a deliver() timed out are counted once they land.
+  await sleep(1_000);
+  watch.close();
+  bare.close();
+  for (const c of [...watchClients, ...fanoutClients, publisher]) c.close();
 
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`.padStart(10);
-  console.log(`\nStreaming: ${STREAMS.toLocaleString('en-US')} concurrent streams on one server (${connections} connections), ${CHANGES} changes`);
-  console.log('                                                     p50 ms    p99 ms    max ms  delivered      memory/stream');
-  console.log(`  baseline: bare grpc-js fan-out (same bytes)       ${fmt(bare.p50)} ${fmt(bare.p99)} ${fmt(bare.max)} ${bare.delivered}/${bare.expected} ${kib(bare.bytesPerStream)}`);
-  console.log(`  WatchDevices (UpdateDevice -> every stream)       ${fmt(watched.p50)} ${fmt(watched.p99)} ${fmt(watched.max)} ${watched.delivered}/${watched.expected} ${kib(watched.bytesPerStream)}`);
-  console.log('  (latency = from sending the change until it arrives on a stream; memory = server RSS growth while the streams opened, divided by the streams)');
-  const p99Ratio = watched.p99 / bare.p99;
-  console.log(`  ${STREAMS.toLocaleString('en-US')} streams, ${watched.delivered === watched.expected ? 'all delivered' : `${watched.expected - watched.delivered} NOT delivered`}; WatchDevices p99 / bare fan-out p99 = ${p99Ratio.toFixed(2)} (target <= 2: ${p99Ratio <= 2 ? 'met' : 'NOT met'})`);
-  if (watched.during) {
-    console.log(`  GetDevice on the same server while the changes fanned out: ${watched.during.calls} calls, all answered, ${watched.during.qps.toFixed(0)} QPS, p50 ${watched.during.p50.toFixed(2)} ms, worst round p99 ${watched.during.p99.toFixed(2)} ms`);
-  }
+  const delivery = (delivered: number, changes: number) => `${delivered.toLocaleString('en-US')}/${(STREAMS * changes).toLocaleString('en-US')}`.padStart(17);
+  const w = summarize(watchLatencies);
+  const b = summarize(bareLatencies);
+  const loadRange = `load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`;
+  console.log(`\nStreaming: ${STREAMS.toLocaleString('en-US')} concurrent streams on one server (${connections} connections of ${STREAMS_PER_CONNECTION}), ${CHANGES} changes each, interleaved one by one (${loadRange})`);
+  console.log('                                                 p50 ms    p99 ms    max ms   delivered/expected   memory/stream  streams open in');
+  console.log(`  baseline: bare grpc-js fan-out (same bytes)  ${fmt(b.p50)} ${fmt(b.p99)} ${fmt(b.max)} ${delivery(bare.delivered, CHANGES)}      ${kib(bare.bytesPerStream)}  ${(bare.openMs / 1000).toFixed(1)} s`);
+  console.log(`  WatchDevices (UpdateDevice -> every stream)  ${fmt(w.p50)} ${fmt(w.p99)} ${fmt(w.max)} ${delivery(watchDelivered, fanned)}      ${kib(watch.bytesPerStream)}  ${(watch.openMs / 1000).toFixed(1)} s`);
+  console.log('  (latency: from sending the change until it arrives on a stream; memory: server RSS growth while the streams opened, per stream)');
+  console.log(`  WatchDevices: ${watch.endedText()}`);
+  console.log(`  bare fan-out: ${bare.endedText()}`);
+  const p99Ratio = w.p99 / b.p99;
+  const allDelivered = watchDelivered === STREAMS * fanned;
+  console.log(`  ${STREAMS.toLocaleString('en-US')} streams, ${fanned} changes: ${allDelivered ? 'all delivered' : `${STREAMS * fanned - watchDelivered} NOT delivered`}; WatchDevices p99 / bare fan-out p99 = ${p99Ratio.toFixed(2)} (target <= 2: ${p99Ratio <= 2 ? 'met' : 'NOT met'})`);
+  const i_ = summary(idle);
+  const b_ = summary(busy);
+  const during = summarize(busyLatencies);
+  console.log(`\nOther RPCs while the ${STREAMS.toLocaleString('en-US')} streams run: ${DURING_ROUNDS} GetDevice rounds with the streams idle, each followed by one while changes fan out back to back (${load()})`);
+  console.log('                                     QPS    p50 ms    p99 ms     calls');
+  console.log(`  baseline: streams open, idle   ${fmt(i_.qps, 0)} ${fmt(i_.p50)} ${fmt(i_.p99)} ${String(i_.calls).padStart(9)}`);
+  console.log(`  while changes fan out          ${fmt(b_.qps, 0)} ${fmt(b_.p50)} ${fmt(b_.p99)} ${String(b_.calls).padStart(9)}`);
+  console.log(`  meanwhile ${n - fanned} changes fanned out to every stream: delivery p50 ${during.p50.toFixed(2)} ms, p99 ${during.p99.toFixed(2)} ms; total WatchDevices deliveries ${delivery(watch.delivered, n).trim()} (${watch.delivered === STREAMS * n ? 'all' : 'NOT all'})`);
 
   deviceClient.close();
-  for (const c of [devices.child, echo.child, fanout.child]) c.kill('SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
   rmSync(dirname(serverEntry), { recursive: true, force: true });
   rmSync(caDir, { recursive: true, force: true });
 }
 
 const [mode, arg] = process.argv.slice(2);
-if (mode) process.once('SIGTERM', () => process.exit(0));
+if (mode) {
+  process.once('SIGTERM', () => process.exit(0));
+  // A server whose bench died (SIGKILL, crash) exits instead of lingering.
+  setInterval(() => process.ppid === 1 && process.exit(0), 1_000).unref();
+}
 if (mode === 'serve-devices') await serveDevices();
 else if (mode === 'serve-echo') await serveEcho(Number(arg));
 else await main();

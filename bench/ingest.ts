@@ -355,22 +355,37 @@ async function main(): Promise<void> {
       const monthlyReadings = DEVICES * (3600 / INTERVAL_S) * HOURS_PER_MONTH * n;
       const putUnits = sim.batches.reduce((m, b) => m + b.outputs.reduce((t, o) => t + Math.max(1, Math.ceil((Buffer.byteLength(JSON.stringify(o)) + Buffer.byteLength(o.thingName)) / 25_600)), 0), 0);
       const perR = (count: number) => (count / readings) * 1e6;
-      const common = [
-        PRICES.iotConnectionMinute.usd * DEVICES * 60 * HOURS_PER_MONTH / (monthlyReadings / 1e6),
-        perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd),
-        (shards * HOURS_PER_MONTH * PRICES.kinesisShardHour.usd) / (monthlyReadings / 1e6),
-        perR(putUnits) * PRICES.kinesisPutUnit.usd,
-      ].reduce((a, b) => a + b, 0);
-      const lambda = (r: { invocations: number; billedMs: number }) => perR(r.invocations) * PRICES.lambdaRequest.usd + perR((r.billedMs / 1000) * ingestMemoryGb) * PRICES.lambdaArmGbSecond.usd;
-      const tsTotal = common + lambda(ts.result) + perR(ts.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd + perR(ts.counts.timestreamWrites) * PRICES.timestreamWrite.usd;
-      // The hourly rollup of a device-hour costs the same whatever the readings per message: 360 x n readings share it.
-      const ddbTotalPerReading =
-        common +
-        lambda(dd.result) +
-        perR(dd.counts.dynamoWriteUnits + total(dd.telemetry, 'writeUnits')) * PRICES.dynamoWriteUnit.usd +
-        perR(total(dd.telemetry, 'readUnits')) * PRICES.dynamoReadUnit.usd +
-        (rollupPerDeviceHour / (360 * n)) * 1e6;
-      return { n, messages: simMessages, readings, ts: tsTotal, ddb: ddbTotalPerReading, stored, ruleShare: perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd) };
+      const common: Array<[string, number]> = [
+        ['IoT connectivity', PRICES.iotConnectionMinute.usd * DEVICES * 60 * HOURS_PER_MONTH / (monthlyReadings / 1e6)],
+        ['IoT rule + 1 action (per message)', perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd)],
+        ['Kinesis shard-hours', (shards * HOURS_PER_MONTH * PRICES.kinesisShardHour.usd) / (monthlyReadings / 1e6)],
+        ['Kinesis PUT payload units', perR(putUnits) * PRICES.kinesisPutUnit.usd],
+      ];
+      const lambda = (r: { invocations: number; billedMs: number }): Array<[string, number]> => [
+        ['Lambda requests + duration', perR(r.invocations) * PRICES.lambdaRequest.usd + perR((r.billedMs / 1000) * ingestMemoryGb) * PRICES.lambdaArmGbSecond.usd],
+      ];
+      const tsLines: Array<[string, number]> = [
+        ...common,
+        ...lambda(ts.result),
+        ['DynamoDB device-state writes', perR(ts.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd],
+        ['Timestream writes', perR(ts.counts.timestreamWrites) * PRICES.timestreamWrite.usd],
+      ];
+      // The hourly rollup of a device-hour: its rollup writes are the same whatever the readings
+      // per message (60 minute buckets per metric), its raw reads grow with them (n x the v1 pass's).
+      const rollupPerDeviceHour = rollup.writeUsdPerDeviceHour + rollup.readUsdPerDeviceHour * n;
+      const ddbLinesPerReading: Array<[string, number]> = [
+        ...common,
+        ...lambda(dd.result),
+        ['DynamoDB device-state writes', perR(dd.counts.dynamoWriteUnits) * PRICES.dynamoWriteUnit.usd],
+        ['DynamoDB telemetry chunk writes', perR(dd.telemetry.chunks.writeUnits) * PRICES.dynamoWriteUnit.usd],
+        ['DynamoDB rollup state reads + late recomputes', (perR(total(dd.telemetry, 'writeUnits') - dd.telemetry.chunks.writeUnits) * PRICES.dynamoWriteUnit.usd) + perR(total(dd.telemetry, 'readUnits')) * PRICES.dynamoReadUnit.usd],
+        ['DynamoDB hourly rollups (per device-hour)', (rollupPerDeviceHour / (360 * n)) * 1e6],
+      ];
+      return {
+        n, messages: simMessages, batches: sim.batches.length, eventMb: avg(sim.batches.map((b) => b.eventBytes)) / 1024 / 1024, readings, ts: sum(tsLines), ddb: sum(ddbLinesPerReading), tsLines, ddbLines: ddbLinesPerReading, stored,
+        ruleShare: perR(simMessages) * (PRICES.iotRuleTriggered.usd + PRICES.iotActionExecuted.usd),
+        chunkItems: dd.telemetry.chunks.calls, chunkUnitsPerReading: dd.telemetry.chunks.writeUnits / readings,
+      };
     };
     // --- the hourly rollup of one full hour: every 8th device group of the shard, store only, its own
     // table, 67 simulated minutes from the hour's start (the hour closes 5 min after its end).
@@ -398,12 +413,15 @@ async function main(): Promise<void> {
         if (points.length > 0) await store.write(points);
       }
       const c = telemetryTable.counts();
-      const usd =
-        (c['rollup-items'].writeUnits + c['rollup-state'].writeUnits) * PRICES.dynamoWriteUnit.usd + c['compaction-reads'].readUnits * PRICES.dynamoReadUnit.usd;
-      return { inHour, devices: devicesInHour.size, counts: c, usd, perMillionMessages: (usd / inHour) * 1e6, perDeviceHour: usd / devicesInHour.size };
+      const writeUsd = (c['rollup-items'].writeUnits + c['rollup-state'].writeUnits) * PRICES.dynamoWriteUnit.usd;
+      const readUsd = c['compaction-reads'].readUnits * PRICES.dynamoReadUnit.usd;
+      const usd = writeUsd + readUsd;
+      return {
+        inHour, devices: devicesInHour.size, counts: c, usd, perMillionMessages: (usd / inHour) * 1e6, perDeviceHour: usd / devicesInHour.size,
+        writeUsdPerDeviceHour: writeUsd / devicesInHour.size, readUsdPerDeviceHour: readUsd / devicesInHour.size,
+      };
     };
     const rollup = await rollupPass();
-    const rollupPerDeviceHour = rollup.perDeviceHour;
     const perReading = [await readingsCost(1), await readingsCost(10)];
 
     // --- the change-feed fan-out of the state writes of the first `--feed=N` batches
@@ -620,8 +638,15 @@ async function main(): Promise<void> {
     out.push(`Readings batched by the device (schema v2): the same fleet and message rate (1 message / ${INTERVAL_S} s per device), each message carrying N readings;`);
     out.push(`ingest cost per million readings, counted over ${flag('points-minutes') ?? 3} simulated minutes per N (rule, stream, Lambda, state and telemetry writes; no live fan-out)`);
     for (const r of perReading) {
-      out.push(`  ${String(r.n).padStart(2)} reading${r.n === 1 ? ' ' : 's'} per message: $${f(r.ddb, 4)} per million readings (DynamoDB store), $${f(r.ts, 4)} (Timestream); rule charge $${f(r.ruleShare, 4)} of it; ${r.readings.toLocaleString()} readings in ${r.messages.toLocaleString()} messages, stored ${r.stored.ddb.toLocaleString()} / ${r.stored.ts.toLocaleString()}, dead letters ${r.stored.deadLettered}, records reported for retry ${r.stored.failed}`);
+      out.push(`  ${String(r.n).padStart(2)} reading${r.n === 1 ? ' ' : 's'} per message: $${f(r.ddb, 4)} per million readings (DynamoDB store), $${f(r.ts, 4)} (Timestream); rule charge $${f(r.ruleShare, 4)} of it; ${r.readings.toLocaleString()} readings in ${r.messages.toLocaleString()} messages and ${r.batches} batches (${f(r.eventMb)} MB per event), stored ${r.stored.ddb.toLocaleString()} / ${r.stored.ts.toLocaleString()}, dead letters ${r.stored.deadLettered}, records reported for retry ${r.stored.failed}`);
     }
+    out.push(`  Per million readings, where it goes${' '.repeat(14)}${perReading.map((r) => `   N=${r.n} DDB     N=${r.n} TS`).join('')}`);
+    for (const [i, [label]] of perReading[0]!.ddbLines.entries()) {
+      const tsValue = (r: (typeof perReading)[number]) => r.tsLines.find((l) => l[0] === label)?.[1];
+      out.push(`    ${label.padEnd(46)}${perReading.map((r) => `${cell(r.ddbLines[i]![1])}  ${cell(tsValue(r))}`).join('  ')}`);
+    }
+    out.push(`    ${'Timestream writes'.padEnd(46)}${perReading.map((r) => `${cell(undefined)}  ${cell(r.tsLines.find((l) => l[0] === 'Timestream writes')?.[1])}`).join('  ')}`);
+    out.push(`    (DynamoDB telemetry chunk write units per reading: ${perReading.map((r) => `N=${r.n} ${f(r.chunkUnitsPerReading, 4)}`).join(', ')})`);
     const ten = perReading[1]!;
     out.push(`  target at 10 readings per message <= $0.15 per million readings: ${Math.max(ten.ddb, ten.ts) <= 0.15 ? 'MET' : ten.ddb <= 0.15 || ten.ts <= 0.15 ? 'MET with one store' : 'MISSED'} (DynamoDB $${f(ten.ddb, 4)}, Timestream $${f(ten.ts, 4)})`);
     out.push(`default config: $${f(ddbTotal + liveFanOut, 4)} per million messages (ingest + live updates, 1 all-devices subscriber + 1 single-device subscriber)`);

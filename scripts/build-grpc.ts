@@ -34,7 +34,7 @@ const runtimeProtoPaths: Plugin = {
 export async function bundleForNode(
   entryPoints: Record<string, string>,
   outDir: string,
-  options: { sourcemap?: boolean; external?: string[] } = {},
+  options: { sourcemap?: boolean; external?: string[]; minify?: boolean } = {},
 ): Promise<void> {
   await build({
     entryPoints,
@@ -44,7 +44,7 @@ export async function bundleForNode(
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    minify: true,
+    minify: options.minify ?? true,
     sourcemap: options.sourcemap === false ? false : 'linked',
     legalComments: 'none',
     logLevel: 'warning',

@@ -54,6 +54,7 @@ export function toCommandUpdateInput(change: CommandChange): CommandUpdateInput 
       lateAnswer: command.lateAnswer === null || command.lateAnswer === undefined ? null : JSON.stringify(command.lateAnswer),
     },
     changedAt: change.changedAt,
+    sequence: change.sequence,
   };
 }
 

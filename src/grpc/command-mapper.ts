@@ -42,6 +42,7 @@ export function toWatchCommandsResponse(change: CommandChange): WatchCommandsRes
     command: toProtoCommand(change.command),
     previousStatus: change.previousStatus ? (`${STATUS_PREFIX}${change.previousStatus}` as ProtoCommandStatus) : 'COMMAND_STATUS_UNSPECIFIED',
     changeTime: toTimestamp(change.changedAt),
+    sequence: change.sequence,
   };
 }
 

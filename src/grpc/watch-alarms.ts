@@ -81,5 +81,6 @@ export function watchAlarmsHub(source: AlarmTransitionSource, context: CallConte
     deviceOf: (notification) => notification.deviceId,
     toMessage: (notification) => ({ transition: toProtoTransition(notification) }),
     ...(options.maxQueued !== undefined && { maxQueued: options.maxQueued }),
+    ...(options.fanoutChunk !== undefined && { chunk: options.fanoutChunk }),
   });
 }

@@ -15,5 +15,6 @@ export function watchCommandsHub(source: Pick<CommandChangeSource, 'subscribe'>,
     deviceOf: (change) => change.command.deviceId,
     toMessage: toWatchCommandsResponse,
     ...(options.maxQueued !== undefined && { maxQueued: options.maxQueued }),
+    ...(options.fanoutChunk !== undefined && { chunk: options.fanoutChunk }),
   });
 }

@@ -22,6 +22,8 @@ export const CHANGES_UNAVAILABLE = {
 export interface WatchOptions {
   /** Events queued per stream beyond grpc-js' buffer before RESOURCE_EXHAUSTED. @default 256 */
   readonly maxQueued?: number;
+  /** Streams written per turn of the event loop during one event's fan-out. @default DEFAULT_FANOUT_CHUNK */
+  readonly fanoutChunk?: number;
 }
 
 /** The WatchDevices streams. */
@@ -29,21 +31,14 @@ export type WatchHub = BoundedWatchHub<DeviceChange, WatchDevicesResponse>;
 
 /** The WatchDevices hub over `source`. */
 export function watchDevicesHub(source: ChangeSource & Partial<BusConnection>, context: CallContext, options: WatchOptions = {}): WatchHub {
-  // One conversion and encoding per change, shared by every stream.
-  const converted = new WeakMap<DeviceChange, WatchDevicesResponse>();
   return new BoundedWatchHub(source, context, {
     method: 'WatchDevices',
     unit: 'changes',
     deviceOf: (change) => change.device.id,
-    toMessage: (change) => {
-      let message = converted.get(change);
-      if (!message) {
-        message = encodeWatchResponse(toWatchResponse(change));
-        converted.set(change, message);
-      }
-      return message;
-    },
+    // The hub converts each change once; the encoded bytes are written to every stream as they are.
+    toMessage: (change) => encodeWatchResponse(toWatchResponse(change)),
     unavailable: CHANGES_UNAVAILABLE,
     ...(options.maxQueued !== undefined && { maxQueued: options.maxQueued }),
+    ...(options.fanoutChunk !== undefined && { chunk: options.fanoutChunk }),
   });
 }

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageBus } from '../../src/ports/message-bus.js';
 import { CHANGE_TOPIC_FILTER, changeTopic } from '../../src/contracts/topics.js';
 import type { DeviceChange } from '../../src/domain/device-change.js';
 import { subscribeToChanges } from '../../src/grpc/message-bus-change-source.js';
+import { MemoryBus } from '../support/memory-bus.js';
 import { recordingLogger, silentLogger } from '../support/recording-logger.js';
-
-/** An in-memory MessageBus: exact topic delivery to '#'-filters, as the port describes. */
-class MemoryBus implements MessageBus {
-  readonly subscriptions = new Map<string, (topic: string, payload: Buffer) => void>();
-  async publish(topic: string, payload: Uint8Array | string): Promise<void> {
-    for (const [filter, handler] of this.subscriptions) {
-      if (topic.startsWith(filter.replace('#', ''))) handler(topic, Buffer.from(payload));
-    }
-  }
-  async subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
-    this.subscriptions.set(filter, onMessage);
-    return async () => void this.subscriptions.delete(filter);
-  }
-}
 
 const ID = '55555555-5555-4555-8555-555555555555';
 const change: DeviceChange = {

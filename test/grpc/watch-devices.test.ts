@@ -70,6 +70,27 @@ describe('WatchDevices', () => {
     expect(w.seen.map((m) => m.device?.id)).toEqual([ID_A]);
   });
 
+  it('delivers every change in order when a fan-out spans several turns of the event loop', async () => {
+    // Prepare: chunks of 2 streams, so each change to 5 streams takes 3 turns.
+    t = await startTestServer({ watch: { fanoutChunk: 2 } });
+    const ID_B = '22222222-2222-4222-8222-222222222222';
+    const everything = [watch(), watch(), watch()];
+    const onlyA = [watch([ID_A]), watch([ID_A, ID_B])];
+    await Promise.all([...everything, ...onlyA].map((w) => once(w.stream, 'metadata')));
+
+    // Act: three changes at once, so two wait behind the first one's fan-out.
+    t.changes.emit(change(ID_A, 1));
+    t.changes.emit(change(ID_B, 2));
+    t.changes.emit(change(ID_A, 3));
+    await waitFor(() => everything.every((w) => w.seen.length === 3) && onlyA[0]!.seen.length === 2 && onlyA[1]!.seen.length === 3, 'every change on every stream');
+
+    // Assess
+    for (const w of everything) expect(w.seen.map((m) => m.device?.name)).toEqual(['device 1', 'device 2', 'device 3']);
+    expect(onlyA[0]!.seen.map((m) => m.device?.name)).toEqual(['device 1', 'device 3']);
+    expect(onlyA[1]!.seen.map((m) => m.device?.name)).toEqual(['device 1', 'device 2', 'device 3']);
+    expect(t.changes.listenerCount).toBe(1);
+  });
+
   it('answers INVALID_ARGUMENT for a device id that is not a UUID', async () => {
     // Prepare
     t = await startTestServer();
@@ -131,13 +152,14 @@ describe('WatchDevices', () => {
 
     // Act
     let n = 0;
-    while (t.changes.listenerCount > 1 && n < 400) {
+    while (t.server.watchers.receiving > 1 && n < 400) {
       t.changes.emit(change(ID_A, ++n, 16_000));
       await new Promise((r) => setImmediate(r));
     }
     await waitFor(() => fast.seen.length === n, 'the fast consumer to get every change');
 
     // Assess
+    expect(t.server.watchers.receiving).toBe(1);
     expect(t.changes.listenerCount).toBe(1);
     expect(fast.status()).toBeUndefined();
     slow.stream.cancel();

@@ -9,7 +9,7 @@ import { AppSyncMutationSender, type AppSyncMutationOptions } from './appsync-mu
 export const PUBLISH_COMMAND_UPDATE = /* GraphQL */ `
   mutation PublishCommandUpdate($input: CommandUpdateInput!) {
     publishCommandUpdate(input: $input) {
-      id deviceId status previousStatus changedAt
+      id deviceId status previousStatus changedAt sequence
       command {
         id deviceId name payload clientToken timeoutSeconds expiresAt status statusReason result
         createdBy createdAt sentAt completedAt lateAnswer

@@ -263,6 +263,8 @@ export interface CommandUpdate {
   previousStatus?: Maybe<CommandStatus>;
   command: Command;
   changedAt: string;
+  /** 48 decimal digits, increasing per command (string order is numeric order). Delivery is at least once: drop a transition whose sequence is not above the last one applied for its command. */
+  sequence: string;
 }
 
 export interface CommandUpdateInput {
@@ -272,6 +274,7 @@ export interface CommandUpdateInput {
   previousStatus?: Maybe<CommandStatus>;
   command: CommandInput;
   changedAt: string;
+  sequence: string;
 }
 
 export type ComparisonOperator = 'GT' | 'GE' | 'LT' | 'LE' | 'EQ' | 'NE';

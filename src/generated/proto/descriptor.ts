@@ -1049,6 +1049,10 @@ export const descriptor = {
                     "changeTime": {
                       "type": "google.protobuf.Timestamp",
                       "id": 3
+                    },
+                    "sequence": {
+                      "type": "string",
+                      "id": 30
                     }
                   }
                 },

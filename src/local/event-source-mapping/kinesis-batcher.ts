@@ -49,6 +49,7 @@ export class KinesisBatcher {
   private readonly mapping: EventSourceMapping<KinesisStreamRecord>;
   private readonly shardIds: string[];
   private readonly streamArn: string;
+  private readonly region: string;
   private readonly clock: () => number;
   private lastSequence = 0n;
 
@@ -56,6 +57,7 @@ export class KinesisBatcher {
     const count = options.shards ?? 1;
     this.shardIds = Array.from({ length: count }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
     this.streamArn = options.streamArn ?? 'arn:aws:kinesis:us-east-1:000000000000:stream/local-ingest';
+    this.region = this.streamArn.split(':')[3] ?? 'us-east-1';
     this.clock = options.clock ?? Date.now;
     const identify = (record: KinesisStreamRecord) => record.kinesis.sequenceNumber;
     this.mapping = new EventSourceMapping<KinesisStreamRecord>({
@@ -105,7 +107,7 @@ export class KinesisBatcher {
       eventID: `${shardId}:${sequenceNumber}`,
       eventName: 'aws:kinesis:record',
       invokeIdentityArn: 'arn:aws:iam::000000000000:role/local-ingest',
-      awsRegion: this.streamArn.split(':')[3] ?? 'us-east-1',
+      awsRegion: this.region,
       eventSourceARN: this.streamArn,
     });
     return sequenceNumber;

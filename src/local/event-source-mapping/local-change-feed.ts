@@ -4,8 +4,8 @@
  * added while the platform runs (the GraphQL and gRPC servers start after the feed).
  */
 import type { DynamoDBRecord } from 'aws-lambda';
-import { isTerminal } from '../../commands/command.js';
 import type { CommandChange, CommandChangePublisher } from '../../commands/command-change.js';
+import { CommandSequenceFilter } from '../../commands/command-sequence-filter.js';
 import type { DeviceChange } from '../../domain/device-change.js';
 import type { ChangePublisher, ChangeSource } from '../../ports/change-feed.js';
 import type { StatsProjector } from '../../ports/stats.js';
@@ -32,8 +32,8 @@ export class LocalChangeFeed implements ChangeSource {
   private readonly publishers: ChangePublisher[] = [];
   private readonly commandPublishers: CommandChangePublisher[] = [];
   private readonly commandListeners = new Set<(change: CommandChange) => void>();
-  /** Last sequence handed to command listeners per command. */
-  private readonly commandListened = new Map<string, string>();
+  /** Sequences handed to command listeners: a redelivered transition is not shown twice. */
+  private readonly commandListened = new CommandSequenceFilter();
   private readonly listeners = new Set<(change: DeviceChange) => void>();
   /** Last sequence handed to listeners per device: a redelivered batch is not shown twice. */
   private readonly listened = new Map<string, string>();
@@ -117,11 +117,7 @@ export class LocalChangeFeed implements ChangeSource {
   }
 
   private notifyCommand(change: CommandChange): void {
-    const last = this.commandListened.get(change.command.id);
-    if (last !== undefined && last >= change.sequence) return;
-    // A final status is the command's last change: forget it, so the map holds only live commands.
-    if (isTerminal(change.command.status)) this.commandListened.delete(change.command.id);
-    else this.commandListened.set(change.command.id, change.sequence);
+    if (!this.commandListened.accept(change)) return;
     for (const listener of this.commandListeners) {
       try {
         listener(change);

@@ -64,63 +64,106 @@ function tokenize(pattern: string, values: Record<string, string | undefined>): 
   return tokens;
 }
 
-function matches(tokens: Token[], value: string, ignoreCase = false): boolean {
+/** The pattern as an anchored regular expression: built once per policy and connection, then only tested. */
+function compileTokens(tokens: Token[], ignoreCase = false): RegExp {
   const source = tokens
     .map((t) => (t.kind === 'star' ? '[\\s\\S]*' : t.kind === 'one' ? '[\\s\\S]' : t.text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))
     .join('');
-  return new RegExp(`^${source}$`, ignoreCase ? 'iu' : 'u').test(value);
+  return new RegExp(`^${source}$`, ignoreCase ? 'iu' : 'u');
 }
 
-const asList = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
-
-function actionMatches(statement: PolicyStatement, action: string): boolean {
-  return asList(statement.Action).some((pattern) => matches(tokenize(pattern, {})!, action, true));
-}
-
-function resourceMatches(statement: PolicyStatement, resource: string, values: Record<string, string | undefined>): boolean {
-  return asList(statement.Resource).some((pattern) => {
-    const tokens = tokenize(pattern, values);
-    return tokens !== undefined && matches(tokens, resource);
+/** Compiles each pattern; a pattern naming a variable the connection cannot supply matches nothing, so it is left out. */
+function compileAll(patterns: readonly string[], build: (pattern: string) => Token[] | undefined, ignoreCase = false): RegExp[] {
+  return patterns.flatMap((pattern) => {
+    const tokens = build(pattern);
+    return tokens ? [compileTokens(tokens, ignoreCase)] : [];
   });
 }
 
+const asList = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
+const anyMatch = (patterns: readonly RegExp[], value: string): boolean => patterns.some((pattern) => pattern.test(value));
+
 const KNOWN_OPERATORS = new Set(['Bool', 'StringEquals', 'StringEqualsIgnoreCase', 'StringNotEquals', 'StringLike', 'StringNotLike']);
 
-function conditionHolds(operator: string, key: string, expected: readonly string[], values: Record<string, string | undefined>): boolean {
+/** One condition entry as a predicate over this connection's values. */
+function compileCondition(operator: string, key: string, expected: readonly string[], values: Record<string, string | undefined>): () => boolean {
   if (!KNOWN_OPERATORS.has(operator)) {
-    // Failing closed: an operator this evaluator does not know must not silently allow.
-    throw new ValidationError(`Unsupported policy condition operator ${operator}`, 'Condition');
+    // Failing closed, when the statement is reached: an operator this evaluator does not know must not silently allow.
+    return () => {
+      throw new ValidationError(`Unsupported policy condition operator ${operator}`, 'Condition');
+    };
   }
   const actual = values[key];
   const negated = operator.startsWith('StringNot');
-  if (actual === undefined) return negated;
+  if (actual === undefined) return () => negated;
   const literal = (pattern: string) => tokenize(pattern.replace(/[*?]/g, (c) => `\${${c}}`), values);
   const like = (pattern: string) => tokenize(pattern, values);
-  const test = (build: (p: string) => Token[] | undefined, ignoreCase = false) =>
-    expected.some((pattern) => {
-      const tokens = build(pattern);
-      return tokens !== undefined && matches(tokens, actual, ignoreCase);
-    });
+  let holds: boolean;
   switch (operator) {
     case 'Bool':
-      return expected.some((e) => e.toLowerCase() === actual.toLowerCase());
+      holds = expected.some((e) => e.toLowerCase() === actual.toLowerCase());
+      break;
     case 'StringEquals':
-      return test(literal);
+      holds = anyMatch(compileAll(expected, literal), actual);
+      break;
     case 'StringEqualsIgnoreCase':
-      return test(literal, true);
+      holds = anyMatch(compileAll(expected, literal, true), actual);
+      break;
     case 'StringNotEquals':
-      return !test(literal);
+      holds = !anyMatch(compileAll(expected, literal), actual);
+      break;
     case 'StringLike':
-      return test(like);
+      holds = anyMatch(compileAll(expected, like), actual);
+      break;
     default:
-      return !test(like);
+      holds = !anyMatch(compileAll(expected, like), actual);
   }
+  return () => holds;
 }
 
-function conditionsHold(statement: PolicyStatement, values: Record<string, string | undefined>): boolean {
-  return Object.entries(statement.Condition ?? {}).every(([operator, entries]) =>
-    Object.entries(entries).every(([key, expected]) => conditionHolds(operator, key, asList(expected), values)),
-  );
+interface CompiledStatement {
+  readonly effect: PolicyStatement['Effect'];
+  readonly sid?: string;
+  readonly actions: readonly RegExp[];
+  readonly resources: readonly RegExp[];
+  readonly conditions: ReadonlyArray<() => boolean>;
+}
+
+/** Decides one action on one resource for the connection the policy was compiled for. */
+export type PolicyEvaluator = (action: IotAction | string, resource: string) => PolicyDecision;
+
+const IMPLICIT_DENY: PolicyDecision = Object.freeze({ allowed: false, reason: 'implicit-deny' });
+
+/**
+ * The document bound to one connection: variables substituted and every pattern compiled once,
+ * so deciding a packet only tests prepared expressions. The broker decides every PUBLISH, and
+ * building the expressions per packet was most of what it allocated under load.
+ */
+export function compilePolicy(document: PolicyDocument, context: ConnectionContext): PolicyEvaluator {
+  const values = contextValues(context);
+  const statements: CompiledStatement[] = document.Statement.map((statement) => ({
+    effect: statement.Effect,
+    ...(statement.Sid !== undefined && { sid: statement.Sid }),
+    actions: compileAll(asList(statement.Action), (pattern) => tokenize(pattern, {}), true),
+    resources: compileAll(asList(statement.Resource), (pattern) => tokenize(pattern, values)),
+    conditions: Object.entries(statement.Condition ?? {}).flatMap(([operator, entries]) =>
+      Object.entries(entries).map(([key, expected]) => compileCondition(operator, key, asList(expected), values)),
+    ),
+  }));
+  // Decisions are immutable: one object per statement and outcome instead of one per packet.
+  const allowOf = new Map(statements.map((s) => [s, Object.freeze({ allowed: true, reason: 'explicit-allow', statement: s.sid }) as PolicyDecision]));
+  const denyOf = new Map(statements.map((s) => [s, Object.freeze({ allowed: false, reason: 'explicit-deny', statement: s.sid }) as PolicyDecision]));
+  return (action, resource) => {
+    let allow: CompiledStatement | undefined;
+    for (const statement of statements) {
+      if (!anyMatch(statement.actions, action)) continue;
+      if (!anyMatch(statement.resources, resource)) continue;
+      if (!statement.conditions.every((holds) => holds())) continue;
+      if (statement.effect === 'Deny') return denyOf.get(statement)!;
+      allow ??= statement;
+    }
+    return allow ? allowOf.get(allow)! : IMPLICIT_DENY;
+  };
 }
 
 /** Decides whether `action` on `resource` (a full IoT ARN) is allowed for this connection. */
@@ -130,18 +173,7 @@ export function evaluatePolicy(
   resource: string,
   context: ConnectionContext,
 ): PolicyDecision {
-  const values = contextValues(context);
-  let allow: PolicyStatement | undefined;
-  for (const statement of document.Statement) {
-    if (!actionMatches(statement, action)) continue;
-    if (!resourceMatches(statement, resource, values)) continue;
-    if (!conditionsHold(statement, values)) continue;
-    if (statement.Effect === 'Deny') return { allowed: false, reason: 'explicit-deny', statement: statement.Sid };
-    allow ??= statement;
-  }
-  return allow
-    ? { allowed: true, reason: 'explicit-allow', statement: allow.Sid }
-    : { allowed: false, reason: 'implicit-deny' };
+  return compilePolicy(document, context)(action, resource);
 }
 
 /** Builds the resource ARNs IoT checks for each MQTT operation. */
@@ -173,11 +205,21 @@ export function createMqttAuthorizer(
   params: { partition?: string; region: string; account: string },
 ): MqttAuthorizer {
   const arns = iotResourceArns(params);
+  // A connection keeps its context object for its lifetime: compile once, forget with it.
+  const compiled = new WeakMap<ConnectionContext, PolicyEvaluator>();
+  const evaluatorOf = (context: ConnectionContext): PolicyEvaluator => {
+    let evaluate = compiled.get(context);
+    if (!evaluate) {
+      evaluate = compilePolicy(document, context);
+      compiled.set(context, evaluate);
+    }
+    return evaluate;
+  };
   return {
-    canConnect: (context) => evaluatePolicy(document, 'iot:Connect', arns.client(context.clientId), context),
-    canPublish: (context, topic) => evaluatePolicy(document, 'iot:Publish', arns.topic(topic), context),
-    canRetainPublish: (context, topic) => evaluatePolicy(document, 'iot:RetainPublish', arns.topic(topic), context),
-    canSubscribe: (context, filter) => evaluatePolicy(document, 'iot:Subscribe', arns.topicFilter(filter), context),
-    canReceive: (context, topic) => evaluatePolicy(document, 'iot:Receive', arns.topic(topic), context),
+    canConnect: (context) => evaluatorOf(context)('iot:Connect', arns.client(context.clientId)),
+    canPublish: (context, topic) => evaluatorOf(context)('iot:Publish', arns.topic(topic)),
+    canRetainPublish: (context, topic) => evaluatorOf(context)('iot:RetainPublish', arns.topic(topic)),
+    canSubscribe: (context, filter) => evaluatorOf(context)('iot:Subscribe', arns.topicFilter(filter)),
+    canReceive: (context, topic) => evaluatorOf(context)('iot:Receive', arns.topic(topic)),
   };
 }

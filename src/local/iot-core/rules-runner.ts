@@ -18,6 +18,9 @@ import { Slots } from '../../concurrency/slots.js';
  */
 export const LOCAL_LAMBDA_MAX_IN_FLIGHT = 64;
 
+/** Topics whose matching rules are remembered (a few per device); past it the memory starts over. */
+const MAX_CACHED_ROUTES = 10_000;
+
 /** A message as the rules engine receives it. */
 export interface RuleInput {
   readonly topic: string;
@@ -240,11 +243,25 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
     return pending;
   };
 
+  // A device publishes to the same few topics over and over: match each topic against the
+  // rules once, not per message (matching splits the topic per rule).
+  const routes = new Map<string, ReadonlyArray<readonly [CompiledRule, string]>>();
+  const routesOf = (topic: string) => {
+    let found = routes.get(topic);
+    if (!found) {
+      found = rules.flatMap((rule) => {
+        const ruleTopic = rule.route(topic);
+        return ruleTopic === undefined ? [] : [[rule, ruleTopic] as const];
+      });
+      if (routes.size >= MAX_CACHED_ROUTES) routes.clear();
+      routes.set(topic, found);
+    }
+    return found;
+  };
+
   const accept = async (input: RuleInput): Promise<void> => {
     const recorded: Array<Promise<void> | void> = [];
-    for (const rule of rules) {
-      const ruleTopic = rule.route(input.topic);
-      if (ruleTopic === undefined) continue;
+    for (const [rule, ruleTopic] of routesOf(input.topic)) {
       const { definition } = rule;
       const value = rule.select(input, ruleTopic);
       if (!value) {

@@ -15,6 +15,11 @@ export interface WatchCommandsResponse {
    */
   'previousStatus'?: (_iot_device_v1_CommandStatus);
   'changeTime'?: (_google_protobuf_Timestamp | null);
+  /**
+   * 48 decimal digits, increasing per command (string order is numeric order). Delivery is at
+   * least once: drop a transition whose sequence is not above the last one seen for its command.
+   */
+  'sequence'?: (string);
 }
 
 export interface WatchCommandsResponse__Output {
@@ -27,4 +32,9 @@ export interface WatchCommandsResponse__Output {
    */
   'previousStatus': (_iot_device_v1_CommandStatus__Output);
   'changeTime': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * 48 decimal digits, increasing per command (string order is numeric order). Delivery is at
+   * least once: drop a transition whose sequence is not above the last one seen for its command.
+   */
+  'sequence': (string);
 }
