@@ -3,10 +3,12 @@
  *
  * 1. Unary: GetDevice (in-memory repository, the real handlers, interceptors and logging) vs a
  *    bare grpc-js echo that answers with a pre-encoded buffer of the same size as the Device
- *    response. Closed loop, concurrency 64, rounds interleaved so both see the same machine load.
+ *    response. Closed loop, concurrency 64, rounds interleaved so both see the same machine load;
+ *    each server's CPU per call (from /proc) is printed too, which machine load disturbs less.
  * 2. Streaming: WatchDevices with 10,000 concurrent streams (BENCH_STREAMS) on one server, 200 per
  *    connection (below max_concurrent_streams), against a bare grpc-js server stream writing the
- *    same number of bytes to as many streams, both sets open at once: changes alternate one by
+ *    same number of bytes to as many streams, 500 streams per turn of the event loop like the
+ *    watch hub (DEFAULT_FANOUT_CHUNK), both sets open at once: changes alternate one by
  *    one between the two servers, so both see the same machine load. A change made with
  *    UpdateDevice is timed from the call to its arrival on every stream; the bare one from a
  *    Publish call. Server memory per stream is the growth of the server process's RSS while its
@@ -38,6 +40,7 @@ import { descriptor } from '../src/generated/proto/descriptor.js';
 import { pinoLogger } from '../src/adapters/logging/pino-logger.js';
 import { ChangeFanout } from '../src/grpc/change-fanout.js';
 import { SERVER_OPTIONS, startDeviceServer, type ServerTlsIdentity } from '../src/grpc/server.js';
+import { DEFAULT_FANOUT_CHUNK } from '../src/grpc/watch-hub.js';
 import { localAccessTokenVerifier } from '../src/grpc/access-token-verifier.js';
 import { LOCAL_CLIENT_IDS, LOCAL_ISSUER, LocalTokenIssuer } from '../src/local/appsync/local-token-issuer.js';
 import { DEVICES_SCOPES } from '../src/contracts/grpc-access.js';
@@ -46,7 +49,7 @@ import { bundleForNode } from '../scripts/build-grpc.js';
 
 const CONCURRENCY = 64;
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const WARMUP_MS = 1_000;
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
@@ -127,8 +130,15 @@ async function serveEcho(replyBytes: number): Promise<void> {
         call.on('cancelled', () => subscribers.delete(call));
         call.sendMetadata(new grpc.Metadata());
       },
+      // The watch hub's fan-out strategy without its layers: DEFAULT_FANOUT_CHUNK streams per turn of the event loop.
       Publish: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        for (const s of subscribers) s.write(reply);
+        const targets = [...subscribers];
+        const writeFrom = (from: number): void => {
+          const to = Math.min(targets.length, from + DEFAULT_FANOUT_CHUNK);
+          for (let k = from; k < to; k++) targets[k]!.write(reply);
+          if (to < targets.length) setImmediate(() => writeFrom(to));
+        };
+        writeFrom(0);
         cb(null, Buffer.alloc(0));
       },
     },
@@ -196,14 +206,24 @@ function unary(client: Record<string, Function>, name: string, request: Buffer):
 }
 
 interface RunResult {
+  /** Server CPU (user + system) per call, in microseconds. */
+  readonly cpuUs: number;
   readonly qps: number;
   readonly p50: number;
   readonly p99: number;
   readonly calls: number;
 }
 
-async function closedLoop(ms: number, next: () => Promise<unknown>): Promise<RunResult> {
+/** CPU time a process has used (Linux /proc, clock ticks of 10 ms), in microseconds. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** CONCURRENCY callers calling `next` back to back for `ms`; with `serverPid`, that server's CPU per call too. */
+async function closedLoop(ms: number, next: () => Promise<unknown>, serverPid?: number): Promise<RunResult> {
   const latencies: number[] = [];
+  const cpuBefore = serverPid ? cpuOf(serverPid) : NaN;
   const until = performance.now() + ms;
   const started = performance.now();
   await Promise.all(
@@ -216,8 +236,9 @@ async function closedLoop(ms: number, next: () => Promise<unknown>): Promise<Run
     }),
   );
   const elapsed = performance.now() - started;
+  const cpuUs = serverPid ? (cpuOf(serverPid) - cpuBefore) / latencies.length : NaN;
   latencies.sort((a, b) => a - b);
-  return { qps: (latencies.length / elapsed) * 1000, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), calls: latencies.length };
+  return { cpuUs, qps: (latencies.length / elapsed) * 1000, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), calls: latencies.length };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -387,10 +408,11 @@ async function main(): Promise<void> {
   await closedLoop(WARMUP_MS, getDevice);
   const results: Record<'echo' | 'device', RunResult[]> = { echo: [], device: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    results.echo.push(await closedLoop(ROUND_MS, echoCall));
-    results.device.push(await closedLoop(ROUND_MS, getDevice));
+    results.echo.push(await closedLoop(ROUND_MS, echoCall, echo.child.pid));
+    results.device.push(await closedLoop(ROUND_MS, getDevice, devices.child.pid));
   }
   const summary = (rs: RunResult[]) => ({
+    cpuUs: rs.reduce((a, r) => a + r.cpuUs, 0) / rs.length,
     qps: rs.reduce((a, r) => a + r.qps, 0) / rs.length,
     p50: rs.reduce((a, r) => a + r.p50, 0) / rs.length,
     p99: rs.reduce((a, r) => a + r.p99, 0) / rs.length,
@@ -398,9 +420,9 @@ async function main(): Promise<void> {
   });
   const e = summary(results.echo);
   const d = summary(results.device);
-  console.log('                                     QPS    p50 ms    p99 ms     calls');
-  console.log(`  baseline: bare grpc-js echo  ${fmt(e.qps, 0)} ${fmt(e.p50)} ${fmt(e.p99)} ${String(e.calls).padStart(9)}`);
-  console.log(`  DeviceService GetDevice      ${fmt(d.qps, 0)} ${fmt(d.p50)} ${fmt(d.p99)} ${String(d.calls).padStart(9)}`);
+  console.log('                                     QPS    p50 ms    p99 ms     calls  server CPU/call');
+  console.log(`  baseline: bare grpc-js echo  ${fmt(e.qps, 0)} ${fmt(e.p50)} ${fmt(e.p99)} ${String(e.calls).padStart(9)}  ${fmt(e.cpuUs, 0)} us`);
+  console.log(`  DeviceService GetDevice      ${fmt(d.qps, 0)} ${fmt(d.p50)} ${fmt(d.p99)} ${String(d.calls).padStart(9)}  ${fmt(d.cpuUs, 0)} us`);
   // Other work on a shared machine shifts whole rounds: the median of the per-round ratios
   // (each echo round is followed by its GetDevice round) is the steadier figure.
   const ratios = results.device.map((r, k) => r.qps / results.echo[k]!.qps).sort((a, b) => a - b);
@@ -469,7 +491,7 @@ async function main(): Promise<void> {
   const loadRange = `load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`;
   console.log(`\nStreaming: ${STREAMS.toLocaleString('en-US')} concurrent streams on one server (${connections} connections of ${STREAMS_PER_CONNECTION}), ${CHANGES} changes each, interleaved one by one (${loadRange})`);
   console.log('                                                 p50 ms    p99 ms    max ms   delivered/expected   memory/stream  streams open in');
-  console.log(`  baseline: bare grpc-js fan-out (same bytes)  ${fmt(b.p50)} ${fmt(b.p99)} ${fmt(b.max)} ${delivery(bare.delivered, CHANGES)}      ${kib(bare.bytesPerStream)}  ${(bare.openMs / 1000).toFixed(1)} s`);
+  console.log(`  baseline: bare grpc-js fan-out (same chunks)  ${fmt(b.p50)} ${fmt(b.p99)} ${fmt(b.max)} ${delivery(bare.delivered, CHANGES)}      ${kib(bare.bytesPerStream)}  ${(bare.openMs / 1000).toFixed(1)} s`);
   console.log(`  WatchDevices (UpdateDevice -> every stream)  ${fmt(w.p50)} ${fmt(w.p99)} ${fmt(w.max)} ${delivery(watchDelivered, fanned)}      ${kib(watch.bytesPerStream)}  ${(watch.openMs / 1000).toFixed(1)} s`);
   console.log('  (latency: from sending the change until it arrives on a stream; memory: server RSS growth while the streams opened, per stream)');
   console.log(`  WatchDevices: ${watch.endedText()}`);

@@ -124,8 +124,9 @@ export interface DeviceServiceProps {
  * for the moment a finished message is concatenated from its chunks; 16 MiB for one connection's
  * 256 (MAX_CONCURRENT_STREAMS) streams waiting for budget, each holding at most the 64 KiB HTTP/2
  * window; WatchDevices shares one encoded message per change across streams and cuts a stream 256
- * changes behind, a few MiB for the bench's 1,000 streams. ~372 MiB: 512 would leave V8 and GC
- * under 30 % headroom, so 1,024 MiB (valid with 0.25 vCPU).
+ * changes behind. ~372 MiB: 512 would leave V8 and GC under 30 % headroom, so 1,024 MiB (valid
+ * with 0.25 vCPU), which also holds 10,000 open WatchDevices streams (npm run bench:grpc measures
+ * about 11 KiB of server memory per stream, ~110 MiB).
  */
 export const DEVICE_SERVICE_MEMORY_MIB = 1_024;
 

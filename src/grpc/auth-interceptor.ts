@@ -9,11 +9,11 @@
  * under CALLER_METADATA_KEY, which the interceptor always overwrites, so a client cannot forge it.
  */
 import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
-import { TokenRejectedError, TokenVerificationUnavailableError, type AccessTokenVerifier } from './access-token-verifier.js';
+import { TokenRejectedError, TokenVerificationUnavailableError, type AccessTokenClaims, type AccessTokenVerifier } from './access-token-verifier.js';
 import type { Logger } from '../ports/logger.js';
 import { statusName, REFUSAL_CODES } from './error-mapper.js';
 import { DEVICE_SERVICE_NAME } from './proto.js';
-import { callerOf, RPC_RIGHTS } from './rpc-access.js';
+import { callerOf, RPC_RIGHTS, type GrpcCaller } from './rpc-access.js';
 
 /** Metadata key under which an accepted call carries its caller's id to the handler. */
 export const CALLER_METADATA_KEY = 'x-iot-caller';
@@ -31,8 +31,17 @@ export function callerIdOf(metadata: Metadata): string {
 
 /** Options of {@link authInterceptor}. */
 export interface AuthInterceptorOptions {
-  readonly verify: AccessTokenVerifier;
+  /** With `peek` (a memo of accepted tokens), a known token is accepted without a promise round trip. */
+  readonly verify: AccessTokenVerifier & { peek?: (token: string) => AccessTokenClaims | undefined };
   readonly log: Logger;
+}
+
+// One caller per verified claims object: the memo hands out the same claims for the same token.
+const callers = new WeakMap<AccessTokenClaims, GrpcCaller>();
+function callerFor(claims: AccessTokenClaims): GrpcCaller {
+  let caller = callers.get(claims);
+  if (!caller) callers.set(claims, (caller = callerOf(claims)));
+  return caller;
 }
 
 /** The interceptor; put it first so refused calls never take a share of the receive budget. */
@@ -60,16 +69,19 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
               metadata.remove(CALLER_METADATA_KEY);
               const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
               if (!match) return refuse(REFUSAL_CODES.unauthenticated, 'authorization: Bearer <access token> required', ANONYMOUS);
+              const accept = (claims: AccessTokenClaims): void => {
+                const caller = callerFor(claims);
+                if (service === DEVICE_SERVICE_NAME && (!right || !caller.rights.has(right as never))) {
+                  return refuse(REFUSAL_CODES.permissionDenied, `${rpc} requires the ${right ?? 'unknown'} right (scope devices/${right ?? '?'} or a group granting it)`, caller.id);
+                }
+                if (cancelled) return;
+                metadata.set(CALLER_METADATA_KEY, caller.id);
+                pass(metadata);
+              };
+              const known = options.verify.peek?.(match[1]!);
+              if (known) return accept(known);
               options.verify(match[1]!).then(
-                (claims) => {
-                  const caller = callerOf(claims);
-                  if (service === DEVICE_SERVICE_NAME && (!right || !caller.rights.has(right as never))) {
-                    return refuse(REFUSAL_CODES.permissionDenied, `${rpc} requires the ${right ?? 'unknown'} right (scope devices/${right ?? '?'} or a group granting it)`, caller.id);
-                  }
-                  if (cancelled) return;
-                  metadata.set(CALLER_METADATA_KEY, caller.id);
-                  pass(metadata);
-                },
+                accept,
                 (error: unknown) => {
                   if (error instanceof TokenVerificationUnavailableError) return refuse(REFUSAL_CODES.tokensUnavailable, 'cannot verify tokens right now; retry', ANONYMOUS);
                   refuse(REFUSAL_CODES.unauthenticated, error instanceof TokenRejectedError ? error.message : 'token invalid', ANONYMOUS);

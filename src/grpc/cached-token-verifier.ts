@@ -14,12 +14,22 @@ export interface CachedTokenVerifierOptions {
   readonly now?: () => number;
 }
 
+/** A verifier that can also answer from its memo without waiting. */
+export interface CachedTokenVerifier extends AccessTokenVerifier {
+  /** The claims of `token` if it was accepted before and has not expired since; else undefined (then call the verifier). */
+  peek(token: string): AccessTokenClaims | undefined;
+}
+
 /** `verify`, remembering each token it accepted until that token's `exp`; refusals are never remembered. */
-export function cachedTokenVerifier(verify: AccessTokenVerifier, options: CachedTokenVerifierOptions = {}): AccessTokenVerifier {
+export function cachedTokenVerifier(verify: AccessTokenVerifier, options: CachedTokenVerifierOptions = {}): CachedTokenVerifier {
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
   const accepted = new Map<string, { claims: AccessTokenClaims; expiresAtMs: number }>();
-  return async (token) => {
+  const peek = (token: string): AccessTokenClaims | undefined => {
+    const hit = accepted.get(token);
+    return hit && now() < hit.expiresAtMs ? hit.claims : undefined;
+  };
+  const cached = async (token: string): Promise<AccessTokenClaims> => {
     const hit = accepted.get(token);
     if (hit) {
       if (now() < hit.expiresAtMs) return hit.claims;
@@ -34,4 +44,5 @@ export function cachedTokenVerifier(verify: AccessTokenVerifier, options: Cached
     }
     return claims;
   };
+  return Object.assign(cached, { peek });
 }

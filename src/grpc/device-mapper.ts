@@ -35,9 +35,10 @@ export function toProtoDevice(device: Device): ProtoDevice {
     updatedAt: toTimestamp(device.updatedAt),
     lastSeen: device.lastSeen ? toTimestamp(device.lastSeen) : null,
     metadata: { ...device.metadata },
-    version: String(device.version),
+    // int64 fields as numbers: the serializer turns a number into a Long without parsing text.
+    version: device.version,
     readings: toStruct(device.readings),
-    twinVersion: String(device.twinVersion ?? 0),
+    twinVersion: device.twinVersion ?? 0,
   };
 }
 
@@ -141,7 +142,7 @@ function maskFields(paths: string[]): Set<UpdatableField> {
 export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
   const seconds = Math.floor(ms / 1000);
-  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
 function toStruct(readings: Readonly<Record<string, ReadingValue>>): Struct {

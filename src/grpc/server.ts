@@ -46,8 +46,8 @@ export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
  */
 export const RECEIVE_BUDGET_BYTES = 8 * MAX_RECEIVE_MESSAGE_BYTES;
 /**
- * HTTP/2 streams per connection. bench/grpc.ts opens its 1,000 WatchDevices streams over 8
- * channels (8 connections, 125 streams each); 256 leaves twice that per connection. It does not
+ * HTTP/2 streams per connection. bench/grpc.ts opens its 10,000 WatchDevices streams 200 per
+ * channel (50 connections). It does not
  * bound request memory by itself (RECEIVE_BUDGET_BYTES does); it bounds what one connection's
  * streams waiting for the receive budget can hold in the transport: 256 x the 64 KiB HTTP/2
  * stream window = 16 MiB. A caller needing more streams opens more channels.

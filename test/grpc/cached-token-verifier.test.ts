@@ -18,6 +18,30 @@ function countingVerifier() {
 }
 
 describe('cachedTokenVerifier', () => {
+  it('peeks at the claims of an accepted token until it expires, never at an unknown or refused one', async () => {
+    // Prepare
+    const inner = countingVerifier();
+    let now = NOW;
+    const verify = cachedTokenVerifier(inner.verify, { now: () => now });
+    const token = `good-${NOW / 1000 + 60}`;
+
+    // Act
+    const before = verify.peek(token);
+    const accepted = await verify(token);
+    const known = verify.peek(token);
+    await verify('forged').catch(() => undefined);
+    const refused = verify.peek('forged');
+    now = NOW + 61_000;
+    const expired = verify.peek(token);
+
+    // Assess
+    expect(before).toBeUndefined();
+    expect(known).toBe(accepted);
+    expect(refused).toBeUndefined();
+    expect(expired).toBeUndefined();
+    expect(inner.calls).toEqual([token, 'forged']);
+  });
+
   it('verifies a token once and answers its later calls from memory until it expires', async () => {
     // Prepare
     const inner = countingVerifier();

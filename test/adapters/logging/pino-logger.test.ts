@@ -72,6 +72,19 @@ describe('pino logger of the gRPC service', () => {
     expect(log.text.join('')).not.toMatch(/opaque|key-material|cert-material|dXNlcjpwYXNz/);
   });
 
+  it('censors token fields one level down in any object, an Error included, and leaves objects without one as they are', () => {
+    // Prepare
+    const log = recordingLogger();
+    const error = Object.assign(new Error('refused upstream'), { token: 'opaque-token-value' });
+
+    // Act
+    log.error('failed', { request: { token: 'opaque-token-value', id: 7 }, error, counts: { token: 0 }, plain: { id: 1 } });
+
+    // Assess
+    expect(log.lines[0]).toMatchObject({ request: { token: REDACTED, id: 7 }, error: { type: 'Error', message: 'refused upstream', token: REDACTED }, counts: { token: REDACTED }, plain: { id: 1 } });
+    expect(log.text.join('')).not.toMatch(/opaque/);
+  });
+
   it('censors a JWT, or a cut-off part of one, and PEM blocks inside any field', () => {
     // Prepare
     const log = recordingLogger();
