@@ -5,9 +5,10 @@
  * expired session returning to the same page. Every view is photographed at 1280x800 and 390x844.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   changeBetweenReadAndSubscription,
+  FLOW_TIMEOUT_MS,
   graphql,
   type LocalPlatformProcess,
   newPage,
@@ -15,26 +16,18 @@ import {
   publishTelemetry,
   screenshot,
   signIn,
-  startConsoleSuite,
-  stopConsoleSuite,
+  useConsoleSuite,
+  WAIT,
   waitForReading,
   watchDeviceChanges,
 } from './harness.js';
-
-const WAIT = { timeout: 30_000 };
-/** One browser flow against the real platform, with room for a loaded 2-core machine. */
-const FLOW_TIMEOUT_MS = 180_000;
 
 describe('web console in Chromium', () => {
   let platform: LocalPlatformProcess;
   let browser: Browser;
   let adminToken: string;
 
-  beforeAll(async () => {
-    ({ platform, browser, adminToken } = await startConsoleSuite());
-  }, 180_000);
-
-  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
+  useConsoleSuite((suite) => ({ platform, browser, adminToken } = suite));
 
   it('shows the sign-in page and, for an empty fleet, designed empty states', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient } from 'graphql-ws';
-import mqtt from 'mqtt';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
 import { SUBSCRIPTION_STARTED_FIELD } from '../../../src/contracts/live-updates.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { connectBundle } from '../../local/iot-core/mqtt-device.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'iotctl.js');
@@ -103,6 +104,24 @@ export interface ConsoleSuite {
   readonly adminToken: string;
 }
 
+/** How long a flow waits for the page to show something, with room for a loaded 2-core machine. */
+export const WAIT = { timeout: 30_000 };
+/** One browser flow against the real platform, with room for a loaded 2-core machine. */
+export const FLOW_TIMEOUT_MS = 180_000;
+
+/**
+ * Starts a {@link ConsoleSuite} before the file's tests and stops it after them; `started`
+ * receives it, to set the file's own variables.
+ */
+export function useConsoleSuite(started: (suite: ConsoleSuite) => void): void {
+  let suite: Partial<ConsoleSuite> = {};
+  beforeAll(async () => {
+    suite = await startConsoleSuite();
+    started(suite as ConsoleSuite);
+  }, 180_000);
+  afterAll(() => stopConsoleSuite(suite), 60_000);
+}
+
 /** Builds the console, starts `iotctl local` and Chromium side by side, and mints an admin token. */
 export async function startConsoleSuite(): Promise<ConsoleSuite> {
   await buildConsole();
@@ -161,15 +180,7 @@ export async function provisionDevice(platform: LocalPlatformProcess, name: stri
 
 /** Publishes telemetry as the device over mutual TLS at QoS 1 (acknowledged = durable). */
 export async function publishTelemetry(platform: LocalPlatformProcess, bundle: DeviceBundle, metrics: Record<string, number>, seq: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectBundle(`mqtts://127.0.0.1:${platform.mqttPort}`, bundle);
   try {
     await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq, metrics }), { qos: 1 });
   } finally {
@@ -218,15 +229,7 @@ export interface SimulatedDevice {
  */
 export async function connectSimulatedDevice(platform: LocalPlatformProcess, bundle: DeviceBundle): Promise<SimulatedDevice> {
   const { topics } = bundle.manifest;
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectBundle(`mqtts://127.0.0.1:${platform.mqttPort}`, bundle);
   const commands: SimulatedDevice['commands'] = [];
   const deltas: SimulatedDevice['deltas'] = [];
   client.on('message', (topic, raw) => {
