@@ -13,7 +13,8 @@
  * the functions' 256 MB.
  *
  * Scenario: an ONLINE device gets a command, answers IN_PROGRESS and then SUCCEEDED; a desired
- * patch reaches an ONLINE device as a delta, which it reports back. Beside the platform's
+ * patch reaches an ONLINE device as a delta, which it reports back; commands to OFFLINE devices
+ * meet their re-drive check in a sweep 30 s later. Beside the platform's
  * figures, the same run prints the bare MQTT messages of the exchange (the floor any design
  * pays) and what AWS IoT Device Shadow would bill for the same twin updates, at list prices.
  */
@@ -22,6 +23,9 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { DynamoDbDeviceRepository } from '../src/adapters/dynamodb/device-repository.js';
 import { createDeviceControlServices } from '../src/adapters/device-control-services.js';
+import { DynamoDbCommandRepository } from '../src/adapters/dynamodb/command-repository.js';
+import { RegistryDevicePresence } from '../src/adapters/registry-device-presence.js';
+import { CommandService, DEFAULT_REDRIVE_AFTER_MS } from '../src/commands/command-service.js';
 import { InMemoryDeadLetterQueue } from '../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { COMMANDS_TABLE, DEVICES_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
 import { commandResponseTopic, stateTopic } from '../src/contracts/topics.js';
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
   const sweepCounts = fresh();
   current = sweepCounts;
   const sweepStarted = performance.now();
-  await commands.sweepTimeouts();
+  await commands.sweep();
   const sweepMs = performance.now() - sweepStarted;
 
   // 2. Twin updates: desired patch → delta → the device reports it back.
@@ -173,10 +177,35 @@ async function main(): Promise<void> {
   }
   const twin = await twins.get(ids[0]!);
   if (Object.keys(twin.delta).length !== 0) throw new Error('the twin did not converge');
+
+  // 3. The re-drive check of commands to OFFLINE devices: each is looked at once, when its check
+  // comes due (30 s after the send), and left for the device's next subscription.
+  current = fresh();
+  const offline: string[] = [];
+  for (let i = 0; i < Math.min(DEVICES, 100); i += 1) {
+    const id = randomUUID();
+    offline.push(id);
+    await devices.create({ id, name: `offline valve ${i}`, type: 'valve', status: 'OFFLINE', createdAt: at, updatedAt: at, metadata: {}, version: 1, readings: {} });
+  }
+  const parkedCommands = Math.min(COMMANDS, 500);
+  for (let n = 0; n < parkedCommands; n += 1) await commands.send({ deviceId: offline[n % offline.length]!, name: 'set-valve', payload: { open: true } }, 'bench');
+  const later = new CommandService({
+    commands: new DynamoDbCommandRepository(doc, names.Commands!),
+    presence: new RegistryDevicePresence(devices),
+    messenger,
+    pageTokens: createPageTokenCodec(randomUUID()),
+    clock: () => new Date(Date.now() + DEFAULT_REDRIVE_AFTER_MS + 1000),
+  });
+  const redriveCounts = fresh();
+  current = redriveCounts;
+  const redriveStarted = performance.now();
+  const redrive = await later.sweep();
+  const redriveMs = performance.now() - redriveStarted;
+  if (redrive.parked !== parkedCommands || redrive.redelivered !== 0) throw new Error(`the re-drive check parked ${redrive.parked} of ${parkedCommands} commands`);
   doc.destroy();
   await dynamo.stop();
 
-  // 3. Lambda duration and the change fan-out, then dollars.
+  // 4. Lambda duration and the change fan-out, then dollars.
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const resolverBilled = Math.ceil(median(resolverMs));
   const controlBilled = Math.ceil(median(controlMs));
@@ -188,6 +217,8 @@ async function main(): Promise<void> {
   }
   for (let t = 0; t < transitions; t += 1) fanOut(commandCounts, changeBytes / transitions, controlBilled);
   for (let t = 0; t < deviceChanges; t += 1) fanOut(twinCounts, 1024, controlBilled);
+  // The check runs inside the minute's sweep, which runs anyway: its reads, writes and time are what it adds.
+  const redriveUsd = dollars(redriveCounts) + (redriveMs / 1000) * LAMBDA_GB * PRICES.lambdaArmGbSecond.usd;
   const sweepUsd = (sweepCounts.readUnits * PRICES.dynamoReadUnit.usd + PRICES.lambdaRequest.usd + (Math.ceil(sweepMs) / 1000) * LAMBDA_GB * PRICES.lambdaArmGbSecond.usd) * SWEEPS_PER_MONTH;
 
   const perMillion = (usd: number, n: number) => (usd / n) * 1e6;
@@ -214,6 +245,12 @@ async function main(): Promise<void> {
   line(`+ timeout sweep (${usd(sweepUsd)} a month; at ${COMMANDS_PER_MONTH.toLocaleString('en-US')} commands a month)`, usd(sweepPerMillion));
   line('+ EventBridge schedule of the sweep (scheduled rules are not charged)', usd(0));
   line('twin updates (desired patch reported back)', usd(twinUsd));
+  const perCheck = (x: number) => (x / parkedCommands).toFixed(2);
+  line(
+    `+ re-drive check of a command to an OFFLINE device (${perCheck(redriveCounts.readUnits)} RRU, ${perCheck(redriveCounts.writeUnits)} WRU each, over ${parkedCommands})`,
+    usd(perMillion(redriveUsd, parkedCommands)),
+  );
+  line('+ re-drive check of a delivered command (its check leaves with the claim write)', usd(0));
 
   // Baselines of the same exchanges, this run's sizes: the bare MQTT messages, and Device Shadow.
   const bareCommand = 2 /* command out and its PUBACK */ + 2 /* two answers */;
@@ -221,6 +258,12 @@ async function main(): Promise<void> {
   process.stdout.write('\nBaselines for the same exchanges, per million (same run, list prices):\n');
   line('bare MQTT messages of a command (deliver, PUBACK, 2 answers)', usd(bareCommand * PRICES.iotMessage.usd * 1e6));
   line('bare MQTT messages of a twin update (delta, PUBACK, report)', usd(bareTwin * PRICES.iotMessage.usd * 1e6));
+  // The re-drive's alternative: find missed deliveries by reading every ONLINE device each minute.
+  const scanReadUnits = 10_000 * SWEEPS_PER_MONTH * 0.5;
+  line(
+    `re-drive by reading 10,000 ONLINE devices a minute instead (${(scanReadUnits / 1e6).toFixed(0)}M RRU, ${usd(scanReadUnits * PRICES.dynamoReadUnit.usd)} a month)`,
+    usd(((scanReadUnits * PRICES.dynamoReadUnit.usd) / COMMANDS_PER_MONTH) * 1e6),
+  );
   // Shadow: UpdateThingShadow desired (1 op) + the device's reported update (1 op), each ≤ 1 KB here; the
   // delta to the device, its PUBACK, the device's update publish and the accepted reply are messages.
   const shadow = 2 * PRICES.deviceShadowOperation.usd + 4 * PRICES.iotMessage.usd;

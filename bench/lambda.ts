@@ -10,13 +10,15 @@
  * its start to the end of the import, and to the end of the first call, is the measure: a cold
  * start as it costs (node's boot included), steadier than wall time on a busy machine. Prints per
  * function `<function> import <x>x first-call <y>x`, medians over the rounds as ratios to the
- * empty handler, then the absolute medians.
+ * empty handler, then the absolute medians. `-- --with-sdk` also bundles every function with the AWS
+ * SDK's clients (`awsClients: 'sdk'`, what `-c lambdaAwsClients=sdk` deploys) and prints their
+ * ratios from the same rounds: the lean clients' effect under the same load.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -31,6 +33,9 @@ import { ALARMS_TABLE, COMMANDS_TABLE, DEVICES_TABLE, STATS_TABLE, TELEMETRY_TAB
 import { telemetryRuleOutput } from '../src/local/iot-core/telemetry-rule-output.js';
 
 const ROUNDS = Math.max(15, Number(process.env.BENCH_LAMBDA_ROUNDS ?? 15));
+const WITH_SDK = process.argv.includes('--with-sdk');
+/** The name of a function's bundle with the SDK's clients. */
+const sdkVariant = (name: string) => `${name}+sdk`;
 const MEASURE = fileURLToPath(new URL('./lambda/measure.mjs', import.meta.url));
 const DEVICE_ID = '0d8a0e0c-6b8c-4a0b-9c3e-8f1f2a3b4c5d';
 
@@ -111,6 +116,9 @@ function bundle(outdir: string): Map<string, Bundle> {
   for (const fn of FUNCTIONS) {
     const created = new PlatformFunction(stack, `${fn.name.replace(/-/g, '')}Function`, { entry: fn.entry, serviceName: fn.name });
     ids.set(fn.name, stack.getLogicalId(created.node.defaultChild as never));
+    if (!WITH_SDK || fn.name === 'empty') continue;
+    const sdk = new PlatformFunction(stack, `${fn.name.replace(/-/g, '')}SdkFunction`, { entry: fn.entry, serviceName: fn.name, awsClients: 'sdk' });
+    ids.set(sdkVariant(fn.name), stack.getLogicalId(sdk.node.defaultChild as never));
   }
   const template = app.synth().getStackByName(stack.stackName).template as {
     Resources: Record<string, { Metadata?: Record<string, string>; Properties: { Environment?: { Variables?: Record<string, string> } } }>;
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
   const endpoint = await fakeAwsEndpoint();
   try {
     const bundles = bundle(outdir);
+    const startLoad = loadavg().map((l) => l.toFixed(1)).join(' ');
     const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`;
     // What the stack sets (plus what the Lambda runtime sets), pointed at the fake endpoint.
     const env: NodeJS.ProcessEnv = {
@@ -200,12 +209,13 @@ async function main(): Promise<void> {
       [VARIABLES.changeTopicEnabled]: 'true',
       [DEVICE_SERVICE_VARIABLES.iotEndpoint]: url,
     };
-    const samples = new Map<string, Sample[]>(FUNCTIONS.map((fn) => [fn.name, []]));
+    const runs = FUNCTIONS.flatMap((fn) => [{ bundle: fn.name, fn }, ...(WITH_SDK && fn.name !== 'empty' ? [{ bundle: sdkVariant(fn.name), fn }] : [])]);
+    const samples = new Map<string, Sample[]>(runs.map((run) => [run.bundle, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const fn of FUNCTIONS) {
-        const { path, nodeOptions } = bundles.get(fn.name)!;
+      for (const { bundle: name, fn } of runs) {
+        const { path, nodeOptions } = bundles.get(name)!;
         // NODE_OPTIONS as the deployed function has it (BENCH_NODE_OPTIONS overrides, e.g. --enable-source-maps).
-        samples.get(fn.name)!.push(await sample(path, fn.event(), { ...env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? nodeOptions, POWERTOOLS_SERVICE_NAME: fn.name }));
+        samples.get(name)!.push(await sample(path, fn.event(), { ...env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? nodeOptions, POWERTOOLS_SERVICE_NAME: fn.name }));
       }
     }
     const summary = (name: string) => {
@@ -214,16 +224,22 @@ async function main(): Promise<void> {
     };
     const base = summary('empty');
     const failed = [...samples].flatMap(([name, s]) => (s[0]?.error ? [`${name}: ${s[0].error}`] : []));
+    console.log(`load average before the rounds ${startLoad}`);
     if (failed.length > 0) console.log(`first calls that threw (their figures include the error path):\n  ${failed.join('\n  ')}`);
     console.log(`bench:lambda: ${ROUNDS} interleaved rounds, one fresh node ${process.version} process per sample; CPU medians as ratios to the empty handler`);
-    for (const fn of FUNCTIONS.slice(1)) {
-      const s = summary(fn.name);
-      console.log(`${fn.name} import ${(s.importUs / base.importUs).toFixed(2)}x first-call ${(s.firstCallUs / base.firstCallUs).toFixed(2)}x`);
+    const ratios = (name: string, label = name) => {
+      const s = summary(name);
+      console.log(`${label} import ${(s.importUs / base.importUs).toFixed(2)}x first-call ${(s.firstCallUs / base.firstCallUs).toFixed(2)}x`);
+    };
+    for (const fn of FUNCTIONS.slice(1)) ratios(fn.name);
+    if (WITH_SDK) {
+      console.log("\nthe same functions with the AWS SDK's clients (-c lambdaAwsClients=sdk), same rounds:");
+      for (const fn of FUNCTIONS.slice(1)) ratios(sdkVariant(fn.name), fn.name);
     }
-    console.log('\nabsolute medians (process CPU ms from its start; RSS after the first call):');
-    for (const fn of FUNCTIONS) {
-      const s = summary(fn.name);
-      console.log(`  ${fn.name.padEnd(12)} through import ${(s.importUs / 1000).toFixed(1).padStart(6)} ms  through first call ${(s.firstCallUs / 1000).toFixed(1).padStart(6)} ms  rss ${s.rssMiB.toFixed(0)} MiB`);
+    console.log(`\nabsolute medians (process CPU ms from its start; RSS after the first call; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
+    for (const { bundle: name } of runs) {
+      const s = summary(name);
+      console.log(`  ${name.padEnd(24)} through import ${(s.importUs / 1000).toFixed(1).padStart(6)} ms  through first call ${(s.firstCallUs / 1000).toFixed(1).padStart(6)} ms  rss ${s.rssMiB.toFixed(0)} MiB`);
     }
   } finally {
     endpoint.close();

@@ -10,6 +10,7 @@ import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { COMMAND_RESPONSE_RULE, STATE_RULE, SUBSCRIBED_RULE, type TopicRuleDefinition } from '../src/contracts/rules.js';
 import { COMMANDS_TABLE, DEVICES_TABLE, TWINS_TABLE } from '../src/contracts/tables.js';
+import { commandTopic } from '../src/contracts/topics.js';
 import { acknowledgeIndexQueries, grantDeviceMessaging } from './device-messaging.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -36,7 +37,8 @@ export interface DeviceControlProps {
  * What devices send back about commands and state: the command response, state and subscription
  * rules → the device control Lambda (answers become transitions, reports twin patches, a
  * subscription releases queued commands and the current delta); and the timeout sweep, a
- * Lambda on a one-minute schedule over the Commands deadline index.
+ * Lambda on a one-minute schedule over the Commands deadline index, which also re-drives waiting
+ * commands whose device is ONLINE.
  */
 export class DeviceControl extends Construct {
   public readonly fn: PlatformFunction;
@@ -78,10 +80,14 @@ export class DeviceControl extends Construct {
     this.timeoutsFunction = new PlatformFunction(this, 'CommandTimeoutsFunction', {
       entry: props.timeoutsEntry ?? LAMBDA_FUNCTIONS.commandTimeouts.entry,
       serviceName: LAMBDA_FUNCTIONS.commandTimeouts.serviceName,
-      description: 'Records TIMED_OUT for commands past their deadline (deadline index, every minute)',
+      description: 'Times out commands past their deadline and re-drives missed deliveries (deadline index, every minute)',
       timeout: Duration.seconds(50),
     });
     storage.grant(COMMANDS_TABLE, this.timeoutsFunction, 'readWrite');
+    // The re-drive reads the device's presence and publishes to its command topic, nothing else.
+    this.timeoutsFunction.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [storage.devicesTable.tableArn] }));
+    this.timeoutsFunction.addEnvironment(DEVICES_TABLE.tableNameEnv, storage.devicesTable.tableName);
+    grantDeviceMessaging(this.timeoutsFunction, [commandTopic('*')]);
     acknowledgeIndexQueries(this.timeoutsFunction.executionRole, storage.table(COMMANDS_TABLE), 'The sweep reads only due commands through the byDeadline index; the grant names this table only.');
     new Rule(this, 'CommandTimeoutsSchedule', {
       schedule: Schedule.rate(COMMAND_TIMEOUT_SWEEP),

@@ -28,6 +28,7 @@ import {
   INGEST_METRICS,
   METRICS_NAMESPACE,
   PRESENCE_RECONCILER_METRICS,
+  COMMAND_SWEEP_METRICS,
   RESOLVER_METRICS,
   SERVICE_DIMENSION,
   SERVICE_NAMES,
@@ -155,6 +156,13 @@ export class Monitoring extends Construct {
       threshold: 0,
       evaluationPeriods: 1,
       what: 'a GraphQL field failed with an unexpected (InternalFailure) error',
+    });
+
+    this.alarm('CommandDeliveriesGivenUp', {
+      metric: serviceMetric(SERVICE_NAMES.commandTimeouts, COMMAND_SWEEP_METRICS.gaveUp, 'Sum'),
+      threshold: 0,
+      evaluationPeriods: 1,
+      what: 'the command sweep set a command FAILED because every publish of it to its ONLINE device failed',
     });
 
     if (props.presenceReconciler) {

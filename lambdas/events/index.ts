@@ -47,7 +47,7 @@ logger.info('Events handler configured', {
   appSync: config.appSync !== undefined,
   changeTopic: config.changeTopicEnabled,
   publishTelemetryChanges: config.publishTelemetryChanges,
-  commandPublishers,
+  commandPublishers: commandPublishers.length,
   retireDeletedCredentials: config.retireDeletedCredentials,
 });
 

@@ -11,9 +11,9 @@ import { commandTopic } from '../contracts/topics.js';
 import { validateDeviceId, validateLimit } from '../domain/validation.js';
 import type { DevicePresence, DeviceMessenger } from '../ports/device-messenger.js';
 import type { CommandRepository } from '../ports/command-repository.js';
-import { canonicalJson, commandIdForToken, isTerminal, type Command } from './command.js';
+import { canonicalJson, commandIdForToken, isAwaitingDelivery, isTerminal, type Command } from './command.js';
 import { commandEnvelope, type CommandAnswer } from './command-messages.js';
-import { sweepCommandTimeouts, timeOutCommand } from './command-timeouts.js';
+import { timeOutCommand } from './command-timeouts.js';
 import {
   validateClientToken,
   validateCommandName,
@@ -48,6 +48,18 @@ export interface CommandListPage {
   readonly nextPageToken?: string;
 }
 
+/** What one sweep did. */
+export interface CommandSweepSummary {
+  /** Commands past their deadline, now TIMED_OUT. */
+  readonly timedOut: number;
+  /** Commands published by the re-drive (to devices ONLINE with commands still waiting). */
+  readonly redelivered: number;
+  /** Commands whose device was OFFLINE at their re-drive check: they wait for its next subscription. */
+  readonly parked: number;
+  /** Commands given up on after maxDeliveryAttempts failed publishes, now FAILED. */
+  readonly gaveUp: number;
+}
+
 /** What became of a device's answer. */
 export type AnswerOutcome = 'applied' | 'duplicate' | 'late' | 'unknown-command' | 'not-own-command';
 
@@ -63,9 +75,20 @@ export interface CommandServiceDeps {
   readonly newId?: () => string;
   /** How long a drain waits for the device's ONLINE status. @default DEFAULT_ONLINE_WAIT_MS */
   readonly onlineWaitMs?: number;
-  /** Told when a publish failed (the command stays queued for the device's next subscription). */
+  /** Told when a publish failed (the command waits again, for the re-drive or the device's next subscription). */
   readonly onDeliveryError?: (error: unknown, command: Command) => void;
+  /** How long after it was stored, or after a failed publish, the sweep checks that a waiting command reached its ONLINE device. @default DEFAULT_REDRIVE_AFTER_MS */
+  readonly redriveAfterMs?: number;
+  /** Failed publishes after which the sweep gives a waiting command up (FAILED). @default DEFAULT_MAX_DELIVERY_ATTEMPTS */
+  readonly maxDeliveryAttempts?: number;
 }
+
+/** Default of {@link CommandServiceDeps.redriveAfterMs}: long enough for a connecting device's subscription to drain its queue first. */
+export const DEFAULT_REDRIVE_AFTER_MS = 30_000;
+/** Default of {@link CommandServiceDeps.maxDeliveryAttempts}. */
+export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
+/** Due commands read per index query by the sweep. */
+const SWEEP_PAGE = 100;
 
 /** How long a drain waits for the presence handler to record ONLINE. */
 export const DEFAULT_ONLINE_WAIT_MS = 5000;
@@ -104,6 +127,9 @@ export class CommandService {
       .update(canonicalJson({ name, payload, timeoutSeconds, expiresAt: typeof input.expiresAt === 'string' && input.expiresAt !== '' ? expiresAt : null }))
       .digest('hex');
     const createdAt = now.toISOString();
+    // Every command gets a re-drive check: if nothing delivered it by then (a failed publish,
+    // a crash, a subscription that drained the queue just before it was stored), the sweep does.
+    const redriveAt = new Date(now.getTime() + this.redriveAfterMs).toISOString();
     const command: Command = {
       id: clientToken ? commandIdForToken(deviceId, clientToken) : this.newId(),
       deviceId,
@@ -116,6 +142,7 @@ export class CommandService {
       createdBy,
       createdAt,
       deadlineAt: expiresAt,
+      redriveAt,
       version: 1,
     };
     const stored = await this.deps.commands.create(command, requestHash);
@@ -162,26 +189,37 @@ export class CommandService {
   }
 
   /**
-   * Delivers a device's queued commands in creation order (on its subscription to the command
-   * topic); returns how many were sent. The connected and subscribed events are handled
-   * concurrently, so it first waits (up to onlineWaitMs) for the registry to show the device
-   * ONLINE: a send that read OFFLINE before that is then guaranteed to be in the queue.
+   * Delivers a device's unacknowledged commands in creation order (on its subscription to the
+   * command topic, and from the re-drive); returns how many were published. Waiting ones are
+   * claimed and published; sent ones the device has not answered yet are published again, as
+   * the device may have connected but not yet subscribed when they were sent (a clean session
+   * drops them), and a device takes the same id twice as one command. The connected and
+   * subscribed events are handled concurrently, so it first waits (up to onlineWaitMs) for the
+   * registry to show the device ONLINE: a send that read OFFLINE before that is then
+   * guaranteed to be in the queue. The re-drive publishes only the waiting ones
+   * (`republishUnanswered: false`) and does not wait (`waitForOnline: false`).
    */
-  async deliverQueued(deviceId: string): Promise<number> {
-    const waitUntil = Date.now() + (this.deps.onlineWaitMs ?? DEFAULT_ONLINE_WAIT_MS);
+  async deliverQueued(deviceId: string, options: { waitForOnline?: boolean; republishUnanswered?: boolean } = {}): Promise<number> {
+    const republish = options.republishUnanswered ?? true;
+    const waitUntil = Date.now() + (options.waitForOnline === false ? 0 : (this.deps.onlineWaitMs ?? DEFAULT_ONLINE_WAIT_MS));
     while (!(await this.deps.presence.isOnline(deviceId))) {
       if (Date.now() >= waitUntil) return 0;
       await new Promise((resolve) => setTimeout(resolve, ONLINE_POLL_MS));
     }
     let sent = 0;
+    let after: { id: string; createdAt: string } | undefined;
     for (;;) {
-      const ids = await this.deps.commands.queued(deviceId, QUEUE_PAGE);
-      if (ids.length === 0) return sent;
+      const ids = await this.deps.commands.queued(deviceId, QUEUE_PAGE, after);
       for (const id of ids) {
+        const command = await this.deps.commands.get(id);
+        if (!command) continue;
+        after = { id: command.id, createdAt: command.createdAt };
         // A failed publish stops the drain: a later command must not overtake it.
-        const delivered = await this.deliver(id).catch(() => 'failed' as const);
-        if (delivered === 'failed') return sent;
-        if (delivered) sent++;
+        const published = await (isAwaitingDelivery(command) ? this.deliver(id) : republish && command.status === 'CREATED' ? this.publish(command) : Promise.resolve(undefined)).catch(
+          () => 'failed' as const,
+        );
+        if (published === 'failed') return sent;
+        if (published) sent++;
       }
       if (ids.length < QUEUE_PAGE) return sent;
     }
@@ -218,33 +256,86 @@ export class CommandService {
     return 'late';
   }
 
-  /** Times out every command whose deadline has passed; returns how many. */
-  sweepTimeouts(): Promise<number> {
-    return sweepCommandTimeouts(this.deps.commands, this.clock().toISOString());
+  /**
+   * The scheduled sweep over the deadline index (never a scan): times out every command past
+   * its deadline, and re-drives each waiting command whose re-drive check is due: published
+   * now (with its device's other waiting commands, in order) when the device is ONLINE, left
+   * for its next subscription when it is not, given up (FAILED) after maxDeliveryAttempts
+   * failed publishes.
+   */
+  async sweep(): Promise<CommandSweepSummary> {
+    const now = this.clock().toISOString();
+    const maxAttempts = this.deps.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS;
+    let timedOut = 0;
+    let redelivered = 0;
+    let parked = 0;
+    let gaveUp = 0;
+    const seen = new Set<string>();
+    const online = new Map<string, boolean>();
+    for (;;) {
+      const ids = await this.deps.commands.overdue(now, SWEEP_PAGE);
+      // Entries handled this run that the index still lists (GSIs are eventually consistent) are not read twice.
+      const unseen = ids.filter((id) => !seen.has(id));
+      for (const id of unseen) {
+        seen.add(id);
+        const command = await this.deps.commands.get(id);
+        if (!command || isTerminal(command.status)) continue;
+        if (command.deadlineAt !== undefined && command.deadlineAt <= now) {
+          if (await this.timeOut(id, now)) timedOut++;
+        } else if (!isAwaitingDelivery(command)) {
+          // Sent or answered since its re-drive check was set: it is due at its deadline only.
+          await this.deps.commands.reschedule(command, undefined);
+        } else if ((command.failedDeliveries ?? 0) >= maxAttempts) {
+          const reason = `not delivered: ${command.failedDeliveries} publishes to ${command.deviceId} failed`;
+          if (await this.deps.commands.transition(id, { to: 'FAILED', at: now, statusReason: reason, onlyAwaitingDelivery: true })) gaveUp++;
+        } else if (!online.has(command.deviceId)) {
+          const isOnline = (await this.deps.presence.isOnline(command.deviceId)) === true;
+          online.set(command.deviceId, isOnline);
+          // Only what still waits: a sent command reached the session the device subscribed with.
+          if (isOnline) redelivered += await this.deliverQueued(command.deviceId, { waitForOnline: false, republishUnanswered: false });
+          else if (await this.deps.commands.reschedule(command, undefined)) parked++;
+        } else if (!online.get(command.deviceId)) {
+          if (await this.deps.commands.reschedule(command, undefined)) parked++;
+        }
+        // Else its ONLINE device was drained this run; what is still waiting is due again next run.
+      }
+      if (ids.length < SWEEP_PAGE || unseen.length === 0) return { timedOut, redelivered, parked, gaveUp };
+    }
   }
 
   private timeOut(id: string, at: string): Promise<Command | undefined> {
     return timeOutCommand(this.deps.commands, id, at);
   }
 
-  /** Claims and publishes one queued command; undefined when it was no longer queued. Throws when the publish failed (it is queued again). */
+  /** Claims and publishes one waiting command; undefined when it no longer waited. Throws when the publish failed (it waits again, for the re-drive). */
   private async deliver(id: string): Promise<Command | undefined> {
     const sentAt = this.clock().toISOString();
     const claimed = await this.deps.commands.claimForDelivery(id, sentAt);
     if (!claimed) return undefined;
-    const envelope = commandEnvelope(claimed);
     try {
-      await this.deps.messenger.send({
-        topic: commandTopic(claimed.deviceId),
-        payload: JSON.stringify(envelope),
-        responseTopic: envelope.responseTopic,
-        correlationData: envelope.correlationData,
-      });
+      await this.publish(claimed);
     } catch (error) {
-      await this.deps.commands.unclaim(id, sentAt);
+      const redriveAt = new Date(this.clock().getTime() + this.redriveAfterMs).toISOString();
+      await this.deps.commands.unclaim(id, sentAt, redriveAt);
       this.deps.onDeliveryError?.(error, claimed);
       throw error;
     }
     return claimed;
+  }
+
+  /** Publishes a command's envelope to its device (QoS 1). */
+  private async publish(command: Command): Promise<Command> {
+    const envelope = commandEnvelope(command);
+    await this.deps.messenger.send({
+      topic: commandTopic(command.deviceId),
+      payload: JSON.stringify(envelope),
+      responseTopic: envelope.responseTopic,
+      correlationData: envelope.correlationData,
+    });
+    return command;
+  }
+
+  private get redriveAfterMs(): number {
+    return this.deps.redriveAfterMs ?? DEFAULT_REDRIVE_AFTER_MS;
   }
 }

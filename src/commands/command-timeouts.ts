@@ -7,26 +7,10 @@
 import { isTerminal, type Command } from './command.js';
 import type { CommandRepository } from '../ports/command-repository.js';
 
-/** Overdue commands timed out per index query. */
-const SWEEP_PAGE = 100;
-
 /** Records TIMED_OUT for one command whose deadline is at or before `at`; undefined when it was final or not yet due. */
 export async function timeOutCommand(commands: Pick<CommandRepository, 'get' | 'transition'>, id: string, at: string): Promise<Command | undefined> {
   const command = await commands.get(id);
   if (!command || isTerminal(command.status)) return undefined;
   const reason = command.sentAt ? `no final answer within ${command.timeoutSeconds} s of delivery` : 'the device did not connect before expiresAt';
   return commands.transition(id, { to: 'TIMED_OUT', at, afterDeadline: true, statusReason: reason });
-}
-
-/** Times out every command whose deadline is at or before `now`; returns how many. */
-export async function sweepCommandTimeouts(commands: Pick<CommandRepository, 'get' | 'transition' | 'overdue'>, now: string): Promise<number> {
-  let timedOut = 0;
-  for (;;) {
-    const ids = await commands.overdue(now, SWEEP_PAGE);
-    const before = timedOut;
-    for (const id of ids) if (await timeOutCommand(commands, id, now)) timedOut++;
-    // A full page that timed nothing out holds index entries not yet removed (GSIs are
-    // eventually consistent): the next sweep reads again instead of spinning on them.
-    if (ids.length < SWEEP_PAGE || timedOut === before) return timedOut;
-  }
 }

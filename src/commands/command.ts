@@ -54,8 +54,29 @@ export interface Command {
   /** When the current wait ends: expiresAt while queued, sentAt + timeoutSeconds once sent; absent when final. */
   readonly deadlineAt?: string;
   readonly lateAnswer?: LateAnswer;
+  /**
+   * While it waits for delivery: when the sweep next looks at it, in case it was missed while
+   * its device was ONLINE (a failed publish, a crash between the write and the publish).
+   */
+  readonly redriveAt?: string;
+  /** How many publishes of it failed. */
+  readonly failedDeliveries?: number;
   /** Incremented by every write; orders the changes of one command. */
   readonly version: number;
+}
+
+/** Whether a command waits for its first (or next, after a failed publish) delivery. */
+export function isAwaitingDelivery(command: Command): boolean {
+  return command.status === 'CREATED' && command.sentAt === undefined;
+}
+
+/**
+ * When the sweep must next look at a command that is not final: its deadline, or earlier its
+ * re-drive check. The deadline index is keyed on it, so one index serves both.
+ */
+export function nextCheckAt(command: Pick<Command, 'deadlineAt' | 'redriveAt'>): string | undefined {
+  const { deadlineAt, redriveAt } = command;
+  return redriveAt !== undefined && deadlineAt !== undefined && redriveAt < deadlineAt ? redriveAt : deadlineAt;
 }
 
 /** Whether a value is one of COMMAND_STATUSES. */

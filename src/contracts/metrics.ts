@@ -52,6 +52,15 @@ export const GRPC_METRICS = {
   internalErrors: 'GrpcInternalErrors',
 } as const;
 
+/** Metrics of the command sweep (timeouts and re-drive), one value per run. */
+export const COMMAND_SWEEP_METRICS = {
+  timedOut: 'CommandsTimedOut',
+  /** Waiting commands the re-drive published to their ONLINE device. */
+  redelivered: 'CommandsRedelivered',
+  /** Waiting commands set FAILED after repeated failed publishes: each needs a look. */
+  gaveUp: 'CommandDeliveriesGivenUp',
+} as const;
+
 /** Metrics of the presence reconciler, one value per run. */
 export const PRESENCE_RECONCILER_METRICS = {
   /** ONLINE devices compared with IoT's connectivity. */

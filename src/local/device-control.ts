@@ -1,8 +1,8 @@
 /**
  * Commands and twins in the local runtime: the same use cases the Lambdas compose, over the
  * platform's tables, publishing to devices through the embedded broker once it runs (the
- * GraphQL door starts before it), and the timeout sweep on a one-second timer where the cloud
- * runs it on a schedule.
+ * GraphQL door starts before it), and the sweep (timeouts and re-drive) on a one-second timer
+ * where the cloud runs it on a schedule.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { busDeviceMessenger } from '../adapters/iot/bus-device-messenger.js';
@@ -29,6 +29,8 @@ export interface LocalDeviceControlOptions {
   readonly log?: (line: string) => void;
   /** @default LOCAL_TIMEOUT_SWEEP_MS */
   readonly sweepMs?: number;
+  /** How long a waiting command waits before the sweep re-drives it. @default DEFAULT_REDRIVE_AFTER_MS */
+  readonly redriveAfterMs?: number;
 }
 
 /** The local commands and twin use cases. */
@@ -54,6 +56,7 @@ export function createLocalDeviceControl(options: LocalDeviceControlOptions): Lo
     messenger,
     pageTokens: options.pageTokens,
     onDeliveryError: (error, command) => log(`commands: delivery of ${command.id} to ${command.deviceId} failed, queued again: ${String(error)}`),
+    ...(options.redriveAfterMs !== undefined && { redriveAfterMs: options.redriveAfterMs }),
   });
   const twins = new TwinService({
     twins: new DynamoDbTwinRepository(options.doc, options.tables.twins),
@@ -68,9 +71,12 @@ export function createLocalDeviceControl(options: LocalDeviceControlOptions): Lo
   const sweep = () => {
     // One sweep at a time: a slow one is not overlapped by the next tick.
     sweeping ??= commands
-      .sweepTimeouts()
-      .then((n) => {
-        if (n > 0) log(`commands: ${n} command(s) timed out`);
+      .sweep()
+      .then(({ timedOut, redelivered, parked, gaveUp }) => {
+        if (timedOut > 0) log(`commands: ${timedOut} command(s) timed out`);
+        if (redelivered > 0) log(`commands: ${redelivered} command(s) re-driven to ONLINE devices`);
+        if (parked > 0) log(`commands: ${parked} command(s) wait for their OFFLINE device's next subscription`);
+        if (gaveUp > 0) log(`commands: ${gaveUp} command(s) FAILED after repeated failed publishes`);
       })
       .catch((error: unknown) => log(`commands: timeout sweep failed: ${String(error)}`))
       .finally(() => (sweeping = undefined));

@@ -29,6 +29,14 @@ export interface CommandTransition {
   readonly beforeDeadline?: boolean;
   /** Timeouts only: the transition applies only once the deadline has passed at `at`. */
   readonly afterDeadline?: boolean;
+  /** The transition applies only while the command waits for delivery (CREATED, not sent). */
+  readonly onlyAwaitingDelivery?: boolean;
+}
+
+/** Where a queue read resumes: the last command of the previous page. */
+export interface QueueCursor {
+  readonly id: string;
+  readonly createdAt: string;
 }
 
 /**
@@ -43,20 +51,34 @@ export interface CommandRepository {
   create(command: Command, requestHash: string): Promise<{ created: boolean; command: Command; requestHash?: string }>;
   get(id: string): Promise<Command | undefined>;
   list(query: ListCommandsQuery): Promise<CommandPage>;
-  /** Ids of a device's queued (undelivered) commands, oldest first. */
-  queued(deviceId: string, limit: number): Promise<string[]>;
   /**
-   * Takes a queued command out of the queue for delivery (sentAt, deadline = sentAt + timeout);
-   * undefined when it is no longer queued (delivered by someone else, canceled, timed out).
+   * Ids of a device's unacknowledged commands, oldest first: those waiting for delivery and
+   * those sent that the device has not answered yet (it may not have been subscribed).
+   */
+  queued(deviceId: string, limit: number, after?: QueueCursor): Promise<string[]>;
+  /**
+   * Marks a waiting command sent (sentAt, deadline = sentAt + timeout, no re-drive check);
+   * undefined when it no longer waits (delivered by someone else, canceled, timed out).
    */
   claimForDelivery(id: string, sentAt: string): Promise<Command | undefined>;
-  /** Puts a claimed command back in the queue after its publish failed; false when it moved on meanwhile. */
-  unclaim(id: string, sentAt: string): Promise<boolean>;
+  /**
+   * Makes a claimed command wait again after its publish failed, counting the failure and
+   * checking it again at `redriveAt`; undefined when it moved on meanwhile.
+   */
+  unclaim(id: string, sentAt: string, redriveAt: string): Promise<Command | undefined>;
+  /**
+   * Sets (or, when undefined, drops) the re-drive check of a command as last read, re-keying
+   * it in the deadline index; false when the command changed since (its version moved).
+   */
+  reschedule(command: Command, redriveAt: string | undefined): Promise<boolean>;
   /** Applies a transition if the command is in one of `allowedPredecessors(to)`; undefined when it is not. */
   transition(id: string, transition: CommandTransition): Promise<Command | undefined>;
   /** Keeps the first answer that came after the command was final; false when one is already kept. */
   recordLateAnswer(id: string, answer: LateAnswer): Promise<boolean>;
-  /** Ids of commands whose deadline is at or before `now` and that are not final, oldest deadline first. */
+  /**
+   * Ids of commands that are not final and whose deadline or re-drive check (nextCheckAt) is
+   * at or before `now`, earliest first.
+   */
   overdue(now: string, limit: number): Promise<string[]>;
 }
 

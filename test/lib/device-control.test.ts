@@ -51,7 +51,7 @@ describe('DeviceControl', () => {
     expect(Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => p.Properties.Principal === 'iot.amazonaws.com' && JSON.stringify(p.Properties.FunctionName).includes(stack.getLogicalId(control.fn.node.defaultChild as never)))).toHaveLength(3);
   });
 
-  it('runs the timeout sweep every minute and lets it touch only the Commands table', () => {
+  it('runs the command sweep every minute: Commands read and written, device presence only read, only command topics published to', () => {
     // Prepare / Act
     const { stack, storage, control, template } = build();
     const statements = policyStatementsOf(template, stack.getLogicalId(control.timeoutsFunction.executionRole.node.defaultChild as never));
@@ -61,10 +61,14 @@ describe('DeviceControl', () => {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: stack.resolve(control.timeoutsFunction.functionArn) })],
     });
-    const tables = JSON.stringify(statements.map((s) => s.Resource));
-    expect(tables).toContain(stack.getLogicalId(storage.table(COMMANDS_TABLE).node.defaultChild as never));
-    expect(tables).not.toContain(stack.getLogicalId(storage.devicesTable.node.defaultChild as never));
-    expect(JSON.stringify(statements.map((s) => s.Action))).not.toContain('iot:');
+    const devicesTable = stack.getLogicalId(storage.devicesTable.node.defaultChild as never);
+    expect(JSON.stringify(statements.map((s) => s.Resource))).toContain(stack.getLogicalId(storage.table(COMMANDS_TABLE).node.defaultChild as never));
+    const onDevices = statements.filter((s) => JSON.stringify(s.Resource).includes(devicesTable));
+    expect(onDevices.map((s) => s.Action)).toEqual(['dynamodb:GetItem']);
+    const iot = statements.filter((s) => JSON.stringify(s.Action).includes('iot:'));
+    expect(iot.map((s) => s.Action)).toEqual(['iot:Publish']);
+    expect(JSON.stringify(iot[0]!.Resource)).toMatch(/topic\/cmd\/iot\/\*\/commands/);
+    expect(JSON.stringify(iot[0]!.Resource)).not.toMatch(/delta/);
   });
 
   it('lets the device control function publish only to device command and delta topics and write only what it owns', () => {

@@ -5,7 +5,8 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_BANNER, PlatformFunction, PROJECT_ROOT, SOURCE_MAPS_FLAG } from '../../lib/platform-function.js';
+import { LEAN_AWS_CLIENTS } from '../../lib/lean-aws-clients.js';
+import { AWS_CLIENTS_FLAG, ESM_REQUIRE_BANNER, PlatformFunction, PROJECT_ROOT, SOURCE_MAPS_FLAG } from '../../lib/platform-function.js';
 import { FIXTURE_HANDLER, testStack } from './stack-helper.js';
 
 function build(props: Partial<ConstructorParameters<typeof PlatformFunction>[2]> = {}) {
@@ -132,49 +133,65 @@ describe('PlatformFunction', () => {
       if (outdir) rmSync(outdir, { recursive: true, force: true });
     });
 
-    it('produces a minified ESM bundle with the require banner, the SDK inside and an external source map', () => {
-      // Prepare
+    /** Synthesizes one PlatformFunction of the fixture handler; its bundle and the sources its map names. */
+    const bundleOf = (props: Partial<ConstructorParameters<typeof PlatformFunction>[2]> = {}, context: Record<string, string> = {}) => {
       process.env.CDK_VALIDATION = 'false';
       outdir = mkdtempSync(join(tmpdir(), 'platform-function-'));
-      const app = new App({ outdir });
-      new PlatformFunction(new Stack(app, 'BundleStack'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'bundle-test' });
-
-      // Act
+      const app = new App({ outdir, context });
+      new PlatformFunction(new Stack(app, 'BundleStack'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'bundle-test', ...props });
       app.synth();
-
-      // Assess
       const assetDir = readdirSync(outdir).find((name) => name.startsWith('asset.'));
       expect(assetDir).toBeDefined();
-      const files = readdirSync(join(outdir, assetDir!)).sort();
-      expect(files).toEqual(['index.mjs', 'index.mjs.map']);
-      const code = readFileSync(join(outdir, assetDir!, 'index.mjs'), 'utf8');
+      const dir = join(outdir, assetDir!);
+      const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown; sources: string[] };
+      return { dir, code: readFileSync(join(dir, 'index.mjs'), 'utf8'), map };
+    };
+    const sdkClients = (sources: string[]) => sources.filter((source) => /@aws-sdk\/(client-|core|lib-dynamodb)|@smithy\/(smithy-client|middleware-)/.test(source));
+
+    it('produces a minified ESM bundle with the require banner, the lean AWS clients inside and an external source map', () => {
+      // Prepare / Act
+      const { dir, code, map } = bundleOf();
+
+      // Assess
+      expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
       expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
       expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
-      expect(code).toContain('DynamoDB');
+      expect(code).toContain('DynamoDB_20120810');
       // Minified: a few very long lines, no indentation.
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
-      expect(statSync(join(outdir, assetDir!, 'index.mjs')).size).toBeLessThan(1_000_000);
-      const map = JSON.parse(readFileSync(join(outdir, assetDir!, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown; sources: string[] };
+      expect(statSync(join(dir, 'index.mjs')).size).toBeLessThan(100_000);
       expect(map.sourcesContent).toBeUndefined();
-      // Credentials come from the environment only: the SDK's default chain is not in the bundle.
+      // The SDK packages are replaced by the lean clients (LEAN_AWS_CLIENTS), and no credential chain comes along.
+      expect(map.sources.some((source) => source.endsWith(LEAN_AWS_CLIENTS['@aws-sdk/client-dynamodb']!))).toBe(true);
+      expect(sdkClients(map.sources)).toEqual([]);
+      expect(map.sources.filter((source) => /credential-provider-(node|ini|sso|imds|process|web-identity)|nested-clients/.test(source))).toEqual([]);
+    });
+
+    it('bundles the SDK clients with awsClients: sdk (or -c lambdaAwsClients=sdk), credentials from the environment only', () => {
+      // Prepare / Act
+      const { map } = bundleOf({}, { [AWS_CLIENTS_FLAG]: 'sdk' });
+
+      // Assess
+      expect(map.sources.some((source) => source.includes('@aws-sdk/client-dynamodb'))).toBe(true);
+      expect(map.sources.some((source) => source.includes('lean/dynamodb'))).toBe(false);
       expect(map.sources.filter((source) => /credential-provider-(node|ini|sso|imds|process|web-identity)|nested-clients/.test(source))).toEqual([]);
       expect(map.sources.some((source) => source.includes('credential-provider-env'))).toBe(true);
     });
 
-    it('keeps the SDK default credential chain with credentials: default-chain', () => {
-      // Prepare
-      process.env.CDK_VALIDATION = 'false';
-      outdir = mkdtempSync(join(tmpdir(), 'platform-function-'));
-      const app = new App({ outdir });
-      new PlatformFunction(new Stack(app, 'BundleStack'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 'bundle-test', credentials: 'default-chain' });
-
-      // Act
-      app.synth();
+    it('keeps the SDK default credential chain with awsClients: sdk and credentials: default-chain', () => {
+      // Prepare / Act
+      const { map } = bundleOf({ awsClients: 'sdk', credentials: 'default-chain' });
 
       // Assess
-      const assetDir = readdirSync(outdir).find((name) => name.startsWith('asset.'))!;
-      const map = JSON.parse(readFileSync(join(outdir, assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
       expect(map.sources.some((source) => source.includes('credential-provider-node'))).toBe(true);
     });
+  });
+
+  it('refuses an unknown lambdaAwsClients value, naming the flag', () => {
+    // Prepare
+    const app = new App({ context: { [AWS_CLIENTS_FLAG]: 'fat' } });
+
+    // Act / Assess
+    expect(() => new PlatformFunction(new Stack(app, 'S'), 'Fn', { entry: FIXTURE_HANDLER, serviceName: 's' })).toThrow(/lambdaAwsClients=lean or -c lambdaAwsClients=sdk/);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { UnavailableError } from '../../domain/errors.js';
 import { keepAlivePost, type Post, type PostResponse } from './keep-alive-post.js';
-import { createAppSyncSigner, type AwsCredentials } from './sigv4-signer.js';
+import { createRequestSigner, type RequestSigner } from '../aws/lean/request-signer.js';
+import type { AwsCredentials } from './sigv4-signer.js';
 
 /** Where and as whom a mutation is sent. */
 export interface AppSyncMutationOptions {
@@ -20,19 +21,19 @@ export interface AppSyncMutationOptions {
 /** Posts SigV4-signed mutations to one endpoint. */
 export class AppSyncMutationSender {
   private readonly url: URL;
-  private readonly signer;
+  private readonly signer: RequestSigner;
   private readonly post: Post;
 
   constructor(options: AppSyncMutationOptions) {
     this.url = new URL(options.url);
-    this.signer = createAppSyncSigner(options.region, options.credentials);
+    this.signer = createRequestSigner('appsync', options.region, options.credentials);
     this.post = options.post ?? keepAlivePost();
   }
 
   /** Resolves when AppSync accepted the mutation; `name` appears in errors. */
   async send(name: string, query: string, variables: Record<string, unknown>): Promise<void> {
     const body = JSON.stringify({ query, variables });
-    const signed = await this.signer.sign({
+    const headers = await this.signer.sign({
       method: 'POST',
       protocol: this.url.protocol,
       hostname: this.url.hostname,
@@ -44,7 +45,7 @@ export class AppSyncMutationSender {
     });
     let response: PostResponse;
     try {
-      response = await this.post(this.url, signed.headers as Record<string, string>, body);
+      response = await this.post(this.url, headers, body);
     } catch (error) {
       throw new UnavailableError(`AppSync is unreachable: ${(error as Error).message}`, { cause: error });
     }

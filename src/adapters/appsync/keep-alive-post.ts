@@ -1,10 +1,10 @@
 /**
- * The AppSync publisher's HTTP transport: node:https (node:http for a local server) over one
- * keep-alive agent. The global fetch would load undici on the events Lambda's first publish,
- * about +80 ms CPU and +39 MiB per cold start, and opens no fewer connections.
+ * The AppSync publisher's HTTP transport: a POST over the lean AWS clients' keep-alive
+ * node:https transport (node:http for a local server). The global fetch would load undici on the
+ * events Lambda's first publish, about +80 ms CPU and +39 MiB per cold start, and opens no fewer
+ * connections.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { keepAliveTransport } from '../aws/lean/http-transport.js';
 
 /** A response, read whole (AppSync answers are small). */
 export interface PostResponse {
@@ -25,22 +25,9 @@ export interface KeepAlivePostOptions {
 
 /** A Post over keep-alive agents created once, so a warm function reuses its TLS connection. */
 export function keepAlivePost(options: KeepAlivePostOptions = {}): Post {
-  const maxSockets = options.maxSockets ?? 16;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const https = new HttpsAgent({ keepAlive: true, maxSockets });
-  const http = new HttpAgent({ keepAlive: true, maxSockets });
-  return (url, headers, body) =>
-    new Promise<PostResponse>((resolve, reject) => {
-      const secure = url.protocol === 'https:';
-      const send = secure ? httpsRequest : httpRequest;
-      const request = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: secure ? https : http }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      });
-      request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      request.on('error', reject);
-      request.end(body);
-    });
+  const send = keepAliveTransport({ maxSockets: options.maxSockets ?? 16, requestTimeoutMs: options.timeoutMs ?? 10_000 });
+  return async (url, headers, body) => {
+    const response = await send({ method: 'POST', url, headers, body });
+    return { status: response.status, text: response.body.toString('utf8') };
+  };
 }

@@ -8,7 +8,10 @@ export interface AwsCredentials {
   readonly sessionToken?: string;
 }
 
-/** A SigV4 signer for AppSync (service `appsync`), for the publisher and the local verifier alike. */
+/**
+ * The SDK's SigV4 signer for AppSync (service `appsync`): the local server verifies with it what
+ * the publisher signed with the lean clients' own signer, an independent implementation.
+ */
 export function createAppSyncSigner(
   region: string,
   credentials: AwsCredentials | (() => Promise<AwsCredentials>),
@@ -19,5 +22,7 @@ export function createAppSyncSigner(
     credentials,
     sha256: Sha256,
     uriEscapePath: true,
+    // Signs exactly the headers it is given: x-amz-content-sha256 only when the request had it signed.
+    applyChecksum: false,
   });
 }

@@ -3,7 +3,7 @@
  * the change feed (stream images). JSON values are stored as JSON text: DynamoDB maps cannot
  * hold every JSON value faithfully (empty keys in older SDKs, number precision, set types).
  */
-import { isCommandStatus, type Command, type LateAnswer } from '../../commands/command.js';
+import { isCommandStatus, nextCheckAt, type Command, type LateAnswer } from '../../commands/command.js';
 import type { Json } from '../../domain/json-document.js';
 
 /** Partition key value of the byDeadline index while a command is not final. */
@@ -28,14 +28,16 @@ export interface CommandItem {
   completedAt?: string;
   deadlineAt?: string;
   lateAnswer?: string;
+  redriveAt?: string;
+  failedDeliveries?: number;
   version: number;
   /** createdAt#id: sort key of byDevice and byQueue. */
   createdKey: string;
-  /** The device id while the command waits for delivery (byQueue). */
+  /** The device id until the device acknowledged the command (byQueue): waiting, or sent with no answer yet. */
   queuedFor?: string;
   /** DEADLINE_PK while not final (byDeadline). */
   deadlinePk?: string;
-  /** deadlineAt#id (byDeadline). */
+  /** nextCheckAt#id (byDeadline): the deadline, or the re-drive check when that comes first. */
   deadlineKey?: string;
 }
 
@@ -60,8 +62,9 @@ export function toCommandItem(command: Command, requestHash: string): CommandIte
     createdKey: `${command.createdAt}#${command.id}`,
     queuedFor: command.deviceId,
     deadlineAt: command.expiresAt,
+    ...(command.redriveAt && { redriveAt: command.redriveAt }),
     deadlinePk: DEADLINE_PK,
-    deadlineKey: deadlineKeyOf(command.expiresAt, command.id),
+    deadlineKey: deadlineKeyOf(nextCheckAt({ deadlineAt: command.expiresAt, redriveAt: command.redriveAt })!, command.id),
   };
 }
 
@@ -92,6 +95,8 @@ export function fromCommandItem(item: CommandItem | Record<string, unknown>): Co
     ...(item.completedAt && { completedAt: item.completedAt }),
     ...(item.deadlineAt && { deadlineAt: item.deadlineAt }),
     ...(item.lateAnswer && { lateAnswer: JSON.parse(item.lateAnswer) as LateAnswer }),
+    ...(item.redriveAt && { redriveAt: item.redriveAt }),
+    ...(item.failedDeliveries !== undefined && { failedDeliveries: item.failedDeliveries }),
     version: item.version,
   };
 }

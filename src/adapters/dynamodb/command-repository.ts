@@ -4,9 +4,9 @@
  * deadline reads go through sparse indexes; never a scan.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { allowedPredecessors, isTerminal, type Command, type LateAnswer } from '../../commands/command.js';
+import { allowedPredecessors, isTerminal, nextCheckAt, type Command, type LateAnswer } from '../../commands/command.js';
 import { ValidationError } from '../../domain/errors.js';
-import type { CommandPage, CommandRepository, CommandTransition, ListCommandsQuery } from '../../ports/command-repository.js';
+import type { CommandPage, CommandRepository, CommandTransition, ListCommandsQuery, QueueCursor } from '../../ports/command-repository.js';
 import type { PageCursor } from '../../ports/device-repository.js';
 import { batchGet } from './batch-get.js';
 import { DEADLINE_PK, deadlineKeyOf, fromCommandItem, isCommandItem, toCommandItem } from './command-item.js';
@@ -70,7 +70,7 @@ export class DynamoDbCommandRepository implements CommandRepository {
     }
   }
 
-  async queued(deviceId: string, limit: number): Promise<string[]> {
+  async queued(deviceId: string, limit: number, after?: QueueCursor): Promise<string[]> {
     try {
       const page = await this.doc.send(
         new QueryCommand({
@@ -80,6 +80,7 @@ export class DynamoDbCommandRepository implements CommandRepository {
           ExpressionAttributeValues: { ':d': deviceId },
           ScanIndexForward: true,
           Limit: limit,
+          ...(after && { ExclusiveStartKey: { id: after.id, queuedFor: deviceId, createdKey: `${after.createdAt}#${after.id}` } }),
         }),
       );
       return (page.Items ?? []).map((item) => String(item.id));
@@ -92,28 +93,43 @@ export class DynamoDbCommandRepository implements CommandRepository {
     const current = await this.get(id);
     if (!current || current.status !== 'CREATED' || current.sentAt) return undefined;
     const deadlineAt = new Date(Date.parse(sentAt) + current.timeoutSeconds * 1000).toISOString();
+    // queuedFor stays until the device answers: a subscription re-publishes what it may have missed.
     return this.update(
       id,
-      'SET sentAt = :sent, deadlineAt = :deadline, deadlineKey = :deadlineKey, version = version + :one REMOVE queuedFor',
-      'attribute_exists(queuedFor) AND #s = :created',
+      'SET sentAt = :sent, deadlineAt = :deadline, deadlineKey = :deadlineKey, version = version + :one REMOVE redriveAt',
+      'attribute_exists(queuedFor) AND attribute_not_exists(sentAt) AND #s = :created',
       { ':sent': sentAt, ':deadline': deadlineAt, ':deadlineKey': deadlineKeyOf(deadlineAt, id), ':one': 1, ':created': 'CREATED' },
       { '#s': 'status' },
       'claim a command',
     );
   }
 
-  async unclaim(id: string, sentAt: string): Promise<boolean> {
+  async unclaim(id: string, sentAt: string, redriveAt: string): Promise<Command | undefined> {
     const current = await this.get(id);
-    if (!current) return false;
-    const back = await this.update(
+    if (!current) return undefined;
+    const due = nextCheckAt({ deadlineAt: current.expiresAt, redriveAt })!;
+    return this.update(
       id,
-      'SET queuedFor = :device, deadlineAt = :expires, deadlineKey = :deadlineKey, version = version + :one REMOVE sentAt',
+      'SET queuedFor = :device, deadlineAt = :expires, redriveAt = :redrive, failedDeliveries = if_not_exists(failedDeliveries, :zero) + :one, deadlineKey = :deadlineKey, version = version + :one REMOVE sentAt',
       'sentAt = :sent AND #s = :created',
-      { ':device': current.deviceId, ':expires': current.expiresAt, ':deadlineKey': deadlineKeyOf(current.expiresAt, id), ':one': 1, ':sent': sentAt, ':created': 'CREATED' },
+      { ':device': current.deviceId, ':expires': current.expiresAt, ':redrive': redriveAt, ':zero': 0, ':deadlineKey': deadlineKeyOf(due, id), ':one': 1, ':sent': sentAt, ':created': 'CREATED' },
       { '#s': 'status' },
       'put a command back in its queue',
     );
-    return back !== undefined;
+  }
+
+  async reschedule(command: Command, redriveAt: string | undefined): Promise<boolean> {
+    const due = nextCheckAt({ ...(command.deadlineAt !== undefined && { deadlineAt: command.deadlineAt }), ...(redriveAt !== undefined && { redriveAt }) });
+    if (due === undefined) return false;
+    const updated = await this.update(
+      command.id,
+      `SET deadlineKey = :deadlineKey, version = version + :one${redriveAt !== undefined ? ', redriveAt = :redrive' : ' REMOVE redriveAt'}`,
+      'version = :version AND attribute_exists(deadlinePk)',
+      { ':deadlineKey': deadlineKeyOf(due, command.id), ':one': 1, ':version': command.version, ...(redriveAt !== undefined && { ':redrive': redriveAt }) },
+      undefined,
+      'reschedule a command',
+    );
+    return updated !== undefined;
   }
 
   async transition(id: string, transition: CommandTransition): Promise<Command | undefined> {
@@ -126,8 +142,9 @@ export class DynamoDbCommandRepository implements CommandRepository {
       values[':at'] = transition.at;
       conditions.push(transition.beforeDeadline ? 'deadlineAt > :at' : 'deadlineAt <= :at');
     }
+    if (transition.onlyAwaitingDelivery) conditions.push('attribute_exists(queuedFor) AND attribute_not_exists(sentAt)');
     const set = ['#s = :to', 'version = version + :one'];
-    const remove = ['queuedFor'];
+    const remove = ['queuedFor', 'redriveAt'];
     if (transition.statusReason !== undefined) {
       set.push('statusReason = :reason');
       values[':reason'] = transition.statusReason;

@@ -23,7 +23,8 @@ export function readDeviceControlEnvironment(env: Environment = process.env): De
   };
 }
 
-/** Reads the command timeout sweep's environment: only the Commands table. */
-export function readCommandTimeoutsEnvironment(env: Environment = process.env): { readonly commandsTableName: string } {
-  return { commandsTableName: configReader(env).required(COMMANDS_TABLE.tableNameEnv) };
+/** Reads the command sweep's environment: the Commands table, and the Devices table for presence (the re-drive). */
+export function readCommandTimeoutsEnvironment(env: Environment = process.env): { readonly commandsTableName: string; readonly devicesTableName: string } {
+  const read = configReader(env);
+  return { commandsTableName: read.required(COMMANDS_TABLE.tableNameEnv), devicesTableName: read.required(DEVICES_TABLE.tableNameEnv) };
 }

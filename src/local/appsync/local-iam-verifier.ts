@@ -33,8 +33,9 @@ function parseAmzDate(value: string): Date {
 
 /**
  * Verifies AppSync-style SigV4 requests against a fixed set of local credentials: the IAM
- * auth mode of the local server. It recomputes the signature with the same signer the
- * publisher uses and checks the body hash, the scope and the clock skew.
+ * auth mode of the local server. It recomputes the signature with the SDK's SignatureV4 (the
+ * publisher signs with the lean clients' own signer, so each checks the other) and checks the
+ * body hash, the scope and the clock skew.
  */
 export class LocalIamVerifier {
   private readonly byKeyId: Map<string, AwsCredentials>;

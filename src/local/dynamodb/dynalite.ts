@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { ALL_TABLES, type TableDefinition } from '../../contracts/tables.js';
@@ -68,7 +68,20 @@ export async function ensureTables(
         if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
       }
     }
+    // A table is CREATING for a moment even with createTableMs 0 (and for seconds in DynamoDB),
+    // and refuses items until ACTIVE.
+    for (const table of tables) await untilActive(client, names[table.id]!);
   } finally {
     client.destroy();
+  }
+}
+
+async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

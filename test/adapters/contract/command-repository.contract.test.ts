@@ -1,7 +1,7 @@
 /**
  * One set of cases for every CommandRepository: the DynamoDB one (on dynalite) and the in-memory
  * one must agree on idempotent creation, the queue, claims, monotonic transitions with their
- * deadline conditions, late answers, overdue reads and listing.
+ * deadline conditions, late answers, overdue reads (deadlines and re-drive checks) and listing.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +63,7 @@ describe.each([
     expect(await repository.get(command.id)).toMatchObject({ name: 'step-1', deadlineAt: command.expiresAt, version: 1 });
   });
 
-  it('queues oldest first, claims once, and takes a command back only from the claim that took it', async () => {
+  it('queues oldest first until the device answers, claims once, and takes a command back only from the claim that took it', async () => {
     // Prepare
     const repository = make();
     const device = randomUUID();
@@ -75,18 +75,61 @@ describe.each([
     const claimed = await repository.claimForDelivery(commands[1]!.id, iso(1000));
     const claimedAgain = await repository.claimForDelivery(commands[1]!.id, iso(2000));
     const afterClaim = await repository.queued(device, 10);
-    const wrongUnclaim = await repository.unclaim(commands[1]!.id, iso(2000));
-    const unclaim = await repository.unclaim(commands[1]!.id, iso(1000));
+    const wrongUnclaim = await repository.unclaim(commands[1]!.id, iso(2000), iso(31_000));
+    const unclaim = await repository.unclaim(commands[1]!.id, iso(1000), iso(31_000));
+    const nextPage = await repository.queued(device, 10, { id: commands[1]!.id, createdAt: commands[1]!.createdAt });
+    await repository.claimForDelivery(commands[2]!.id, iso(3000));
+    await repository.transition(commands[2]!.id, { to: 'IN_PROGRESS', at: iso(4000), beforeDeadline: true });
 
     // Assess
     expect(queue).toEqual([commands[1]!.id, commands[2]!.id, commands[0]!.id]);
     expect(claimed).toMatchObject({ sentAt: iso(1000), deadlineAt: iso(61_000), version: 2 });
     expect(claimedAgain).toBeUndefined();
-    expect(afterClaim).toEqual([commands[2]!.id, commands[0]!.id]);
-    expect([wrongUnclaim, unclaim]).toEqual([false, true]);
-    expect(await repository.queued(device, 2)).toEqual([commands[1]!.id, commands[2]!.id]);
-    expect(await repository.get(commands[1]!.id)).toMatchObject({ deadlineAt: commands[1]!.expiresAt, version: 3 });
-    expect((await repository.get(commands[1]!.id))?.sentAt).toBeUndefined();
+    // Sent but not answered: still queued, so the device's next subscription publishes it again.
+    expect(afterClaim).toEqual([commands[1]!.id, commands[2]!.id, commands[0]!.id]);
+    expect(wrongUnclaim).toBeUndefined();
+    expect(unclaim).toMatchObject({ deadlineAt: commands[1]!.expiresAt, redriveAt: iso(31_000), failedDeliveries: 1, version: 3 });
+    expect(unclaim?.sentAt).toBeUndefined();
+    expect(nextPage).toEqual([commands[2]!.id, commands[0]!.id]);
+    // An answer is the acknowledgement: the command leaves the queue.
+    expect(await repository.queued(device, 10)).toEqual([commands[1]!.id, commands[0]!.id]);
+  });
+
+  it('lists a waiting command as due at its re-drive check, re-keys it, and gives it up only while it waits', async () => {
+    // Prepare
+    const repository = make();
+    const device = randomUUID();
+    const ids = (xs: string[], mine: Command[]) => xs.filter((id) => mine.some((c) => c.id === id));
+    const waiting = { ...commandOf(device, 1), redriveAt: iso(30_000) };
+    const delivered = { ...commandOf(device, 2), redriveAt: iso(30_000) };
+    const failing = { ...commandOf(device, 3), redriveAt: iso(30_000) };
+    const mine = [waiting, delivered, failing];
+    for (const command of mine) await repository.create(command, 'h');
+    await repository.claimForDelivery(delivered.id, iso(1000));
+    await repository.claimForDelivery(failing.id, iso(1000));
+    const back = await repository.unclaim(failing.id, iso(1000), iso(45_000));
+
+    // Act
+    const dueAtCheck = ids(await repository.overdue(iso(30_000), 100), mine);
+    const dueLater = ids(await repository.overdue(iso(61_000), 100), mine);
+    const read = (await repository.get(waiting.id))!;
+    const parked = await repository.reschedule(read, undefined);
+    const stale = await repository.reschedule(read, iso(40_000));
+    const dueAfterPark = ids(await repository.overdue(iso(61_000), 100), mine);
+    const notWaiting = await repository.transition(delivered.id, { to: 'FAILED', at: iso(50_000), statusReason: 'given up', onlyAwaitingDelivery: true });
+    const gaveUp = await repository.transition(failing.id, { to: 'FAILED', at: iso(50_000), statusReason: 'given up', onlyAwaitingDelivery: true });
+
+    // Assess
+    expect(dueAtCheck).toEqual([waiting.id]);
+    expect(dueLater).toEqual([waiting.id, failing.id, delivered.id]);
+    expect(back).toMatchObject({ redriveAt: iso(45_000), failedDeliveries: 1 });
+    expect([parked, stale]).toEqual([true, false]);
+    expect((await repository.get(waiting.id))?.redriveAt).toBeUndefined();
+    expect(dueAfterPark).toEqual([failing.id, delivered.id]);
+    expect(notWaiting).toBeUndefined();
+    expect(gaveUp).toMatchObject({ status: 'FAILED', statusReason: 'given up', completedAt: iso(50_000) });
+    expect(gaveUp?.redriveAt).toBeUndefined();
+    expect(ids(await repository.overdue(iso(100_000_000), 100), mine)).toEqual([delivered.id, waiting.id]);
   });
 
   it('moves only forward, once per transition, an answer only before the deadline and a timeout only after it', async () => {

@@ -6,7 +6,7 @@ import { DeviceRegistry } from '../../../src/domain/device-registry.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../../../src/domain/errors.js';
 import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
-import { allDeviceIds, startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
+import { allDeviceIds, startAnswerRewriter, startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
 
 const SECRET = 'repository-test-secret-0123456789';
 
@@ -69,23 +69,15 @@ describe('DynamoDbDeviceRepository on dynalite', () => {
   });
 
   it('takes the current version from the old item DynamoDB returns with a failed condition', async () => {
-    // Prepare: dynalite lacks ReturnValuesOnConditionCheckFailure; this client adds the old
-    // item to the exception the way DynamoDB does (wire format), with a version dynalite never had.
-    const doc = createDocumentClient({ endpoint: fixture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    doc.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (error) {
-          const input = args.input as { ReturnValuesOnConditionCheckFailure?: string; Key?: { id?: string } };
-          if ((error as Error).name === 'ConditionalCheckFailedException' && input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
-            Object.assign(error as object, { Item: { id: { S: String(input.Key?.id) }, version: { N: '41' } } });
-          }
-          throw error;
-        }
-      },
-      { step: 'initialize', name: 'returnOldItemOnConditionFailure' },
-    );
+    // Prepare: dynalite lacks ReturnValuesOnConditionCheckFailure; a proxy in front of it adds the
+    // old item to the error answer on the wire, as DynamoDB does, with a version dynalite never had.
+    const proxy = await startAnswerRewriter(fixture.endpoint, (request, answer) => {
+      const input = JSON.parse(request) as { ReturnValuesOnConditionCheckFailure?: string; Key?: { id?: { S?: string } } };
+      const error = JSON.parse(answer) as { __type?: string };
+      if (!error.__type?.endsWith('#ConditionalCheckFailedException') || input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD') return answer;
+      return JSON.stringify({ ...error, Item: { id: { S: String(input.Key?.id?.S) }, version: { N: '41' } } });
+    });
+    const doc = createDocumentClient({ endpoint: proxy.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const registry = registryOn(new DynamoDbDeviceRepository(doc, fixture.devicesTable));
     const device = await registry.create({ name: 'a', type: 'pump' });
 
@@ -96,6 +88,7 @@ describe('DynamoDbDeviceRepository on dynalite', () => {
     expect(conflict).toBeInstanceOf(ConflictError);
     expect((conflict as ConflictError).currentVersion).toBe(41);
     doc.destroy();
+    await proxy.close();
   });
 
   it('maps a duplicate create to AlreadyExistsError without overwriting', async () => {

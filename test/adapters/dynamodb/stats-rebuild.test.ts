@@ -8,27 +8,26 @@ import { padSequence } from '../../../src/domain/change-sequence.js';
 import type { DeviceStats } from '../../../src/domain/device.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dynalite.js';
 import { testDevice } from '../../domain/test-device.js';
-import { startDynamoFixture, type DynamoFixture } from './dynamo-fixture.js';
+import { startAnswerRewriter, startDynamoFixture, type AnswerRewriter, type DynamoFixture } from './dynamo-fixture.js';
 
 const uuid = (n: number) => `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`;
 
 describe('rebuildStats on dynalite', () => {
   let fixture: DynamoFixture;
   let doc: DynamoDBDocumentClient;
+  let recorder: AnswerRewriter;
   /** Every request this client sent: operation and the index it named. */
   const requests: Array<{ operation: string; index?: string; table?: string }> = [];
 
   beforeAll(async () => {
     fixture = await startDynamoFixture();
-    const client = new DynamoDBClient({ endpoint: fixture.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { IndexName?: string; TableName?: string };
-        requests.push({ operation: String(context.commandName).replace(/Command$/, ''), index: input.IndexName, table: input.TableName });
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordRequests' },
-    );
+    // Requests are recorded on the wire, by a proxy in front of dynalite.
+    recorder = await startAnswerRewriter(fixture.endpoint, (request, answer, headers) => {
+      const input = JSON.parse(request) as { IndexName?: string; TableName?: string };
+      requests.push({ operation: String(headers['x-amz-target']).replace(/^DynamoDB_20120810\./, ''), index: input.IndexName, table: input.TableName });
+      return answer;
+    });
+    const client = new DynamoDBClient({ endpoint: recorder.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     doc = DynamoDBDocumentClient.from(client);
     // 30 devices: 10 ONLINE gateways, 20 OFFLINE sensors, counted by the projector as the feed would.
     const repository = new DynamoDbDeviceRepository(fixture.doc, fixture.devicesTable);
@@ -41,6 +40,7 @@ describe('rebuildStats on dynalite', () => {
   });
   afterAll(async () => {
     doc.destroy();
+    await recorder.close();
     await fixture.stop();
   });
 
