@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react
 import { Provider } from 'urql';
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { createApiClient, type RealtimeTransport } from './api/client';
+import { LiveStatusContext } from './api/live-status';
 import type { AuthProvider } from './auth/auth-provider';
 import { isExpired, type Session } from './auth/session';
 import type { ConsoleRuntimeConfig } from './config';
@@ -130,6 +131,7 @@ export function ConsoleApp({ config, auth, appSyncTransport, ssrPath }: ConsoleA
   return (
     <SessionContext.Provider value={context}>
       <Provider value={api.client}>
+        <LiveStatusContext.Provider value={api.live}>
         <Router {...routerProps}>
           <Shell>
             <Switch>
@@ -159,6 +161,7 @@ export function ConsoleApp({ config, auth, appSyncTransport, ssrPath }: ConsoleA
             </Switch>
           </Shell>
         </Router>
+        </LiveStatusContext.Provider>
       </Provider>
     </SessionContext.Provider>
   );

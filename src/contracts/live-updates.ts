@@ -15,3 +15,11 @@ export const WATCH_SECONDS = 24 * 60 * 60;
 
 /** Telemetry-only changes per batch delivery (one AppSync mutation, one IoT Publish). */
 export const TELEMETRY_BATCH_MAX_CHANGES = 100;
+
+/**
+ * graphql-ws has no per-subscription acknowledgement (AppSync's real-time protocol has
+ * `start_ack`), so the local server announces a started subscription with a protocol ping whose
+ * payload is `{ [SUBSCRIPTION_STARTED_FIELD]: <operation id> }`, sent once the subscription
+ * listens. A client that reads after it sees every change the read misses.
+ */
+export const SUBSCRIPTION_STARTED_FIELD = 'subscriptionStarted';

@@ -3,24 +3,18 @@
  * telemetry; rules, actions and reads go through GraphQL (HTTP + graphql-ws), WatchAlarms
  * through a real gRPC client; the events file is read from the data directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, type Client } from 'graphql-ws';
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { readAlarmEvents } from '../../src/adapters/local/json-lines-alarm-events.js';
 import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js';
 import { DeviceServiceClient } from '../../src/grpc/proto.js';
-import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { alarmEventsFile } from '../../src/local/alarms/local-alarms.js';
-import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
-import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import type { LocalPlatform } from '../../src/local/platform.js';
 import { ALARM_EVENT_JSON_SCHEMA } from '../../src/alarms/alarm-notification.js';
 import { schemaViolations } from './json-schema-check.js';
+import { startAlarmTestPlatform, waitFor, type AlarmTestPlatform } from './local-alarm-platform.js';
 
 const RULE = 'id version';
 const CREATE_RULE = `mutation C($input: AlarmRuleInput!) { createAlarmRule(input: $input) { ${RULE} } }`;
@@ -43,47 +37,20 @@ interface Update {
   transition: { rev: number; from: string; to: string };
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('alarms on the local platform', () => {
-  let dataDir: string;
+  let t: AlarmTestPlatform;
   let platform: LocalPlatform;
-  let admin: string;
   let ws: Client;
   let grpcClient: InstanceType<typeof DeviceServiceClient>;
-  const devices: MqttClient[] = [];
-
-  const gql = async (query: string, variables: Record<string, unknown> = {}, token = admin) => {
-    const response = await fetch(platform.endpoints.graphql!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: token },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: any; errors?: { errorType: string; message: string }[] };
-    return body;
-  };
-  const ok = async (query: string, variables: Record<string, unknown> = {}) => {
-    const body = await gql(query, variables);
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
+  const gql: AlarmTestPlatform['gql'] = (query, variables, token) => t.gql(query, variables, token);
+  const ok: AlarmTestPlatform['ok'] = (query, variables) => t.ok(query, variables);
 
   beforeAll(async () => {
-    process.env.INGEST_BATCH_WINDOW_SECONDS = '1';
-    dataDir = mkdtempSync(join(tmpdir(), 'alarms-e2e-'));
-    platform = await startLocalPlatform({ dataDir, ports: { dynamodb: 0, mqtt: 0, graphql: 0, grpc: 0 }, alarmSweepMs: 300 });
-    const issuer = await LocalTokenIssuer.fromDataDir(dataDir);
-    admin = await issuer.issue({ user: 'ops', groups: ['admin'] });
+    t = await startAlarmTestPlatform('alarms-e2e-');
+    platform = t.platform;
+    const issuer = await LocalTokenIssuer.fromDataDir(t.dataDir);
     const access = await issuer.issue({ user: 'ops', groups: ['viewer'], tokenUse: 'access' });
-    ws = createClient({ url: platform.endpoints.graphql!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { Authorization: admin }, retryAttempts: 0 });
+    ws = createClient({ url: platform.endpoints.graphql!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { Authorization: t.admin }, retryAttempts: 0 });
     const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
       const metadata = new grpc.Metadata();
       metadata.set('authorization', `Bearer ${access}`);
@@ -93,39 +60,14 @@ describe('alarms on the local platform', () => {
   });
 
   afterAll(async () => {
-    for (const device of devices) await device.endAsync();
     grpcClient?.close();
     await ws?.dispose();
-    await platform?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t?.stop();
   });
 
   it('fires, holds through the hysteresis band, clears, latches, follows ack/snooze/disable/enable and no-data, and delivers every transition once to alarmUpdated, WatchAlarms and the events file', async () => {
     // Prepare: two devices with certificates, connected over mutual TLS
-    const mqttUrl = new URL(platform.endpoints.mqtt!.replace('mqtts:', 'http:'));
-    const ca = await openLocalCa(dataDir);
-    const provision = async (name: string) => {
-      const { bundle } = await provisionLocalDevice(
-        { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
-        { name, type: 'boiler' },
-      );
-      const outcome = await connectDevice(platform.endpoints.mqtt!, bundle.manifest.thingName, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-      if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
-      devices.push(outcome.client);
-      let seq = 0;
-      const id = bundle.manifest.thingName;
-      const send = async (ts: number, metrics: Record<string, number>) => {
-        seq += 1;
-        await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts, seq, metrics }), { qos: 1 });
-      };
-      // Waits until the batch holding a reading at `ts` went through the ingest handler and its alarm transitions through the stream.
-      const settled = async (ts: number) => {
-        await waitFor(async () => ((await ok(DEVICE, { id })).device.lastSeen === new Date(ts).toISOString() ? true : undefined), `lastSeen ${ts}`);
-        await platform.flushIngest();
-        await platform.alarms.flush();
-      };
-      return { id, send, settled };
-    };
+    const provision = (name: string) => t.device(name, 'boiler');
     const boiler = await provision('boiler 1');
     const quiet = await provision('boiler 2');
 
@@ -226,7 +168,7 @@ describe('alarms on the local platform', () => {
     const page2 = (await ok(LIST, { filter: { deviceId: boiler.id }, limit: 1, nextToken: list.nextToken })).alarms;
     const device = (await ok(DEVICE, { id: boiler.id })).device;
     const hotHistory = (await ok(ALARM, { id: hotAlarm })).alarm.history.items;
-    const events = await readAlarmEvents(alarmEventsFile(dataDir));
+    const events = await readAlarmEvents(alarmEventsFile(t.dataDir));
     stopAll();
     stopQuiet();
     watch.cancel();

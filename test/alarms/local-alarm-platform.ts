@@ -12,18 +12,10 @@ import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js'
 import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { connectBundle } from '../local/iot-core/mqtt-device.js';
+import { waitFor } from '../support/wait-for.js';
 
-/** Polls `probe` until it returns a value (never a fixed sleep). */
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor };
 
 /** A GraphQL answer. */
 export interface GraphqlBody {
@@ -83,18 +75,17 @@ export async function startAlarmTestPlatform(prefix: string): Promise<AlarmTestP
       { registry: platform.registry, credentials: platform.credentials, ca, endpoint: { host: mqttUrl.hostname, port: Number(mqttUrl.port) } },
       { name, type },
     );
-    const outcome = await connectDevice(platform.endpoints.mqtt!, bundle.manifest.thingName, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
-    clients.push(outcome.client);
+    const mqttClient = await connectBundle(platform.endpoints.mqtt!, bundle);
+    clients.push(mqttClient);
     const id = bundle.manifest.thingName;
     let next = 0;
     return {
       id,
-      client: outcome.client,
+      client: mqttClient,
       topics: { telemetry: bundle.manifest.topics.telemetry, commands: bundle.manifest.topics.commands },
       async send(ts, metrics, seq) {
         next = seq ?? next + 1;
-        await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts, seq: next, metrics }), { qos: 1 });
+        await mqttClient.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts, seq: next, metrics }), { qos: 1 });
       },
       async settled(ts) {
         await waitFor(async () => ((await ok(LAST_SEEN, { id })).device.lastSeen === new Date(ts).toISOString() ? true : undefined), `lastSeen ${ts}`);

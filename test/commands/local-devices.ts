@@ -1,6 +1,6 @@
 /** Devices on a running local platform, as MQTT.js clients (3.1.1 or 5), for the commands and twin tests. */
 import type { MqttClient } from 'mqtt';
-import mqtt from 'mqtt';
+import { connectBundle } from '../local/iot-core/mqtt-device.js';
 import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import type { LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
@@ -27,21 +27,7 @@ export interface TestDevice {
 
 /** Connects a device (no reconnects) and records what it receives. */
 export async function connect(platform: LocalPlatform, bundle: DeviceBundle, protocolVersion: 4 | 5 = 4): Promise<TestDevice> {
-  const client = mqtt.connect(platform.endpoints.mqtt!, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion,
-    reconnectPeriod: 0,
-    connectTimeout: 5_000,
-    ca: bundle.caCertificatePem,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    rejectUnauthorized: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-    client.once('close', () => reject(new Error('closed before CONNACK')));
-  });
+  const client = await connectBundle(platform.endpoints.mqtt!, bundle, protocolVersion);
   const messages: TestDevice['messages'] = [];
   client.on('message', (topic, payload, packet) => {
     messages.push({ topic, body: JSON.parse(payload.toString('utf8')), ...(packet.properties && { properties: packet.properties as Record<string, unknown> }) });

@@ -8,8 +8,9 @@ import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js'
 import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { connectBundle, bundleCredentials, connectDevice } from '../local/iot-core/mqtt-device.js';
 import { STATS } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const SUBSCRIBE = `subscription S($id: ID) { deviceUpdated(id: $id) {
   id changeType device { id name status version updatedAt lastSeen readings { metric numberValue } } } }`;
@@ -21,16 +22,6 @@ interface Change {
   id: string;
   changeType: string;
   device: { name: string; status: string; version: number; updatedAt: string; lastSeen: string | null; readings: { metric: string; numberValue: number }[] };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('GraphQL over MQTT-driven changes', () => {
@@ -91,14 +82,13 @@ describe('GraphQL over MQTT-driven changes', () => {
     received.length = 0;
 
     // Act
-    const outcome = await connectDevice(platform.endpoints.mqtt!, id, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const device = await connectBundle(platform.endpoints.mqtt!, bundle);
     await waitFor(() => (received.some((c) => c.device.status === 'ONLINE') ? true : undefined), 'ONLINE');
     const base = Math.floor(Date.now() / 1000) * 1000 - 30_000;
     const offsets = [4, 1, 3, 0, 2]; // published out of time order
     for (const [seq, offset] of offsets.entries()) {
       const message = { v: 1, ts: base + offset * 1000, seq: seq + 1, metrics: { temperature: 20 + offset } };
-      await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
+      await device.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
     }
     const lastSeen = new Date(base + 4000).toISOString();
     await waitFor(() => (received.some((c) => c.device.lastSeen === lastSeen) ? true : undefined), 'the new lastSeen');
@@ -109,7 +99,7 @@ describe('GraphQL over MQTT-driven changes', () => {
     }, 'three telemetry points');
     const paged1 = await gql(TELEMETRY, { ...range, limit: 2 });
     const paged2 = await gql(TELEMETRY, { ...range, limit: 2, nextToken: paged1.data.telemetry.nextToken });
-    await outcome.client.endAsync();
+    await device.endAsync();
     await waitFor(() => (received.some((c) => c.device.status === 'OFFLINE') ? true : undefined), 'OFFLINE');
     // Anything delivered twice would arrive before this last change.
     await platform.registry.update({ id, name: 'sentinel' });
@@ -154,7 +144,7 @@ describe('GraphQL over MQTT-driven changes', () => {
 
     // Act
     const clients = await Promise.all([
-      ...bundles.map((b) => connectDevice(platform.endpoints.mqtt!, b.manifest.thingName, { cert: b.certificatePem, key: b.privateKeyPem, ca: b.caCertificatePem })),
+      ...bundles.map((b) => connectDevice(platform.endpoints.mqtt!, b.manifest.thingName, bundleCredentials(b))),
       ...Array.from({ length: 8 }, (_, i) => gql(`mutation { createDevice(input: { name: "gql ${i}", type: "gql-made", status: ${i % 2 ? 'ONLINE' : 'ERROR'} }) { id } }`)),
       ...existing.map((d, i) => (i % 2 ? platform.registry.update({ id: d.id, status: 'MAINTENANCE' }) : platform.registry.delete(d.id))),
     ]).then((results) => results.slice(0, 3) as Awaited<ReturnType<typeof connectDevice>>[]);

@@ -8,20 +8,11 @@ import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { deadLetterFile } from '../../src/local/iot-core/local-iot-core.js';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { connectBundle } from '../local/iot-core/mqtt-device.js';
+import { waitFor } from '../support/wait-for.js';
 
 const TELEMETRY = `query T($deviceId: ID!, $metric: String!, $from: AWSDateTime!, $to: AWSDateTime!) {
   telemetry(deviceId: $deviceId, metric: $metric, from: $from, to: $to, limit: 1000) { items { timestamp numberValue } } }`;
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('version-2 telemetry messages on the local platform', () => {
   let dataDir: string;
@@ -63,8 +54,7 @@ describe('version-2 telemetry messages on the local platform', () => {
       { name: 'batching sensor', type: 'v2-sensor' },
     );
     const id = bundle.manifest.thingName;
-    const outcome = await connectDevice(platform.endpoints.mqtt!, id, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const device = await connectBundle(platform.endpoints.mqtt!, bundle);
     const base = Math.floor(Date.now() / 1000) * 1000 - 60_000;
     const points = [
       { ts: base + 1000, seq: 11, metrics: { temperature: 21 } },
@@ -76,9 +66,9 @@ describe('version-2 telemetry messages on the local platform', () => {
     ];
 
     // Act
-    await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 2, points }), { qos: 1 });
-    await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: base + 7000, seq: 17, metrics: { temperature: 27 } }), { qos: 1 });
-    await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 2, points: [] }), { qos: 1 });
+    await device.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 2, points }), { qos: 1 });
+    await device.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: base + 7000, seq: 17, metrics: { temperature: 27 } }), { qos: 1 });
+    await device.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 2, points: [] }), { qos: 1 });
     const range = { deviceId: id, metric: 'temperature', from: new Date(base).toISOString(), to: new Date(base + 10_000).toISOString() };
     const stored = await waitFor(async () => {
       const items = (await gql(TELEMETRY, range)).data?.telemetry.items as { timestamp: string; numberValue: number }[] | undefined;
@@ -88,7 +78,7 @@ describe('version-2 telemetry messages on the local platform', () => {
       const found = letters().filter((l) => l.thingName === id);
       return found.length >= 4 ? found : undefined;
     }, 'the dead letters');
-    await outcome.client.endAsync();
+    await device.endAsync();
 
     // Assess
     expect(stored.map((p) => p.numberValue)).toEqual([21, 23, 25, 27]);

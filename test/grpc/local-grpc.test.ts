@@ -9,7 +9,7 @@ import { LocalTokenIssuer } from '../../src/local/appsync/local-token-issuer.js'
 import { openLocalCa } from '../../src/local/iot-core/ca.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { provisionLocalDevice } from '../../src/provisioning/local-provisioner.js';
-import { connectDevice } from '../local/iot-core/mqtt-device.js';
+import { connectBundle } from '../local/iot-core/mqtt-device.js';
 import { call, newClient, once, waitFor } from './helpers.js';
 
 describe('gRPC in the local platform', () => {
@@ -104,12 +104,11 @@ describe('gRPC in the local platform', () => {
     const { stream, seen } = await watch([id]);
 
     // Act
-    const outcome = await connectDevice(platform.endpoints.mqtt!, id, { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem });
-    if (!outcome.ok) throw new Error(`connect failed: ${outcome.error}`);
+    const device = await connectBundle(platform.endpoints.mqtt!, bundle);
     const start = Date.now() - 10_000;
     for (let seq = 1; seq <= 3; seq += 1) {
       const message = { v: 1, ts: start + seq * 100, seq, metrics: { temperature: 21.5 } };
-      await outcome.client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
+      await device.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify(message), { qos: 1 });
     }
     await platform.registry.update({ id: other.id, name: 'still not watched' });
     await waitFor(
@@ -125,6 +124,6 @@ describe('gRPC in the local platform', () => {
     expect(withReading.device!.readings!.fields!.temperature).toMatchObject({ numberValue: 21.5 });
     expect(withReading.device!.lastSeen).not.toBeNull();
     stream.cancel();
-    await outcome.client.endAsync();
+    await device.endAsync();
   });
 });

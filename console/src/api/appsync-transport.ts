@@ -7,9 +7,17 @@
  * each subscription's start message.
  */
 import { generateClient } from '@aws-amplify/api';
-import { createAmplifyContext, decodeJWT } from '@aws-amplify/core';
+import { createAmplifyContext, decodeJWT, Hub } from '@aws-amplify/core';
 import { graphqlHttpUrl, type ConsoleRuntimeConfig } from '../config';
 import type { RealtimeTransport } from './client';
+
+/** The Hub event Amplify dispatches on a start_ack (its CONTROL_MSG.SUBSCRIPTION_ACK, not exported). */
+const SUBSCRIPTION_ACK = 'Subscription ack';
+
+/** A document without white space and commas, which two printers lay out differently. */
+function withoutLayout(document: string): string {
+  return document.replace(/[\s,]+/g, '');
+}
 
 /** What Amplify's subscription observable yields and throws. */
 interface AmplifyObservable {
@@ -28,7 +36,15 @@ export function appSyncTransport(config: ConsoleRuntimeConfig, token: string): R
   );
   const client = generateClient(context);
   return {
-    subscribe(request, sink) {
+    subscribe(request, sink, started) {
+      // Amplify reports AppSync's start_ack on its Hub only, with the query as its own graphql
+      // copy printed it and the variables it sent: that is how a subscription learns that it listens.
+      const query = withoutLayout(request.query ?? '');
+      const variables = JSON.stringify(request.variables ?? {});
+      const stopListening = Hub.listen('api', ({ payload }) => {
+        const data = payload.data as { query?: string; variables?: unknown } | undefined;
+        if (payload.event === SUBSCRIPTION_ACK && withoutLayout(data?.query ?? '') === query && JSON.stringify(data?.variables ?? {}) === variables) started();
+      });
       const observable = client.graphql({ query: request.query ?? '', variables: (request.variables ?? {}) as Record<string, unknown> }) as unknown as AmplifyObservable;
       const subscription = observable.subscribe({
         // Amplify hands over { data } like any GraphQL result; errors as { errors: [...] }.
@@ -36,7 +52,10 @@ export function appSyncTransport(config: ConsoleRuntimeConfig, token: string): R
         error: (error) => sink.error(error),
         complete: () => sink.complete(),
       });
-      return () => subscription.unsubscribe();
+      return () => {
+        stopListening();
+        subscription.unsubscribe();
+      };
     },
     dispose: () => {},
   };

@@ -49,7 +49,7 @@ export interface UpdateDeviceResult {
 
 export const DELETE_DEVICE = `mutation DeleteDevice($id: ID!, $expectedVersion: Int) { deleteDevice(id: $id, expectedVersion: $expectedVersion) { id } }`;
 
-export const DEVICE_UPDATED = `subscription DeviceUpdated($id: ID) { deviceUpdated(id: $id) { id changeType changedAt device { ${DEVICE_FIELDS} } } }`;
+export const DEVICE_UPDATED = `subscription DeviceUpdated($id: ID) { deviceUpdated(id: $id) { id changeType changedAt sequence device { ${DEVICE_FIELDS} } } }`;
 export interface DeviceUpdatedResult {
   deviceUpdated: DeviceChange | null;
 }
@@ -73,7 +73,7 @@ export interface AcknowledgeAlarmResult {
   acknowledgeAlarm: Pick<Alarm, 'id' | 'state'>;
 }
 
-export const TELEMETRY_UPDATED = `subscription TelemetryUpdated { telemetryUpdated { items { id lastSeen } } }`;
+export const TELEMETRY_UPDATED = `subscription TelemetryUpdated { telemetryUpdated { items { id sequence lastSeen } } }`;
 export interface TelemetryUpdatedResult {
-  telemetryUpdated: { items: Array<{ id: string; lastSeen?: string | null }> } | null;
+  telemetryUpdated: { items: Array<{ id: string; sequence: string; lastSeen?: string | null }> } | null;
 }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { useSubscription } from 'urql';
 import { DEVICE_UPDATED, TELEMETRY_UPDATED, type Device, type DeviceUpdatedResult, type TelemetryUpdatedResult } from '../api/documents';
+import { useLiveSubscription, type LiveSubscription } from './use-live-subscription';
 
 /** What the live feed says about devices since the page loaded. */
 export interface LiveDevices {
@@ -12,6 +12,10 @@ export interface LiveDevices {
   readonly lastSeen: ReadonlyMap<string, string>;
   /** Whether the subscription failed. */
   readonly failed: boolean;
+  /** Both subscriptions, for the list's read to wait for (see useLiveSubscription). */
+  readonly subscriptions: readonly LiveSubscription[];
+  /** Whether both subscriptions listen (or failed), so the list may be read. */
+  readonly ready: boolean;
 }
 
 /**
@@ -22,7 +26,11 @@ export function useLiveDevices(): LiveDevices {
   const pending = useRef(new Map<string, { device: Device; deleted: boolean; created: boolean }>());
   const frame = useRef<number | undefined>(undefined);
   const pendingSeen = useRef(new Map<string, string>());
-  const [state, setState] = useState<Omit<LiveDevices, 'failed'>>({ changed: new Map(), created: new Set(), lastSeen: new Map() });
+  // The last sequence applied per device and feed: delivery is at least once, and a redelivered
+  // or overtaken change must not undo a newer one.
+  const appliedChange = useRef(new Map<string, string>());
+  const appliedTelemetry = useRef(new Map<string, string>());
+  const [state, setState] = useState<Omit<LiveDevices, 'failed' | 'subscriptions' | 'ready'>>({ changed: new Map(), created: new Set(), lastSeen: new Map() });
 
   // Registry and presence changes come on deviceUpdated; telemetry (lastSeen) in batches on
   // telemetryUpdated. Both are applied together, once per frame.
@@ -46,17 +54,19 @@ export function useLiveDevices(): LiveDevices {
       });
     });
   };
-  const [{ error: telemetryError }] = useSubscription<TelemetryUpdatedResult, null>({ query: TELEMETRY_UPDATED }, (_prev, result) => {
+  const telemetry = useLiveSubscription<TelemetryUpdatedResult>({ query: TELEMETRY_UPDATED }, (result) => {
     for (const item of result.telemetryUpdated?.items ?? []) {
+      if (!(item.sequence > (appliedTelemetry.current.get(item.id) ?? ''))) continue;
+      appliedTelemetry.current.set(item.id, item.sequence);
       if (item.lastSeen && !(pendingSeen.current.get(item.id)! > item.lastSeen)) pendingSeen.current.set(item.id, item.lastSeen);
     }
     flush();
-    return null;
   });
 
-  const [{ error }] = useSubscription<DeviceUpdatedResult, null>({ query: DEVICE_UPDATED, variables: {} }, (_prev, result) => {
+  const changes = useLiveSubscription<DeviceUpdatedResult>({ query: DEVICE_UPDATED, variables: {} }, (result) => {
     const change = result.deviceUpdated;
-    if (change) {
+    if (change && change.sequence > (appliedChange.current.get(change.device.id) ?? '')) {
+      appliedChange.current.set(change.device.id, change.sequence);
       pending.current.set(change.device.id, {
         device: change.device,
         deleted: change.changeType === 'DELETED',
@@ -64,7 +74,6 @@ export function useLiveDevices(): LiveDevices {
       });
       flush();
     }
-    return null;
   });
   useEffect(
     () => () => {
@@ -72,5 +81,5 @@ export function useLiveDevices(): LiveDevices {
     },
     [],
   );
-  return { ...state, failed: Boolean(error ?? telemetryError) };
+  return { ...state, failed: Boolean(changes.error ?? telemetry.error), subscriptions: [changes, telemetry], ready: changes.ready && telemetry.ready };
 }

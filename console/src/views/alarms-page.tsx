@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { useClient, useQuery, useSubscription } from 'urql';
+import { useClient, useQuery } from 'urql';
 import { Link, useLocation, useSearch } from 'wouter';
 import type { AlarmSeverity, AlarmState } from '../../../src/generated/graphql/types';
 import { ALARMS_QUERY, type Alarm, type AlarmsResult } from '../api/alarm-documents';
@@ -7,6 +7,7 @@ import { ALARM_UPDATED, type AlarmUpdatedResult } from '../api/documents';
 import { plainMessage } from '../api/errors';
 import { AlarmItem, stateWords } from '../components/alarm-item';
 import { useNow, useThrottled } from '../components/live';
+import { useLiveSubscription, useRereadOnRestart } from '../components/use-live-subscription';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { useSession } from '../session-context';
 import { LiveIndicator } from './overview-page';
@@ -86,17 +87,17 @@ export default function AlarmsPage() {
 function AlarmList({ filters }: { filters: Filters }) {
   const client = useClient();
   const filter = { ...(filters.state && { state: filters.state }), ...(filters.severity && { severity: filters.severity }) };
-  const [{ data, error, fetching }, refetch] = useQuery<AlarmsResult>({ query: ALARMS_QUERY, variables: { filter, limit: PAGE_SIZE }, requestPolicy: 'cache-and-network' });
   const [more, setMore] = useState<{ items: Alarm[]; nextToken?: string | null; loading: boolean; error?: string }>({ items: [], loading: false });
   const refresh = useThrottled(() => {
     // A transition can move an alarm in or out of the filter: read the pages shown again.
     setMore({ items: [], loading: false });
     refetch({ requestPolicy: 'network-only' });
   }, 1000);
-  const [{ error: liveError }] = useSubscription<AlarmUpdatedResult, null>({ query: ALARM_UPDATED, variables: {} }, () => {
-    refresh();
-    return null;
-  });
+  const live = useLiveSubscription<AlarmUpdatedResult>({ query: ALARM_UPDATED, variables: {} }, () => refresh());
+  const liveError = live.error;
+  // Read once the feed listens, so a transition between the read and the subscription is not lost.
+  const [{ data, error, fetching }, refetch] = useQuery<AlarmsResult>({ query: ALARMS_QUERY, variables: { filter, limit: PAGE_SIZE }, requestPolicy: 'cache-and-network', pause: !live.ready });
+  useRereadOnRestart([live], refresh);
   const now = useNow();
   const first = data?.alarms;
   const alarms = first && [...first.items, ...more.items.filter((a) => !first.items.some((b) => b.id === a.id))];
@@ -120,7 +121,7 @@ function AlarmList({ filters }: { filters: Filters }) {
         <LiveIndicator failed={Boolean(liveError)} />
       </div>
       {error && !alarms && <ErrorState message={plainMessage(error)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />}
-      {!error && !alarms && fetching && <LoadingState label="Loading alarms" rows={3} />}
+      {!error && !alarms && (fetching || !live.ready) && <LoadingState label="Loading alarms" rows={3} />}
       {alarms && alarms.length === 0 && (
         <EmptyState title={described ? 'No alarm matches these filters' : 'No alarm ever left normal'}>
           <p>{described ? 'Alarms appear here live as soon as one does.' : 'Alarms appear here live when a rule’s condition holds for a device.'}</p>

@@ -1,17 +1,18 @@
-import { useQuery, useSubscription } from 'urql';
+import { useQuery } from 'urql';
 import { ALARM_UPDATED, DEVICE_ALARMS_QUERY, type AlarmUpdatedResult, type DeviceAlarmsResult } from '../api/documents';
 import { plainMessage } from '../api/errors';
 import { AlarmItem } from '../components/alarm-item';
 import { useNow } from '../components/live';
 import { ErrorState, LoadingState } from '../components/states';
+import { useLiveSubscription, useRereadOnRestart } from '../components/use-live-subscription';
 
 /** The device's alarms, refreshed on every transition; admins acknowledge or snooze with a note. */
 export function DeviceAlarms({ deviceId }: { deviceId: string }) {
-  const [{ data, error }, refetch] = useQuery<DeviceAlarmsResult>({ query: DEVICE_ALARMS_QUERY, variables: { deviceId }, requestPolicy: 'cache-and-network' });
-  useSubscription<AlarmUpdatedResult, null>({ query: ALARM_UPDATED, variables: { deviceId } }, () => {
-    refetch({ requestPolicy: 'network-only' });
-    return null;
-  });
+  const reread = () => refetch({ requestPolicy: 'network-only' });
+  const live = useLiveSubscription<AlarmUpdatedResult>({ query: ALARM_UPDATED, variables: { deviceId } }, reread);
+  // Read once the feed listens, so a transition between the read and the subscription is not lost.
+  const [{ data, error }, refetch] = useQuery<DeviceAlarmsResult>({ query: DEVICE_ALARMS_QUERY, variables: { deviceId }, requestPolicy: 'cache-and-network', pause: !live.ready });
+  useRereadOnRestart([live], reread);
   const now = useNow();
   const alarms = data?.alarms.items;
   return (

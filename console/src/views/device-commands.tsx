@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
-import { useClient, useMutation, useQuery, useSubscription } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import type { CommandStatus } from '../../../src/generated/graphql/types';
 import { COMMAND_NAME_PATTERN, DEFAULT_TIMEOUT_SECONDS, MAX_COMMAND_JSON_BYTES, MAX_TIMEOUT_SECONDS } from '../../../src/contracts/device-control-limits';
 import {
@@ -16,6 +16,7 @@ import {
 import { plainMessage } from '../api/errors';
 import { checkJson, formatBytes, prettyJson } from '../components/json-text';
 import { relativeTime, useNow } from '../components/live';
+import { useLiveSubscription, useRereadOnRestart } from '../components/use-live-subscription';
 import { ErrorState, LoadingState } from '../components/states';
 import { useSession } from '../session-context';
 
@@ -37,15 +38,16 @@ function newer(a: Command | undefined, b: Command): Command {
  */
 export function DeviceCommands({ deviceId }: { deviceId: string }) {
   const client = useClient();
-  const [{ data, error, fetching }, refetch] = useQuery<CommandsResult>({ query: COMMANDS_QUERY, variables: { deviceId, limit: PAGE_SIZE }, requestPolicy: 'cache-and-network' });
   // Pages after the first, loaded on request, and every command seen live or sent from here.
   const [older, setOlder] = useState<{ items: Command[]; nextToken: string | null | undefined; loading: boolean; error?: string }>({ items: [], nextToken: undefined, loading: false });
   const [live, setLive] = useState<Record<string, Command>>({});
-  useSubscription<CommandUpdatedResult, null>({ query: COMMAND_UPDATED, variables: { deviceId } }, (_prev, result) => {
+  const subscription = useLiveSubscription<CommandUpdatedResult>({ query: COMMAND_UPDATED, variables: { deviceId } }, (result) => {
     const update = result.commandUpdated;
     if (update) setLive((previous) => ({ ...previous, [update.id]: newer(previous[update.id], update.command) }));
-    return null;
   });
+  // Read once the feed listens, so a status change between the read and the subscription is not lost.
+  const [{ data, error, fetching }, refetch] = useQuery<CommandsResult>({ query: COMMANDS_QUERY, variables: { deviceId, limit: PAGE_SIZE }, requestPolicy: 'cache-and-network', pause: !subscription.ready });
+  useRereadOnRestart([subscription], () => refetch({ requestPolicy: 'network-only' }));
   useEffect(() => {
     setOlder({ items: [], nextToken: undefined, loading: false });
     setLive({});
@@ -79,7 +81,7 @@ export function DeviceCommands({ deviceId }: { deviceId: string }) {
       <SendCommandForm deviceId={deviceId} onSent={(command) => setLive((previous) => ({ ...previous, [command.id]: newer(previous[command.id], command) }))} />
       <h3 className="subhead">History</h3>
       {error && !commands && <ErrorState message={plainMessage(error)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />}
-      {!error && !commands && fetching && <LoadingState label="Loading commands" rows={2} />}
+      {!error && !commands && (fetching || !subscription.ready) && <LoadingState label="Loading commands" rows={2} />}
       {commands && commands.length === 0 && <p className="muted">No command was sent to this device yet.</p>}
       {commands && commands.length > 0 && <CommandHistory commands={commands} />}
       {older.error && (

@@ -1,5 +1,5 @@
-import { useEffect, useMemo, useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
 import { Link, useLocation } from 'wouter';
 import type { Reading } from '../../../src/generated/graphql/types';
 import { DELETE_DEVICE, DEVICE_QUERY, DEVICE_UPDATED, type Device, type DeviceResult, type DeviceUpdatedResult } from '../api/documents';
@@ -8,6 +8,7 @@ import { relativeTime, useNow } from '../components/live';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { StatusBadge } from '../components/status-badge';
 import { TelemetryChart, type Series } from '../components/telemetry-chart';
+import { useLiveSubscription, useRereadOnRestart } from '../components/use-live-subscription';
 import { RANGES, RESOLUTION_WORDS, useTelemetry, withLivePoint, type RangeId } from '../components/use-telemetry';
 import { useSession } from '../session-context';
 import { DeviceAlarms } from './device-alarms';
@@ -18,13 +19,19 @@ import { LiveIndicator } from './overview-page';
 
 /** One device: registry record (editable by admins), live readings, a chart per metric, its alarms, commands and twin. */
 export function DeviceDetailPage({ id }: { id: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery<DeviceResult>({ query: DEVICE_QUERY, variables: { id }, requestPolicy: 'cache-and-network' });
   const [live, setLive] = useState<{ device: Device; deleted: boolean } | undefined>();
   // Live points per metric, added to the charts as readings arrive.
   const [livePoints, setLivePoints] = useState<Record<string, Array<[number, number]>>>({});
-  const [{ error: liveError }] = useSubscription<DeviceUpdatedResult, null>({ query: DEVICE_UPDATED, variables: { id } }, (_prev, result) => {
+  // The sequence of the last change applied: delivery is at least once, and a redelivered or
+  // overtaken change must not undo a newer one.
+  const applied = useRef({ id, sequence: '' });
+  // Subscribe first and read once the subscription listens: a change between the two is then
+  // both in the read or after it, and on the subscription.
+  const subscription = useLiveSubscription<DeviceUpdatedResult>({ query: DEVICE_UPDATED, variables: { id } }, (result) => {
     const change = result.deviceUpdated;
-    if (change) {
+    if (applied.current.id !== id) applied.current = { id, sequence: '' };
+    if (change && change.sequence > applied.current.sequence) {
+      applied.current.sequence = change.sequence;
       // Changes can overtake each other (a save's answer, the feed): keep the highest version.
       setLive((previous) => (previous && previous.device.version > change.device.version ? previous : { device: change.device, deleted: change.changeType === 'DELETED' }));
       const seen = change.device.lastSeen ? Date.parse(change.device.lastSeen) / 1000 : undefined;
@@ -38,8 +45,10 @@ export function DeviceDetailPage({ id }: { id: string }) {
         });
       }
     }
-    return null;
   });
+  const liveError = subscription.error;
+  const [{ data, fetching, error }, refetch] = useQuery<DeviceResult>({ query: DEVICE_QUERY, variables: { id }, requestPolicy: 'cache-and-network', pause: !subscription.ready });
+  useRereadOnRestart([subscription], () => refetch({ requestPolicy: 'network-only' }));
   useEffect(() => {
     setLive(undefined);
     setLivePoints({});
@@ -50,7 +59,7 @@ export function DeviceDetailPage({ id }: { id: string }) {
   const device = live && (!queried || live.device.version >= queried.version) ? live.device : queried;
 
   if (error && !data) return <Page><ErrorState message={plainMessage(error)} onRetry={() => refetch({ requestPolicy: 'network-only' })} /></Page>;
-  if (!data && fetching) return <Page><LoadingState label="Loading the device" rows={6} /></Page>;
+  if (!data && (fetching || !subscription.ready)) return <Page><LoadingState label="Loading the device" rows={6} /></Page>;
   if (!device || live?.deleted) {
     return (
       <Page>

@@ -8,6 +8,7 @@ import { relativeTime, useNow } from '../components/live';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { STATUSES, StatusBadge } from '../components/status-badge';
 import { useLiveDevices } from '../components/use-live-devices';
+import { useRereadOnRestart } from '../components/use-live-subscription';
 import { useSession } from '../session-context';
 import { LiveIndicator } from './overview-page';
 
@@ -119,7 +120,10 @@ function PagedDevices({ filters, live }: { filters: Filters; live: ReturnType<ty
     query: DEVICES_QUERY,
     variables: { limit: PAGE_SIZE, nextToken: tokens[page] ?? null, filter: filter ?? null },
     requestPolicy: 'cache-and-network',
+    // Read once the live feed listens: a change between the read and the subscription would be lost.
+    pause: !live.ready,
   });
+  useRereadOnRestart(live.subscriptions, () => refetch({ requestPolicy: 'network-only' }));
   const connection = data?.devices;
   const newOnes = [...live.created].filter((id) => !connection?.items.some((d) => d.id === id)).length;
 
@@ -178,6 +182,7 @@ function NameSearchResults({ filters, live }: { filters: Filters; live: ReturnTy
   const needle = (filters.q ?? '').toLowerCase();
 
   useEffect(() => {
+    if (!live.ready) return;
     let cancelled = false;
     const filter = filters.status || filters.type ? { ...(filters.status && { status: filters.status }), ...(filters.type && { type: filters.type }) } : null;
     (async () => {
@@ -204,7 +209,7 @@ function NameSearchResults({ filters, live }: { filters: Filters; live: ReturnTy
     return () => {
       cancelled = true;
     };
-  }, [client, needle, filters.status, filters.type, from]);
+  }, [client, needle, filters.status, filters.type, from, live.ready]);
 
   if (state.error) return <ErrorState message={state.error} onRetry={() => setFrom(from)} />;
   if (!state.done && state.matches.length === 0) {
@@ -265,7 +270,9 @@ function DeviceTable({ devices, live, busy }: { devices: Device[]; live: ReturnT
       </thead>
       <tbody>
         {devices.map((listed) => {
-          const change = live.changed.get(listed.id);
+          const changed = live.changed.get(listed.id);
+          // A change delivered before the read can be older than it; a newer one always wins.
+          const change = changed && changed.device.version >= listed.version ? changed : undefined;
           const device = change?.device ?? listed;
           const seen = live.lastSeen.get(listed.id);
           const lastSeen = seen && !(device.lastSeen && device.lastSeen > seen) ? seen : device.lastSeen;

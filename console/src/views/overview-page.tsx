@@ -1,8 +1,9 @@
-import { useQuery, useSubscription } from 'urql';
+import { useQuery } from 'urql';
 import { Link } from 'wouter';
 import { ALARM_UPDATED, DEVICE_UPDATED, STATS_QUERY, type AlarmUpdatedResult, type DeviceUpdatedResult, type StatsResult } from '../api/documents';
 import { plainMessage } from '../api/errors';
 import { useThrottled } from '../components/live';
+import { useLiveSubscription, useRereadOnRestart } from '../components/use-live-subscription';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { STATUSES, StatusBadge } from '../components/status-badge';
 import { useSession } from '../session-context';
@@ -10,19 +11,15 @@ import { useSession } from '../session-context';
 /** The fleet at a glance: totals, by status and by type, refreshed as devices change. */
 export function OverviewPage() {
   const { admin } = useSession();
-  const [{ data, fetching, error }, refetch] = useQuery<StatsResult>({ query: STATS_QUERY, requestPolicy: 'cache-and-network' });
   // Any device change may move a counter; the counters are re-read at most once a second.
   const refresh = useThrottled(() => refetch({ requestPolicy: 'network-only' }), 1000);
-  const [{ error: liveError }] = useSubscription<DeviceUpdatedResult>({ query: DEVICE_UPDATED, variables: {} }, (_prev, change) => {
-    refresh();
-    return change;
-  });
-
+  const devices = useLiveSubscription<DeviceUpdatedResult>({ query: DEVICE_UPDATED, variables: {} }, () => refresh());
   // An alarm transition moves the active-alarm counters.
-  useSubscription<AlarmUpdatedResult, null>({ query: ALARM_UPDATED, variables: {} }, () => {
-    refresh();
-    return null;
-  });
+  const alarms = useLiveSubscription<AlarmUpdatedResult>({ query: ALARM_UPDATED, variables: {} }, () => refresh());
+  const liveError = devices.error;
+  // Read once both feeds listen, so a change between the read and the subscriptions is not lost.
+  const [{ data, fetching, error }, refetch] = useQuery<StatsResult>({ query: STATS_QUERY, requestPolicy: 'cache-and-network', pause: !(devices.ready && alarms.ready) });
+  useRereadOnRestart([devices, alarms], refresh);
 
   const stats = data?.stats;
   const count = (status: string) => stats?.byStatus.find((s) => s.status === status)?.count ?? 0;
@@ -33,7 +30,7 @@ export function OverviewPage() {
         <LiveIndicator failed={Boolean(liveError)} />
       </div>
       {error && !stats && <ErrorState message={plainMessage(error)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />}
-      {fetching && !stats && !error && <LoadingState label="Loading fleet figures" rows={4} />}
+      {(fetching || !devices.ready || !alarms.ready) && !stats && !error && <LoadingState label="Loading fleet figures" rows={4} />}
       {stats && stats.total === 0 && (
         <EmptyState title="No devices yet">
           <p>Devices appear here as soon as they are registered.</p>

@@ -21,6 +21,7 @@ import { APPSYNC_REALTIME_PROTOCOL, serveAppSyncRealtime } from './appsync-realt
 import { acceptsHtml, sendGraphiqlPage, serveGraphiqlAsset } from './graphiql-page.js';
 import { buildLocalAppSyncSchema, type LambdaDataSource, type LocalAppSyncSchemaOptions, type LocalRequestContext } from './local-appsync-schema.js';
 import { LOCAL_SIGN_IN_PATH } from '../../contracts/console-config.js';
+import { SUBSCRIPTION_STARTED_FIELD } from '../../contracts/live-updates.js';
 import { createConsoleFiles } from './console-files.js';
 import { LocalIamVerifier } from './local-iam-verifier.js';
 import { handleLocalSignIn } from './local-sign-in.js';
@@ -317,6 +318,13 @@ export async function startLocalGraphqlServer(options: LocalGraphqlServerOptions
         const caller = callers.get(ctx);
         if (!caller) throw new Error('unauthenticated connection');
         return contextFor(caller, ctx.extra.request.socket.remoteAddress ?? '127.0.0.1', {});
+      },
+      // AppSync's start_ack, in the only message graphql-ws lets a server send unasked: the
+      // subscription listens now, so a client that reads after this ping misses no change.
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (Symbol.asyncIterator in result && id in ctx.subscriptions) {
+          ctx.extra.socket.send(JSON.stringify({ type: 'ping', payload: { [SUBSCRIPTION_STARTED_FIELD]: id } }));
+        }
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result) as ExecutionResult,
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError),

@@ -1,17 +1,10 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { startCredentialStoreFixture, type CredentialStoreFixture } from './credential-store-fixture.js';
 import { DynamoDbDeviceCredentialStore } from '../../../src/adapters/dynamodb/device-credentials-store.js';
-import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
-import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.js';
-import { DEVICES_TABLE, STATS_TABLE } from '../../../src/contracts/tables.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
-import { createPageTokenCodec } from '../../../src/domain/page-token.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import { admits, boundCertificates, graceEndOf } from '../../../src/ports/device-credentials.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
+let fixture: CredentialStoreFixture;
 let store: DynamoDbDeviceCredentialStore;
 let registry: DeviceRegistry;
 const NOW = new Date('2026-11-26T12:00:00.000Z');
@@ -23,22 +16,11 @@ const OTHER = 'c'.repeat(64);
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('rotation-');
-  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, STATS_TABLE]);
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  store = new DynamoDbDeviceCredentialStore(doc, names[DEVICES_TABLE.id]!, { clock: () => NOW });
-  registry = new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, names[DEVICES_TABLE.id]!),
-    stats: new DynamoDbStatsStore(doc, names[STATS_TABLE.id]!),
-    pageTokens: createPageTokenCodec('k'.repeat(32)),
-  });
+  fixture = await startCredentialStoreFixture('rotation-', NOW);
+  ({ store, registry } = fixture);
 });
 
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
+afterAll(() => fixture.stop());
 
 async function boundDevice(name: string) {
   const device = await registry.create({ name, type: 'meter' });

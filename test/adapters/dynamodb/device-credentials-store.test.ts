@@ -1,17 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { startCredentialStoreFixture, type CredentialStoreFixture } from './credential-store-fixture.js';
 import { DynamoDbDeviceCredentialStore } from '../../../src/adapters/dynamodb/device-credentials-store.js';
-import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
-import { DEVICES_TABLE, STATS_TABLE } from '../../../src/contracts/tables.js';
-import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.js';
 import { DeviceRegistry } from '../../../src/domain/device-registry.js';
-import { createPageTokenCodec } from '../../../src/domain/page-token.js';
 import { admits } from '../../../src/ports/device-credentials.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 
-let dynamo: LocalDynamo;
+let fixture: CredentialStoreFixture;
 let doc: DynamoDBDocumentClient;
 let store: DynamoDbDeviceCredentialStore;
 let registry: DeviceRegistry;
@@ -22,23 +17,12 @@ const CERT_B = 'b'.repeat(64);
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('credentials-');
-  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, STATS_TABLE]);
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  store = new DynamoDbDeviceCredentialStore(doc, names[DEVICES_TABLE.id]!, { clock: () => NOW });
-  registry = new DeviceRegistry({
-    repository: new DynamoDbDeviceRepository(doc, names[DEVICES_TABLE.id]!),
-    stats: new DynamoDbStatsStore(doc, names[STATS_TABLE.id]!),
-    pageTokens: createPageTokenCodec('k'.repeat(32)),
-  });
-  writer = new DynamoDbDeviceStateWriter(doc, names[DEVICES_TABLE.id]!);
+  fixture = await startCredentialStoreFixture('credentials-', NOW);
+  ({ doc, store, registry } = fixture);
+  writer = new DynamoDbDeviceStateWriter(doc, fixture.devicesTable);
 });
 
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
+afterAll(() => fixture.stop());
 
 describe('DynamoDbDeviceCredentialStore', () => {
   it('binds a certificate to an existing device and increments its version', async () => {

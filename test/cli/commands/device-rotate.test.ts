@@ -11,19 +11,10 @@ import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 import { closed, connectDevice, type DeviceCredentials } from '../../local/iot-core/mqtt-device.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const TELEMETRY = `query T($deviceId: ID!, $from: AWSDateTime!, $to: AWSDateTime!) {
   telemetry(deviceId: $deviceId, metric: "temperature", from: $from, to: $to, limit: 100) { items { timestamp numberValue } } }`;
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('iotctl device rotate (local, real MQTT clients over mutual TLS)', () => {
   let dataDir: string;

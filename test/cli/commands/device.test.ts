@@ -6,7 +6,7 @@ import { register } from '../../../src/cli/commands/device.js';
 import { runCommand } from './run-command.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle, type DeviceManifest } from '../../../src/provisioning/device-bundle.js';
-import { closed, connectDevice } from '../../local/iot-core/mqtt-device.js';
+import { closed, bundleCredentials, connectDevice } from '../../local/iot-core/mqtt-device.js';
 
 describe('iotctl device (local)', () => {
   let dataDir: string;
@@ -44,11 +44,7 @@ describe('iotctl device (local)', () => {
     expect((await stat(join(out, 'pump-2', 'device.key'))).mode & 0o777).toBe(0o600);
     const device = await platform.registry.get(manifest.thingName);
     expect(device).toMatchObject({ name: 'pump-2', type: 'pump' });
-    const connection = await connectDevice(platform.endpoints.mqtt!, manifest.thingName, {
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
-      ca: bundle.caCertificatePem,
-    });
+    const connection = await connectDevice(platform.endpoints.mqtt!, manifest.thingName, bundleCredentials(bundle));
     if (!connection.ok) throw new Error(connection.error);
     const closing = closed(connection.client);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
 import { JsonLinesDeadLetterQueue } from '../../../src/adapters/sqs/json-lines-dead-letter-queue.js';
@@ -11,13 +11,13 @@ import { DynamoDbTelemetryStore } from '../../../src/adapters/telemetry/dynamodb
 import { register, type SqsSender } from '../../../src/cli/commands/dlq.js';
 import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import { createIngestHandler } from '../../../src/devices/ingest-handler.js';
-import { ensureTables, localTableNames } from '../../../src/local/dynamodb/dynalite.js';
 import { deadLetterFile } from '../../../src/local/iot-core/local-iot-core.js';
 import { ANY_FREE_PORTS, startLocalPlatform } from '../../../src/local/platform.js';
 import type { DeadLetter } from '../../../src/ports/dead-letter.js';
-import { startDynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { telemetryJson, telemetryRecord } from '../../devices/ingest-helpers.js';
 import { testDevice } from '../../domain/test-device.js';
+import { awsTargetTables } from './aws-target-tables.js';
+import { useCleanups } from '../../support/cleanups.js';
 
 async function run(args: string[], sqs?: () => SqsSender): Promise<{ out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -32,11 +32,7 @@ const THING = '00000000-0000-4000-8000-00000000d1e0';
 const NOW = Date.now();
 
 describe('iotctl dlq', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    process.exitCode = undefined;
-  });
+  const cleanups = useCleanups();
 
   it('lists, shows and redrives the letters of a device registered since: stored once, the bad one dead-lettered again', async () => {
     // Prepare: 3 readings of an unregistered thing and 1 unreadable message, dead-lettered by the real handler
@@ -73,16 +69,7 @@ describe('iotctl dlq', () => {
 
   it('--target aws receives the queue, stores through the tables, sends the bad letter again and deletes what it redrove', async () => {
     // Prepare: the tables on dynalite (AWS_ENDPOINT_URL_DYNAMODB), SQS answered and recorded by a fake sender
-    const fixture = await startDynamoFixture();
-    cleanups.push(() => fixture.stop());
-    const names = localTableNames('test-');
-    await ensureTables(fixture.endpoint, names, [TELEMETRY_TABLE]);
-    await new DynamoDbDeviceRepository(fixture.doc, fixture.devicesTable).create(testDevice(THING));
-    const saved = { ...process.env };
-    cleanups.push(() => {
-      process.env = saved;
-    });
-    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: fixture.endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+    const { fixture, names } = await awsTargetTables(THING, cleanups);
     const letter = (seq: number, payload: string): DeadLetter => ({
       source: 'ingest',
       reason: 'UNKNOWN_DEVICE',

@@ -1,17 +1,15 @@
 import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
+import { describe, expect, it } from 'vitest';
 import type { KinesisSender } from '../../../src/adapters/kinesis/kinesis-range-reader.js';
 import { DynamoDbTelemetryStore } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import type { SqsSender } from '../../../src/cli/commands/dlq.js';
 import { register } from '../../../src/cli/commands/ingest.js';
 import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
-import { ensureTables, localTableNames } from '../../../src/local/dynamodb/dynalite.js';
-import { startDynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { telemetryJson } from '../../devices/ingest-helpers.js';
-import { testDevice } from '../../domain/test-device.js';
+import { awsTargetTables } from './aws-target-tables.js';
+import { useCleanups } from '../../support/cleanups.js';
 
 const THING = '00000000-0000-4000-8000-0000000ae901';
 const NOW = Date.now();
@@ -38,24 +36,11 @@ function streamRecord(sequence: number, payload: string) {
 }
 
 describe('iotctl ingest replay --target aws', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    process.exitCode = undefined;
-  });
+  const cleanups = useCleanups();
 
   it('reads each failed range from its shard, stores it through the tables, deletes only the messages whose range is done', async () => {
     // Prepare: tables on dynalite; SQS and Kinesis answered and recorded
-    const fixture = await startDynamoFixture();
-    cleanups.push(() => fixture.stop());
-    const names = localTableNames('test-');
-    await ensureTables(fixture.endpoint, names, [TELEMETRY_TABLE]);
-    await new DynamoDbDeviceRepository(fixture.doc, fixture.devicesTable).create(testDevice(THING));
-    const saved = { ...process.env };
-    cleanups.push(() => {
-      process.env = saved;
-    });
-    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: fixture.endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+    const { fixture, names } = await awsTargetTables(THING, cleanups);
     const sent: Array<{ name: string; input: any }> = [];
     let receives = 0;
     const sqs: SqsSender = {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { register } from '../../../src/cli/commands/ingest.js';
 import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
@@ -12,6 +12,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../src/local/dynamodb/dyn
 import { ingestFailureDir } from '../../../src/local/event-source-mapping/failure-destination.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { connect, provisionDevice, waitFor } from '../../commands/local-devices.js';
+import { useCleanups } from '../../support/cleanups.js';
 
 async function replay(args: string[]): Promise<{ out: string[]; err: string[]; code: number | undefined }> {
   const out: string[] = [];
@@ -41,10 +42,7 @@ async function readings(platform: LocalPlatform, token: string, deviceId: string
 }
 
 describe('iotctl ingest replay (local)', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = useCleanups();
 
   it('replays the ranges given up on while the telemetry table was gone, exactly once per reading however often it runs', async () => {
     // Prepare: a device publishes over MQTT while its readings cannot be stored, until the event source gives up

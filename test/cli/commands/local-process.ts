@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { connectBundle } from '../../local/iot-core/mqtt-device.js';
 
 const BIN = new URL('../../../bin/iotctl.js', import.meta.url).pathname;
 const ANY_PORTS = ['--port-dynamodb', '0', '--port-mqtt', '0', '--port-graphql', '0', '--port-grpc', '0'];
@@ -106,13 +107,5 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
 
 /** A device's MQTT 3.1.1 session over mutual TLS with its own certificate, without reconnects. */
 export function connectDevice(bundle: DeviceBundle, mqttPort: number): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtts://127.0.0.1:${mqttPort}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  return connectBundle(`mqtts://127.0.0.1:${mqttPort}`, bundle);
 }

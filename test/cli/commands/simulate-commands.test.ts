@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandStatus } from '../../../src/commands/command.js';
 import { register } from '../../../src/cli/commands/simulate.js';
@@ -9,6 +8,7 @@ import { commandAccountingLine } from '../../../src/cli/simulator/command-driver
 import { decide, type CommandDecision } from '../../../src/cli/simulator/command-responder.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { readDeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { runCommand } from './run-command.js';
 
 process.env.INGEST_BATCH_WINDOW_SECONDS = '0';
 
@@ -27,17 +27,7 @@ describe('iotctl simulate --commands (local)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function run(args: string[]) {
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const program = new Command('iotctl').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    register(program, (line) => lines.push(line), (line) => errors.push(line));
-    process.exitCode = 0;
-    await program.parseAsync(['node', 'iotctl', 'simulate', ...args]);
-    const exitCode = Number(process.exitCode ?? 0);
-    process.exitCode = 0;
-    return { lines, errors, exitCode };
-  }
+  const run = (args: string[]) => runCommand(register, 'simulate', args);
 
   /** The statuses of the simulated commands the platform holds for the simulator's devices, counted through the service. */
   async function platformCounts(devices: number): Promise<Record<string, number>> {

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountingLine, percentile, register } from '../../../src/cli/commands/simulate.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
+import { runCommand } from './run-command.js';
 
 // Deliver each ingest batch at once instead of after the 60 s window.
 process.env.INGEST_BATCH_WINDOW_SECONDS = '0';
@@ -22,17 +22,7 @@ describe('iotctl simulate (local)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function run(args: string[]) {
-    const lines: string[] = [];
-    const errors: string[] = [];
-    const program = new Command('iotctl').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    register(program, (line) => lines.push(line), (line) => errors.push(line));
-    process.exitCode = 0;
-    await program.parseAsync(['node', 'iotctl', 'simulate', ...args]);
-    const exitCode = Number(process.exitCode ?? 0);
-    process.exitCode = 0;
-    return { lines, errors, exitCode };
-  }
+  const run = (args: string[]) => runCommand(register, 'simulate', args);
 
   it('publishes from every device and accounts for every message as stored or dead-lettered, also when devices are reused', async () => {
     // Prepare

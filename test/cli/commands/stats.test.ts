@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbDeviceRepository } from '../../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../../src/adapters/dynamodb/stats-store.js';
 import { register } from '../../../src/cli/commands/stats.js';
@@ -9,6 +9,7 @@ import { padSequence } from '../../../src/domain/change-sequence.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../../src/local/platform.js';
 import { startDynamoFixture, type DynamoFixture } from '../../adapters/dynamodb/dynamo-fixture.js';
 import { testDevice } from '../../domain/test-device.js';
+import { useCleanups } from '../../support/cleanups.js';
 
 async function run(args: string[]): Promise<{ out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -41,11 +42,7 @@ async function recordingProxy(upstream: string): Promise<{ url: string; requests
 }
 
 describe('iotctl stats rebuild', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    process.exitCode = undefined;
-  });
+  const cleanups = useCleanups();
 
   it('recounts a local platform whose counters drifted, and GraphQL serves the recount', async () => {
     // Prepare

@@ -5,33 +5,25 @@
  * viewer, and error words. The session comes from an in-memory AuthProvider holding a token of
  * the platform's own issuer.
  */
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { CombinedError } from 'urql';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ConsoleApp } from '../../../console/src/app';
 import { isExpired, sessionFromToken } from '../../../console/src/auth/session';
 import { plainMessage } from '../../../console/src/api/errors';
 import { provisionCommand } from '../../../console/src/views/create-device-page';
-import type { ConsoleRuntimeConfig } from '../../../src/contracts/console-config';
 import { InMemoryAuth } from './in-memory-auth';
+import { cleanUpAfterEach, localConsoleConfig, renderConsoleAs } from './local-console';
 import './provided-context';
 
 describe('console components', () => {
   const api = inject('consoleApi');
-  const config: ConsoleRuntimeConfig = { auth: 'local', graphqlUrl: api.graphqlUrl, realtimeProtocol: 'graphql-ws', realtimeUrl: api.realtimeUrl };
+  const config = localConsoleConfig();
   const deviceId = api.deviceId;
 
-  afterEach(() => {
-    cleanup();
-    window.history.replaceState(null, '', '/');
-  });
+  cleanUpAfterEach();
 
-  const renderAs = (token: string, path = '/') => {
-    window.history.replaceState(null, '', path);
-    const auth = new InMemoryAuth(sessionFromToken(token));
-    render(<ConsoleApp config={config} auth={auth} />);
-    return auth;
-  };
+  const renderAs = renderConsoleAs;
 
   it('shows the sign-in form, with labelled controls, when there is no session', async () => {
     render(<ConsoleApp config={config} auth={new InMemoryAuth(undefined)} />);

@@ -4,14 +4,11 @@
  * happy-dom against the real local GraphQL server (ephemeral platform): what the forms refuse
  * before sending, what the API refuses shown in plain words, and the viewer's read-only pages.
  */
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ConsoleApp } from '../../../console/src/app';
-import { sessionFromToken } from '../../../console/src/auth/session';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, inject, it } from 'vitest';
 import { checkJson } from '../../../console/src/components/json-text';
 import { firstNullPath, mergePatchBetween } from '../../../console/src/components/merge-patch';
-import type { ConsoleRuntimeConfig } from '../../../src/contracts/console-config';
-import { InMemoryAuth } from './in-memory-auth';
+import { cleanUpAfterEach, renderConsoleAs } from './local-console';
 import './provided-context';
 
 /** Generous: the component tests share two cores with the platform and each other. */
@@ -19,18 +16,11 @@ const SLOW = { timeout: 15_000 };
 
 describe('device control and alarm views', () => {
   const api = inject('consoleApi');
-  const config: ConsoleRuntimeConfig = { auth: 'local', graphqlUrl: api.graphqlUrl, realtimeProtocol: 'graphql-ws', realtimeUrl: api.realtimeUrl };
   const deviceId = api.deviceId;
 
-  afterEach(() => {
-    cleanup();
-    window.history.replaceState(null, '', '/');
-  });
+  cleanUpAfterEach();
 
-  const renderAs = (token: string, path: string) => {
-    window.history.replaceState(null, '', path);
-    render(<ConsoleApp config={config} auth={new InMemoryAuth(sessionFromToken(token))} />);
-  };
+  const renderAs = renderConsoleAs;
 
   it('checks a command before sending it, sends it, and lets an admin cancel it while the device is offline', async () => {
     renderAs(api.adminToken, `/devices/${deviceId}`);

@@ -6,7 +6,7 @@
  * in the alarm's history, and the rule is edited and deleted. Photographed at 1280x800 and 390x844.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   graphql,
   type LocalPlatformProcess,
@@ -15,24 +15,19 @@ import {
   publishTelemetry,
   screenshot,
   signIn,
-  startConsoleSuite,
-  stopConsoleSuite,
+  useConsoleSuite,
+  WAIT,
 } from './harness.js';
 
-const WAIT = { timeout: 30_000 };
-/** One browser flow against the real platform, with room for a loaded 2-core machine. */
-const FLOW_TIMEOUT_MS = 240_000;
+/** An alarm flow also waits on ingest batches and the alarm stream. */
+const ALARM_FLOW_TIMEOUT_MS = 240_000;
 
 describe('alarms page in Chromium', () => {
   let platform: LocalPlatformProcess;
   let browser: Browser;
   let adminToken: string;
 
-  beforeAll(async () => {
-    ({ platform, browser, adminToken } = await startConsoleSuite());
-  }, 180_000);
-
-  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
+  useConsoleSuite((suite) => ({ platform, browser, adminToken } = suite));
 
   it('shows designed empty states before any rule or alarm exists', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {
@@ -46,7 +41,7 @@ describe('alarms page in Chromium', () => {
       await screenshot(page, '19-alarm-rules-empty');
       await context.close();
     }
-  }, FLOW_TIMEOUT_MS);
+  }, ALARM_FLOW_TIMEOUT_MS);
 
   it('creates a rule from the page, shows the threshold crossing ACTIVE live, and acknowledges and snoozes it with notes', async () => {
     // Prepare: a device that has reported once, below the threshold.
@@ -123,7 +118,7 @@ describe('alarms page in Chromium', () => {
     const stored = await graphql(platform, adminToken, 'query($id: ID!) { alarms(filter: {deviceId: $id}) { items { state lastTransition { note actor } } } }', { id });
     expect(stored.data.alarms.items).toEqual([{ state: 'SNOOZE_DISABLED', lastTransition: { note: 'maintenance until noon', actor: 'alice' } }]);
     await context.close();
-  }, FLOW_TIMEOUT_MS);
+  }, ALARM_FLOW_TIMEOUT_MS);
 
   it('edits a rule as a new version and deletes it', async () => {
     const created = await graphql(platform, adminToken, 'mutation($input: AlarmRuleInput!) { createAlarmRule(input: $input) { id } }', {
@@ -146,7 +141,7 @@ describe('alarms page in Chromium', () => {
     const stored = await graphql(platform, adminToken, 'query($id: ID!) { alarmRule(id: $id) { id } }', { id: ruleId });
     expect(stored.data.alarmRule).toBeNull();
     await context.close();
-  }, FLOW_TIMEOUT_MS);
+  }, ALARM_FLOW_TIMEOUT_MS);
 
   it('gives a viewer the alarms and rules without a single write control, and the API refuses a forced snooze', async () => {
     const bundle = await provisionDevice(platform, 'Chiller', 'chiller');
@@ -184,5 +179,5 @@ describe('alarms page in Chromium', () => {
       expect(forced.errors[0]!.errorType).toBe('Unauthorized');
       await context.close();
     }
-  }, FLOW_TIMEOUT_MS);
+  }, ALARM_FLOW_TIMEOUT_MS);
 });

@@ -12,7 +12,17 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskTlsIdentity } from '../../../src/grpc/task-tls-identity.js';
-import { buildConsole, launchChromium, provisionDevice, publishTelemetry, screenshot, startPlatform, waitForReading, type LocalPlatformProcess } from './harness.js';
+import {
+  buildConsole,
+  changeBetweenReadAndSubscription,
+  launchChromium,
+  provisionDevice,
+  publishTelemetry,
+  screenshot,
+  startPlatform,
+  watchDeviceChanges,
+  type LocalPlatformProcess,
+} from './harness.js';
 
 const WAIT = { timeout: 30_000 };
 
@@ -68,11 +78,10 @@ describe('cloud live updates over AppSync’s real-time protocol, in Chromium', 
     await platform?.stop();
   }, 60_000);
 
-  it('updates a reading live through Amplify’s AppSync client, over wss:// to /graphql/realtime', async () => {
-    // Prepare: a device with a first reading; a console whose /config.json says AppSync, as the cloud's does.
+  it('updates a reading live through Amplify’s AppSync client, over wss:// to /graphql/realtime, the first one landing between the page’s read and its subscription', async () => {
+    // Prepare: a device; a console whose /config.json says AppSync, as the cloud's does.
     const bundle = await provisionDevice(platform, 'Rooftop sensor', 'weather');
-    await publishTelemetry(platform, bundle, { wind: 3.5 }, 1);
-    await waitForReading(platform, adminToken, bundle.manifest.thingName, 'wind', 3.5);
+    const watch = await watchDeviceChanges(platform, adminToken, bundle.manifest.thingName);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true, reducedMotion: 'reduce' });
     // Signed in already (the local sign-in door only serves pages of its own http origin).
     await context.addInitScript((token) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('iot-console.local-session', token), adminToken);
@@ -86,7 +95,13 @@ describe('cloud live updates over AppSync’s real-time protocol, in Chromium', 
       sockets.push(seen);
       ws.on('framereceived', (frame) => seen.frames.push(String(frame.payload)));
     });
+    // The first reading lands after the page's read is answered and before the page gets it.
+    const { changed } = await changeBetweenReadAndSubscription(page, { read: 'Device', subscription: 'DeviceUpdated' }, async () => {
+      await publishTelemetry(platform, bundle, { wind: 3.5 }, 1);
+      await watch.waitFor((c) => c.device.readings.some((r: { metric: string; numberValue?: number }) => r.metric === 'wind' && r.numberValue === 3.5));
+    });
     await page.goto(`${front.origin}/devices/${bundle.manifest.thingName}`);
+    await changed;
     await expect.poll(() => page.getByTestId('reading-wind').textContent(), WAIT).toBe('3.5');
     // The subscription is acknowledged before the device publishes again.
     await expect.poll(() => sockets.flatMap((s) => s.frames).some((f) => f.includes('"start_ack"')), WAIT).toBe(true);
@@ -100,6 +115,7 @@ describe('cloud live updates over AppSync’s real-time protocol, in Chromium', 
     expect(sockets.flatMap((s) => s.frames).some((f) => f.includes('"connection_ack"'))).toBe(true);
     await expect(page.getByText('Live updates unavailable').count()).resolves.toBe(0);
     await screenshot(page, '26-cloud-live-updates');
+    await watch.close();
     await context.close();
   }, 180_000);
 });

@@ -5,8 +5,10 @@
  * expired session returning to the same page. Every view is photographed at 1280x800 and 390x844.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  changeBetweenReadAndSubscription,
+  FLOW_TIMEOUT_MS,
   graphql,
   type LocalPlatformProcess,
   newPage,
@@ -14,25 +16,18 @@ import {
   publishTelemetry,
   screenshot,
   signIn,
-  startConsoleSuite,
-  stopConsoleSuite,
+  useConsoleSuite,
+  WAIT,
   waitForReading,
+  watchDeviceChanges,
 } from './harness.js';
-
-const WAIT = { timeout: 30_000 };
-/** One browser flow against the real platform, with room for a loaded 2-core machine. */
-const FLOW_TIMEOUT_MS = 180_000;
 
 describe('web console in Chromium', () => {
   let platform: LocalPlatformProcess;
   let browser: Browser;
   let adminToken: string;
 
-  beforeAll(async () => {
-    ({ platform, browser, adminToken } = await startConsoleSuite());
-  }, 180_000);
-
-  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
+  useConsoleSuite((suite) => ({ platform, browser, adminToken } = suite));
 
   it('shows the sign-in page and, for an empty fleet, designed empty states', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {
@@ -80,7 +75,6 @@ describe('web console in Chromium', () => {
     const bundle = await provisionDevice(platform, 'Greenhouse probe');
     const id = bundle.manifest.thingName;
     await publishTelemetry(platform, bundle, { temperature: 18.5, humidity: 40 }, 1);
-    await waitForReading(platform, adminToken, id, 'temperature', 18.5);
     const { context, page } = await newPage(browser, 'desktop');
     await signIn(page, platform.consoleUrl, 'alice', 'admin');
     await page.getByRole('link', { name: 'Devices', exact: true }).click();
@@ -99,6 +93,52 @@ describe('web console in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot(page, '05-device-detail');
     expect(page.url()).toBe(`${platform.consoleUrl}/devices/${id}`);
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
+  it('shows a reading that lands between the device page’s read and its subscription, without another reading', async () => {
+    // Prepare: a device without readings, and a Node subscriber that tells when its change went out.
+    const bundle = await provisionDevice(platform, 'Race probe');
+    const id = bundle.manifest.thingName;
+    const watch = await watchDeviceChanges(platform, adminToken, id);
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    const { changed } = await changeBetweenReadAndSubscription(page, { read: 'Device', subscription: 'DeviceUpdated' }, async () => {
+      await publishTelemetry(platform, bundle, { temperature: 7.5 }, 1);
+      await watch.waitFor((c) => c.device.readings.some((r: { metric: string; numberValue?: number }) => r.metric === 'temperature' && r.numberValue === 7.5));
+    });
+
+    // Act: open the page; its read is answered before the reading and reaches it after.
+    await page.goto(`${platform.consoleUrl}/devices/${id}`);
+    await changed;
+
+    // Assess: the reading shows, though the read missed it and no other change follows.
+    await expect.poll(() => page.getByTestId('reading-temperature').textContent(), WAIT).toBe('7.5');
+    await watch.close();
+    await context.close();
+  }, FLOW_TIMEOUT_MS);
+
+  it('shows a rename that lands between the device list’s read and its subscription, without another change', async () => {
+    // Prepare
+    const created = await graphql(platform, adminToken, 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id version } }', { input: { name: 'Before the rename', type: 'thermostat' } });
+    expect(created.errors).toBeUndefined();
+    const { id, version } = created.data.createDevice as { id: string; version: number };
+    const watch = await watchDeviceChanges(platform, adminToken, id);
+    const { context, page } = await newPage(browser, 'desktop');
+    await signIn(page, platform.consoleUrl, 'alice', 'admin');
+    const { changed } = await changeBetweenReadAndSubscription(page, { read: 'Devices', subscription: 'DeviceUpdated' }, async () => {
+      const renamed = await graphql(platform, adminToken, 'mutation($input: UpdateDeviceInput!) { updateDevice(input: $input) { id } }', { input: { id, name: 'After the rename', expectedVersion: version } });
+      expect(renamed.errors).toBeUndefined();
+      await watch.waitFor((c) => c.device.name === 'After the rename');
+    });
+
+    // Act
+    await page.goto(`${platform.consoleUrl}/devices`);
+    await changed;
+
+    // Assess
+    await page.getByRole('link', { name: 'After the rename' }).waitFor(WAIT);
+    await watch.close();
     await context.close();
   }, FLOW_TIMEOUT_MS);
 

@@ -6,33 +6,26 @@
  * asks to reload or overwrite. Each view is photographed at 1280x800 and 390x844.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   connectSimulatedDevice,
+  FLOW_TIMEOUT_MS,
   graphql,
   type LocalPlatformProcess,
   newPage,
   provisionDevice,
   screenshot,
   signIn,
-  startConsoleSuite,
-  stopConsoleSuite,
+  useConsoleSuite,
+  WAIT,
 } from './harness.js';
-
-const WAIT = { timeout: 30_000 };
-/** One browser flow against the real platform, with room for a loaded 2-core machine. */
-const FLOW_TIMEOUT_MS = 180_000;
 
 describe('device commands and twin in Chromium', () => {
   let platform: LocalPlatformProcess;
   let browser: Browser;
   let adminToken: string;
 
-  beforeAll(async () => {
-    ({ platform, browser, adminToken } = await startConsoleSuite());
-  }, 180_000);
-
-  afterAll(() => stopConsoleSuite({ platform, browser }), 60_000);
+  useConsoleSuite((suite) => ({ platform, browser, adminToken } = suite));
 
   it('sends a command from the page to a real device and shows it SUCCEEDED live, with history pages', async () => {
     // Prepare: a device answering commands, and 10 older commands so the history has a second page.

@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import mqtt from 'mqtt';
+import { createClient } from 'graphql-ws';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import WebSocket from 'ws';
 import { READY_LINE } from '../../../src/cli/commands/local.js';
+import { SUBSCRIPTION_STARTED_FIELD } from '../../../src/contracts/live-updates.js';
 import { readDeviceBundle, type DeviceBundle } from '../../../src/provisioning/device-bundle.js';
+import { connectBundle } from '../../local/iot-core/mqtt-device.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'iotctl.js');
@@ -100,6 +104,24 @@ export interface ConsoleSuite {
   readonly adminToken: string;
 }
 
+/** How long a flow waits for the page to show something, with room for a loaded 2-core machine. */
+export const WAIT = { timeout: 30_000 };
+/** One browser flow against the real platform, with room for a loaded 2-core machine. */
+export const FLOW_TIMEOUT_MS = 180_000;
+
+/**
+ * Starts a {@link ConsoleSuite} before the file's tests and stops it after them; `started`
+ * receives it, to set the file's own variables.
+ */
+export function useConsoleSuite(started: (suite: ConsoleSuite) => void): void {
+  let suite: Partial<ConsoleSuite> = {};
+  beforeAll(async () => {
+    suite = await startConsoleSuite();
+    started(suite as ConsoleSuite);
+  }, 180_000);
+  afterAll(() => stopConsoleSuite(suite), 60_000);
+}
+
 /** Builds the console, starts `iotctl local` and Chromium side by side, and mints an admin token. */
 export async function startConsoleSuite(): Promise<ConsoleSuite> {
   await buildConsole();
@@ -158,15 +180,7 @@ export async function provisionDevice(platform: LocalPlatformProcess, name: stri
 
 /** Publishes telemetry as the device over mutual TLS at QoS 1 (acknowledged = durable). */
 export async function publishTelemetry(platform: LocalPlatformProcess, bundle: DeviceBundle, metrics: Record<string, number>, seq: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectBundle(`mqtts://127.0.0.1:${platform.mqttPort}`, bundle);
   try {
     await client.publishAsync(bundle.manifest.topics.telemetry, JSON.stringify({ v: 1, ts: Date.now(), seq, metrics }), { qos: 1 });
   } finally {
@@ -175,9 +189,8 @@ export async function publishTelemetry(platform: LocalPlatformProcess, bundle: D
 }
 
 /**
- * Waits until the registry shows `value` as the device's latest `metric`. A page opened before the
- * reading is stored can read the device just before it and subscribe just after its change, so a
- * test that expects the page's first read to show a reading waits for it to be stored first.
+ * Waits until the registry shows `value` as the device's latest `metric`, for a test that needs
+ * the reading stored before it goes on (a chart reads stored readings only).
  */
 export async function waitForReading(platform: LocalPlatformProcess, token: string, id: string, metric: string, value: number): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -216,15 +229,7 @@ export interface SimulatedDevice {
  */
 export async function connectSimulatedDevice(platform: LocalPlatformProcess, bundle: DeviceBundle): Promise<SimulatedDevice> {
   const { topics } = bundle.manifest;
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${platform.mqttPort}`, {
-    clientId: bundle.manifest.thingName,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    cert: bundle.certificatePem,
-    key: bundle.privateKeyPem,
-    ca: bundle.caCertificatePem,
-  });
+  const client = await connectBundle(`mqtts://127.0.0.1:${platform.mqttPort}`, bundle);
   const commands: SimulatedDevice['commands'] = [];
   const deltas: SimulatedDevice['deltas'] = [];
   client.on('message', (topic, raw) => {
@@ -244,4 +249,109 @@ export async function connectSimulatedDevice(platform: LocalPlatformProcess, bun
   });
   await client.subscribeAsync([topics.commands, topics.delta], { qos: 1 });
   return { commands, deltas, stop: () => client.endAsync() };
+}
+
+/** A device's changes as a Node subscriber of deviceUpdated(id) receives them. */
+export interface DeviceChangeWatch {
+  /** Resolves with the first change (already received or to come) that `matches`. */
+  waitFor(matches: (change: { sequence: string; device: any }) => boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes to deviceUpdated(id) from Node over graphql-ws and resolves once the server confirmed
+ * that the subscription listens, so that every later change of the device reaches it.
+ */
+export async function watchDeviceChanges(platform: LocalPlatformProcess, token: string, id: string): Promise<DeviceChangeWatch> {
+  const changes: Array<{ sequence: string; device: any }> = [];
+  const waiters = new Set<() => void>();
+  let confirm: () => void = () => {};
+  const started = new Promise<void>((resolve) => (confirm = resolve));
+  const client = createClient({
+    url: platform.graphqlUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: token },
+    retryAttempts: 0,
+    on: { ping: (received, payload) => void (received && (payload as Record<string, unknown> | undefined)?.[SUBSCRIPTION_STARTED_FIELD] && confirm()) },
+  });
+  let failed: unknown;
+  client.subscribe<{ deviceUpdated: { sequence: string; device: any } }>(
+    { query: 'subscription($id: ID) { deviceUpdated(id: $id) { sequence device { id name version readings { metric numberValue } } } }', variables: { id } },
+    {
+      next: ({ data }) => {
+        if (data?.deviceUpdated) changes.push(data.deviceUpdated);
+        for (const wake of waiters) wake();
+      },
+      error: (error) => {
+        failed = error;
+        confirm();
+        for (const wake of waiters) wake();
+      },
+      complete: () => {},
+    },
+  );
+  await started;
+  if (failed) throw new Error(`deviceUpdated(${id}) failed: ${JSON.stringify(failed)}`);
+  return {
+    waitFor: (matches) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (failed) reject(new Error(`deviceUpdated(${id}) failed: ${JSON.stringify(failed)}`));
+          else if (changes.some(matches)) resolve();
+          else return;
+          waiters.delete(check);
+          clearTimeout(timer);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`deviceUpdated(${id}): no matching change within 30 s (got ${JSON.stringify(changes)})`));
+        }, 30_000);
+        waiters.add(check);
+        check();
+      }),
+    close: () => client.dispose() as Promise<void>,
+  };
+}
+
+/**
+ * Makes `change` land in the window of the read-then-subscribe race, deterministically: the
+ * page's first `read` query (by GraphQL operation name) is answered by the server, then `change`
+ * runs to its end, and only then does the page get the (now stale) answer. A `subscription`
+ * start the page sends while that read is held waits for the change too, so a page that reads
+ * before its subscription listens misses the change for good; a page that reads only once it
+ * listens hears it. Await `changed`: it carries the change's own failure.
+ */
+export async function changeBetweenReadAndSubscription(page: Page, names: { read: string; subscription: string }, change: () => Promise<void>): Promise<{ changed: Promise<void> }> {
+  let held: Promise<void> | undefined;
+  let settle: (outcome: { error?: unknown }) => void = () => {};
+  const outcome = new Promise<{ error?: unknown }>((resolve) => (settle = resolve));
+  await page.route('**/graphql', async (route) => {
+    if (held || route.request().method() !== 'POST' || !new RegExp(`query ${names.read}\\b`).test(route.request().postData() ?? '')) return route.continue();
+    held = outcome.then(() => undefined);
+    const response = await route.fetch();
+    try {
+      await change();
+      settle({});
+    } catch (error) {
+      settle({ error });
+    }
+    await route.fulfill({ response });
+  });
+  // Both protocols: graphql-ws on /graphql, AppSync's on /graphql/realtime. Frames keep their order.
+  await page.routeWebSocket((url) => /\/graphql(\/realtime)?$/.test(url.pathname), (ws) => {
+    const server = ws.connectToServer();
+    let forwarded = Promise.resolve();
+    ws.onMessage((message) => {
+      const text = String(message);
+      forwarded = forwarded.then(async () => {
+        if (held && text.includes(`subscription ${names.subscription}`)) await held;
+        server.send(message);
+      });
+    });
+  });
+  return {
+    changed: outcome.then(({ error }) => {
+      if (error) throw error;
+    }),
+  };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { SUBSCRIPTION_STARTED_FIELD } from '../../../src/contracts/live-updates.js';
 import { call, newClient } from '../../grpc/helpers.js';
 import { CREATE, UPDATE, startGraphqlHarness, type GraphqlHarness } from '../../graphql/helpers.js';
 
@@ -68,8 +69,9 @@ describe('deviceUpdated subscriptions', () => {
   }
 
   /**
-   * graphql-ws never confirms a subscription, so changes a probe device until every watcher has
-   * seen one: from then on each watcher is live. Probe changes are left out of the assertions.
+   * Changes a probe device until every watcher has seen one: from then on each watcher is live
+   * (the started-subscription ping says so too, see below). Probe changes are left out of the
+   * assertions.
    */
   async function prime(watchers: Watcher[], probeId: string): Promise<void> {
     for (let n = 0; !watchers.every((w) => w.received.some((c) => c.device.name.startsWith('probe-'))); n++) {
@@ -120,6 +122,35 @@ describe('deviceUpdated subscriptions', () => {
     expect(new Set(mine.changes().map((c) => c.device.version)).size).toBe(3);
     mine.stop();
     all.stop();
+  });
+
+  it('pings a subscription’s id once it listens, so a change made right after the ping reaches it', async () => {
+    // Prepare: a client that records the started-subscription pings it receives.
+    const device = (await h.gql(CREATE, { input: { name: 'Announced', type: 'pump' } })).data!.createDevice;
+    await h.platform.changeFeed.flush();
+    const pinged: unknown[] = [];
+    let wake = () => {};
+    const announcing = createClient({
+      url: h.realtimeUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: h.viewerToken },
+      retryAttempts: 0,
+      generateID: () => 'watch-announced',
+      on: { ping: (received, payload) => void (received && pinged.push(payload), wake()) },
+    });
+    const mine = watch(announcing, device.id);
+    while (pinged.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+
+    // Act: one change, with no probe before it.
+    await h.gql(UPDATE, { input: { id: device.id, name: 'Announced, then renamed' } });
+    await mine.until((r) => r.some((c) => c.device.name === 'Announced, then renamed'));
+
+    // Assess
+    expect(pinged).toEqual([{ [SUBSCRIPTION_STARTED_FIELD]: 'watch-announced' }]);
+    expect(mine.errors).toEqual([]);
+    expect(mine.received.map((c) => c.device.name)).toEqual(['Announced, then renamed']);
+    mine.stop();
+    await announcing.dispose();
   });
 
   it('refuses a subscription connection without a valid token', async () => {

@@ -10,7 +10,7 @@ import { provisionLocalDevice, revokeLocalDevice } from '../../../src/provisioni
 import { call, newClient } from '../../grpc/helpers.js';
 import { LocalTokenIssuer } from '../../../src/local/appsync/local-token-issuer.js';
 import type { DeviceBundle } from '../../../src/provisioning/device-bundle.js';
-import { closed, connectDevice } from './mqtt-device.js';
+import { closed, bundleCredentials, connectDevice } from './mqtt-device.js';
 
 // Deliver each ingest batch at once instead of after the local 1 s window.
 process.env.INGEST_BATCH_WINDOW_SECONDS = '0';
@@ -38,12 +38,7 @@ describe('local IoT Core on the local platform', () => {
     return bundle;
   }
 
-  const connect = (bundle: DeviceBundle) =>
-    connectDevice(platform.endpoints.mqtt!, bundle.manifest.thingName, {
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
-      ca: bundle.caCertificatePem,
-    });
+  const connect = (bundle: DeviceBundle) => connectDevice(platform.endpoints.mqtt!, bundle.manifest.thingName, bundleCredentials(bundle));
 
   async function eventually(id: string, check: (device: Device) => boolean): Promise<Device> {
     let device = await platform.registry.get(id);

@@ -3,6 +3,7 @@
  * socket close, so connecting settles on `close` as well as on `error`.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import type { DeviceBundle } from '../../../src/provisioning/device-bundle.js';
 
 export interface DeviceCredentials {
   readonly cert?: string;
@@ -23,7 +24,8 @@ export function connectDevice(url: string, clientId: string, credentials: Device
       clientId,
       protocolVersion,
       reconnectPeriod: 0,
-      connectTimeout: 5_000,
+      // Room for a TLS handshake on a loaded machine; a refusal still settles at once (on close).
+      connectTimeout: 10_000,
       ca: credentials.ca,
       ...(credentials.cert && { cert: credentials.cert }),
       ...(credentials.key && { key: credentials.key }),
@@ -45,4 +47,16 @@ export function closed(client: MqttClient): Promise<void> {
     if (!client.connected) return resolve();
     client.once('close', () => resolve());
   });
+}
+
+/** The certificate, key and CA of a device bundle, as {@link connectDevice} takes them. */
+export function bundleCredentials(bundle: DeviceBundle): DeviceCredentials {
+  return { cert: bundle.certificatePem, key: bundle.privateKeyPem, ca: bundle.caCertificatePem };
+}
+
+/** Connects as `bundle`'s device (its thing name as client id, no reconnects); throws when refused. */
+export async function connectBundle(url: string, bundle: DeviceBundle, protocolVersion: MqttVersion = 4): Promise<MqttClient> {
+  const outcome = await connectDevice(url, bundle.manifest.thingName, bundleCredentials(bundle), protocolVersion);
+  if (!outcome.ok) throw new Error(`${bundle.manifest.thingName}: connect failed: ${outcome.error}`);
+  return outcome.client;
 }
