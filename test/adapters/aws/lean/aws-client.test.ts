@@ -1,24 +1,17 @@
 /** The lean clients' core against a local endpoint: signing, error shapes, the SDK's standard retries, timeouts and endpoint resolution. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AwsClient, resolveEndpoint, type ServiceDescription } from '../../../../src/adapters/aws/lean/aws-client.js';
 import { callJson, parseJsonError } from '../../../../src/adapters/aws/lean/aws-json-protocol.js';
 import { backoffMs, RetryQuota, retryKind } from '../../../../src/adapters/aws/lean/retry-strategy.js';
-import { authorizationPattern, startAwsStub, TEST_CREDENTIALS, type AwsStub } from './aws-stub.js';
+import { authorizationPattern, TEST_CREDENTIALS, useAwsStub, type AwsStub } from './aws-stub.js';
 
 const SERVICE: ServiceDescription = { signingName: 'dynamodb', host: (region) => `dynamodb.${region}.amazonaws.com`, endpointEnv: 'DYNAMODB', parseError: parseJsonError };
 
 let stub: AwsStub;
 const sleeps: number[] = [];
-beforeAll(async () => {
-  stub = await startAwsStub();
-});
-afterAll(async () => {
-  await stub.close();
-});
+useAwsStub((started) => (stub = started));
 afterEach(() => {
-  stub.requests.length = 0;
   sleeps.length = 0;
-  stub.answer = () => ({ body: {} });
 });
 
 const client = (options: { maxAttempts?: number; quota?: RetryQuota; endpoint?: string; requestTimeout?: number } = {}) =>

@@ -1,6 +1,7 @@
 /** A local HTTP server standing in for an AWS API: records each request whole and answers what the test scripts. */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export interface StubRequest {
   readonly method: string;
@@ -67,4 +68,21 @@ export async function startAwsStub(): Promise<AwsStub> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (stub as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return stub;
+}
+
+/** Starts a stub for the file's tests (handed to `use`), empties it and restores its default answer after each, and closes it at the end. */
+export function useAwsStub(use: (stub: AwsStub) => void): void {
+  let stub: AwsStub | undefined;
+  beforeAll(async () => {
+    stub = await startAwsStub();
+    use(stub);
+  });
+  afterAll(async () => {
+    await stub?.close();
+  });
+  afterEach(() => {
+    if (!stub) return;
+    stub.requests.length = 0;
+    stub.answer = () => ({ body: {} });
+  });
 }

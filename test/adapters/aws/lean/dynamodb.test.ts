@@ -3,7 +3,7 @@
  * cannot show, a local endpoint that records the wire: binary attributes both ways, the error
  * names the adapters check, and the document client's translation of every command.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, GetItemCommand } from '../../../../src/adapters/aws/lean/dynamodb.js';
 import {
   BatchGetCommand,
@@ -19,7 +19,7 @@ import {
 import { RetryQuota } from '../../../../src/adapters/aws/lean/retry-strategy.js';
 import { TELEMETRY_TABLE } from '../../../../src/contracts/tables.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../../src/local/dynamodb/dynalite.js';
-import { startAwsStub, TEST_CREDENTIALS, type AwsStub } from './aws-stub.js';
+import { TEST_CREDENTIALS, useAwsStub, type AwsStub } from './aws-stub.js';
 
 let dynamo: LocalDynamo;
 let doc: DynamoDBDocumentClient;
@@ -34,17 +34,12 @@ beforeAll(async () => {
   doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  stub = await startAwsStub();
 });
 afterAll(async () => {
   doc.destroy();
   await dynamo.stop();
-  await stub.close();
 });
-afterEach(() => {
-  stub.requests.length = 0;
-  stub.answer = () => ({ body: {} });
-});
+useAwsStub((started) => (stub = started));
 
 const stubDoc = () =>
   DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stub.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, retryQuota: new RetryQuota(), sleep: async () => undefined }));

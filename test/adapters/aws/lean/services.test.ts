@@ -4,7 +4,7 @@
  * SDK would send, and the answers (and errors) read back as the SDK returns them.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LeanClientConfig } from '../../../../src/adapters/aws/lean/aws-client.js';
 import { EventBridgeClient, PutEventsCommand } from '../../../../src/adapters/aws/lean/eventbridge.js';
 import { keepAliveTransport } from '../../../../src/adapters/aws/lean/http-transport.js';
@@ -15,19 +15,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '../../../../src/ada
 import { PublishCommand as SnsPublishCommand, SNSClient } from '../../../../src/adapters/aws/lean/sns.js';
 import { SendMessageBatchCommand, SQSClient } from '../../../../src/adapters/aws/lean/sqs.js';
 import { TimestreamWriteClient, WriteRecordsCommand } from '../../../../src/adapters/aws/lean/timestream-write.js';
-import { authorizationPattern, startAwsStub, TEST_CREDENTIALS, type AwsStub } from './aws-stub.js';
+import { authorizationPattern, TEST_CREDENTIALS, useAwsStub, type AwsStub } from './aws-stub.js';
 
 let stub: AwsStub;
-beforeAll(async () => {
-  stub = await startAwsStub();
-});
-afterAll(async () => {
-  await stub.close();
-});
-afterEach(() => {
-  stub.requests.length = 0;
-  stub.answer = () => ({ body: {} });
-});
+useAwsStub((started) => (stub = started));
 
 const config = (): LeanClientConfig => ({ endpoint: stub.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, retryQuota: new RetryQuota(), sleep: async () => undefined });
 const signedHeaders = (service: string) => authorizationPattern(service).exec(String(stub.requests[0]!.headers.authorization))?.[1];
