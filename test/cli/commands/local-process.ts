@@ -53,7 +53,8 @@ export function localPlatformProcesses(): {
   return {
     tempDir,
     async start(dataDir) {
-      const child = spawn(process.execPath, [BIN, 'local', '--data-dir', dataDir, ...ANY_PORTS], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // As a program, through its first line, as `npm start` runs it.
+      const child = spawn(BIN, ['local', '--data-dir', dataDir, ...ANY_PORTS], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let output = '';
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -17,7 +17,8 @@ interface Running {
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // As a program, through its first line, as `npm start` runs it.
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -34,7 +35,7 @@ async function waitForLine(running: Running, line: string): Promise<void> {
   }
 }
 
-// Each test starts whole platforms in child processes (tsx transform included): CI-sized timeout.
+// Each test starts whole platforms in child processes: CI-sized timeout.
 const CHILD_PROCESS_TIMEOUT_MS = 90_000;
 
 describe('iotctl local', () => {
