@@ -30,11 +30,25 @@ export interface HeapGrowthEnvironment {
 
 const PROCESS: HeapGrowthEnvironment = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS, setFlag: setFlagsFromString };
 
+/** The first of node's own arguments (command line, then NODE_OPTIONS) that `pattern` matches. */
+function givenFlag(environment: Omit<HeapGrowthEnvironment, 'setFlag'>, pattern: RegExp): string | undefined {
+  return [...environment.execArgv, ...(environment.nodeOptions ?? '').split(/\s+/)].find((arg) => pattern.test(arg));
+}
+
 /** Applies {@link LOCAL_HEAP_GROWING_PERCENT} unless node was started with its own value; returns the flag in effect. */
 export function limitHeapGrowth(environment: HeapGrowthEnvironment = PROCESS): string {
-  const given = [...environment.execArgv, ...(environment.nodeOptions ?? '').split(/\s+/)].find((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
+  const given = givenFlag(environment, /^--heap[-_]growing[-_]percent(=|$)/);
   if (given) return given;
   const flag = `${FLAG}=${LOCAL_HEAP_GROWING_PERCENT}`;
   environment.setFlag(flag);
   return flag;
+}
+
+/**
+ * The young-generation cap node was started with, or undefined for V8's default (16 MB
+ * semi-spaces). V8 reads it only when the process starts: the first line of `bin/iotctl.js` gives
+ * it, so a platform started another way says so in its log.
+ */
+export function youngGenerationFlag(environment: Omit<HeapGrowthEnvironment, 'setFlag'> = PROCESS): string | undefined {
+  return givenFlag(environment, /^--max[-_]semi[-_]space[-_]size(=|$)/);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCAL_HEAP_GROWING_PERCENT, limitHeapGrowth } from '../../src/local/heap-growth.js';
+import { LOCAL_HEAP_GROWING_PERCENT, limitHeapGrowth, youngGenerationFlag } from '../../src/local/heap-growth.js';
 
 describe('limitHeapGrowth', () => {
   it('sets the local growth factor when node was given none', () => {
@@ -27,5 +27,19 @@ describe('limitHeapGrowth', () => {
     // Assess
     expect(flag).toBe(expected);
     expect(set).toEqual([]);
+  });
+});
+
+describe('youngGenerationFlag', () => {
+  it.each([
+    ['the command line', ['--max-semi-space-size=4'], undefined, '--max-semi-space-size=4'],
+    ['NODE_OPTIONS', [], '--import x.mjs --max_semi_space_size=8', '--max_semi_space_size=8'],
+    ['nowhere', ['--enable-source-maps'], '--max-old-space-size=2048', undefined],
+  ])('reads the cap given on %s', (_where, execArgv, nodeOptions, expected) => {
+    // Act
+    const flag = youngGenerationFlag({ execArgv, nodeOptions });
+
+    // Assess
+    expect(flag).toBe(expected);
   });
 });

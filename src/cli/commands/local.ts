@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_PORTS, PORT_FLAGS, startLocalPlatform, type LocalPlatform, type LocalPorts } from '../../local/platform.js';
 import { DataDirLockedError, PortInUseError } from '../../local/startup-errors.js';
-import { limitHeapGrowth } from '../../local/heap-growth.js';
+import { limitHeapGrowth, youngGenerationFlag } from '../../local/heap-growth.js';
 
 /** The line `iotctl local` prints once everything is up (scripts and tests wait for it). */
 export const READY_LINE = 'Local platform is ready. Press Ctrl-C to stop.';
@@ -47,7 +47,8 @@ async function runLocal(options: LocalCommandOptions): Promise<void> {
   };
   const log = (line: string) => console.log(`[local] ${line}`);
   // This process runs for hours under device load: keep its heap near what is live.
-  log(`heap growth ${limitHeapGrowth()}`);
+  const youngGeneration = youngGenerationFlag() ?? "V8's default (run bin/iotctl.js as a program to cap it)";
+  log(`heap growth ${limitHeapGrowth()}, young generation ${youngGeneration}`);
   let platform: LocalPlatform;
   try {
     platform = await startLocalPlatform({

@@ -44,7 +44,7 @@ describe('iotctl local', () => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('comes up ephemeral, prints where DynamoDB runs and the local ingest batching, and exits 0 on SIGTERM', async () => {
+  it('comes up ephemeral with its heap caps, prints where DynamoDB runs and the local ingest batching, and exits 0 on SIGTERM', async () => {
     // Prepare
     const { INGEST_BATCH_SIZE: _size, INGEST_BATCH_WINDOW_SECONDS: _window, ...env } = process.env;
     const running = run(['local', '--ephemeral', ...ANY_PORTS], env);
@@ -62,6 +62,7 @@ describe('iotctl local', () => {
     // Assess
     expect(tables.TableNames).toEqual(expect.arrayContaining(['iot-Devices', 'iot-Stats', 'iot-Telemetry']));
     expect(running.output()).toMatch(/^ingest batches\s+up to 10000 records or 1 s /m);
+    expect(running.output()).toContain('[local] heap growth --heap-growing-percent=40, young generation --max-semi-space-size=4\n');
     expect(exit).toEqual({ code: 0, signal: null });
     expect(running.output()).toContain('stopped');
   }, CHILD_PROCESS_TIMEOUT_MS);
