@@ -7,8 +7,10 @@
 # Passes only when every device connected, every planned message was sent, the accounting line
 # says "exact" (sent = stored + dead-lettered + failed, read back from the stores), the simulator
 # exited 0, and the platform stops on SIGTERM with exit 0. Cleans up on every path.
-# It also prints the platform process's peak RSS against its target, ACCEPT_MAX_RSS_MB (300), and
-# the load average; it does not fail on it (see "Memory of the local platform" in docs/runbook.md).
+# It also fails when the platform process's peak RSS is over ACCEPT_MAX_RSS_MB (300), and prints it
+# with the load average (see "Memory of the local platform" in docs/runbook.md). Both processes run
+# as `bin/iotctl.js`, through its first line, as an operator runs them; ACCEPT_PLATFORM_NODE_OPTIONS
+# goes to the platform's NODE_OPTIONS (an --import of a sampler, say).
 # ACCEPT_DEVICES / ACCEPT_RATE / ACCEPT_DURATION shrink the run for a quick try.
 set -uo pipefail
 
@@ -58,7 +60,7 @@ fail() {
 }
 
 echo "accept:simulate: starting iotctl local on ${data_dir}"
-node ${ACCEPT_PLATFORM_NODE_OPTIONS:-} bin/iotctl.js local --data-dir "${data_dir}" \
+NODE_OPTIONS="${NODE_OPTIONS:+${NODE_OPTIONS} }${ACCEPT_PLATFORM_NODE_OPTIONS:-}" bin/iotctl.js local --data-dir "${data_dir}" \
   --port-dynamodb 0 --port-mqtt 0 --port-graphql 0 --port-grpc 0 >"${platform_log}" 2>&1 &
 platform_pid=$!
 
@@ -76,7 +78,7 @@ mqtt_port="$(sed -n 's#^mqtt[[:space:]]\{1,\}mqtts://[^[:space:]]*:\([0-9]\{1,\}
 echo "accept:simulate: ready (dynamodb ${dynamodb_endpoint}, mqtt port ${mqtt_port})"
 
 echo "accept:simulate: iotctl simulate --devices ${devices} --rate ${rate} --duration ${duration}"
-node bin/iotctl.js simulate --devices "${devices}" --rate "${rate}" --duration "${duration}" \
+bin/iotctl.js simulate --devices "${devices}" --rate "${rate}" --duration "${duration}" \
   --endpoint "${dynamodb_endpoint}" --data-dir "${data_dir}" --mqtt-port "${mqtt_port}" \
   > >(tee "${simulate_out}") &
 simulate_pid=$!
@@ -100,9 +102,9 @@ if [[ -n "${peak_rss_kb}" ]]; then
   peak_rss_mb=$((peak_rss_kb / 1024))
   load_average="$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null)"
   echo "accept:simulate: peak RSS of iotctl local ${peak_rss_mb} MB (target <= ${max_rss_mb} MB; load average ${load_average:-unknown} on $(nproc 2>/dev/null || echo '?') CPUs)"
-  ((peak_rss_mb <= max_rss_mb)) || echo "accept:simulate: peak RSS over the ${max_rss_mb} MB target"
+  ((peak_rss_mb <= max_rss_mb)) || fail "peak RSS ${peak_rss_mb} MB is over the ${max_rss_mb} MB target"
 else
-  echo "accept:simulate: peak RSS not available (no /proc/${platform_pid}/status)"
+  echo "accept:simulate: peak RSS not measured (no /proc/${platform_pid}/status on this system)"
 fi
 
 echo "accept:simulate: stopping iotctl local with SIGTERM"
