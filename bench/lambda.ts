@@ -51,6 +51,7 @@ const EVENTS: Record<LambdaFunctionKey, () => unknown> = {
   alarmEvents: () => ({ Records: [] }),
   alarmSweep: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
   presenceReconciler: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+  rotationSweep: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
 };
 
 /** The functions the stack deploys, each with the event its first call gets. The first entry is the baseline. */

@@ -67,6 +67,11 @@ export interface MonitoringProps {
   readonly queues: readonly WatchedQueue[];
   /** Every function of the platform: each gets an errors and a throttles alarm. */
   readonly functions: readonly IFunction[];
+  /**
+   * Functions whose errors mean something specific, with the runbook section saying what to do.
+   * @default - every errors alarm points at FunctionErrors
+   */
+  readonly errorRunbookSections?: ReadonlyMap<IFunction, string>;
   readonly streamConsumers: readonly WatchedStreamConsumer[];
   readonly graphqlApi: IGraphqlApi;
   readonly grpc: WatchedGrpcService;
@@ -141,7 +146,7 @@ export class Monitoring extends Construct {
         threshold: 0,
         evaluationPeriods: 1,
         what: `an invocation of ${fn.node.id} failed`,
-        runbookSection: 'FunctionErrors',
+        runbookSection: props.errorRunbookSections?.get(fn) ?? 'FunctionErrors',
       });
       this.alarm(`${name}Throttles`, {
         metric: fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),

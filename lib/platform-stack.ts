@@ -15,6 +15,7 @@ import { IotAccountSecurity } from './iot-account-security.js';
 import { Monitoring } from './monitoring.js';
 import { PlatformFunction } from './platform-function.js';
 import { PresenceReconciler } from './presence-reconciler.js';
+import { RotationSweep } from './rotation-sweep.js';
 import { Storage } from './storage.js';
 
 /** Where telemetry points are stored (context flag `telemetryStore`). */
@@ -127,6 +128,7 @@ export class PlatformStack extends Stack {
 
     // Last, so that it finds every function the constructs above created.
     const reconciler = new PresenceReconciler(this, 'PresenceReconciler', { storage: this.storage });
+    const rotationSweep = new RotationSweep(this, 'RotationSweep', { storage: this.storage });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queues: [
         { id: 'IngestDeadLetters', queue: ingest.deadLetterQueue },
@@ -137,6 +139,8 @@ export class PlatformStack extends Stack {
       ],
       // The console's deploy-time copy function too: a failed copy leaves an old or broken site.
       functions: [...this.node.findAll().filter((c): c is PlatformFunction => c instanceof PlatformFunction), this.console.deployFunction],
+      // Its errors are rotations left unfinished: old certificates still valid past their grace.
+      errorRunbookSections: new Map([[rotationSweep.fn, 'RotationSweepFunctionErrors']]),
       streamConsumers: [
         // The ingest mapping waits up to its batching window (60 s by default) on purpose.
         { id: 'IngestIteratorAge', fn: ingest.ingestFunction, maxIteratorAge: Duration.minutes(10) },

@@ -24,6 +24,7 @@ export const LAMBDA_FUNCTIONS = {
   alarmEvents: { serviceName: SERVICE_NAMES.alarmEvents, entry: 'lambdas/alarm-events/index.ts' },
   alarmSweep: { serviceName: SERVICE_NAMES.alarmSweep, entry: 'lambdas/alarm-sweep/index.ts' },
   presenceReconciler: { serviceName: SERVICE_NAMES.presenceReconciler, entry: 'lambdas/presence-reconciler/index.ts' },
+  rotationSweep: { serviceName: SERVICE_NAMES.rotationSweep, entry: 'lambdas/rotation-sweep/index.ts' },
 } as const satisfies Record<string, LambdaFunctionDefinition>;
 
 /** A key of {@link LAMBDA_FUNCTIONS}. */

@@ -21,6 +21,7 @@ export const SERVICE_NAMES = {
   commandTimeouts: 'command-timeouts',
   alarmEvents: 'alarm-events',
   alarmSweep: 'alarm-sweep',
+  rotationSweep: 'rotation-sweep',
 } as const;
 
 /** Metrics of the ingest function, one value per batch. */
@@ -67,4 +68,12 @@ export const PRESENCE_RECONCILER_METRICS = {
   checked: 'PresenceChecked',
   /** Devices set OFFLINE because IoT had no connection for them: each one is a lost lifecycle event. */
   corrections: 'PresenceCorrections',
+} as const;
+
+/** Metrics of the certificate rotation sweep, one value per run. */
+export const ROTATION_SWEEP_METRICS = {
+  /** Rotations whose grace had ended and whose old certificate the sweep retired. */
+  finished: 'RotationsFinished',
+  /** Due rotations the sweep could not finish this run (each is retried next run and logged). */
+  failed: 'RotationFinishFailures',
 } as const;

@@ -3,6 +3,7 @@
  * CDK storage construct (lib/) and by the local runtime that creates the same tables in
  * dynalite. Plain data: neither aws-cdk-lib nor the AWS SDK is imported here.
  */
+import { ROTATION_DUE_ATTRIBUTE, ROTATION_DUE_INDEX } from './rotation-sweep.js';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -35,7 +36,9 @@ export interface TableDefinition {
 /**
  * Devices. One item per device keyed by id. Listing goes through GSIs ordered by
  * `createdKey` (createdAt#id, stable and unique). Index keys are written only by registry
- * changes, never by telemetry, so the ingest path causes no index writes.
+ * changes, never by telemetry, so the ingest path causes no index writes. `byGraceEnd` is
+ * sparse: a device carries `rotationDue` only while a certificate rotation is pending, so the
+ * rotation sweep reads the rotations whose grace has ended, never a scan.
  */
 export const DEVICES_TABLE: TableDefinition = {
   id: 'Devices',
@@ -58,6 +61,12 @@ export const DEVICES_TABLE: TableDefinition = {
       indexName: 'byType',
       partitionKey: { name: 'type', type: 'S' },
       sortKey: { name: 'createdKey', type: 'S' },
+      projection: { type: 'KEYS_ONLY' },
+    },
+    {
+      indexName: ROTATION_DUE_INDEX,
+      partitionKey: { name: ROTATION_DUE_ATTRIBUTE, type: 'S' },
+      sortKey: { name: 'graceEndsAt', type: 'S' },
       projection: { type: 'KEYS_ONLY' },
     },
   ],

@@ -18,9 +18,13 @@ import { DynamoDbDeviceStateWriter } from '../adapters/dynamodb/device-state-wri
 import { rebuildStats, recountStats, sameStats, statsOf } from '../adapters/dynamodb/stats-rebuild.js';
 import { DynamoDbStatsStore } from '../adapters/dynamodb/stats-store.js';
 import { composePresenceReconcilerFunction } from '../functions/presence-reconciler-function.js';
+import { composeRotationSweepFunction } from '../functions/rotation-sweep-function.js';
+import { DynamoDbDueRotations } from '../adapters/dynamodb/due-rotations.js';
+import { finishLocalRotation } from '../provisioning/rotation-finish.js';
+import { ROTATION_DUE_INDEX } from '../contracts/rotation-sweep.js';
 import { DISCARDED_METRICS } from '../adapters/metrics/discarded-metrics.js';
 import { brokerConnectivity } from './iot-core/broker-connectivity.js';
-import { ALL_TABLES } from '../contracts/tables.js';
+import { ALL_TABLES, DEVICES_TABLE } from '../contracts/tables.js';
 import { CHANGE_STREAM_MAPPING } from '../contracts/stream-mappings.js';
 import { DeviceRegistry } from '../domain/device-registry.js';
 import type { IngestSettings } from '../contracts/ingest-settings.js';
@@ -28,7 +32,7 @@ import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { capturedTables, startChangeCapture } from './dynamodb/change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynamodb/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, missingIndexes, startDynalite } from './dynamodb/dynalite.js';
 import { LocalChangeFeed } from './event-source-mapping/local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
@@ -62,6 +66,9 @@ export const PORT_FLAGS: Readonly<Record<keyof typeof DEFAULT_PORTS, string>> = 
 /** How often the local platform compares ONLINE devices with the broker's sessions. */
 export const LOCAL_PRESENCE_RECONCILE_MS = 10_000;
 
+/** How often the local platform finishes the certificate rotations whose grace period has ended. */
+export const LOCAL_ROTATION_SWEEP_MS = 10_000;
+
 /** Prefix of the local physical table names (`iot-Devices`, ...). */
 export const LOCAL_TABLE_PREFIX = 'iot-';
 
@@ -77,6 +84,8 @@ export interface LocalPlatformOptions {
   ports?: LocalPorts;
   /** How often ONLINE devices are compared with the broker's sessions; 0 only at startup. @default LOCAL_PRESENCE_RECONCILE_MS */
   presenceReconcileMs?: number;
+  /** How often due certificate rotations are finished; 0 only at startup. @default LOCAL_ROTATION_SWEEP_MS */
+  rotationSweepMs?: number;
   /** Receives one line per thing started or stopped. @default no logging */
   log?: (line: string) => void;
   /** How often no-data rules and snoozes are swept. @default LOCAL_ALARM_SWEEP_MS */
@@ -326,6 +335,32 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }, every);
       reconciler.unref();
       stops.push({ name: 'presence reconciler', stop: () => clearInterval(reconciler) });
+    }
+
+    // 10. Rotations whose grace period has ended are finished, as the cloud sweep does: the
+    //     broker already refuses the old certificate at the grace end on its own timer; this
+    //     makes the binding converge too. A data directory from before the byGraceEnd index
+    //     has a Devices table without it (dynalite cannot add one): the broker's refusal stays
+    //     the only enforcement there.
+    if ((await missingIndexes(dynalite.endpoint, tables.devices, DEVICES_TABLE)).includes(ROTATION_DUE_INDEX)) {
+      log(`rotation sweep: off; the Devices table of this data directory predates the ${ROTATION_DUE_INDEX} index (the broker still refuses an old certificate when its grace ends; finish with: iotctl device rotate <id> --finish)`);
+    } else {
+      const credentials = iot.credentials;
+      const sweepRotations = composeRotationSweepFunction({
+        due: new DynamoDbDueRotations(doc, tables.devices),
+        finish: (deviceId, finishOptions) => finishLocalRotation(credentials, deviceId, finishOptions),
+        logger: lineLogger('rotation', log, 'warn'),
+        metrics: DISCARDED_METRICS,
+        onFinished: (deviceId, finished) => log(`rotation: ${deviceId}'s grace period is over; certificate ${finished.retiredCertificateId} retired`),
+      });
+      const runSweep = () => sweepRotations().catch((error: unknown) => log(`rotation sweep failed: ${(error as Error).message}`));
+      await runSweep();
+      const sweepEvery = options.rotationSweepMs ?? LOCAL_ROTATION_SWEEP_MS;
+      if (sweepEvery > 0) {
+        const sweeper = setInterval(() => void runSweep(), sweepEvery);
+        sweeper.unref();
+        stops.push({ name: 'rotation sweep', stop: () => clearInterval(sweeper) });
+      }
     }
 
     // A new part adds its start step here: listenOrExplain(...) with its entry in DEFAULT_PORTS and

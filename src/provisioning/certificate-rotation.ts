@@ -24,6 +24,8 @@ import type { CertificateRequest } from './certificate-request.js';
 import { BUNDLE_FILES, deviceTopics, writeDeviceBundle, type DeviceBundle, type DeviceManifest } from './device-bundle.js';
 import type { MqttEndpoint, ProvisioningRegistry } from './local-provisioner.js';
 
+export { finishAwsRotation, finishLocalRotation, type FinishOptions, type RotationFinished } from './rotation-finish.js';
+
 /**
  * How long both certificates are admitted when no grace is given: a week covers devices that
  * check in daily or sleep over a weekend, while a leaked old key stays usable for at most that
@@ -51,11 +53,6 @@ export interface RotationStarted {
   readonly bundle: DeviceBundle;
 }
 
-/** A rotation finished: the previous certificate is no longer admitted. */
-export interface RotationFinished {
-  readonly binding: CertificateBinding;
-  readonly retiredCertificateId: string;
-}
 
 function graceOf(request: RotationRequest): number {
   const graceMs = request.graceMs ?? DEFAULT_ROTATION_GRACE_MS;
@@ -82,16 +79,7 @@ async function rotatableBinding(credentials: DeviceCredentialStore, id: string):
   return binding as CertificateBinding & { certificateId: string };
 }
 
-/** The binding of a device whose rotation can be finished now. */
-async function finishableBinding(credentials: DeviceCredentialStore, id: string): Promise<CertificateBinding & { certificateId: string; pendingCertificateId: string }> {
-  const binding = await credentials.get(id);
-  if (!binding) throw new NotFoundError(`device ${id} does not exist (deleted or never created)`);
-  if (binding.status === 'REVOKED') throw new ConflictError(`cannot finish the rotation of device ${id}: it is revoked`, binding.version);
-  if (binding.pendingCertificateId === undefined || binding.certificateId === undefined) {
-    throw new ConflictError(`cannot finish the rotation of device ${id}: no rotation is pending (start one with rotate)`, binding.version);
-  }
-  return binding as CertificateBinding & { certificateId: string; pendingCertificateId: string };
-}
+
 
 function rotatedManifest(base: { id: string; name: string; type: string }, target: DeviceManifest['target'], endpoint: MqttEndpoint, certificateId: string): DeviceManifest {
   return {
@@ -156,12 +144,6 @@ async function removeBundle(out: string): Promise<void> {
   await Promise.all(Object.values(BUNDLE_FILES).map((file) => rm(join(out, file), { force: true })));
 }
 
-/** Finishes a local rotation: the broker refuses the previous certificate and ends its sessions (through the change feed). */
-export async function finishLocalRotation(credentials: DeviceCredentialStore, deviceId: string): Promise<RotationFinished> {
-  const id = validateDeviceId(deviceId, 'id');
-  const binding = await finishableBinding(credentials, id);
-  return { binding: await credentials.finishRotation(id, binding.pendingCertificateId), retiredCertificateId: binding.certificateId };
-}
 
 /** What a rotation in AWS needs. */
 export interface AwsRotationDeps {
@@ -238,21 +220,4 @@ export async function rotateAwsDevice(deps: AwsRotationDeps, deviceId: string, o
     throw error;
   }
   return { binding, previousCertificateId: current.certificateId, bundle };
-}
-
-/**
- * Finishes a rotation in AWS: the previous certificate is revoked (UpdateCertificate REVOKED),
- * its policies and thing principal detached, then the binding keeps only the new one. Revoking
- * first means a finish interrupted half-way is simply run again; the new certificate is never
- * touched, so the device keeps a valid one throughout.
- */
-export async function finishAwsRotation(
-  deps: { iot: IotSender; credentials: DeviceCredentialStore; progress?: (step: string) => void },
-  deviceId: string,
-): Promise<RotationFinished> {
-  const id = validateDeviceId(deviceId, 'id');
-  const binding = await finishableBinding(deps.credentials, id);
-  await new IotCredentialRetirer(deps.iot).retire(id, binding.certificateId);
-  deps.progress?.(`revoked certificate ${binding.certificateId} and detached its policies and thing`);
-  return { binding: await deps.credentials.finishRotation(id, binding.pendingCertificateId), retiredCertificateId: binding.certificateId };
 }

@@ -174,6 +174,8 @@ describe('Lambda log lines', () => {
     alarmSweep: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
     // The scheduled reconciler logs its summary on every run.
     presenceReconciler: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+    // The scheduled rotation sweep logs its summary on every run.
+    rotationSweep: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
   };
 
   it.each(Object.keys(LAMBDA_FUNCTIONS) as LambdaFunctionKey[])('%s: every line of an invocation carries its request id and cold_start', async (key) => {

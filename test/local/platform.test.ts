@@ -11,6 +11,9 @@ import { padSequence } from '../../src/domain/change-sequence.js';
 import { testDevice } from '../domain/test-device.js';
 import { ANY_FREE_PORTS, startLocalPlatform, type LocalPlatform } from '../../src/local/platform.js';
 import { DataDirLockedError, PortInUseError } from '../../src/local/startup-errors.js';
+import { ensureTables, localTableNames, startDynalite } from '../../src/local/dynamodb/dynalite.js';
+import { DEVICES_TABLE } from '../../src/contracts/tables.js';
+import { ROTATION_DUE_INDEX } from '../../src/contracts/rotation-sweep.js';
 
 const ANY_PORTS = ANY_FREE_PORTS;
 
@@ -151,6 +154,46 @@ describe('startLocalPlatform', () => {
     expect(lines).toContain('stats disagreed with the registry and were rebuilt: 1 ledger shard(s) corrected');
     expect(lines).toContain(`presence: ${stranded.id} set OFFLINE (CONNECTION_LOST): the broker has no session for it`);
     expect(await second.registry.stats()).toMatchObject({ total: 2, byStatus: { ONLINE: 1, OFFLINE: 1 } });
+  });
+
+  it('finishes a certificate rotation in the registry once its grace period ends, with no --finish', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const platform = await start({ ephemeral: true, rotationSweepMs: 100, log: (line) => lines.push(line) });
+    const device = await platform.registry.create({ name: 'pump', type: 'pump' });
+    await platform.credentials.bind(device.id, 'a'.repeat(64));
+
+    // Act
+    await platform.credentials.beginRotation(device.id, 'b'.repeat(64), 300);
+
+    // Assess: the binding converges by itself (polled: the sweep runs on its own timer)
+    const deadline = Date.now() + 30_000;
+    while ((await platform.credentials.get(device.id))?.pendingCertificateId !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const binding = await platform.credentials.get(device.id);
+    expect(binding).toMatchObject({ certificateId: 'b'.repeat(64), status: 'ACTIVE' });
+    expect(binding).not.toHaveProperty('pendingCertificateId');
+    expect(lines).toContain(`rotation: ${device.id}'s grace period is over; certificate ${'a'.repeat(64)} retired`);
+  });
+
+  it('starts and works on a data directory whose Devices table predates the rotation index, with the local sweep off', async () => {
+    // Prepare: the Devices table as an earlier version created it, without byGraceEnd
+    const dataDir = tempDir();
+    const old = await startDynalite({ path: join(dataDir, 'dynamodb') });
+    const withoutIndex = { ...DEVICES_TABLE, globalSecondaryIndexes: DEVICES_TABLE.globalSecondaryIndexes.filter((i) => i.indexName !== ROTATION_DUE_INDEX) };
+    await ensureTables(old.endpoint, localTableNames('iot-', [withoutIndex]), [withoutIndex]);
+    await old.stop();
+    const lines: string[] = [];
+
+    // Act
+    const platform = await start({ dataDir, log: (line) => lines.push(line) });
+    const device = await platform.registry.create({ name: 'pump', type: 'pump' });
+    await platform.credentials.bind(device.id, 'a'.repeat(64));
+    await platform.credentials.beginRotation(device.id, 'b'.repeat(64), 60_000);
+
+    // Assess
+    expect(lines.some((line) => line.startsWith(`rotation sweep: off; the Devices table of this data directory predates the ${ROTATION_DUE_INDEX} index`))).toBe(true);
+    expect(await platform.credentials.get(device.id)).toMatchObject({ certificateId: 'a'.repeat(64), pendingCertificateId: 'b'.repeat(64) });
+    expect((await platform.credentials.finishRotation(device.id, 'b'.repeat(64))).certificateId).toBe('b'.repeat(64));
   });
 
   it('refuses a second platform on a data directory in use', async () => {

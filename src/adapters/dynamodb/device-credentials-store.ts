@@ -8,9 +8,12 @@
  * `updatedAt`, so the change feed carries it (the local broker re-checks a connected device
  * when its version moves). Rotation is two such writes, each conditioned on the state it moves
  * from, so concurrent rotations leave exactly one pending certificate and a finish never leaves
- * the device without an admitted one.
+ * the device without an admitted one. While a rotation is pending the item also carries
+ * `rotationDue`, the partition key of the sparse `byGraceEnd` index the rotation sweep reads;
+ * finishing or revoking removes it, and a deleted device takes it with it.
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ROTATION_DUE_ATTRIBUTE, ROTATION_DUE_PARTITION } from '../../contracts/rotation-sweep.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { validateDeviceId } from '../../domain/validation.js';
 import type { CertificateBinding, CertificateStatus, DeviceCredentialStore } from '../../ports/device-credentials.js';
@@ -39,6 +42,7 @@ const NAMES = {
   '#pending': CREDENTIAL_ATTRIBUTES.pendingCertificateId,
   '#rotationStartedAt': CREDENTIAL_ATTRIBUTES.rotationStartedAt,
   '#graceEndsAt': CREDENTIAL_ATTRIBUTES.graceEndsAt,
+  '#rotationDue': ROTATION_DUE_ATTRIBUTE,
 };
 
 const PROJECTION = '#id, #version, #certificateId, #status, #revokedAt, #pending, #rotationStartedAt, #graceEndsAt';
@@ -117,10 +121,10 @@ export class DynamoDbDeviceCredentialStore implements DeviceCredentialStore {
     try {
       return await this.write(
         id,
-        'SET #pending = :certificateId, #rotationStartedAt = :now, #graceEndsAt = :graceEndsAt, #updatedAt = :now, #version = #version + :one',
+        'SET #pending = :certificateId, #rotationStartedAt = :now, #graceEndsAt = :graceEndsAt, #rotationDue = :due, #updatedAt = :now, #version = #version + :one',
         // From exactly one state: active, a current certificate other than the new one, nothing pending.
         'attribute_exists(#id) AND #status = :active AND attribute_exists(#certificateId) AND #certificateId <> :certificateId AND attribute_not_exists(#pending)',
-        { ':certificateId': certificateId, ':active': 'ACTIVE', ':graceEndsAt': new Date(now.getTime() + graceMs).toISOString() },
+        { ':certificateId': certificateId, ':active': 'ACTIVE', ':graceEndsAt': new Date(now.getTime() + graceMs).toISOString(), ':due': ROTATION_DUE_PARTITION },
         now,
       );
     } catch (error) {
@@ -138,7 +142,7 @@ export class DynamoDbDeviceCredentialStore implements DeviceCredentialStore {
     try {
       return await this.write(
         id,
-        'SET #certificateId = :certificateId, #updatedAt = :now, #version = #version + :one REMOVE #pending, #rotationStartedAt, #graceEndsAt',
+        'SET #certificateId = :certificateId, #updatedAt = :now, #version = #version + :one REMOVE #pending, #rotationStartedAt, #graceEndsAt, #rotationDue',
         'attribute_exists(#id) AND #status = :active AND #pending = :certificateId',
         { ':certificateId': certificateId, ':active': 'ACTIVE' },
       );
@@ -163,7 +167,8 @@ export class DynamoDbDeviceCredentialStore implements DeviceCredentialStore {
     try {
       return await this.write(
         id,
-        'SET #status = :revoked, #revokedAt = :now, #updatedAt = :now, #version = #version + :one',
+        // A revoked device has nothing left to rotate: it leaves the sweep's index.
+        'SET #status = :revoked, #revokedAt = :now, #updatedAt = :now, #version = #version + :one REMOVE #rotationDue',
         'attribute_exists(#id) AND (attribute_not_exists(#status) OR #status <> :revoked)',
         { ':revoked': 'REVOKED' },
       );

@@ -85,3 +85,19 @@ async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * The indexes of a definition that an existing table lacks. ensureTables leaves an existing
+ * table as it is, and dynalite's UpdateTable does not build a new global secondary index, so a
+ * data directory made before an index was added keeps a table without it.
+ */
+export async function missingIndexes(endpoint: string, tableName: string, table: TableDefinition): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    return table.globalSecondaryIndexes.map((index) => index.indexName).filter((name) => !present.has(name));
+  } finally {
+    client.destroy();
+  }
+}
