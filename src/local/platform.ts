@@ -35,6 +35,7 @@ import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, missingIndexes, startDynalite } from './dynamodb/dynalite.js';
 import { LocalChangeFeed } from './event-source-mapping/local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
+import type { AwsCredentials } from '../adapters/appsync/sigv4-signer.js';
 import { startLocalGraphql } from './appsync/local-graphql.js';
 import { startLocalIotCore } from './iot-core/local-iot-core.js';
 import { startLocalGrpc } from '../grpc/local-grpc.js';
@@ -123,6 +124,8 @@ export interface LocalPlatform {
   readonly caCertificatePem: string;
   /** Where that certificate is on disk (grpcurl -cacert, mosquitto --cafile). */
   readonly caCertificatePath: string;
+  /** The key pair the GraphQL server accepts for its IAM-only publish mutations: what the change feed signs with. */
+  readonly graphqlIamCredentials: AwsCredentials;
   /** Stops everything in reverse start order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -384,6 +387,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       flushIngest: () => iot.flush(),
       caCertificatePem: iot.ca.caCertificatePem,
       caCertificatePath: join(iot.ca.directory, 'ca.crt'),
+      graphqlIamCredentials: graphql.iamCredentials,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

@@ -21,7 +21,7 @@ export interface CancelCommandResult {
   cancelCommand: Command;
 }
 
-export const COMMAND_UPDATED = `subscription CommandUpdated($deviceId: ID) { commandUpdated(deviceId: $deviceId) { id status command { ${COMMAND_FIELDS} } } }`;
+export const COMMAND_UPDATED = `subscription CommandUpdated($deviceId: ID) { commandUpdated(deviceId: $deviceId) { id status sequence command { ${COMMAND_FIELDS} } } }`;
 export interface CommandUpdatedResult {
-  commandUpdated: Pick<CommandUpdate, 'id' | 'status' | 'command'> | null;
+  commandUpdated: Pick<CommandUpdate, 'id' | 'status' | 'sequence' | 'command'> | null;
 }

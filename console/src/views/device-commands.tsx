@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import type { CommandStatus } from '../../../src/generated/graphql/types';
 import { COMMAND_NAME_PATTERN, DEFAULT_TIMEOUT_SECONDS, MAX_COMMAND_JSON_BYTES, MAX_TIMEOUT_SECONDS } from '../../../src/contracts/device-control-limits';
@@ -41,9 +41,15 @@ export function DeviceCommands({ deviceId }: { deviceId: string }) {
   // Pages after the first, loaded on request, and every command seen live or sent from here.
   const [older, setOlder] = useState<{ items: Command[]; nextToken: string | null | undefined; loading: boolean; error?: string }>({ items: [], nextToken: undefined, loading: false });
   const [live, setLive] = useState<Record<string, Command>>({});
+  // The sequence of the last transition applied per command: delivery is at least once, and a
+  // transition delivered again after a newer one (a late answer, say) must not undo it.
+  const applied = useRef({ deviceId, sequences: new Map<string, string>() });
   const subscription = useLiveSubscription<CommandUpdatedResult>({ query: COMMAND_UPDATED, variables: { deviceId } }, (result) => {
     const update = result.commandUpdated;
-    if (update) setLive((previous) => ({ ...previous, [update.id]: newer(previous[update.id], update.command) }));
+    if (applied.current.deviceId !== deviceId) applied.current = { deviceId, sequences: new Map() };
+    if (!update || !(update.sequence > (applied.current.sequences.get(update.id) ?? ''))) return;
+    applied.current.sequences.set(update.id, update.sequence);
+    setLive((previous) => ({ ...previous, [update.id]: newer(previous[update.id], update.command) }));
   });
   // Read once the feed listens, so a status change between the read and the subscription is not lost.
   const [{ data, error, fetching }, refetch] = useQuery<CommandsResult>({ query: COMMANDS_QUERY, variables: { deviceId, limit: PAGE_SIZE }, requestPolicy: 'cache-and-network', pause: !subscription.ready });

@@ -4,8 +4,11 @@
  * happy-dom against the real local GraphQL server (ephemeral platform): what the forms refuse
  * before sending, what the API refuses shown in plain words, and the viewer's read-only pages.
  */
+import { randomUUID } from 'node:crypto';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, inject, it } from 'vitest';
+import { AppSyncCommandPublisher } from '../../../src/adapters/appsync/appsync-command-publisher';
+import type { Command } from '../../../src/commands/command';
 import { checkJson } from '../../../console/src/components/json-text';
 import { firstNullPath, mergePatchBetween } from '../../../console/src/components/merge-patch';
 import { cleanUpAfterEach, renderConsoleAs } from './local-console';
@@ -45,6 +48,46 @@ describe('device control and alarm views', () => {
     expect(row.querySelector('[data-testid^="command-status-"]')!.textContent).toBe('created');
     fireEvent.click(cancel);
     await waitFor(() => expect(row.querySelector('[data-testid^="command-status-"]')!.textContent).toBe('canceled'), SLOW);
+  });
+
+  it('ignores a command transition delivered again after a newer one', async () => {
+    // Prepare: a command the page saw created and canceled, live.
+    renderAs(api.adminToken, `/devices/${deviceId}`);
+    const form = await screen.findByRole('form', { name: 'Send a command' }, SLOW);
+    fireEvent.change(within(form).getByLabelText('Command name'), { target: { value: 'recalibrate' } });
+    fireEvent.change(within(form).getByLabelText('Payload (JSON)'), { target: { value: '{}' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Send command' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Cancel recalibrate' }, SLOW));
+    const row = (await screen.findByText('recalibrate', { selector: 'strong' }, SLOW)).closest('li')!;
+    const status = () => row.querySelector('[data-testid^="command-status-"]')!.textContent;
+    await waitFor(() => expect(status()).toBe('canceled'), SLOW);
+    const reason = row.querySelector('.command-reason')?.textContent;
+    const now = new Date().toISOString();
+    const copy: Command = {
+      id: row.getAttribute('data-command-id')!,
+      deviceId,
+      name: 'recalibrate',
+      payload: {},
+      timeoutSeconds: 30,
+      expiresAt: now,
+      status: 'CANCELED',
+      statusReason: 'an older copy',
+      createdBy: 'alice',
+      createdAt: now,
+      completedAt: now,
+      version: 2,
+    };
+    const publisher = new AppSyncCommandPublisher({ url: api.graphqlUrl, region: 'us-east-1', credentials: api.iamCredentials });
+
+    // Act: the feed delivers an older transition of it again (at least once), then a new command.
+    await publisher.publish({ command: copy, previousStatus: 'CREATED', changedAt: now, sequence: '1'.padStart(48, '0') });
+    await publisher.publish({ command: { ...copy, id: randomUUID(), name: 'marker', status: 'CREATED', statusReason: undefined, completedAt: undefined }, changedAt: now, sequence: '1'.padStart(48, '0') });
+
+    // Assess: the page got both, in order, and kept the newer transition of the first.
+    await screen.findByText('marker', { selector: 'strong' }, SLOW);
+    expect(status()).toBe('canceled');
+    expect(row.querySelector('.command-reason')?.textContent).toBe(reason);
+    expect(row.textContent).not.toContain('an older copy');
   });
 
   it('refuses a desired state that is not an object, holds a null, or is too large, and saves a valid one', async () => {

@@ -20,6 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     viewerToken: await issuer.issue({ user: 'victor', groups: ['viewer'] }),
     expiredToken: await issuer.issue({ user: 'late', groups: ['admin'], expiresIn: '-1m' }),
     deviceId: device.id,
+    iamCredentials: { accessKeyId: platform.graphqlIamCredentials.accessKeyId, secretAccessKey: platform.graphqlIamCredentials.secretAccessKey },
   });
   return () => platform.stop();
 }

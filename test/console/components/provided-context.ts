@@ -7,6 +7,8 @@ export interface ConsoleApiFixture {
   readonly expiredToken: string;
   /** "Component probe", type probe, metadata site=lab. */
   readonly deviceId: string;
+  /** What the platform's change feed signs its publish mutations with: a test replays a transition with it. */
+  readonly iamCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 declare module 'vitest' {
