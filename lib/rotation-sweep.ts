@@ -47,6 +47,8 @@ export class RotationSweep extends Construct {
       timeout: Duration.seconds(Math.max(30, Math.min(this.interval.toSeconds() - 10, 900))),
       environment: { [DEVICES_TABLE.tableNameEnv]: table.tableName },
     });
+    // The next scheduled run is the retry: an immediate one would repeat a failing run's requests.
+    this.fn.configureAsyncInvoke({ retryAttempts: 0 });
     const role = this.fn.executionRole;
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${ROTATION_DUE_INDEX}`] }));
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));

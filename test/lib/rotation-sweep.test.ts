@@ -26,6 +26,7 @@ describe('RotationSweep', () => {
       Targets: [Match.objectLike({ Arn: byDefault.stack.resolve(byDefault.sweep.fn.functionArn), RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
     byDefault.template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 290, Environment: { Variables: Match.objectLike({ DEVICES_TABLE_NAME: byDefault.stack.resolve(byDefault.storage.devicesTable.tableName) }) } });
+    byDefault.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: byDefault.stack.resolve(byDefault.sweep.fn.functionName), MaximumRetryAttempts: 0 });
     often.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     often.template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 50 });
     expect(() => build({ rotationSweepMinutes: '90' })).toThrow(/rotationSweepMinutes/);
