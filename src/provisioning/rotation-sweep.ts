@@ -7,6 +7,7 @@
  * the rotation was finished, revoked, deleted or begun again (the finish's own checks refuse it
  * with CONFLICT or NOT_FOUND) is skipped, not a failure.
  */
+import { mapSettled } from '../concurrency/bounded-concurrency.js';
 import { isDomainError } from '../domain/errors.js';
 import type { DueRotationSource } from '../ports/due-rotations.js';
 import type { FinishOptions, RotationFinished } from './certificate-rotation.js';
@@ -64,11 +65,8 @@ export function createRotationSweep(deps: RotationSweepDeps): () => Promise<Rota
     };
     for await (const ids of deps.due.pages(now, pageSize)) {
       counts.due += ids.length;
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < ids.length) await finishOne(ids[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+      // finishOne settles every device itself, counting each outcome.
+      await mapSettled(ids, concurrency, finishOne);
     }
     return counts;
   };
