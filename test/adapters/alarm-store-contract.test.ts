@@ -1,5 +1,5 @@
 /** One behaviour, two implementations: every case runs against the in-memory and the DynamoDB (dynalite) alarm store. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAlarmStore } from '../../src/adapters/dynamodb/alarm-store.js';
 import { InMemoryAlarmStore } from '../../src/adapters/memory/in-memory-alarm-store.js';
 import { ALARMS_TABLE } from '../../src/contracts/tables.js';
@@ -7,22 +7,12 @@ import type { AlarmStore } from '../../src/alarms/alarm-store.js';
 import { applyAction, applyTransition, normalInstance, SYSTEM_ACTOR, type AlarmInstance } from '../../src/alarms/alarm-state.js';
 import type { AlarmRule } from '../../src/alarms/alarm-rule.js';
 import { AlreadyExistsError, ConflictError } from '../../src/domain/errors.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
-import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { ensureTables, localTableNames } from '../../src/local/dynamodb/dynalite.js';
 import { testRule } from '../alarms/alarm-fixtures.js';
+import { useLocalDynamo } from '../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: ReturnType<typeof createDocumentClient>;
+const dynamo = useLocalDynamo();
 let tables = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const at = (s: number) => new Date(Date.parse('2026-11-29T08:00:00.000Z') + s * 1000).toISOString();
@@ -38,7 +28,7 @@ const implementations: [string, () => Promise<AlarmStore>][] = [
     async () => {
       const names = localTableNames(`alarms${tables++}-`, [ALARMS_TABLE]);
       await ensureTables(dynamo.endpoint, names, [ALARMS_TABLE]);
-      return new DynamoDbAlarmStore(doc, names.Alarms!);
+      return new DynamoDbAlarmStore(dynamo.doc, names.Alarms!);
     },
   ],
 ];

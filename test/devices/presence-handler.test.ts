@@ -1,34 +1,20 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { DEVICES_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { createPresenceHandler } from '../../src/devices/presence-handler.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { presenceEvent, seedDevice } from './ingest-helpers.js';
+import { useLocalDynamo } from '../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-let table: string;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('presence-');
-  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE]);
-  table = names[DEVICES_TABLE.id]!;
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
+const dynamo = useLocalDynamo({ tables: [DEVICES_TABLE], prefix: 'presence-' });
+const table = dynamo.table(DEVICES_TABLE);
 
 function setup() {
   const deadLetters = new InMemoryDeadLetterQueue();
   const outcomes: string[] = [];
   const handler = createPresenceHandler({
-    devices: new DynamoDbDeviceStateWriter(doc, table),
+    devices: new DynamoDbDeviceStateWriter(dynamo.doc, table),
     deadLetters,
     now: () => Date.parse('2026-11-26T12:00:00.000Z'),
     observer: (result) => outcomes.push(result),
@@ -39,17 +25,17 @@ function setup() {
 describe('createPresenceHandler', () => {
   it('turns a device ONLINE on connected and OFFLINE with the reason on a later disconnected', async () => {
     // Prepare
-    const id = await seedDevice(doc, table);
+    const id = await seedDevice(dynamo.doc, table);
     const { handler, outcomes } = setup();
 
     // Act
     await handler(presenceEvent(id, 'connected', 1000, 1));
-    const afterConnect = (await doc.send(new GetCommand({ TableName: table, Key: { id } }))).Item;
+    const afterConnect = (await dynamo.doc.send(new GetCommand({ TableName: table, Key: { id } }))).Item;
     await handler(presenceEvent(id, 'disconnected', 2000, 2, 'MQTT_KEEP_ALIVE_TIMEOUT'));
 
     // Assess
     expect(afterConnect?.status).toBe('ONLINE');
-    expect((await doc.send(new GetCommand({ TableName: table, Key: { id } }))).Item).toMatchObject({
+    expect((await dynamo.doc.send(new GetCommand({ TableName: table, Key: { id } }))).Item).toMatchObject({
       status: 'OFFLINE',
       disconnectReason: 'MQTT_KEEP_ALIVE_TIMEOUT',
       version: 3,

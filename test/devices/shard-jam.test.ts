@@ -2,39 +2,23 @@
  * One device cannot hurt another: a device that keeps inventing metric names shares a shard
  * with a well-behaved one; the ingest handler runs behind the local Kinesis stand-in on dynalite.
  */
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../src/adapters/dynamodb/device-state-writer.js';
 import { DEVICES_TABLE, TELEMETRY_TABLE } from '../../src/contracts/tables.js';
 import { InMemoryDeadLetterQueue } from '../../src/adapters/sqs/in-memory-dead-letter-queue.js';
 import { DynamoDbTelemetryStore } from '../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { createIngestHandler } from '../../src/devices/ingest-handler.js';
 import { DEFAULT_TELEMETRY_LIMITS } from '../../src/devices/telemetry-message.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
 import { KinesisBatcher } from '../../src/local/event-source-mapping/kinesis-batcher.js';
 import { seedDevice, telemetryJson } from './ingest-helpers.js';
+import { useLocalDynamo } from '../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-let devicesTable: string;
-let telemetryTable: string;
+const dynamo = useLocalDynamo({ tables: [DEVICES_TABLE, TELEMETRY_TABLE], prefix: 'jam-' });
+const devicesTable = dynamo.table(DEVICES_TABLE);
+const telemetryTable = dynamo.table(TELEMETRY_TABLE);
 const NOW = Date.now();
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('jam-');
-  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, TELEMETRY_TABLE]);
-  devicesTable = names[DEVICES_TABLE.id]!;
-  telemetryTable = names[TELEMETRY_TABLE.id]!;
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
 
 const envelope = (thingName: string, payload: string) =>
   JSON.stringify({ payload: Buffer.from(payload).toString('base64'), thingName, clientId: thingName, receivedAt: NOW });
@@ -42,11 +26,11 @@ const envelope = (thingName: string, payload: string) =>
 describe('a device inventing metric names', () => {
   it("is bounded and dead-lettered alone: the other device's readings are never more than one batch late", async () => {
     // Prepare
-    const offender = await seedDevice(doc, devicesTable);
-    const neighbour = await seedDevice(doc, devicesTable);
+    const offender = await seedDevice(dynamo.doc, devicesTable);
+    const neighbour = await seedDevice(dynamo.doc, devicesTable);
     const deadLetters = new InMemoryDeadLetterQueue();
-    const store = new DynamoDbTelemetryStore(doc, telemetryTable);
-    const ingest = createIngestHandler({ devices: new DynamoDbDeviceStateWriter(doc, devicesTable), telemetry: store, deadLetters });
+    const store = new DynamoDbTelemetryStore(dynamo.doc, telemetryTable);
+    const ingest = createIngestHandler({ devices: new DynamoDbDeviceStateWriter(dynamo.doc, devicesTable), telemetry: store, deadLetters });
     const lateness: number[] = [];
     let newestSent = 0;
     const failures: string[] = [];
@@ -59,7 +43,7 @@ describe('a device inventing metric names', () => {
         return thingName === neighbour ? [(JSON.parse(Buffer.from(payload, 'base64').toString()) as { seq: number }).seq] : [];
       });
       if (seqs.length > 0) {
-        const item = (await doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
+        const item = (await dynamo.doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
         lateness.push(Math.max(...seqs) - (item.readings as { seq: number }).seq);
       }
       return response;
@@ -82,9 +66,9 @@ describe('a device inventing metric names', () => {
     expect(failures).toEqual([]);
     expect(lateness.length).toBeGreaterThan(0);
     expect(lateness.every((late) => late === 0)).toBe(true);
-    const neighbourItem = (await doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
+    const neighbourItem = (await dynamo.doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
     expect(neighbourItem.readings).toMatchObject({ seq: newestSent });
-    const offenderItem = (await doc.send(new GetCommand({ TableName: devicesTable, Key: { id: offender }, ConsistentRead: true }))).Item!;
+    const offenderItem = (await dynamo.doc.send(new GetCommand({ TableName: devicesTable, Key: { id: offender }, ConsistentRead: true }))).Item!;
     expect(Object.keys(offenderItem.readings as object)).toHaveLength(cap);
     const letters = deadLetters.letters;
     expect(letters).toHaveLength(surplus);
@@ -97,13 +81,13 @@ describe('a device inventing metric names', () => {
 
   it('dead-letters a record whose state write passes the item size limit, without retrying it', async () => {
     // Prepare
-    const heavy = await seedDevice(doc, devicesTable, { metadata: { notes: 'x'.repeat(407_000) } });
-    const neighbour = await seedDevice(doc, devicesTable);
+    const heavy = await seedDevice(dynamo.doc, devicesTable, { metadata: { notes: 'x'.repeat(407_000) } });
+    const neighbour = await seedDevice(dynamo.doc, devicesTable);
     const deadLetters = new InMemoryDeadLetterQueue();
     let invocations = 0;
     const ingest = createIngestHandler({
-      devices: new DynamoDbDeviceStateWriter(doc, devicesTable),
-      telemetry: new DynamoDbTelemetryStore(doc, telemetryTable),
+      devices: new DynamoDbDeviceStateWriter(dynamo.doc, devicesTable),
+      telemetry: new DynamoDbTelemetryStore(dynamo.doc, telemetryTable),
       deadLetters,
     });
     const batcher = new KinesisBatcher({
@@ -122,7 +106,7 @@ describe('a device inventing metric names', () => {
     // Assess
     expect(invocations).toBe(1);
     expect(deadLetters.letters.map((l) => [l.reason, l.thingName])).toEqual([['ITEM_TOO_LARGE', heavy]]);
-    const item = (await doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
+    const item = (await dynamo.doc.send(new GetCommand({ TableName: devicesTable, Key: { id: neighbour }, ConsistentRead: true }))).Item!;
     expect(item.readings).toEqual({ t: 1 });
   });
 });

@@ -2,32 +2,22 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceCredentialStore } from '../../src/adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbStatsStore } from '../../src/adapters/dynamodb/stats-store.js';
 import { DEVICES_TABLE, STATS_TABLE } from '../../src/contracts/tables.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
+import { ensureTables, localTableNames } from '../../src/local/dynamodb/dynalite.js';
 import { revokeAwsDevice, type IotCommand, type IotSender } from '../../src/provisioning/aws-provisioner.js';
 import { parseCertificateRequest } from '../../src/provisioning/certificate-request.js';
 import { finishAwsRotation, rotateAwsDevice } from '../../src/provisioning/certificate-rotation.js';
 import type { DeviceManifest } from '../../src/provisioning/device-bundle.js';
+import { useLocalDynamo } from '../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
+const dynamo = useLocalDynamo();
 let tablesMade = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
 
 const POLICY = 'IotPlatform-DevicePolicy-ABC';
 const arnOf = (certificateId: string) => `arn:aws:iot:us-east-1:123456789012:cert/${certificateId}`;
@@ -108,11 +98,11 @@ describe('certificate rotation in AWS IoT Core', () => {
     const names = localTableNames(`aws-rotate-${tablesMade}-`);
     await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, STATS_TABLE]);
     registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, names[DEVICES_TABLE.id]!),
-      stats: new DynamoDbStatsStore(doc, names[STATS_TABLE.id]!),
+      repository: new DynamoDbDeviceRepository(dynamo.doc, names[DEVICES_TABLE.id]!),
+      stats: new DynamoDbStatsStore(dynamo.doc, names[STATS_TABLE.id]!),
       pageTokens: createPageTokenCodec('s'.repeat(32)),
     });
-    credentials = new DynamoDbDeviceCredentialStore(doc, names[DEVICES_TABLE.id]!);
+    credentials = new DynamoDbDeviceCredentialStore(dynamo.doc, names[DEVICES_TABLE.id]!);
     iot = new FakeIot();
     // A device provisioned earlier: its certificate active, with the policy, on its thing.
     id = (await registry.create({ name: 'pump', type: 'pump' })).id;

@@ -1,6 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../src/adapters/dynamodb/client.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceCredentialStore } from '../../src/adapters/dynamodb/device-credentials-store.js';
 import { DynamoDbDeviceRepository } from '../../src/adapters/dynamodb/device-repository.js';
 import { DynamoDbDueRotations } from '../../src/adapters/dynamodb/due-rotations.js';
@@ -11,21 +9,13 @@ import { DEVICES_TABLE, STATS_TABLE } from '../../src/contracts/tables.js';
 import { DeviceRegistry } from '../../src/domain/device-registry.js';
 import { createPageTokenCodec } from '../../src/domain/page-token.js';
 import { composeRotationSweepFunction, RotationSweepFailure } from '../../src/functions/rotation-sweep-function.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../src/local/dynamodb/dynalite.js';
+import { ensureTables, localTableNames } from '../../src/local/dynamodb/dynalite.js';
 import type { LogFields, Logger } from '../../src/ports/logger.js';
 import { finishAwsRotation, finishLocalRotation } from '../../src/provisioning/rotation-finish.js';
+import { useLocalDynamo } from '../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
+const dynamo = useLocalDynamo();
 let tablesMade = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
 
 const POLICY = 'IotPlatform-DevicePolicy-ABC';
 const arnOf = (certificateId: string) => `arn:aws:iot:us-east-1:123456789012:cert/${certificateId}`;
@@ -95,13 +85,13 @@ describe('certificate rotation sweep', () => {
     const names = localTableNames(`rotation-sweep-${tablesMade}-`);
     await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE, STATS_TABLE]);
     registry = new DeviceRegistry({
-      repository: new DynamoDbDeviceRepository(doc, names[DEVICES_TABLE.id]!),
-      stats: new DynamoDbStatsStore(doc, names[STATS_TABLE.id]!),
+      repository: new DynamoDbDeviceRepository(dynamo.doc, names[DEVICES_TABLE.id]!),
+      stats: new DynamoDbStatsStore(dynamo.doc, names[STATS_TABLE.id]!),
       pageTokens: createPageTokenCodec('s'.repeat(32)),
     });
     now = new Date('2026-03-01T12:00:00.000Z');
-    credentials = new DynamoDbDeviceCredentialStore(doc, names[DEVICES_TABLE.id]!, { clock: () => now });
-    due = new DynamoDbDueRotations(doc, names[DEVICES_TABLE.id]!);
+    credentials = new DynamoDbDeviceCredentialStore(dynamo.doc, names[DEVICES_TABLE.id]!, { clock: () => now });
+    due = new DynamoDbDueRotations(dynamo.doc, names[DEVICES_TABLE.id]!);
     iot = new RecordingIot();
     made = 0;
   });

@@ -4,30 +4,16 @@
  * deadline conditions, late answers, overdue reads (deadlines and re-drive checks) and listing.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../src/commands/command.js';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
 import { DynamoDbCommandRepository } from '../../../src/adapters/dynamodb/command-repository.js';
 import { InMemoryCommandRepository } from '../../../src/adapters/memory/in-memory-command-repository.js';
 import { COMMANDS_TABLE } from '../../../src/contracts/tables.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import type { CommandRepository } from '../../../src/ports/command-repository.js';
+import { useLocalDynamo } from '../../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: ReturnType<typeof createDocumentClient>;
-let table: string;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('contract-', [COMMANDS_TABLE]);
-  await ensureTables(dynamo.endpoint, names, [COMMANDS_TABLE]);
-  table = names.Commands!;
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc?.destroy();
-  await dynamo?.stop();
-});
+const dynamo = useLocalDynamo({ tables: [COMMANDS_TABLE], prefix: 'contract-' });
+const table = dynamo.table(COMMANDS_TABLE);
 
 const T0 = Date.parse('2026-11-29T10:00:00.000Z');
 const iso = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
@@ -45,7 +31,7 @@ const commandOf = (deviceId: string, n: number, timeoutSeconds = 60): Command =>
 });
 
 describe.each([
-  { name: 'DynamoDB (dynalite)', make: (): CommandRepository => new DynamoDbCommandRepository(doc, table) },
+  { name: 'DynamoDB (dynalite)', make: (): CommandRepository => new DynamoDbCommandRepository(dynamo.doc, table) },
   { name: 'in memory', make: (): CommandRepository => new InMemoryCommandRepository() },
 ])('CommandRepository contract: $name', ({ make }) => {
   it('creates once: the same id again returns the stored command and its request hash', async () => {

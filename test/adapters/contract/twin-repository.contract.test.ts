@@ -2,30 +2,16 @@
  * One set of cases for every TwinRepository: the DynamoDB one (on dynalite) and the in-memory
  * one must agree, so a test or benchmark on the in-memory one says something about the cloud.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbTwinRepository } from '../../../src/adapters/dynamodb/twin-repository.js';
 import { InMemoryTwinRepository } from '../../../src/adapters/memory/in-memory-twin-repository.js';
 import { TWINS_TABLE } from '../../../src/contracts/tables.js';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import type { TwinRepository } from '../../../src/ports/twin-repository.js';
 import type { StoredTwin } from '../../../src/twin/twin.js';
+import { useLocalDynamo } from '../../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: ReturnType<typeof createDocumentClient>;
-let table: string;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('contract-', [TWINS_TABLE]);
-  await ensureTables(dynamo.endpoint, names, [TWINS_TABLE]);
-  table = names.Twins!;
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc?.destroy();
-  await dynamo?.stop();
-});
+const dynamo = useLocalDynamo({ tables: [TWINS_TABLE], prefix: 'contract-' });
+const table = dynamo.table(TWINS_TABLE);
 
 let next = 0;
 const twinOf = (deviceId: string, version: number, desired: StoredTwin['desired'] = {}): StoredTwin => ({
@@ -39,7 +25,7 @@ const twinOf = (deviceId: string, version: number, desired: StoredTwin['desired'
 });
 
 describe.each([
-  { name: 'DynamoDB (dynalite)', make: (): TwinRepository => new DynamoDbTwinRepository(doc, table) },
+  { name: 'DynamoDB (dynalite)', make: (): TwinRepository => new DynamoDbTwinRepository(dynamo.doc, table) },
   { name: 'in memory', make: (): TwinRepository => new InMemoryTwinRepository() },
 ])('TwinRepository contract: $name', ({ make }) => {
   const freshId = () => `c0ffee00-0000-4000-8000-${String((next += 1)).padStart(12, '0')}`;

@@ -1,40 +1,28 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDeviceStateWriter } from '../../../src/adapters/dynamodb/device-state-writer.js';
 import { DEVICES_TABLE } from '../../../src/contracts/tables.js';
 import { toPresenceUpdate } from '../../../src/devices/presence-handler.js';
 import type { PresenceUpdate } from '../../../src/ports/device-state-writer.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
 import { presenceEvent, seedDevice } from '../../devices/ingest-helpers.js';
+import { useLocalDynamo } from '../../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-let table: string;
+const dynamo = useLocalDynamo({ tables: [DEVICES_TABLE], prefix: 'state-' });
+const table = dynamo.table(DEVICES_TABLE);
 let writer: DynamoDbDeviceStateWriter;
 const NOW = new Date('2026-11-26T12:00:00.000Z');
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('state-');
-  await ensureTables(dynamo.endpoint, names, [DEVICES_TABLE]);
-  table = names[DEVICES_TABLE.id]!;
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  writer = new DynamoDbDeviceStateWriter(doc, table, { clock: () => NOW });
+beforeAll(() => {
+  writer = new DynamoDbDeviceStateWriter(dynamo.doc, table, { clock: () => NOW });
 });
 
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
-
-const read = async (id: string) => (await doc.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item;
+const read = async (id: string) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item;
 
 describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
   it('sets lastSeen and creates the readings map on the first write', async () => {
     // Prepare
-    const id = await seedDevice(doc, table);
+    const id = await seedDevice(dynamo.doc, table);
 
     // Act
     const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 20.5, on: true } });
@@ -46,7 +34,7 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
 
   it('merges readings metric by metric into an existing map', async () => {
     // Prepare
-    const id = await seedDevice(doc, table, { readings: { t: 1, mode: 'eco' } });
+    const id = await seedDevice(dynamo.doc, table, { readings: { t: 1, mode: 'eco' } });
 
     // Act
     await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 2, rpm: 900 } });
@@ -57,7 +45,7 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
 
   it('never moves lastSeen backwards and keeps the newer readings', async () => {
     // Prepare
-    const id = await seedDevice(doc, table);
+    const id = await seedDevice(dynamo.doc, table);
     await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { t: 30 } });
 
     // Act
@@ -70,8 +58,8 @@ describe('DynamoDbDeviceStateWriter.recordTelemetry', () => {
 
   it('records watched metrics\' times on the same write, creating the map on a device without one or without any readings', async () => {
     // Prepare: a device with readings but no metricSeenAt map, one with nothing, and one unknown
-    const older = await seedDevice(doc, table, { readings: { t: 1 } });
-    const fresh = await seedDevice(doc, table);
+    const older = await seedDevice(dynamo.doc, table, { readings: { t: 1 } });
+    const fresh = await seedDevice(dynamo.doc, table);
     const ts = NOW.getTime();
 
     // Act
@@ -103,7 +91,7 @@ describe('DynamoDbDeviceStateWriter readings bound', () => {
 
   it('answers full, changing nothing, when new names could pass the bound', async () => {
     // Prepare
-    const id = await seedDevice(doc, table, { readings: names(9) });
+    const id = await seedDevice(dynamo.doc, table, { readings: names(9) });
 
     // Act
     const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { a: 1, b: 2 }, maxReadings: 10 });
@@ -116,7 +104,7 @@ describe('DynamoDbDeviceStateWriter readings bound', () => {
 
   it('applies known names to a full map once it is told which names are stored', async () => {
     // Prepare
-    const id = await seedDevice(doc, table, { readings: names(10) });
+    const id = await seedDevice(dynamo.doc, table, { readings: names(10) });
     const storedNames = await writer.readingNames(id);
 
     // Act
@@ -135,7 +123,7 @@ describe('DynamoDbDeviceStateWriter readings bound', () => {
 
   it('answers too-large, changing nothing, when the item would pass 400 KB', async () => {
     // Prepare: an item just under DynamoDB's limit
-    const id = await seedDevice(doc, table, { metadata: { notes: 'x'.repeat(405_000) } });
+    const id = await seedDevice(dynamo.doc, table, { metadata: { notes: 'x'.repeat(405_000) } });
 
     // Act
     const outcome = await writer.recordTelemetry({ deviceId: id, lastSeen: NOW.getTime(), readings: { log: 'y'.repeat(8_000) }, maxReadings: 200 });
@@ -152,7 +140,7 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
 
   it('turns a device ONLINE, bumps version and sets updatedAt', async () => {
     // Prepare
-    const id = await seedDevice(doc, table);
+    const id = await seedDevice(dynamo.doc, table);
 
     // Act
     const outcome = await writer.recordPresence(update(id, 'ONLINE', 1000, 1));
@@ -164,7 +152,7 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
 
   it('ignores a repeated event and an older one', async () => {
     // Prepare
-    const id = await seedDevice(doc, table);
+    const id = await seedDevice(dynamo.doc, table);
     await writer.recordPresence(update(id, 'OFFLINE', 2000, 2));
 
     // Act
@@ -178,7 +166,7 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
 
   it('orders events with equal timestamps by versionNumber', async () => {
     // Prepare
-    const id = await seedDevice(doc, table, { status: 'ONLINE' });
+    const id = await seedDevice(dynamo.doc, table, { status: 'ONLINE' });
     await writer.recordPresence(update(id, 'OFFLINE', 5000, 8));
 
     // Act
@@ -191,7 +179,7 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
 
   it('never overwrites MAINTENANCE but records the event and its disconnect reason', async () => {
     // Prepare
-    const id = await seedDevice(doc, table, { status: 'MAINTENANCE', version: 4 });
+    const id = await seedDevice(dynamo.doc, table, { status: 'MAINTENANCE', version: 4 });
 
     // Act
     const connected = await writer.recordPresence(update(id, 'ONLINE', 1000, 1));
@@ -230,7 +218,7 @@ describe('DynamoDbDeviceStateWriter.recordPresence', () => {
 
     await fc.assert(
       fc.asyncProperty(arrival, async ({ events, order }) => {
-        const id = await seedDevice(doc, table, { status: 'UNKNOWN' });
+        const id = await seedDevice(dynamo.doc, table, { status: 'UNKNOWN' });
         // Act
         for (const event of order) await writer.recordPresence(toPresenceUpdate({ ...event, clientId: id }) as PresenceUpdate);
         // Assess

@@ -1,31 +1,21 @@
-import { QueryCommand, type DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { describe, expect, it } from 'vitest';
 import { rollupPartitionKey } from '../../../src/adapters/telemetry/dynamodb-telemetry-rollups.js';
 import { DynamoDbTelemetryStore, telemetryDeviceKey } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import type { ReadingValue } from '../../../src/domain/device.js';
 import type { RollupResolution, TelemetryBucket } from '../../../src/domain/telemetry-rollup.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
+import { ensureTables, localTableNames } from '../../../src/local/dynamodb/dynalite.js';
 import type { TelemetryPoint } from '../../../src/ports/telemetry-store.js';
+import { useLocalDynamo } from '../../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: Doc;
+const dynamo = useLocalDynamo();
 let tables = 0;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** "Now" of the tests: the store's clock is moved by hand. */
 const NOW = Date.parse('2026-11-29T12:00:00.000Z');
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
-});
 
 async function freshTable(): Promise<string> {
   tables += 1;
@@ -98,7 +88,7 @@ describe('DynamoDbTelemetryStore rollups', () => {
           const table = await freshTable();
           let now = NOW - 3 * DAY;
           // groupBits 1: the three devices share groups, so compaction and late recomputes mix them.
-          const store = new DynamoDbTelemetryStore(doc, table, { groupBits: 1, now: () => now, concurrency: 4 });
+          const store = new DynamoDbTelemetryStore(dynamo.doc, table, { groupBits: 1, now: () => now, concurrency: 4 });
           // One reading per (device, seq): the device's identity of a reading.
           const unique = new Map<string, TelemetryPoint>();
           for (const r of raw) {
@@ -135,7 +125,7 @@ describe('DynamoDbTelemetryStore rollups', () => {
   it('serves closed hours from rollup items, each resolution with its own expiry', async () => {
     const table = await freshTable();
     let now = NOW - 2 * HOUR;
-    const store = new DynamoDbTelemetryStore(doc, table, { now: () => now, rollupRetentionDays: { minute: 90, hour: 730, day: 1826 }, retentionDays: 30 });
+    const store = new DynamoDbTelemetryStore(dynamo.doc, table, { now: () => now, rollupRetentionDays: { minute: 90, hour: 730, day: 1826 }, retentionDays: 30 });
     const hour = NOW - 3 * HOUR;
     await store.write([1, 2, 3].map((seq) => ({ deviceId: 'ret', ts: hour + seq * 60_000, seq, metrics: { t: seq * 10 } })));
     now = NOW;
@@ -144,7 +134,7 @@ describe('DynamoDbTelemetryStore rollups', () => {
 
     const key = telemetryDeviceKey('ret');
     const item = async (resolution: RollupResolution) =>
-      (await doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rollupPartitionKey(key, resolution, 't') } }))).Items![0]!;
+      (await dynamo.doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rollupPartitionKey(key, resolution, 't') } }))).Items![0]!;
     const minute = await item('MINUTE');
     const hourItem = await item('HOUR');
     const dayItem = await item('DAY');

@@ -1,8 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, type DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../src/adapters/dynamodb/client.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TELEMETRY_TABLE } from '../../../src/contracts/tables.js';
 import {
   DynamoDbTelemetryStore,
@@ -15,26 +14,18 @@ import {
   CHUNK_SPAN_MS,
 } from '../../../src/adapters/telemetry/dynamodb-telemetry-store.js';
 import { ValidationError } from '../../../src/domain/errors.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite, type LocalDynamo } from '../../../src/local/dynamodb/dynalite.js';
+import { LOCAL_CREDENTIALS, localTableNames } from '../../../src/local/dynamodb/dynalite.js';
 import type { TelemetryPoint } from '../../../src/ports/telemetry-store.js';
 import { startWireSink } from '../wire-sink.js';
+import { useLocalDynamo } from '../../support/local-dynamo.js';
 
-let dynamo: LocalDynamo;
-let doc: Doc;
+const dynamo = useLocalDynamo({ tables: [TELEMETRY_TABLE], prefix: 'tel-' });
 let store: DynamoDbTelemetryStore;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-25T23:59:59.000Z');
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const names = localTableNames('tel-');
-  await ensureTables(dynamo.endpoint, names, [TELEMETRY_TABLE]);
-  doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  store = new DynamoDbTelemetryStore(doc, names[TELEMETRY_TABLE.id]!, { retentionDays: 7 });
-});
-afterAll(async () => {
-  doc.destroy();
-  await dynamo.stop();
+beforeAll(() => {
+  store = new DynamoDbTelemetryStore(dynamo.doc, dynamo.table(TELEMETRY_TABLE), { retentionDays: 7 });
 });
 
 const point = (deviceId: string, ts: number, seq: number, metrics: TelemetryPoint['metrics']): TelemetryPoint => ({ deviceId, ts, seq, metrics });
@@ -152,7 +143,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
   };
   const chunksOf = async (deviceId: string, groupBits = 10) =>
     (
-      await doc.send(
+      await dynamo.doc.send(
         new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk AND sk > :lo', ExpressionAttributeValues: { ':pk': telemetryGroupKey(telemetryGroup(deviceId, groupBits)), ':lo': '0' } }),
       )
     ).Items!.filter((item) => Object.keys(item).some((k) => k.startsWith(`~${deviceId}.`)));
@@ -188,7 +179,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
   it('starts a new chunk when the next reading is CHUNK_SPAN_MS after the first or would pass chunkBytes', async () => {
     // Prepare
     const id = 'spans';
-    const small = new DynamoDbTelemetryStore(doc, table(), { chunkBytes: 400, rollups: false });
+    const small = new DynamoDbTelemetryStore(dynamo.doc, table(), { chunkBytes: 400, rollups: false });
     const readings = [
       ...Array.from({ length: 12 }, (_, i) => point(id, T0 + i, i, { t: i, note: 'n'.repeat(40) })),
       point(id, T0 + CHUNK_SPAN_MS + 5, 100, { t: 100 }),
@@ -233,7 +224,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
   it('reads a reading redelivered in later writes once, the copy of the latest write winning', async () => {
     // Prepare
     let now = T0 + 60_000;
-    const clocked = new DynamoDbTelemetryStore(doc, table(), { now: () => now });
+    const clocked = new DynamoDbTelemetryStore(dynamo.doc, table(), { now: () => now });
     const id = 'redelivered';
     await clocked.write([point(id, T0, 1, { t: 1 }), point(id, T0 + 10, 10, { t: 10 })]);
 
@@ -253,8 +244,8 @@ describe('DynamoDbTelemetryStore chunk items', () => {
     // Prepare: a slot item and a first-layout item, as the earlier versions wrote them.
     const id = 'legacy';
     const slot = T0 - (T0 % SLOT);
-    await doc.send(new PutCommand({ TableName: table(), Item: { pk: telemetryGroupKey(telemetryGroup(id)), sk: telemetryChunkKey(slot), n: 20, [`~${id}.1`]: { _t: 5, t: 1 } } }));
-    await doc.send(
+    await dynamo.doc.send(new PutCommand({ TableName: table(), Item: { pk: telemetryGroupKey(telemetryGroup(id)), sk: telemetryChunkKey(slot), n: 20, [`~${id}.1`]: { _t: 5, t: 1 } } }));
+    await dynamo.doc.send(
       new PutCommand({ TableName: table(), Item: { pk: telemetryPartitionKey(id, slot + 7), sk: telemetrySortKey(slot + 7, 2), deviceId: id, ts: slot + 7, seq: 2, m: { t: 2 } } }),
     );
 
@@ -302,7 +293,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
 
   it('pages through more chunk items than one Query page holds without gaps or repeats', async () => {
     // Prepare: 300 readings, one chunk each, every third one larger.
-    const small = new DynamoDbTelemetryStore(doc, table(), { chunkBytes: 0, rollups: false });
+    const small = new DynamoDbTelemetryStore(dynamo.doc, table(), { chunkBytes: 0, rollups: false });
     const id = 'paging';
     const readings = Array.from({ length: 300 }, (_, i) => point(id, T0 + i * SLOT + 5, i, { t: i, ...(i % 3 === 0 && { note: 'x'.repeat(300) }) }));
     await small.write(readings);
@@ -323,7 +314,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
     const large = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`m${i}`, String(i % 10).repeat(1024)]));
 
     // Rollups of 100 metrics are the rollup tests' business: this one is about the raw items.
-    const raw = new DynamoDbTelemetryStore(doc, table(), { rollups: false });
+    const raw = new DynamoDbTelemetryStore(dynamo.doc, table(), { rollups: false });
 
     // Act
     await raw.write([point(id, T0, 1, metrics), point(id, T0 + 1, 2, large)]);
@@ -358,7 +349,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
 
   it('finds the few readings of a rare reporter among hundreds of chunk items of a busy device in its group', async () => {
     // Prepare: two groups only; a busy device fills 700 slots, a rare one reports three times.
-    const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1, chunkBytes: 0 });
+    const shared = new DynamoDbTelemetryStore(dynamo.doc, table(), { groupBits: 1, chunkBytes: 0 });
     const rare = 'rare';
     const busy = ['busy-0', 'busy-1', 'busy-2', 'busy-3', 'busy-4', 'busy-5'].find((id) => telemetryGroup(id, 1) === telemetryGroup(rare, 1))!;
     expect(busy).toBeDefined();
@@ -376,7 +367,7 @@ describe('DynamoDbTelemetryStore chunk items', () => {
 
   it('reads only its own readings from a chunk item shared with other devices, even one whose id extends its own', async () => {
     // Prepare: two groups only, so the devices share slot items.
-    const shared = new DynamoDbTelemetryStore(doc, table(), { groupBits: 1 });
+    const shared = new DynamoDbTelemetryStore(dynamo.doc, table(), { groupBits: 1 });
     const ids = ['x', 'x.1', 'x.1.2', 'y', 'z', 'x.2'].filter((id) => telemetryGroup(id, 1) === telemetryGroup('x', 1));
     expect(ids.length).toBeGreaterThanOrEqual(2);
     await shared.write(ids.flatMap((id, d) => [point(id, T0, 1, { t: d }), point(id, T0 + 1, 2, { t: d })]));
