@@ -1,5 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -7,6 +6,7 @@ import { Construct } from 'constructs';
 import { CHANGE_STREAM_BATCH_SIZE, CHANGE_STREAM_MAPPING } from '../src/contracts/stream-mappings.js';
 import { VARIABLES } from '../src/contracts/environment/variables.js';
 import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
+import { grantCertificateRetirement } from './certificate-retirement.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -138,27 +138,10 @@ export class ChangeFeed extends Construct {
    * certificate, detaches its policies and its thing (src/adapters/iot/iot-credential-retirer.ts).
    */
   private retireDeletedCredentials(): void {
-    const stack = Stack.of(this);
-    const iotArn = (resource: string) => stack.formatArn({ service: 'iot', resource, arnFormat: ArnFormat.NO_RESOURCE_NAME });
     this.fn.addEnvironment(VARIABLES.retireDeletedCredentials, 'true');
-    const policy = new Policy(this, 'RetireDeletedCredentials', {
-      statements: [
-        new PolicyStatement({
-          actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:ListAttachedPolicies', 'iot:DetachPolicy', 'iot:DetachThingPrincipal'],
-          resources: [iotArn('cert/*')],
-        }),
-        new PolicyStatement({ actions: ['iot:DetachThingPrincipal'], resources: [iotArn('thing/*')] }),
-      ],
-    });
-    policy.attachToRole(this.fn.executionRole);
-    const nag = (resource: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:${resource}]`;
-    Validations.of(policy).acknowledge({
-      id: nag('cert/*'),
-      reason: "The certificate to retire is the deleted device's, known only from the stream record at run time; certificates are this account's device certificates.",
-    });
-    Validations.of(policy).acknowledge({
-      id: nag('thing/*'),
-      reason: 'Detaching the certificate from the deleted device\'s thing, whose name (the device id) is known only at run time.',
+    grantCertificateRetirement(this, 'RetireDeletedCredentials', this.fn.executionRole, {
+      certificate: "The certificate to retire is the deleted device's, known only from the stream record at run time; certificates are this account's device certificates.",
+      thing: "Detaching the certificate from the deleted device's thing, whose name (the device id) is known only at run time.",
     });
   }
 }

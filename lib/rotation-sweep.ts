@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_FUNCTIONS } from '../src/contracts/lambda-functions.js';
 import { DEFAULT_ROTATION_SWEEP_MINUTES, ROTATION_DUE_INDEX, ROTATION_SWEEP_CONTEXT } from '../src/contracts/rotation-sweep.js';
 import { DEVICES_TABLE } from '../src/contracts/tables.js';
+import { grantCertificateRetirement } from './certificate-retirement.js';
 import { integerContextFlag } from './context-flags.js';
 import { PlatformFunction } from './platform-function.js';
 import type { Storage } from './storage.js';
@@ -52,22 +53,9 @@ export class RotationSweep extends Construct {
     const role = this.fn.executionRole;
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${ROTATION_DUE_INDEX}`] }));
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
-    const iotArn = (resource: string) => Stack.of(this).formatArn({ service: 'iot', resource, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:ListAttachedPolicies', 'iot:DetachPolicy', 'iot:DetachThingPrincipal'],
-        resources: [iotArn('cert/*')],
-      }),
-    );
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['iot:DetachThingPrincipal'], resources: [iotArn('thing/*')] }));
-    const nag = (resource: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:${resource}]`;
-    Validations.of(role).acknowledge({
-      id: nag('cert/*'),
-      reason: "The certificate to retire is a device's previous one, known only from its binding at run time; the pattern is limited to this account's and region's certificates.",
-    });
-    Validations.of(role).acknowledge({
-      id: nag('thing/*'),
-      reason: "Detaching the old certificate from the device's thing, whose name (the device id) is known only at run time; limited to this account's and region's things.",
+    grantCertificateRetirement(this, 'RetireOldCertificates', role, {
+      certificate: "The certificate to retire is a device's previous one, known only from its binding at run time; the pattern is limited to this account's and region's certificates.",
+      thing: "Detaching the old certificate from the device's thing, whose name (the device id) is known only at run time; limited to this account's and region's things.",
     });
     this.schedule = new Rule(this, 'Schedule', {
       schedule: Schedule.rate(this.interval),
