@@ -16,7 +16,7 @@ import { connectDevice, localPlatformProcesses } from './local-process.js';
 
 /** How long the platform is kept up and used before it is stopped. */
 const UP_FOR_MS = 10_000;
-// Platform + three CLI child processes (tsx transform included) + the 10 s: CI-sized timeout.
+// Platform + three CLI child processes + the 10 s: CI-sized timeout.
 const TEST_TIMEOUT_MS = 120_000;
 
 async function listTables(endpoint: string): Promise<string[]> {
