@@ -242,7 +242,7 @@ export class CommandService {
     let current = (await this.deps.commands.get(command.id)) ?? command;
     if (!isTerminal(current.status) && current.deadlineAt !== undefined && current.deadlineAt <= at) {
       // The sweep has not run yet, but the deadline is the deadline: time out first, then keep the answer as late.
-      current = (await this.timeOut(current.id, at)) ?? (await this.deps.commands.get(command.id)) ?? current;
+      current = (await timeOutCommand(this.deps.commands, current, at)) ?? (await this.deps.commands.get(command.id)) ?? current;
     }
     // Not final: a repeated IN_PROGRESS (QoS 1 redelivery). Final with the same status: a repeated final answer.
     // IN_PROGRESS after a final status: answers are processed concurrently, so it was overtaken, not late.
@@ -281,7 +281,7 @@ export class CommandService {
         const command = await this.deps.commands.get(id);
         if (!command || isTerminal(command.status)) continue;
         if (command.deadlineAt !== undefined && command.deadlineAt <= now) {
-          if (await this.timeOut(id, now)) timedOut++;
+          if (await timeOutCommand(this.deps.commands, command, now)) timedOut++;
         } else if (!isAwaitingDelivery(command)) {
           // Sent or answered since its re-drive check was set: it is due at its deadline only.
           await this.deps.commands.reschedule(command, undefined);
@@ -301,10 +301,6 @@ export class CommandService {
       }
       if (ids.length < SWEEP_PAGE || unseen.length === 0) return { timedOut, redelivered, parked, gaveUp };
     }
-  }
-
-  private timeOut(id: string, at: string): Promise<Command | undefined> {
-    return timeOutCommand(this.deps.commands, id, at);
   }
 
   /** Claims and publishes one waiting command; undefined when it no longer waited. Throws when the publish failed (it waits again, for the re-drive). */

@@ -7,10 +7,12 @@
 import { isTerminal, type Command } from './command.js';
 import type { CommandRepository } from '../ports/command-repository.js';
 
-/** Records TIMED_OUT for one command whose deadline is at or before `at`; undefined when it was final or not yet due. */
-export async function timeOutCommand(commands: Pick<CommandRepository, 'get' | 'transition'>, id: string, at: string): Promise<Command | undefined> {
-  const command = await commands.get(id);
-  if (!command || isTerminal(command.status)) return undefined;
+/**
+ * Records TIMED_OUT for `command`, as its caller just read it, once its deadline is at or before
+ * `at`; undefined when it was final or not yet due (the write's own conditions decide).
+ */
+export async function timeOutCommand(commands: Pick<CommandRepository, 'transition'>, command: Command, at: string): Promise<Command | undefined> {
+  if (isTerminal(command.status)) return undefined;
   const reason = command.sentAt ? `no final answer within ${command.timeoutSeconds} s of delivery` : 'the device did not connect before expiresAt';
-  return commands.transition(id, { to: 'TIMED_OUT', at, afterDeadline: true, statusReason: reason });
+  return commands.transition(command.id, { to: 'TIMED_OUT', at, afterDeadline: true, statusReason: reason });
 }
