@@ -7,7 +7,7 @@
 import { AwsServiceError, type ResponseMetadata } from './aws-service-error.js';
 import { credentialProvider, type CredentialsInput } from './credentials.js';
 import { keepAliveTransport, sharedTransport, type HttpResponse, type HttpSend } from './http-transport.js';
-import { createRequestSigner, type RequestSigner } from './request-signer.js';
+import { createRequestSigner, escapeRfc3986, type RequestSigner } from './request-signer.js';
 import { backoffMs, processRetryQuota, retryKind, type RetryQuota } from './retry-strategy.js';
 
 /** The client configuration the platform's code passes (a subset of the SDK's; other fields are ignored). */
@@ -61,11 +61,6 @@ export interface AwsAnswer {
 }
 
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** RFC 3986 escaping, as AWS canonicalizes query strings and path labels. */
-export function escapeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 /** AWS_MAX_ATTEMPTS, as the SDK reads it; a value that is not a positive integer stops the client naming the variable. */
 function attemptsFromEnvironment(env: NodeJS.ProcessEnv = process.env): number | undefined {

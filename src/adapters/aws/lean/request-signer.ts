@@ -31,7 +31,10 @@ export interface RequestSigner {
 /** Headers a proxy may change on the way: never signed (the SDK's list, and proxy-* and sec-*). */
 const UNSIGNED = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id']);
 
-const escape = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/** RFC 3986 escaping, as AWS canonicalizes query strings and path labels: the signer and the request's URL must agree on it. */
+export function escapeRfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
@@ -41,7 +44,7 @@ function canonicalPath(path: string): string {
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
-    else segments.push(escape(segment));
+    else segments.push(escapeRfc3986(segment));
   }
   const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
   return `/${segments.join('/')}${trailing}`;
@@ -49,7 +52,7 @@ function canonicalPath(path: string): string {
 
 function canonicalQuery(query: Readonly<Record<string, string>>): string {
   return Object.entries(query)
-    .map(([key, value]) => [escape(key), escape(value)] as const)
+    .map(([key, value]) => [escapeRfc3986(key), escapeRfc3986(value)] as const)
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
     .join('&');

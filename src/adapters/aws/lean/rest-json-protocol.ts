@@ -3,7 +3,8 @@
  * and path, members bound to path labels, query parameters and headers, the rest a JSON body (or
  * the raw payload); errors carry their code in x-amzn-errortype or the body.
  */
-import { escapeRfc3986, type AwsClient } from './aws-client.js';
+import type { AwsClient } from './aws-client.js';
+import { escapeRfc3986 } from './request-signer.js';
 import type { LeanCommand } from './aws-json-protocol.js';
 
 /** A member bound to the query string or a header; body members are the unbound rest. */

@@ -2,7 +2,8 @@
  * What the Lambda bundles load in place of `@aws-sdk/client-sns`: Publish over SNS's query
  * protocol (a form-encoded `POST /`, an XML answer), the only SNS call the functions make.
  */
-import { escapeRfc3986, header, LeanClient, type LeanClientConfig } from './aws-client.js';
+import { header, LeanClient, type LeanClientConfig } from './aws-client.js';
+import { escapeRfc3986 } from './request-signer.js';
 import { commandClass, type LeanCommand } from './aws-json-protocol.js';
 import type { HttpResponse } from './http-transport.js';
 
