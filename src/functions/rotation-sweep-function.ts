@@ -6,7 +6,6 @@
  * `iotctl device rotate --finish` runs.
  */
 import { ROTATION_SWEEP_METRICS } from '../contracts/metrics.js';
-import { ROTATION_SWEEP_CONCURRENCY } from '../contracts/rotation-sweep.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsRecorder } from '../ports/metrics.js';
 import { createRotationSweep, type RotationSweepDeps, type RotationSweepSummary } from '../provisioning/rotation-sweep.js';
@@ -43,7 +42,7 @@ export function composeRotationSweepFunction(ports: RotationSweepPorts): () => P
   const sweep = createRotationSweep({
     due: ports.due,
     finish: ports.finish,
-    concurrency: ports.concurrency ?? ROTATION_SWEEP_CONCURRENCY,
+    ...(ports.concurrency !== undefined && { concurrency: ports.concurrency }),
     ...(ports.pageSize !== undefined && { pageSize: ports.pageSize }),
     ...(ports.clock && { clock: ports.clock }),
     onFinished:

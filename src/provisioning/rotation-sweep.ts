@@ -10,14 +10,15 @@
 import { mapSettled } from '../concurrency/bounded-concurrency.js';
 import { isDomainError } from '../domain/errors.js';
 import type { DueRotationSource } from '../ports/due-rotations.js';
-import type { FinishOptions, RotationFinished } from './certificate-rotation.js';
+import { ROTATION_SWEEP_CONCURRENCY } from '../contracts/rotation-sweep.js';
+import type { FinishOptions, RotationFinished } from './rotation-finish.js';
 
 /** What a sweep is built from. */
 export interface RotationSweepDeps {
   readonly due: DueRotationSource;
   /** The finish of one device's rotation, refusing one not due by `options.dueBy`. */
   readonly finish: (deviceId: string, options: FinishOptions) => Promise<RotationFinished>;
-  /** Finishes in flight at once. @default 4 */
+  /** Finishes in flight at once. @default ROTATION_SWEEP_CONCURRENCY */
   readonly concurrency?: number;
   /** Due rotations read per index page. @default 100 */
   readonly pageSize?: number;
@@ -41,7 +42,7 @@ export interface RotationSweepSummary {
 
 /** A sweep: each call finishes what is due at its start. */
 export function createRotationSweep(deps: RotationSweepDeps): () => Promise<RotationSweepSummary> {
-  const concurrency = deps.concurrency ?? 4;
+  const concurrency = deps.concurrency ?? ROTATION_SWEEP_CONCURRENCY;
   const pageSize = deps.pageSize ?? 100;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
   const clock = deps.clock ?? (() => new Date());
