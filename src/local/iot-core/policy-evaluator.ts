@@ -123,7 +123,8 @@ function compileCondition(operator: string, key: string, expected: readonly stri
 
 interface CompiledStatement {
   readonly effect: PolicyStatement['Effect'];
-  readonly sid?: string;
+  /** What the statement decides when it matches: fixed by its Effect, one frozen object per statement. */
+  readonly decision: PolicyDecision;
   readonly actions: readonly RegExp[];
   readonly resources: readonly RegExp[];
   readonly conditions: ReadonlyArray<() => boolean>;
@@ -143,26 +144,27 @@ export function compilePolicy(document: PolicyDocument, context: ConnectionConte
   const values = contextValues(context);
   const statements: CompiledStatement[] = document.Statement.map((statement) => ({
     effect: statement.Effect,
-    ...(statement.Sid !== undefined && { sid: statement.Sid }),
+    decision: Object.freeze(
+      statement.Effect === 'Deny'
+        ? { allowed: false, reason: 'explicit-deny', statement: statement.Sid }
+        : { allowed: true, reason: 'explicit-allow', statement: statement.Sid },
+    ) as PolicyDecision,
     actions: compileAll(asList(statement.Action), (pattern) => tokenize(pattern, {}), true),
     resources: compileAll(asList(statement.Resource), (pattern) => tokenize(pattern, values)),
     conditions: Object.entries(statement.Condition ?? {}).flatMap(([operator, entries]) =>
       Object.entries(entries).map(([key, expected]) => compileCondition(operator, key, asList(expected), values)),
     ),
   }));
-  // Decisions are immutable: one object per statement and outcome instead of one per packet.
-  const allowOf = new Map(statements.map((s) => [s, Object.freeze({ allowed: true, reason: 'explicit-allow', statement: s.sid }) as PolicyDecision]));
-  const denyOf = new Map(statements.map((s) => [s, Object.freeze({ allowed: false, reason: 'explicit-deny', statement: s.sid }) as PolicyDecision]));
   return (action, resource) => {
     let allow: CompiledStatement | undefined;
     for (const statement of statements) {
       if (!anyMatch(statement.actions, action)) continue;
       if (!anyMatch(statement.resources, resource)) continue;
       if (!statement.conditions.every((holds) => holds())) continue;
-      if (statement.effect === 'Deny') return denyOf.get(statement)!;
+      if (statement.effect === 'Deny') return statement.decision;
       allow ??= statement;
     }
-    return allow ? allowOf.get(allow)! : IMPLICIT_DENY;
+    return allow?.decision ?? IMPLICIT_DENY;
   };
 }
 
