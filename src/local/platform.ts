@@ -32,7 +32,7 @@ import type { DeviceCredentialStore } from '../ports/device-credentials.js';
 import { createPageTokenCodec } from '../domain/page-token.js';
 import { capturedTables, startChangeCapture } from './dynamodb/change-capture.js';
 import { dataDirSecret, lockDataDir, randomSecret } from './data-dir.js';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, missingIndexes, startDynalite } from './dynamodb/dynalite.js';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames, startDynalite } from './dynamodb/dynalite.js';
 import { LocalChangeFeed } from './event-source-mapping/local-change-feed.js';
 import { listenOrExplain } from './startup-errors.js';
 import type { AwsCredentials } from '../adapters/appsync/sigv4-signer.js';
@@ -174,7 +174,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const dynalite = await startDynalite({ ...(dataDir && { path: resolve(dataDir, 'dynamodb') }), port: 0 });
     stops.push({ name: 'dynalite', stop: () => dynalite.stop() });
     const names = localTableNames(LOCAL_TABLE_PREFIX);
-    await ensureTables(dynalite.endpoint, names);
+    const missingIndexes = await ensureTables(dynalite.endpoint, names);
     const tables = { devices: names.Devices!, stats: names.Stats!, telemetry: names.Telemetry!, alarms: names[ALARMS_TABLE.id]!, commands: names.Commands!, twins: names.Twins! };
 
     // 3. Change feed: the events handler the Lambda runs, over the stats store. Its stream is
@@ -345,7 +345,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     //     makes the binding converge too. A data directory from before the byGraceEnd index
     //     has a Devices table without it (dynalite cannot add one): the broker's refusal stays
     //     the only enforcement there.
-    if ((await missingIndexes(dynalite.endpoint, tables.devices, DEVICES_TABLE)).includes(ROTATION_DUE_INDEX)) {
+    if (missingIndexes[DEVICES_TABLE.id]!.includes(ROTATION_DUE_INDEX)) {
       log(`rotation sweep: off; the Devices table of this data directory predates the ${ROTATION_DUE_INDEX} index (the broker still refuses an old certificate when its grace ends; finish with: iotctl device rotate <id> --finish)`);
     } else {
       const credentials = iot.credentials;

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { ALL_TABLES, type TableDefinition } from '../../contracts/tables.js';
@@ -51,12 +51,17 @@ export function localTableNames(prefix: string, tables: readonly TableDefinition
   return Object.fromEntries(tables.map((t) => [t.id, `${prefix}${t.id}`]));
 }
 
-/** Creates every table that does not exist yet, from the same definitions the CDK construct uses. */
+/**
+ * Creates every table that does not exist yet, from the same definitions the CDK construct uses,
+ * and returns, per table id, the indexes its definition has and the table lacks. An existing table
+ * is left as it is, and dynalite's UpdateTable does not build a new global secondary index, so a
+ * data directory made before an index was added keeps a table without it.
+ */
 export async function ensureTables(
   endpoint: string,
   names: Record<string, string>,
   tables: readonly TableDefinition[] = ALL_TABLES,
-): Promise<void> {
+): Promise<Record<string, readonly string[]>> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
     for (const table of tables) {
@@ -70,34 +75,23 @@ export async function ensureTables(
     }
     // A table is CREATING for a moment even with createTableMs 0 (and for seconds in DynamoDB),
     // and refuses items until ACTIVE.
-    for (const table of tables) await untilActive(client, names[table.id]!);
+    const missing: Record<string, readonly string[]> = {};
+    for (const table of tables) {
+      const present = new Set(((await untilActive(client, names[table.id]!)).GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+      missing[table.id] = table.globalSecondaryIndexes.map((index) => index.indexName).filter((name) => !present.has(name));
+    }
+    return missing;
   } finally {
     client.destroy();
   }
 }
 
-async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
+async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<TableDescription> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Table?.TableStatus === 'ACTIVE') return Table;
     if (Date.now() > deadline) throw new Error(`Table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/**
- * The indexes of a definition that an existing table lacks. ensureTables leaves an existing
- * table as it is, and dynalite's UpdateTable does not build a new global secondary index, so a
- * data directory made before an index was added keeps a table without it.
- */
-export async function missingIndexes(endpoint: string, tableName: string, table: TableDefinition): Promise<string[]> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
-    return table.globalSecondaryIndexes.map((index) => index.indexName).filter((name) => !present.has(name));
-  } finally {
-    client.destroy();
   }
 }
