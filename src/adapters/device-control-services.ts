@@ -1,6 +1,8 @@
 /**
  * The commands and twin use cases over DynamoDB and a DeviceMessenger, composed the same way by
- * every cloud composition root (resolver, device control and sweep Lambdas, the gRPC task).
+ * the cloud composition roots that serve both (resolver and device-control Lambdas, the gRPC
+ * task). The command sweep Lambda builds its CommandService alone, keeping the twin out of its
+ * bundle.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CommandService } from '../commands/command-service.js';
