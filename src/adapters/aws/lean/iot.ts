@@ -17,7 +17,7 @@ const IOT = {
 
 const OPERATIONS: Readonly<Record<string, RestOperation>> = {
   GetThingConnectivityData: { method: 'POST', path: '/things/{thingName}/connectivity-data', timestamps: ['timestamp'] },
-  DescribeCertificate: { method: 'GET', path: '/certificates/{certificateId}' },
+  DescribeCertificate: { method: 'GET', path: '/certificates/{certificateId}', timestamps: ['certificateDescription.creationDate', 'certificateDescription.lastModifiedDate'] },
   UpdateCertificate: { method: 'PUT', path: '/certificates/{certificateId}', query: { newStatus: 'newStatus' } },
   ListAttachedPolicies: { method: 'POST', path: '/attached-policies/{target}', query: { recursive: 'recursive', marker: 'marker', pageSize: 'pageSize' } },
   DetachPolicy: { method: 'POST', path: '/target-policies/{policyName}' },
@@ -34,11 +34,7 @@ export class IoTClient extends LeanClient {
   async send<O = Record<string, unknown>>(command: LeanCommand<unknown>): Promise<O> {
     const operation = OPERATIONS[command.operation];
     if (!operation) throw new Error(`The lean IoT client has no ${command.operation}`);
-    const output = await callRestJson<Record<string, unknown>>(this.core, operation, command);
-    const description = output.certificateDescription as Record<string, unknown> | undefined;
-    // DescribeCertificate's dates, as the SDK returns them.
-    if (description) for (const key of ['creationDate', 'lastModifiedDate']) if (typeof description[key] === 'number') description[key] = new Date((description[key] as number) * 1000);
-    return output as O;
+    return callRestJson<O>(this.core, operation, command);
   }
 }
 

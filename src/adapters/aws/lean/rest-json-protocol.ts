@@ -18,7 +18,7 @@ export interface RestOperation {
   readonly headers?: Readonly<Record<string, string>>;
   /** The member sent as the raw body (a blob), instead of a JSON body of the unbound members. */
   readonly payload?: string;
-  /** Members of the answer that are timestamps (epoch seconds on the wire, Date for the caller). */
+  /** Members of the answer that are timestamps (epoch seconds on the wire, Date for the caller); `a.b` names a nested one. */
   readonly timestamps?: readonly string[];
 }
 
@@ -53,8 +53,14 @@ export async function callRestJson<O = Record<string, unknown>>(client: AwsClien
   const { response, $metadata } = await client.request({ method: operation.method, path, query, headers, ...(body !== undefined && { body }) });
   const text = response.body.toString('utf8');
   const output = (text.length > 0 ? JSON.parse(text) : {}) as Record<string, unknown>;
-  for (const member of operation.timestamps ?? []) {
-    if (typeof output[member] === 'number') output[member] = new Date((output[member] as number) * 1000);
+  for (const path of operation.timestamps ?? []) {
+    const members = path.split('.');
+    const last = members.pop()!;
+    let holder: unknown = output;
+    for (const member of members) holder = holder !== null && typeof holder === 'object' ? (holder as Record<string, unknown>)[member] : undefined;
+    if (holder === null || typeof holder !== 'object') continue;
+    const fields = holder as Record<string, unknown>;
+    if (typeof fields[last] === 'number') fields[last] = new Date((fields[last] as number) * 1000);
   }
   return Object.assign(output, { $metadata }) as O;
 }
