@@ -10,6 +10,7 @@
  */
 import { Metadata, ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
 import { TokenRejectedError, TokenVerificationUnavailableError, type AccessTokenClaims, type AccessTokenVerifier } from './access-token-verifier.js';
+import type { CachedTokenVerifier } from './cached-token-verifier.js';
 import type { Logger } from '../ports/logger.js';
 import { statusName, REFUSAL_CODES } from './error-mapper.js';
 import { DEVICE_SERVICE_NAME } from './proto.js';
@@ -32,7 +33,7 @@ export function callerIdOf(metadata: Metadata): string {
 /** Options of {@link authInterceptor}. */
 export interface AuthInterceptorOptions {
   /** With `peek` (a memo of accepted tokens), a known token is accepted without a promise round trip. */
-  readonly verify: AccessTokenVerifier & { peek?: (token: string) => AccessTokenClaims | undefined };
+  readonly verify: AccessTokenVerifier & Partial<Pick<CachedTokenVerifier, 'peek'>>;
   readonly log: Logger;
 }
 

@@ -30,12 +30,10 @@ export function cachedTokenVerifier(verify: AccessTokenVerifier, options: Cached
     return hit && now() < hit.expiresAtMs ? hit.claims : undefined;
   };
   const cached = async (token: string): Promise<AccessTokenClaims> => {
-    const hit = accepted.get(token);
-    if (hit) {
-      if (now() < hit.expiresAtMs) return hit.claims;
-      accepted.delete(token);
-      throw new TokenRejectedError('expired');
-    }
+    const known = peek(token);
+    if (known) return known;
+    // Accepted once and expired since.
+    if (accepted.delete(token)) throw new TokenRejectedError('expired');
     const claims = await verify(token);
     // A token without exp was refused by the verifier already; this only guards the arithmetic.
     if (typeof claims.exp === 'number') {
